@@ -1,0 +1,38 @@
+import { type LocalAccount, recoverMessageAddress } from 'viem';
+import { type Address, type BlockHeader, type UnsignedHeader, blockHash } from './header.ts';
+import { hashBytes } from './hex.ts';
+
+/**
+ * A block is signed with EIP-191 `personal_sign` over the raw 32 bytes of its hash. The signer is
+ * the author's own key or a session key the author delegated with a Sign-In with Ethereum login.
+ */
+export type Signer = Pick<LocalAccount, 'address' | 'signMessage'>;
+
+/** Says whether `signer` may sign for `author` now (a live SIWE session-key delegation). */
+export type DelegationCheck = (author: Address, signer: Address) => boolean;
+
+export async function signHeader(h: UnsignedHeader, signer: Signer): Promise<BlockHeader> {
+  const sig = await signer.signMessage({ message: { raw: hashBytes(blockHash(h)) } });
+  return { ...h, sig: sig.toLowerCase() as `0x${string}` };
+}
+
+export async function recoverSigner(h: BlockHeader): Promise<Address> {
+  const address = await recoverMessageAddress({ message: { raw: hashBytes(blockHash(h)) }, signature: h.sig });
+  return address.toLowerCase() as Address;
+}
+
+export type SignatureVerdict =
+  | { ok: true; signer: Address; delegated: boolean }
+  | { ok: false; code: 'bad_signature' | 'wrong_author'; message: string };
+
+export async function verifySignature(h: BlockHeader, isDelegate?: DelegationCheck): Promise<SignatureVerdict> {
+  let signer: Address;
+  try {
+    signer = await recoverSigner(h);
+  } catch (e) {
+    return { ok: false, code: 'bad_signature', message: `signature does not recover: ${(e as Error).message.split('\n')[0]}` };
+  }
+  if (signer === h.author) return { ok: true, signer, delegated: false };
+  if (isDelegate?.(h.author, signer)) return { ok: true, signer, delegated: true };
+  return { ok: false, code: 'wrong_author', message: `signed by ${signer}, which is not the author ${h.author} nor a key it delegated` };
+}

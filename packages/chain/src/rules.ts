@@ -1,0 +1,147 @@
+import {
+  type Address,
+  type Block,
+  type BlockHeader,
+  type DelegationCheck,
+  type Hash,
+  blockHash,
+  verifyPayload,
+  verifySignature,
+} from '@blyan/block';
+
+/**
+ * What validation needs to know about the chain so far. Every lookup is a hash-map or index hit,
+ * so validating a block costs O(1) amortized plus its payload hash: nothing re-walks the chain.
+ */
+export interface ChainView {
+  header(hash: Hash): BlockHeader | undefined;
+  /** The model version of a meta block: the hash of the meta block that started it. */
+  versionOf(metaHash: Hash): Hash | undefined;
+  /** Head of the meta chain A, or null before genesis. */
+  metaHead(): Hash | null;
+  /** Current block of a parameter or dataset slot within a model version. */
+  slotHead(version: Hash, name: string): Hash | null;
+}
+
+export interface RuleOptions {
+  /** May `signer` sign for `author` now? (SIWE session-key delegation.) */
+  isDelegate?: DelegationCheck;
+  /** Who may append meta blocks; empty lets anyone (tests and private chains). */
+  metaAuthors: ReadonlySet<Address>;
+  maxPayloadBytes: number;
+}
+
+export type RejectCode =
+  | 'duplicate'
+  | 'payload_too_large'
+  | 'unknown_dependency'
+  | 'bad_dependency'
+  | 'bad_index'
+  | 'stale_prev'
+  | 'undeclared_slot'
+  | 'not_meta_author'
+  | 'payload_size_mismatch'
+  | 'payload_hash_mismatch'
+  | 'merkle_mismatch'
+  | 'bad_signature'
+  | 'wrong_author';
+
+export interface Rejection {
+  ok: false;
+  status: 401 | 403 | 409 | 413 | 422;
+  code: RejectCode;
+  message: string;
+}
+
+export interface Accepted {
+  ok: true;
+  hash: Hash;
+  header: BlockHeader;
+  /** The model version the block belongs to. */
+  version: Hash;
+  /**
+   * The slot whose head moves: `A/meta` for the meta chain, `D/<name>` for a dataset, the block
+   * name for a parameter. Names cannot contain `/`, so the three never collide.
+   */
+  slot: string;
+  /** A meta block with a new architecture starts a new model version. */
+  startsVersion: boolean;
+}
+
+export const META_SLOT = 'A/meta';
+
+export function slotOf(h: BlockHeader): string {
+  return h.chain === 'A' ? META_SLOT : h.chain === 'D' ? `D/${h.name}` : h.name;
+}
+
+const reject = (status: Rejection['status'], code: RejectCode, message: string): Rejection => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
+
+/** `prev`, `index` and `depends_on` agree with the head the block claims to replace. */
+function checkLineage(view: ChainView, h: BlockHeader, head: Hash | null, what: string): Rejection | null {
+  if (h.prev !== head) {
+    return reject(409, 'stale_prev', `${what} head is ${head ?? 'empty'}, block names prev ${h.prev ?? 'null'}`);
+  }
+  if (h.prev !== null && !h.depends_on.includes(h.prev)) {
+    return reject(422, 'bad_dependency', 'prev must also be listed in depends_on');
+  }
+  const want = h.prev === null ? 0 : view.header(h.prev)!.index + 1;
+  if (h.index !== want) return reject(422, 'bad_index', `index must be ${want}, got ${h.index}`);
+  return null;
+}
+
+function placeMeta(view: ChainView, h: BlockHeader & { type: 'meta' }, hash: Hash, opts: RuleOptions): Accepted | Rejection {
+  if (opts.metaAuthors.size > 0 && !opts.metaAuthors.has(h.author)) {
+    return reject(403, 'not_meta_author', `${h.author} may not append meta blocks`);
+  }
+  const bad = checkLineage(view, h, view.metaHead(), 'meta chain');
+  if (bad) return bad;
+  const prev = h.prev === null ? undefined : view.header(h.prev);
+  const continues = prev?.type === 'meta' && prev.meta.arch === h.meta.arch;
+  const version = continues ? view.versionOf(h.prev!)! : hash;
+  return { ok: true, hash, header: h, version, slot: META_SLOT, startsVersion: !continues };
+}
+
+function placeSlotted(view: ChainView, h: BlockHeader, hash: Hash): Accepted | Rejection {
+  const metas = h.depends_on.filter((d) => view.header(d)!.type === 'meta');
+  if (metas.length !== 1) {
+    return reject(422, 'bad_dependency', `a ${h.type} block depends on exactly one meta block, found ${metas.length}`);
+  }
+  const meta = view.header(metas[0]!)!;
+  if (meta.type !== 'meta') throw new Error('unreachable: filtered on type');
+  if (h.type !== 'dataset' && !meta.meta.slots.some((s) => s.name === h.name && s.type === h.type)) {
+    return reject(422, 'undeclared_slot', `meta block ${metas[0]} declares no ${h.type} slot ${h.name}`);
+  }
+  const version = view.versionOf(metas[0]!)!;
+  const slot = slotOf(h);
+  const bad = checkLineage(view, h, view.slotHead(version, slot), `slot ${slot}`);
+  if (bad) return bad;
+  return { ok: true, hash, header: h, version, slot, startsVersion: false };
+}
+
+/**
+ * Decides whether `block` may be appended. Cheap structural checks run first, then the payload
+ * commitments, then signature recovery. Never mutates anything: the caller applies an Accepted.
+ */
+export async function validateBlock(view: ChainView, block: Block, opts: RuleOptions): Promise<Accepted | Rejection> {
+  const h = block.header;
+  const hash = blockHash(h);
+  if (view.header(hash)) return reject(409, 'duplicate', `block ${hash} is already on the chain`);
+  if (h.payload_size > opts.maxPayloadBytes || block.payload.length > opts.maxPayloadBytes) {
+    return reject(413, 'payload_too_large', `payload exceeds ${opts.maxPayloadBytes} bytes`);
+  }
+  for (const d of h.depends_on) {
+    if (!view.header(d)) return reject(422, 'unknown_dependency', `dependency ${d} is not on the chain`);
+  }
+  const placed = h.type === 'meta' ? placeMeta(view, h, hash, opts) : placeSlotted(view, h, hash);
+  if (!placed.ok) return placed;
+  const payload = verifyPayload(h, block.payload);
+  if (!payload.ok) return reject(422, payload.code, payload.message);
+  const sig = await verifySignature(h, opts.isDelegate);
+  if (!sig.ok) return reject(sig.code === 'bad_signature' ? 401 : 403, sig.code, sig.message);
+  return placed;
+}
