@@ -1,0 +1,49 @@
+import type { ModelConfig } from '../../reference/config.ts';
+import type { Value } from '../graph-builder.ts';
+import type { Graph } from '../graph-ops.ts';
+import type { Sequence } from './sequence.ts';
+
+/** The routing of n tokens in one layer; [n, E] unless noted. */
+export interface Routing {
+  readonly probs: Value;
+  /** 1 where the expert is one of the token's top-K, else 0. */
+  readonly chosen: Value;
+  /** The renormalized top-K probabilities at the chosen experts, 0 elsewhere. */
+  readonly weights: Value;
+  /** Sum of the chosen probabilities [n, 1]. */
+  readonly chosenMass: Value;
+  /** Fraction of the n·K assignments per expert [E]. */
+  readonly load: Value;
+  /** The layer's load-balancing loss E · Σ_e load_e · mean_t probs[t, e] (a scalar). */
+  readonly aux: Value;
+}
+
+/**
+ * Router softmax over all E experts, then top-K among the allowed ones (`allowed`: bool [E]),
+ * ties to the lower index, with the chosen probabilities renormalized to sum to 1.
+ */
+export function routerForward(g: Graph, h: Value, router: Value, allowed: Value, seq: Sequence, cfg: ModelConfig): Routing {
+  const { nExperts: E, topK: K } = cfg;
+  const probs = g.softmax(g.linear(h, router), 1);
+  const [top, experts] = g.topK(g.where(allowed, probs, g.scalar(-Infinity)), K);
+  const chosenMass = g.reduceSum(top, [1], true);
+  const slots = g.oneHot(experts, E);
+  const chosen = g.reduceSum(slots, [1], false);
+  const weights = g.reduceSum(g.mul(slots, g.unsqueeze(g.div(top, chosenMass), [2])), [1], false);
+  const load = g.div(g.reduceSum(chosen, [0], false), g.mul(seq.n, g.scalar(K)));
+  const aux = g.mul(g.reduceSum(g.mul(load, g.reduceMean(probs, [0], false)), [0], false), g.scalar(E));
+  return { probs, chosen, weights, chosenMass, load, aux };
+}
+
+/**
+ * Gradient w.r.t. the router logits [n, E] from the gradient of the routing weights (read at the
+ * chosen experts only) and of the aux loss (`daux`, a constant: the choice carries no gradient):
+ *   dprobs = chosen ⊙ (dweights − Σ_k dweights_k weights_k) / chosenMass + daux · E · load / n,
+ *   dlogits = probs ⊙ (dprobs − Σ_e probs_e dprobs_e).
+ */
+export function routerBackward(g: Graph, dweights: Value, r: Routing, daux: number, seq: Sequence, cfg: ModelConfig): Value {
+  const renorm = g.sub(dweights, g.reduceSum(g.mul(dweights, r.weights), [1], true));
+  const fromAux = g.div(g.mul(r.load, g.scalar(daux * cfg.nExperts)), seq.n);
+  const dprobs = g.add(g.div(g.mul(r.chosen, renorm), r.chosenMass), fromAux);
+  return g.mul(r.probs, g.sub(dprobs, g.reduceSum(g.mul(r.probs, dprobs), [1], true)));
+}

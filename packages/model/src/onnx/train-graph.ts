@@ -1,0 +1,71 @@
+import { type ModelConfig, validateConfig } from '../reference/config.ts';
+import { type ParamSpec, parameterShapes } from '../reference/params.ts';
+import { Graph } from './graph-ops.ts';
+import { type AdamWHyper, adamwUpdate, globalNorm } from './layers/adamw.ts';
+import { modelBackward, modelForward } from './model-graph.ts';
+import { declareModelInputs } from './model-inputs.ts';
+import { AUX, CE, GRAD_NORM, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
+
+/** The parameters to train (default: all), in parameterShapes order; throws on an unknown name. */
+export function trainableSpecs(cfg: ModelConfig, trainable?: readonly string[]): ParamSpec[] {
+  const specs = parameterShapes(cfg);
+  if (trainable === undefined) return specs;
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of trainable) if (!known.has(name)) throw new Error(`cannot train "${name}": no such parameter`);
+  const wanted = new Set(trainable);
+  return specs.filter((s) => wanted.has(s.name));
+}
+
+/**
+ * Forward and backward pass without an optimizer: the model inputs in, loss, ce, aux and
+ * grad.NAME for each trainable parameter (default: all) out.
+ */
+export function buildGradientGraph(cfg: ModelConfig, trainable?: readonly string[]): Uint8Array {
+  validateConfig(cfg);
+  const specs = trainableSpecs(cfg, trainable);
+  const g = new Graph('blyan_gradients');
+  const inputs = declareModelInputs(g, cfg);
+  const fwd = modelForward(g, cfg, inputs);
+  const grads = modelBackward(g, fwd, new Set(specs.map((s) => s.name)));
+  for (const { name, shape } of specs) g.output(grads.get(name)!, gradName(name), 'float32', shape);
+  g.output(fwd.loss, LOSS, 'float32', []);
+  g.output(fwd.ce, CE, 'float32', []);
+  g.output(fwd.aux, AUX, 'float32', []);
+  return g.toBytes();
+}
+
+/**
+ * One training step: forward, backward, clipping by global gradient norm and AdamW on the trainable
+ * parameters (default: all; the rest stay frozen, and their gradients are not computed). Extra
+ * inputs: adam_m.NAME and adam_v.NAME per trainable parameter, step and lr (float scalars).
+ * Outputs: next.NAME, next.adam_m.NAME, next.adam_v.NAME, loss, ce, aux and grad_norm (before clipping).
+ */
+export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWHyper, trainable?: readonly string[]): Uint8Array {
+  validateConfig(cfg);
+  const specs = trainableSpecs(cfg, trainable);
+  const g = new Graph('blyan_train_step');
+  const inputs = declareModelInputs(g, cfg);
+  const moments = specs.map(({ name, shape }) => ({
+    m: g.input(firstMomentName(name), 'float32', shape),
+    v: g.input(secondMomentName(name), 'float32', shape),
+  }));
+  const step = g.input(STEP, 'float32', []);
+  const lr = g.input(LR, 'float32', []);
+  const fwd = modelForward(g, cfg, inputs);
+  const grads = modelBackward(g, fwd, new Set(specs.map((s) => s.name)));
+  const gradOf = (name: string) => grads.get(name)!;
+  const norm = globalNorm(g, specs.map((s) => gradOf(s.name)));
+  const slots = specs.map(({ name, shape }, i) => ({ param: inputs.param(name), grad: gradOf(name), ...moments[i]!, decay: shape.length === 2 }));
+  const updates = adamwUpdate(g, slots, norm, step, lr, hyper);
+  for (const [i, { name, shape }] of specs.entries()) {
+    const u = updates[i]!;
+    g.output(u.param, nextName(name), 'float32', shape);
+    g.output(u.m, nextName(firstMomentName(name)), 'float32', shape);
+    g.output(u.v, nextName(secondMomentName(name)), 'float32', shape);
+  }
+  g.output(fwd.loss, LOSS, 'float32', []);
+  g.output(fwd.ce, CE, 'float32', []);
+  g.output(fwd.aux, AUX, 'float32', []);
+  g.output(norm, GRAD_NORM, 'float32', []);
+  return g.toBytes();
+}
