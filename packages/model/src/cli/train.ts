@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCorpusSplit } from '../data/corpus.ts';
+import { exportRun } from '../train/export.ts';
+import { GENESIS_CONFIG, denseBaseline } from '../train/genesis-config.ts';
+import { BACKEND_NAMES, type BackendName, trainBackend } from '../train/backends.ts';
+import { runFiles } from '../train/run-files.ts';
+import type { RunSpec } from '../train/run-spec.ts';
+import { runTraining } from '../train/run.ts';
+import { numberArg, runMain } from './args.ts';
+
+const DEFAULT_STEPS = 6000;
+const DEFAULT_BACKEND: BackendName = BACKEND_NAMES[0];
+
+const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
+  --out DIR                run directory (default .blyan/train/genesis, or .blyan/train/dense with --dense)
+  --steps N                steps of the whole run, the length of the LR schedule (default ${DEFAULT_STEPS})
+  --minutes M              stop after M minutes of this invocation (checkpointed; rerun to resume)
+  --seed S                 seed of the initialization and of the window sampling (default 1)
+  --batch B                windows of 256 tokens per step (default 16)
+  --lr LR                  peak learning rate (default 3e-3)
+  --warmup N               warmup steps (default min(200, steps / 10))
+  --log-every K            a train.log line with a validation pass every K steps (default 50)
+  --val-windows N          fixed validation windows the log measures (default 32)
+  --checkpoint-minutes M   checkpoint state.tensors at least this often (default 5)
+  --dense                  train the dense baseline (1 expert, dFF 1024) instead of the MoE
+  --backend NAME           ${BACKEND_NAMES.join(' | ')} (default ${DEFAULT_BACKEND})
+  --export                 only write checkpoint.tensors from the run's last checkpoint
+A rerun with the same --out resumes from state.tensors; settings given then must match the run's.`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  steps: { type: 'string' },
+  minutes: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  warmup: { type: 'string' },
+  'log-every': { type: 'string' },
+  'val-windows': { type: 'string' },
+  'checkpoint-minutes': { type: 'string' },
+  dense: { type: 'boolean', default: false },
+  backend: { type: 'string', default: DEFAULT_BACKEND },
+  export: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']): Partial<RunSpec> {
+  const entries = {
+    seed: numberArg('seed', v.seed, { integer: true, min: 0, max: 0xffffffff }),
+    batch: numberArg('batch', v.batch, { integer: true, min: 1 }),
+    lr: numberArg('lr', v.lr, { min: Number.MIN_VALUE }),
+    steps: numberArg('steps', v.steps, { integer: true, min: 1 }),
+    warmupSteps: numberArg('warmup', v.warmup, { integer: true, min: 0 }),
+    logEvery: numberArg('log-every', v['log-every'], { integer: true, min: 1 }),
+    valWindows: numberArg('val-windows', v['val-windows'], { integer: true, min: 1 }),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!(BACKEND_NAMES as readonly string[]).includes(values.backend)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${values.backend}"`);
+  const backend = trainBackend(values.backend as BackendName);
+  const config = values.dense ? denseBaseline(GENESIS_CONFIG) : GENESIS_CONFIG;
+  const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : '.blyan/train/genesis'));
+  const corpus = loadCorpusSplit();
+  if (values.export) {
+    const trained = await exportRun(dir, config, corpus, backend);
+    process.stdout.write(`wrote ${runFiles(dir).checkpoint}: step ${trained.steps}, val ${trained.val_bpb.toFixed(4)} bits/byte\n`);
+    return;
+  }
+  const requested = requestedSpec(values);
+  const steps = requested.steps ?? DEFAULT_STEPS;
+  const defaults: RunSpec = { seed: 1, batch: 16, lr: 3e-3, steps, warmupSteps: Math.min(200, Math.floor(steps / 10)), logEvery: 50, valWindows: 32 };
+  const minutes = numberArg('minutes', values.minutes, { min: 0 });
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`${signal}: stopping after this step and checkpointing (send it again to quit at once)\n`);
+      controller.abort();
+    });
+  }
+  process.stdout.write(`training ${values.dense ? 'dense baseline' : 'MoE'} in ${dir} with the ${values.backend} backend\n`);
+  const result = await runTraining({
+    dir,
+    config,
+    requested,
+    defaults,
+    corpus,
+    backend,
+    checkpointEveryMs: (numberArg('checkpoint-minutes', values['checkpoint-minutes'], { min: 0 }) ?? 5) * 60_000,
+    ...(minutes === undefined ? {} : { maxMs: minutes * 60_000 }),
+    signal: controller.signal,
+    print: (line) => process.stdout.write(`${line}\n`),
+  });
+  const files = runFiles(dir);
+  process.stdout.write(
+    result.finished
+      ? `finished ${result.run.steps} steps; wrote ${files.checkpoint}\n`
+      : `stopped at step ${result.step} of ${result.run.steps}; state in ${files.state}, rerun to resume\n`,
+  );
+}
+
+runMain(main);

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { TensorFormatError, decodeTensors, encodeTensors } from '@blyan/block';
+import { type CorpusSplit, hashSplit } from '../data/corpus.ts';
+import type { ParamMap } from '../reference/arrays.ts';
+import { type ModelConfig, validateConfig } from '../reference/config.ts';
+import { parameterShapes } from '../reference/params.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+import { paramsToTensors, tensorsToParams } from './param-tensors.ts';
+import { checkVocab, parseTokenizer } from './tokenizer-file.ts';
+
+/** SHA-256 hex of each corpus split (hashSplit), pinning the data the model was trained and judged on. */
+export interface SplitHashes {
+  readonly train: string;
+  readonly val: string;
+  readonly hidden: string;
+}
+
+export function splitHashes(corpus: CorpusSplit): SplitHashes {
+  return { train: hashSplit(corpus.train), val: hashSplit(corpus.val), hidden: hashSplit(corpus.hidden) };
+}
+
+/** Throws unless the checkpoint records exactly these corpus splits (so its numbers are comparable). */
+export function checkSplits(ckpt: ModelCheckpoint, corpus: CorpusSplit, where: string): void {
+  const recorded = field(where, ckpt.metadata, 'splits') as Partial<SplitHashes> | null;
+  const actual = splitHashes(corpus);
+  for (const split of ['train', 'val', 'hidden'] as const) {
+    if (recorded?.[split] !== actual[split]) throw new Error(`${where}: recorded ${split} split ${String(recorded?.[split])} differs from this corpus's ${actual[split]}`);
+  }
+}
+
+export interface TrainedInfo {
+  readonly steps: number;
+  readonly tokens: number;
+  readonly seed: number;
+  readonly val_bpb: number;
+}
+
+/** A trained model: what `checkpoint.tensors` holds and the relay's genesis command reads. */
+export interface ModelCheckpoint {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  readonly params: ParamMap;
+  /** The raw `__metadata__` strings, `config` and `tokenizer` included. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * A `tensors-v1` payload of the f32 parameters with `__metadata__` = { config, tokenizer, splits,
+ * trained }, each a JSON string.
+ */
+export function encodeCheckpoint(cfg: ModelConfig, params: ParamMap, tokenizer: Tokenizer, splits: SplitHashes, trained: TrainedInfo): Uint8Array {
+  checkVocab(tokenizer, cfg.vocabSize, 'checkpoint');
+  return encodeTensors(paramsToTensors(params, cfg), {
+    config: JSON.stringify(cfg),
+    tokenizer: JSON.stringify(tokenizer.toJSON()),
+    splits: JSON.stringify(splits),
+    trained: JSON.stringify(trained),
+  });
+}
+
+export function writeCheckpoint(path: string, ...args: Parameters<typeof encodeCheckpoint>): void {
+  writeFileAtomic(path, encodeCheckpoint(...args));
+}
+
+function field(where: string, metadata: Record<string, string>, name: string): unknown {
+  const text = metadata[name];
+  if (text === undefined) throw new Error(`${where}: __metadata__ has no "${name}"`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: __metadata__.${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Parses a checkpoint, throwing an Error that starts with `where` on damage or any mismatch with its config. */
+export function decodeCheckpoint(bytes: Uint8Array, where: string): ModelCheckpoint {
+  let decoded: ReturnType<typeof decodeTensors>;
+  try {
+    decoded = decodeTensors(bytes);
+  } catch (e) {
+    if (e instanceof TensorFormatError) throw new Error(`${where} is truncated or corrupt: ${e.message}`);
+    throw e;
+  }
+  const { tensors, metadata } = decoded;
+  const config = field(where, metadata, 'config') as ModelConfig;
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  if (metadata.tokenizer === undefined) throw new Error(`${where}: __metadata__ has no "tokenizer"`);
+  const tokenizer = parseTokenizer(metadata.tokenizer, `${where}: __metadata__.tokenizer`);
+  checkVocab(tokenizer, config.vocabSize, where);
+  const known = new Set(parameterShapes(config).map((s) => s.name));
+  for (const name of Object.keys(tensors)) if (!known.has(name)) throw new Error(`${where}: unexpected tensor "${name}"`);
+  return { config, tokenizer, params: tensorsToParams(tensors, config, where), metadata };
+}
+
+export function readCheckpoint(path: string): ModelCheckpoint {
+  return decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+}

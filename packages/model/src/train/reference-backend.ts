@@ -1,0 +1,40 @@
+import type { ParamMap } from '../reference/arrays.ts';
+import type { ModelConfig } from '../reference/config.ts';
+import { adamwStep, createAdamW } from '../reference/adamw.ts';
+import { backward, forward } from '../reference/model.ts';
+import type { LossBackend, OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
+import type { Batch } from './sampler.ts';
+
+const copyMap = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
+
+function referenceLosses(params: ParamMap, cfg: ModelConfig, batch: Batch): Float32Array {
+  return forward(params, cfg, batch.inputs, batch.targets, batch.B, batch.T).losses;
+}
+
+/** The CPU reference as a loss backend (slow: for tests and as the oracle). */
+export async function referenceLossBackend(cfg: ModelConfig, params: ParamMap): Promise<LossBackend> {
+  return { tokenLosses: async (batch) => referenceLosses(params, cfg, batch), dispose: async () => {} };
+}
+
+/** The CPU reference as a training backend: forward, backward and adamwStep on a copy of `state`. */
+export async function referenceTrainBackend(cfg: ModelConfig, state: TrainState, optimizer: OptimizerSettings): Promise<TrainBackend> {
+  const params = copyMap(state.params);
+  const adam = createAdamW(params, cfg);
+  for (const name of adam.trainable) {
+    adam.m[name]!.set(state.m[name]!);
+    adam.v[name]!.set(state.v[name]!);
+  }
+  adam.step = state.step;
+  let grads: ParamMap | undefined;
+  return {
+    async step(batch: Batch, lr: number) {
+      const acts = forward(params, cfg, batch.inputs, batch.targets, batch.B, batch.T);
+      grads = backward(params, cfg, acts, grads);
+      const { gradNorm } = adamwStep(adam, params, grads, { lr, ...optimizer });
+      return { loss: acts.loss, ce: acts.ce, aux: acts.aux, gradNorm };
+    },
+    tokenLosses: async (batch) => referenceLosses(params, cfg, batch),
+    snapshot: async () => ({ params: copyMap(params), m: copyMap(adam.m), v: copyMap(adam.v), step: adam.step }),
+    dispose: async () => {},
+  };
+}

@@ -1,0 +1,40 @@
+import { Rng } from '../reference/rng.ts';
+
+/** B windows of T inputs and their T next-token targets, [B, T] each, row-major. */
+export interface Batch {
+  readonly inputs: Int32Array;
+  readonly targets: Int32Array;
+  readonly B: number;
+  readonly T: number;
+}
+
+/** murmur3's 32-bit finalizer: a bijection that spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The generator of step `step` of a run seeded `seed`. Counter-based: each step's draws depend on
+ * (seed, step) only, so the sampler's whole state is the step number and a resumed run draws
+ * exactly the windows an uninterrupted one would.
+ */
+export function stepRng(seed: number, step: number): Rng {
+  return new Rng(fmix32((fmix32(seed >>> 0) + Math.imul(step + 1, 0x9e3779b9)) >>> 0));
+}
+
+/** B windows of T + 1 consecutive tokens starting at uniformly random offsets of `stream`. */
+export function sampleBatch(stream: Int32Array, B: number, T: number, seed: number, step: number): Batch {
+  const span = stream.length - T;
+  if (span < 1) throw new Error(`the token stream has ${stream.length} tokens, fewer than one window of ${T + 1}`);
+  const rng = stepRng(seed, step);
+  const inputs = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const start = Math.floor(rng.next() * span);
+    inputs.set(stream.subarray(start, start + T), b * T);
+    targets.set(stream.subarray(start + 1, start + T + 1), b * T);
+  }
+  return { inputs, targets, B, T };
+}
