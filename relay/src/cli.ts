@@ -1,0 +1,61 @@
+import { genesis } from './cli/genesis.ts';
+import { inspect } from './cli/inspect.ts';
+import { type Log, UsageError } from './cli/args.ts';
+import { serve } from './cli/serve.ts';
+import { verify } from './cli/verify.ts';
+
+const USAGE = `usage: blyan <command> [options]
+
+  serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
+           serve the relay API; an empty store is first seeded from --checkpoint, else
+           public/genesis/checkpoint.tensors, else a small random model
+  genesis  --checkpoint FILE [--store DIR] [--f32]
+           seed an empty store from a checkpoint (experts int8 unless --f32)
+  verify   [--store DIR]
+           re-validate every block from genesis and check every head; exit 1 on any problem
+  inspect  [HASH] [--store DIR]
+           list all blocks, or show one header and its tensors
+
+The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. The genesis key comes
+from $BLYAN_GENESIS_KEY, else <store>/genesis.key (created on first start).`;
+
+/** Runs one command; resolves to an exit status, or null while `serve` keeps running. */
+async function main(argv: string[], log: Log): Promise<number | null> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'serve': {
+      const running = await serve(args, log);
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return null;
+    }
+    case 'genesis':
+      return genesis(args, log);
+    case 'verify':
+      return verify(args, log);
+    case 'inspect':
+      return inspect(args, log);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+try {
+  const status = await main(process.argv.slice(2), (line) => console.log(line));
+  if (status !== null) process.exitCode = status;
+} catch (e) {
+  if (e instanceof UsageError) {
+    console.error(`blyan: ${e.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`blyan: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+
+/** A bad command line: reported with the usage text and exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Log = (line: string) => void;
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** `node:util` parseArgs in strict mode, its errors turned into UsageErrors; allows `maxPositionals`. */
+export function parse<const O extends Options>(args: string[], options: O, maxPositionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument ${parsed.positionals[maxPositionals]}`);
+  return parsed;
+}
+
+export function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got ${value}`);
+  return n;
+}
+
+export const STORE_OPTION = { store: { type: 'string' } } as const;

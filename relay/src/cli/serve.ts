@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { serve as listen } from '@hono/node-server';
+import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
+import { SMALL_MODEL, randomCheckpoint } from '../random-checkpoint.ts';
+import { openRelay } from '../relay.ts';
+import { createApp } from '../server/app.ts';
+import { indexPath } from '../store/open.ts';
+import { type Log, STORE_OPTION, intOption, parse } from './args.ts';
+import { seedGenesis } from './seed.ts';
+
+export interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function genesisSource(flag: string | undefined): Promise<{ bytes: Uint8Array; source: string }> {
+  if (flag !== undefined) return { bytes: await readFile(flag), source: flag };
+  if (existsSync(COMMITTED_CHECKPOINT)) return { bytes: await readFile(COMMITTED_CHECKPOINT), source: COMMITTED_CHECKPOINT };
+  return { bytes: randomCheckpoint(SMALL_MODEL), source: 'a small random model (no checkpoint given or committed)' };
+}
+
+/** `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. */
+export async function serve(args: string[], log: Log): Promise<Running> {
+  const { values } = parse(args, {
+    ...STORE_OPTION,
+    port: { type: 'string' },
+    host: { type: 'string' },
+    checkpoint: { type: 'string' },
+    f32: { type: 'boolean' },
+    'max-payload': { type: 'string' },
+  });
+  const port = intOption(values.port, 'port', 8787, 0, 65535);
+  const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
+  const host = values.host ?? '127.0.0.1';
+  const dir = storeDir(values.store);
+  const key = await genesisKey(dir, !existsSync(indexPath(dir)));
+  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes));
+  try {
+    if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
+    const counts = await relay.index.counts();
+    const total = counts.A + counts.B + counts.D;
+    if (total === 0) {
+      const { bytes, source } = await genesisSource(values.checkpoint);
+      await seedGenesis(relay.ledger, bytes, key, values.f32 ?? false, source, log);
+    } else if (values.checkpoint !== undefined) {
+      log(`store already holds ${total} blocks; --checkpoint ignored`);
+    }
+  } catch (e) {
+    await relay.close();
+    throw e;
+  }
+  const app = createApp({ ...relay, maxPayloadBytes });
+  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
+    const s = listen({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const counts = await relay.index.counts();
+  log(`blyan relay listening on ${url} (store ${dir}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
+  return {
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await relay.close();
+    },
+  };
+}

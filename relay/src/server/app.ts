@@ -1,0 +1,32 @@
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { ApiError, errorBody } from './api-error.ts';
+import { blockRoutes } from './block-routes.ts';
+import { chainRoutes } from './chain-routes.ts';
+import type { AppDeps } from './deps.ts';
+import { submitRoute } from './submit-route.ts';
+
+/** The relay's HTTP API under /v1, readable from any origin. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
+      exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
+      maxAge: 86400,
+    }),
+  );
+  app.route('/v1', chainRoutes(deps));
+  app.route('/v1', blockRoutes(deps));
+  app.route('/v1', submitRoute(deps));
+  app.notFound((c) => c.json(errorBody('no_route', `no route ${c.req.method} ${c.req.path}`), 404));
+  app.onError((e, c) => {
+    if (e instanceof ApiError) return c.json(errorBody(e.code, e.message), e.status);
+    console.error(e);
+    return c.json(errorBody('internal', 'internal error'), 500);
+  });
+  return app;
+}

@@ -1,0 +1,12 @@
+import type { Ledger } from '../ledger.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+
+/** What the HTTP layer needs from the relay. */
+export interface AppDeps {
+  index: IndexStore;
+  objects: ObjectStore;
+  ledger: Ledger;
+  /** The largest payload the chain rules accept; the request body limit adds the wire header. */
+  maxPayloadBytes: number;
+}

@@ -1,0 +1,66 @@
+import type { Address, BlockHeader, ChainId, Hash } from '@blyan/block';
+import type { Accepted, ChainView } from '@blyan/chain';
+
+/** A block as the index holds it: its header plus where acceptance put it. */
+export interface StoredBlock {
+  hash: Hash;
+  /** Global acceptance order, from 1, across all chains. */
+  seq: number;
+  /** The model version (hash of the meta block that started it). */
+  version: Hash;
+  /** `A/meta`, `D/<name>` or the parameter slot name (see `slotOf` in @blyan/chain). */
+  slot: string;
+  header: BlockHeader;
+}
+
+export interface HistoryEntry {
+  hash: Hash;
+  seq: number;
+  index: number;
+  author: Address;
+  created_at: number;
+}
+
+export type ChainCounts = Record<ChainId, number>;
+
+/**
+ * Headers, heads and the ParamIndex. Every method is async so that a networked database can
+ * implement it; `view` bridges to the synchronous `ChainView` that `validateBlock` reads.
+ */
+export interface IndexStore {
+  /**
+   * A ChainView that answers every lookup `validateBlock` makes for `header` (its hash, prev and
+   * dependencies, their versions, the meta head, the slot heads of those versions), consistent
+   * until the next `append`. An embedded store answers live; a remote one prefetches those rows.
+   */
+  view(header: BlockHeader): Promise<ChainView>;
+  /**
+   * Records an accepted block and its tile leaf hashes, and moves its head, atomically. Throws
+   * (changing nothing) if the head is no longer `header.prev`. Returns the block's `seq`.
+   */
+  append(accepted: Accepted, leaves: Uint8Array): Promise<number>;
+  block(hash: Hash): Promise<StoredBlock | undefined>;
+  /** The tile leaf hashes of a block, concatenated (32 bytes each). */
+  leaves(hash: Hash): Promise<Uint8Array<ArrayBuffer> | undefined>;
+  metaHead(): Promise<Hash | null>;
+  versionOf(metaHash: Hash): Promise<Hash | undefined>;
+  /** Parameter slot → current head, for one model version. */
+  paramIndex(version: Hash): Promise<Record<string, Hash>>;
+  /** Dataset name → current head, for one model version. */
+  datasetHeads(version: Hash): Promise<Record<string, Hash>>;
+  /** Parameter slot → what it was while `metaHash` was the meta head (see `at`). */
+  paramIndexAt(metaHash: Hash): Promise<Record<string, Hash>>;
+  /** Every version of a slot, oldest first. */
+  history(version: Hash, slot: string): Promise<HistoryEntry[]>;
+  /**
+   * The last block of `slot` accepted before the meta block that followed `metaHash` on chain A
+   * (its current head if `metaHash` is the meta head), or null. Throws if `metaHash` is no meta block.
+   */
+  at(metaHash: Hash, slot: string): Promise<Hash | null>;
+  /** Blocks with seq > `after` in acceptance order, optionally of one chain. */
+  list(after: number, limit: number, chain?: ChainId): Promise<StoredBlock[]>;
+  counts(): Promise<ChainCounts>;
+  /** Does any block have this payload hash? */
+  hasPayload(payloadHash: Hash): Promise<boolean>;
+  close(): Promise<void>;
+}

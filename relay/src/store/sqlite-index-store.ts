@@ -1,0 +1,277 @@
+import Database from 'better-sqlite3';
+import type { BlockHeader, ChainId, Hash } from '@blyan/block';
+import { type Accepted, type ChainView, META_SLOT } from '@blyan/chain';
+import type { ChainCounts, HistoryEntry, IndexStore, StoredBlock } from './index-store.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE blocks (
+  seq INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  chain TEXT NOT NULL,
+  version TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  payload_hash TEXT NOT NULL,
+  header TEXT NOT NULL
+);
+CREATE INDEX blocks_by_slot ON blocks (version, slot, seq);
+CREATE INDEX blocks_by_chain ON blocks (chain, seq);
+CREATE INDEX blocks_by_payload ON blocks (payload_hash);
+CREATE TABLE tile_leaves (seq INTEGER PRIMARY KEY, leaves BLOB NOT NULL);
+CREATE TABLE heads (
+  version TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (version, slot)
+) WITHOUT ROWID;
+CREATE TABLE meta_head (one INTEGER PRIMARY KEY CHECK (one = 1), hash TEXT NOT NULL);
+CREATE TABLE counts (chain TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counts VALUES ('A', 0), ('B', 0), ('D', 0);
+`;
+
+/** Thrown by `append` when a head moved since validation; the transaction rolled back. */
+export class StaleHeadError extends Error {
+  override name = 'StaleHeadError';
+}
+
+interface BlockRow {
+  seq: number;
+  hash: Hash;
+  version: Hash;
+  slot: string;
+  header: string;
+}
+
+const HEADER_CACHE = 4096;
+
+function statements(db: Database.Database) {
+  return {
+    header: db.prepare<[string], { header: string }>('SELECT header FROM blocks WHERE hash = ?'),
+    block: db.prepare<[string], BlockRow>('SELECT seq, hash, version, slot, header FROM blocks WHERE hash = ?'),
+    leaves: db.prepare<[string], { leaves: Buffer }>('SELECT l.leaves FROM blocks b JOIN tile_leaves l ON l.seq = b.seq WHERE b.hash = ?'),
+    versionOf: db.prepare<[string], { version: Hash; seq: number }>("SELECT version, seq FROM blocks WHERE hash = ? AND chain = 'A'"),
+    metaHead: db.prepare<[], { hash: Hash }>('SELECT hash FROM meta_head'),
+    nextMetaSeq: db.prepare<[number], { seq: number }>("SELECT seq FROM blocks WHERE chain = 'A' AND seq > ? ORDER BY seq LIMIT 1"),
+    slotHead: db.prepare<[string, string], { hash: Hash }>('SELECT hash FROM heads WHERE version = ? AND slot = ?'),
+    heads: db.prepare<[string, string], { slot: string; hash: Hash }>('SELECT slot, hash FROM heads WHERE version = ? AND chain = ? ORDER BY slot'),
+    lastBefore: db.prepare<[string, string, number], { hash: Hash }>(
+      'SELECT hash FROM blocks WHERE version = ? AND slot = ? AND seq < ? ORDER BY seq DESC LIMIT 1',
+    ),
+    headsBefore: db.prepare<[number, string], { slot: string; hash: Hash | null }>(
+      `SELECT h.slot, (SELECT b.hash FROM blocks b WHERE b.version = h.version AND b.slot = h.slot AND b.seq < ?
+         ORDER BY b.seq DESC LIMIT 1) AS hash
+       FROM heads h WHERE h.version = ? AND h.chain = 'B' ORDER BY h.slot`,
+    ),
+    history: db.prepare<[string, string], HistoryEntry>(
+      'SELECT hash, seq, idx AS "index", author, created_at FROM blocks WHERE version = ? AND slot = ? ORDER BY seq',
+    ),
+    list: db.prepare<[number, number], BlockRow>('SELECT seq, hash, version, slot, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?'),
+    listChain: db.prepare<[string, number, number], BlockRow>(
+      'SELECT seq, hash, version, slot, header FROM blocks WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    counts: db.prepare<[], { chain: ChainId; n: number }>('SELECT chain, n FROM counts'),
+    hasPayload: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blocks WHERE payload_hash = ? LIMIT 1'),
+    insertBlock: db.prepare(
+      `INSERT INTO blocks (hash, chain, version, slot, idx, author, created_at, payload_hash, header)
+       VALUES (@hash, @chain, @version, @slot, @idx, @author, @created_at, @payload_hash, @header)`,
+    ),
+    insertLeaves: db.prepare('INSERT INTO tile_leaves (seq, leaves) VALUES (?, ?)'),
+    insertHead: db.prepare('INSERT INTO heads (version, slot, chain, hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    moveHead: db.prepare('UPDATE heads SET hash = ? WHERE version = ? AND slot = ? AND hash = ?'),
+    insertMetaHead: db.prepare('INSERT INTO meta_head (one, hash) VALUES (1, ?) ON CONFLICT DO NOTHING'),
+    moveMetaHead: db.prepare('UPDATE meta_head SET hash = ? WHERE hash = ?'),
+    bumpCount: db.prepare('UPDATE counts SET n = n + 1 WHERE chain = ?'),
+  };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+/** The live synchronous view `validateBlock` reads; headers are immutable, so they are cached. */
+class SqliteChainView implements ChainView {
+  private readonly cache = new Map<Hash, BlockHeader>();
+
+  constructor(private readonly s: Statements) {}
+
+  header(hash: Hash): BlockHeader | undefined {
+    const hit = this.cache.get(hash);
+    if (hit) return hit;
+    const row = this.s.header.get(hash);
+    if (!row) return undefined;
+    const header = JSON.parse(row.header) as BlockHeader;
+    if (this.cache.size >= HEADER_CACHE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hash, header);
+    return header;
+  }
+
+  versionOf(metaHash: Hash): Hash | undefined {
+    return this.s.versionOf.get(metaHash)?.version;
+  }
+
+  metaHead(): Hash | null {
+    return this.s.metaHead.get()?.hash ?? null;
+  }
+
+  slotHead(version: Hash, slot: string): Hash | null {
+    return this.s.slotHead.get(version, slot)?.hash ?? null;
+  }
+}
+
+function toStored(row: BlockRow): StoredBlock {
+  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader };
+}
+
+/**
+ * The embedded index: one SQLite file in WAL mode with synchronous=FULL, so a commit is durable
+ * when `append` returns. A block's row, its leaves, its head move and the chain count are written
+ * in one transaction: readers see all of a block or none of it.
+ */
+export class SqliteIndexStore implements IndexStore {
+  private readonly s: Statements;
+  private readonly chainView: SqliteChainView;
+  private readonly appendTx: (a: Accepted, leaves: Uint8Array) => number;
+
+  private constructor(private readonly db: Database.Database) {
+    this.s = statements(db);
+    this.chainView = new SqliteChainView(this.s);
+    this.appendTx = db.transaction((a: Accepted, leaves: Uint8Array) => this.write(a, leaves));
+  }
+
+  static open(path: string, mode: 'readwrite' | 'readonly'): SqliteIndexStore {
+    const db = new Database(path, { readonly: mode === 'readonly' });
+    try {
+      if (mode === 'readwrite') {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+      }
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version === 0 && mode === 'readwrite') {
+        db.transaction(() => {
+          db.exec(SCHEMA);
+          db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        })();
+      } else if (version !== SCHEMA_VERSION) {
+        throw new Error(`${path} has index schema ${version}; this relay reads schema ${SCHEMA_VERSION}`);
+      }
+      return new SqliteIndexStore(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private write(a: Accepted, leaves: Uint8Array): number {
+    const h = a.header;
+    const { lastInsertRowid } = this.s.insertBlock.run({
+      hash: a.hash,
+      chain: h.chain,
+      version: a.version,
+      slot: a.slot,
+      idx: h.index,
+      author: h.author,
+      created_at: h.created_at,
+      payload_hash: h.payload_hash,
+      header: JSON.stringify(h),
+    });
+    const seq = Number(lastInsertRowid);
+    this.s.insertLeaves.run(seq, leaves);
+    const moved =
+      a.slot === META_SLOT
+        ? h.prev === null
+          ? this.s.insertMetaHead.run(a.hash)
+          : this.s.moveMetaHead.run(a.hash, h.prev)
+        : h.prev === null
+          ? this.s.insertHead.run(a.version, a.slot, h.chain, a.hash)
+          : this.s.moveHead.run(a.hash, a.version, a.slot, h.prev);
+    if (moved.changes !== 1) throw new StaleHeadError(`head of ${a.slot} is no longer ${h.prev ?? 'empty'}`);
+    this.s.bumpCount.run(h.chain);
+    return seq;
+  }
+
+  async view(): Promise<ChainView> {
+    return this.chainView;
+  }
+
+  async append(accepted: Accepted, leaves: Uint8Array): Promise<number> {
+    return this.appendTx(accepted, leaves);
+  }
+
+  async block(hash: Hash): Promise<StoredBlock | undefined> {
+    const row = this.s.block.get(hash);
+    return row && toStored(row);
+  }
+
+  async leaves(hash: Hash): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const row = this.s.leaves.get(hash);
+    return row && new Uint8Array(row.leaves);
+  }
+
+  async metaHead(): Promise<Hash | null> {
+    return this.chainView.metaHead();
+  }
+
+  async versionOf(metaHash: Hash): Promise<Hash | undefined> {
+    return this.chainView.versionOf(metaHash);
+  }
+
+  private headsOf(version: Hash, chain: 'B' | 'D', prefix: number): Record<string, Hash> {
+    const out: Record<string, Hash> = {};
+    for (const r of this.s.heads.all(version, chain)) out[r.slot.slice(prefix)] = r.hash;
+    return out;
+  }
+
+  async paramIndex(version: Hash): Promise<Record<string, Hash>> {
+    return this.headsOf(version, 'B', 0);
+  }
+
+  async datasetHeads(version: Hash): Promise<Record<string, Hash>> {
+    return this.headsOf(version, 'D', 'D/'.length);
+  }
+
+  /** Seq bound of `metaHash`'s reign and its version, or throws if it is no meta block. */
+  private reign(metaHash: Hash): { version: Hash; until: number } {
+    const meta = this.s.versionOf.get(metaHash);
+    if (!meta) throw new Error(`${metaHash} is not a meta block`);
+    return { version: meta.version, until: this.s.nextMetaSeq.get(meta.seq)?.seq ?? Number.MAX_SAFE_INTEGER };
+  }
+
+  async paramIndexAt(metaHash: Hash): Promise<Record<string, Hash>> {
+    const { version, until } = this.reign(metaHash);
+    const out: Record<string, Hash> = {};
+    for (const r of this.s.headsBefore.all(until, version)) if (r.hash !== null) out[r.slot] = r.hash;
+    return out;
+  }
+
+  async history(version: Hash, slot: string): Promise<HistoryEntry[]> {
+    return this.s.history.all(version, slot);
+  }
+
+  async at(metaHash: Hash, slot: string): Promise<Hash | null> {
+    const { version, until } = this.reign(metaHash);
+    return this.s.lastBefore.get(version, slot, until)?.hash ?? null;
+  }
+
+  async list(after: number, limit: number, chain?: ChainId): Promise<StoredBlock[]> {
+    const rows = chain === undefined ? this.s.list.all(after, limit) : this.s.listChain.all(chain, after, limit);
+    return rows.map(toStored);
+  }
+
+  async counts(): Promise<ChainCounts> {
+    const out: ChainCounts = { A: 0, B: 0, D: 0 };
+    for (const r of this.s.counts.all()) out[r.chain] = r.n;
+    return out;
+  }
+
+  async hasPayload(payloadHash: Hash): Promise<boolean> {
+    return this.s.hasPayload.get(payloadHash) !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

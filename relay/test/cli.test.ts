@@ -1,0 +1,184 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../src/cli/args.ts';
+import { genesis } from '../src/cli/genesis.ts';
+import { inspect } from '../src/cli/inspect.ts';
+import { serve } from '../src/cli/serve.ts';
+import { verify } from '../src/cli/verify.ts';
+import { genesisKey } from '../src/config.ts';
+import { GENESIS_KEY, authority, fixture, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function scratch(): Promise<string> {
+  const dir = await tempDir();
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function capture(): { log: (l: string) => void; text: () => string } {
+  const lines: string[] = [];
+  return { log: (l) => lines.push(l), text: () => lines.join('\n') };
+}
+
+/** Announces a 1 GB body over real HTTP, sends 64 KiB of it, and returns the early answer. */
+function postHuge(url: string): Promise<{ status: number; code: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-length': String(1 << 30) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode!, code: JSON.parse(text).error.code });
+      });
+    });
+    req.on('error', reject);
+    req.write(new Uint8Array(65536));
+  });
+}
+
+async function closedFixture() {
+  const f = await fixture();
+  await f.relay.close();
+  cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
+  return f;
+}
+
+describe('blyan serve', () => {
+  it('seeds an empty store from --checkpoint, then serves over HTTP; a restart does not reseed', async () => {
+    const dir = await scratch();
+    const ckpt = join(dir, 'tiny.tensors');
+    await writeFile(ckpt, tinyCheckpoint());
+    const store = join(dir, 'store');
+    const out = capture();
+    const running = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], out.log);
+    try {
+      expect(out.text()).toMatch(/seeded genesis from .*tiny\.tensors: 14 blocks \(1 meta, 3 dense, 2 router, 8 expert\)/);
+      expect(out.text()).toMatch(/newly generated/);
+      expect(out.text()).toContain(`listening on ${running.url}`);
+      expect((await stat(join(store, 'genesis.key'))).mode & 0o777).toBe(0o600);
+      const health = await (await fetch(`${running.url}/v1/health`)).json();
+      expect(health).toMatchObject({ ok: true, blocks: 14 });
+      expect(await postHuge(`${running.url}/v1/blocks`)).toEqual({ status: 413, code: 'body_too_large' });
+    } finally {
+      await running.close();
+    }
+    const again = capture();
+    const second = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], again.log);
+    await second.close();
+    expect(again.text()).toContain('store already holds 14 blocks; --checkpoint ignored');
+    expect(again.text()).not.toContain('seeded');
+  });
+
+  it('rejects bad arguments with a UsageError', async () => {
+    const log = capture().log;
+    await expect(serve(['--port', 'x'], log)).rejects.toThrow(UsageError);
+    await expect(serve(['--port', '70000'], log)).rejects.toThrow(/--port must be an integer/);
+    await expect(serve(['--nope'], log)).rejects.toThrow(UsageError);
+    await expect(serve(['extra'], log)).rejects.toThrow(/unexpected argument extra/);
+    await expect(genesis([], log)).rejects.toThrow(/needs --checkpoint/);
+    await expect(inspect(['a', 'b'], log)).rejects.toThrow(UsageError);
+  });
+});
+
+describe('blyan genesis', () => {
+  it('seeds an empty store (f32 experts on request) and refuses a non-empty one', async () => {
+    const dir = await scratch();
+    const ckpt = join(dir, 'c.tensors');
+    await writeFile(ckpt, tinyCheckpoint(3));
+    const out = capture();
+    expect(await genesis(['--checkpoint', ckpt, '--store', join(dir, 's'), '--f32'], out.log)).toBe(0);
+    expect(out.text()).toMatch(/14 blocks .* experts f32/);
+    await expect(genesis(['--checkpoint', ckpt, '--store', join(dir, 's')], out.log)).rejects.toThrow(/already holds 14 blocks/);
+    expect(await verify(['--store', join(dir, 's')], out.log)).toBe(0);
+  });
+});
+
+describe('genesis key', () => {
+  it('prefers BLYAN_GENESIS_KEY, else the key file, and never invents one for an existing store', async () => {
+    const dir = await scratch();
+    const saved = process.env.BLYAN_GENESIS_KEY;
+    try {
+      process.env.BLYAN_GENESIS_KEY = GENESIS_KEY;
+      expect(await genesisKey(dir, false)).toMatchObject({ address: authority, source: 'env' });
+      process.env.BLYAN_GENESIS_KEY = '0x1234';
+      await expect(genesisKey(dir, false)).rejects.toThrow(/BLYAN_GENESIS_KEY must hold/);
+      delete process.env.BLYAN_GENESIS_KEY;
+      await expect(genesisKey(dir, false)).rejects.toThrow(/no genesis key/);
+      const made = await genesisKey(dir, true);
+      expect(made.source).toBe('generated');
+      expect(await genesisKey(dir, false)).toMatchObject({ address: made.address, source: 'file' });
+    } finally {
+      if (saved === undefined) delete process.env.BLYAN_GENESIS_KEY;
+      else process.env.BLYAN_GENESIS_KEY = saved;
+    }
+  });
+});
+
+describe('blyan verify', () => {
+  it('passes a sound store', async () => {
+    const f = await fixture();
+    const prev = f.genesis.find((b) => b.header.name === 'layer1.expert1')!;
+    expect((await f.app.request('/v1/blocks', { method: 'POST', body: wireBody(await paramBlock({ meta: f.meta, name: 'layer1.expert1', prev })) })).status).toBe(201);
+    await f.relay.close();
+    cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
+    const out = capture();
+    expect(await verify(['--store', f.dir], out.log)).toBe(0);
+    expect(out.text()).toMatch(/verified 15 blocks .* 1 model version/);
+    expect(out.text()).toContain('OK');
+  });
+
+  it('fails on a corrupted payload file', async () => {
+    const f = await closedFixture();
+    const h = f.genesis[3]!.header.payload_hash;
+    const path = join(f.dir, 'objects', h.slice(0, 2), h.slice(2));
+    const data = await readFile(path);
+    data[10] = data[10]! ^ 1;
+    await writeFile(path, data);
+    const out = capture();
+    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(out.text()).toMatch(/FAILED/);
+    expect(out.text()).toMatch(/payload_hash_mismatch/);
+  });
+
+  it('fails on a missing payload, an edited header and edited tile leaves', async () => {
+    const f = await closedFixture();
+    const h = f.genesis[5]!.header.payload_hash;
+    await rm(join(f.dir, 'objects', h.slice(0, 2), h.slice(2)));
+    const db = new Database(join(f.dir, 'index.sqlite'));
+    const row = db.prepare<[number], { header: string }>('SELECT header FROM blocks WHERE seq = ?').get(3)!;
+    db.prepare('UPDATE blocks SET header = ? WHERE seq = 3').run(JSON.stringify({ ...JSON.parse(row.header), created_at: 1 }));
+    db.prepare('UPDATE tile_leaves SET leaves = ? WHERE seq = 2').run(Buffer.alloc(32));
+    db.close();
+    const out = capture();
+    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(out.text()).toMatch(/#3 .* stored header hashes to/);
+    expect(out.text()).toMatch(/#6 .* is missing/);
+    expect(out.text()).toMatch(/#2 .* tile leaves differ/);
+    expect(out.text()).toMatch(/ParamIndex of version .* differs|counts say/);
+  });
+});
+
+describe('blyan inspect', () => {
+  it('lists every block, and shows one header with its tensor table', async () => {
+    const f = await closedFixture();
+    const list = capture();
+    expect(await inspect(['--store', f.dir], list.log)).toBe(0);
+    expect(list.text().split('\n')).toHaveLength(2 + f.genesis.length);
+    expect(list.text()).toContain(f.meta);
+    const one = capture();
+    expect(await inspect([f.slots['layer0.expert2']!, '--store', f.dir], one.log)).toBe(0);
+    expect(one.text()).toMatch(/layers\.0\.experts\.2\.w1\s+i8\s+\[16, 8\]\s+192/);
+    const meta = capture();
+    expect(await inspect([f.meta, '--store', f.dir], meta.log)).toBe(0);
+    expect(meta.text()).toContain('"config":{"vocabSize":32');
+    expect(await inspect(['0'.repeat(64), '--store', f.dir], capture().log)).toBe(1);
+    await expect(inspect(['nothex', '--store', f.dir], capture().log)).rejects.toThrow(UsageError);
+  });
+});

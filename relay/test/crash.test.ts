@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Block, type BlockHeader, type Hash, blockHash, payloadHash } from '@blyan/block';
+import { afterAll, describe, expect, it } from 'vitest';
+import { paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
+const SLOTS = ['layer0.expert0', 'layer0.expert1', 'layer0.expert2', 'layer0.expert3', 'layer1.expert0', 'layer1.expert1', 'layer1.expert2', 'layer1.expert3'];
+const KILL_AFTER = 40;
+const ROUNDS = 3;
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Spawns `blyan serve` on `store` with an OS-chosen port; resolves once it is listening. */
+async function start(store: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+const json = async (url: string) => (await fetch(url)).json();
+const asPrev = (header: BlockHeader): Block => ({ header, payload: new Uint8Array(0) });
+
+/**
+ * One round: 8 clients upload new versions of 8 slots concurrently, each starting from the slot's
+ * current head; after `KILL_AFTER` acknowledgements the relay gets SIGKILL at a random moment.
+ */
+async function uploadUntilKilled(relay: { child: ChildProcess; url: string }, acked: Map<string, Block[]>, round: number): Promise<number> {
+  const { meta, slots } = await json(`${relay.url}/v1/params`);
+  let count = 0;
+  let seed = round * 100_000;
+  const worker = async (slot: string) => {
+    let prev = asPrev((await json(`${relay.url}/v1/blocks/${slots[slot]}`)).header);
+    for (;;) {
+      const b = await paramBlock({ meta, name: slot, prev, seed: ++seed, size: 20_000 + ((seed * 7919) % 180_000) });
+      let status: number;
+      try {
+        status = (await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(b) })).status;
+      } catch {
+        return;
+      }
+      if (status !== 201) throw new Error(`unexpected ${status}`);
+      acked.get(slot)!.push(b);
+      prev = b;
+      if (++count === KILL_AFTER) setTimeout(() => relay.child.kill('SIGKILL'), Math.random() * 20);
+    }
+  };
+  await Promise.all(SLOTS.map(worker));
+  if (relay.child.exitCode === null && relay.child.signalCode === null) await once(relay.child, 'exit');
+  expect(relay.child.signalCode).toBe('SIGKILL');
+  return count;
+}
+
+function verifyStoreCli(store: string): void {
+  const r = spawnSync(process.execPath, [BIN, 'verify', '--store', store], { encoding: 'utf8' });
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toContain('OK');
+}
+
+describe('crash safety', () => {
+  it('loses no acknowledged block when the relay is killed -9 mid-upload, again and again', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const store = join(dir, 'store');
+    const ckpt = join(dir, 'tiny.tensors');
+    await writeFile(ckpt, tinyCheckpoint());
+    const acked = new Map<string, Block[]>(SLOTS.map((s) => [s, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const relay = await start(store, round === 0 ? ['--checkpoint', ckpt] : []);
+      expect(await uploadUntilKilled(relay, acked, round)).toBeGreaterThanOrEqual(KILL_AFTER);
+    }
+
+    const relay = await start(store);
+    verifyStoreCli(store);
+    const { meta } = await json(`${relay.url}/v1/params`);
+    for (const [slot, blocks] of acked) {
+      for (const b of blocks) {
+        const r = await fetch(`${relay.url}/v1/blocks/${blockHash(b.header)}/payload`);
+        expect(r.status, slot).toBe(200);
+        expect(payloadHash(new Uint8Array(await r.arrayBuffer()))).toBe(b.header.payload_hash);
+      }
+      const { history } = await json(`${relay.url}/v1/params/${slot}/history`);
+      const stored: Hash[] = history.map((x: { hash: Hash }) => x.hash);
+      const ackedHashes = new Set(blocks.map((b) => blockHash(b.header)));
+      expect(stored.filter((h) => ackedHashes.has(h))).toEqual(blocks.map((b) => blockHash(b.header)));
+      expect(stored.length - 1 - blocks.length).toBeLessThanOrEqual(ROUNDS);
+      const head = asPrev((await json(`${relay.url}/v1/blocks/${stored.at(-1)}`)).header);
+      const next = await paramBlock({ meta, name: slot, prev: head, seed: 999_999 });
+      expect((await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(next) })).status).toBe(201);
+    }
+    relay.child.kill('SIGTERM');
+    await once(relay.child, 'exit');
+    verifyStoreCli(store);
+  }, 60_000);
+});

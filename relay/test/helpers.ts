@@ -1,0 +1,126 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Address, type Block, type Hash, type ParamType, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
+import type { Hono } from 'hono';
+import { privateKeyToAccount } from 'viem/accounts';
+import { relayRules } from '../src/config.ts';
+import { genesisBlocks } from '../src/genesis.ts';
+import type { ModelConfig } from '../src/model-config.ts';
+import { randomCheckpoint } from '../src/random-checkpoint.ts';
+import { type Relay, openRelay } from '../src/relay.ts';
+import { createApp } from '../src/server/app.ts';
+
+export const GENESIS_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+export const genesisAccount = privateKeyToAccount(GENESIS_KEY);
+export const authority = genesisAccount.address.toLowerCase() as Address;
+export const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
+
+/** A model small enough that genesis takes milliseconds: 2 layers of 4 experts. */
+export const TINY: ModelConfig = {
+  vocabSize: 32,
+  dModel: 8,
+  nLayers: 2,
+  nHeads: 2,
+  nExperts: 4,
+  topK: 2,
+  dFF: 16,
+  contextLength: 16,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  auxLossCoef: 0.01,
+};
+
+export const tinyCheckpoint = (seed = 1, config: ModelConfig = TINY) => randomCheckpoint(config, seed);
+
+export const tempDir = () => mkdtemp(join(tmpdir(), 'blyan-relay-'));
+
+/** Deterministic filler bytes, different per seed. */
+export const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
+
+export interface Fixture {
+  dir: string;
+  relay: Relay;
+  app: Hono;
+  genesis: Block[];
+  meta: Hash;
+  /** Slot name → its genesis block hash. */
+  slots: Record<string, Hash>;
+  close(): Promise<void>;
+}
+
+/** A relay on a temp store seeded with the tiny genesis; `genesis.key` is written for the CLI. */
+export async function fixture(maxPayloadBytes = 1 << 20): Promise<Fixture> {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
+  const relay = await openRelay(dir, relayRules(authority, maxPayloadBytes));
+  const genesis = await genesisBlocks(tinyCheckpoint(), genesisAccount, { createdAt: 1_700_000_000_000 });
+  for (const b of genesis) {
+    const r = await relay.ledger.submit(b);
+    if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+  }
+  const slots: Record<string, Hash> = {};
+  for (const b of genesis.slice(1)) slots[b.header.name] = blockHash(b.header);
+  return {
+    dir,
+    relay,
+    app: createApp({ ...relay, maxPayloadBytes }),
+    genesis,
+    meta: blockHash(genesis[0]!.header),
+    slots,
+    async close() {
+      await relay.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ParamDraft {
+  meta: Hash;
+  name: string;
+  type?: ParamType;
+  prev?: Block | null;
+  seed?: number;
+  size?: number;
+  tileSize?: number;
+  signer?: Signer;
+}
+
+/** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version). */
+export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size = 3000, tileSize = 4096, signer = miner }: ParamDraft): Promise<Block> {
+  const p = prev === null ? null : blockHash(prev.header);
+  return buildBlock(
+    {
+      type,
+      index: prev === null ? 0 : prev.header.index + 1,
+      name,
+      depends_on: p === null ? [meta] : [meta, p],
+      prev: p,
+      payload: bytes(size, seed),
+      tile_size: tileSize,
+      meta: { encoding: 'tensors-v1' },
+    },
+    signer,
+  );
+}
+
+export function post(app: Hono, body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Promise<Response> {
+  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...headers } };
+  if (body instanceof ReadableStream) init.duplex = 'half';
+  return Promise.resolve(app.request('/v1/blocks', init));
+}
+
+export const submit = (app: Hono, b: Block) => post(app, encodeBlock(b));
+
+/** The wire bytes of a block as a fetch body. */
+export const wireBody = (b: Block) => encodeBlock(b) as Uint8Array<ArrayBuffer>;
+
+/** Row count and payload file count: what a rejected submission must leave unchanged. */
+export async function storeState(f: Fixture): Promise<{ rows: number; files: number; head: Hash | null }> {
+  const c = await f.relay.index.counts();
+  let files = 0;
+  const root = join(f.dir, 'objects');
+  for (const d of await readdir(root)) if (d !== 'tmp') files += (await readdir(join(root, d))).length;
+  files += (await readdir(join(root, 'tmp'))).length;
+  return { rows: c.A + c.B + c.D, files, head: await f.relay.index.metaHead() };
+}

@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Hash, blockHash, payloadHash } from '@blyan/block';
+import { validateBlock } from '@blyan/chain';
+import { afterEach, describe, expect, it } from 'vitest';
+import { relayRules } from '../src/config.ts';
+import { openRelay } from '../src/relay.ts';
+import { FileObjectStore } from '../src/store/file-object-store.ts';
+import { openStores } from '../src/store/open.ts';
+import { StaleHeadError } from '../src/store/sqlite-index-store.ts';
+import { type Fixture, authority, bytes, fixture, paramBlock, tempDir } from './helpers.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function files(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await readdir(root)) for (const f of await readdir(join(root, d))) out.push(`${d}/${f}`);
+  return out.sort();
+}
+
+async function withFixture(): Promise<Fixture> {
+  const f = await fixture();
+  cleanup.push(() => f.close());
+  return f;
+}
+
+describe('FileObjectStore', () => {
+  it('stores content-addressed files and reads whole objects and ranges', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const store = await FileObjectStore.open(dir);
+    const data = bytes(300_000, 1);
+    const hash = payloadHash(data);
+    expect(await store.has(hash)).toBe(false);
+    expect(await store.size(hash)).toBeUndefined();
+    await store.put(hash, data);
+    await store.put(hash, data);
+    expect(await files(dir)).toEqual([`${hash.slice(0, 2)}/${hash.slice(2)}`]);
+    expect(await store.has(hash)).toBe(true);
+    expect(await store.size(hash)).toBe(300_000);
+    expect(Buffer.from(await store.read(hash)).equals(data)).toBe(true);
+    expect(Buffer.from(await store.read(hash, 1000, 1010)).equals(data.subarray(1000, 1010))).toBe(true);
+    const streamed = new Uint8Array(await new Response(await store.stream(hash, 5, 299_999)).arrayBuffer());
+    expect(Buffer.from(streamed).equals(data.subarray(5, 299_999))).toBe(true);
+    expect((await new Response(await store.stream(hash, 7, 7)).arrayBuffer()).byteLength).toBe(0);
+    const empty = payloadHash(new Uint8Array(0));
+    await store.put(empty, new Uint8Array(0));
+    expect(await store.size(empty)).toBe(0);
+    expect((await store.read(empty)).length).toBe(0);
+  });
+
+  it('removes unreferenced objects and half-written temp files, keeping referenced ones', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const store = await FileObjectStore.open(dir);
+    const keep = bytes(100, 1);
+    const drop = bytes(100, 2);
+    await store.put(payloadHash(keep), keep);
+    await store.put(payloadHash(drop), drop);
+    await writeFile(join(dir, 'tmp', 'half-written'), 'x');
+    const removed = await store.removeOrphans(async (h) => h === payloadHash(keep));
+    expect(removed).toEqual([payloadHash(drop)]);
+    expect(await store.has(payloadHash(keep))).toBe(true);
+    expect(await store.has(payloadHash(drop))).toBe(false);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+  });
+});
+
+describe('SqliteIndexStore and the relay store', () => {
+  it('refuses to append a block whose head moved, changing nothing', async () => {
+    const f = await withFixture();
+    const prev = f.genesis.find((b) => b.header.name === 'layer0.expert0')!;
+    const a = await paramBlock({ meta: f.meta, name: 'layer0.expert0', prev, seed: 1 });
+    const b = await paramBlock({ meta: f.meta, name: 'layer0.expert0', prev, seed: 2 });
+    const view = await f.relay.index.view(a.header);
+    const va = await validateBlock(view, a, relayRules(authority));
+    const vb = await validateBlock(view, b, relayRules(authority));
+    if (!va.ok || !vb.ok) throw new Error('both validate against the same head');
+    await f.relay.index.append(va, new Uint8Array(32));
+    const before = await f.relay.index.counts();
+    await expect(f.relay.index.append(vb, new Uint8Array(32))).rejects.toThrow(StaleHeadError);
+    expect(await f.relay.index.counts()).toEqual(before);
+    expect(await f.relay.index.block(blockHash(b.header))).toBeUndefined();
+    expect((await f.relay.index.paramIndex(f.meta))['layer0.expert0']).toBe(blockHash(a.header));
+  });
+
+  it('persists across close and reopen', async () => {
+    const f = await fixture();
+    const index = await f.relay.index.paramIndex(f.meta);
+    const counts = await f.relay.index.counts();
+    await f.relay.close();
+    const again = await openRelay(f.dir, relayRules(authority));
+    cleanup.push(async () => {
+      await again.close();
+      await rm(f.dir, { recursive: true, force: true });
+    });
+    expect(again.removedOrphans).toEqual([]);
+    expect(await again.index.counts()).toEqual(counts);
+    expect(await again.index.metaHead()).toBe(f.meta);
+    expect(await again.index.paramIndex(f.meta)).toEqual(index);
+  });
+
+  it('removes payload files without a row at open (a crash between file and commit)', async () => {
+    const f = await fixture();
+    const orphan = bytes(5000, 42);
+    await f.relay.objects.put(payloadHash(orphan), orphan);
+    await writeFile(join(f.dir, 'objects', 'tmp', 'interrupted'), 'partial');
+    await f.relay.close();
+    const again = await openRelay(f.dir, relayRules(authority));
+    cleanup.push(async () => {
+      await again.close();
+      await rm(f.dir, { recursive: true, force: true });
+    });
+    expect(again.removedOrphans).toEqual([payloadHash(orphan)]);
+    expect(await again.objects.has(payloadHash(orphan))).toBe(false);
+    for (const b of f.genesis) expect(await again.objects.has(b.header.payload_hash)).toBe(true);
+  });
+
+  it('lets one process at a time open a store for writing, taking over a dead one’s lock', async () => {
+    const f = await withFixture();
+    await expect(openRelay(f.dir, relayRules(authority))).rejects.toThrow(/in use by process/);
+    await f.relay.close();
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    await writeFile(join(f.dir, 'relay.lock'), dead);
+    const again = await openRelay(f.dir, relayRules(authority));
+    await again.close();
+    expect(existsSync(join(f.dir, 'relay.lock'))).toBe(false);
+    f.relay = await openRelay(f.dir, relayRules(authority));
+  });
+
+  it('read-only opens need an existing store', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    await expect(openStores(join(dir, 'nothing'), 'readonly')).rejects.toThrow(/no relay store/);
+  });
+
+  it('lists in acceptance order and filters by chain', async () => {
+    const f = await withFixture();
+    const all = await f.relay.index.list(0, 1000);
+    expect(all.map((b) => b.hash)).toEqual(f.genesis.map((b) => blockHash(b.header)));
+    expect((await f.relay.index.list(0, 1000, 'A')).map((b) => b.hash)).toEqual([f.meta]);
+    expect(await f.relay.index.list(0, 1000, 'D')).toEqual([]);
+    expect((await f.relay.index.list(5, 2)).map((b) => b.seq)).toEqual([6, 7]);
+    expect(await f.relay.index.counts()).toEqual({ A: 1, B: f.genesis.length - 1, D: 0 });
+    const leaves = await f.relay.index.leaves(f.slots.embed as Hash);
+    expect(leaves?.length).toBe(32);
+  });
+});
