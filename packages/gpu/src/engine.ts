@@ -1,0 +1,161 @@
+import type { TensorMap } from '@blyan/block';
+import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
+import { type GenerateOptions, Inference } from './inference.ts';
+import { attentionWorkgroupBytes } from './kernels/attention.ts';
+import type { Counters } from './plan.ts';
+import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
+import { type TrainerOptions, Trainer } from './training.ts';
+import { type ExpertTensors, ModelWeights } from './weights.ts';
+
+export interface EngineOptions {
+  /** Experts each layer's pool holds at once (default: all of them). */
+  readonly expertSlots?: number;
+}
+
+/**
+ * The Blyan model on WebGPU. Create it from a device (requestGpuDevice) and a config, load the
+ * verified tensors-v1 views, then prefill and generate, or train one expert. Everything the GPU
+ * runs is allocated, compiled and bound at creation; steps only write uniforms and replay.
+ * When the device is lost every call throws GpuDeviceLostError, and GpuUnavailableError when the
+ * adapter cannot hold this model: both mean "use the CPU reference".
+ */
+export class BlyanEngine {
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private busy = false;
+  private readonly trainers = new Set<Trainer>();
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly cfg: ModelConfig,
+    /** GPU submissions and readbacks since creation. */
+    readonly counters: Counters,
+    private readonly weights: ModelWeights,
+    private readonly inference: Inference,
+  ) {
+    device.lost.then((info) => {
+      this.lostInfo = info;
+    });
+  }
+
+  static async create(device: GPUDevice, cfg: ModelConfig, options: EngineOptions = {}): Promise<BlyanEngine> {
+    validateConfig(cfg);
+    const slots = options.expertSlots ?? cfg.nExperts;
+    if (!Number.isSafeInteger(slots) || slots < 1) throw new Error(`expertSlots must be a positive integer, got ${slots}`);
+    checkLimits(device, cfg, slots);
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const weights = new ModelWeights(device, cfg, slots);
+    const counters = { submissions: 0, readbacks: 0 };
+    const inference = await Inference.create(device, cfg, weights, counters);
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    if (memory) throw new GpuUnavailableError(`the GPU ran out of memory creating the engine: ${memory.message}`);
+    if (validation) throw new Error(`creating the engine failed: ${validation.message}`);
+    return new BlyanEngine(device, cfg, counters, weights, inference);
+  }
+
+  /** Uploads dense (f32) and expert (i8) tensors by parameter name, straight from their views. */
+  load(tensors: TensorMap): void {
+    this.alive();
+    this.weights.load(tensors);
+  }
+
+  addExpert(layer: number, expert: number, tensors: ExpertTensors): void {
+    this.alive();
+    this.weights.addExpert(layer, expert, tensors);
+  }
+
+  evictExpert(layer: number, expert: number): void {
+    this.alive();
+    this.weights.evictExpert(layer, expert);
+  }
+
+  hasExpert(layer: number, expert: number): boolean {
+    return this.weights.hasExpert(layer, expert);
+  }
+
+  /** Runs a prompt, resetting the sequence; see Inference.prefill. */
+  prefill(tokens: ArrayLike<number>, routing?: Routing): Promise<void> {
+    return this.exclusive(() => this.inference.prefill(tokens, routing));
+  }
+
+  /** Streams generated tokens (one submission and one small readback each). */
+  async *generate(options: GenerateOptions): AsyncGenerator<number, void, undefined> {
+    this.enter();
+    try {
+      yield* this.inference.generate(options);
+    } catch (e) {
+      throw await this.explain(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The logits [V] the last generated token was sampled from (after prefill: the next one's). */
+  readLogits(): Promise<Float32Array> {
+    return this.exclusive(() => this.inference.readLogits());
+  }
+
+  /** Tokens in the KV cache. */
+  get position(): number {
+    return this.inference.position;
+  }
+
+  /** A trainer for one expert with the rest of the model frozen; the expert must be loaded. */
+  async createTrainer(options: TrainerOptions): Promise<Trainer> {
+    this.alive();
+    this.weights.checkComplete();
+    const trainer = await Trainer.create(this.device, this.cfg, this.weights, this.counters, options, (f) => this.exclusive(f));
+    this.trainers.add(trainer);
+    return trainer;
+  }
+
+  /** Frees the engine's GPU memory (the device stays the caller's). */
+  destroy(): void {
+    for (const t of this.trainers) t.destroy();
+    this.inference.destroy();
+    this.weights.destroy();
+  }
+
+  private alive(): void {
+    if (this.lostInfo) throw new GpuDeviceLostError(this.lostInfo.reason, this.lostInfo.message);
+  }
+
+  private enter(): void {
+    this.alive();
+    if (this.busy) throw new Error('the engine is busy with another prefill, generation or training step');
+    this.busy = true;
+  }
+
+  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    this.enter();
+    try {
+      return await f();
+    } catch (e) {
+      throw await this.explain(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * A failure caused by losing the device (a rejected map, say) becomes GpuDeviceLostError; the
+   * lost promise may settle just after the failure, so it gets one more turn of the event loop.
+   */
+  private async explain(e: unknown): Promise<unknown> {
+    const info = this.lostInfo ?? (await Promise.race([this.device.lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), 0))]));
+    return info ? new GpuDeviceLostError(info.reason, info.message) : e;
+  }
+}
+
+function checkLimits(device: GPUDevice, cfg: ModelConfig, slots: number): void {
+  const { limits } = device;
+  const workgroup = attentionWorkgroupBytes({ nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength });
+  if (workgroup > limits.maxComputeWorkgroupStorageSize) {
+    throw new GpuUnavailableError(`attention over contextLength ${cfg.contextLength} needs ${workgroup} bytes of workgroup memory; this adapter allows ${limits.maxComputeWorkgroupStorageSize}`);
+  }
+  const { dModel: d, dFF: F } = cfg;
+  const largest = Math.max(cfg.vocabSize * d * 4, slots * 3 * Math.ceil((d * F) / 4) * 4, cfg.contextLength * cfg.topK * Math.max(F, d) * 4);
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  if (largest > limit) throw new GpuUnavailableError(`the model needs a ${largest}-byte buffer; this adapter allows ${limit}`);
+}

@@ -1,0 +1,191 @@
+import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
+import { REDUCE_WGSL, STEP_WGSL, f32Literal } from '../wgsl.ts';
+
+export interface AttentionShape {
+  readonly nHeads: number;
+  readonly headDim: number;
+  /** Most keys one query can see: the context length (inference) or T (training). */
+  readonly maxKeys: number;
+}
+
+/** Workgroup memory of attentionKernel in bytes: the adapter must allow it. */
+export const attentionWorkgroupBytes = (s: AttentionShape): number => 4 * (s.maxKeys + s.headDim + 64);
+
+/**
+ * Causal attention, one 64-thread workgroup per (query row m, head h), dispatched [n, H]. Row m is
+ * query i = m mod seqLen of sequence b = m / seqLen at position start + i; it attends to keys
+ * 0 … start + i, which sit at rows b · seqLen + j of the key and value buffers (the KV cache when
+ * decoding, B = 1). Scores go to workgroup memory, softmax with the max subtracted, then each
+ * thread sums Σ_j p_j v_j for its columns. With `keepProbs` the probabilities go to
+ * att [B, H, seqLen, start + seqLen], zero above the diagonal, for the backward pass.
+ */
+export function attentionKernel(s: AttentionShape, keepProbs: boolean): KernelSpec {
+  const { nHeads: H, headDim: hd, maxKeys } = s;
+  const d = H * hd;
+  return {
+    label: `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''}`,
+    bindings: ['step', 'q', 'k', 'v', 'out', ...(keepProbs ? ['att'] : [])],
+    code: /* wgsl */ `
+${STEP_WGSL}
+${REDUCE_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+${keepProbs ? '@group(0) @binding(5) var<storage, read_write> att: array<f32>;' : ''}
+var<workgroup> scores: array<f32, ${maxKeys}>;
+var<workgroup> qs: array<f32, ${hd}>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let m = wid.x;
+  let h = wid.y;
+  if (m >= step.n) { return; }
+  let T = step.seqLen;
+  let i = m % T;
+  let kv0 = (m / T) * T;
+  let keys = step.start + i + 1u;
+  let col = h * ${hd}u;
+  for (var c = lid; c < ${hd}u; c += 64u) { qs[c] = q[m * ${d}u + col + c]; }
+  workgroupBarrier();
+  var mx = -3.0e38;
+  for (var j = lid; j < keys; j += 64u) {
+    let kr = (kv0 + j) * ${d}u + col;
+    var sc = 0.0;
+    for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * k[kr + c]; }
+    sc *= ${f32Literal(1 / Math.sqrt(hd))};
+    scores[j] = sc;
+    mx = max(mx, sc);
+  }
+  mx = reduce_max(lid, mx);
+  var sum = 0.0;
+  for (var j = lid; j < keys; j += 64u) {
+    let e = exp(scores[j] - mx);
+    scores[j] = e;
+    sum += e;
+  }
+  sum = reduce_sum(lid, sum);
+  for (var c = lid; c < ${hd}u; c += 64u) {
+    var acc = 0.0;
+    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * v[(kv0 + j) * ${d}u + col + c]; }
+    out[m * ${d}u + col + c] = acc;
+  }
+  ${
+    keepProbs
+      ? `let width = step.start + T;
+  let arow = ((m / T) * ${H}u + h) * T + i;
+  for (var j = lid; j < width; j += 64u) { att[arow * width + j] = select(0.0, scores[j] / sum, j < keys); }`
+      : ''
+  }
+}`,
+  };
+}
+
+/**
+ * First half of attention's backward (training: start = 0), per (row m = query i of sequence b,
+ * head h), with p the stored probabilities and dout the gradient of the output:
+ *   dp_j = dout · v_j,  ds_j = p_j (dp_j − Σ_k p_k dp_k) / sqrt(headDim),  dq = Σ_j ds_j k_j.
+ * ds goes to `ds` [B, H, T, T] (zero above the diagonal) for attentionBackwardKV.
+ */
+export function attentionBackwardQKernel(s: AttentionShape): KernelSpec {
+  const { nHeads: H, headDim: hd, maxKeys } = s;
+  const d = H * hd;
+  return {
+    label: `attention backward q H${H} hd${hd} T${maxKeys}`,
+    bindings: ['step', 'dout', 'k', 'v', 'att', 'ds', 'dq'],
+    code: /* wgsl */ `
+${STEP_WGSL}
+${REDUCE_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> att: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ds: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
+var<workgroup> dps: array<f32, ${maxKeys}>;
+var<workgroup> gs: array<f32, ${hd}>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let m = wid.x;
+  let h = wid.y;
+  if (m >= step.n) { return; }
+  let T = step.seqLen;
+  let i = m % T;
+  let kv0 = (m / T) * T;
+  let col = h * ${hd}u;
+  let arow = (((m / T) * ${H}u + h) * T + i) * T;
+  for (var c = lid; c < ${hd}u; c += 64u) { gs[c] = dout[m * ${d}u + col + c]; }
+  workgroupBarrier();
+  var pdp = 0.0;
+  for (var j = lid; j <= i; j += 64u) {
+    let vr = (kv0 + j) * ${d}u + col;
+    var dp = 0.0;
+    for (var c = 0u; c < ${hd}u; c++) { dp += gs[c] * v[vr + c]; }
+    dps[j] = dp;
+    pdp += att[arow + j] * dp;
+  }
+  pdp = reduce_sum(lid, pdp);
+  for (var j = lid; j < T; j += 64u) {
+    var g = 0.0;
+    if (j <= i) {
+      g = att[arow + j] * (dps[j] - pdp) * ${f32Literal(1 / Math.sqrt(hd))};
+      dps[j] = g;
+    }
+    ds[arow + j] = g;
+  }
+  workgroupBarrier();
+  for (var c = lid; c < ${hd}u; c += 64u) {
+    var acc = 0.0;
+    for (var j = 0u; j <= i; j++) { acc += dps[j] * k[(kv0 + j) * ${d}u + col + c]; }
+    dq[m * ${d}u + col + c] = acc;
+  }
+}`,
+  };
+}
+
+/**
+ * Second half of attention's backward, one thread per (row m = key j of sequence b, column):
+ *   dk_j = Σ_{i ≥ j} ds_ij q_i,  dv_j = Σ_{i ≥ j} p_ij dout_i.
+ */
+export function attentionBackwardKVKernel(s: Omit<AttentionShape, 'maxKeys'>): KernelSpec {
+  const { nHeads: H, headDim: hd } = s;
+  const d = H * hd;
+  return {
+    label: `attention backward kv H${H} hd${hd}`,
+    bindings: ['step', 'dout', 'q', 'att', 'ds', 'dk', 'dv'],
+    code: /* wgsl */ `
+${STEP_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> att: array<f32>;
+@group(0) @binding(4) var<storage, read> ds: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dv: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = ${LINEAR_ID_WGSL};
+  if (idx >= step.n * ${d}u) { return; }
+  let m = idx / ${d}u;
+  let colAll = idx % ${d}u;
+  let h = colAll / ${hd}u;
+  let T = step.seqLen;
+  let j = m % T;
+  let b = m / T;
+  let plane = (b * ${H}u + h) * T * T;
+  var gk = 0.0;
+  var gv = 0.0;
+  for (var i = j; i < T; i++) {
+    let a = plane + i * T + j;
+    let r = (b * T + i) * ${d}u + colAll;
+    gk += ds[a] * q[r];
+    gv += att[a] * dout[r];
+  }
+  dk[idx] = gk;
+  dv[idx] = gv;
+}`,
+  };
+}
+
+export const attentionBackwardKVGrid = (n: number, d: number) => grid1d(n * d);

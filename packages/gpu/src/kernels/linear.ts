@@ -1,0 +1,116 @@
+import type { KernelSpec } from '../kernel.ts';
+import { type WeightType, matrixInput, weightInput } from '../loads.ts';
+import { STEP_WGSL, unroll } from '../wgsl.ts';
+import { columns, nnLoop, ntLoop } from './loops.ts';
+
+export interface LinearOptions {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: WeightType;
+  /** Rows per thread (register block height): 1 for decoding, 4 for prompts and training. */
+  readonly rowsPerThread: number;
+  /** 'step': the step's n rows; 'last': only row step.lastRow, written as row 0 (the logits sampled from). */
+  readonly rows: 'step' | 'last';
+  /** Write row m at row start + m (appending keys and values to the KV cache). */
+  readonly outRowOffset: boolean;
+  /** y = res + x · Wᵀ (the residual connection after the attention projection). */
+  readonly residual: boolean;
+}
+
+/**
+ * Linear layer y[m, o] = Σ_k x[m, k] · W[o, k] with W [out, in] in f32, or in int8 with one scale
+ * per output row, dequantized in registers (the weights stay int8 in GPU memory).
+ */
+export function linearKernel(o: LinearOptions): KernelSpec {
+  const { inFeatures: In, outFeatures: Out, rowsPerThread: tm } = o;
+  const x = matrixInput(1, 'x', In);
+  const w = weightInput(2, 3, 'w', o.weight, In);
+  const yBinding = o.weight === 'i8' ? 4 : 3;
+  const bindings = ['step', 'x', 'w', ...(o.weight === 'i8' ? ['w_scales'] : []), 'y', ...(o.residual ? ['res'] : [])];
+  const rowCount = o.rows === 'step' ? 'step.n' : '1u';
+  const source = (r: number): string => (o.rows === 'step' ? `row${r}` : 'step.lastRow');
+  const dst = (m: string): string => `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`;
+  return {
+    label: `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}`,
+    bindings,
+    code: /* wgsl */ `
+${STEP_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+${x.decl}
+${w.decl}
+@group(0) @binding(${yBinding}) var<storage, read_write> y: array<f32>;
+${o.residual ? `@group(0) @binding(${yBinding + 1}) var<storage, read> res: array<f32>;` : ''}
+${x.fns}
+${w.fns}
+fn put(m: u32, o0: u32, v: vec4<f32>) {
+  ${unroll(4, (j) => `if (o0 + ${j}u < ${Out}u) { y[${dst('m')} + o0 + ${j}u] = ${o.residual ? `res[m * ${Out}u + o0 + ${j}u] + ` : ''}v[${j}]; }`)}
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let rows = ${rowCount};
+  let o0 = gid.x * 4u;
+  let m0 = gid.y * ${tm}u;
+  if (o0 >= ${Out}u || m0 >= rows) { return; }
+  ${columns(Out)}
+  ${unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`)}
+  ${ntLoop(tm, In, [{ id: 'w', load: 'w', base: '0u' }], (r) => `x_4(${source(r)}, k)`)}
+  let sc = vec4<f32>(w_s(0u, oc[0]), w_s(0u, oc[1]), w_s(0u, oc[2]), w_s(0u, oc[3]));
+  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_w_${r} * sc); }`)}
+}`,
+  };
+}
+
+export function linearGrid(o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {
+  return [Math.ceil(Math.ceil(o.outFeatures / 4) / 64), Math.ceil(rows / o.rowsPerThread), 1];
+}
+
+export interface LinearBackwardOptions {
+  /** Rows of each weight (its output dimension) = columns of each incoming gradient. */
+  readonly outFeatures: number;
+  /** Columns of each weight = columns of the result. */
+  readonly inFeatures: number;
+  /** How many (gradient, weight) pairs are summed: 3 for the q, k, v projections. */
+  readonly pairs: number;
+  readonly rowsPerThread: number;
+}
+
+/**
+ * Input gradient of linear layers sharing an input, through frozen f32 weights:
+ *   dx[m, k] = Σ_p Σ_o g_p[m, o] · W_p[o, k]   for the step's n rows.
+ */
+export function linearBackwardKernel(o: LinearBackwardOptions): KernelSpec {
+  const { outFeatures: Out, inFeatures: In, pairs, rowsPerThread: tm } = o;
+  const ws = Array.from({ length: pairs }, (_, p) => weightInput(2 + 2 * p, 0, `w${p}`, 'f32', In));
+  const bindings = ['step', ...Array.from({ length: pairs }, (_, p) => [`g${p}`, `w${p}`]).flat(), 'dx'];
+  return {
+    label: `linear backward ${Out}→${In} ×${pairs} tm${tm}`,
+    bindings,
+    code: /* wgsl */ `
+${STEP_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+${ws.map((w, p) => `@group(0) @binding(${1 + 2 * p}) var<storage, read> g${p}: array<f32>;\n${w.decl}`).join('\n')}
+@group(0) @binding(${1 + 2 * pairs}) var<storage, read_write> dx: array<f32>;
+${ws.map((w) => w.fns).join('\n')}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let rows = step.n;
+  let k0 = gid.x * 4u;
+  let m0 = gid.y * ${tm}u;
+  if (k0 >= ${In}u || m0 >= rows) { return; }
+  ${unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`)}
+  ${nnLoop(
+    tm,
+    Out,
+    ws.map((_, p) => ({ w: `w${p}`, base: '0u', sbase: '0u' })),
+    (p, r) => `g${p}[row${r} * ${Out}u + o]`,
+  )}
+  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) {
+    ${unroll(4, (j) => `if (k0 + ${j}u < ${In}u) { dx[(m0 + ${r}u) * ${In}u + k0 + ${j}u] = acc_${r}[${j}]; }`)}
+  }`)}
+}`,
+  };
+}
+
+export function linearBackwardGrid(o: Pick<LinearBackwardOptions, 'inFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {
+  return [Math.ceil(Math.ceil(o.inFeatures / 4) / 64), Math.ceil(rows / o.rowsPerThread), 1];
+}

@@ -1,0 +1,62 @@
+import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
+import { STEP_WGSL } from '../wgsl.ts';
+
+/**
+ * Rotary positions on q and k in place, interleaved pairs (x[2i], x[2i+1]) as in the reference.
+ * Row m of q and row start + m of k (the KV cache rows being written) are at position
+ * start + m mod seqLen. `table` holds (cos, sin) per [position, pair], computed on the CPU in
+ * float64 (GPU sin/cos are only accurate near 0). sign −1 rotates backwards: the gradient.
+ */
+export function ropeKernel(nHeads: number, headDim: number, sign: 1 | -1): KernelSpec {
+  const d = nHeads * headDim;
+  const half = headDim / 2;
+  const s = sign === 1 ? '' : '-';
+  return {
+    label: `rope H${nHeads} hd${headDim}${sign === 1 ? '' : ' backward'}`,
+    bindings: ['step', 'table', 'q', 'k'],
+    code: /* wgsl */ `
+${STEP_WGSL}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> q: array<f32>;
+@group(0) @binding(3) var<storage, read_write> k: array<f32>;
+fn rotate(i: u32, cs: vec2<f32>, qk: u32) {
+  if (qk == 0u) {
+    let a = q[i];
+    let b = q[i + 1u];
+    q[i] = a * cs.x - b * cs.y;
+    q[i + 1u] = a * cs.y + b * cs.x;
+  } else {
+    let a = k[i];
+    let b = k[i + 1u];
+    k[i] = a * cs.x - b * cs.y;
+    k[i + 1u] = a * cs.y + b * cs.x;
+  }
+}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${LINEAR_ID_WGSL};
+  if (i >= step.n * ${d / 2}u) { return; }
+  let m = i / ${d / 2}u;
+  let pair = i % ${d / 2}u;
+  let col = (pair / ${half}u) * ${headDim}u + 2u * (pair % ${half}u);
+  let pos = step.start + m % step.seqLen;
+  let t = table[pos * ${half}u + pair % ${half}u];
+  let cs = vec2<f32>(t.x, ${s}t.y);
+  rotate(m * ${d}u + col, cs, 0u);
+  rotate((step.start + m) * ${d}u + col, cs, 1u);
+}`,
+  };
+}
+
+export const ropeGrid = (n: number, d: number) => grid1d((n * d) / 2);
+
+/** The (cos, sin) table for ropeKernel from the reference's float64 table. */
+export function ropeTableData(table: { readonly cos: Float64Array; readonly sin: Float64Array }): Float32Array {
+  const out = new Float32Array(table.cos.length * 2);
+  for (let i = 0; i < table.cos.length; i++) {
+    out[2 * i] = table.cos[i]!;
+    out[2 * i + 1] = table.sin[i]!;
+  }
+  return out;
+}

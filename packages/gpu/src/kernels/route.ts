@@ -1,0 +1,143 @@
+import type { KernelSpec } from '../kernel.ts';
+import { type RouteLayout, routeWgsl } from '../layout.ts';
+import { LAYER_WGSL, STEP_WGSL } from '../wgsl.ts';
+
+/** Per-layer routing statistics: E load fractions, E mean probabilities, the aux loss. */
+export const statsStride = (experts: number): number => 2 * experts + 1;
+
+/**
+ * Routing of one layer in a single 64-thread workgroup, from the router logits [n, E]:
+ * 1. probs = softmax per token (max subtracted);
+ * 2. the experts tokens may use: all (routeMode 0), the layer's allowed flags (1), or (2) the
+ *    chooseM experts with the largest summed probability over these tokens, ties to the lower
+ *    index, which are stored as the allowed flags for later steps;
+ * 3. top-K per token among them by probability, ties to the lower index, weights renormalized
+ *    to sum 1 (`gates` [n, K]);
+ * 4. the assignments grouped by expert in token order (see RouteLayout), cut into tiles of
+ *    tileRows rows for the expert kernels;
+ * 5. load fraction f_e, mean probability P_e and aux = E Σ f_e P_e into stats[layer];
+ * 6. a token routed to an expert without weights (table slot < 0, and not the expert being
+ *    trained, which has its own f32 copy) sets status to min(layer · E + expert), which the
+ *    engine reports as MissingExpertError.
+ * `table` holds per expert its pool slot (−1 = not loaded), then its allowed flag.
+ */
+export function routeKernel(route: RouteLayout): KernelSpec {
+  const E = route.experts;
+  const S = statsStride(E);
+  return {
+    label: `route E${E} K${route.topK} R${route.tileRows} rows${route.maxRows}`,
+    bindings: ['step', 'layer', 'logits', 'probs', 'gates', 'route', 'table', 'stats', 'status'],
+    code: /* wgsl */ `
+${STEP_WGSL}
+${LAYER_WGSL}
+${routeWgsl(route)}
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> layer: LayerInfo;
+@group(0) @binding(2) var<storage, read> logits: array<f32>;
+@group(0) @binding(3) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> gates: array<f32>;
+@group(0) @binding(5) var<storage, read_write> route: array<u32>;
+@group(0) @binding(6) var<storage, read_write> table: array<i32>;
+@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(8) var<storage, read_write> status: atomic<u32>;
+var<workgroup> totals: array<f32, ${E}>;
+var<workgroup> allowed: array<u32, ${E}>;
+var<workgroup> counts: array<u32, ${E}>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let n = step.n;
+  for (var t = lid; t < n; t += 64u) {
+    let o = t * N_EXPERTS;
+    var mx = logits[o];
+    for (var e = 1u; e < N_EXPERTS; e++) { mx = max(mx, logits[o + e]); }
+    var sum = 0.0;
+    for (var e = 0u; e < N_EXPERTS; e++) { sum += exp(logits[o + e] - mx); }
+    for (var e = 0u; e < N_EXPERTS; e++) { probs[o + e] = exp(logits[o + e] - mx) / sum; }
+  }
+  storageBarrier();
+  for (var e = lid; e < N_EXPERTS; e += 64u) {
+    var total = 0.0;
+    for (var t = 0u; t < n; t++) { total += probs[t * N_EXPERTS + e]; }
+    totals[e] = total;
+  }
+  workgroupBarrier();
+  for (var e = lid; e < N_EXPERTS; e += 64u) {
+    var ok = 1u;
+    if (step.routeMode == 1u) {
+      ok = u32(table[N_EXPERTS + e]);
+    } else if (step.routeMode == 2u) {
+      var rank = 0u;
+      for (var f = 0u; f < N_EXPERTS; f++) {
+        if (totals[f] > totals[e] || (totals[f] == totals[e] && f < e)) { rank++; }
+      }
+      ok = select(0u, 1u, rank < step.chooseM);
+      table[N_EXPERTS + e] = i32(ok);
+    }
+    allowed[e] = ok;
+  }
+  workgroupBarrier();
+  for (var t = lid; t < n; t += 64u) {
+    let o = t * N_EXPERTS;
+    let c = ROUTE_CHOSEN + t * TOPK;
+    var sum = 0.0;
+    for (var slot = 0u; slot < TOPK; slot++) {
+      var best = N_EXPERTS;
+      for (var e = 0u; e < N_EXPERTS; e++) {
+        if (allowed[e] == 0u) { continue; }
+        var taken = false;
+        for (var s = 0u; s < slot; s++) { if (route[c + s] == e) { taken = true; } }
+        if (taken) { continue; }
+        if (best == N_EXPERTS || probs[o + e] > probs[o + best]) { best = e; }
+      }
+      route[c + slot] = best;
+      sum += probs[o + best];
+    }
+    for (var slot = 0u; slot < TOPK; slot++) { gates[t * TOPK + slot] = probs[o + route[c + slot]] / sum; }
+  }
+  storageBarrier();
+  let assignments = n * TOPK;
+  for (var e = lid; e < N_EXPERTS; e += 64u) {
+    var count = 0u;
+    for (var a = 0u; a < assignments; a++) { if (route[ROUTE_CHOSEN + a] == e) { count++; } }
+    counts[e] = count;
+    if (count > 0u && table[e] < 0 && e != layer.onlyExpert) { atomicMin(&status, layer.layer * N_EXPERTS + e); }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var first = 0u;
+    var tiles = 0u;
+    var aux = 0.0;
+    for (var e = 0u; e < N_EXPERTS; e++) {
+      let count = counts[e];
+      route[ROUTE_SEG_START + e] = first;
+      route[ROUTE_SEG_COUNT + e] = count;
+      for (var f = 0u; f < count; f += TILE_ROWS) {
+        route[ROUTE_TILES + 3u * tiles] = e;
+        route[ROUTE_TILES + 3u * tiles + 1u] = first + f;
+        route[ROUTE_TILES + 3u * tiles + 2u] = min(TILE_ROWS, count - f);
+        tiles++;
+      }
+      first += count;
+      let load = f32(count) / f32(assignments);
+      let meanProb = totals[e] / f32(n);
+      stats[layer.layer * ${S}u + e] = load;
+      stats[layer.layer * ${S}u + N_EXPERTS + e] = meanProb;
+      aux += load * meanProb;
+    }
+    route[ROUTE_TILE_COUNT] = tiles;
+    stats[layer.layer * ${S}u + 2u * N_EXPERTS] = f32(N_EXPERTS) * aux;
+  }
+  storageBarrier();
+  for (var e = lid; e < N_EXPERTS; e += 64u) {
+    var p = route[ROUTE_SEG_START + e];
+    for (var a = 0u; a < assignments; a++) {
+      if (route[ROUTE_CHOSEN + a] == e) {
+        route[ROUTE_ORDER + p] = a;
+        route[ROUTE_POS + a] = p;
+        p++;
+      }
+    }
+  }
+}`,
+  };
+}

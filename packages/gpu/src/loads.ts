@@ -1,0 +1,68 @@
+import { UNPACK_I8_WGSL } from './wgsl.ts';
+
+/**
+ * WGSL declarations and loaders for the operands of the matrix kernels. Every loader returns four
+ * consecutive elements of one row as a vec4: with a row length divisible by 4 that is one aligned
+ * vector load (one u32 for int8 weights, dequantized in registers); otherwise four bounds-checked
+ * scalar loads, zero past the row's end, so odd sizes need no padding.
+ */
+export type WeightType = 'f32' | 'i8';
+
+export interface Operand {
+  readonly decl: string;
+  readonly fns: string;
+}
+
+/** An activation matrix with `cols` columns: NAME_4(row, k) = row[k .. k+3]. */
+export function matrixInput(binding: number, name: string, cols: number): Operand {
+  if (cols % 4 === 0) {
+    return {
+      decl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4<f32>>;`,
+      fns: `fn ${name}_4(row: u32, k: u32) -> vec4<f32> { return ${name}[(row * ${cols}u + k) >> 2u]; }`,
+    };
+  }
+  return {
+    decl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;`,
+    fns: scalarRow4(`${name}_4(row: u32, k: u32)`, `row * ${cols}u + k`, cols, (i) => `${name}[${i}]`),
+  };
+}
+
+/**
+ * A weight matrix with `cols` columns (the input dimension of a [out, in] weight), in f32 or int8
+ * with one f32 scale per row: NAME_4(base, o, k) = row o [k .. k+3] starting `base` elements into
+ * the buffer (a multiple of 4), NAME_s(sbase, o) = row o's scale (1 for f32). Int8 weights are
+ * packed 4 per u32, little-endian, exactly as an Int8Array's bytes.
+ */
+export function weightInput(binding: number, scaleBinding: number, name: string, type: WeightType, cols: number): Operand {
+  const aligned = cols % 4 === 0;
+  if (type === 'f32') {
+    const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${aligned ? 'vec4<f32>' : 'f32'}>;`;
+    const row4 = aligned
+      ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return ${name}[(base + o * ${cols}u + k) >> 2u]; }`
+      : scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `${name}[${i}]`);
+    return { decl, fns: `${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return 1.0; }` };
+  }
+  const decl = [
+    `@group(0) @binding(${binding}) var<storage, read> ${name}: array<u32>;`,
+    `@group(0) @binding(${scaleBinding}) var<storage, read> ${name}_scales: array<f32>;`,
+  ].join('\n');
+  const row4 = aligned
+    ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return unpack_i8(${name}[(base + o * ${cols}u + k) >> 2u]); }`
+    : [
+        `fn ${name}_b(i: u32) -> f32 { return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)); }`,
+        scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `${name}_b(${i})`),
+      ].join('\n');
+  return { decl, fns: `${UNPACK_I8_WGSL}\n${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return ${name}_scales[sbase + o]; }` };
+}
+
+/** Four bounds-checked scalar loads from flat index `first` on, for element k of a row of `cols`. */
+function scalarRow4(signature: string, first: string, cols: number, at: (index: string) => string): string {
+  return `fn ${signature} -> vec4<f32> {
+  let b = ${first};
+  var v = vec4<f32>(${at('b')}, 0.0, 0.0, 0.0);
+  if (k + 1u < ${cols}u) { v.y = ${at('b + 1u')}; }
+  if (k + 2u < ${cols}u) { v.z = ${at('b + 2u')}; }
+  if (k + 3u < ${cols}u) { v.w = ${at('b + 3u')}; }
+  return v;
+}`;
+}

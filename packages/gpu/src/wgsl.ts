@@ -1,0 +1,133 @@
+/** WGSL shared by the kernels, and helpers to write WGSL from TypeScript. */
+
+/**
+ * Per-submission parameters, one uniform buffer per pass that every kernel reads.
+ * n: rows in this pass (prompt length, 1 when decoding, B·T when training);
+ * start: position of the first row (the KV cache length); seqLen: rows per sequence (T);
+ * lastRow: the row whose logits are sampled; temperature, topK, topP, draw: sampling (draw is the
+ * uniform variate in [0, 1)); routeMode: 0 = top-K over all experts, 1 = within each layer's
+ * allowed set, 2 = choose chooseM experts per layer from these rows' router probabilities and
+ * store them as the allowed set; gradScale: the factor on accumulated gradients (1 / micro-steps).
+ */
+export const STEP_WGSL = /* wgsl */ `
+struct Step {
+  n: u32,
+  start: u32,
+  seqLen: u32,
+  lastRow: u32,
+  temperature: f32,
+  topK: u32,
+  topP: f32,
+  draw: f32,
+  routeMode: u32,
+  chooseM: u32,
+  gradScale: f32,
+  stepCount: u32,
+}`;
+
+export interface StepFields {
+  n: number;
+  start: number;
+  seqLen: number;
+  lastRow: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  draw: number;
+  routeMode: number;
+  chooseM: number;
+  gradScale: number;
+  stepCount: number;
+}
+
+export const STEP_BYTES = 48;
+
+const STEP_FLOATS: ReadonlySet<keyof StepFields> = new Set(['temperature', 'topP', 'draw', 'gradScale']);
+const STEP_ORDER: readonly (keyof StepFields)[] = ['n', 'start', 'seqLen', 'lastRow', 'temperature', 'topK', 'topP', 'draw', 'routeMode', 'chooseM', 'gradScale', 'stepCount'];
+
+export const ROUTE_ALL = 0;
+export const ROUTE_ALLOWED = 1;
+export const ROUTE_CHOOSE = 2;
+
+export function encodeStep(fields: Partial<StepFields>): ArrayBuffer {
+  const bytes = new ArrayBuffer(STEP_BYTES);
+  const u = new Uint32Array(bytes);
+  const f = new Float32Array(bytes);
+  for (const [i, name] of STEP_ORDER.entries()) {
+    const value = fields[name] ?? (name === 'topP' || name === 'gradScale' ? 1 : 0);
+    if (STEP_FLOATS.has(name)) f[i] = value;
+    else u[i] = value;
+  }
+  return bytes;
+}
+
+/**
+ * Per-layer parameters: the layer index (for error reports), the expert the int8 expert kernels
+ * skip and the only expert the f32 ones run (both NO_EXPERT when unused: the trained expert runs
+ * in f32), and daux, the loss's derivative w.r.t. this layer's load-balancing loss.
+ */
+export const LAYER_WGSL = /* wgsl */ `
+struct LayerInfo {
+  layer: u32,
+  skipExpert: u32,
+  onlyExpert: u32,
+  daux: f32,
+}`;
+
+export const LAYER_BYTES = 16;
+export const NO_EXPERT = 0xffffffff;
+
+export function encodeLayer(layer: number, skipExpert: number, onlyExpert: number, daux: number): ArrayBuffer {
+  const bytes = new ArrayBuffer(LAYER_BYTES);
+  new Uint32Array(bytes, 0, 3).set([layer, skipExpert, onlyExpert]);
+  new Float32Array(bytes, 12, 1)[0] = daux;
+  return bytes;
+}
+
+/** A float as a WGSL f32 literal. */
+export function f32Literal(x: number): string {
+  if (!Number.isFinite(x)) throw new Error(`cannot write ${x} as a WGSL literal`);
+  return `${x.toExponential()}f`;
+}
+
+/** Lines f(0) … f(n−1), for unrolled register blocks. */
+export function unroll(n: number, f: (i: number) => string): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join('\n');
+}
+
+/** Four signed bytes of a u32 (little-endian: byte 0 is the lowest element) as floats. */
+export const UNPACK_I8_WGSL = /* wgsl */ `
+fn unpack_i8(w: u32) -> vec4<f32> {
+  let s = bitcast<i32>(w);
+  return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)), f32(extractBits(s, 16u, 8u)), f32(extractBits(s, 24u, 8u)));
+}
+`;
+
+/** Sum and max over a 64-thread workgroup; call from uniform control flow. */
+export const REDUCE_WGSL = /* wgsl */ `
+var<workgroup> red: array<f32, 64>;
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduce_max(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+export const SILU_WGSL = /* wgsl */ `
+fn sigmoid(z: f32) -> f32 { return 1.0 / (1.0 + exp(-z)); }`;

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlyanEngine } from '../src/engine.ts';
+import { GpuDeviceLostError, GpuUnavailableError } from '../src/errors.ts';
+import { requestGpuDevice } from '../src/device.ts';
+import { nodeGpuDevice } from '../src/node-device.ts';
+import { MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, argmax, decodeStep, expertTensorNames, prefill, sampleToken } from '@blyan/model';
+import { expectClose, gpuDevice } from './gpu.ts';
+import { TINY, randomModel } from './model.ts';
+
+const ODD: ModelConfig = { vocabSize: 37, dModel: 12, nLayers: 3, nHeads: 2, nExperts: 5, topK: 2, dFF: 10, contextLength: 20, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
+
+async function collect(it: AsyncIterable<number>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const t of it) out.push(t);
+  return out;
+}
+
+/** The reference's greedy continuation of `prompt`, with the logits of each step. */
+function referenceGreedy(params: ParamMap, cfg: ModelConfig, prompt: number[], count: number, routing?: Routing) {
+  const first = prefill(params, cfg, prompt, routing);
+  const tokens: number[] = [];
+  let logits = first.logits;
+  for (let i = 0; i < count; i++) {
+    const t = argmax(logits);
+    tokens.push(t);
+    if (i + 1 < count) logits = decodeStep(first.state, t);
+  }
+  return { tokens, prefillLogits: first.logits, lastLogits: logits, state: first.state };
+}
+
+describe('engine: decoding matches the CPU reference', () => {
+  const engines: BlyanEngine[] = [];
+  afterAll(() => engines.forEach((e) => e.destroy()));
+
+  for (const [cfg, name] of [[TINY, 'tiny'], [ODD, 'odd sizes']] as const) {
+    it(`${name}: prefill logits, then greedy decoding token for token`, async () => {
+      const device = await gpuDevice();
+      const { params, tensors } = randomModel(cfg, 3);
+      const engine = await BlyanEngine.create(device, cfg);
+      engines.push(engine);
+      engine.load(tensors);
+      const prompt = [5, 17, 3, 3, 28, 0, 9].map((t) => t % cfg.vocabSize);
+      const count = cfg.contextLength - prompt.length;
+      const expected = referenceGreedy(params, cfg, prompt, count);
+      await engine.prefill(prompt);
+      expectClose(await engine.readLogits(), expected.prefillLogits, 'prefill logits');
+      const before = { ...engine.counters };
+      const tokens = await collect(engine.generate({ maxTokens: count, sampling: { temperature: 0 } }));
+      expect(tokens).toEqual(expected.tokens);
+      expect(engine.counters.submissions - before.submissions).toBe(count);
+      expect(engine.counters.readbacks - before.readbacks).toBe(count);
+      expectClose(await engine.readLogits(), expected.lastLogits, 'last logits');
+    });
+  }
+
+  it('continues a generation across generate calls, and a one-token prompt', async () => {
+    const device = await gpuDevice();
+    const { params, tensors } = randomModel(TINY, 4);
+    const engine = await BlyanEngine.create(device, TINY);
+    engines.push(engine);
+    engine.load(tensors);
+    const expected = referenceGreedy(params, TINY, [7], 10);
+    await engine.prefill([7]);
+    const a = await collect(engine.generate({ maxTokens: 4, sampling: { temperature: 0 } }));
+    const b = await collect(engine.generate({ maxTokens: 6, sampling: { temperature: 0 } }));
+    expect([...a, ...b]).toEqual(expected.tokens);
+    expect(engine.position).toBe(10);
+  });
+
+  for (const routing of [{ mode: 'static', allowed: [[0, 2, 3], null] }, { mode: 'static-prompt', expertsPerLayer: 2 }] as const satisfies readonly Routing[]) {
+    it(`${routing.mode} routing`, async () => {
+      const device = await gpuDevice();
+      const { params, tensors } = randomModel(TINY, 5);
+      const engine = await BlyanEngine.create(device, TINY);
+      engines.push(engine);
+      engine.load(tensors);
+      const prompt = [1, 2, 3, 4, 5, 6];
+      const expected = referenceGreedy(params, TINY, prompt, 8, routing);
+      await engine.prefill(prompt, routing);
+      expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
+    });
+  }
+
+  it('samples with temperature, top-k and top-p like the reference for the same seed', async () => {
+    const device = await gpuDevice();
+    const { params, tensors } = randomModel(TINY, 6, 3);
+    const engine = await BlyanEngine.create(device, TINY);
+    engines.push(engine);
+    engine.load(tensors);
+    const prompt = [9, 8, 7];
+    const sampling = { temperature: 0.9, topK: 20, topP: 0.95 };
+    const first = prefill(params, TINY, prompt);
+    const rng = new Rng(42);
+    const expected: number[] = [];
+    let logits = first.logits;
+    for (let i = 0; i < 12; i++) {
+      const t = sampleToken(logits, sampling, rng);
+      expected.push(t);
+      logits = decodeStep(first.state, t);
+    }
+    await engine.prefill(prompt);
+    expect(await collect(engine.generate({ maxTokens: 12, sampling, seed: 42 }))).toEqual(expected);
+  });
+
+  it('reports a missing expert; once added, decoding resumes token for token', async () => {
+    const device = await gpuDevice();
+    const { params, tensors } = randomModel(TINY, 3);
+    const prompt = [5, 17, 3, 3, 28, 0, 9];
+    const expected = referenceGreedy(params, TINY, prompt, 8);
+    const expert = (l: number, e: number) => {
+      const n = expertTensorNames(l, e);
+      return { w1: tensors[n.w1]!, w3: tensors[n.w3]!, w2: tensors[n.w2]! };
+    };
+    const promptExpert = expected.state.routes[1]![0]!.experts[0]!;
+    const names = Object.values(expertTensorNames(1, promptExpert));
+    const engine = await BlyanEngine.create(device, TINY);
+    engines.push(engine);
+    engine.load(Object.fromEntries(Object.entries(tensors).filter(([n]) => !names.includes(n))));
+    expect(engine.hasExpert(1, promptExpert)).toBe(false);
+    const error = await engine.prefill(prompt).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MissingExpertError);
+    expect(error).toMatchObject({ layer: 1, expert: promptExpert });
+    engine.addExpert(1, promptExpert, expert(1, promptExpert));
+    await engine.prefill(prompt);
+    const tokens = await collect(engine.generate({ maxTokens: 3, sampling: { temperature: 0 } }));
+    const next = expected.state.routes[0]![prompt.length + 2]!.experts[1]!;
+    engine.evictExpert(0, next);
+    await expect(collect(engine.generate({ maxTokens: 5, sampling: { temperature: 0 } }))).rejects.toMatchObject({ name: 'MissingExpertError', layer: 0, expert: next });
+    engine.addExpert(0, next, expert(0, next));
+    tokens.push(...(await collect(engine.generate({ maxTokens: 5, sampling: { temperature: 0 } }))));
+    expect(tokens).toEqual(expected.tokens);
+  });
+
+  it('needs a free pool slot for each expert', async () => {
+    const device = await gpuDevice();
+    const { tensors } = randomModel(TINY, 3);
+    const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1 });
+    engines.push(engine);
+    expect(() => engine.load(tensors)).toThrow(/no free expert slot/);
+  });
+});
