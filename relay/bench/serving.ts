@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { blockHash } from '@blyan/block';
 import { privateKeyToAccount } from 'viem/accounts';
 import { genesisKey, relayRules } from '../src/config.ts';
-import { genesisBlocks } from '../src/genesis.ts';
-import type { ModelConfig } from '../src/model-config.ts';
+import type { ModelConfig } from '@blyan/model';
+import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import { mbps } from './timing.ts';
 
 /** Experts of ~300 KB: int8 w1, w2, w3 of 384 × 256 plus their scales. */
-const SERVE_MODEL: ModelConfig = { vocabSize: 256, dModel: 256, nLayers: 1, nHeads: 4, nExperts: 2, topK: 1, dFF: 384, contextLength: 64 };
+const SERVE_MODEL: ModelConfig = { vocabSize: 300, dModel: 256, nLayers: 1, nHeads: 4, nExperts: 2, topK: 1, dFF: 384, contextLength: 64, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
 export const CLIENTS = 32;
 const REQUESTS = 8000;
 const WARMUP = 500;
@@ -72,7 +72,7 @@ export async function serving(): Promise<{ rows: string[][]; size: number }> {
   try {
     const key = await genesisKey(dir, true);
     const relay = await openRelay(dir, relayRules(key.address));
-    const blocks = await genesisBlocks(randomCheckpoint(SERVE_MODEL), privateKeyToAccount(key.key));
+    const blocks = await genesisFromCheckpoint(randomCheckpoint(SERVE_MODEL), 'random checkpoint', privateKeyToAccount(key.key));
     for (const b of blocks) await relay.ledger.submit(b);
     await relay.close();
     const expert = blocks.find((b) => b.header.type === 'expert')!;

@@ -177,7 +177,7 @@ describe('blyan inspect', () => {
     expect(one.text()).toMatch(/layers\.0\.experts\.2\.w1\s+i8\s+\[16, 8\]\s+192/);
     const meta = capture();
     expect(await inspect([f.meta, '--store', f.dir], meta.log)).toBe(0);
-    expect(meta.text()).toContain('"config":{"vocabSize":32');
+    expect(meta.text()).toContain('"config":{"vocabSize":300');
     expect(await inspect(['0'.repeat(64), '--store', f.dir], capture().log)).toBe(1);
     await expect(inspect(['nothex', '--store', f.dir], capture().log)).rejects.toThrow(UsageError);
   });

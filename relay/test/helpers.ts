@@ -5,8 +5,8 @@ import { type Address, type Block, type Hash, type ParamType, type Signer, block
 import type { Hono } from 'hono';
 import { privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
-import { genesisBlocks } from '../src/genesis.ts';
-import type { ModelConfig } from '../src/model-config.ts';
+import type { ModelConfig } from '@blyan/model';
+import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
@@ -18,7 +18,7 @@ export const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367
 
 /** A model small enough that genesis takes milliseconds: 2 layers of 4 experts. */
 export const TINY: ModelConfig = {
-  vocabSize: 32,
+  vocabSize: 300,
   dModel: 8,
   nLayers: 2,
   nHeads: 2,
@@ -54,7 +54,7 @@ export async function fixture(maxPayloadBytes = 1 << 20): Promise<Fixture> {
   const dir = await tempDir();
   await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
   const relay = await openRelay(dir, relayRules(authority, maxPayloadBytes));
-  const genesis = await genesisBlocks(tinyCheckpoint(), genesisAccount, { createdAt: 1_700_000_000_000 });
+  const genesis = await genesisFromCheckpoint(tinyCheckpoint(), 'tiny checkpoint', genesisAccount, { createdAt: 1_700_000_000_000 });
   for (const b of genesis) {
     const r = await relay.ledger.submit(b);
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);

@@ -1,12 +1,12 @@
 import { privateKeyToAccount } from 'viem/accounts';
 import type { GenesisKey } from '../config.ts';
-import { genesisBlocks } from '../genesis.ts';
+import { genesisFromCheckpoint } from '../genesis.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Log } from './args.ts';
 
 /** Cuts `checkpoint` into genesis blocks signed by `key`, submits them, and says what it did. */
 export async function seedGenesis(ledger: Ledger, checkpoint: Uint8Array, key: GenesisKey, f32: boolean, source: string, log: Log): Promise<void> {
-  const blocks = await genesisBlocks(checkpoint, privateKeyToAccount(key.key), { f32 });
+  const blocks = await genesisFromCheckpoint(checkpoint, source, privateKeyToAccount(key.key), { experts: f32 ? 'f32' : 'int8' });
   const byType = new Map<string, number>();
   let bytes = 0;
   for (const b of blocks) {

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve as listen } from '@hono/node-server';
 import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
-import { SMALL_MODEL, randomCheckpoint } from '../random-checkpoint.ts';
 import { openRelay } from '../relay.ts';
 import { createApp } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
@@ -18,7 +17,7 @@ export interface Running {
 async function genesisSource(flag: string | undefined): Promise<{ bytes: Uint8Array; source: string }> {
   if (flag !== undefined) return { bytes: await readFile(flag), source: flag };
   if (existsSync(COMMITTED_CHECKPOINT)) return { bytes: await readFile(COMMITTED_CHECKPOINT), source: COMMITTED_CHECKPOINT };
-  return { bytes: randomCheckpoint(SMALL_MODEL), source: 'a small random model (no checkpoint given or committed)' };
+  throw new Error(`no genesis checkpoint: ${COMMITTED_CHECKPOINT} is missing; pass --checkpoint FILE (train one with packages/model/src/cli/train.ts)`);
 }
 
 /** `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TensorFormatError, decodeTensors, encodeTensors } from '@blyan/block';
+import type { SplitHashes } from '../blocks/meta-payload.ts';
 import { type CorpusSplit, hashSplit } from '../data/corpus.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
@@ -9,12 +10,7 @@ import { writeFileAtomic } from './atomic-write.ts';
 import { paramsToTensors, tensorsToParams } from './param-tensors.ts';
 import { checkVocab, parseTokenizer } from './tokenizer-file.ts';
 
-/** SHA-256 hex of each corpus split (hashSplit), pinning the data the model was trained and judged on. */
-export interface SplitHashes {
-  readonly train: string;
-  readonly val: string;
-  readonly hidden: string;
-}
+export type { SplitHashes };
 
 export function splitHashes(corpus: CorpusSplit): SplitHashes {
   return { train: hashSplit(corpus.train), val: hashSplit(corpus.val), hidden: hashSplit(corpus.hidden) };
@@ -22,11 +18,20 @@ export function splitHashes(corpus: CorpusSplit): SplitHashes {
 
 /** Throws unless the checkpoint records exactly these corpus splits (so its numbers are comparable). */
 export function checkSplits(ckpt: ModelCheckpoint, corpus: CorpusSplit, where: string): void {
-  const recorded = field(where, ckpt.metadata, 'splits') as Partial<SplitHashes> | null;
+  const recorded = recordedSplits(ckpt, where);
   const actual = splitHashes(corpus);
   for (const split of ['train', 'val', 'hidden'] as const) {
-    if (recorded?.[split] !== actual[split]) throw new Error(`${where}: recorded ${split} split ${String(recorded?.[split])} differs from this corpus's ${actual[split]}`);
+    if (recorded[split] !== actual[split]) throw new Error(`${where}: recorded ${split} split ${recorded[split]} differs from this corpus's ${actual[split]}`);
   }
+}
+
+/** The split hashes a checkpoint records in `__metadata__.splits`. */
+export function recordedSplits(ckpt: ModelCheckpoint, where: string): SplitHashes {
+  const recorded = field(where, ckpt.metadata, 'splits') as Partial<SplitHashes> | null;
+  for (const split of ['train', 'val', 'hidden'] as const) {
+    if (typeof recorded?.[split] !== 'string') throw new Error(`${where}: __metadata__.splits.${split} is missing`);
+  }
+  return recorded as SplitHashes;
 }
 
 export interface TrainedInfo {

@@ -1,0 +1,82 @@
+import type { ModelConfig } from '../reference/config.ts';
+import { validateConfig } from '../reference/config.ts';
+import { payloadHash } from '@blyan/block';
+import { Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { TokenizerJSON } from '../tokenizer/serialize.ts';
+
+export const META_FORMAT = 'blyan-meta-v1';
+
+/** How expert blocks store their weights; dense and router blocks are always f32. */
+export type ExpertEncoding = 'int8' | 'f32';
+
+/** SHA-256 of each corpus split the model was trained and is judged on (data/corpus.ts hashSplit). */
+export interface SplitHashes {
+  readonly train: string;
+  readonly val: string;
+  readonly hidden: string;
+}
+
+/**
+ * The meta block's payload (UTF-8 JSON): everything a client needs besides the weights. `routing`
+ * states the two modes every client supports and how many experts per layer static routing keeps
+ * by default; `quantization` how expert blocks are encoded.
+ */
+export interface MetaPayload {
+  readonly format: typeof META_FORMAT;
+  readonly config: ModelConfig;
+  readonly tokenizer: TokenizerJSON;
+  readonly routing: { readonly modes: readonly ['dynamic', 'static']; readonly topK: number; readonly staticExpertsPerLayer: number };
+  readonly quantization: { readonly experts: ExpertEncoding; readonly dense: 'f32' };
+  readonly splits: SplitHashes;
+}
+
+/** `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys; any change starts a new model version. */
+export function archOf(cfg: ModelConfig): string {
+  const sorted = Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return payloadHash(new TextEncoder().encode(JSON.stringify(sorted)));
+}
+
+export function encodeMetaPayload(meta: MetaPayload): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(meta));
+}
+
+function fail(message: string): never {
+  throw new Error(`meta payload: ${message}`);
+}
+
+/** Parses and checks a meta payload: the config describes a model and the tokenizer matches its vocabulary. */
+export function parseMetaPayload(bytes: Uint8Array): MetaPayload {
+  let x: Record<string, unknown>;
+  try {
+    x = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Record<string, unknown>;
+  } catch (e) {
+    fail(`not UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (typeof x !== 'object' || x === null) fail('not a JSON object');
+  if (x.format !== META_FORMAT) fail(`format must be "${META_FORMAT}", got ${JSON.stringify(x.format)}`);
+  const config = x.config as ModelConfig;
+  if (typeof config !== 'object' || config === null) fail('config is missing');
+  try {
+    validateConfig(config);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromJSON(x.tokenizer);
+  } catch (e) {
+    fail(`tokenizer: ${(e as Error).message}`);
+  }
+  if (tokenizer.vocabSize !== config.vocabSize) fail(`the tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`);
+  const routing = x.routing as MetaPayload['routing'] | undefined;
+  const m = routing?.staticExpertsPerLayer;
+  if (routing?.topK !== config.topK) fail(`routing.topK must equal config.topK (${config.topK})`);
+  if (typeof m !== 'number' || !Number.isInteger(m) || m < config.topK || m > config.nExperts) {
+    fail(`routing.staticExpertsPerLayer must be an integer in [${config.topK}, ${config.nExperts}], got ${String(m)}`);
+  }
+  const q = x.quantization as MetaPayload['quantization'] | undefined;
+  if (q?.experts !== 'int8' && q?.experts !== 'f32') fail(`quantization.experts must be "int8" or "f32", got ${JSON.stringify(q?.experts)}`);
+  const splits = x.splits as SplitHashes | undefined;
+  for (const s of ['train', 'val', 'hidden'] as const) if (typeof splits?.[s] !== 'string') fail(`splits.${s} must be a hash string`);
+  return x as unknown as MetaPayload;
+}
