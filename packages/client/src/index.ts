@@ -1,0 +1,11 @@
+/**
+ * @blyan/client: the relay's read API for browsers and Node, with verification built in: headers
+ * are checked to hash to their address and to carry their author's signature, and payloads are
+ * checked tile by tile against the Merkle root while they stream.
+ */
+export { BlockVerificationError, RelayError } from './errors.ts';
+export { type VerifiedBlock, loadVerifiedBlock } from './load-block.ts';
+export { type Fetch, RelayClient } from './relay-client.ts';
+export type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';
+export { type PayloadOptions, type PayloadProgress, fetchVerifiedPayload } from './verified-payload.ts';
+export { verifyHeader } from './verify-header.ts';
