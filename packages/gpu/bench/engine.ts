@@ -1,18 +1,18 @@
 /**
- * Decode and training speed of the WebGPU engine next to the CPU reference, on the product-shaped
+ * Decode and training speed of the WebGPU engine next to the CPU reference, on the genesis
  * config (or a smaller one: `tsx bench/engine.ts small`). Prints tokens/s, ms per training
  * micro-step + AdamW step, their GPU / CPU ratios, and GPU submissions and readbacks per token.
  */
 import { type TensorMap, quantizeInt8, toF32 } from '@blyan/block';
 import { BlyanEngine } from '../src/engine.ts';
 import { nodeGpuDevice } from '../src/node-device.ts';
-import { type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
+import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
 
 const CONFIGS: Record<string, ModelConfig> = {
-  product: { vocabSize: 4096, dModel: 128, nLayers: 4, nHeads: 4, nExperts: 8, topK: 2, dFF: 384, contextLength: 256, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 },
+  genesis: GENESIS_CONFIG,
   small: { vocabSize: 1024, dModel: 64, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 192, contextLength: 128, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 },
 };
-const name = process.argv[2] ?? 'product';
+const name = process.argv[2] ?? 'genesis';
 const cfg = CONFIGS[name];
 if (!cfg) throw new Error(`unknown config ${name}; one of ${Object.keys(CONFIGS).join(', ')}`);
 const PROMPT = 16;
