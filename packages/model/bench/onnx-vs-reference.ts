@@ -1,6 +1,8 @@
 /**
- * Forward (prefill of B × T tokens, with loss) and training-step throughput of the TypeScript
- * reference against the generated ONNX graphs on onnxruntime-node's CPU provider.
+ * Forward (prefill of B × T tokens, with loss), decode and training-step throughput of the
+ * TypeScript reference against the generated ONNX graphs on onnxruntime-node's CPU provider, on
+ * the genesis config. Decode: DECODE tokens after a PROMPT-token prompt, one sequence; the
+ * reference keeps a KV cache, the ONNX forward graph has none and recomputes the prefix per token.
  *
  *   pnpm exec tsx packages/model/bench/onnx-vs-reference.ts [--batch 4] [--reps 5] [--threads 2] [--spin 0]
  *
@@ -11,7 +13,8 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { OnnxModel } from '../src/onnx/session.ts';
-import { type ModelConfig, Rng, adamwStep, backward, createAdamW, forward, initParams } from '../src/reference/index.ts';
+import { type ModelConfig, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, forward, initParams, prefill } from '../src/reference/index.ts';
+import { GENESIS_CONFIG } from '../src/train/genesis-config.ts';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '4' }, reps: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' }, spin: { type: 'string', default: '0' } } });
 const B = Number(values.batch);
@@ -19,7 +22,9 @@ const reps = Number(values.reps);
 const threads = Number(values.threads);
 const allowSpinning = values.spin === '1';
 
-const cfg: ModelConfig = { vocabSize: 4096, dModel: 128, nLayers: 4, nHeads: 4, nExperts: 8, topK: 2, dFF: 384, contextLength: 256, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
+const cfg: ModelConfig = GENESIS_CONFIG;
+const PROMPT = 16;
+const DECODE = 48;
 const T = cfg.contextLength;
 const rng = new Rng(1);
 const ids = (): number[] => Array.from({ length: B * T }, () => rng.nextUint32() % cfg.vocabSize);
@@ -39,8 +44,12 @@ async function median(count: number, run: () => unknown): Promise<number> {
   return times[Math.floor(times.length / 2)]!;
 }
 
-function referenceTimes(): { forward: number; train: number } {
+function referenceTimes(): { forward: number; train: number; decode: number } {
   const params = initParams(cfg, 1);
+  const decodeStart = performance.now();
+  const first = prefill(params, cfg, batch.tokens.slice(0, PROMPT));
+  for (let i = 0, logits = first.logits; i < DECODE; i++) logits = decodeStep(first.state, argmax(logits));
+  const decode = (performance.now() - decodeStart) / 1000;
   const opt = createAdamW(params, cfg);
   let start = performance.now();
   forward(params, cfg, batch.tokens, batch.targets, B, T);
@@ -48,10 +57,21 @@ function referenceTimes(): { forward: number; train: number } {
   start = performance.now();
   const acts = forward(params, cfg, batch.tokens, batch.targets, B, T);
   adamwStep(opt, params, backward(params, cfg, acts), { lr: LR });
-  return { forward: fwd, train: (performance.now() - start) / 1000 };
+  return { forward: fwd, train: (performance.now() - start) / 1000, decode };
 }
 
-async function onnxTimes(): Promise<{ forward: number; train: number; setup: number }> {
+/** Greedy decoding with the forward graph alone: every token re-runs the whole prefix. */
+async function onnxDecode(model: OnnxModel, params: Readonly<Record<string, unknown>>): Promise<number> {
+  const seq = batch.tokens.slice(0, PROMPT);
+  const start = performance.now();
+  for (let i = 0; i < DECODE; i++) {
+    const { logits } = await model.forward(params, { tokens: seq, targets: seq, B: 1, T: seq.length });
+    seq.push(argmax(logits.subarray((seq.length - 1) * cfg.vocabSize)));
+  }
+  return (performance.now() - start) / 1000;
+}
+
+async function onnxTimes(): Promise<{ forward: number; train: number; decode: number; setup: number }> {
   const model = OnnxModel.create(cfg, { intraOpThreads: threads, allowSpinning });
   const params = initParams(cfg, 1);
   const state = model.createTrainState(initParams(cfg, 1));
@@ -60,22 +80,24 @@ async function onnxTimes(): Promise<{ forward: number; train: number; setup: num
   await model.trainStep(state, batch, LR);
   const fwd = await median(reps, () => model.forward(params, batch));
   const train = await median(reps, () => model.trainStep(state, batch, LR));
+  const decode = await onnxDecode(model, params);
   await model.dispose();
-  return { forward: fwd, train, setup };
+  return { forward: fwd, train, decode, setup };
 }
 
 const load = loadavg()[0]!.toFixed(2);
 const onnx = await onnxTimes();
 const ref = referenceTimes();
 const tokens = B * T;
-const rate = (s: number): string => Math.round(tokens / s).toLocaleString('en-US');
+const rate = (perSecond: number): string => Math.round(perSecond).toLocaleString('en-US');
 const rows = [
-  ['forward (prefill B×T, with loss)', ref.forward, onnx.forward],
-  ['training step (fwd + bwd + AdamW)', ref.train, onnx.train],
+  ['forward (prefill B×T, with loss)', tokens / ref.forward, tokens / onnx.forward],
+  [`decode (${DECODE} tokens after ${PROMPT}; ONNX without KV cache)`, DECODE / ref.decode, DECODE / onnx.decode],
+  ['training step (fwd + bwd + AdamW)', tokens / ref.train, tokens / onnx.train],
 ] as const;
 console.log(`config: V ${cfg.vocabSize}, d ${cfg.dModel}, ${cfg.nLayers} layers, ${cfg.nHeads} heads, ${cfg.nExperts} experts (top-${cfg.topK}), dFF ${cfg.dFF}; B ${B} × T ${T} = ${tokens} tokens`);
 console.log(`onnxruntime-node ${threads} intra-op threads (spinning ${allowSpinning ? 'on' : 'off'}); graph build + session creation + first runs ${onnx.setup.toFixed(2)} s; load average at start ${load}`);
 console.log('');
 console.log('| tokens/s | TypeScript reference | onnxruntime-node | ratio |');
 console.log('|---|---:|---:|---:|');
-for (const [label, r, o] of rows) console.log(`| ${label} | ${rate(r)} | ${rate(o)} | ${(r / o).toFixed(0)}× |`);
+for (const [label, r, o] of rows) console.log(`| ${label} | ${rate(r)} | ${rate(o)} | ${(o / r).toFixed(1)}× |`);
