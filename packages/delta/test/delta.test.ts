@@ -49,7 +49,8 @@ describe('blyan-delta-v1', () => {
     for (const t of d.tensors) {
       const kept = new Set(t.indices);
       for (let i = 0; i < t.size; i++) {
-        const want = kept.has(i) ? tuned[t.name]![i]! : base[t.name]![i]!;
+        const name = t.name as keyof Pair;
+        const want = kept.has(i) ? tuned[name][i]! : base[name][i]!;
         expect(Math.abs(out[t.name]![i]! - want)).toBeLessThanOrEqual(t.scale / 2 + 1e-6);
       }
     }
