@@ -2,6 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hash } from '@blyan/block';
 import type { RuleOptions } from '@blyan/chain';
+import { type Accounts, openAccounts, openAuth } from './accounts/accounts.ts';
+import { accountsPath, openAccountsDb } from './accounts/db.ts';
+import { type AccountsConfig, defaultAccountsConfig } from './contributions/config.ts';
+import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
@@ -12,16 +16,21 @@ export interface Relay {
   objects: ObjectStore;
   index: IndexStore;
   ledger: Ledger;
+  /** Sign-in, contributions and rewards (accounts.sqlite); the Ledger's rules ask it about delegations. */
+  accounts: Accounts;
   /** Payload files that no block referred to at open (left by a crash mid-submission), now deleted. */
   removedOrphans: Hash[];
   close(): Promise<void>;
 }
 
+export const DEFAULT_ORIGIN = 'http://localhost:5173';
+
 /**
- * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, and
- * puts a Ledger in front of it. Only one Relay may have a store open at a time.
+ * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, puts
+ * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live),
+ * and resumes contributions left unjudged. Only one Relay may have a store open at a time.
  */
-export async function openRelay(dir: string, rules: RuleOptions): Promise<Relay> {
+export async function openRelay(dir: string, rules: RuleOptions, config: AccountsConfig = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs)): Promise<Relay> {
   await mkdir(dir, { recursive: true });
   const unlock = await lockStore(join(dir, 'relay.lock'));
   let stores: Stores | undefined;
@@ -29,14 +38,22 @@ export async function openRelay(dir: string, rules: RuleOptions): Promise<Relay>
     stores = await openStores(dir, 'readwrite');
     const { objects, index } = stores;
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
-    const ledger = new Ledger(objects, index, rules);
+    const db = openAccountsDb(accountsPath(dir));
+    const auth = openAuth(db, config);
+    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate });
+    const accounts = openAccounts(db, auth, config, { index, objects, ledger });
+    accounts.worker.resume();
     return {
       objects,
       index,
       ledger,
+      accounts,
       removedOrphans,
       async close() {
+        await accounts.worker.drain();
+        await accounts.evaluator.dispose();
         await ledger.drain();
+        db.close();
         await index.close();
         await unlock();
       },

@@ -1,18 +1,26 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { authRoutes } from '../auth/routes.ts';
+import { contributionRoutes } from '../contributions/routes.ts';
+import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
 
-/** The relay's HTTP API under /v1, readable from any origin. */
+/**
+ * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
+ * URI) also gets credentialed requests, so its session cookie reaches the account routes.
+ */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const appOrigin = deps.accounts.config.siwe.uri;
   app.use(
     '*',
     cors({
-      origin: '*',
+      origin: (origin) => (origin === appOrigin ? origin : '*'),
+      credentials: true,
       allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
       exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
@@ -22,6 +30,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));
   app.route('/v1', submitRoute(deps));
+  app.route('/v1', authRoutes(deps.accounts));
+  app.route('/v1', contributionRoutes(deps.accounts, deps.index, deps.objects));
+  app.route('/v1', rewardRoutes(deps.accounts, deps.index));
   app.notFound((c) => c.json(errorBody('no_route', `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((e, c) => {
     if (e instanceof ApiError) return c.json(errorBody(e.code, e.message), e.status);

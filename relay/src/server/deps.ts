@@ -1,3 +1,4 @@
+import type { Accounts } from '../accounts/accounts.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -7,6 +8,7 @@ export interface AppDeps {
   index: IndexStore;
   objects: ObjectStore;
   ledger: Ledger;
+  accounts: Accounts;
   /** The largest payload the chain rules accept; the request body limit adds the wire header. */
   maxPayloadBytes: number;
 }

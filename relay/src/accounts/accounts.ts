@@ -1,0 +1,48 @@
+import type Database from 'better-sqlite3';
+import { AuthStore } from '../auth/auth-store.ts';
+import { Assigner } from '../contributions/assignment.ts';
+import type { AccountsConfig } from '../contributions/config.ts';
+import { HiddenEvaluator } from '../contributions/hidden-eval.ts';
+import { ContributionStore } from '../contributions/store.ts';
+import { EvaluationWorker } from '../contributions/worker.ts';
+import type { Ledger } from '../ledger.ts';
+import { Journal } from '../rewards/journal.ts';
+import { RateLimiter } from '../server/rate-limit.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+
+/** Sign-in, contributions and rewards: everything in accounts.sqlite and what works on it. */
+export interface Accounts {
+  readonly db: Database.Database;
+  readonly config: AccountsConfig;
+  readonly auth: AuthStore;
+  readonly journal: Journal;
+  readonly contributions: ContributionStore;
+  readonly evaluator: HiddenEvaluator;
+  readonly worker: EvaluationWorker;
+  readonly assigner: Assigner;
+  readonly limiter: RateLimiter;
+}
+
+/** The auth store comes first: the block Ledger's rules ask it about delegations. */
+export function openAuth(db: Database.Database, config: AccountsConfig): AuthStore {
+  return new AuthStore(db, config.now);
+}
+
+export function openAccounts(db: Database.Database, auth: AuthStore, config: AccountsConfig, chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger }): Accounts {
+  const journal = new Journal(db, config.now);
+  const contributions = new ContributionStore(db);
+  const evaluator = new HiddenEvaluator(chain.index, chain.objects, { ...config.eval, hiddenDocs: config.hiddenDocs });
+  const worker = new EvaluationWorker({ db, ...chain, evaluator, store: contributions, journal, config });
+  return {
+    db,
+    config,
+    auth,
+    journal,
+    contributions,
+    evaluator,
+    worker,
+    assigner: new Assigner(db),
+    limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now),
+  };
+}

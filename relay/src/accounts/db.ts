@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+const SCHEMA_VERSION = 1;
+
+/**
+ * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
+ * delegation), contributions and their verdicts, usage, and the double-entry rewards journal.
+ */
+const SCHEMA = `
+CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used_at INTEGER) WITHOUT ROWID;
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  session_key TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  message TEXT NOT NULL,
+  signature TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_key ON sessions (session_key, account);
+CREATE TABLE contributions (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  base TEXT NOT NULL,
+  block TEXT NOT NULL,
+  header TEXT NOT NULL,
+  delta BLOB NOT NULL,
+  raw_bytes INTEGER NOT NULL,
+  delta_norm REAL NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued', 'appending', 'accepted', 'rejected')),
+  reason TEXT,
+  detail TEXT,
+  baseline REAL,
+  candidate REAL,
+  improvement REAL,
+  eval_tokens INTEGER,
+  eval_ms REAL,
+  credit INTEGER,
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER
+);
+CREATE INDEX contributions_by_account ON contributions (account, created_at);
+CREATE INDEX contributions_by_status ON contributions (status, id);
+CREATE TABLE usage_reports (id TEXT PRIMARY KEY, account TEXT NOT NULL, at INTEGER NOT NULL, tokens INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE usage (report TEXT NOT NULL, slot TEXT NOT NULL, block TEXT NOT NULL, tokens INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX usage_by_time ON usage (at, slot);
+CREATE TABLE ledger_accounts (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE journal (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, memo TEXT NOT NULL, UNIQUE (kind, ref));
+CREATE TABLE postings (
+  journal_id INTEGER NOT NULL REFERENCES journal (id),
+  account TEXT NOT NULL REFERENCES ledger_accounts (name),
+  amount INTEGER NOT NULL CHECK (amount <> 0)
+);
+CREATE INDEX postings_by_account ON postings (account, journal_id);
+`;
+
+export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');
+
+/** Opens (creating on first use) the accounts database: WAL, synchronous=FULL, foreign keys on. */
+export function openAccountsDb(path: string, mode: 'readwrite' | 'readonly' = 'readwrite'): Database.Database {
+  const db = new Database(path, { readonly: mode === 'readonly', fileMustExist: mode === 'readonly' });
+  try {
+    if (mode === 'readwrite') {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0 && mode === 'readwrite') {
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    } else if (version !== SCHEMA_VERSION) {
+      throw new Error(`${path} has accounts schema ${version}; this relay reads schema ${SCHEMA_VERSION}`);
+    }
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,92 @@
+import type { Address } from '@blyan/block';
+import { Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import type { Accounts } from '../accounts/accounts.ts';
+import { ApiError, errorBody } from '../server/api-error.ts';
+import { SESSION_COOKIE, requireSession } from './session.ts';
+import { SESSION_KEY_URN, checkSiweLogin } from './siwe-login.ts';
+
+const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+
+async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+  try {
+    const x = (await req.json()) as unknown;
+    if (typeof x === 'object' && x !== null) return x as Record<string, unknown>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ApiError(400, 'malformed_body', 'body must be a JSON object');
+}
+
+/** Sign-In with Ethereum: nonces, login (session cookie + session-key delegation), logout, me, and published delegations. */
+export function authRoutes({ auth, config }: Accounts): Hono {
+  const app = new Hono();
+  const { siwe } = config;
+
+  app.post('/auth/nonce', (c) => {
+    const { nonce, expiresAt } = auth.issueNonce(config.nonceTtlMs);
+    return c.json({
+      nonce,
+      expires_at: expiresAt,
+      domain: siwe.domain,
+      uri: siwe.uri,
+      chain_id: siwe.chainId,
+      max_session_ms: siwe.maxSessionMs,
+      session_key_resource: `${SESSION_KEY_URN}0x<session key address>`,
+    });
+  });
+
+  app.post('/auth/login', async (c) => {
+    const { message, signature } = await jsonBody(c.req.raw);
+    if (typeof message !== 'string' || typeof signature !== 'string') throw new ApiError(400, 'malformed_body', 'body must be { message, signature }');
+    const now = config.now();
+    const login = await checkSiweLogin(message, signature, siwe, now);
+    if (!login.ok) return c.json(errorBody(login.code, login.message), login.status);
+    const nonce = auth.useNonce(login.nonce);
+    if (nonce !== 'ok') {
+      const why = { unknown_nonce: 'this relay never issued that nonce', nonce_used: 'that nonce was already used: sign a fresh message', nonce_expired: 'that nonce expired: ask for a new one' };
+      return c.json(errorBody(nonce, why[nonce]), 401);
+    }
+    const token = auth.openSession(login, message, signature);
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: siwe.uri.startsWith('https:'),
+      path: '/',
+      maxAge: Math.floor((login.expiresAt - now) / 1000),
+    });
+    return c.json({ account: login.account, session_key: login.sessionKey, expires_at: login.expiresAt });
+  });
+
+  app.post('/auth/logout', (c) => {
+    const session = requireSession(c, auth);
+    auth.revoke(session.token);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.json({ ok: true, revoked: session.sessionKey });
+  });
+
+  app.get('/auth/me', (c) => {
+    const s = requireSession(c, auth);
+    return c.json({ account: s.account, session_key: s.sessionKey, issued_at: s.issuedAt, expires_at: s.expiresAt });
+  });
+
+  app.get('/delegations/:key', (c) => {
+    const key = c.req.param('key').toLowerCase();
+    if (!ADDRESS_RE.test(key)) throw new ApiError(400, 'bad_address', 'a session key is a 0x-prefixed 20-byte hex address');
+    const proofs = auth.proofs(key as Address);
+    if (proofs.length === 0) throw new ApiError(404, 'not_found', `no login delegated to ${key}`);
+    return c.json({
+      session_key: key,
+      delegations: proofs.map((p) => ({
+        account: p.account,
+        issued_at: p.issuedAt,
+        expires_at: p.expiresAt,
+        revoked_at: p.revokedAt,
+        message: p.message,
+        signature: p.signature,
+      })),
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { ApiError } from '../server/api-error.ts';
+import type { AuthStore, Delegation } from './auth-store.ts';
+
+export const SESSION_COOKIE = 'blyan_session';
+
+/** The live session of the request's cookie, or 401. */
+export function requireSession(c: Context, auth: AuthStore): Delegation & { token: string } {
+  const token = getCookie(c, SESSION_COOKIE);
+  if (token === undefined) throw new ApiError(401, 'no_session', 'sign in first (POST /v1/auth/login)');
+  const session = auth.session(token);
+  if (session === undefined) throw new ApiError(401, 'session_ended', 'this session expired or was logged out; sign in again');
+  return { ...session, token };
+}

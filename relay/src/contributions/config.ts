@@ -1,0 +1,58 @@
+import type { Doc } from '@blyan/model/data';
+import type { SiweExpectations } from '../auth/siwe-login.ts';
+
+/** Sign-in, contribution and reward settings of a relay. */
+export interface AccountsConfig {
+  readonly siwe: SiweExpectations;
+  /** How long a nonce from POST /auth/nonce may be used. */
+  readonly nonceTtlMs: number;
+  /**
+   * δ: the least drop in mean hidden cross-entropy (nats/token) a contribution must achieve.
+   * Production 0.002 (see docs/ARCHITECTURE.md, "Proof of learning").
+   */
+  readonly minImprovement: number;
+  /** Largest delta body in bytes. */
+  readonly maxDeltaBytes: number;
+  /** Largest ‖Δ‖₂ / ‖W_base‖₂ over the expert. */
+  readonly maxRelativeNorm: number;
+  /** Submissions (contributions, usage reports) per account per window. */
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  /** Credit units per nat/token of improvement. */
+  readonly creditPerNat: number;
+  /** Usage credit units per token an expert served for someone else. */
+  readonly creditPerUsageToken: number;
+  /** Largest token count one usage report may claim. */
+  readonly maxUsageTokens: number;
+  /** Recent usage that makes a slot hot. */
+  readonly hotWindowMs: number;
+  /** Train-split documents per shard of an assignment. */
+  readonly shardDocs: number;
+  readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number };
+  readonly hiddenDocs: () => readonly Doc[];
+  readonly trainDocs: () => readonly Doc[];
+  readonly now: () => number;
+}
+
+export const PRODUCTION_MIN_IMPROVEMENT = 0.002;
+
+/** Defaults for a relay whose web app is served from `origin` (e.g. `http://localhost:5173`). */
+export function defaultAccountsConfig(origin: string, docs: { hidden: () => readonly Doc[]; train: () => readonly Doc[] }): AccountsConfig {
+  const url = new URL(origin);
+  return {
+    siwe: { domain: url.host, uri: url.origin, chainId: 1, maxSessionMs: 24 * 3600_000, maxAgeMs: 10 * 60_000, clockSkewMs: 60_000 },
+    nonceTtlMs: 10 * 60_000,
+    minImprovement: PRODUCTION_MIN_IMPROVEMENT,
+    maxDeltaBytes: 256 * 1024,
+    maxRelativeNorm: 0.1,
+    rateLimit: { max: 6, windowMs: 60_000 },
+    creditPerNat: 1_000_000,
+    creditPerUsageToken: 1,
+    maxUsageTokens: 100_000,
+    hotWindowMs: 3600_000,
+    shardDocs: 8,
+    eval: { windows: 32, perBatch: 8, threads: 1 },
+    hiddenDocs: docs.hidden,
+    trainDocs: docs.train,
+    now: Date.now,
+  };
+}

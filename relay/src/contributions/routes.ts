@@ -1,0 +1,72 @@
+import { parseExpertSlot } from '@blyan/model/blocks';
+import { Hono } from 'hono';
+import type { Accounts } from '../accounts/accounts.ts';
+import { requireSession } from '../auth/session.ts';
+import { ApiError, errorBody } from '../server/api-error.ts';
+import { readBody } from '../server/read-body.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { shardBody } from './assignment.ts';
+import { checkContribution } from './intake.ts';
+
+const MAX_HEADER = 64 * 1024;
+
+/** Contributions (submit, status), the assignment of what to train, and training shards. */
+export function contributionRoutes(accounts: Accounts, index: IndexStore, objects: ObjectStore): Hono {
+  const app = new Hono();
+  const { auth, config, contributions, worker, limiter, evaluator } = accounts;
+
+  app.post('/contributions', async (c) => {
+    const session = requireSession(c, auth);
+    const slot = limiter.take(session.account);
+    if (!slot.ok) {
+      return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, {
+        'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)),
+      });
+    }
+    const body = await readBody(c.req.raw, 4 + MAX_HEADER + config.maxDeltaBytes);
+    const checked = await checkContribution({ index, objects, auth, evaluator, config }, session, body);
+    if (!checked.ok) {
+      return c.json({ ...errorBody(checked.code, checked.message), ...(checked.head !== undefined && { head: checked.head }) }, checked.status);
+    }
+    const id = contributions.add(checked, config.now());
+    worker.enqueue(id);
+    return c.json({ id, status: 'queued', block: checked.block }, 202, { Location: `/v1/contributions/${id}` });
+  });
+
+  app.get('/contributions/:id', (c) => {
+    const raw = c.req.param('id');
+    if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a contribution id is a positive integer');
+    const v = contributions.get(Number(raw));
+    if (v === undefined) throw new ApiError(404, 'not_found', `no contribution ${raw}`);
+    return c.json(v);
+  });
+
+  app.get('/assignment', async (c) => {
+    requireSession(c, auth);
+    const meta = await index.metaHead();
+    if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');
+    const heads = await index.paramIndex((await index.versionOf(meta))!);
+    const experts = Object.keys(heads).filter((s) => parseExpertSlot(s) !== null).sort();
+    const docs = config.trainDocs();
+    const shardCount = Math.ceil(docs.length / config.shardDocs);
+    const a = accounts.assigner.next(meta, heads, experts, config.now() - config.hotWindowMs, shardCount);
+    const { shard } = shardBody(docs, a.shard, config.shardDocs);
+    return c.json({
+      ...a,
+      shard: { ...shard, split: 'train', url: `/v1/shards/${shard.index}` },
+      rules: { min_improvement: config.minImprovement, max_delta_bytes: config.maxDeltaBytes, max_relative_norm: config.maxRelativeNorm },
+    });
+  });
+
+  app.get('/shards/:index', (c) => {
+    const docs = config.trainDocs();
+    const count = Math.ceil(docs.length / config.shardDocs);
+    const raw = c.req.param('index');
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) >= count) throw new ApiError(404, 'not_found', `shards are numbered 0 to ${count - 1}`);
+    const { body, shard } = shardBody(docs, Number(raw), config.shardDocs);
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'application/json', ETag: `"${shard.sha256}"`, 'Cache-Control': 'public, max-age=3600' });
+  });
+
+  return app;
+}

@@ -1,0 +1,52 @@
+import type { Address } from '@blyan/block';
+import { Hono } from 'hono';
+import type { Accounts } from '../accounts/accounts.ts';
+import { requireSession } from '../auth/session.ts';
+import { ApiError, errorBody } from '../server/api-error.ts';
+import { intParam } from '../server/params.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import { type UsageBody, recordUsage } from './usage.ts';
+
+const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+
+/** Signed usage reports, the leaderboard and per-account history. */
+export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
+  const app = new Hono();
+  const { auth, config, journal, limiter, db, contributions } = accounts;
+
+  app.post('/usage', async (c) => {
+    const session = requireSession(c, auth);
+    const slot = limiter.take(session.account);
+    if (!slot.ok) return c.json(errorBody('rate_limited', 'too many submissions; slow down'), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
+    let body: UsageBody;
+    try {
+      body = (await c.req.json()) as UsageBody;
+    } catch {
+      throw new ApiError(400, 'malformed_report', 'body must be JSON { report, signature }');
+    }
+    const limits = { maxTokens: config.maxUsageTokens, creditPerToken: config.creditPerUsageToken, skewMs: 5 * 60_000 };
+    const r = await recordUsage(db, journal, index, session, body, limits, config.now());
+    if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
+    return c.json(r, 201);
+  });
+
+  app.get('/leaderboard', (c) => {
+    const limit = intParam(c.req.query('limit'), 'limit', 20, 1, 100);
+    return c.json({ leaders: journal.leaderboard(limit), trial_balance: journal.trialBalance() });
+  });
+
+  app.get('/accounts/:address/history', (c) => {
+    const address = c.req.param('address').toLowerCase();
+    if (!ADDRESS_RE.test(address)) throw new ApiError(400, 'bad_address', 'an address is 0x and 40 hex digits');
+    const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500);
+    const a = address as Address;
+    return c.json({
+      address: a,
+      balance: journal.balance(`user:${a}`),
+      entries: journal.history(a, limit),
+      contributions: contributions.ofAccount(a, limit),
+    });
+  });
+
+  return app;
+}

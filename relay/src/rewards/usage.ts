@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { Address, Hash } from '@blyan/block';
+import { isHash } from '@blyan/block';
+import { type Hex, isHex, recoverMessageAddress } from 'viem';
+import type Database from 'better-sqlite3';
+import type { Delegation } from '../auth/auth-store.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import { REWARDS_ACCOUNT, type Journal, type Posting, userAccount } from './journal.ts';
+
+/**
+ * A usage report, as the client signs it: the JSON text `report` (UTF-8, EIP-191 personal_sign by
+ * the session key) of `{ created_at, experts: [{ block, tokens }] }`: how many tokens each expert
+ * block computed for this user since the last report.
+ */
+export interface UsageBody {
+  readonly report: string;
+  readonly signature: string;
+}
+
+interface Report {
+  created_at: number;
+  experts: { block: Hash; tokens: number }[];
+}
+
+export interface UsageLimits {
+  readonly maxTokens: number;
+  readonly creditPerToken: number;
+  /** How far created_at may be from now. */
+  readonly skewMs: number;
+}
+
+export type UsageResult =
+  | { ok: true; id: string; tokens: number; credited: { address: Address; amount: number }[] }
+  | { ok: false; status: 400 | 403 | 409 | 422; code: string; message: string };
+
+const refuse = (status: 400 | 403 | 409 | 422, code: string, message: string): UsageResult => ({ ok: false, status, code, message });
+
+function parseReport(text: string, maxTokens: number): Report | string {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch (e) {
+    return `report is not JSON: ${(e as Error).message}`;
+  }
+  const r = x as Partial<Report>;
+  if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.created_at)) return 'report.created_at must be an integer (ms)';
+  if (!Array.isArray(r.experts) || r.experts.length < 1 || r.experts.length > 256) return 'report.experts must list 1 to 256 entries';
+  let total = 0;
+  const seen = new Set<string>();
+  for (const e of r.experts as unknown[]) {
+    const { block, tokens } = e as { block: unknown; tokens: unknown };
+    if (typeof block !== 'string' || !isHash(block) || seen.has(block)) return 'each entry needs a distinct block hash';
+    if (!Number.isSafeInteger(tokens) || (tokens as number) < 1) return 'each entry needs tokens, a positive integer';
+    seen.add(block);
+    total += tokens as number;
+  }
+  if (total > maxTokens) return `a report may claim at most ${maxTokens} tokens, this one claims ${total}`;
+  return r as Report;
+}
+
+/**
+ * Records a signed usage report and credits the authors of the experts it names: each expert
+ * block earns `creditPerToken` per token it computed for someone other than its author (self-use
+ * counts toward hotness but earns nothing). Each report is taken once (its SHA-256 is its id).
+ */
+export async function recordUsage(
+  db: Database.Database,
+  journal: Journal,
+  index: IndexStore,
+  session: Delegation,
+  body: UsageBody,
+  limits: UsageLimits,
+  now: number,
+): Promise<UsageResult> {
+  if (typeof body?.report !== 'string' || typeof body.signature !== 'string') return refuse(400, 'malformed_report', 'body must be { report: string, signature: 0x-hex }');
+  if (!isHex(body.signature) || body.signature.length !== 132) return refuse(400, 'malformed_report', 'signature must be 65 bytes of 0x-hex');
+  let signer: string;
+  try {
+    signer = (await recoverMessageAddress({ message: body.report, signature: body.signature as Hex })).toLowerCase();
+  } catch (e) {
+    return refuse(403, 'bad_signature', `signature does not recover: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (signer !== session.sessionKey && signer !== session.account) return refuse(403, 'bad_signature', `report is signed by ${signer}, not by this session's key`);
+  const report = parseReport(body.report, limits.maxTokens);
+  if (typeof report === 'string') return refuse(400, 'malformed_report', report);
+  if (Math.abs(report.created_at - now) > limits.skewMs) return refuse(422, 'stale_report', `report is dated ${report.created_at}, more than ${limits.skewMs / 1000} s from now`);
+  const rows: { slot: string; block: Hash; tokens: number; author: Address }[] = [];
+  for (const e of report.experts) {
+    const b = await index.block(e.block);
+    if (b?.header.type !== 'expert') return refuse(422, 'not_expert', `${e.block} is not an expert block on this relay`);
+    rows.push({ slot: b.slot, block: e.block, tokens: e.tokens, author: b.header.author });
+  }
+  const id = createHash('sha256').update(body.report, 'utf8').digest('hex');
+  const owed = new Map<Address, number>();
+  for (const r of rows) if (r.author !== session.account) owed.set(r.author, (owed.get(r.author) ?? 0) + r.tokens * limits.creditPerToken);
+  const credited = [...owed].map(([address, amount]) => ({ address, amount }));
+  const tokens = rows.reduce((s, r) => s + r.tokens, 0);
+  const insertReport = db.prepare('INSERT INTO usage_reports (id, account, at, tokens) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const insertUsage = db.prepare('INSERT INTO usage (report, slot, block, tokens, at) VALUES (?, ?, ?, ?, ?)');
+  const fresh = db.transaction(() => {
+    if (insertReport.run(id, session.account, now, tokens).changes === 0) return false;
+    for (const r of rows) insertUsage.run(id, r.slot, r.block, r.tokens, now);
+    const total = credited.reduce((s, c) => s + c.amount, 0);
+    if (total > 0) {
+      const postings: Posting[] = [{ account: REWARDS_ACCOUNT, amount: -total }, ...credited.map((c) => ({ account: userAccount(c.address), amount: c.amount }))];
+      journal.post({ kind: 'usage', ref: id, memo: `${tokens} tokens reported by ${session.account}`, postings });
+    }
+    return true;
+  })();
+  if (!fresh) return refuse(409, 'duplicate_report', `report ${id} was already recorded`);
+  return { ok: true, id, tokens, credited };
+}
