@@ -1,0 +1,70 @@
+/** Messages between the page and the model worker. The worker owns the relay, the cache and the model. */
+
+export type RoutingMode = 'dynamic' | 'static';
+
+export interface Sampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+}
+
+export type Backend = 'webgpu' | 'cpu';
+
+export type ToWorker =
+  | { type: 'init'; relay: string; cacheLimitBytes: number; preferGpu: boolean }
+  | { type: 'prompt'; id: number; text: string; sampling: Sampling; routing: RoutingMode }
+  | { type: 'stop'; id: number }
+  | { type: 'clear-cache' };
+
+/** One block's trip from the relay (or the cache) to the model. */
+export interface BlockEvent {
+  hash: string;
+  slot: string;
+  source: 'network' | 'cache';
+  state: 'loading' | 'verified' | 'failed';
+  received: number;
+  total: number;
+  verifiedTiles: number;
+  tiles: number;
+  refetched: number;
+}
+
+/** Per layer: experts tokens were routed to, the static set (if any), and where each came from. */
+export interface LayerRoute {
+  used: number[];
+  selected: number[] | null;
+  downloaded: number[];
+  cached: number[];
+}
+
+export interface AnswerStats {
+  tokens: number;
+  ttftMs: number;
+  totalMs: number;
+  bytesDownloaded: number;
+  expertsDownloaded: number;
+  expertsFromCache: number;
+  /** Slot → block hash of every expert this answer ran. */
+  expertBlocks: Record<string, string>;
+}
+
+export interface ModelInfo {
+  meta: string;
+  config: { vocabSize: number; dModel: number; nLayers: number; nHeads: number; nExperts: number; topK: number; dFF: number; contextLength: number };
+  staticExpertsPerLayer: number;
+  modelBytes: number;
+  online: boolean;
+}
+
+export type FromWorker =
+  | { type: 'status'; text: string }
+  | { type: 'backend'; backend: Backend; notice: string | null }
+  | { type: 'model'; info: ModelInfo }
+  | { type: 'block'; event: BlockEvent }
+  | { type: 'cache'; bytes: number; blocks: number }
+  | { type: 'token'; id: number; text: string }
+  | { type: 'route'; id: number; layers: LayerRoute[] }
+  | { type: 'done'; id: number; stats: AnswerStats; stopped: boolean }
+  | { type: 'error'; id: number | null; message: string; block: string | null };

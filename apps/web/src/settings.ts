@@ -1,0 +1,35 @@
+import type { RoutingMode, Sampling } from './protocol.ts';
+
+/** Where the relay is: `?relay=` (remembered), else the last one used, else the local default. */
+export function relayUrl(): string {
+  const fromQuery = new URLSearchParams(location.search).get('relay');
+  if (fromQuery) localStorage.setItem('blyan.relay', fromQuery);
+  return fromQuery ?? localStorage.getItem('blyan.relay') ?? 'http://127.0.0.1:8787';
+}
+
+export interface ChatSettings {
+  sampling: Sampling;
+  routing: RoutingMode;
+  cacheLimitMB: number;
+  preferGpu: boolean;
+}
+
+export const DEFAULT_SETTINGS: ChatSettings = {
+  sampling: { temperature: 0.8, topK: 40, topP: 0.95, maxTokens: 48, seed: 1 },
+  routing: 'dynamic',
+  cacheLimitMB: 512,
+  preferGpu: true,
+};
+
+export function loadJson<T>(key: string, fallback: T): T {
+  try {
+    const raw = localStorage.getItem(key);
+    return raw === null ? fallback : (JSON.parse(raw) as T);
+  } catch {
+    return fallback;
+  }
+}
+
+export function saveJson(key: string, value: unknown): void {
+  localStorage.setItem(key, JSON.stringify(value));
+}

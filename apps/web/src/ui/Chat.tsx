@@ -1,0 +1,71 @@
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type ChatSettings, DEFAULT_SETTINGS, loadJson, saveJson } from '../settings.ts';
+import { Progress } from './Progress.tsx';
+import { SettingsPanel } from './SettingsPanel.tsx';
+import { formatBytes } from './format.ts';
+import { useModel } from './useModel.ts';
+
+export function Chat({ relay }: { relay: string }) {
+  const [settings, setSettings] = useState<ChatSettings>(() => ({ ...DEFAULT_SETTINGS, ...loadJson<Partial<ChatSettings>>('blyan.settings', {}) }));
+  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, settings.cacheLimitMB * 1024 * 1024, settings.preferGpu);
+  const [text, setText] = useState('');
+  const end = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    saveJson('blyan.settings', settings);
+  }, [settings]);
+  useEffect(() => {
+    // Chromium's scrollIntoView now returns a promise, which an effect must not return.
+    void end.current?.scrollIntoView({ block: 'end' });
+  }, [messages]);
+
+  const busy = view.busyId !== null;
+  const ready = view.info !== null && !busy;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!ready || text.trim() === '') return;
+    send(text, settings.sampling, settings.routing);
+    setText('');
+  };
+
+  return (
+    <main className="chat">
+      <section className="conversation">
+        {view.notice && <p className="notice" data-testid="backend-notice">{view.notice}</p>}
+        {view.info && !view.info.online && <p className="notice" data-testid="offline">The relay is unreachable: answering from cached blocks.</p>}
+        <div className="messages" data-testid="messages">
+          {messages.length === 0 && <p className="hint">Type the start of a text; the model continues it. Only the experts its router picks are downloaded.</p>}
+          {messages.map((m, i) => (
+            <div key={i} className={`msg ${m.role}`} data-testid={m.role === 'model' ? 'answer' : 'question'}>
+              <span>{m.text || (m.role === 'model' && busy && i === messages.length - 1 ? '…' : '')}</span>
+              {m.stats && (
+                <small className="stats" data-testid="stats" data-stats={JSON.stringify(m.stats)}>
+                  {m.stats.tokens} tokens · first token {Math.round(m.stats.ttftMs)} ms · {formatBytes(m.stats.bytesDownloaded)} downloaded · {m.stats.expertsDownloaded} experts fetched, {m.stats.expertsFromCache} cached{m.stopped ? ' · stopped' : ''}
+                </small>
+              )}
+            </div>
+          ))}
+          <div ref={end} />
+        </div>
+        {view.error && (
+          <p className="error" role="alert" data-testid="error" data-block={view.error.block ?? ''}>
+            {view.error.message}
+          </p>
+        )}
+        <form onSubmit={submit} className="composer">
+          <textarea data-testid="prompt" value={text} onChange={(e) => setText(e.target.value)} placeholder="Once upon a time" rows={2}
+            onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey) submit(e); }} />
+          {busy ? (
+            <button type="button" data-testid="stop" onClick={stop}>Stop</button>
+          ) : (
+            <button type="submit" data-testid="send" disabled={!ready}>Send</button>
+          )}
+        </form>
+        <p className="status" data-testid="status">{view.backend && <b>{view.backend === 'webgpu' ? 'WebGPU' : 'CPU'}</b>} {view.status}</p>
+      </section>
+      <aside>
+        <SettingsPanel settings={settings} onChange={setSettings} disabled={busy} onClearHistory={clearHistory} onClearCache={clearCache} />
+        <Progress view={view} />
+      </aside>
+    </main>
+  );
+}

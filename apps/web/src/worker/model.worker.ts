@@ -1,0 +1,55 @@
+import { BlockVerificationError, RelayClient } from '@blyan/client';
+import type { FromWorker, ToWorker } from '../protocol.ts';
+import { BlockCache } from './block-cache.ts';
+import { ModelSession } from './session.ts';
+
+/** The model worker: every fetch, hash, cache read and forward pass happens here, off the page's thread. */
+const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
+const post = (m: FromWorker) => scope.postMessage(m);
+
+let session: Promise<{ model: ModelSession; cache: BlockCache }> | null = null;
+let running: { id: number; stopped: boolean } | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+function report(id: number | null, e: unknown): void {
+  const block = e instanceof BlockVerificationError ? e.block : null;
+  post({ type: 'error', id, message: (e as Error).message ?? String(e), block });
+}
+
+scope.onmessage = ({ data: m }) => {
+  if (m.type === 'init') {
+    session = BlockCache.open(m.cacheLimitBytes).then((cache) => ({ cache, model: new ModelSession(new RelayClient(m.relay), cache, post) }));
+    queue = queue.then(async () => {
+      try {
+        await (await session!).model.sync();
+        post({ type: 'backend', backend: 'cpu', notice: null });
+        post({ type: 'status', text: 'ready' });
+      } catch (e) {
+        report(null, e);
+      }
+    });
+  } else if (m.type === 'prompt') {
+    const run = { id: m.id, stopped: false };
+    queue = queue.then(async () => {
+      running = run;
+      try {
+        if (!session) throw new Error('the worker got a prompt before init');
+        await (await session).model.answer(m, () => run.stopped);
+      } catch (e) {
+        report(m.id, e);
+      } finally {
+        running = null;
+        post({ type: 'status', text: 'ready' });
+      }
+    });
+  } else if (m.type === 'stop') {
+    if (running?.id === m.id) running.stopped = true;
+  } else if (m.type === 'clear-cache') {
+    queue = queue.then(async () => {
+      if (!session) return;
+      const { cache } = await session;
+      await cache.clear();
+      post({ type: 'cache', bytes: 0, blocks: 0 });
+    });
+  }
+};

@@ -1,0 +1,48 @@
+import { type ModelConfig, type ParamMap, type Routing, expertTensorNames, expertsUsed, initParams, prefill } from '@blyan/model';
+import { describe, expect, it } from 'vitest';
+import { type ExpertRef, loadPromptExperts } from '../src/worker/expert-plan.ts';
+
+const cfg: ModelConfig = { vocabSize: 64, dModel: 16, nLayers: 3, nHeads: 2, nExperts: 8, topK: 2, dFF: 32, contextLength: 32, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
+const full = initParams(cfg, 3);
+const tokens = [5, 9, 1, 33, 12];
+
+function withoutExperts(): ParamMap {
+  return Object.fromEntries(Object.entries(full).filter(([name]) => !name.includes('.experts.')));
+}
+
+async function plan(routing: Routing) {
+  const params = withoutExperts();
+  const loads: ExpertRef[][] = [];
+  const sets = await loadPromptExperts(params, cfg, tokens, routing, async (missing) => {
+    loads.push(missing);
+    for (const { layer, expert } of missing) {
+      for (const name of Object.values(expertTensorNames(layer, expert))) params[name] = full[name]!;
+    }
+  });
+  return { params, loads, sets };
+}
+
+describe('loadPromptExperts', () => {
+  it('loads exactly the experts dynamic routing uses, one batch per layer, and matches the full model', async () => {
+    const { params, loads, sets } = await plan({ mode: 'dynamic' });
+    const reference = prefill(full, cfg, tokens);
+    expect(sets).toEqual(expertsUsed(reference.state));
+    expect(loads.map((batch) => batch[0]!.layer)).toEqual([0, 1, 2]);
+    expect(loads.flat().map(({ layer, expert }) => `${layer}.${expert}`).sort()).toEqual(sets.flatMap((s, l) => s.map((e) => `${l}.${e}`)).sort());
+    expect(prefill(params, cfg, tokens).logits).toEqual(reference.logits);
+  });
+
+  it('loads each layer’s static set under static routing, fewer than all experts', async () => {
+    const routing: Routing = { mode: 'static-prompt', expertsPerLayer: 3 };
+    const { loads, sets } = await plan(routing);
+    expect(sets).toEqual(prefill(full, cfg, tokens, routing).state.allowed);
+    expect(loads.flat()).toHaveLength(3 * cfg.nLayers);
+    expect(loads.flat().length).toBeLessThan(cfg.nLayers * cfg.nExperts);
+  });
+
+  it('loads nothing when every needed expert is present', async () => {
+    const loads: ExpertRef[][] = [];
+    await loadPromptExperts({ ...full }, cfg, tokens, { mode: 'dynamic' }, async (m) => void loads.push(m));
+    expect(loads).toEqual([]);
+  });
+});
