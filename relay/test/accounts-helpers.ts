@@ -1,0 +1,170 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
+import { type ExpertDelta, encodeDelta, expertCandidate } from '@blyan/delta';
+import { initParams, trainTokenizer } from '@blyan/model';
+import { slotPlan } from '@blyan/model/blocks';
+import { encodeCheckpoint } from '@blyan/model/checkpoint';
+import { hashSplit } from '@blyan/model/data';
+import type { Hono } from 'hono';
+import { SiweMessage } from 'siwe';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { relayRules } from '../src/config.ts';
+import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions/config.ts';
+import { corpusDocs } from '../src/corpus.ts';
+import { genesisFromCheckpoint } from '../src/genesis.ts';
+import { type Relay, openRelay } from '../src/relay.ts';
+import { createApp } from '../src/server/app.ts';
+import { GENESIS_KEY, TINY, authority, genesisAccount, tempDir } from './helpers.ts';
+
+export const ORIGIN = 'http://localhost:5173';
+export const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+/** A settable clock for expiry tests. */
+export const clock = { now: T0 };
+
+/** The tiny model with a tokenizer trained on some train-split text and the real split hashes, so the relay can judge it on the hidden split. */
+function tinyCorpusCheckpoint(): Uint8Array {
+  const train = corpusDocs.train();
+  const tokenizer = trainTokenizer([train[0]!.text.slice(0, 20_000)], TINY.vocabSize);
+  const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
+  return encodeCheckpoint(TINY, initParams(TINY, 3), tokenizer, splits, { steps: 0, tokens: 0, seed: 3, val_bpb: Number.NaN });
+}
+
+export interface AccountsFixture {
+  dir: string;
+  relay: Relay;
+  app: Hono;
+  genesis: Block[];
+  meta: Hash;
+  slots: Record<string, Hash>;
+  close(): Promise<void>;
+}
+
+export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): Promise<AccountsFixture> {
+  clock.now = T0;
+  const dir = await tempDir();
+  await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
+  const config: AccountsConfig = {
+    ...defaultAccountsConfig(ORIGIN, corpusDocs),
+    minImprovement: 1e-4,
+    eval: { windows: 16, perBatch: 8, threads: 1 },
+    now: () => clock.now,
+    ...overrides,
+  };
+  const relay = await openRelay(dir, relayRules(authority, 1 << 20), config);
+  const genesis = await genesisFromCheckpoint(tinyCorpusCheckpoint(), 'tiny corpus checkpoint', genesisAccount, { createdAt: T0 });
+  for (const b of genesis) {
+    const r = await relay.ledger.submit(b);
+    if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+  }
+  const slots: Record<string, Hash> = {};
+  for (const b of genesis.slice(1)) slots[b.header.name] = blockHash(b.header);
+  return {
+    dir,
+    relay,
+    app: createApp({ ...relay, maxPayloadBytes: 1 << 20 }),
+    genesis,
+    meta: blockHash(genesis[0]!.header),
+    slots,
+    close: () => relay.close(),
+  };
+}
+
+export const newAccount = () => privateKeyToAccount(generatePrivateKey());
+
+export interface SiweFields {
+  domain?: string;
+  uri?: string;
+  chainId?: number;
+  issuedAt?: number;
+  expiresAt?: number | null;
+  sessionKey?: Address | null;
+}
+
+/** An EIP-4361 message for `wallet` delegating to `sessionKey`. */
+export function siweMessage(wallet: Address, nonce: string, f: SiweFields = {}): string {
+  const issuedAt = f.issuedAt ?? clock.now;
+  const expiresAt = f.expiresAt === undefined ? issuedAt + 3600_000 : f.expiresAt;
+  return new SiweMessage({
+    domain: f.domain ?? 'localhost:5173',
+    address: wallet,
+    statement: 'Sign in to Blyan and let this tab sign contributions.',
+    uri: f.uri ?? ORIGIN,
+    version: '1',
+    chainId: f.chainId ?? 1,
+    nonce,
+    issuedAt: new Date(issuedAt).toISOString(),
+    ...(expiresAt !== null && { expirationTime: new Date(expiresAt).toISOString() }),
+    ...(f.sessionKey !== null && f.sessionKey !== undefined && { resources: [`urn:blyan:session-key:${f.sessionKey}`] }),
+  }).prepareMessage();
+}
+
+export const postJson = (app: Hono, path: string, body: unknown, cookie?: string) =>
+  app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(cookie && { cookie }) } });
+
+export async function nonce(app: Hono): Promise<string> {
+  return ((await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string }).nonce;
+}
+
+export interface LoggedIn {
+  wallet: ReturnType<typeof newAccount>;
+  key: ReturnType<typeof newAccount>;
+  account: Address;
+  cookie: string;
+}
+
+/** Signs in a fresh wallet with a fresh session key; returns the session cookie. */
+export async function login(app: Hono, f: SiweFields = {}): Promise<LoggedIn> {
+  const wallet = newAccount();
+  const key = newAccount();
+  const message = siweMessage(wallet.address, await nonce(app), { sessionKey: key.address, ...f });
+  const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }) });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  return { wallet, key, account: wallet.address.toLowerCase() as Address, cookie };
+}
+
+/** The contribution body: the new expert block (author = account, signed by `signer`) and the encoded delta. */
+export async function contributionBody(
+  f: AccountsFixture,
+  slotName: string,
+  base: Block,
+  delta: ExpertDelta,
+  author: Address,
+  signer: Signer,
+  deltaBytes: Uint8Array = encodeDelta(delta),
+): Promise<{ body: Uint8Array; block: Block }> {
+  const slot = slotPlan(TINY).find((s) => s.name === slotName)!;
+  const payload = expertCandidate(slot, base.payload, delta, 'int8');
+  const block = await buildBlock(
+    {
+      type: 'expert',
+      index: base.header.index + 1,
+      name: slotName,
+      depends_on: [f.meta, blockHash(base.header)],
+      prev: blockHash(base.header),
+      payload,
+      meta: { encoding: 'tensors-v1' },
+      created_at: clock.now,
+    },
+    signer,
+    author,
+  );
+  return { body: encodeBlock({ header: block.header, payload: deltaBytes }), block };
+}
+
+export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>
+  app.request('/v1/contributions', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie } });
+
+/** What a refused request must leave unchanged: chain heads and counts, ledger entries, contributions. */
+export async function snapshot(f: AccountsFixture): Promise<unknown> {
+  const { index, accounts } = f.relay;
+  const version = (await index.versionOf(f.meta))!;
+  return {
+    counts: await index.counts(),
+    heads: await index.paramIndex(version),
+    journal: accounts.journal.trialBalance(),
+    contributions: accounts.db.prepare('SELECT COUNT(*) AS n FROM contributions').get(),
+  };
+}

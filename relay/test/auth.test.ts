@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AccountsFixture, accountsFixture, clock, login, newAccount, nonce, postJson, siweMessage } from './accounts-helpers.ts';
+
+let f: AccountsFixture;
+beforeAll(async () => {
+  f = await accountsFixture();
+});
+afterAll(() => f.close());
+
+async function attempt(message: string, signer = newAccount()) {
+  const res = await postJson(f.app, '/v1/auth/login', { message, signature: await signer.signMessage({ message }) });
+  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string }; account?: string } };
+}
+
+describe('Sign-In with Ethereum', () => {
+  it('logs in, sets an httpOnly SameSite cookie, answers /me, and logout ends the session', async () => {
+    const wallet = newAccount();
+    const key = newAccount();
+    const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: key.address });
+    const res = await postJson(f.app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }) });
+    expect(res.status).toBe(200);
+    const set = res.headers.get('set-cookie')!;
+    expect(set).toMatch(/^blyan_session=[A-Za-z0-9_-]{43};/);
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/SameSite=Strict/);
+    const cookie = set.split(';')[0]!;
+    const me = await f.app.request('/v1/auth/me', { headers: { cookie } });
+    expect(await me.json()).toMatchObject({ account: wallet.address.toLowerCase(), session_key: key.address.toLowerCase() });
+    expect(f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(true);
+    const proof = await f.app.request(`/v1/delegations/${key.address}`);
+    expect(((await proof.json()) as { delegations: { message: string }[] }).delegations[0]!.message).toBe(message);
+    expect((await f.app.request('/v1/auth/logout', { method: 'POST', headers: { cookie } })).status).toBe(200);
+    const after = await f.app.request('/v1/auth/me', { headers: { cookie } });
+    expect(after.status).toBe(401);
+    expect(await after.json()).toEqual({ error: { code: 'session_ended', message: expect.stringMatching(/logged out/) } });
+    expect(f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(false);
+  });
+
+  it('refuses a replayed nonce', async () => {
+    const wallet = newAccount();
+    const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: newAccount().address });
+    expect((await attempt(message, wallet)).status).toBe(200);
+    const again = await attempt(message, wallet);
+    expect(again).toEqual({ status: 401, body: { error: { code: 'nonce_used', message: expect.stringMatching(/already used/) } } });
+  });
+
+  it('refuses nonces it never issued and nonces that expired', async () => {
+    const wallet = newAccount();
+    const made = siweMessage(wallet.address, 'abcdef0123456789', { sessionKey: newAccount().address });
+    expect((await attempt(made, wallet)).body.error?.code).toBe('unknown_nonce');
+    const n = await nonce(f.app);
+    clock.now += 11 * 60_000;
+    const late = siweMessage(wallet.address, n, { sessionKey: newAccount().address });
+    expect((await attempt(late, wallet)).body.error?.code).toBe('nonce_expired');
+  });
+
+  it('refuses expired, future, foreign-domain, foreign-URI, wrong-chain, tampered and key-less messages', async () => {
+    const wallet = newAccount();
+    const key = newAccount().address;
+    const cases: [Parameters<typeof siweMessage>[2], number, string][] = [
+      [{ expiresAt: clock.now - 1000, issuedAt: clock.now - 60_000 }, 401, 'expired_message'],
+      [{ issuedAt: clock.now + 5 * 60_000 }, 401, 'issued_in_future'],
+      [{ issuedAt: clock.now - 20 * 60_000 }, 401, 'message_too_old'],
+      [{ domain: 'evil.example' }, 401, 'wrong_domain'],
+      [{ uri: 'https://evil.example' }, 401, 'wrong_uri'],
+      [{ chainId: 5 }, 401, 'wrong_chain'],
+      [{ expiresAt: null }, 400, 'no_expiration'],
+      [{ expiresAt: clock.now + 48 * 3600_000 }, 400, 'session_too_long'],
+      [{ sessionKey: null }, 400, 'no_session_key'],
+    ];
+    for (const [fields, status, code] of cases) {
+      const r = await attempt(siweMessage(wallet.address, await nonce(f.app), { sessionKey: key, ...fields }), wallet);
+      expect([r.status, r.body.error?.code], JSON.stringify(fields)).toEqual([status, code]);
+    }
+    const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: key });
+    const signature = await wallet.signMessage({ message });
+    const tampered = message.replace(key, newAccount().address);
+    const res = await postJson(f.app, '/v1/auth/login', { message: tampered, signature });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_signature');
+    const other = await attempt(siweMessage(wallet.address, await nonce(f.app), { sessionKey: key }), newAccount());
+    expect(other.body.error?.code).toBe('bad_signature');
+    expect((await postJson(f.app, '/v1/auth/login', { message: 'hello', signature: '0x00' })).status).toBe(400);
+  });
+
+  it('lets a session key sign blocks for its account only while the session lives', async () => {
+    const s = await login(f.app);
+    const at = s.account;
+    const key = s.key.address.toLowerCase() as `0x${string}`;
+    expect(f.relay.accounts.auth.isDelegate(at, key)).toBe(true);
+    expect(f.relay.accounts.auth.isDelegate(newAccount().address.toLowerCase() as `0x${string}`, key)).toBe(false);
+    clock.now += 2 * 3600_000;
+    expect(f.relay.accounts.auth.isDelegate(at, key)).toBe(false);
+    expect((await f.app.request('/v1/auth/me', { headers: { cookie: s.cookie } })).status).toBe(401);
+  });
+});

@@ -1,0 +1,203 @@
+import { type Block, blockHash } from '@blyan/block';
+import { applyDelta, deltaNorm, encodeDelta, paramsNorm, sparsifyDelta } from '@blyan/delta';
+import { type ParamMap, Tokenizer } from '@blyan/model';
+import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
+import { evalStream } from '@blyan/model/eval';
+import { OnnxModel } from '@blyan/model/onnx';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AccountsFixture,
+  type LoggedIn,
+  accountsFixture,
+  contributionBody,
+  login,
+  newAccount,
+  snapshot,
+  submitContribution,
+} from './accounts-helpers.ts';
+import { TINY, submit } from './helpers.ts';
+
+let f: AccountsFixture;
+let alice: LoggedIn;
+let tuned: { slot: string; base: Block; baseParams: ParamMap; params: ParamMap };
+
+const plan = slotPlan(TINY);
+const blockOf = (hash: string) => f.genesis.find((b) => blockHash(b.header) === hash)!;
+
+/** A few AdamW steps of one expert on the assigned train shard, on the ORT train graph. */
+async function train(slotName: string, shardUrl: string, steps: number, lr: number): Promise<ParamMap> {
+  const params: Record<string, Float32Array> = {};
+  for (const b of f.genesis.slice(1)) Object.assign(params, slotParams(plan.find((s) => s.name === b.header.name)!, b.payload));
+  const tokenizer = Tokenizer.fromJSON(parseMetaPayload(f.genesis[0]!.payload).tokenizer);
+  const shard = (await (await f.app.request(shardUrl)).json()) as { docs: { text: string }[] };
+  const stream = evalStream(tokenizer, shard.docs.map((d) => d.text));
+  const slot = plan.find((s) => s.name === slotName)!;
+  const model = OnnxModel.create(TINY, { intraOpThreads: 1 });
+  const state = model.createTrainState(params, { trainable: slot.tensors.map((t) => t.name) });
+  const B = 8;
+  const T = TINY.contextLength;
+  for (let step = 0; step < steps; step++) {
+    const tokens = new Int32Array(B * T);
+    const targets = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const start = ((step * B + b) * 7919) % (stream.length - T - 1);
+      tokens.set(stream.subarray(start, start + T), b * T);
+      targets.set(stream.subarray(start + 1, start + T + 1), b * T);
+    }
+    await model.trainStep(state, { tokens, targets, B, T }, lr);
+  }
+  await model.dispose();
+  return Object.fromEntries(slot.tensors.map((t) => [t.name, state.params[t.name]!]));
+}
+
+beforeAll(async () => {
+  f = await accountsFixture({ maxRelativeNorm: 10, rateLimit: { max: 5, windowMs: 60_000 } });
+  alice = await login(f.app);
+  const a = (await (await f.app.request('/v1/assignment', { headers: { cookie: alice.cookie } })).json()) as { slot: string; base: string; shard: { url: string } };
+  const base = blockOf(a.base);
+  const slot = plan.find((s) => s.name === a.slot)!;
+  tuned = { slot: a.slot, base, baseParams: slotParams(slot, base.payload), params: await train(a.slot, a.shard.url, 20, 5e-3) };
+});
+afterAll(() => f.close());
+
+async function contribute(who: LoggedIn, delta = sparsifyDelta(tuned.baseParams, tuned.params, 0.5), base = tuned.base) {
+  const { body, block } = await contributionBody(f, tuned.slot, base, delta, who.account, who.key);
+  const res = await submitContribution(f.app, body, who.cookie);
+  return { res, json: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } }, block };
+}
+
+async function verdict(id: unknown) {
+  await f.relay.accounts.worker.drain();
+  return (await (await f.app.request(`/v1/contributions/${id}`)).json()) as Record<string, unknown> & { figures: { baseline: number; candidate: number; improvement: number } | null };
+}
+
+describe('contributions: proof of learning on the hidden split', () => {
+  it('evaluates with ONNX Runtime as the CPU reference does', async () => {
+    const { forward } = await import('@blyan/model');
+    const ev = f.relay.accounts.evaluator;
+    const ctx = await ev.context(f.meta);
+    const heads = await f.relay.index.paramIndex(f.meta);
+    const params = await ev.assemble(ctx, heads);
+    let nats = 0;
+    for (const b of ctx.batches) nats += forward(params, TINY, b.inputs, b.targets, b.B, b.T).ce * b.B * b.T;
+    expect(await ev.crossEntropy(ctx, params)).toBeCloseTo(nats / ctx.tokens, 4);
+  });
+
+  it('refuses a delta that makes hidden loss worse, leaving chain and ledger unchanged', async () => {
+    const before = await snapshot(f);
+    const worse = sparsifyDelta(tuned.params, tuned.baseParams, 0.5);
+    const { res, json } = await contribute(alice, { tensors: worse.tensors });
+    expect(res.status).toBe(202);
+    const v = await verdict(json.id);
+    expect(v).toMatchObject({ status: 'rejected', reason: 'no_improvement' });
+    expect(v.figures!.candidate).toBeGreaterThan(v.figures!.baseline);
+    const after = (await snapshot(f)) as { contributions: unknown };
+    expect({ ...after, contributions: (before as { contributions: unknown }).contributions }).toEqual(before);
+  });
+
+  it('accepts a real delta from a few AdamW steps, moves the head and credits the author', async () => {
+    const delta = sparsifyDelta(tuned.baseParams, tuned.params, 0.5);
+    expect(deltaNorm(delta) / paramsNorm(tuned.baseParams)).toBeLessThan(10);
+    const { res, json, block } = await contribute(alice, delta);
+    expect(res.status).toBe(202);
+    expect(json).toMatchObject({ status: 'queued', block: blockHash(block.header) });
+    const v = await verdict(json.id);
+    expect(v).toMatchObject({ status: 'accepted', reason: null, block: blockHash(block.header) });
+    const { baseline, candidate, improvement } = v.figures!;
+    expect(improvement).toBeCloseTo(baseline - candidate, 10);
+    expect(improvement).toBeGreaterThanOrEqual(1e-4);
+    expect((await f.relay.index.paramIndex(f.meta))[tuned.slot]).toBe(blockHash(block.header));
+    expect((await f.relay.index.block(blockHash(block.header)))!.header.author).toBe(alice.account);
+    const history = (await (await f.app.request(`/v1/accounts/${alice.account}/history`)).json()) as { balance: number; entries: { kind: string; amount: number }[] };
+    expect(history.balance).toBe(v.credit);
+    expect(history.entries).toMatchObject([{ kind: 'contribution', amount: v.credit }]);
+    const board = (await (await f.app.request('/v1/leaderboard')).json()) as { leaders: unknown[]; trial_balance: { total: number; unbalanced: number[] } };
+    expect(board.leaders[0]).toEqual({ address: alice.account, balance: v.credit });
+    expect(board.trial_balance).toMatchObject({ total: 0, unbalanced: [] });
+    expect(applyDelta(tuned.baseParams, delta)).not.toEqual(tuned.baseParams);
+  });
+
+  it('answers a delta on a stale base with 409 and the head to rebase on', async () => {
+    const before = await snapshot(f);
+    const { res, json } = await contribute(alice);
+    expect(res.status).toBe(409);
+    expect(json.error!.code).toBe('stale_base');
+    expect(json.head).toBe((await f.relay.index.paramIndex(f.meta))[tuned.slot]);
+    expect(await snapshot(f)).toEqual(before);
+  });
+});
+
+describe('contributions: refusals at the door', () => {
+  let base: Block;
+  let bob: LoggedIn;
+  const delta = () => sparsifyDelta(tuned.baseParams, tuned.params, 0.5);
+
+  beforeEach(async () => {
+    bob = await login(f.app);
+  });
+
+  beforeAll(async () => {
+    const head = (await f.relay.index.paramIndex(f.meta))[tuned.slot]!;
+    const stored = (await f.relay.index.block(head))!;
+    base = { header: stored.header, payload: await f.relay.objects.read(stored.header.payload_hash) };
+  });
+
+  async function refused(body: Uint8Array, status: number, code: string, cookie = bob.cookie) {
+    const before = await snapshot(f);
+    const res = await submitContribution(f.app, body, cookie);
+    const json = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, json.error.code], json.error.message).toEqual([status, code]);
+    expect(json.error.message.length).toBeGreaterThan(10);
+    expect(await snapshot(f)).toEqual(before);
+  }
+
+  it('refuses a block signed by a key the account never delegated', async () => {
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, newAccount());
+    await refused(body, 403, 'undelegated_key');
+  });
+
+  it('refuses a block authored by another account', async () => {
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), alice.account, bob.key);
+    await refused(body, 403, 'wrong_author');
+  });
+
+  it('refuses NaN and Inf deltas, over-norm deltas and deltas the block does not commit to', async () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const bytes = encodeDelta(delta());
+      const nameLen = bytes[5]!;
+      new DataView(bytes.buffer).setFloat32(5 + 1 + nameLen + 8, bad, true);
+      const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, bytes);
+      await refused(body, 422, 'non_finite_delta');
+    }
+    const big = sparsifyDelta(tuned.baseParams, Object.fromEntries(Object.entries(tuned.baseParams).map(([k, v]) => [k, v.map((x) => x * 40)])), 1);
+    await refused((await contributionBody(f, tuned.slot, base, big, bob.account, bob.key)).body, 422, 'over_norm');
+    const other = sparsifyDelta(tuned.baseParams, tuned.params, 0.1);
+    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, encodeDelta(other))).body, 422, 'payload_mismatch');
+    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, Uint8Array.of(1, 2, 3))).body, 400, 'malformed_delta');
+  });
+
+  it('refuses a body over the size bound', async () => {
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, new Uint8Array(400 * 1024));
+    await refused(body, 413, 'body_too_large');
+  });
+
+  it('refuses signed-out and logged-out submitters, and blocks signed by a revoked key', async () => {
+    const carol = await login(f.app);
+    const { body, block } = await contributionBody(f, tuned.slot, base, delta(), carol.account, carol.key);
+    await f.app.request('/v1/auth/logout', { method: 'POST', headers: { cookie: carol.cookie } });
+    await refused(body, 401, 'session_ended', carol.cookie);
+    const before = await snapshot(f);
+    const direct = await submit(f.app, block);
+    expect(direct.status).toBe(403);
+    expect(((await direct.json()) as { error: { code: string } }).error.code).toBe('wrong_author');
+    expect(await snapshot(f)).toEqual(before);
+    await refused(body, 401, 'no_session', '');
+  });
+
+  it('rate-limits a flood from one account', async () => {
+    const dave = await login(f.app);
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), dave.account, newAccount());
+    for (let i = 0; i < 5; i++) expect((await submitContribution(f.app, body, dave.cookie)).status).toBe(403);
+    await refused(body, 429, 'rate_limited', dave.cookie);
+  });
+});
