@@ -1,4 +1,14 @@
-import { defineConfig } from 'vite';
+import { type Plugin, defineConfig } from 'vite';
+
+/** Emits shell.json, every file of the build, for the service worker to keep for offline starts. */
+const shellList = (): Plugin => ({
+  name: 'blyan-shell-list',
+  apply: 'build',
+  generateBundle(_, bundle) {
+    const files = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
+    this.emitFile({ type: 'asset', fileName: 'shell.json', source: JSON.stringify(files.map((f) => `/${f}`)) });
+  },
+});
 
 /**
  * The worker imports the model, the client and the block format; `#sha256` resolves to the
@@ -8,6 +18,7 @@ import { defineConfig } from 'vite';
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
 
 export default defineConfig({
+  plugins: [shellList()],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true },
   server: { headers: isolation },

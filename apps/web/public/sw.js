@@ -4,9 +4,15 @@
 const CACHE = 'blyan-shell-v1';
 const SHELL = ['/', '/index.html', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png'];
 
-self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
-});
+// shell.json (written by the build) lists every file of the app, the worker's chunks included.
+async function install() {
+  const files = await (await fetch('/shell.json', { cache: 'no-store' })).json();
+  const cache = await caches.open(CACHE);
+  await cache.addAll([...SHELL, ...files]);
+  await self.skipWaiting();
+}
+
+self.addEventListener('install', (event) => event.waitUntil(install()));
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(

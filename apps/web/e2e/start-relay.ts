@@ -1,0 +1,35 @@
+/**
+ * Starts a real relay for the browser tests and benchmarks: `tsx apps/web/e2e/start-relay.ts STORE_DIR`.
+ * An empty store is seeded with a small random model (so SwiftShader and the CPU reference stay
+ * quick); prints `{"url": ...}` on one line once it listens, and stops on SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelConfig } from '@blyan/model';
+import { serve } from '../../../relay/src/cli/serve.ts';
+import { randomCheckpoint } from '../../../relay/src/random-checkpoint.ts';
+
+export const E2E_MODEL: ModelConfig = {
+  vocabSize: 320,
+  dModel: 64,
+  nLayers: 3,
+  nHeads: 4,
+  nExperts: 8,
+  topK: 2,
+  dFF: 128,
+  contextLength: 128,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  auxLossCoef: 0.01,
+};
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: tsx apps/web/e2e/start-relay.ts STORE_DIR [PORT]');
+const port = process.argv[3] ?? '0';
+await mkdir(dir, { recursive: true });
+const checkpoint = join(dir, 'checkpoint.tensors');
+if (!existsSync(checkpoint)) await writeFile(checkpoint, randomCheckpoint(E2E_MODEL, 7));
+const running = await serve(['--store', join(dir, 'store'), '--port', port, '--checkpoint', checkpoint], (line) => console.error(line));
+console.log(JSON.stringify({ url: running.url }));
+process.once('SIGTERM', () => void running.close().then(() => process.exit(0)));
