@@ -108,15 +108,14 @@ export async function nonce(app: Hono): Promise<string> {
 }
 
 export interface LoggedIn {
-  wallet: ReturnType<typeof newAccount>;
+  wallet: Signer;
   key: ReturnType<typeof newAccount>;
   account: Address;
   cookie: string;
 }
 
 /** Signs in a fresh wallet with a fresh session key; returns the session cookie. */
-export async function login(app: Hono, f: SiweFields = {}): Promise<LoggedIn> {
-  const wallet = newAccount();
+export async function login(app: Hono, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
   const key = newAccount();
   const message = siweMessage(wallet.address, await nonce(app), { sessionKey: key.address, ...f });
   const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }) });
