@@ -1,5 +1,6 @@
 import { type Address, type Hash, blockHash, equalBytes } from '@blyan/block';
 import { MemoryChain, type RuleOptions, validateBlock } from '@blyan/chain';
+import type { DelegatedAt } from './auth/proofs.ts';
 import { leafBytes } from './leaves.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
@@ -21,9 +22,10 @@ function sameRecord(a: Record<string, Hash>, b: Record<string, Hash>): boolean {
 /**
  * Replays the store from genesis in acceptance order through the chain rules into a fresh
  * MemoryChain, recomputing every block hash, payload hash, Merkle root, tile leaf list and
- * signature, then checks that the index's heads, ParamIndex and counts match the replay.
+ * signature, then checks that the index's heads, ParamIndex and counts match the replay. A block
+ * signed by a session key passes if `delegatedAt` proves the delegation at its `created_at`.
  */
-export async function verifyStore(index: IndexStore, objects: ObjectStore, authority: Address): Promise<VerifyReport> {
+export async function verifyStore(index: IndexStore, objects: ObjectStore, authority: Address, delegatedAt?: DelegatedAt): Promise<VerifyReport> {
   const chain = new MemoryChain();
   const rules: RuleOptions = { metaAuthors: new Set([authority]), maxPayloadBytes: Number.MAX_SAFE_INTEGER };
   const problems: string[] = [];
@@ -45,7 +47,9 @@ export async function verifyStore(index: IndexStore, objects: ObjectStore, autho
         continue;
       }
       const payload = await objects.read(b.header.payload_hash);
-      const verdict = await validateBlock(chain, { header: b.header, payload }, rules);
+      const createdAt = b.header.created_at;
+      const isDelegate = delegatedAt && ((author: Address, signer: Address) => delegatedAt(author, signer, createdAt));
+      const verdict = await validateBlock(chain, { header: b.header, payload }, { ...rules, ...(isDelegate && { isDelegate }) });
       if (!verdict.ok) {
         problems.push(`${at}: ${verdict.code}: ${verdict.message}`);
         continue;

@@ -15,7 +15,9 @@ import {
   snapshot,
   submitContribution,
 } from './accounts-helpers.ts';
-import { TINY, submit } from './helpers.ts';
+import { provenDelegations } from '../src/auth/proofs.ts';
+import { verifyStore } from '../src/verify.ts';
+import { TINY, authority, submit } from './helpers.ts';
 
 let f: AccountsFixture;
 let alice: LoggedIn;
@@ -115,6 +117,13 @@ describe('contributions: proof of learning on the hidden split', () => {
     expect(board.leaders[0]).toEqual({ address: alice.account, balance: v.credit });
     expect(board.trial_balance).toMatchObject({ total: 0, unbalanced: [] });
     expect(applyDelta(tuned.baseParams, delta)).not.toEqual(tuned.baseParams);
+  });
+
+  it('replays the session-signed block in verify only with its proven SIWE delegation', async () => {
+    const proven = await provenDelegations(f.relay.accounts.db);
+    expect((await verifyStore(f.relay.index, f.relay.objects, authority, proven)).problems).toEqual([]);
+    const bare = await verifyStore(f.relay.index, f.relay.objects, authority);
+    expect(bare.problems[0]).toMatch(/wrong_author: signed by 0x[0-9a-f]{40}, which is not the author/);
   });
 
   it('answers a delta on a stale base with 409 and the head to rebase on', async () => {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { accountsPath, openAccountsDb } from '../accounts/db.ts';
+import { provenDelegations } from '../auth/proofs.ts';
 import { genesisKey, storeDir } from '../config.ts';
 import { openStores } from '../store/open.ts';
 import { verifyStore } from '../verify.ts';
@@ -13,7 +16,10 @@ export async function verify(args: string[], log: Log): Promise<number> {
   try {
     const key = await genesisKey(dir, false);
     const started = performance.now();
-    const r = await verifyStore(index, objects, key.address);
+    const accounts = existsSync(accountsPath(dir)) ? openAccountsDb(accountsPath(dir), 'readonly') : undefined;
+    const delegatedAt = accounts && (await provenDelegations(accounts));
+    accounts?.close();
+    const r = await verifyStore(index, objects, key.address, delegatedAt);
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     log(`verified ${r.blocks} blocks in ${secs} s: ${r.versions} model version(s), meta head ${r.metaHead}, authority ${key.address}`);
     if (r.problems.length === 0) {
