@@ -3,10 +3,12 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve as listen } from '@hono/node-server';
 import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
-import { openRelay } from '../relay.ts';
+import { defaultAccountsConfig } from '../contributions/config.ts';
+import { corpusDocs } from '../corpus.ts';
+import { DEFAULT_ORIGIN, openRelay } from '../relay.ts';
 import { createApp } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
-import { type Log, STORE_OPTION, intOption, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
 import { seedGenesis } from './seed.ts';
 
 export interface Running {
@@ -20,6 +22,21 @@ async function genesisSource(flag: string | undefined): Promise<{ bytes: Uint8Ar
   throw new Error(`no genesis checkpoint: ${COMMITTED_CHECKPOINT} is missing; pass --checkpoint FILE (train one with packages/model/src/cli/train.ts)`);
 }
 
+function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string }) {
+  const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? DEFAULT_ORIGIN;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new UsageError(`--origin must be an origin such as http://localhost:5173, got ${origin}`);
+  }
+  const base = defaultAccountsConfig(url.origin, corpusDocs);
+  const delta = values['min-improvement'] === undefined ? base.minImprovement : Number(values['min-improvement']);
+  if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
+  const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
+  return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId } };
+}
+
 /** `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. */
 export async function serve(args: string[], log: Log): Promise<Running> {
   const { values } = parse(args, {
@@ -29,13 +46,16 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     checkpoint: { type: 'string' },
     f32: { type: 'boolean' },
     'max-payload': { type: 'string' },
+    origin: { type: 'string' },
+    'chain-id': { type: 'string' },
+    'min-improvement': { type: 'string' },
   });
   const port = intOption(values.port, 'port', 8787, 0, 65535);
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
   const host = values.host ?? '127.0.0.1';
   const dir = storeDir(values.store);
   const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes));
+  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accountsConfig(values));
   try {
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();

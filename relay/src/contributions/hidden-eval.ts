@@ -106,7 +106,9 @@ export class HiddenEvaluator {
     const key = `${ctx.meta}:${JSON.stringify(heads)}`;
     if (this.baseline?.key !== key) {
       const params = await this.assemble(ctx, heads);
-      this.baseline = { key, params, ce: this.crossEntropy(ctx, params) };
+      const ce = this.crossEntropy(ctx, params);
+      ce.catch(() => (this.baseline = undefined));
+      this.baseline = { key, params, ce };
     }
     const { params, ce } = this.baseline;
     const baseline = await ce;

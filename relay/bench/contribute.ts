@@ -1,0 +1,169 @@
+/**
+ * Contribution benchmark (not a test): delta size raw against compressed at several densities,
+ * and the relay's cost per submission on the genesis configuration: intake (signature, delta
+ * decode, candidate payload, commitments), the evaluation worker's hidden-split forward pass per
+ * candidate, and how long the API answers GET /v1/heads while evaluations run. Weights are
+ * initParams (evaluation time does not depend on their values) with a tokenizer trained on the
+ * train split; the delta comes from AdamW steps of one expert on its assigned shard.
+ *
+ *   pnpm exec tsx relay/bench/contribute.ts [--windows 32] [--threads 1]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Address, type Block, type Hash, blockHash, buildBlock, encodeBlock } from '@blyan/block';
+import { compression, encodeDelta, expertCandidate, sparsifyDelta } from '@blyan/delta';
+import { GENESIS_CONFIG, type ParamMap, Tokenizer, initParams, trainTokenizer } from '@blyan/model';
+import { genesisBlocks, slotParams, slotPlan } from '@blyan/model/blocks';
+import { hashSplit } from '@blyan/model/data';
+import { evalStream } from '@blyan/model/eval';
+import { OnnxModel } from '@blyan/model/onnx';
+import { SiweMessage } from 'siwe';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { formatTable } from '../src/cli/table.ts';
+import { relayRules } from '../src/config.ts';
+import { defaultAccountsConfig } from '../src/contributions/config.ts';
+import { corpusDocs } from '../src/corpus.ts';
+import { openRelay } from '../src/relay.ts';
+import { createApp } from '../src/server/app.ts';
+
+const { values } = parseArgs({ options: { windows: { type: 'string' }, threads: { type: 'string' }, submissions: { type: 'string' } } });
+const windows = Number(values.windows ?? 32);
+const threads = Number(values.threads ?? 1);
+const submissions = Number(values.submissions ?? 5);
+const cfg = GENESIS_CONFIG;
+const ORIGIN = 'http://localhost:5173';
+
+console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`);
+let t = performance.now();
+const train = corpusDocs.train();
+const tokenizer = trainTokenizer(train.slice(0, 40).map((d) => d.text), cfg.vocabSize);
+const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
+const genesisKey = privateKeyToAccount(generatePrivateKey());
+const genesis = await genesisBlocks({ config: cfg, tokenizer, params: initParams(cfg, 1), splits }, genesisKey);
+console.log(`setup (corpus, tokenizer, ${genesis.length} genesis blocks): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-'));
+// δ = ∞: every submission is judged against the same head, so each pays a full evaluation.
+const config = { ...defaultAccountsConfig(ORIGIN, corpusDocs), minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { windows, perBatch: 8, threads } };
+const relay = await openRelay(dir, relayRules(genesisKey.address.toLowerCase() as Address, 64 << 20), config);
+for (const b of genesis) {
+  const r = await relay.ledger.submit(b);
+  if (!r.ok) throw new Error(r.message);
+}
+const app = createApp({ ...relay, maxPayloadBytes: 64 << 20 });
+const meta = blockHash(genesis[0]!.header);
+
+const wallet = privateKeyToAccount(generatePrivateKey());
+const key = privateKeyToAccount(generatePrivateKey());
+const { nonce } = (await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string };
+const now = Date.now();
+const message = new SiweMessage({
+  domain: 'localhost:5173',
+  address: wallet.address,
+  uri: ORIGIN,
+  version: '1',
+  chainId: 1,
+  nonce,
+  issuedAt: new Date(now).toISOString(),
+  expirationTime: new Date(now + 3600_000).toISOString(),
+  resources: [`urn:blyan:session-key:${key.address}`],
+}).prepareMessage();
+const login = await app.request('/v1/auth/login', { method: 'POST', body: JSON.stringify({ message, signature: await wallet.signMessage({ message }) }) });
+const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+const a = (await (await app.request('/v1/assignment', { headers: { cookie } })).json()) as { slot: string; base: string; shard: { url: string } };
+const slot = slotPlan(cfg).find((s) => s.name === a.slot)!;
+const base: Block = genesis.find((b) => blockHash(b.header) === a.base)!;
+
+// A real delta: AdamW steps of the assigned expert on its shard (ORT train graph).
+t = performance.now();
+const params: ParamMap = {};
+for (const b of genesis.slice(1)) Object.assign(params, slotParams(slotPlan(cfg).find((s) => s.name === b.header.name)!, b.payload));
+const shard = (await (await app.request(a.shard.url)).json()) as { docs: { text: string }[] };
+const stream = evalStream(Tokenizer.fromJSON(tokenizer.toJSON()), shard.docs.map((d) => d.text));
+const model = OnnxModel.create(cfg, { intraOpThreads: 2 });
+const state = model.createTrainState(params as Record<string, Float32Array>, { trainable: slot.tensors.map((s) => s.name) });
+const B = 4;
+const T = cfg.contextLength;
+const STEPS = 8;
+for (let step = 0; step < STEPS; step++) {
+  const tokens = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const start = ((step * B + b) * 104729) % (stream.length - T - 1);
+    tokens.set(stream.subarray(start, start + T), b * T);
+    targets.set(stream.subarray(start + 1, start + T + 1), b * T);
+  }
+  await model.trainStep(state, { tokens, targets, B, T }, 1e-3);
+}
+await model.dispose();
+const baseParams = slotParams(slot, base.payload);
+const tuned = Object.fromEntries(slot.tensors.map((s) => [s.name, state.params[s.name]!]));
+console.log(`${STEPS} AdamW steps of ${a.slot} (B=${B}, T=${T}) on ORT: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+
+const densities = [0.01, 0.05, 0.1, 0.25];
+const rows: string[][] = [];
+const bodies: Uint8Array[] = [];
+for (const density of densities) {
+  const delta = sparsifyDelta(baseParams, tuned, density);
+  const bytes = encodeDelta(delta);
+  const c = compression(delta, bytes.length);
+  rows.push([`${density * 100}%`, String(c.entries), `${(c.rawBytes / 1024).toFixed(0)} KiB`, `${(bytes.length / 1024).toFixed(1)} KiB`, `${c.ratio.toFixed(1)}×`, `${((8 * bytes.length) / c.entries).toFixed(1)}`]);
+  const block = await buildBlock(
+    { type: 'expert', index: 1, name: a.slot, depends_on: [meta, a.base as Hash], prev: a.base as Hash, payload: expertCandidate(slot, base.payload, delta, 'int8'), meta: { encoding: 'tensors-v1' } },
+    key,
+    wallet.address.toLowerCase() as Address,
+  );
+  bodies.push(encodeBlock({ header: block.header, payload: bytes }));
+}
+console.log(`Delta of one expert (${slot.tensors.map((s) => s.shape.join('×')).join(', ')}): raw f32 against blyan-delta-v1`);
+console.log(formatTable(['top-k density', 'entries', 'raw f32', 'encoded', 'ratio', 'bits/entry'], rows));
+
+// Serving while the worker evaluates: GET /v1/heads latency, sampled back to back.
+const latencies: number[] = [];
+let evaluating = true;
+const prober = (async () => {
+  while (evaluating) {
+    const s = performance.now();
+    await app.request('/v1/heads');
+    latencies.push(performance.now() - s);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+})();
+
+const intake: number[] = [];
+const ids: number[] = [];
+for (let i = 0; i < submissions; i++) {
+  const body = bodies[(i % (densities.length - 1)) + 1]!;
+  const s = performance.now();
+  const res = await app.request('/v1/contributions', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { cookie } });
+  intake.push(performance.now() - s);
+  const json = (await res.json()) as { id: number; error?: { message: string } };
+  if (res.status !== 202) throw new Error(`submission refused: ${json.error?.message}`);
+  ids.push(json.id);
+}
+t = performance.now();
+await relay.accounts.worker.drain();
+const wall = performance.now() - t;
+evaluating = false;
+await prober;
+const views = ids.map((id) => relay.accounts.contributions.get(id)!);
+const evalMs = views.map((v) => v.figures!.ms).sort((x, y) => x - y);
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const tokens = views[0]!.figures!.tokens;
+console.log(`\nRelay cost per submission (${submissions} submissions; hidden subset ${windows} windows × ${T} tokens = ${tokens} tokens; ORT ${threads} thread(s))`);
+console.log(
+  formatTable(
+    ['metric', 'value'],
+    [
+      ['intake (POST /v1/contributions → 202), median', `${median(intake).toFixed(0)} ms`],
+      ['evaluation of one candidate (forward on the hidden subset), median', `${median(evalMs).toFixed(0)} ms`],
+      ['evaluation tokens/s', `${((tokens / median(evalMs)) * 1000).toFixed(0)}`],
+      ['queue wall time for all, incl. the one baseline and params assembly', `${(wall / 1000).toFixed(2)} s (${(wall / submissions).toFixed(0)} ms per submission)`],
+      ['GET /v1/heads while evaluating: median / max', `${median(latencies).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms (${latencies.length} requests)`],
+    ],
+  ),
+);
+await relay.close();
+await rm(dir, { recursive: true, force: true });
