@@ -27,6 +27,9 @@ test('a prompt streams text and fetches exactly the experts the router used; sta
   const lengths = await chat.page.evaluate(() => (window as unknown as { answerLengths: number[] }).answerLengths);
   expect(new Set(lengths).size).toBeGreaterThan(1);
   expect(stats.tokens).toBe(12);
+  // Chromium's WebGPU (SwiftShader here) ran it: no fallback notice.
+  await expect(chat.page.getByTestId('status')).toContainText('WebGPU');
+  await expect(chat.page.getByTestId('backend-notice')).toHaveCount(0);
 
   const fetched = payloadHashesIn(net.log).flatMap((h) => experts.get(h) ?? []).sort();
   expect(new Set(fetched).size).toBe(fetched.length);
@@ -100,6 +103,21 @@ test('offline, with the relay and the app server gone, the cached app still answ
   const again = await chat.ask(PROMPT);
   expect(again.answer).toBe(first.answer);
   expect(again.stats.bytesDownloaded).toBe(0);
+});
+
+test('with WebGPU turned off the CPU reference answers, from the experts already cached', async ({ chat, net, relay }) => {
+  const experts = await expertSlots(relay.url);
+  await chat.open();
+  await chat.settings(SHORT);
+  const onGpu = await chat.ask(PROMPT);
+  await chat.page.getByLabel('Use WebGPU when available').uncheck();
+  await expect(chat.page.getByTestId('status')).toContainText('CPU');
+  await expect(chat.page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  const mark = net.log.length;
+  const onCpu = await chat.ask(PROMPT);
+  expect(onCpu.stats.tokens).toBe(SHORT.maxTokens);
+  expect(payloadHashesIn(net.log.slice(mark)).filter((h) => experts.has(h))).toEqual([]);
+  expect(onCpu.route.map((r) => r.used.length > 0)).toEqual(onGpu.route.map(() => true));
 });
 
 // Last: it changes the relay's heads for the tests after it.

@@ -1,6 +1,7 @@
 import { BlockVerificationError, RelayClient } from '@blyan/client';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { BlockCache } from './block-cache.ts';
+import { GpuRunner } from './gpu-runner.ts';
 import { ModelSession } from './session.ts';
 
 /** The model worker: every fetch, hash, cache read and forward pass happens here, off the page's thread. */
@@ -11,6 +12,18 @@ let session: Promise<{ model: ModelSession; cache: BlockCache }> | null = null;
 let running: { id: number; stopped: boolean } | null = null;
 let queue: Promise<void> = Promise.resolve();
 
+/** The WebGPU runner, or null with a notice saying why the CPU reference runs instead. */
+async function openGpu(): Promise<GpuRunner | null> {
+  try {
+    const gpu = await GpuRunner.open();
+    post({ type: 'backend', backend: 'webgpu', notice: null });
+    return gpu;
+  } catch (e) {
+    post({ type: 'backend', backend: 'cpu', notice: `No WebGPU here (${(e as Error).message}): the model runs on the CPU reference in a worker, more slowly.` });
+    return null;
+  }
+}
+
 function report(id: number | null, e: unknown): void {
   const block = e instanceof BlockVerificationError ? e.block : null;
   post({ type: 'error', id, message: (e as Error).message ?? String(e), block });
@@ -18,11 +31,15 @@ function report(id: number | null, e: unknown): void {
 
 scope.onmessage = ({ data: m }) => {
   if (m.type === 'init') {
-    session = BlockCache.open(m.cacheLimitBytes).then((cache) => ({ cache, model: new ModelSession(new RelayClient(m.relay), cache, post) }));
+    session = (async () => {
+      const cache = await BlockCache.open(m.cacheLimitBytes);
+      const gpu = m.preferGpu ? await openGpu() : null;
+      if (!m.preferGpu) post({ type: 'backend', backend: 'cpu', notice: null });
+      return { cache, model: new ModelSession(new RelayClient(m.relay), cache, post, gpu) };
+    })();
     queue = queue.then(async () => {
       try {
         await (await session!).model.sync();
-        post({ type: 'backend', backend: 'cpu', notice: null });
         post({ type: 'status', text: 'ready' });
       } catch (e) {
         report(null, e);

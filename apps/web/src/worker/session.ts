@@ -1,11 +1,12 @@
 import type { Hash } from '@blyan/block';
 import type { RelayClient } from '@blyan/client';
-import { MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
-import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
+import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
+import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerStats, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BlockLoader } from './block-loader.ts';
-import { type ExpertRef, loadPromptExperts } from './expert-plan.ts';
+import { type ExpertRef, type ExpertSets, loadPromptExperts } from './expert-plan.ts';
+import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
 
 export interface Prompt {
@@ -20,10 +21,25 @@ interface Model {
   payload: MetaPayload;
   tokenizer: Tokenizer;
   slots: Map<string, SlotPlan>;
-  /** Dense weights plus the experts loaded so far (f32, for the CPU reference). */
+  /** Dense weights plus the experts loaded so far (f32, for the CPU reference and the router probe). */
   params: ParamMap;
   /** Slot → block hash of each loaded slot. */
   loaded: Map<string, Hash>;
+}
+
+/** One answer being generated, as the backends see it. */
+interface Run {
+  tokens: number[];
+  maxTokens: number;
+  sampling: SamplingOptions;
+  seed: number;
+  routing: Routing;
+  /** Per layer, what the prompt needed (static: the static sets). */
+  sets: ExpertSets;
+  /** Fetches experts (cache or relay) into the model; posts the route map after. */
+  loadExperts(refs: ExpertRef[]): Promise<void>;
+  /** Streams one sampled token; false = stop generating. */
+  emit(token: number): Promise<boolean>;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -31,7 +47,8 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 /**
  * The model in the worker: keeps the slot heads in step with the relay (each prompt starts with a
  * check, so a new expert version is used by the next prompt that routes to it), loads the meta and
- * dense blocks, fetches only the experts a prompt routes to, and streams the answer.
+ * dense blocks, fetches only the experts a prompt routes to, and streams the answer on WebGPU when
+ * there is a runner, else on the CPU reference.
  */
 export class ModelSession {
   private snapshot: HeadsSnapshot | null = null;
@@ -42,6 +59,7 @@ export class ModelSession {
     private readonly client: RelayClient,
     private readonly cache: BlockCache,
     private readonly post: (m: FromWorker) => void,
+    private gpu: GpuRunner | null,
   ) {
     this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads());
   }
@@ -53,6 +71,14 @@ export class ModelSession {
 
   private postCache(): void {
     this.post({ type: 'cache', bytes: this.cache.bytes, blocks: this.cache.size });
+  }
+
+  /** Leaves WebGPU for the CPU reference, saying why. */
+  private dropGpu(reason: string): void {
+    this.gpu?.destroy();
+    this.gpu = null;
+    this.model = null;
+    this.post({ type: 'backend', backend: 'cpu', notice: `WebGPU failed (${reason}); the model now runs on the CPU reference in a worker, more slowly.` });
   }
 
   /** Brings the model to the relay's current heads (or the saved ones offline). */
@@ -78,12 +104,22 @@ export class ModelSession {
     this.post({ type: 'status', text: 'loading the model spec and dense blocks' });
     const meta = await this.loader.load(hash, 'A/meta', pinned);
     const payload = parseMetaPayload(meta.payload);
+    if (this.gpu) {
+      try {
+        await this.gpu.reset(payload.config);
+      } catch (e) {
+        if (!isGpuFailure(e)) throw e;
+        this.dropGpu((e as Error).message);
+      }
+    }
     const slots = new Map(slotPlan(payload.config).map((s) => [s.name, s]));
     return { meta: hash, payload, tokenizer: Tokenizer.fromJSON(payload.tokenizer), slots, params: {}, loaded: new Map() };
   }
 
   private unload(model: Model, slot: string): void {
-    for (const { name } of model.slots.get(slot)?.tensors ?? []) delete model.params[name];
+    const plan = model.slots.get(slot);
+    for (const { name } of plan?.tensors ?? []) delete model.params[name];
+    if (plan?.type === 'expert') this.gpu?.evictExpert(plan.layer, plan.expert);
     model.loaded.delete(slot);
   }
 
@@ -93,6 +129,15 @@ export class ModelSession {
     if (!plan || !hash) throw new Error(`the model has no slot ${slot} on the relay's ParamIndex`);
     const block = await this.loader.load(hash, slot, pinned);
     Object.assign(model.params, slotParams(plan, block.payload));
+    if (this.gpu) {
+      const tensors = slotTensors(plan, block.payload);
+      if (plan.type === 'expert') {
+        const [w1, w3, w2] = plan.tensors.map((t) => tensors[t.name]!);
+        this.gpu.addExpert(plan.layer, plan.expert, { w1: w1!, w3: w3!, w2: w2! });
+      } else {
+        this.gpu.load(tensors);
+      }
+    }
     model.loaded.set(slot, hash);
     return block.source;
   }
@@ -108,53 +153,59 @@ export class ModelSession {
     const maxTokens = Math.max(1, Math.min(p.sampling.maxTokens, cfg.contextLength - 1));
     const tokens = encoded.slice(-(cfg.contextLength - maxTokens));
     const routing: Routing = p.routing === 'static' ? { mode: 'static-prompt', expertsPerLayer: metaRouting.staticExpertsPerLayer } : { mode: 'dynamic' };
-    const sources = new Map<string, 'network' | 'cache'>();
+    // Where each expert of this answer came from; those already in memory count as cached.
+    const sources = new Map<string, 'network' | 'cache'>([...model.loaded.keys()].map((slot) => [slot, 'cache']));
     const pinned = this.heads();
+    let route: () => LayerRoute[] = () => [];
     const loadExperts = async (refs: ExpertRef[]) => {
       this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')}` });
-      await Promise.all(
-        refs.map(async ({ layer, expert }) => {
-          const slot = expertSlotName(layer, expert);
-          sources.set(slot, await this.loadSlot(model, slot, pinned));
-        }),
-      );
+      await Promise.all(refs.map(async ({ layer, expert }) => sources.set(expertSlotName(layer, expert), await this.loadSlot(model, expertSlotName(layer, expert), pinned))));
       this.postCache();
+      this.post({ type: 'route', id: p.id, layers: route() });
     };
-    // Experts already loaded from an earlier prompt count as served from the cache.
-    for (const slot of model.loaded.keys()) sources.set(slot, 'cache');
     const sets = await loadPromptExperts(model.params, cfg, tokens, routing, loadExperts);
     this.post({ type: 'status', text: 'generating' });
-    let { logits, state } = prefill(model.params, cfg, tokens, routing);
-    const route = (): LayerRoute[] => routeMap(cfg, expertsUsed(state), routing.mode === 'dynamic' ? null : sets, sources);
-    this.post({ type: 'route', id: p.id, layers: route() });
 
-    const rng = new Rng(p.sampling.seed);
     const decoder = new StreamDecoder(tokenizer);
     let produced = 0;
     let ttftMs = 0;
-    while (produced < maxTokens && !stopped()) {
-      const token = sampleToken(logits, { temperature: p.sampling.temperature, topK: p.sampling.topK, topP: p.sampling.topP }, rng);
-      if (token === tokenizer.endOfTextId) break;
-      produced++;
-      if (produced === 1) ttftMs = performance.now() - t0;
-      this.post({ type: 'token', id: p.id, text: decoder.push(token) });
-      if (produced === maxTokens || state.pos >= cfg.contextLength) break;
-      await nextTurn();
-      for (;;) {
-        try {
-          logits = decodeStep(state, token);
-          break;
-        } catch (e) {
-          if (!(e instanceof MissingExpertError)) throw e;
-          await loadExperts([{ layer: e.layer, expert: e.expert }]);
-          this.post({ type: 'route', id: p.id, layers: route() });
-        }
+    const run: Run = {
+      tokens,
+      maxTokens,
+      sampling: { temperature: p.sampling.temperature, topK: p.sampling.topK, topP: p.sampling.topP },
+      seed: p.sampling.seed,
+      routing,
+      sets,
+      loadExperts,
+      emit: async (token) => {
+        if (token === tokenizer.endOfTextId || stopped()) return false;
+        produced++;
+        if (produced === 1) ttftMs = performance.now() - t0;
+        this.post({ type: 'token', id: p.id, text: decoder.push(token) });
+        await nextTurn();
+        return !stopped() && produced < maxTokens;
+      },
+    };
+    const staticSets = routing.mode === 'dynamic' ? null : sets;
+    const onRoute = (used: () => number[][]) => {
+      route = () => routeMap(cfg, used(), staticSets, sources);
+      this.post({ type: 'route', id: p.id, layers: route() });
+    };
+    if (this.gpu) {
+      try {
+        await this.generateOnGpu(this.gpu, run, onRoute);
+      } catch (e) {
+        if (!isGpuFailure(e) || produced > 0) throw e;
+        this.dropGpu((e as Error).message);
+        await this.generateOnCpu(model, run, onRoute);
       }
+    } else {
+      await this.generateOnCpu(model, run, onRoute);
     }
     const tail = decoder.flush();
     if (tail) this.post({ type: 'token', id: p.id, text: tail });
-    this.post({ type: 'route', id: p.id, layers: route() });
     const layers = route();
+    this.post({ type: 'route', id: p.id, layers });
     const expertBlocks: Record<string, string> = {};
     for (const [l, r] of layers.entries()) for (const e of r.selected ?? r.used) expertBlocks[expertSlotName(l, e)] = model.loaded.get(expertSlotName(l, e))!;
     const stats: AnswerStats = {
@@ -167,6 +218,46 @@ export class ModelSession {
       expertBlocks,
     };
     this.post({ type: 'done', id: p.id, stats, stopped: stopped() });
+  }
+
+  /** The CPU reference with a KV cache; a decode step routed to an absent expert fetches it and runs again. */
+  private async generateOnCpu(model: Model, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+    const cfg = model.payload.config;
+    let { logits, state } = prefill(model.params, cfg, run.tokens, run.routing);
+    onRoute(() => expertsUsed(state));
+    const rng = new Rng(run.seed);
+    for (;;) {
+      const token = sampleToken(logits, run.sampling, rng);
+      if (!(await run.emit(token)) || state.pos >= cfg.contextLength) return;
+      logits = await decodeRetrying(state, token, run.loadExperts);
+    }
+  }
+
+  /**
+   * The WebGPU engine. Its routing is not read back per token, so the map shows the experts the
+   * prompt needed plus every one a decode step asked for.
+   */
+  private async generateOnGpu(gpu: GpuRunner, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+    const needed = run.sets.map((s) => new Set(s));
+    onRoute(() => needed.map((s) => [...s].sort((a, b) => a - b)));
+    const load = async (refs: ExpertRef[]) => {
+      for (const { layer, expert } of refs) needed[layer]!.add(expert);
+      await run.loadExperts(refs);
+    };
+    const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
+    await gpu.prefill(run.tokens, gpuRouting, load);
+    await gpu.generate(run.maxTokens, run.sampling, run.seed, load, run.emit);
+  }
+}
+
+async function decodeRetrying(state: InferenceState, token: number, load: (refs: ExpertRef[]) => Promise<void>): Promise<Float32Array> {
+  for (;;) {
+    try {
+      return decodeStep(state, token);
+    } catch (e) {
+      if (!(e instanceof MissingExpertError)) throw e;
+      await load([{ layer: e.layer, expert: e.expert }]);
+    }
   }
 }
 

@@ -1,0 +1,90 @@
+import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, requestGpuDevice } from '@blyan/gpu';
+import { MissingExpertError, type ModelConfig, type Routing, type SamplingOptions } from '@blyan/model';
+import type { ExpertRef } from './expert-plan.ts';
+
+/** A failure that means "this browser cannot run the model on WebGPU now: use the CPU". */
+export const isGpuFailure = (e: unknown): boolean => e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError;
+
+/**
+ * The model on WebGPU (@blyan/gpu): int8 experts are uploaded from the verified payload views,
+ * prompts and decode steps that route to an expert not yet uploaded ask `load` for it and retry.
+ */
+export class GpuRunner {
+  private constructor(
+    private readonly device: GPUDevice,
+    private engine: BlyanEngine | null = null,
+  ) {}
+
+  /** A runner on this browser's WebGPU device; throws GpuUnavailableError with the reason. */
+  static async open(): Promise<GpuRunner> {
+    return new GpuRunner(await requestGpuDevice((navigator as Navigator & { gpu?: GPU }).gpu));
+  }
+
+  get adapterInfo(): string {
+    const info = (this.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'WebGPU';
+  }
+
+  /** A fresh engine for a (new) model: the previous one is destroyed. */
+  async reset(cfg: ModelConfig): Promise<void> {
+    this.engine?.destroy();
+    this.engine = null;
+    this.engine = await BlyanEngine.create(this.device, cfg);
+  }
+
+  private get live(): BlyanEngine {
+    if (!this.engine) throw new Error('the WebGPU engine has no model yet');
+    return this.engine;
+  }
+
+  load(tensors: Parameters<BlyanEngine['load']>[0]): void {
+    this.live.load(tensors);
+  }
+
+  addExpert(layer: number, expert: number, tensors: Parameters<BlyanEngine['addExpert']>[2]): void {
+    this.live.addExpert(layer, expert, tensors);
+  }
+
+  evictExpert(layer: number, expert: number): void {
+    if (this.live.hasExpert(layer, expert)) this.live.evictExpert(layer, expert);
+  }
+
+  /** Prefill, fetching (through `load`) any expert the GPU's routing needs that is not uploaded. */
+  async prefill(tokens: readonly number[], routing: Routing, load: (refs: ExpertRef[]) => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        return await this.live.prefill(tokens, routing);
+      } catch (e) {
+        if (!(e instanceof MissingExpertError)) throw e;
+        await load([{ layer: e.layer, expert: e.expert }]);
+      }
+    }
+  }
+
+  /**
+   * Streams up to maxTokens tokens to `onToken` until it returns false; a decode step that routes to
+   * a missing expert is retried once `load` added it (the engine keeps the pending token).
+   */
+  async generate(maxTokens: number, sampling: SamplingOptions, seed: number, load: (refs: ExpertRef[]) => Promise<void>, onToken: (token: number) => Promise<boolean>): Promise<void> {
+    let produced = 0;
+    let round = 0;
+    while (produced < maxTokens) {
+      try {
+        for await (const token of this.live.generate({ maxTokens: maxTokens - produced, sampling, seed: seed + round })) {
+          produced++;
+          if (!(await onToken(token))) return;
+        }
+        return;
+      } catch (e) {
+        if (!(e instanceof MissingExpertError)) throw e;
+        round++;
+        await load([{ layer: e.layer, expert: e.expert }]);
+      }
+    }
+  }
+
+  destroy(): void {
+    this.engine?.destroy();
+    this.engine = null;
+  }
+}
