@@ -1,0 +1,48 @@
+import { blockHash } from '@blyan/block';
+import { sparsifyDelta } from '@blyan/delta';
+import { slotParams, slotPlan } from '@blyan/model/blocks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relayRules } from '../src/config.ts';
+import { openRelay } from '../src/relay.ts';
+import { type AccountsFixture, accountsFixture, contributionBody, login, submitContribution } from './accounts-helpers.ts';
+import { TINY, authority } from './helpers.ts';
+
+let f: AccountsFixture;
+beforeAll(async () => {
+  // δ below any change: whatever is submitted is accepted, which is all this test needs.
+  f = await accountsFixture({ minImprovement: -1, maxRelativeNorm: 10 });
+});
+afterAll(() => f.close());
+
+describe('contributions across a restart', () => {
+  it('finishes a contribution whose block was appended but whose credit was not posted, exactly once', async () => {
+    const alice = await login(f.app);
+    const name = 'layer1.expert3';
+    const base = f.genesis.find((b) => b.header.name === name)!;
+    const before = slotParams(slotPlan(TINY).find((s) => s.name === name)!, base.payload);
+    const after = Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.map((x, i) => (i % 5 === 0 ? x + 0.01 : x))]));
+    const { body, block } = await contributionBody(f, name, base, sparsifyDelta(before, after, 0.3), alice.account, alice.key);
+    const res = await submitContribution(f.app, body, alice.cookie);
+    const { id } = (await res.json()) as { id: number };
+    await f.relay.accounts.worker.drain();
+    const accepted = f.relay.accounts.contributions.get(id)!;
+    expect(accepted.status).toBe('accepted');
+    const counts = await f.relay.index.counts();
+
+    // The state a crash between the append and the credit leaves behind.
+    const { db } = f.relay.accounts;
+    db.prepare("UPDATE contributions SET status = 'appending', credit = NULL, decided_at = NULL WHERE id = ?").run(id);
+    db.prepare("DELETE FROM postings WHERE journal_id IN (SELECT id FROM journal WHERE kind = 'contribution' AND ref = ?)").run(String(id));
+    db.prepare("DELETE FROM journal WHERE kind = 'contribution' AND ref = ?").run(String(id));
+    const config = f.relay.accounts.config;
+    await f.relay.close();
+
+    f.relay = await openRelay(f.dir, relayRules(authority, 1 << 20), config);
+    await f.relay.accounts.worker.drain();
+    const resumed = f.relay.accounts.contributions.get(id)!;
+    expect(resumed).toMatchObject({ status: 'accepted', credit: accepted.credit, block: blockHash(block.header) });
+    expect(await f.relay.index.counts()).toEqual(counts);
+    expect(f.relay.accounts.journal.balance(`user:${alice.account}`)).toBe(accepted.credit);
+    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, entries: 1, unbalanced: [] });
+  });
+});
