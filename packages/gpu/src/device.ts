@@ -9,7 +9,8 @@ const RAISED_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxCompu
 const MIN_STORAGE_BUFFERS = 8;
 
 /**
- * A device from `gpu` (navigator.gpu in a browser, the `webgpu` package's GPU in Node). Throws
+ * A device from `gpu` (navigator.gpu in a browser, the `webgpu` package's GPU in Node), with the
+ * 'shader-f16' feature when the adapter offers it (the engine's f16 paths). Throws
  * GpuUnavailableError with the reason when there is no WebGPU, no adapter, or an adapter too
  * limited for the engine's kernels.
  */
@@ -28,7 +29,8 @@ export async function requestGpuDevice(gpu: GPU | undefined, options: GPURequest
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
   try {
-    return await adapter.requestDevice({ requiredLimits, label: 'blyan' });
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+    return await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'blyan' });
   } catch (e) {
     throw new GpuUnavailableError(`the WebGPU adapter refused a device: ${(e as Error).message}; use the CPU reference`);
   }

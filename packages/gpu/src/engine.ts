@@ -6,11 +6,22 @@ import type { Counters } from './plan.ts';
 import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
 import { type TrainerOptions, Trainer } from './training.ts';
 import { type ExpertTensors, ModelWeights } from './weights.ts';
+import type { Storage } from './wgsl.ts';
 
 export interface EngineOptions {
   /** Experts each layer's pool holds at once (default: all of them). */
   readonly expertSlots?: number;
+  /**
+   * How the embedding, the attention projections and the KV cache are stored: 'f16' halves their
+   * memory and bandwidth and needs the device's 'shader-f16' feature; arithmetic, activations,
+   * norms, the router and the trained expert stay f32, experts int8. Default: 'f16' on a hardware
+   * adapter with shader-f16; 'f32' otherwise, and on fallback (software, CPU) adapters, where
+   * memory bandwidth is not the bottleneck and f16 measured slower (lavapipe: docs/BENCHMARKS.md).
+   */
+  readonly precision?: Precision;
 }
+
+export type Precision = Storage;
 
 /**
  * The Blyan model on WebGPU. Create it from a device (requestGpuDevice) and a config, load the
@@ -41,10 +52,14 @@ export class BlyanEngine {
     validateConfig(cfg);
     const slots = options.expertSlots ?? cfg.nExperts;
     if (!Number.isSafeInteger(slots) || slots < 1) throw new Error(`expertSlots must be a positive integer, got ${slots}`);
+    const f16 = device.features.has('shader-f16');
+    const precision = options.precision ?? (f16 && !device.adapterInfo.isFallbackAdapter ? 'f16' : 'f32');
+    if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got ${String(precision)}`);
+    if (precision === 'f16' && !f16) throw new GpuUnavailableError("precision 'f16' needs a device with the 'shader-f16' feature (this adapter has none); use 'f32'");
     checkLimits(device, cfg, slots);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const weights = new ModelWeights(device, cfg, slots);
+    const weights = new ModelWeights(device, cfg, slots, precision);
     const counters = { submissions: 0, readbacks: 0 };
     const inference = await Inference.create(device, cfg, weights, counters);
     const validation = await device.popErrorScope();
@@ -54,7 +69,16 @@ export class BlyanEngine {
     return new BlyanEngine(device, cfg, counters, weights, inference);
   }
 
-  /** Uploads dense (f32) and expert (i8) tensors by parameter name, straight from their views. */
+  /** How the embedding, attention projections and KV cache are stored (EngineOptions.precision). */
+  get precision(): Precision {
+    return this.weights.matrices;
+  }
+
+  /**
+   * Uploads dense (f32) and expert (i8) tensors by parameter name, straight from their views; at
+   * f16 precision the embedding and attention projections may come as f16 views (f32 ones are
+   * rounded once here).
+   */
   load(tensors: TensorMap): void {
     this.alive();
     this.weights.load(tensors);

@@ -3,7 +3,7 @@
  * training one expert, each tested against the CPU reference. Browser-portable; in Node get a
  * device from src/node-device.ts.
  */
-export { BlyanEngine, type EngineOptions } from './engine.ts';
+export { BlyanEngine, type EngineOptions, type Precision } from './engine.ts';
 export { requestGpuDevice } from './device.ts';
 export { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 export type { GenerateOptions } from './inference.ts';

@@ -13,7 +13,7 @@ import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, type SamplingOptions, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
-import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, encodeLayer, encodeStep } from './wgsl.ts';
+import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
 export interface GenerateOptions {
   /** Tokens to generate at most. */
@@ -34,7 +34,8 @@ const PROMPT_ROWS = 4;
  * A generation session on the GPU: the KV cache, the activations of one pass, and two recorded
  * forward passes (prompt and single-token decode) plus the sampler. A decode step is one
  * submission (forward + sampling, the sampled token written back as the next step's input on the
- * GPU) and one 8-byte readback (token and routing status).
+ * GPU) and one 8-byte readback (token and routing status). The KV cache is stored like the dense
+ * matrices (weights.matrices: f32 or f16); activations are f32.
  */
 export class Inference {
   /** Tokens in the KV cache: the position of the next token fed. */
@@ -64,6 +65,7 @@ export class Inference {
   ) {
     const { dModel: d, nExperts: E, topK: K, dFF: F, contextLength: ctx, vocabSize: V } = cfg;
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
+    const cache = (label: string): GPUBuffer => this.own(storageBuffer(device, label, ctx * d * (weights.matrices === 'f16' ? 2 : 4)));
     this.step = this.own(uniformBuffer(device, 'step', STEP_BYTES));
     this.tokens = f32('tokens', ctx);
     this.logits = f32('logits', V);
@@ -81,8 +83,8 @@ export class Inference {
       ln: f32('ln', ctx * d),
       q: f32('q', ctx * d),
       att: f32('attention out', ctx * d),
-      kCache: Array.from({ length: cfg.nLayers }, (_, l) => f32(`k cache ${l}`, ctx * d)),
-      vCache: Array.from({ length: cfg.nLayers }, (_, l) => f32(`v cache ${l}`, ctx * d)),
+      kCache: Array.from({ length: cfg.nLayers }, (_, l) => cache(`k cache ${l}`)),
+      vCache: Array.from({ length: cfg.nLayers }, (_, l) => cache(`v cache ${l}`)),
       routerLogits: f32('router logits', ctx * E),
       probs: f32('router probs', ctx * E),
       gates: f32('gates', ctx * K),
@@ -126,7 +128,8 @@ export class Inference {
   }
 
   static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters): Promise<Inference> {
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1), passKernels(device, cfg, PROMPT_ROWS), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    const s = weights.matrices;
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s), passKernels(device, cfg, PROMPT_ROWS, s), compileKernel(device, sampleKernel(cfg.vocabSize))]);
     return new Inference(device, cfg, weights, counters, { decode, prompt, sample });
   }
 
@@ -279,22 +282,25 @@ export class Inference {
   }
 }
 
-/** The kernels of an inference pass whose dense products use `rows`-row register blocks. */
-function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number) {
+/**
+ * The kernels of an inference pass whose dense products use `rows`-row register blocks, with the
+ * embedding, attention projections and KV cache stored as `s`.
+ */
+function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage) {
   const { dModel: d, nExperts: E, dFF: F } = cfg;
   const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
-  const lin = (inF: number, outF: number, extra: { outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number } = {}) =>
-    linearKernel({ inFeatures: inF, outFeatures: outF, weight: 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false });
+  const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number } = {}) =>
+    linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false });
   return {
-    embed: embeddingKernel(cfg.vocabSize, d),
+    embed: embeddingKernel(cfg.vocabSize, d, s),
     rms: rmsnormKernel(d, cfg.normEps, false),
     linear: lin(d, d),
-    linearKV: lin(d, d, { outRowOffset: true }),
+    linearKV: lin(d, d, { outRowOffset: true, out: s }),
     linearResidual: lin(d, d, { residual: true }),
-    router: lin(d, E),
+    router: lin(d, E, { weight: 'f32' }),
     logits: lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
-    rope: ropeKernel(cfg.nHeads, headDim(cfg), 1),
-    attention: attentionKernel({ nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength }, false),
+    rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s),
+    attention: attentionKernel({ nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength }, false, s),
     route: routeKernel(route),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
@@ -304,7 +310,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number) {
 
 type PassKernels = { readonly [K in keyof ReturnType<typeof passSpecs>]: Kernel } & { readonly routeLayout: RouteLayout };
 
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number): Promise<PassKernels> {
+async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  return { ...(await compileAll(device, passSpecs(cfg, route, rows))), routeLayout: route };
+  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s))), routeLayout: route };
 }

@@ -2,11 +2,12 @@ import { UNPACK_I8_WGSL } from './wgsl.ts';
 
 /**
  * WGSL declarations and loaders for the operands of the matrix kernels. Every loader returns four
- * consecutive elements of one row as a vec4: with a row length divisible by 4 that is one aligned
- * vector load (one u32 for int8 weights, dequantized in registers); otherwise four bounds-checked
- * scalar loads, zero past the row's end, so odd sizes need no padding.
+ * consecutive elements of one row as a vec4<f32>: with a row length divisible by 4 that is one
+ * aligned vector load (one u32 for int8 weights, dequantized in registers; one vec4<f16> for f16
+ * weights, widened in registers); otherwise four bounds-checked scalar loads, zero past the row's
+ * end, so odd sizes need no padding. Arithmetic stays f32 whatever the storage.
  */
-export type WeightType = 'f32' | 'i8';
+export type WeightType = 'f32' | 'f16' | 'i8';
 
 export interface Operand {
   readonly decl: string;
@@ -28,18 +29,18 @@ export function matrixInput(binding: number, name: string, cols: number): Operan
 }
 
 /**
- * A weight matrix with `cols` columns (the input dimension of a [out, in] weight), in f32 or int8
- * with one f32 scale per row: NAME_4(base, o, k) = row o [k .. k+3] starting `base` elements into
+ * A weight matrix with `cols` columns (the input dimension of a [out, in] weight), in f32, f16
+ * (the module needs `enable f16`: see f16Directive) or int8 with one f32 scale per row: NAME_4(base, o, k) = row o [k .. k+3] starting `base` elements into
  * the buffer (a multiple of 4), NAME_s(sbase, o) = row o's scale (1 for f32). Int8 weights are
  * packed 4 per u32, little-endian, exactly as an Int8Array's bytes.
  */
 export function weightInput(binding: number, scaleBinding: number, name: string, type: WeightType, cols: number): Operand {
   const aligned = cols % 4 === 0;
-  if (type === 'f32') {
-    const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${aligned ? 'vec4<f32>' : 'f32'}>;`;
+  if (type !== 'i8') {
+    const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${aligned ? `vec4<${type}>` : type}>;`;
     const row4 = aligned
-      ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return ${name}[(base + o * ${cols}u + k) >> 2u]; }`
-      : scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `${name}[${i}]`);
+      ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return vec4<f32>(${name}[(base + o * ${cols}u + k) >> 2u]); }`
+      : scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `f32(${name}[${i}])`);
     return { decl, fns: `${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return 1.0; }` };
   }
   const decl = [

@@ -15,7 +15,7 @@ import { type ExpertLayout, type RouteLayout, routeLayout, tilesFor } from './la
 import { type Counters, Plan, Readback } from './plan.ts';
 import { type AdamWOptions, MissingExpertError, type ModelConfig, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
-import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, STEP_BYTES, encodeLayer, encodeStep } from './wgsl.ts';
+import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, STEP_BYTES, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
 export interface TrainerOptions {
   /** The expert trained: layers.{layer}.experts.{expert}; it must be loaded. */
@@ -365,21 +365,25 @@ export class Trainer {
   }
 }
 
-/** Every kernel of a training micro-step and optimizer step for n = B·T rows of T tokens. */
-function trainingSpecs(cfg: ModelConfig, x: ExpertLayout, route: RouteLayout, n: number, T: number) {
+/**
+ * Every kernel of a training micro-step and optimizer step for n = B·T rows of T tokens, reading
+ * the frozen embedding and attention projections as stored (`s`); activations, gradients, the
+ * trained expert and its optimizer state are f32.
+ */
+function trainingSpecs(cfg: ModelConfig, x: ExpertLayout, route: RouteLayout, n: number, T: number, s: Storage) {
   const { dModel: d, nExperts: E, dFF: F, vocabSize: V } = cfg;
   const i8 = { expert: x, route, weight: 'i8' as const };
   const f32 = { expert: x, route, weight: 'f32' as const };
   const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: T };
-  const lin = (inF: number, outF: number, residual = false) => linearKernel({ inFeatures: inF, outFeatures: outF, weight: 'f32', rowsPerThread: ROWS, rows: 'step', outRowOffset: false, residual });
-  const back = (outF: number, inF: number, pairs: number) => linearBackwardKernel({ outFeatures: outF, inFeatures: inF, pairs, rowsPerThread: ROWS });
+  const lin = (inF: number, outF: number, residual = false, weight = s) => linearKernel({ inFeatures: inF, outFeatures: outF, weight, rowsPerThread: ROWS, rows: 'step', outRowOffset: false, residual });
+  const back = (outF: number, inF: number, pairs: number) => linearBackwardKernel({ outFeatures: outF, inFeatures: inF, pairs, rowsPerThread: ROWS, weight: s });
   const A = n * cfg.topK;
   const specs = {
-    embed: embeddingKernel(V, d),
+    embed: embeddingKernel(V, d, s),
     rms: rmsnormKernel(d, cfg.normEps, true),
     linear: lin(d, d),
     linearResidual: lin(d, d, true),
-    router: lin(d, E),
+    router: lin(d, E, false, 'f32'),
     logits: lin(d, V),
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1),
     attention: attentionKernel(shape, true),
@@ -419,5 +423,5 @@ type TrainingKernels = { readonly [K in keyof ReturnType<typeof trainingSpecs>]:
 
 async function trainingKernels(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, n: number, T: number): Promise<TrainingKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, ROWS, n);
-  return { ...(await compileAll(device, trainingSpecs(cfg, weights.expert, route, n, T))), route };
+  return { ...(await compileAll(device, trainingSpecs(cfg, weights.expert, route, n, T, weights.matrices))), route };
 }

@@ -1,8 +1,9 @@
-import type { Tensor, TensorMap } from '@blyan/block';
+import { type Tensor, type TensorMap, toF16 } from '@blyan/block';
 import { storageBuffer, writeView } from './buffers.ts';
 import { type ExpertLayout, expertLayout } from './layout.ts';
 import { type ModelConfig, expertTensorNames, headDim, parameterShapes, ropeTable } from '@blyan/model';
 import { ropeTableData } from './kernels/rope.ts';
+import type { Storage } from './wgsl.ts';
 
 /** One layer's weights on the GPU. Experts live in an int8 pool of `slots` experts. */
 export interface LayerBuffers {
@@ -30,9 +31,18 @@ const DENSE_ROLES = ['attn_norm', 'wq', 'wk', 'wv', 'wo', 'ffn_norm', 'router'] 
 const ROLE_KEYS = { attn_norm: 'attnNorm', wq: 'wq', wk: 'wk', wv: 'wv', wo: 'wo', ffn_norm: 'ffnNorm', router: 'router' } as const;
 
 /**
+ * The dense matrices stored as `matrices` storage: the embedding (gather and tied logits) and the
+ * attention projections. Norm weights and the router stay f32 in every precision: they are tiny,
+ * and the router's top-k is a discrete choice that f16 rounding could flip.
+ */
+const MATRIX = /^(embed|layers\.\d+\.(wq|wk|wv|wo))$/;
+
+/**
  * The model's parameters on the GPU, allocated once for a config. Dense tensors (f32) are
  * uploaded straight from their tensors-v1 views; experts (int8, one scale per output row) go
- * into per-layer pools without ever being widened to f32.
+ * into per-layer pools without ever being widened to f32. With `matrices` 'f16' the embedding and
+ * attention projections are stored as f16: f16 tensors are uploaded from their views, f32 ones
+ * rounded on the CPU once at load.
  */
 export class ModelWeights {
   readonly embed: GPUBuffer;
@@ -50,12 +60,14 @@ export class ModelWeights {
     private readonly device: GPUDevice,
     private readonly cfg: ModelConfig,
     readonly slots: number,
+    readonly matrices: Storage,
   ) {
     const { dModel: d, nExperts: E } = cfg;
     this.expert = expertLayout(d, cfg.dFF);
     this.shapes = new Map(parameterShapes(cfg).map((s) => [s.name, s.shape]));
     const f32 = (label: string, n: number): GPUBuffer => storageBuffer(device, label, n * 4);
-    this.embed = f32('embed', cfg.vocabSize * d);
+    const matrix = (label: string, n: number): GPUBuffer => storageBuffer(device, label, n * (matrices === 'f16' ? 2 : 4));
+    this.embed = matrix('embed', cfg.vocabSize * d);
     this.finalNorm = f32('final_norm', d);
     const rope = ropeTableData(ropeTable(cfg.contextLength, headDim(cfg), cfg.ropeTheta));
     this.rope = f32('rope', rope.length);
@@ -66,10 +78,10 @@ export class ModelWeights {
       writeView(device.queue, table, 0, Int32Array.from({ length: 2 * E }, (_, i) => (i < E ? -1 : 1)));
       return {
         attnNorm: f32(`layers.${l}.attn_norm`, d),
-        wq: f32(`layers.${l}.wq`, d * d),
-        wk: f32(`layers.${l}.wk`, d * d),
-        wv: f32(`layers.${l}.wv`, d * d),
-        wo: f32(`layers.${l}.wo`, d * d),
+        wq: matrix(`layers.${l}.wq`, d * d),
+        wk: matrix(`layers.${l}.wk`, d * d),
+        wv: matrix(`layers.${l}.wv`, d * d),
+        wo: matrix(`layers.${l}.wo`, d * d),
         ffnNorm: f32(`layers.${l}.ffn_norm`, d),
         router: f32(`layers.${l}.router`, E * d),
         pool: storageBuffer(device, `layers.${l}.experts`, slots * this.expert.elements),
@@ -81,14 +93,16 @@ export class ModelWeights {
 
   /**
    * Uploads the tensors of `tensors` (decoded tensors-v1 views: names as parameterShapes, dense
-   * ones f32, experts i8). Experts whose three tensors are all present are added to the pools.
+   * ones f32, or f16 for the f16-stored matrices, experts i8). Experts whose three tensors are all
+   * present are added to the pools.
    */
   load(tensors: TensorMap): void {
     for (const [name, t] of Object.entries(tensors)) {
       if (name.includes('.experts.')) continue;
       const buffer = this.denseBuffer(name);
-      this.check(name, t, 'f32');
-      writeView(this.device.queue, buffer, 0, t.data);
+      const f16 = this.matrices === 'f16' && MATRIX.test(name);
+      this.check(name, t, f16 && t.dtype === 'f16' ? 'f16' : 'f32');
+      writeView(this.device.queue, buffer, 0, f16 && t.dtype === 'f32' ? toF16(t.data, t.shape).data : t.data);
       this.loaded.add(name);
     }
     for (let l = 0; l < this.cfg.nLayers; l++) {
@@ -181,11 +195,11 @@ export class ModelWeights {
     return layer[ROLE_KEYS[role]];
   }
 
-  private check(name: string, t: Tensor, dtype: 'f32' | 'i8'): void {
+  private check(name: string, t: Tensor, dtype: Tensor['dtype']): void {
     const shape = this.shapes.get(name);
     if (!shape) throw new Error(`unexpected tensor "${name}" for this model config`);
     if (t.dtype !== dtype) {
-      const hint = dtype === 'i8' ? ' (quantize experts with quantizeInt8)' : ' (f16 dense weights need shader-f16 kernels, which this engine does not have)';
+      const hint = dtype === 'i8' ? ' (quantize experts with quantizeInt8)' : t.dtype === 'f16' && MATRIX.test(name) ? ' (f16 matrices need an engine with precision f16)' : '';
       throw new Error(`tensor "${name}" is ${t.dtype}; the engine takes ${dtype}${hint}`);
     }
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {

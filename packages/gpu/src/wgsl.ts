@@ -84,6 +84,12 @@ export function encodeLayer(layer: number, skipExpert: number, onlyExpert: numbe
   return bytes;
 }
 
+/** How floats are stored in a buffer; arithmetic is f32 either way. */
+export type Storage = 'f32' | 'f16';
+
+/** The directive a module storing f16 must open with (the device needs 'shader-f16'). */
+export const f16Directive = (...storage: readonly Storage[]): string => (storage.includes('f16') ? 'enable f16;' : '');
+
 /** A float as a WGSL f32 literal. */
 export function f32Literal(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`cannot write ${x} as a WGSL literal`);

@@ -18,6 +18,17 @@ describe('no usable WebGPU', () => {
     await expect(requestGpuDevice(fakeGpu(async () => Promise.reject(new Error('driver crashed'))))).rejects.toThrow(/requesting a WebGPU adapter failed: driver crashed/);
   });
 
+  it("for precision 'f16' on SwiftShader (no shader-f16), whose default is f32", async () => {
+    const device = await nodeGpuDevice();
+    expect(device.features.has('shader-f16')).toBe(false);
+    const engine = await BlyanEngine.create(device, TINY);
+    expect(engine.precision).toBe('f32');
+    engine.destroy();
+    await expect(BlyanEngine.create(device, TINY, { precision: 'f16' })).rejects.toThrow(GpuUnavailableError);
+    await expect(BlyanEngine.create(device, TINY, { precision: 'f16' })).rejects.toThrow(/needs a device with the 'shader-f16' feature/);
+    device.destroy();
+  });
+
   it('with an adapter too small for the model', async () => {
     const device = await nodeGpuDevice();
     const huge = { ...TINY, contextLength: device.limits.maxComputeWorkgroupStorageSize };

@@ -1,3 +1,4 @@
+import { f16BitsToF32, toF16, toF32 } from '@blyan/block';
 import { expect } from 'vitest';
 import { storageBuffer, uniformBuffer, writeView, readBuffer } from '../src/buffers.ts';
 import { type KernelSpec, type Resource, bindKernel, compileKernel } from '../src/kernel.ts';
@@ -13,7 +14,22 @@ export function gpuDevice(): Promise<GPUDevice> {
   return shared;
 }
 
-export type Data = Float32Array | Uint32Array | Int32Array | Int8Array;
+let sharedF16: Promise<GPUDevice> | null = null;
+
+/**
+ * One device with 'shader-f16' per test file, for the f16 paths: Mesa's lavapipe (from Debian
+ * bookworm-backports; .ci/run installs it). Without it the f16 tests fail, naming the install
+ * step: they never pass by skipping.
+ */
+export function f16Device(): Promise<GPUDevice> {
+  sharedF16 ??= nodeGpuDevice('lavapipe').then((device) => {
+    if (!device.features.has('shader-f16')) throw new Error(`the lavapipe device has no shader-f16 (adapter: ${device.adapterInfo.description}); the f16 tests need Mesa ≥ 25 from bookworm-backports, as .ci/run installs`);
+    return device;
+  });
+  return sharedF16;
+}
+
+export type Data = Float32Array | Uint32Array | Int32Array | Int8Array | Uint16Array;
 
 export function upload(device: GPUDevice, data: Data, label = 'input'): GPUBuffer {
   const buffer = storageBuffer(device, label, data.byteLength);
@@ -36,6 +52,21 @@ export function stepUniform(device: GPUDevice, fields: Partial<StepFields>): GPU
 
 export async function readF32(device: GPUDevice, buffer: GPUBuffer, elements: number, offset = 0): Promise<Float32Array> {
   return new Float32Array(await readBuffer(device, buffer, offset * 4, elements * 4));
+}
+
+/** f16 elements read back as f32 values (copied from the buffer's start: offsets must be 4-byte aligned). */
+export async function readF16(device: GPUDevice, buffer: GPUBuffer, elements: number, offset = 0): Promise<Float32Array> {
+  const bits = new Uint16Array(await readBuffer(device, buffer, 0, (offset + elements) * 2), offset * 2, elements);
+  return Float32Array.from(bits, f16BitsToF32);
+}
+
+/** f16 NaN bits: poison for f16 outputs. */
+export const POISON_F16 = 0x7fff;
+
+/** `values` rounded to f16: the bits to upload, the rounded values, and the original ones. */
+export function asF16(values: Float32Array): { bits: Uint16Array; rounded: Float32Array; original: Float32Array } {
+  const t = toF16(values, [values.length]);
+  return { bits: t.data, rounded: toF32(t), original: values };
 }
 
 export async function readU32(device: GPUDevice, buffer: GPUBuffer, elements: number, offset = 0): Promise<Uint32Array> {
@@ -80,6 +111,13 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
 }
 
 export const F32_TOLERANCE = 1e-4;
+
+/**
+ * The f16 bound: relative error (max |a − b| / max |b|) against the f32 reference on unrounded
+ * inputs, after f16 storage of weights, tables or the KV cache (f32 arithmetic). f16 keeps 11
+ * significant bits: one rounding is ≤ 2⁻¹¹ ≈ 4.9e-4 of an element.
+ */
+export const F16_TOLERANCE = 2e-3;
 
 /** Every element written (no poison left) and within `tolerance` of the reference. */
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tolerance = F32_TOLERANCE): void {

@@ -1,5 +1,5 @@
 import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
-import { REDUCE_WGSL, STEP_WGSL, f32Literal } from '../wgsl.ts';
+import { REDUCE_WGSL, STEP_WGSL, type Storage, f16Directive, f32Literal } from '../wgsl.ts';
 
 export interface AttentionShape {
   readonly nHeads: number;
@@ -18,20 +18,21 @@ export const attentionWorkgroupBytes = (s: AttentionShape): number => 4 * (s.max
  * decoding, B = 1). Scores go to workgroup memory, softmax with the max subtracted, then each
  * thread sums Σ_j p_j v_j for its columns. With `keepProbs` the probabilities go to
  * att [B, H, seqLen, start + seqLen], zero above the diagonal, for the backward pass.
+ * `kv` f16: keys and values are an f16 KV cache, widened to f32 as they are read.
  */
-export function attentionKernel(s: AttentionShape, keepProbs: boolean): KernelSpec {
+export function attentionKernel(s: AttentionShape, keepProbs: boolean, kv: Storage = 'f32'): KernelSpec {
   const { nHeads: H, headDim: hd, maxKeys } = s;
   const d = H * hd;
   return {
-    label: `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''}`,
+    label: `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''} kv ${kv}`,
     bindings: ['step', 'q', 'k', 'v', 'out', ...(keepProbs ? ['att'] : [])],
-    code: /* wgsl */ `
+    code: /* wgsl */ `${f16Directive(kv)}
 ${STEP_WGSL}
 ${REDUCE_WGSL}
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<${kv}>;
+@group(0) @binding(3) var<storage, read> v: array<${kv}>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 ${keepProbs ? '@group(0) @binding(5) var<storage, read_write> att: array<f32>;' : ''}
 var<workgroup> scores: array<f32, ${maxKeys}>;
@@ -52,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var j = lid; j < keys; j += 64u) {
     let kr = (kv0 + j) * ${d}u + col;
     var sc = 0.0;
-    for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * k[kr + c]; }
+    for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * f32(k[kr + c]); }
     sc *= ${f32Literal(1 / Math.sqrt(hd))};
     scores[j] = sc;
     mx = max(mx, sc);
@@ -67,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   sum = reduce_sum(lid, sum);
   for (var c = lid; c < ${hd}u; c += 64u) {
     var acc = 0.0;
-    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * v[(kv0 + j) * ${d}u + col + c]; }
+    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * f32(v[(kv0 + j) * ${d}u + col + c]); }
     out[m * ${d}u + col + c] = acc;
   }
   ${

@@ -16,7 +16,8 @@ import { columns, nnLoop, ntLoop } from './loops.ts';
 export interface ExpertKernelOptions {
   readonly expert: ExpertLayout;
   readonly route: RouteLayout;
-  readonly weight: WeightType;
+  /** int8 pool experts, or the trained expert in f32. */
+  readonly weight: Exclude<WeightType, 'f16'>;
 }
 
 interface Grouped {

@@ -1,6 +1,6 @@
 import type { KernelSpec } from '../kernel.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
-import { STEP_WGSL, unroll } from '../wgsl.ts';
+import { STEP_WGSL, type Storage, f16Directive, unroll } from '../wgsl.ts';
 import { columns, nnLoop, ntLoop } from './loops.ts';
 
 export interface LinearOptions {
@@ -15,14 +15,18 @@ export interface LinearOptions {
   readonly outRowOffset: boolean;
   /** y = res + x · Wᵀ (the residual connection after the attention projection). */
   readonly residual: boolean;
+  /** How y is stored (f16: the KV cache of an f16 engine); f32 by default. */
+  readonly out?: Storage;
 }
 
 /**
- * Linear layer y[m, o] = Σ_k x[m, k] · W[o, k] with W [out, in] in f32, or in int8 with one scale
- * per output row, dequantized in registers (the weights stay int8 in GPU memory).
+ * Linear layer y[m, o] = Σ_k x[m, k] · W[o, k] with W [out, in] in f32, f16, or int8 with one
+ * scale per output row, widened in registers (the weights stay int8 / f16 in GPU memory); sums
+ * in f32, rounded once when y is stored as f16.
  */
 export function linearKernel(o: LinearOptions): KernelSpec {
   const { inFeatures: In, outFeatures: Out, rowsPerThread: tm } = o;
+  const yType = o.out ?? 'f32';
   const x = matrixInput(1, 'x', In);
   const w = weightInput(2, 3, 'w', o.weight, In);
   const yBinding = o.weight === 'i8' ? 4 : 3;
@@ -31,19 +35,19 @@ export function linearKernel(o: LinearOptions): KernelSpec {
   const source = (r: number): string => (o.rows === 'step' ? `row${r}` : 'step.lastRow');
   const dst = (m: string): string => `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`;
   return {
-    label: `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}`,
+    label: `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
     bindings,
-    code: /* wgsl */ `
+    code: /* wgsl */ `${f16Directive(o.weight === 'f16' ? 'f16' : 'f32', yType)}
 ${STEP_WGSL}
 @group(0) @binding(0) var<uniform> step: Step;
 ${x.decl}
 ${w.decl}
-@group(0) @binding(${yBinding}) var<storage, read_write> y: array<f32>;
+@group(0) @binding(${yBinding}) var<storage, read_write> y: array<${yType}>;
 ${o.residual ? `@group(0) @binding(${yBinding + 1}) var<storage, read> res: array<f32>;` : ''}
 ${x.fns}
 ${w.fns}
 fn put(m: u32, o0: u32, v: vec4<f32>) {
-  ${unroll(4, (j) => `if (o0 + ${j}u < ${Out}u) { y[${dst('m')} + o0 + ${j}u] = ${o.residual ? `res[m * ${Out}u + o0 + ${j}u] + ` : ''}v[${j}]; }`)}
+  ${unroll(4, (j) => `if (o0 + ${j}u < ${Out}u) { y[${dst('m')} + o0 + ${j}u] = ${yType}(${o.residual ? `res[m * ${Out}u + o0 + ${j}u] + ` : ''}v[${j}]); }`)}
 }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -72,20 +76,23 @@ export interface LinearBackwardOptions {
   /** How many (gradient, weight) pairs are summed: 3 for the q, k, v projections. */
   readonly pairs: number;
   readonly rowsPerThread: number;
+  /** Storage of the frozen weights; f32 by default. */
+  readonly weight?: Storage;
 }
 
 /**
- * Input gradient of linear layers sharing an input, through frozen f32 weights:
+ * Input gradient of linear layers sharing an input, through frozen f32 or f16 weights:
  *   dx[m, k] = Σ_p Σ_o g_p[m, o] · W_p[o, k]   for the step's n rows.
  */
 export function linearBackwardKernel(o: LinearBackwardOptions): KernelSpec {
   const { outFeatures: Out, inFeatures: In, pairs, rowsPerThread: tm } = o;
-  const ws = Array.from({ length: pairs }, (_, p) => weightInput(2 + 2 * p, 0, `w${p}`, 'f32', In));
+  const weight = o.weight ?? 'f32';
+  const ws = Array.from({ length: pairs }, (_, p) => weightInput(2 + 2 * p, 0, `w${p}`, weight, In));
   const bindings = ['step', ...Array.from({ length: pairs }, (_, p) => [`g${p}`, `w${p}`]).flat(), 'dx'];
   return {
-    label: `linear backward ${Out}→${In} ×${pairs} tm${tm}`,
+    label: `linear backward ${Out}→${In} ×${pairs} tm${tm} ${weight}`,
     bindings,
-    code: /* wgsl */ `
+    code: /* wgsl */ `${f16Directive(weight)}
 ${STEP_WGSL}
 @group(0) @binding(0) var<uniform> step: Step;
 ${ws.map((w, p) => `@group(0) @binding(${1 + 2 * p}) var<storage, read> g${p}: array<f32>;\n${w.decl}`).join('\n')}

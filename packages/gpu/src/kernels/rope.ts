@@ -1,25 +1,26 @@
 import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
-import { STEP_WGSL } from '../wgsl.ts';
+import { STEP_WGSL, type Storage, f16Directive } from '../wgsl.ts';
 
 /**
  * Rotary positions on q and k in place, interleaved pairs (x[2i], x[2i+1]) as in the reference.
  * Row m of q and row start + m of k (the KV cache rows being written) are at position
  * start + m mod seqLen. `table` holds (cos, sin) per [position, pair], computed on the CPU in
  * float64 (GPU sin/cos are only accurate near 0). sign −1 rotates backwards: the gradient.
+ * `kStorage` f16: k is an f16 KV cache, rotated in f32 and rounded back.
  */
-export function ropeKernel(nHeads: number, headDim: number, sign: 1 | -1): KernelSpec {
+export function ropeKernel(nHeads: number, headDim: number, sign: 1 | -1, kStorage: Storage = 'f32'): KernelSpec {
   const d = nHeads * headDim;
   const half = headDim / 2;
   const s = sign === 1 ? '' : '-';
   return {
-    label: `rope H${nHeads} hd${headDim}${sign === 1 ? '' : ' backward'}`,
+    label: `rope H${nHeads} hd${headDim}${sign === 1 ? '' : ' backward'} k ${kStorage}`,
     bindings: ['step', 'table', 'q', 'k'],
-    code: /* wgsl */ `
+    code: /* wgsl */ `${f16Directive(kStorage)}
 ${STEP_WGSL}
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> k: array<f32>;
+@group(0) @binding(3) var<storage, read_write> k: array<${kStorage}>;
 fn rotate(i: u32, cs: vec2<f32>, qk: u32) {
   if (qk == 0u) {
     let a = q[i];
@@ -27,10 +28,10 @@ fn rotate(i: u32, cs: vec2<f32>, qk: u32) {
     q[i] = a * cs.x - b * cs.y;
     q[i + 1u] = a * cs.y + b * cs.x;
   } else {
-    let a = k[i];
-    let b = k[i + 1u];
-    k[i] = a * cs.x - b * cs.y;
-    k[i + 1u] = a * cs.y + b * cs.x;
+    let a = f32(k[i]);
+    let b = f32(k[i + 1u]);
+    k[i] = ${kStorage}(a * cs.x - b * cs.y);
+    k[i + 1u] = ${kStorage}(a * cs.y + b * cs.x);
   }
 }
 @compute @workgroup_size(64)
