@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsFixture, accountsFixture, clock, login, newAccount, nonce, postJson, siweMessage } from './accounts-helpers.ts';
+import { type AccountsFixture, ORIGIN, accountsFixture, clock, login, newAccount, nonce, postJson, siweMessage } from './accounts-helpers.ts';
 
 let f: AccountsFixture;
 beforeAll(async () => {
@@ -34,6 +34,18 @@ describe('Sign-In with Ethereum', () => {
     expect(after.status).toBe(401);
     expect(await after.json()).toEqual({ error: { code: 'session_ended', message: expect.stringMatching(/logged out/) } });
     expect(f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(false);
+  });
+
+  it('answers session routes only from the web app origin, with credentialed CORS for it alone', async () => {
+    const s = await login(f.app);
+    const own = await f.app.request('/v1/auth/me', { headers: { cookie: s.cookie, origin: ORIGIN } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(own.headers.get('access-control-allow-credentials')).toBe('true');
+    const foreign = await f.app.request('/v1/auth/me', { headers: { cookie: s.cookie, origin: 'http://localhost:9999' } });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('foreign_origin');
+    expect(foreign.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('refuses a replayed nonce', async () => {

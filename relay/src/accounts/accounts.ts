@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { AuthStore } from '../auth/auth-store.ts';
+import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import { HiddenEvaluator } from '../contributions/hidden-eval.ts';
@@ -24,11 +24,7 @@ export interface Accounts {
   readonly limiter: RateLimiter;
 }
 
-/** The auth store comes first: the block Ledger's rules ask it about delegations. */
-export function openAuth(db: Database.Database, config: AccountsConfig): AuthStore {
-  return new AuthStore(db, config.now);
-}
-
+/** Everything but the auth store, which is made first: the block Ledger's rules ask it about delegations. */
 export function openAccounts(db: Database.Database, auth: AuthStore, config: AccountsConfig, chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger }): Accounts {
   const journal = new Journal(db, config.now);
   const contributions = new ContributionStore(db);

@@ -59,14 +59,14 @@ export function authRoutes({ auth, config }: Accounts): Hono {
   });
 
   app.post('/auth/logout', (c) => {
-    const session = requireSession(c, auth);
+    const session = requireSession(c, auth, config.siwe.uri);
     auth.revoke(session.token);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.json({ ok: true, revoked: session.sessionKey });
   });
 
   app.get('/auth/me', (c) => {
-    const s = requireSession(c, auth);
+    const s = requireSession(c, auth, config.siwe.uri);
     return c.json({ account: s.account, session_key: s.sessionKey, issued_at: s.issuedAt, expires_at: s.expiresAt });
   });
 

@@ -17,7 +17,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   const { auth, config, contributions, worker, limiter, evaluator } = accounts;
 
   app.post('/contributions', async (c) => {
-    const session = requireSession(c, auth);
+    const session = requireSession(c, auth, config.siwe.uri);
     const slot = limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, {
@@ -43,7 +43,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   });
 
   app.get('/assignment', async (c) => {
-    requireSession(c, auth);
+    requireSession(c, auth, config.siwe.uri);
     const meta = await index.metaHead();
     if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');
     const heads = await index.paramIndex((await index.versionOf(meta))!);

@@ -1,6 +1,5 @@
 import { type Hash, blockHash } from '@blyan/block';
-import { expertCandidate } from '@blyan/delta';
-import { decodeDelta } from '@blyan/delta';
+import { decodeDelta, expertCandidate } from '@blyan/delta';
 import type Database from 'better-sqlite3';
 import type { Ledger } from '../ledger.ts';
 import { REWARDS_ACCOUNT, type Journal, userAccount } from '../rewards/journal.ts';
