@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM } from './apps/web/e2e/chromium.ts';
 
 /**
  * Browser tests of apps/web in the machine's Chromium (never a downloaded one), WebGPU on
@@ -14,10 +15,7 @@ export default defineConfig({
   use: {
     browserName: 'chromium',
     headless: true,
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    },
+    launchOptions: CHROMIUM,
     viewport: { width: 1280, height: 800 },
     trace: 'off',
   },

@@ -20,7 +20,12 @@ const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 export default defineConfig({
   plugins: [shellList()],
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    // bench.html: measurements for apps/web/bench/browser.ts, on the app's origin and code.
+    rollupOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+  },
   server: { headers: isolation },
   preview: { headers: isolation },
 });

@@ -1,7 +1,8 @@
 /**
- * Starts a real relay for the browser tests and benchmarks: `tsx apps/web/e2e/start-relay.ts STORE_DIR`.
- * An empty store is seeded with a small random model (so SwiftShader and the CPU reference stay
- * quick); prints `{"url": ...}` on one line once it listens, and stops on SIGTERM.
+ * Starts a real relay for the browser tests and benchmarks:
+ * `tsx apps/web/e2e/start-relay.ts STORE_DIR [CHECKPOINT]`. An empty store is seeded from
+ * CHECKPOINT, else a small random model (so SwiftShader and the CPU reference stay quick); prints
+ * `{"url": ...}` on one line once it listens, and stops on SIGTERM.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -25,11 +26,10 @@ export const E2E_MODEL: ModelConfig = {
 };
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: tsx apps/web/e2e/start-relay.ts STORE_DIR [PORT]');
-const port = process.argv[3] ?? '0';
+if (!dir) throw new Error('usage: tsx apps/web/e2e/start-relay.ts STORE_DIR [CHECKPOINT]');
 await mkdir(dir, { recursive: true });
-const checkpoint = join(dir, 'checkpoint.tensors');
+const checkpoint = process.argv[3] ?? join(dir, 'checkpoint.tensors');
 if (!existsSync(checkpoint)) await writeFile(checkpoint, randomCheckpoint(E2E_MODEL, 7));
-const running = await serve(['--store', join(dir, 'store'), '--port', port, '--checkpoint', checkpoint], (line) => console.error(line));
+const running = await serve(['--store', join(dir, 'store'), '--port', '0', '--checkpoint', checkpoint], (line) => console.error(line));
 console.log(JSON.stringify({ url: running.url }));
 process.once('SIGTERM', () => void running.close().then(() => process.exit(0)));

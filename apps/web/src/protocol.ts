@@ -44,6 +44,8 @@ export interface AnswerStats {
   ttftMs: number;
   totalMs: number;
   bytesDownloaded: number;
+  /** Of bytesDownloaded, the expert blocks' (the rest is the meta and dense blocks of a first start). */
+  expertBytesDownloaded: number;
   expertsDownloaded: number;
   expertsFromCache: number;
   /** Slot → block hash of every expert this answer ran. */

@@ -12,6 +12,12 @@ let session: Promise<{ model: ModelSession; cache: BlockCache }> | null = null;
 let running: { id: number; stopped: boolean } | null = null;
 let queue: Promise<void> = Promise.resolve();
 
+/** The user's cache limit, kept under 80% of what the browser grants this origin (evicting starts there). */
+async function cacheBudget(limit: number): Promise<number> {
+  const { quota } = (await navigator.storage?.estimate?.()) ?? {};
+  return quota === undefined ? limit : Math.min(limit, Math.floor(quota * 0.8));
+}
+
 /** The WebGPU runner, or null with a notice saying why the CPU reference runs instead. */
 async function openGpu(): Promise<GpuRunner | null> {
   try {
@@ -32,7 +38,7 @@ function report(id: number | null, e: unknown): void {
 scope.onmessage = ({ data: m }) => {
   if (m.type === 'init') {
     session = (async () => {
-      const cache = await BlockCache.open(m.cacheLimitBytes);
+      const cache = await BlockCache.open(await cacheBudget(m.cacheLimitBytes));
       const gpu = m.preferGpu ? await openGpu() : null;
       if (!m.preferGpu) post({ type: 'backend', backend: 'cpu', notice: null });
       return { cache, model: new ModelSession(new RelayClient(m.relay), cache, post, gpu) };

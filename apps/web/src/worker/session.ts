@@ -146,6 +146,7 @@ export class ModelSession {
     const t0 = performance.now();
     const downloadedBefore = this.loader.downloaded;
     const model = await this.sync();
+    const downloadedBeforeExperts = this.loader.downloaded;
     const { config: cfg, routing: metaRouting } = model.payload;
     const { tokenizer } = model;
     const encoded = tokenizer.encode(p.text);
@@ -213,6 +214,7 @@ export class ModelSession {
       ttftMs,
       totalMs: performance.now() - t0,
       bytesDownloaded: this.loader.downloaded - downloadedBefore,
+      expertBytesDownloaded: this.loader.downloaded - downloadedBeforeExperts,
       expertsDownloaded: layers.reduce((s, r) => s + r.downloaded.length, 0),
       expertsFromCache: layers.reduce((s, r) => s + r.cached.length, 0),
       expertBlocks,

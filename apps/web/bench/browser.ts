@@ -1,0 +1,75 @@
+/**
+ * Browser benchmark of apps/web in the machine's Chromium (WebGPU on SwiftShader here):
+ * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/browser.ts`. Prints time to first
+ * token cold (empty cache, everything from the relay), warm from IndexedDB (after a reload) and warm
+ * in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and expert bytes
+ * downloaded per prompt under static versus dynamic routing.
+ */
+import { ChatPage } from '../e2e/chat-page.ts';
+import { openSession } from './session.ts';
+
+const PROMPTS = ['The router picks two experts', 'Once upon a time there was a', 'Numbers and punctuation, too:', 'A chain of blocks can hold', 'Idle graphics processors train'];
+const MAX_TOKENS = 32;
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const kb = (x: number) => `${(x / 1024).toFixed(1)} KB`;
+
+const s = await openSession();
+try {
+  const row = (k: string, v: string) => console.log(`| ${k} | ${v} |`);
+  console.log(`model: ${s.model}; Chromium ${s.browser.version()}; ${MAX_TOKENS} tokens per answer, greedy\n`);
+  console.log('| measure | value |\n| --- | --- |');
+
+  // Time to first token: cold, warm from IndexedDB after a reload, warm in memory.
+  const ctx = await s.browser.newContext();
+  const chat = new ChatPage(await ctx.newPage(), s.chatUrl);
+  await chat.open();
+  await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
+  const cold = await chat.ask(PROMPTS[0]!);
+  await chat.page.reload();
+  await chat.open();
+  const fromDisk = await chat.ask(PROMPTS[0]!);
+  const inMemory = await chat.ask(PROMPTS[0]!);
+  const backend = (await chat.page.getByTestId('status').textContent())?.includes('WebGPU') ? 'WebGPU' : 'CPU reference';
+  row(`time to first token, cold (${kb(cold.stats.bytesDownloaded)} from the relay, ${backend})`, ms(cold.stats.ttftMs));
+  row('time to first token, warm from IndexedDB (after a reload)', ms(fromDisk.stats.ttftMs));
+  row('time to first token, warm in memory (next prompt)', ms(inMemory.stats.ttftMs));
+  row('decode speed, warm', `${((inMemory.stats.tokens - 1) / ((inMemory.stats.totalMs - inMemory.stats.ttftMs) / 1000)).toFixed(1)} tokens/s`);
+
+  // BlockCache.get per expert block, on the bench page (same origin, same IndexedDB).
+  const experts = Object.entries(cold.stats.expertBlocks).map(([, h]) => h);
+  const bench = await ctx.newPage();
+  await bench.goto(`${s.app.url}/bench.html`);
+  await bench.waitForFunction(() => 'blyanBench' in window);
+  const loads = await bench.evaluate(({ hashes }) => (window as unknown as { blyanBench: { cacheLoads(h: string[], r: number): Promise<number[]> } }).blyanBench.cacheLoads(hashes, 10), { hashes: experts });
+  row(`expert load from IndexedDB (${experts.length} experts × 10), p50 / p95`, `${ms(quantile(loads, 0.5))} / ${ms(quantile(loads, 0.95))}`);
+  const mbps = await bench.evaluate(() => (window as unknown as { blyanBench: { verifyMBps(mb: number): number } }).blyanBench.verifyMBps(32));
+  row('tile verification in the page (64 KiB tiles, SHA-256 leaves + root)', `${mbps.toFixed(0)} MB/s`);
+  await ctx.close();
+
+  // Expert bytes per prompt, each in a fresh profile: static versus dynamic routing.
+  const perMode: Record<string, number[]> = { dynamic: [], static: [] };
+  let modelExpertBytes = 0;
+  for (const mode of ['dynamic', 'static'] as const) {
+    for (const prompt of PROMPTS) {
+      const c = await s.browser.newContext();
+      const p = new ChatPage(await c.newPage(), s.chatUrl);
+      await p.open();
+      await p.settings({ temperature: 0, maxTokens: MAX_TOKENS, routing: mode });
+      const a = await p.ask(prompt);
+      perMode[mode]!.push(a.stats.expertBytesDownloaded);
+      modelExpertBytes = Math.max(modelExpertBytes, a.stats.expertBytesDownloaded / Math.max(1, a.stats.expertsDownloaded));
+      await c.close();
+    }
+  }
+  row(`expert bytes per prompt, dynamic routing (mean of ${PROMPTS.length} prompts, fresh cache)`, kb(mean(perMode.dynamic!)));
+  row(`expert bytes per prompt, static routing (mean of ${PROMPTS.length} prompts, fresh cache)`, kb(mean(perMode.static!)));
+  row('one expert block', kb(modelExpertBytes));
+} finally {
+  await s.close();
+}

@@ -1,0 +1,38 @@
+/**
+ * Takes docs/screenshot-chat.png (mid-answer) and docs/screenshot-explorer.png:
+ * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/screenshots.ts`.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChatPage } from '../e2e/chat-page.ts';
+import { openSession } from './session.ts';
+
+const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../docs');
+
+const s = await openSession();
+try {
+  const expertSlot = 'layer0.expert1';
+  await s.relay.publishExpert(expertSlot);
+  const ctx = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const chat = new ChatPage(await ctx.newPage(), s.chatUrl);
+  await chat.open();
+  await chat.settings({ maxTokens: 120, temperature: 0.8 });
+  await chat.page.getByTestId('prompt').fill('The router picks two experts of eight for every token');
+  await chat.page.getByTestId('send').click();
+  // Mid-answer: some text streamed, the answer not finished.
+  await chat.page.waitForFunction(() => {
+    const answers = document.querySelectorAll('[data-testid="answer"]');
+    const last = answers[answers.length - 1];
+    return (last?.querySelector('span')?.textContent?.length ?? 0) > 40 && !last?.querySelector('[data-testid="stats"]');
+  });
+  await chat.page.screenshot({ path: `${DOCS}/screenshot-chat.png` });
+  await chat.page.getByTestId('send').waitFor({ timeout: 120_000 });
+
+  await chat.page.goto(`${chat.url}#/explorer`);
+  await chat.page.getByRole('button', { name: expertSlot, exact: true }).click();
+  await chat.page.getByText(`${expertSlot}: 2 versions`).waitFor();
+  await chat.page.screenshot({ path: `${DOCS}/screenshot-explorer.png` });
+  console.log(`wrote ${DOCS}/screenshot-chat.png and ${DOCS}/screenshot-explorer.png (${s.model})`);
+} finally {
+  await s.close();
+}

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from '@playwright/test';
+import { CHROMIUM } from '../e2e/chromium.ts';
+import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
+import { type Running, serveStatic } from '../e2e/static-server.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DIST = join(HERE, '../dist');
+const GENESIS = resolve(HERE, '../../../public/genesis/checkpoint.tensors');
+
+export interface BrowserSession {
+  relay: RelayProcess;
+  app: Running;
+  browser: Browser;
+  /** Which model the relay serves. */
+  model: string;
+  chatUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A relay (the committed genesis checkpoint when there is one, else the small random e2e model),
+ * the built app and the machine's Chromium, for the scripts in this folder. Build the app first.
+ */
+export async function openSession(): Promise<BrowserSession> {
+  if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
+  const checkpoint = existsSync(GENESIS) ? GENESIS : undefined;
+  const relay = await startRelay(checkpoint);
+  const app = await serveStatic(DIST);
+  const browser = await chromium.launch({ ...CHROMIUM, headless: true });
+  return {
+    relay,
+    app,
+    browser,
+    model: checkpoint ? 'the committed genesis checkpoint' : 'the small random e2e model (no public/genesis/checkpoint.tensors)',
+    chatUrl: `${app.url}/?relay=${encodeURIComponent(relay.url)}`,
+    async close() {
+      await browser.close();
+      await app.close();
+      await relay.stop();
+    },
+  };
+}

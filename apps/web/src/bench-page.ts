@@ -1,0 +1,39 @@
+import { DEFAULT_TILE_SIZE, equalBytes, leafHash, merkleRootOfLeaves, tileLeaves } from '@blyan/block';
+import { BlockCache } from './worker/block-cache.ts';
+
+/**
+ * Measurements only a browser can make, for apps/web/bench/browser.ts: the app's own code paths,
+ * on this origin's IndexedDB.
+ */
+const bench = {
+  /** MB/s of checking a payload the way the client does: leaves → root, then each tile against its leaf. */
+  verifyMBps(megabytes: number): number {
+    const payload = new Uint8Array(megabytes * 1024 * 1024);
+    for (let i = 0; i < payload.length; i += 4096) payload[i] = i & 0xff;
+    const t0 = performance.now();
+    const leaves = tileLeaves(payload, DEFAULT_TILE_SIZE);
+    merkleRootOfLeaves(leaves);
+    for (let i = 0; i < leaves.length; i++) {
+      if (!equalBytes(leafHash(payload.subarray(i * DEFAULT_TILE_SIZE, (i + 1) * DEFAULT_TILE_SIZE)), leaves[i]!)) throw new Error('tile mismatch');
+    }
+    return megabytes / ((performance.now() - t0) / 1000);
+  },
+
+  /** Milliseconds of BlockCache.get (what the worker does on a cache hit) for each hash, `rounds` times. */
+  async cacheLoads(hashes: string[], rounds: number): Promise<number[]> {
+    const cache = await BlockCache.open(Number.MAX_SAFE_INTEGER);
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const h of hashes) {
+        const t0 = performance.now();
+        const bytes = await cache.get(h);
+        times.push(performance.now() - t0);
+        if (bytes === null) throw new Error(`block ${h} is not cached`);
+      }
+    }
+    cache.close();
+    return times;
+  },
+};
+
+(window as unknown as { blyanBench: typeof bench }).blyanBench = bench;
