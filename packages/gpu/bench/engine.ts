@@ -1,11 +1,15 @@
 /**
  * Decode and training speed of the WebGPU engine next to the CPU reference, on the genesis
- * config (or a smaller one: `tsx bench/engine.ts small`). Prints tokens/s, ms per training
- * micro-step + AdamW step, their GPU / CPU ratios, and GPU submissions and readbacks per token.
+ * config (or a smaller one: `tsx bench/engine.ts small`), at each precision on each adapter: on a
+ * machine without a GPU, lavapipe (f16 and f32) and SwiftShader (f32), whichever are installed;
+ * with VK_ICD_FILENAMES set (a real GPU), its adapter at f16 (with shader-f16) and f32. Prints
+ * tokens/s, ms per training micro-step + AdamW step, their GPU / CPU ratios, GPU submissions and
+ * readbacks per token, and how many greedy tokens equal the reference's.
  */
 import { type TensorMap, quantizeInt8, toF32 } from '@blyan/block';
-import { BlyanEngine } from '../src/engine.ts';
-import { nodeGpuDevice } from '../src/node-device.ts';
+import { BlyanEngine, type Precision } from '../src/engine.ts';
+import { GpuUnavailableError } from '../src/errors.ts';
+import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
 
 const CONFIGS: Record<string, ModelConfig> = {
@@ -35,6 +39,9 @@ function model(): { params: ParamMap; tensors: TensorMap } {
 }
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** GPU timings are the median of this many rounds (software drivers share the CPU with everything else). */
+const ROUNDS = 3;
 
 const { params, tensors } = model();
 const rng = new Rng(7);
@@ -66,43 +73,97 @@ const acts = forward(params, cfg, inputs, targets, B, T);
 adamwStep(opt, params, backward(params, cfg, acts), ADAMW);
 const cpuTrainS = seconds(t0);
 
-const device = await nodeGpuDevice();
-t0 = performance.now();
-const engine = await BlyanEngine.create(device, cfg);
-engine.load(tensors);
-const createS = seconds(t0);
-await engine.prefill(prompt);
-await engine.readLogits();
-t0 = performance.now();
-await engine.prefill(prompt);
-const gpuPrefillS = seconds(t0);
-const before = { ...engine.counters };
-const gpuTokens: number[] = [];
-t0 = performance.now();
-for await (const t of engine.generate({ maxTokens: DECODE, sampling: { temperature: 0 } })) gpuTokens.push(t);
-const gpuDecodeS = seconds(t0);
-const submissions = (engine.counters.submissions - before.submissions) / DECODE;
-const readbacks = (engine.counters.readbacks - before.readbacks) / DECODE;
+interface Run {
+  readonly adapter: string;
+  readonly precision: Precision;
+  readonly createS: number;
+  readonly prefillS: number;
+  readonly decodeS: number;
+  readonly trainS: number;
+  readonly submissions: number;
+  readonly readbacks: number;
+  readonly equal: number;
+}
 
-const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
-await trainer.microStep(inputs, targets);
-await trainer.step();
-t0 = performance.now();
-await trainer.microStep(inputs, targets);
-await trainer.step();
-const gpuTrainS = seconds(t0);
+async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
+  let t = performance.now();
+  const engine = await BlyanEngine.create(device, cfg!, { precision });
+  engine.load(tensors);
+  const createS = seconds(t);
+  await engine.prefill(prompt);
+  await engine.readLogits();
+  const prefills: number[] = [];
+  const decodes: number[] = [];
+  const trains: number[] = [];
+  let tokens: number[] = [];
+  let [submissions, readbacks] = [0, 0];
+  for (let round = 0; round < ROUNDS; round++) {
+    t = performance.now();
+    await engine.prefill(prompt);
+    prefills.push(seconds(t));
+    tokens = [];
+    const before = { ...engine.counters };
+    t = performance.now();
+    for await (const token of engine.generate({ maxTokens: DECODE, sampling: { temperature: 0 } })) tokens.push(token);
+    decodes.push(seconds(t));
+    submissions += (engine.counters.submissions - before.submissions) / (ROUNDS * DECODE);
+    readbacks += (engine.counters.readbacks - before.readbacks) / (ROUNDS * DECODE);
+  }
+  const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
+  await trainer.microStep(inputs, targets);
+  await trainer.step();
+  for (let round = 0; round < ROUNDS; round++) {
+    t = performance.now();
+    await trainer.microStep(inputs, targets);
+    await trainer.step();
+    trains.push(seconds(t));
+  }
+  const [prefillS, decodeS, trainS] = [median(prefills), median(decodes), median(trains)];
+  engine.destroy();
+  const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
+  return { adapter, precision, createS, prefillS, decodeS, trainS, submissions, readbacks, equal: equal < 0 ? DECODE : equal };
+}
 
-const adapter = `${process.env.VK_ICD_FILENAMES?.includes('swiftshader') ? 'SwiftShader (software Vulkan)' : 'Vulkan'} via Dawn`;
-const row = (what: string, gpu: string, cpu: string, ratio: string) => `| ${what} | ${gpu} | ${cpu} | ${ratio} |`;
-console.log(`config ${name}: V=${cfg.vocabSize} d=${cfg.dModel} L=${cfg.nLayers} H=${cfg.nHeads} E=${cfg.nExperts} top-${cfg.topK} dFF=${cfg.dFF} ctx=${cfg.contextLength}; ${adapter}; engine created and loaded in ${createS.toFixed(2)} s`);
-console.log(`greedy decode of ${DECODE} tokens after a ${PROMPT}-token prompt; training: expert ${expert} of layer ${layer}, batch ${B}×${T}, micro-step + AdamW step`);
-console.log(row('', 'WebGPU', 'CPU reference', 'GPU / CPU speed'));
-console.log(row('---', '---', '---', '---'));
-console.log(row('prefill (ms)', (gpuPrefillS * 1e3).toFixed(1), (cpuPrefillS * 1e3).toFixed(1), (cpuPrefillS / gpuPrefillS).toFixed(2)));
-console.log(row('decode (tokens/s)', (DECODE / gpuDecodeS).toFixed(1), (DECODE / cpuDecodeS).toFixed(1), (cpuDecodeS / gpuDecodeS).toFixed(2)));
-console.log(row('training step (ms)', (gpuTrainS * 1e3).toFixed(0), (cpuTrainS * 1e3).toFixed(0), (cpuTrainS / gpuTrainS).toFixed(2)));
-console.log(row('submissions / token', submissions.toFixed(2), '', ''));
-console.log(row('readbacks / token', readbacks.toFixed(2), '', ''));
-console.log(`greedy tokens equal to the reference: ${gpuTokens.every((t, i) => t === cpuTokens[i])}`);
-engine.destroy();
-device.destroy();
+/**
+ * The adapters to measure, each with its precisions. Lavapipe goes before SwiftShader: once a
+ * SwiftShader device exists in the process, lavapipe runs many times slower.
+ */
+async function* devices(): AsyncGenerator<{ device: GPUDevice; adapter: string; precisions: Precision[] }> {
+  const precisions = (device: GPUDevice): Precision[] => (device.features.has('shader-f16') ? ['f16', 'f32'] : ['f32']);
+  if (process.env.VK_ICD_FILENAMES !== undefined) {
+    const device = await nodeGpuDevice();
+    yield { device, adapter: device.adapterInfo.description || device.adapterInfo.vendor, precisions: precisions(device) };
+    return;
+  }
+  const names: Record<SoftwareDriver, string> = { lavapipe: 'lavapipe', swiftshader: 'SwiftShader' };
+  for (const driver of ['lavapipe', 'swiftshader'] as const) {
+    let device: GPUDevice;
+    try {
+      device = await nodeGpuDevice(driver);
+    } catch (e) {
+      if (!(e instanceof GpuUnavailableError)) throw e;
+      console.log(`(${names[driver]} skipped: ${e.message})`);
+      continue;
+    }
+    yield { device, adapter: names[driver], precisions: precisions(device) };
+  }
+}
+
+const runs: Run[] = [];
+for await (const { device, adapter, precisions } of devices()) {
+  for (const precision of precisions) runs.push(await run(device, adapter, precision));
+  device.destroy();
+}
+
+const cell = (value: string, ratio: number | null) => (ratio === null ? value : `${value} (${ratio.toFixed(2)}×)`);
+const row = (what: string, cpu: string, gpu: (r: Run) => string) => `| ${what} | ${cpu} | ${runs.map(gpu).join(' | ')} |`;
+console.log(`config ${name}: V=${cfg.vocabSize} d=${cfg.dModel} L=${cfg.nLayers} H=${cfg.nHeads} E=${cfg.nExperts} top-${cfg.topK} dFF=${cfg.dFF} ctx=${cfg.contextLength}; WebGPU through Dawn`);
+console.log(`greedy decode of ${DECODE} tokens after a ${PROMPT}-token prompt; training: expert ${expert} of layer ${layer}, batch ${B}×${T}, micro-step + AdamW step; (×) = speed relative to the CPU reference`);
+console.log(row('', 'CPU reference', (r) => `${r.adapter} ${r.precision}`));
+console.log(row('---', '---', () => '---'));
+console.log(row('engine created + loaded (s)', '', (r) => r.createS.toFixed(2)));
+console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.prefillS * 1e3).toFixed(1), cpuPrefillS / r.prefillS)));
+console.log(row('decode (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.decodeS).toFixed(1), cpuDecodeS / r.decodeS)));
+console.log(row('training step (ms)', (cpuTrainS * 1e3).toFixed(0), (r) => cell((r.trainS * 1e3).toFixed(0), cpuTrainS / r.trainS)));
+console.log(row('submissions / readbacks per token', '', (r) => `${r.submissions.toFixed(2)} / ${r.readbacks.toFixed(2)}`));
+console.log(row('greedy tokens equal to the reference', `${DECODE}`, (r) => `${r.equal === DECODE ? 'all' : `first ${r.equal}`} of ${DECODE}`));

@@ -15,8 +15,9 @@ export interface EngineOptions {
    * How the embedding, the attention projections and the KV cache are stored: 'f16' halves their
    * memory and bandwidth and needs the device's 'shader-f16' feature; arithmetic, activations,
    * norms, the router and the trained expert stay f32, experts int8. Default: 'f16' on a hardware
-   * adapter with shader-f16; 'f32' otherwise, and on fallback (software, CPU) adapters, where
-   * memory bandwidth is not the bottleneck and f16 measured slower (lavapipe: docs/BENCHMARKS.md).
+   * adapter with shader-f16; 'f32' otherwise, and on fallback (software, CPU) adapters, where f16
+   * showed no reliable speed gain (lavapipe: docs/BENCHMARKS.md) and f32 stays closest to the
+   * reference.
    */
   readonly precision?: Precision;
 }
