@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../store/sqlite-file.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -61,28 +63,10 @@ CREATE INDEX postings_by_account ON postings (account, journal_id);
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');
 
-/** Opens (creating on first use) the accounts database: WAL, synchronous=FULL, foreign keys on. */
+/** Opens (creating on first use) the accounts database, foreign keys on. */
 export function openAccountsDb(path: string, mode: 'readwrite' | 'readonly' = 'readwrite'): Database.Database {
-  const db = new Database(path, { readonly: mode === 'readonly', fileMustExist: mode === 'readonly' });
-  try {
-    if (mode === 'readwrite') {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-    }
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0 && mode === 'readwrite') {
-      db.transaction(() => {
-        db.exec(SCHEMA);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      })();
-    } else if (version !== SCHEMA_VERSION) {
-      throw new Error(`${path} has accounts schema ${version}; this relay reads schema ${SCHEMA_VERSION}`);
-    }
-    return db;
-  } catch (e) {
-    db.close();
-    throw e;
-  }
+  if (mode === 'readonly' && !existsSync(path)) throw new Error(`no accounts database at ${path}`);
+  const db = openSqlite(path, mode, { what: 'accounts', sql: SCHEMA, version: SCHEMA_VERSION });
+  db.pragma('foreign_keys = ON');
+  return db;
 }

@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT } from '@blyan/chain';
 import type { ChainCounts, HistoryEntry, IndexStore, StoredBlock } from './index-store.ts';
+import { openSqlite } from './sqlite-file.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -142,27 +143,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   static open(path: string, mode: 'readwrite' | 'readonly'): SqliteIndexStore {
-    const db = new Database(path, { readonly: mode === 'readonly' });
-    try {
-      if (mode === 'readwrite') {
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = FULL');
-      }
-      db.pragma('busy_timeout = 5000');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version === 0 && mode === 'readwrite') {
-        db.transaction(() => {
-          db.exec(SCHEMA);
-          db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        })();
-      } else if (version !== SCHEMA_VERSION) {
-        throw new Error(`${path} has index schema ${version}; this relay reads schema ${SCHEMA_VERSION}`);
-      }
-      return new SqliteIndexStore(db);
-    } catch (e) {
-      db.close();
-      throw e;
-    }
+    return new SqliteIndexStore(openSqlite(path, mode, { what: 'index', sql: SCHEMA, version: SCHEMA_VERSION }));
   }
 
   private write(a: Accepted, leaves: Uint8Array): number {
