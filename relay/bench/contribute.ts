@@ -165,5 +165,34 @@ console.log(
     ],
   ),
 );
+
+// The spread that δ must clear: paired per-token loss differences, baseline against one candidate.
+const ev = relay.accounts.evaluator;
+const ctx = await ev.context(meta);
+const heads = await relay.index.paramIndex(meta);
+const baseModel = await ev.assemble(ctx, heads);
+const candidate = { ...baseModel, ...slotParams(slot, expertCandidate(slot, base.payload, sparsifyDelta(baseParams, tuned, 0.05), 'int8')) };
+const diffs: number[] = [];
+for (const b of ctx.batches) {
+  const [x, y] = await Promise.all([baseModel, candidate].map(async (p) => tokenLosses((await ctx.model.forward(p, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T })).logits, b.targets)));
+  for (let i = 0; i < x!.length; i++) diffs.push(x![i]! - y![i]!);
+}
+const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
+const sd = Math.sqrt(diffs.reduce((s, d) => s + (d - mean) ** 2, 0) / (diffs.length - 1));
+console.log(`\nPaired per-token loss difference, baseline − candidate (5 % delta), ${diffs.length} hidden tokens: mean ${mean.toExponential(2)}, sd ${sd.toExponential(2)}, standard error ${(sd / Math.sqrt(diffs.length)).toExponential(2)} nats`);
 await relay.close();
 await rm(dir, { recursive: true, force: true });
+
+/** Cross-entropy per position of logits [n, V] (log-sum-exp minus the target's logit). */
+function tokenLosses(logits: Float32Array, targets: Int32Array): Float64Array {
+  const V = cfg.vocabSize;
+  const out = new Float64Array(targets.length);
+  for (let i = 0; i < targets.length; i++) {
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, logits[i * V + v]!);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[i * V + v]! - max);
+    out[i] = max + Math.log(sum) - logits[i * V + targets[i]!]!;
+  }
+  return out;
+}
