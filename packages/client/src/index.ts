@@ -4,6 +4,7 @@
  * checked tile by tile against the Merkle root while they stream.
  */
 export { BlockVerificationError, RelayError } from './errors.ts';
+export { leafHashAsync } from './leaf-hash.ts';
 export { type VerifiedBlock, loadVerifiedBlock } from './load-block.ts';
 export { type Fetch, RelayClient } from './relay-client.ts';
 export type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';

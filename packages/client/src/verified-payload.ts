@@ -1,5 +1,6 @@
-import { type BlockHeader, type Hash, equalBytes, leafHash, merkleRootOfLeaves, tileCount, tileRange, verifyTile } from '@blyan/block';
+import { type BlockHeader, type Hash, equalBytes, merkleRootOfLeaves, tileCount, tileRange, verifyTile } from '@blyan/block';
 import { BlockVerificationError } from './errors.ts';
+import { leafHashAsync } from './leaf-hash.ts';
 import type { RelayClient } from './relay-client.ts';
 
 export interface PayloadProgress {
@@ -38,7 +39,7 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
 
   const checkTile = async (i: number): Promise<void> => {
     const [start, end] = tileRange(i, size, tileSize);
-    if (!equalBytes(leafHash(out.subarray(start, end)), leaves[i]!)) {
+    if (!equalBytes(await leafHashAsync(out.subarray(start, end)), leaves[i]!)) {
       state.refetched++;
       const t = await client.tile(hash, i, options.signal);
       if (t.bytes.length !== end - start || !verifyTile(root, tiles, i, t.bytes, t.proof)) {
