@@ -6,6 +6,7 @@
 export { type AttrValue, type Dim, type ElemType, GraphBuilder, OPSET, type Value } from './graph-builder.ts';
 export { Graph } from './graph-ops.ts';
 export { buildForwardGraph } from './forward-graph.ts';
+export { buildRoutedForwardGraph, routedName, routerProbsName } from './inference-graph.ts';
 export { buildGradientGraph, buildTrainGraph, trainableSpecs } from './train-graph.ts';
 export type { AdamWHyper } from './layers/adamw.ts';
 export * as ioNames from './names.ts';
