@@ -1,6 +1,4 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
+import { type Address, type Block, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
 import { type ExpertDelta, encodeDelta, expertCandidate } from '@blyan/delta';
 import { initParams, trainTokenizer } from '@blyan/model';
 import { slotPlan } from '@blyan/model/blocks';
@@ -12,10 +10,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
 import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions/config.ts';
 import { corpusDocs } from '../src/corpus.ts';
-import { genesisFromCheckpoint } from '../src/genesis.ts';
-import { type Relay, openRelay } from '../src/relay.ts';
-import { createApp } from '../src/server/app.ts';
-import { GENESIS_KEY, TINY, authority, genesisAccount, tempDir } from './helpers.ts';
+import { openRelay } from '../src/relay.ts';
+import { type Fixture, TINY, authority, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -31,20 +27,10 @@ function tinyCorpusCheckpoint(): Uint8Array {
   return encodeCheckpoint(TINY, initParams(TINY, 3), tokenizer, splits, { steps: 0, tokens: 0, seed: 3, val_bpb: Number.NaN });
 }
 
-export interface AccountsFixture {
-  dir: string;
-  relay: Relay;
-  app: Hono;
-  genesis: Block[];
-  meta: Hash;
-  slots: Record<string, Hash>;
-  close(): Promise<void>;
-}
+export type AccountsFixture = Fixture;
 
 export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): Promise<AccountsFixture> {
   clock.now = T0;
-  const dir = await tempDir();
-  await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
     minImprovement: 1e-4,
@@ -52,23 +38,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
     now: () => clock.now,
     ...overrides,
   };
-  const relay = await openRelay(dir, relayRules(authority, 1 << 20), config);
-  const genesis = await genesisFromCheckpoint(tinyCorpusCheckpoint(), 'tiny corpus checkpoint', genesisAccount, { createdAt: T0 });
-  for (const b of genesis) {
-    const r = await relay.ledger.submit(b);
-    if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
-  }
-  const slots: Record<string, Hash> = {};
-  for (const b of genesis.slice(1)) slots[b.header.name] = blockHash(b.header);
-  return {
-    dir,
-    relay,
-    app: createApp({ ...relay, maxPayloadBytes: 1 << 20 }),
-    genesis,
-    meta: blockHash(genesis[0]!.header),
-    slots,
-    close: () => relay.close(),
-  };
+  return seededFixture((dir) => openRelay(dir, relayRules(authority, 1 << 20), config), tinyCorpusCheckpoint(), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());

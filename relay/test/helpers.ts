@@ -49,12 +49,12 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** A relay on a temp store seeded with the tiny genesis; `genesis.key` is written for the CLI. */
-export async function fixture(maxPayloadBytes = 1 << 20): Promise<Fixture> {
+/** A relay on a temp store seeded with the genesis of `checkpoint`; `genesis.key` is written for the CLI. */
+export async function seededFixture(open: (dir: string) => Promise<Relay>, checkpoint: Uint8Array, createdAt: number, maxPayloadBytes: number): Promise<Fixture> {
   const dir = await tempDir();
   await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
-  const relay = await openRelay(dir, relayRules(authority, maxPayloadBytes));
-  const genesis = await genesisFromCheckpoint(tinyCheckpoint(), 'tiny checkpoint', genesisAccount, { createdAt: 1_700_000_000_000 });
+  const relay = await open(dir);
+  const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt });
   for (const b of genesis) {
     const r = await relay.ledger.submit(b);
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
@@ -74,6 +74,10 @@ export async function fixture(maxPayloadBytes = 1 << 20): Promise<Fixture> {
     },
   };
 }
+
+/** A relay on a temp store seeded with the tiny genesis. */
+export const fixture = (maxPayloadBytes = 1 << 20): Promise<Fixture> =>
+  seededFixture((dir) => openRelay(dir, relayRules(authority, maxPayloadBytes)), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
 
 export interface ParamDraft {
   meta: Hash;

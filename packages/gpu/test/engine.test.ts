@@ -1,8 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
-import { GpuDeviceLostError, GpuUnavailableError } from '../src/errors.ts';
-import { requestGpuDevice } from '../src/device.ts';
-import { nodeGpuDevice } from '../src/node-device.ts';
 import { MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, argmax, decodeStep, expertTensorNames, prefill, sampleToken } from '@blyan/model';
 import { expectClose, gpuDevice } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';

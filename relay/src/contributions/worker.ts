@@ -54,7 +54,7 @@ export class EvaluationWorker {
     if (p === undefined) return;
     const figures = this.d.store.get(id)!.figures;
     if (p.status === 'appending' && figures !== null) return this.append(p, figures);
-    const { index, objects, evaluator, store, config } = this.d;
+    const { index, evaluator, store, config } = this.d;
     const now = config.now;
     let ctx: EvalContext;
     try {

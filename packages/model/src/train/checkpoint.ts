@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { TensorFormatError, decodeTensors, encodeTensors } from '@blyan/block';
+import { TensorFormatError, type TensorMap, decodeTensors, encodeTensors } from '@blyan/block';
 import type { SplitHashes } from '../blocks/meta-payload.ts';
 import { type CorpusSplit, hashSplit } from '../data/corpus.ts';
 import type { ParamMap } from '../reference/arrays.ts';
@@ -78,16 +78,19 @@ function field(where: string, metadata: Record<string, string>, name: string): u
   }
 }
 
-/** Parses a checkpoint, throwing an Error that starts with `where` on damage or any mismatch with its config. */
-export function decodeCheckpoint(bytes: Uint8Array, where: string): ModelCheckpoint {
-  let decoded: ReturnType<typeof decodeTensors>;
+/** decodeTensors, its format errors reworded as `where` being truncated or corrupt. */
+export function decodeTensorFile(bytes: Uint8Array, where: string): { tensors: TensorMap; metadata: Record<string, string> } {
   try {
-    decoded = decodeTensors(bytes);
+    return decodeTensors(bytes);
   } catch (e) {
     if (e instanceof TensorFormatError) throw new Error(`${where} is truncated or corrupt: ${e.message}`);
     throw e;
   }
-  const { tensors, metadata } = decoded;
+}
+
+/** Parses a checkpoint, throwing an Error that starts with `where` on damage or any mismatch with its config. */
+export function decodeCheckpoint(bytes: Uint8Array, where: string): ModelCheckpoint {
+  const { tensors, metadata } = decodeTensorFile(bytes, where);
   const config = field(where, metadata, 'config') as ModelConfig;
   try {
     validateConfig(config);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type Tensor, TensorFormatError, decodeTensors, encodeTensors } from '@blyan/block';
+import { type Tensor, encodeTensors } from '@blyan/block';
 import type { ModelConfig } from '../reference/config.ts';
 import { validateConfig } from '../reference/config.ts';
 import { parameterShapes } from '../reference/params.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { decodeTensorFile } from './checkpoint.ts';
 import type { TrainState } from './backend.ts';
 import { paramsToTensors, tensorsToParams } from './param-tensors.ts';
 import { type RunSpec, validateRunSpec } from './run-spec.ts';
@@ -84,14 +85,7 @@ function parseProgress(where: string, x: unknown): { step: number; elapsedMs: nu
 
 /** Parses a state file's bytes, throwing an Error that starts with `where` on any damage or inconsistency. */
 export function decodeRunState(bytes: Uint8Array, where: string): SavedRun {
-  let decoded: ReturnType<typeof decodeTensors>;
-  try {
-    decoded = decodeTensors(bytes);
-  } catch (e) {
-    if (e instanceof TensorFormatError) throw new Error(`${where} is truncated or corrupt: ${e.message}`);
-    throw e;
-  }
-  const { tensors, metadata } = decoded;
+  const { tensors, metadata } = decodeTensorFile(bytes, where);
   if (metadata.format !== STATE_FORMAT) throw new Error(`${where}: not a training state (format ${JSON.stringify(metadata.format)}, expected "${STATE_FORMAT}")`);
   if (metadata.digest !== digest(tensors)) throw new Error(`${where} is corrupt: its tensors do not match the digest recorded with them`);
   const config = parseJSON(where, 'config', metadata.config) as ModelConfig;
