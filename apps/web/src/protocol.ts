@@ -10,10 +10,13 @@ export interface Sampling {
   seed: number;
 }
 
-export type Backend = 'webgpu' | 'cpu';
+export type Backend = 'webgpu' | 'wasm' | 'cpu';
+
+/** What the user asks for: WebGPU falling back to wasm, onnxruntime-web wasm, or the CPU reference. */
+export type BackendChoice = 'auto' | 'wasm' | 'cpu';
 
 export type ToWorker =
-  | { type: 'init'; relay: string; cacheLimitBytes: number; preferGpu: boolean }
+  | { type: 'init'; relay: string; cacheLimitBytes: number; backend: BackendChoice }
   | { type: 'prompt'; id: number; text: string; sampling: Sampling; routing: RoutingMode }
   | { type: 'stop'; id: number }
   | { type: 'clear-cache' };

@@ -1,4 +1,4 @@
-import type { RoutingMode, Sampling } from './protocol.ts';
+import type { BackendChoice, RoutingMode, Sampling } from './protocol.ts';
 
 /** Where the relay is: `?relay=` (remembered), else the last one used, else the local default. */
 export function relayUrl(): string {
@@ -11,14 +11,14 @@ export interface ChatSettings {
   sampling: Sampling;
   routing: RoutingMode;
   cacheLimitMB: number;
-  preferGpu: boolean;
+  backend: BackendChoice;
 }
 
 export const DEFAULT_SETTINGS: ChatSettings = {
   sampling: { temperature: 0.8, topK: 40, topP: 0.95, maxTokens: 48, seed: 1 },
   routing: 'dynamic',
   cacheLimitMB: 512,
-  preferGpu: true,
+  backend: 'auto',
 };
 
 export function loadJson<T>(key: string, fallback: T): T {

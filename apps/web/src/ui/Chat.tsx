@@ -5,9 +5,11 @@ import { SettingsPanel } from './SettingsPanel.tsx';
 import { formatBytes } from './format.ts';
 import { useModel } from './useModel.ts';
 
+const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'wasm (onnxruntime-web)', cpu: 'CPU reference' } as const;
+
 export function Chat({ relay }: { relay: string }) {
   const [settings, setSettings] = useState<ChatSettings>(() => ({ ...DEFAULT_SETTINGS, ...loadJson<Partial<ChatSettings>>('blyan.settings', {}) }));
-  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, settings.cacheLimitMB * 1024 * 1024, settings.preferGpu);
+  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, settings.cacheLimitMB * 1024 * 1024, settings.backend);
   const [text, setText] = useState('');
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -60,7 +62,7 @@ export function Chat({ relay }: { relay: string }) {
             <button type="submit" data-testid="send" disabled={!ready}>Send</button>
           )}
         </form>
-        <p className="status" data-testid="status">{view.backend && <b>{view.backend === 'webgpu' ? 'WebGPU' : 'CPU'}</b>} {view.status}</p>
+        <p className="status" data-testid="status">{view.backend && <b>{BACKEND_LABEL[view.backend]}</b>} {view.status}</p>
       </section>
       <aside>
         <SettingsPanel settings={settings} onChange={setSettings} disabled={busy} onClearHistory={clearHistory} onClearCache={clearCache} />

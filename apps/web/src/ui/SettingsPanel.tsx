@@ -28,7 +28,13 @@ export function SettingsPanel({ settings, onChange, disabled, onClearHistory, on
         <label>Max tokens <input type="number" min={1} max={512} step={1} value={s.maxTokens} onChange={sampling('maxTokens')} data-testid="max-tokens" /></label>
         <label>Seed <input type="number" min={0} step={1} value={s.seed} onChange={sampling('seed')} /></label>
         <label>Cache limit (MB) <input type="number" min={1} step={1} value={settings.cacheLimitMB} onChange={(e) => onChange({ ...settings, cacheLimitMB: Number(e.target.value) })} /></label>
-        <label className="check"><input type="checkbox" checked={settings.preferGpu} onChange={(e) => onChange({ ...settings, preferGpu: e.target.checked })} /> Use WebGPU when available</label>
+        <label>Engine
+          <select data-testid="backend" value={settings.backend} onChange={(e) => onChange({ ...settings, backend: e.target.value as ChatSettings['backend'] })}>
+            <option value="auto">WebGPU, else wasm</option>
+            <option value="wasm">onnxruntime-web (wasm)</option>
+            <option value="cpu">CPU reference</option>
+          </select>
+        </label>
         <div className="row">
           <button type="button" onClick={onClearHistory}>Clear history</button>
           <button type="button" onClick={onClearCache}>Clear block cache</button>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AnswerStats, Backend, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
+import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
 
 export interface Message {
   role: 'user' | 'model';
@@ -31,7 +31,7 @@ function loadHistory(): Message[] {
 }
 
 /** The model worker as React state: one worker per page, every message folded into a view. */
-export function useModel(relay: string, cacheLimitBytes: number, preferGpu: boolean) {
+export function useModel(relay: string, cacheLimitBytes: number, backend: BackendChoice) {
   const worker = useRef<Worker | null>(null);
   const nextId = useRef(1);
   const [messages, setMessages] = useState<Message[]>(loadHistory);
@@ -67,10 +67,10 @@ export function useModel(relay: string, cacheLimitBytes: number, preferGpu: bool
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
       }
     };
-    const init: ToWorker = { type: 'init', relay, cacheLimitBytes, preferGpu };
+    const init: ToWorker = { type: 'init', relay, cacheLimitBytes, backend };
     w.postMessage(init);
     return () => w.terminate();
-  }, [relay, cacheLimitBytes, preferGpu]);
+  }, [relay, cacheLimitBytes, backend]);
 
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;

@@ -18,14 +18,14 @@ async function cacheBudget(limit: number): Promise<number> {
   return quota === undefined ? limit : Math.min(limit, Math.floor(quota * 0.8));
 }
 
-/** The WebGPU runner, or null with a notice saying why the CPU reference runs instead. */
+/** The WebGPU runner, or null with a notice saying why onnxruntime-web (wasm) runs instead. */
 async function openGpu(): Promise<GpuRunner | null> {
   try {
     const gpu = await GpuRunner.open();
     post({ type: 'backend', backend: 'webgpu', notice: null });
     return gpu;
   } catch (e) {
-    post({ type: 'backend', backend: 'cpu', notice: `No WebGPU here (${(e as Error).message}): the model runs on the CPU reference in a worker, more slowly.` });
+    post({ type: 'backend', backend: 'wasm', notice: `No WebGPU here (${(e as Error).message}): the model runs on onnxruntime-web (wasm) in a worker, more slowly.` });
     return null;
   }
 }
@@ -39,9 +39,10 @@ scope.onmessage = ({ data: m }) => {
   if (m.type === 'init') {
     session = (async () => {
       const cache = await BlockCache.open(await cacheBudget(m.cacheLimitBytes));
-      const gpu = m.preferGpu ? await openGpu() : null;
-      if (!m.preferGpu) post({ type: 'backend', backend: 'cpu', notice: null });
-      return { cache, model: new ModelSession(new RelayClient(m.relay), cache, post, gpu) };
+      const gpu = m.backend === 'auto' ? await openGpu() : null;
+      const backend = gpu ? 'webgpu' : m.backend === 'cpu' ? 'cpu' : 'wasm';
+      if (m.backend !== 'auto') post({ type: 'backend', backend, notice: null });
+      return { cache, model: new ModelSession(new RelayClient(m.relay), cache, post, backend, gpu) };
     })();
     queue = queue.then(async () => {
       try {

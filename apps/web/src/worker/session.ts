@@ -2,12 +2,13 @@ import type { Hash } from '@blyan/block';
 import type { RelayClient } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
-import type { AnswerStats, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
+import type { AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BlockLoader } from './block-loader.ts';
 import { type ExpertRef, type ExpertSets, loadPromptExperts } from './expert-plan.ts';
 import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
+import { OrtRunner } from './ort-runner.ts';
 
 export interface Prompt {
   id: number;
@@ -47,18 +48,21 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 /**
  * The model in the worker: keeps the slot heads in step with the relay (each prompt starts with a
  * check, so a new expert version is used by the next prompt that routes to it), loads the meta and
- * dense blocks, fetches only the experts a prompt routes to, and streams the answer on WebGPU when
- * there is a runner, else on the CPU reference.
+ * dense blocks, fetches only the experts a prompt routes to, and streams the answer on WebGPU,
+ * onnxruntime-web (wasm) or the CPU reference, falling back in that order with a notice.
  */
 export class ModelSession {
   private snapshot: HeadsSnapshot | null = null;
   private model: Model | null = null;
   private readonly loader: BlockLoader;
+  private ort: OrtRunner | null = null;
 
   constructor(
     private readonly client: RelayClient,
     private readonly cache: BlockCache,
     private readonly post: (m: FromWorker) => void,
+    /** The backend to use: webgpu needs `gpu`. */
+    private backend: Backend,
     private gpu: GpuRunner | null,
   ) {
     this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads());
@@ -73,12 +77,25 @@ export class ModelSession {
     this.post({ type: 'cache', bytes: this.cache.bytes, blocks: this.cache.size });
   }
 
-  /** Leaves WebGPU for the CPU reference, saying why. */
+  /** Leaves WebGPU for onnxruntime-web's wasm backend, saying why. */
   private dropGpu(reason: string): void {
     this.gpu?.destroy();
     this.gpu = null;
-    this.model = null;
-    this.post({ type: 'backend', backend: 'cpu', notice: `WebGPU failed (${reason}); the model now runs on the CPU reference in a worker, more slowly.` });
+    this.backend = 'wasm';
+    this.post({ type: 'backend', backend: 'wasm', notice: `WebGPU failed (${reason}); the model now runs on onnxruntime-web (wasm) in a worker, more slowly.` });
+  }
+
+  /** The wasm session for this model, opened on first use; null (and the CPU reference from now on) if it cannot start. */
+  private async ortFor(cfg: ModelConfig): Promise<OrtRunner | null> {
+    if (this.ort) return this.ort;
+    try {
+      this.ort = await OrtRunner.open(cfg);
+      return this.ort;
+    } catch (e) {
+      this.backend = 'cpu';
+      this.post({ type: 'backend', backend: 'cpu', notice: `onnxruntime-web could not start (${(e as Error).message}); the model runs on the CPU reference in a worker.` });
+      return null;
+    }
   }
 
   /** Brings the model to the relay's current heads (or the saved ones offline). */
@@ -104,6 +121,8 @@ export class ModelSession {
     this.post({ type: 'status', text: 'loading the model spec and dense blocks' });
     const meta = await this.loader.load(hash, 'A/meta', pinned);
     const payload = parseMetaPayload(meta.payload);
+    await this.ort?.release();
+    this.ort = null;
     if (this.gpu) {
       try {
         await this.gpu.reset(payload.config);
@@ -112,6 +131,7 @@ export class ModelSession {
         this.dropGpu((e as Error).message);
       }
     }
+    if (this.backend === 'wasm') await this.ortFor(payload.config);
     const slots = new Map(slotPlan(payload.config).map((s) => [s.name, s]));
     return { meta: hash, payload, tokenizer: Tokenizer.fromJSON(payload.tokenizer), slots, params: {}, loaded: new Map() };
   }
@@ -192,17 +212,19 @@ export class ModelSession {
       route = () => routeMap(cfg, used(), staticSets, sources);
       this.post({ type: 'route', id: p.id, layers: route() });
     };
-    if (this.gpu) {
+    if (this.backend === 'webgpu' && this.gpu) {
       try {
         await this.generateOnGpu(this.gpu, run, onRoute);
       } catch (e) {
         if (!isGpuFailure(e) || produced > 0) throw e;
         this.dropGpu((e as Error).message);
-        await this.generateOnCpu(model, run, onRoute);
       }
-    } else {
-      await this.generateOnCpu(model, run, onRoute);
     }
+    if (this.backend === 'wasm') {
+      const ort = await this.ortFor(cfg);
+      if (ort) await this.generateOnWasm(ort, model, run, onRoute);
+    }
+    if (this.backend === 'cpu') await this.generateOnCpu(model, run, onRoute);
     const tail = decoder.flush();
     if (tail) this.post({ type: 'token', id: p.id, text: tail });
     const layers = route();
@@ -220,6 +242,33 @@ export class ModelSession {
       expertBlocks,
     };
     this.post({ type: 'done', id: p.id, stats, stopped: stopped() });
+  }
+
+  /**
+   * onnxruntime-web: each step runs the whole sequence (the graph has no KV cache) and reports every
+   * token's routing, so a step that routed to an expert not fetched (fed as zeros) is exact up to
+   * that layer: its missing experts are fetched and the step runs again.
+   */
+  private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+    const cfg = model.payload.config;
+    const seq = [...run.tokens];
+    const masks = run.routing.mode === 'dynamic' ? run.sets.map(() => null) : run.sets;
+    let routed: number[][][] = run.sets.map(() => []);
+    onRoute(() => routed.map((tokens) => [...new Set(tokens.flat())].sort((a, b) => a - b)));
+    const rng = new Rng(run.seed);
+    for (;;) {
+      const pass = await ort.forward(model.params, seq, masks);
+      const layer = pass.routed.findIndex((tokens, l) => tokens.some((experts) => experts.some((e) => !model.loaded.has(expertSlotName(l, e)))));
+      if (layer >= 0) {
+        const missing = [...new Set(pass.routed[layer]!.flat())].filter((e) => !model.loaded.has(expertSlotName(layer, e)));
+        await run.loadExperts(missing.map((expert) => ({ layer, expert })));
+        continue;
+      }
+      routed = pass.routed;
+      const token = sampleToken(pass.logits, run.sampling, rng);
+      if (!(await run.emit(token)) || seq.length >= cfg.contextLength) return;
+      seq.push(token);
+    }
   }
 
   /** The CPU reference with a KV cache; a decode step routed to an absent expert fetches it and runs again. */

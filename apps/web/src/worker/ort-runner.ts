@@ -1,0 +1,77 @@
+import { type ModelConfig, type ParamMap, elementCount, parameterShapes } from '@blyan/model';
+import { buildRoutedForwardGraph, ioNames, routedName } from '@blyan/model/onnx/graphs';
+import * as ort from 'onnxruntime-web/wasm';
+import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+
+export interface OrtPass {
+  /** Logits [V] of the last position. */
+  logits: Float32Array;
+  /** routed[layer][token]: the experts the token was routed to, ascending. */
+  routed: number[][][];
+}
+
+/**
+ * The model on onnxruntime-web's wasm backend (SIMD; threads when the page is cross-origin
+ * isolated): the routed forward graph over the whole sequence, every parameter an input. Experts
+ * not fetched are fed as zeros; each pass reports where every token was routed, so the caller
+ * can tell whether a token needed one of them.
+ */
+export class OrtRunner {
+  private readonly zeros = new Map<string, Float32Array>();
+
+  private constructor(
+    private readonly cfg: ModelConfig,
+    private readonly session: ort.InferenceSession,
+    readonly threads: number,
+  ) {}
+
+  static async open(cfg: ModelConfig): Promise<OrtRunner> {
+    ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
+    const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
+    ort.env.wasm.numThreads = threads;
+    const session = await ort.InferenceSession.create(buildRoutedForwardGraph(cfg), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return new OrtRunner(cfg, session, threads);
+  }
+
+  /** One pass over `tokens`, routing within `masks` (per layer; null = all experts). */
+  async forward(params: ParamMap, tokens: readonly number[], masks: readonly (readonly number[] | null)[]): Promise<OrtPass> {
+    const { cfg } = this;
+    const T = tokens.length;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const { name, shape } of parameterShapes(cfg)) feeds[name] = new ort.Tensor('float32', params[name] ?? this.zerosOf(shape), [...shape]);
+    const ids = BigInt64Array.from(tokens, BigInt);
+    feeds[ioNames.TOKENS] = new ort.Tensor('int64', ids, [1, T]);
+    feeds[ioNames.TARGETS] = new ort.Tensor('int64', new BigInt64Array(T), [1, T]);
+    const maskData = new Float32Array(cfg.nLayers * cfg.nExperts).fill(1);
+    for (const [l, allowed] of masks.entries()) {
+      if (allowed === null) continue;
+      maskData.fill(0, l * cfg.nExperts, (l + 1) * cfg.nExperts);
+      for (const e of allowed) maskData[l * cfg.nExperts + e] = 1;
+    }
+    feeds[ioNames.EXPERT_MASKS] = new ort.Tensor('float32', maskData, [cfg.nLayers, cfg.nExperts]);
+    const fetches = [ioNames.LOGITS, ...Array.from({ length: cfg.nLayers }, (_, l) => routedName(l))];
+    const out = await this.session.run(feeds, fetches);
+    const all = out[ioNames.LOGITS]!.data as Float32Array;
+    const routed = Array.from({ length: cfg.nLayers }, (_, l) => {
+      const r = out[routedName(l)]!.data as Float32Array;
+      return Array.from({ length: T }, (_, t) => {
+        const experts: number[] = [];
+        for (let e = 0; e < cfg.nExperts; e++) if (r[t * cfg.nExperts + e] === 1) experts.push(e);
+        return experts;
+      });
+    });
+    return { logits: all.slice((T - 1) * cfg.vocabSize, T * cfg.vocabSize), routed };
+  }
+
+  private zerosOf(shape: readonly number[]): Float32Array {
+    const key = shape.join('x');
+    let z = this.zeros.get(key);
+    if (!z) this.zeros.set(key, (z = new Float32Array(elementCount(shape))));
+    return z;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
