@@ -39,7 +39,18 @@ try {
   row(`time to first token, cold (${kb(cold.stats.bytesDownloaded)} from the relay, ${backend})`, ms(cold.stats.ttftMs));
   row('time to first token, warm from IndexedDB (after a reload)', ms(fromDisk.stats.ttftMs));
   row('time to first token, warm in memory (next prompt)', ms(inMemory.stats.ttftMs));
-  row('decode speed, warm', `${((inMemory.stats.tokens - 1) / ((inMemory.stats.totalMs - inMemory.stats.ttftMs) / 1000)).toFixed(1)} tokens/s`);
+  const decodeRate = (a: typeof inMemory) => `${((a.stats.tokens - 1) / ((a.stats.totalMs - a.stats.ttftMs) / 1000)).toFixed(1)} tokens/s`;
+  row(`decode speed, warm (${backend})`, decodeRate(inMemory));
+  // The other engines on the same page and cache: a new worker loads the model from IndexedDB.
+  for (const [engine, label] of [['wasm', 'onnxruntime-web wasm'], ['cpu', 'CPU reference']] as const) {
+    await chat.page.getByTestId('backend').selectOption(engine);
+    await chat.open();
+    await chat.ask(PROMPTS[0]!);
+    const warm = await chat.ask(PROMPTS[0]!);
+    row(`time to first token, warm in memory, ${label}`, ms(warm.stats.ttftMs));
+    row(`decode speed, warm, ${label}`, decodeRate(warm));
+  }
+  await chat.page.getByTestId('backend').selectOption('auto');
 
   // BlockCache.get per expert block, on the bench page (same origin, same IndexedDB).
   const experts = Object.entries(cold.stats.expertBlocks).map(([, h]) => h);
