@@ -13,6 +13,20 @@ export class RelayError extends Error {
   }
 }
 
+/** The RelayError for a non-2xx answer to `request` (e.g. `GET url`), with the relay's code and message when it sent them. */
+export async function relayError(res: Response, request: string): Promise<RelayError> {
+  let code = 'http_error';
+  let message = `${request} answered ${res.status}`;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    code = body.error?.code ?? code;
+    message = `${message}: ${body.error?.message ?? ''}`;
+  } catch {
+    // not a JSON error body: keep the status line
+  }
+  return new RelayError(res.status, code, message);
+}
+
 /**
  * A block failed verification: its header does not hash to its address, its signature does not
  * recover its author, or its payload does not match the Merkle root even after re-fetching the

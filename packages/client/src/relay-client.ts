@@ -1,5 +1,5 @@
 import { type BlockHeader, type ChainId, type Hash, blockHash, hashBytes, isHash, parseHeader } from '@blyan/block';
-import { RelayError } from './errors.ts';
+import { RelayError, relayError } from './errors.ts';
 import type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -36,16 +36,7 @@ export class RelayClient {
       throw new RelayError(0, 'unreachable', `relay ${this.base} is unreachable: ${(e as Error).message}`);
     }
     if (res.ok) return res;
-    let code = 'http_error';
-    let message = `GET ${url} answered ${res.status}`;
-    try {
-      const body = (await res.json()) as { error?: { code?: string; message?: string } };
-      code = body.error?.code ?? code;
-      message = `${message}: ${body.error?.message ?? ''}`;
-    } catch {
-      // not a JSON error body: keep the status line
-    }
-    throw new RelayError(res.status, code, message);
+    throw await relayError(res, `GET ${url}`);
   }
 
   private async json<T>(path: string): Promise<T> {

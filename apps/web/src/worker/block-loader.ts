@@ -1,5 +1,5 @@
 import type { Hash } from '@blyan/block';
-import { type RelayClient, loadVerifiedBlock } from '@blyan/client';
+import { type DelegationLookup, type RelayClient, loadVerifiedBlock, relayDelegations } from '@blyan/client';
 import type { BlockEvent } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 
@@ -13,12 +13,14 @@ export interface LoadedBlock {
 /**
  * Gets blocks for the model: from the cache when it has them, else from the relay, verified
  * (signature, then every tile against the Merkle root while streaming) before anything keeps
- * them. Reports each block's progress through `report`. A block that fails verification throws
+ * them; a block signed by a contributor's session key counts when its SIWE delegation proves out
+ * (relayDelegations). Reports each block's progress through `report`. A block that fails verification throws
  * BlockVerificationError and is never cached.
  */
 export class BlockLoader {
   /** Network bytes of verified payloads since creation. */
   downloaded = 0;
+  private readonly delegated: DelegationLookup;
 
   constructor(
     private readonly client: RelayClient,
@@ -26,7 +28,9 @@ export class BlockLoader {
     private readonly report: (e: BlockEvent) => void,
     /** Blocks any slot runs now (the cache evicts others first). */
     private readonly heads: () => ReadonlySet<string>,
-  ) {}
+  ) {
+    this.delegated = relayDelegations(client);
+  }
 
   async load(hash: Hash, slot: string, pinned: ReadonlySet<string>): Promise<LoadedBlock> {
     const t0 = performance.now();
@@ -41,6 +45,7 @@ export class BlockLoader {
     this.report({ ...base, ...last, source: 'network', state: 'loading' });
     try {
       const block = await loadVerifiedBlock(this.client, hash, {
+        delegated: this.delegated,
         onProgress: (p) => {
           last = p;
           this.report({ ...base, ...p, source: 'network', state: 'loading' });

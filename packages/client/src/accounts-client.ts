@@ -1,0 +1,150 @@
+import { type Address, type Hash, isHash } from '@blyan/block';
+import { RelayError, relayError } from './errors.ts';
+import type { Fetch } from './relay-client.ts';
+
+/** POST /v1/auth/nonce: what a SIWE login message must say. */
+export interface LoginChallenge {
+  nonce: string;
+  expires_at: number;
+  domain: string;
+  uri: string;
+  chain_id: number;
+  max_session_ms: number;
+}
+
+/** A signed-in session (POST /v1/auth/login, GET /v1/auth/me). */
+export interface Session {
+  account: Address;
+  session_key: Address;
+  expires_at: number;
+}
+
+/** GET /v1/assignment */
+export interface Assignment {
+  meta: Hash;
+  slot: string;
+  base: Hash;
+  reason: 'hot' | 'round_robin';
+  shard: { index: number; of: number; docs: { from: number; to: number }; sha256: string; split: 'train'; url: string };
+  rules: { min_improvement: number; max_delta_bytes: number; max_relative_norm: number };
+}
+
+/** GET /v1/shards/:i */
+export interface Shard {
+  index: number;
+  of: number;
+  docs: { id: string; text: string }[];
+}
+
+/** What POST /v1/contributions decided at intake: queued, or a stale base / rate limit the caller can recover from. */
+export type Submission = { kind: 'queued'; id: number } | { kind: 'stale_base'; head: Hash } | { kind: 'rate_limited'; retryAfterMs: number };
+
+/** GET /v1/contributions/:id */
+export interface ContributionView {
+  id: number;
+  slot: string;
+  base: Hash;
+  block: Hash;
+  status: 'queued' | 'appending' | 'accepted' | 'rejected';
+  reason: 'stale_base' | 'no_improvement' | 'evaluation_failed' | 'append_refused' | null;
+  detail: string | null;
+  delta: { bytes: number; raw_bytes: number; ratio: number; norm: number };
+  figures: { baseline: number; candidate: number; improvement: number; tokens: number; ms: number } | null;
+  credit: number | null;
+}
+
+/** GET /v1/accounts/:address/history */
+export interface AccountHistory {
+  address: Address;
+  balance: number;
+  entries: { entry: number; at: number; kind: string; ref: string; memo: string; amount: number }[];
+}
+
+/**
+ * The relay's sign-in and contribution routes (/v1/auth, /assignment, /shards, /contributions,
+ * /accounts). Every request carries credentials (`credentials: 'include'`) so the httpOnly session
+ * cookie goes with it; the relay must list the page's origin as its `--origin`.
+ */
+export class AccountsClient {
+  readonly base: string;
+
+  constructor(
+    base: string,
+    private readonly fetchImpl: Fetch = (url, init) => globalThis.fetch(url, init),
+  ) {
+    this.base = base.replace(/\/+$/, '');
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body?: BodyInit, type?: string): Promise<Response> {
+    const url = `${this.base}/v1${path}`;
+    try {
+      return await this.fetchImpl(url, { method, credentials: 'include', ...(body !== undefined && { body, headers: { 'content-type': type! } }) });
+    } catch (e) {
+      throw new RelayError(0, 'unreachable', `relay ${this.base} is unreachable: ${(e as Error).message}`);
+    }
+  }
+
+  private async json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+    if (!res.ok) throw await relayError(res, `${method} ${path}`);
+    return (await res.json()) as T;
+  }
+
+  challenge(): Promise<LoginChallenge> {
+    return this.json('POST', '/auth/nonce');
+  }
+
+  login(message: string, signature: string): Promise<Session> {
+    return this.json('POST', '/auth/login', { message, signature });
+  }
+
+  async logout(): Promise<void> {
+    await this.json('POST', '/auth/logout');
+  }
+
+  /** The session this browser's cookie opens, or null when there is none (or it ended). */
+  async me(): Promise<Session | null> {
+    try {
+      return await this.json<Session>('GET', '/auth/me');
+    } catch (e) {
+      if (e instanceof RelayError && e.status === 401) return null;
+      throw e;
+    }
+  }
+
+  async assignment(): Promise<Assignment> {
+    const a = await this.json<Assignment>('GET', '/assignment');
+    if (!isHash(a.meta) || !isHash(a.base) || typeof a.slot !== 'string') throw new Error('the assignment names no meta block, base block or slot');
+    return a;
+  }
+
+  /** The assignment's training shard, checked against the SHA-256 the assignment states. */
+  async shard(a: Assignment): Promise<Shard> {
+    const res = await this.send('GET', `/shards/${a.shard.index}`);
+    if (!res.ok) throw await relayError(res, `GET /shards/${a.shard.index}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+    if (digest !== a.shard.sha256) throw new Error(`shard ${a.shard.index} hashes to ${digest}, the assignment says ${a.shard.sha256}`);
+    return JSON.parse(new TextDecoder().decode(bytes)) as Shard;
+  }
+
+  /** Submits `[u32 n][header JSON][delta]`; a stale base and a rate limit are answers, other refusals throw RelayError. */
+  async submit(body: Uint8Array<ArrayBuffer>): Promise<Submission> {
+    const res = await this.send('POST', '/contributions', body, 'application/octet-stream');
+    if (res.status === 202) return { kind: 'queued', id: ((await res.json()) as { id: number }).id };
+    if (res.status === 409) {
+      const refusal = (await res.clone().json()) as { error?: { code?: string }; head?: unknown };
+      if (refusal.error?.code === 'stale_base' && isHash(refusal.head)) return { kind: 'stale_base', head: refusal.head };
+    }
+    if (res.status === 429) return { kind: 'rate_limited', retryAfterMs: 1000 * Math.max(1, Number(res.headers.get('Retry-After')) || 1) };
+    throw await relayError(res, 'POST /contributions');
+  }
+
+  contribution(id: number): Promise<ContributionView> {
+    return this.json('GET', `/contributions/${id}`);
+  }
+
+  history(address: Address): Promise<AccountHistory> {
+    return this.json('GET', `/accounts/${address}/history`);
+  }
+}
