@@ -90,6 +90,21 @@ test('a tampered tile is fetched again once, then the block is reported by name 
   await expect(chat.page.getByTestId('send')).toBeEnabled();
 });
 
+test('Stop ends an answer early and the next prompt runs', async ({ chat }) => {
+  await chat.open();
+  await chat.settings({ temperature: 0, maxTokens: 120 });
+  await chat.page.getByTestId('prompt').fill(PROMPT);
+  await chat.page.getByTestId('send').click();
+  const answer = chat.page.getByTestId('answer').first();
+  await expect(answer.locator('span')).not.toHaveText(/^(…)?$/, { timeout: 60_000 });
+  await chat.page.getByTestId('stop').click();
+  const stats = answer.getByTestId('stats');
+  await expect(stats).toContainText('stopped');
+  expect(JSON.parse((await stats.getAttribute('data-stats'))!).tokens).toBeLessThan(120);
+  await chat.settings({ maxTokens: 4 });
+  expect((await chat.ask(PROMPT)).stats.tokens).toBe(4);
+});
+
 test('offline, with the relay and the app server gone, the cached app still answers', async ({ chat, net, app }) => {
   await chat.open();
   await chat.settings(SHORT);

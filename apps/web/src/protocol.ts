@@ -34,8 +34,12 @@ export interface BlockEvent {
   refetched: number;
 }
 
-/** Per layer: experts tokens were routed to, the static set (if any), and where each came from. */
+/** Per layer: the experts this answer used, the static set (if any), and where each came from. */
 export interface LayerRoute {
+  /**
+   * Experts tokens were routed to (wasm, CPU reference); on WebGPU, whose routing is not read back
+   * per token, the experts the prompt routed to plus any a decode step asked for.
+   */
   used: number[];
   selected: number[] | null;
   downloaded: number[];

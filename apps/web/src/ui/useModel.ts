@@ -34,6 +34,8 @@ function loadHistory(): Message[] {
 export function useModel(relay: string, cacheLimitBytes: number, backend: BackendChoice) {
   const worker = useRef<Worker | null>(null);
   const nextId = useRef(1);
+  /** The prompt being answered, for Stop (state updaters must not post messages). */
+  const busy = useRef<number | null>(null);
   const [messages, setMessages] = useState<Message[]>(loadHistory);
   const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, busyId: null });
 
@@ -61,9 +63,11 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
         case 'token':
           return setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, text: x.text + m.text } : x)));
         case 'done':
+          busy.current = null;
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
           return setView((v) => ({ ...v, busyId: null }));
         case 'error':
+          if (m.id === busy.current) busy.current = null;
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
       }
     };
@@ -74,6 +78,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
 
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;
+    busy.current = id;
     setMessages((ms) => [...ms, { role: 'user', text }, { role: 'model', text: '' }]);
     setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [] }));
     const m: ToWorker = { type: 'prompt', id, text, sampling, routing };
@@ -81,10 +86,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   }, []);
 
   const stop = useCallback(() => {
-    setView((v) => {
-      if (v.busyId !== null) worker.current?.postMessage({ type: 'stop', id: v.busyId } satisfies ToWorker);
-      return v;
-    });
+    if (busy.current !== null) worker.current?.postMessage({ type: 'stop', id: busy.current } satisfies ToWorker);
   }, []);
 
   const clearCache = useCallback(() => worker.current?.postMessage({ type: 'clear-cache' } satisfies ToWorker), []);

@@ -93,10 +93,12 @@ export class BlockCache {
     return victims.map((v) => v.hash);
   }
 
+  /** Forgets every block and the saved state (without blocks there is nothing to start offline from). */
   async clear(): Promise<void> {
-    const tx = this.db.transaction(['entries', 'payloads'], 'readwrite');
+    const tx = this.db.transaction(['entries', 'payloads', 'state'], 'readwrite');
     await tx.objectStore('entries').clear();
     await tx.objectStore('payloads').clear();
+    await tx.objectStore('state').clear();
     await tx.done;
     this.entries.clear();
   }

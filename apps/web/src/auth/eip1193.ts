@@ -1,0 +1,29 @@
+import type { Address } from '@blyan/block';
+
+/** An EIP-1193 provider (MetaMask's `window.ethereum`, or any wallet that injects one). */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] }): Promise<unknown>;
+}
+
+/** The page's injected wallet, or an error saying there is none. */
+export function injectedWallet(): Eip1193Provider {
+  const provider = (globalThis as { ethereum?: Eip1193Provider }).ethereum;
+  if (!provider || typeof provider.request !== 'function') throw new Error('no Ethereum wallet in this browser: install MetaMask or another EIP-1193 wallet to sign in');
+  return provider;
+}
+
+/** The wallet's first account, after asking the user to connect. */
+export async function requestAccount(provider: Eip1193Provider): Promise<Address> {
+  const accounts = await provider.request({ method: 'eth_requestAccounts' });
+  const first = Array.isArray(accounts) ? accounts[0] : undefined;
+  if (typeof first !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(first)) throw new Error('the wallet shared no account');
+  return first.toLowerCase() as Address;
+}
+
+/** EIP-191 `personal_sign` of a UTF-8 message by `account`. */
+export async function personalSign(provider: Eip1193Provider, account: Address, message: string): Promise<string> {
+  const hex = `0x${Array.from(new TextEncoder().encode(message), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  const signature = await provider.request({ method: 'personal_sign', params: [hex, account] });
+  if (typeof signature !== 'string') throw new Error('the wallet returned no signature');
+  return signature;
+}

@@ -1,0 +1,68 @@
+import type { Address } from '@blyan/block';
+import { AccountsClient } from '@blyan/client';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { injectedWallet, personalSign, requestAccount } from './eip1193.ts';
+import { dropSessionKey, newSessionKey, storedSessionKey } from './session-key.ts';
+import { loginMessage } from './siwe-message.ts';
+
+export interface SignedIn {
+  account: Address;
+  sessionKey: Address;
+  expiresAt: number;
+}
+
+export type AuthState = { state: 'checking' } | { state: 'out'; error: string | null } | { state: 'signing' } | ({ state: 'in' } & SignedIn);
+
+/**
+ * Sign-In with Ethereum against the relay: nonce, a fresh session key, the wallet's signature of
+ * the EIP-4361 message delegating to it, login (httpOnly cookie); on load, the cookie's session
+ * is resumed when this tab still holds its session key. Logout revokes the delegation.
+ */
+export function useAuth(relay: string) {
+  const accounts = useMemo(() => new AccountsClient(relay), [relay]);
+  const [auth, setAuth] = useState<AuthState>({ state: 'checking' });
+
+  useEffect(() => {
+    let live = true;
+    accounts
+      .me()
+      .then((s) => {
+        if (!live) return;
+        const key = storedSessionKey();
+        setAuth(s !== null && key !== null ? { state: 'in', account: s.account, sessionKey: s.session_key, expiresAt: s.expires_at } : { state: 'out', error: null });
+      })
+      .catch(() => live && setAuth({ state: 'out', error: null }));
+    return () => {
+      live = false;
+    };
+  }, [accounts]);
+
+  const login = useCallback(async () => {
+    setAuth({ state: 'signing' });
+    try {
+      const wallet = injectedWallet();
+      const account = await requestAccount(wallet);
+      const challenge = await accounts.challenge();
+      const key = newSessionKey();
+      const message = loginMessage(challenge, account, key.address.toLowerCase() as Address, location.origin, Date.now());
+      const s = await accounts.login(message, await personalSign(wallet, account, message));
+      setAuth({ state: 'in', account: s.account, sessionKey: s.session_key, expiresAt: s.expires_at });
+    } catch (e) {
+      dropSessionKey();
+      setAuth({ state: 'out', error: (e as Error).message });
+    }
+  }, [accounts]);
+
+  const logout = useCallback(async () => {
+    try {
+      await accounts.logout();
+      setAuth({ state: 'out', error: null });
+    } catch (e) {
+      setAuth({ state: 'out', error: `logout: ${(e as Error).message}` });
+    } finally {
+      dropSessionKey();
+    }
+  }, [accounts]);
+
+  return { auth, login, logout, accounts };
+}
