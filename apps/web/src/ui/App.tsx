@@ -1,13 +1,17 @@
 import { useEffect, useState } from 'react';
+import { AccountBar } from '../auth/AccountBar.tsx';
+import { useAuth } from '../auth/useAuth.ts';
+import { ContributePanel } from '../contribute/ContributePanel.tsx';
 import { relayUrl } from '../settings.ts';
 import { Chat } from './Chat.tsx';
 import { Explorer } from './Explorer.tsx';
 
-const page = () => (location.hash.startsWith('#/explorer') ? 'explorer' : 'chat');
+const page = () => (location.hash.startsWith('#/explorer') ? 'explorer' : location.hash.startsWith('#/contribute') ? 'contribute' : 'chat');
 
 export function App() {
   const [current, setCurrent] = useState(page);
   const [relay] = useState(relayUrl);
+  const { auth, login, logout, accounts } = useAuth(relay);
   useEffect(() => {
     const on = () => setCurrent(page());
     window.addEventListener('hashchange', on);
@@ -20,14 +24,20 @@ export function App() {
         <nav>
           <a href="#/" className={current === 'chat' ? 'on' : ''}>Chat</a>
           <a href="#/explorer" className={current === 'explorer' ? 'on' : ''}>Explorer</a>
+          <a href="#/contribute" className={current === 'contribute' ? 'on' : ''}>Contribute</a>
         </nav>
         <span className="relay" title="relay">{relay}</span>
+        <AccountBar auth={auth} login={() => void login()} logout={() => void logout()} />
       </header>
       {/* The chat stays mounted so its worker and loaded model survive a visit to the explorer. */}
       <div hidden={current !== 'chat'}>
         <Chat relay={relay} />
       </div>
       {current === 'explorer' && <Explorer relay={relay} />}
+      {/* Mounted throughout, like the chat, so training goes on while the user chats. */}
+      <div hidden={current !== 'contribute'}>
+        <ContributePanel relay={relay} accounts={accounts} session={auth.state === 'in' ? auth : null} />
+      </div>
     </div>
   );
 }

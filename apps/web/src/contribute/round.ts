@@ -1,0 +1,108 @@
+import { type Address, type Signer, blockHash } from '@blyan/block';
+import type { AccountsClient, ContributionView, RelayClient } from '@blyan/client';
+import { evalStream } from '@blyan/model/eval';
+import { ShardBatches } from './batches.ts';
+import { buildCandidate } from './candidate.ts';
+import { cpuTrainer } from './cpu-trainer.ts';
+import type { ExpertTrainer } from './expert-trainer.ts';
+import { FrozenModel } from './frozen-model.ts';
+import type { TrainingGate } from './gate.ts';
+import { gpuTrainer } from './gpu-trainer.ts';
+import type { ContributeSettings, FromContributor, SubmissionView } from './protocol.ts';
+
+export interface RoundContext {
+  relay: RelayClient;
+  accounts: AccountsClient;
+  /** null: train on the CPU reference. */
+  device: GPUDevice | null;
+  signer: Signer;
+  account: Address;
+  settings: ContributeSettings;
+  gate: TrainingGate;
+  post(m: FromContributor): void;
+  /** The model of the last round, reused while the meta block is the same. */
+  model: FrozenModel | null;
+}
+
+const MAX_REBASES = 3;
+const POLL_MS = 500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One contribution: take an assignment, fetch its shard and the frozen model, run the micro-steps
+ * the gate allows, and submit the delta (rebasing on a newer head, waiting out a rate limit) until
+ * the relay's verdict. Returns false when contributing was switched off mid-round (nothing is
+ * submitted then).
+ */
+export async function contributeRound(ctx: RoundContext, round: number): Promise<boolean> {
+  const { accounts, settings: s, post } = ctx;
+  post({ type: 'status', text: 'asking the relay for an assignment' });
+  const a = await accounts.assignment();
+  post({ type: 'assignment', round, assignment: a });
+  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta);
+  ctx.model = model;
+  await model.refresh();
+  const slot = model.plan(a.slot);
+  if (slot.type !== 'expert') throw new Error(`the relay assigned ${a.slot}, which is not an expert slot`);
+  post({ type: 'status', text: `fetching shard ${a.shard.index} and the frozen model` });
+  const shard = await accounts.shard(a);
+  const seqLen = Math.min(s.seqLen, model.config.contextLength);
+  const batches = new ShardBatches(evalStream(model.tokenizer, shard.docs.map((d) => d.text)), s.batch, seqLen);
+  let base = await model.block(a.base, a.slot);
+  const train = { batch: s.batch, seqLen, adamw: { lr: s.lr } };
+  const trainer: ExpertTrainer = ctx.device ? await gpuTrainer(ctx.device, model, slot.layer, slot.expert, base, train) : await cpuTrainer(model, slot.layer, slot.expert, base, train);
+  let change: Record<string, Float32Array>;
+  try {
+    for (let step = 0; step < s.steps; step++) {
+      if (!(await ctx.gate.turn())) return false;
+      post({ type: 'status', text: `training ${a.slot} on ${trainer.backend === 'webgpu' ? 'WebGPU' : 'the CPU reference'}: micro-step ${step + 1} of ${s.steps}` });
+      const { inputs, targets } = batches.at(round * s.steps + step);
+      const t0 = performance.now();
+      const loss = await trainer.microStep(inputs, targets);
+      post({ type: 'step', round, step, loss, ms: performance.now() - t0, tokens: inputs.length });
+    }
+    change = await trainer.change();
+  } finally {
+    trainer.destroy();
+  }
+
+  let view: SubmissionView | null = null;
+  for (let rebases = 0; ; ) {
+    post({ type: 'status', text: `signing and submitting the delta for ${a.slot}` });
+    const c = await buildCandidate(change, base, {
+      meta: a.meta,
+      slot,
+      encoding: model.payload.quantization.experts,
+      density: s.density,
+      maxRelativeNorm: a.rules.max_relative_norm,
+      signer: ctx.signer,
+      account: ctx.account,
+      now: Date.now(),
+    });
+    view = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, credit: null };
+    post({ type: 'submission', submission: view });
+    const sent = await accounts.submit(c.body);
+    if (sent.kind === 'queued') {
+      view = { ...view, id: sent.id, state: 'queued' };
+      break;
+    }
+    if (sent.kind === 'rate_limited') {
+      post({ type: 'status', text: `rate limited: waiting ${Math.round(sent.retryAfterMs / 1000)} s` });
+      await sleep(sent.retryAfterMs);
+      continue;
+    }
+    if (++rebases > MAX_REBASES) throw new Error(`${a.slot} moved on ${MAX_REBASES} times while submitting; giving up this round`);
+    post({ type: 'status', text: `${a.slot} has a newer head: rebasing` });
+    base = await model.block(sent.head, a.slot);
+  }
+  post({ type: 'submission', submission: view });
+  post({ type: 'status', text: `the relay is evaluating contribution ${view.id}` });
+  for (;;) {
+    await sleep(POLL_MS);
+    const v: ContributionView = await accounts.contribution(view.id!);
+    const next: SubmissionView = { ...view, state: v.status, improvement: v.figures?.improvement ?? null, reason: v.reason === null ? null : `${v.reason}${v.detail ? `: ${v.detail}` : ''}`, credit: v.credit };
+    if (next.state !== view.state) post({ type: 'submission', submission: next });
+    view = next;
+    if (v.status === 'accepted' || v.status === 'rejected') return true;
+  }
+}

@@ -1,0 +1,117 @@
+import type { Address } from '@blyan/block';
+import type { AccountHistory, AccountsClient, Assignment } from '@blyan/client';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { loadJson, saveJson } from '../settings.ts';
+import { storedSessionKey } from '../auth/session-key.ts';
+import { watchAnswering } from './answering.ts';
+import type { PauseReason } from './gate.ts';
+import { type ContributeSettings, DEFAULT_CONTRIBUTE, type FromContributor, type SubmissionView, type ToContributor } from './protocol.ts';
+
+export interface LossPoint {
+  round: number;
+  step: number;
+  loss: number;
+}
+
+export interface ContributeView {
+  on: boolean;
+  backend: 'webgpu' | 'cpu' | null;
+  notice: string | null;
+  status: string;
+  paused: PauseReason | null;
+  assignment: Assignment | null;
+  losses: LossPoint[];
+  /** Last micro-step: milliseconds and tokens per second. */
+  speed: { ms: number; tokensPerSecond: number } | null;
+  submissions: SubmissionView[];
+  balance: number | null;
+  error: string | null;
+}
+
+const SETTINGS_KEY = 'blyan.contribute';
+const MAX_POINTS = 400;
+
+/** The contribute worker as React state, for the signed-in account; contributing is opt-in and off on load. */
+export function useContribute(relay: string, accounts: AccountsClient, account: Address | null) {
+  const worker = useRef<Worker | null>(null);
+  const [settings, setSettings] = useState<ContributeSettings>(() => ({ ...DEFAULT_CONTRIBUTE, ...loadJson<Partial<ContributeSettings>>(SETTINGS_KEY, {}) }));
+  const [view, setView] = useState<ContributeView>({ on: false, backend: null, notice: null, status: 'off', paused: 'off', assignment: null, losses: [], speed: null, submissions: [], balance: null, error: null });
+
+  const refreshBalance = useCallback(() => {
+    if (account === null) return;
+    accounts.history(account).then(
+      (h: AccountHistory) => setView((v) => ({ ...v, balance: h.balance })),
+      () => {},
+    );
+  }, [accounts, account]);
+
+  useEffect(refreshBalance, [refreshBalance]);
+
+  useEffect(() => {
+    const w = new Worker(new URL('./contribute.worker.ts', import.meta.url), { type: 'module', name: 'blyan-contribute' });
+    worker.current = w;
+    const send = (m: ToContributor) => w.postMessage(m);
+    w.onmessage = ({ data: m }: MessageEvent<FromContributor>) => {
+      switch (m.type) {
+        case 'backend':
+          return setView((v) => ({ ...v, backend: m.backend, notice: m.notice }));
+        case 'status':
+          return setView((v) => ({ ...v, status: m.text }));
+        case 'paused':
+          return setView((v) => ({ ...v, paused: m.reason }));
+        case 'assignment':
+          return setView((v) => ({ ...v, assignment: m.assignment, error: null }));
+        case 'step':
+          return setView((v) => ({ ...v, losses: [...v.losses, { round: m.round, step: m.step, loss: m.loss }].slice(-MAX_POINTS), speed: { ms: m.ms, tokensPerSecond: (1000 * m.tokens) / m.ms } }));
+        case 'submission': {
+          const s = m.submission;
+          if (s.state === 'accepted') refreshBalance();
+          return setView((v) => ({ ...v, submissions: [s, ...v.submissions.filter((x) => x.round !== s.round)] }));
+        }
+        case 'error':
+          return setView((v) => ({ ...v, error: m.message }));
+        case 'stopped':
+          return setView((v) => ({ ...v, on: false, status: 'off' }));
+      }
+    };
+    const unwatch = watchAnswering((on) => send({ type: 'answering', on }));
+    return () => {
+      unwatch();
+      w.terminate();
+    };
+  }, [refreshBalance]);
+
+  useEffect(() => {
+    const on = () => worker.current?.postMessage({ type: 'visibility', hidden: document.hidden, pauseWhenHidden: settings.pauseWhenHidden } satisfies ToContributor);
+    on();
+    document.addEventListener('visibilitychange', on);
+    return () => document.removeEventListener('visibilitychange', on);
+  }, [settings.pauseWhenHidden]);
+
+  const setOn = useCallback(
+    (on: boolean) => {
+      const key = storedSessionKey();
+      if (on && (account === null || key === null)) {
+        setView((v) => ({ ...v, error: 'sign in first: contributions are signed by this tab’s session key' }));
+        return;
+      }
+      setView((v) => ({ ...v, on, error: null }));
+      worker.current?.postMessage((on ? { type: 'start', relay, sessionKey: key!, account: account!, settings } : { type: 'stop' }) satisfies ToContributor);
+    },
+    [relay, account, settings],
+  );
+
+  useEffect(() => {
+    if (account === null) worker.current?.postMessage({ type: 'stop' } satisfies ToContributor);
+  }, [account]);
+
+  const update = useCallback((change: Partial<ContributeSettings>) => {
+    setSettings((s) => {
+      const next = { ...s, ...change };
+      saveJson(SETTINGS_KEY, next);
+      return next;
+    });
+  }, []);
+
+  return { view, settings, setOn, update };
+}
