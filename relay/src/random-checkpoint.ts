@@ -1,5 +1,6 @@
 import { type ModelConfig, initParams, trainTokenizer } from '@blyan/model';
 import { encodeCheckpoint } from '@blyan/model/checkpoint';
+import { type Doc, hashSplit } from '@blyan/model/data';
 import { payloadHash } from '@blyan/block';
 
 /** Text the tokenizer of a random checkpoint is trained on: enough distinct pairs for a few hundred tokens. */
@@ -17,4 +18,16 @@ the held-out loss falls by at least delta. Numbers 0123456789, punctuation (;:!?
 export function randomCheckpoint(cfg: ModelConfig, seed = 1): Uint8Array {
   const hash = payloadHash(new TextEncoder().encode(SAMPLE));
   return encodeCheckpoint(cfg, initParams(cfg, seed), trainTokenizer([SAMPLE], cfg.vocabSize), { train: hash, val: hash, hidden: hash }, { steps: 0, tokens: 0, seed, val_bpb: Number.NaN });
+}
+
+/**
+ * An untrained checkpoint of `cfg` whose tokenizer is trained on the start of the corpus's first
+ * train document and whose split hashes are the corpus's own, so a relay serving it can assign
+ * train shards and judge contributions on its hidden split: for contribution tests and benchmarks.
+ */
+export function corpusCheckpoint(cfg: ModelConfig, seed: number, docs: { train: () => readonly Doc[]; hidden: () => readonly Doc[] }): Uint8Array {
+  const train = docs.train();
+  const tokenizer = trainTokenizer([train[0]!.text.slice(0, 20_000)], cfg.vocabSize);
+  const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(docs.hidden()) };
+  return encodeCheckpoint(cfg, initParams(cfg, seed), tokenizer, splits, { steps: 0, tokens: 0, seed, val_bpb: Number.NaN });
 }

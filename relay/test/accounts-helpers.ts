@@ -1,15 +1,13 @@
 import { type Address, type Block, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
 import { type ExpertDelta, encodeDelta, expertCandidate } from '@blyan/delta';
-import { initParams, trainTokenizer } from '@blyan/model';
 import { slotPlan } from '@blyan/model/blocks';
-import { encodeCheckpoint } from '@blyan/model/checkpoint';
-import { hashSplit } from '@blyan/model/data';
 import type { Hono } from 'hono';
 import { SiweMessage } from 'siwe';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
 import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions/config.ts';
 import { corpusDocs } from '../src/corpus.ts';
+import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import { type Fixture, TINY, authority, seededFixture } from './helpers.ts';
 
@@ -18,14 +16,6 @@ export const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 /** A settable clock for expiry tests. */
 export const clock = { now: T0 };
-
-/** The tiny model with a tokenizer trained on some train-split text and the real split hashes, so the relay can judge it on the hidden split. */
-function tinyCorpusCheckpoint(): Uint8Array {
-  const train = corpusDocs.train();
-  const tokenizer = trainTokenizer([train[0]!.text.slice(0, 20_000)], TINY.vocabSize);
-  const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
-  return encodeCheckpoint(TINY, initParams(TINY, 3), tokenizer, splits, { steps: 0, tokens: 0, seed: 3, val_bpb: Number.NaN });
-}
 
 export type AccountsFixture = Fixture;
 
@@ -38,7 +28,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir) => openRelay(dir, relayRules(authority, 1 << 20), config), tinyCorpusCheckpoint(), T0, 1 << 20);
+  return seededFixture((dir) => openRelay(dir, relayRules(authority, 1 << 20), config), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
