@@ -82,7 +82,7 @@ test('a tampered tile is fetched again once, then the block is reported by name 
   const slot = (await error.getAttribute('data-block'))!;
   expect(slot).toMatch(/^layer0\.expert\d$/);
   const hash = [...experts].find(([, s]) => s === slot)![0];
-  await expect(error).toContainText(`block ${slot} (${hash}) failed verification: tile 0 of 1 does not match merkle_root, even after fetching it again`);
+  await expect(error).toContainText(`block ${slot} (${hash}) failed verification: tile 0 of 2 does not match merkle_root, even after fetching it again`);
   expect(net.log.filter((p) => p === `/v1/blocks/${hash}/tiles/0`)).toHaveLength(1);
   const cached = await chat.cachedHashes();
   expect(cached.filter((h) => experts.has(h))).toEqual([]);

@@ -18,7 +18,8 @@ export const E2E_MODEL: ModelConfig = {
   nHeads: 4,
   nExperts: 8,
   topK: 2,
-  dFF: 128,
+  // 3 · 384 · 64 int8 weights: each expert block is two 64 KiB tiles, so streaming verification crosses tiles.
+  dFF: 384,
   contextLength: 128,
   ropeTheta: 10000,
   normEps: 1e-5,
