@@ -27,10 +27,13 @@ async function firstJsonLine(child: ChildProcess, what: string): Promise<Record<
   });
 }
 
-/** A real relay in its own process on a temp store, seeded from `checkpoint`, else the small e2e model. */
-export async function startRelay(checkpoint?: string): Promise<RelayProcess> {
+/**
+ * A real relay in its own process on a temp store, seeded from `checkpoint`, else the small e2e
+ * model; `options` go to start-relay.ts (`--corpus`, `blyan serve` options such as `--origin`).
+ */
+export async function startRelay(checkpoint?: string, options: string[] = []): Promise<RelayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'blyan-e2e-'));
-  const child = spawn(TSX, [join(HERE, 'start-relay.ts'), dir, ...(checkpoint ? [checkpoint] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(TSX, [join(HERE, 'start-relay.ts'), dir, ...(checkpoint ? [checkpoint] : []), ...options], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const { url } = await firstJsonLine(child, 'the relay');
   return {
     url: url!,

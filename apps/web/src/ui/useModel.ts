@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { setAnswering } from '../contribute/answering.ts';
 import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
 
 export interface Message {
@@ -38,6 +39,9 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const busy = useRef<number | null>(null);
   const [messages, setMessages] = useState<Message[]>(loadHistory);
   const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, busyId: null });
+
+  // Training (the contribute worker) yields to every answer.
+  useEffect(() => setAnswering(view.busyId !== null), [view.busyId]);
 
   useEffect(() => {
     localStorage.setItem(HISTORY_KEY, JSON.stringify(messages));

@@ -1,0 +1,103 @@
+import { type BrowserContext, test as base, expect } from '@playwright/test';
+import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
+import { DIST } from './fixtures.ts';
+import { type RelayProcess, startRelay } from './relay-process.ts';
+import { type RelayProxy, relayProxy } from './relay-proxy.ts';
+import { type Running, serveStatic } from './static-server.ts';
+
+const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
+const SHORT = { temperature: 0, maxTokens: 6 };
+
+/**
+ * The app first, so the relay can name its origin (SIWE domain and URI, CORS with credentials);
+ * the relay serves the corpus-tokenized e2e model and accepts a drop of 1e-4 nats/token.
+ */
+const test = base.extend<{ app: Running; relay: RelayProcess; net: RelayProxy }>({
+  app: async ({}, use) => {
+    const app = await serveStatic(DIST);
+    await use(app);
+    await app.close();
+  },
+  relay: async ({ app }, use) => {
+    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4']);
+    await use(relay);
+    await relay.stop();
+  },
+  net: async ({ relay }, use) => {
+    const proxy = await relayProxy(relay.url);
+    await use(proxy);
+    await proxy.close();
+  },
+});
+
+/** An EIP-1193 provider in the page backed by a viem local account in the test (real secp256k1 signatures). */
+async function injectWallet(context: BrowserContext): Promise<string> {
+  const wallet = privateKeyToAccount(generatePrivateKey());
+  await context.exposeFunction('blyanTestSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+  await context.addInitScript((address: string) => {
+    const w = window as unknown as { ethereum: unknown; blyanTestSign(hex: string): Promise<string> };
+    w.ethereum = {
+      async request({ method, params }: { method: string; params?: unknown[] }) {
+        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [address];
+        if (method === 'personal_sign') return w.blyanTestSign(params![0] as string);
+        throw new Error(`the test wallet does not do ${method}`);
+      },
+    };
+  }, wallet.address);
+  return wallet.address.toLowerCase();
+}
+
+test('a wallet signs in, the browser trains an expert on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
+  test.setTimeout(300_000);
+  const url = `${app.url}/?relay=${encodeURIComponent(net.url)}`;
+
+  // The reader answers once, so we know which experts its prompt routes to.
+  const readerContext = await browser.newContext();
+  const reader = new ChatPage(await readerContext.newPage(), url);
+  await reader.open();
+  await reader.settings(SHORT);
+  const first = await reader.ask(PROMPT);
+
+  const contributorContext = await browser.newContext();
+  const address = await injectWallet(contributorContext);
+  const page = await contributorContext.newPage();
+  await page.goto(`${url}#/contribute`);
+  await page.getByTestId('login').click();
+  await expect(page.getByTestId('account')).toHaveAttribute('data-address', address, { timeout: 30_000 });
+  await page.getByTestId('contribute-steps').fill('6');
+  await page.getByTestId('contribute-switch').check();
+  await expect(page.getByTestId('assignment')).toBeVisible({ timeout: 60_000 });
+  const accepted = page.locator('[data-testid="submission"][data-state="accepted"]').first();
+  await expect(accepted).toBeVisible({ timeout: 200_000 });
+  await page.getByTestId('contribute-switch').uncheck();
+  const block = (await accepted.getAttribute('data-block'))!;
+  const slot = (await accepted.locator('td').first().textContent())!;
+  await expect(accepted).toContainText(/accepted, Δ 0\.\d+ nats\/token/);
+  await expect(accepted).toContainText(/of 288\.0 KB raw, \d+\.\d×/);
+  await expect(page.getByTestId('contribute-notice')).toHaveCount(0); // trained on WebGPU, no CPU fallback
+  await expect(page.getByTestId('balance')).not.toHaveAttribute('data-balance', /^(0|)$/);
+  expect(net.log.filter((p) => p === '/v1/contributions')).not.toHaveLength(0);
+
+  // The new head is the contributor's block, signed by its session key for its account.
+  expect((await slotHeads(net.url))[slot]).toBe(block);
+  const header = ((await (await fetch(`${net.url}/v1/blocks/${block}`)).json()) as { header: { author: string } }).header;
+  expect(header.author).toBe(address);
+
+  // The reader's next answer fetches and verifies the new version (the delegation proven from the SIWE message).
+  expect(Object.keys(first.stats.expertBlocks), `the prompt must route to ${slot} for this check`).toContain(slot);
+  const mark = net.log.length;
+  const second = await reader.ask(PROMPT);
+  expect(second.stats.expertBlocks[slot]).toBe(block);
+  expect(payloadHashesIn(net.log.slice(mark))).toContain(block);
+  expect(net.log.slice(mark)).toContain(`/v1/delegations/${await delegatedKey(net.url, block)}`);
+  await readerContext.close();
+  await contributorContext.close();
+});
+
+/** The key that signed `block` (its session key): recovered from the block's signature. */
+async function delegatedKey(relayUrl: string, block: string): Promise<string> {
+  const { header } = (await (await fetch(`${relayUrl}/v1/blocks/${block}`)).json()) as { header: { sig: Hex } };
+  return (await recoverMessageAddress({ message: { raw: hexToBytes(`0x${block}`) }, signature: header.sig })).toLowerCase();
+}
