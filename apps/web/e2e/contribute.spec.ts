@@ -92,6 +92,11 @@ test('a wallet signs in, the browser trains an expert on WebGPU until the relay 
   expect(second.stats.expertBlocks[slot]).toBe(block);
   expect(payloadHashesIn(net.log.slice(mark))).toContain(block);
   expect(net.log.slice(mark)).toContain(`/v1/delegations/${await delegatedKey(net.url, block)}`);
+
+  // Logout ends the session: the page offers sign-in again and the relay no longer knows the cookie.
+  await page.getByTestId('logout').click();
+  await expect(page.getByTestId('login')).toBeEnabled();
+  expect(await page.evaluate(async (relay) => (await fetch(`${relay}/v1/auth/me`, { credentials: 'include' })).status, net.url)).toBe(401);
   await readerContext.close();
   await contributorContext.close();
 });
