@@ -1,11 +1,11 @@
 import { type Address, type Signer, blockHash } from '@blyan/block';
-import type { AccountsClient, ContributionView, RelayClient } from '@blyan/client';
+import type { AccountsClient, Assignment, ContributionView, RelayClient } from '@blyan/client';
 import { evalStream } from '@blyan/model/eval';
 import { ShardBatches } from './batches.ts';
 import { buildCandidate } from './candidate.ts';
 import { cpuTrainer } from './cpu-trainer.ts';
 import type { ExpertTrainer } from './expert-trainer.ts';
-import { FrozenModel } from './frozen-model.ts';
+import { FrozenModel, type LoadedBlock } from './frozen-model.ts';
 import type { TrainingGate } from './gate.ts';
 import { gpuTrainer } from './gpu-trainer.ts';
 import type { ContributeSettings, FromContributor, SubmissionView } from './protocol.ts';
@@ -31,8 +31,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * One contribution: take an assignment, fetch its shard and the frozen model, run the micro-steps
  * the gate allows, and submit the delta (rebasing on a newer head, waiting out a rate limit) until
- * the relay's verdict. Returns false when contributing was switched off mid-round (nothing is
- * submitted then).
+ * the relay's verdict. Returns false when contributing was switched off mid-round (during training
+ * nothing is submitted; during a rate-limit wait the pending delta is dropped).
  */
 export async function contributeRound(ctx: RoundContext, round: number): Promise<boolean> {
   const { accounts, settings: s, post } = ctx;
@@ -48,7 +48,7 @@ export async function contributeRound(ctx: RoundContext, round: number): Promise
   const shard = await accounts.shard(a);
   const seqLen = Math.min(s.seqLen, model.config.contextLength);
   const batches = new ShardBatches(evalStream(model.tokenizer, shard.docs.map((d) => d.text)), s.batch, seqLen);
-  let base = await model.block(a.base, a.slot);
+  const base = await model.block(a.base, a.slot);
   const train = { batch: s.batch, seqLen, adamw: { lr: s.lr } };
   const trainer: ExpertTrainer = ctx.device ? await gpuTrainer(ctx.device, model, slot.layer, slot.expert, base, train) : await cpuTrainer(model, slot.layer, slot.expert, base, train);
   let change: Record<string, Float32Array>;
@@ -66,43 +66,61 @@ export async function contributeRound(ctx: RoundContext, round: number): Promise
     trainer.destroy();
   }
 
-  let view: SubmissionView | null = null;
+  const queued = await submit(ctx, round, a, model, change, base);
+  if (queued === null) return false;
+  await verdict(ctx, queued);
+  return true;
+}
+
+/**
+ * Signs and posts the contribution of `change` on `base`; on a stale base applies the same change
+ * to the head the relay names and signs again, on a rate limit waits. Returns the queued
+ * submission, or null when contributing was switched off while waiting.
+ */
+async function submit(ctx: RoundContext, round: number, a: Assignment, model: FrozenModel, change: Record<string, Float32Array>, base: LoadedBlock): Promise<SubmissionView | null> {
+  const slot = model.plan(a.slot);
   for (let rebases = 0; ; ) {
-    post({ type: 'status', text: `signing and submitting the delta for ${a.slot}` });
+    ctx.post({ type: 'status', text: `signing and submitting the delta for ${a.slot}` });
     const c = await buildCandidate(change, base, {
       meta: a.meta,
       slot,
       encoding: model.payload.quantization.experts,
-      density: s.density,
+      density: ctx.settings.density,
       maxRelativeNorm: a.rules.max_relative_norm,
       signer: ctx.signer,
       account: ctx.account,
       now: Date.now(),
     });
-    view = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, credit: null };
-    post({ type: 'submission', submission: view });
-    const sent = await accounts.submit(c.body);
+    const view: SubmissionView = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, credit: null };
+    ctx.post({ type: 'submission', submission: view });
+    const sent = await ctx.accounts.submit(c.body);
     if (sent.kind === 'queued') {
-      view = { ...view, id: sent.id, state: 'queued' };
-      break;
+      const queued: SubmissionView = { ...view, id: sent.id, state: 'queued' };
+      ctx.post({ type: 'submission', submission: queued });
+      return queued;
     }
     if (sent.kind === 'rate_limited') {
-      post({ type: 'status', text: `rate limited: waiting ${Math.round(sent.retryAfterMs / 1000)} s` });
+      ctx.post({ type: 'status', text: `rate limited: waiting ${Math.round(sent.retryAfterMs / 1000)} s` });
       await sleep(sent.retryAfterMs);
+      if (ctx.gate.paused === 'off') return null;
       continue;
     }
     if (++rebases > MAX_REBASES) throw new Error(`${a.slot} moved on ${MAX_REBASES} times while submitting; giving up this round`);
-    post({ type: 'status', text: `${a.slot} has a newer head: rebasing` });
+    ctx.post({ type: 'status', text: `${a.slot} has a newer head: rebasing` });
     base = await model.block(sent.head, a.slot);
   }
-  post({ type: 'submission', submission: view });
-  post({ type: 'status', text: `the relay is evaluating contribution ${view.id}` });
+}
+
+/** Polls the relay until it accepts or rejects the submission, posting each change of state. */
+async function verdict(ctx: RoundContext, queued: SubmissionView): Promise<void> {
+  ctx.post({ type: 'status', text: `the relay is evaluating contribution ${queued.id}` });
+  let view = queued;
   for (;;) {
     await sleep(POLL_MS);
-    const v: ContributionView = await accounts.contribution(view.id!);
+    const v: ContributionView = await ctx.accounts.contribution(queued.id!);
     const next: SubmissionView = { ...view, state: v.status, improvement: v.figures?.improvement ?? null, reason: v.reason === null ? null : `${v.reason}${v.detail ? `: ${v.detail}` : ''}`, credit: v.credit };
-    if (next.state !== view.state) post({ type: 'submission', submission: next });
+    if (next.state !== view.state) ctx.post({ type: 'submission', submission: next });
     view = next;
-    if (v.status === 'accepted' || v.status === 'rejected') return true;
+    if (v.status === 'accepted' || v.status === 'rejected') return;
   }
 }

@@ -46,6 +46,8 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
   }, [accounts, account]);
 
   useEffect(refreshBalance, [refreshBalance]);
+  const onAccepted = useRef(refreshBalance);
+  onAccepted.current = refreshBalance;
 
   useEffect(() => {
     const w = new Worker(new URL('./contribute.worker.ts', import.meta.url), { type: 'module', name: 'blyan-contribute' });
@@ -65,7 +67,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
           return setView((v) => ({ ...v, losses: [...v.losses, { round: m.round, step: m.step, loss: m.loss }].slice(-MAX_POINTS), speed: { ms: m.ms, tokensPerSecond: (1000 * m.tokens) / m.ms } }));
         case 'submission': {
           const s = m.submission;
-          if (s.state === 'accepted') refreshBalance();
+          if (s.state === 'accepted') onAccepted.current();
           return setView((v) => ({ ...v, submissions: [s, ...v.submissions.filter((x) => x.round !== s.round)] }));
         }
         case 'error':
@@ -79,7 +81,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
       unwatch();
       w.terminate();
     };
-  }, [refreshBalance]);
+  }, []);
 
   useEffect(() => {
     const on = () => worker.current?.postMessage({ type: 'visibility', hidden: document.hidden, pauseWhenHidden: settings.pauseWhenHidden } satisfies ToContributor);
