@@ -17,6 +17,9 @@ const shellList = (): Plugin => ({
  */
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' };
 
+/** The relay the dev and preview servers forward the API to, so the page reaches it same-origin. */
+const relayProxy = { '/v1': process.env.BLYAN_RELAY ?? 'http://127.0.0.1:8787' };
+
 export default defineConfig({
   plugins: [shellList()],
   worker: { format: 'es' },
@@ -26,6 +29,6 @@ export default defineConfig({
     // bench.html: measurements for apps/web/bench/browser.ts, on the app's origin and code.
     rollupOptions: { input: { main: 'index.html', bench: 'bench.html' } },
   },
-  server: { headers: isolation },
-  preview: { headers: isolation },
+  server: { headers: isolation, proxy: relayProxy },
+  preview: { headers: isolation, proxy: relayProxy },
 });

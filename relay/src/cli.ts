@@ -7,11 +7,13 @@ import { verify } from './cli/verify.ts';
 const USAGE = `usage: blyan <command> [options]
 
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
-           [--origin http://localhost:5173] [--chain-id 1] [--min-improvement 0.002]
-           serve the relay API; an empty store is first seeded from --checkpoint, else
-           public/genesis/checkpoint.tensors, else a small random model. --origin is the web
-           app's origin: the SIWE domain and URI logins must name, and the one origin that gets
-           credentialed (cookie) requests; --min-improvement is δ in nats/token
+           [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002]
+           serve the relay API under /v1; an empty store is first seeded from --checkpoint, else
+           public/genesis/checkpoint.tensors. --app serves a built web app (apps/web/dist) at /.
+           --origin is the web app's origin: the SIWE domain and URI logins must name, and the
+           one origin that gets credentialed (cookie) requests; it defaults to the relay's own
+           address with --app, else http://localhost:5173 (vite dev). --min-improvement is δ in
+           nats/token
   genesis  --checkpoint FILE [--store DIR] [--f32]
            seed an empty store from a checkpoint (experts int8 unless --f32)
   verify   [--store DIR]

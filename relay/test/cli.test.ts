@@ -1,4 +1,6 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,6 +27,17 @@ async function scratch(): Promise<string> {
 function capture(): { log: (l: string) => void; text: () => string } {
   const lines: string[] = [];
   return { log: (l) => lines.push(l), text: () => lines.join('\n') };
+}
+
+/** A loopback port nothing listens on now (the relay names its own origin, so --port 0 won't do). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+    probe.once('error', reject);
+  });
 }
 
 /** Announces a 1 GB body over real HTTP, sends 64 KiB of it, and returns the early answer. */
@@ -74,6 +87,46 @@ describe('blyan serve', () => {
     await second.close();
     expect(again.text()).toContain('store already holds 14 blocks; --checkpoint ignored');
     expect(again.text()).not.toContain('seeded');
+  });
+
+  it('with --app serves the built web app at / beside the API, cross-origin isolated, and names its own origin for sign-in', async () => {
+    const dir = await scratch();
+    const ckpt = join(dir, 'tiny.tensors');
+    await writeFile(ckpt, tinyCheckpoint());
+    const app = join(dir, 'dist');
+    await mkdir(join(app, 'assets'), { recursive: true });
+    await writeFile(join(app, 'index.html'), '<!doctype html><title>Blyan</title>');
+    await writeFile(join(app, 'assets', 'main-abc123.js'), 'export {};');
+    const port = await freePort();
+    const out = capture();
+    const running = await serve(['--store', join(dir, 'store'), '--port', String(port), '--checkpoint', ckpt, '--app', app], out.log);
+    try {
+      expect(out.text()).toContain(`web app: open http://127.0.0.1:${port}/ (sign-in accepts http://127.0.0.1:${port})`);
+      const page = await fetch(`${running.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(page.headers.get('cross-origin-embedder-policy')).toBe('credentialless');
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      expect(await page.text()).toContain('<title>Blyan</title>');
+      const asset = await fetch(`${running.url}/assets/main-abc123.js`);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(await asset.text()).toBe('export {};');
+      expect(await (await fetch(`${running.url}/v1/health`)).json()).toMatchObject({ ok: true, blocks: 14 });
+      const missing = await fetch(`${running.url}/nope.js`);
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe('no_route');
+      expect((await fetch(`${running.url}/..%2f..%2fstore/genesis.key`)).status).toBe(404);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('refuses an --app folder without a built app before touching the store', async () => {
+    const dir = await scratch();
+    const store = join(dir, 'store');
+    await expect(serve(['--store', store, '--port', '0', '--app', dir], capture().log)).rejects.toThrow(/--app .*: no index.html there; build the app/);
+    expect(existsSync(store)).toBe(false);
   });
 
   it('rejects bad arguments with a UsageError', async () => {

@@ -1,6 +1,7 @@
 // Serves the app shell offline: every same-origin GET is answered from the network when it can
-// be (and the answer kept), else from what was kept. The relay is another origin and is never
-// touched here: its blocks live in IndexedDB, verified.
+// be (and the answer kept), else from what was kept. The relay's API (/v1/, on this origin when
+// the relay serves the app, else another) is never touched here: its blocks live in IndexedDB,
+// verified.
 const CACHE = 'blyan-shell-v1';
 const SHELL = ['/', '/index.html', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png'];
 
@@ -25,7 +26,7 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/v1/')) return;
   event.respondWith(
     fetch(event.request)
       .then((res) => {

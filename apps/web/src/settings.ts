@@ -1,10 +1,13 @@
 import type { BackendChoice, RoutingMode, Sampling } from './protocol.ts';
 
-/** Where the relay is: `?relay=` (remembered), else the last one used, else the local default. */
+/**
+ * Where the relay is: `?relay=` (remembered), else the last one used, else this page's own origin
+ * (the relay serves the app at /; vite's dev and preview servers proxy /v1 to it).
+ */
 export function relayUrl(): string {
   const fromQuery = new URLSearchParams(location.search).get('relay');
   if (fromQuery) localStorage.setItem('blyan.relay', fromQuery);
-  return fromQuery ?? localStorage.getItem('blyan.relay') ?? 'http://127.0.0.1:8787';
+  return fromQuery ?? localStorage.getItem('blyan.relay') ?? location.origin;
 }
 
 export interface ChatSettings {

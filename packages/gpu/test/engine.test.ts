@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
-import { MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, argmax, decodeStep, expertTensorNames, prefill, sampleToken } from '@blyan/model';
+import { MissingExpertError, type ModelConfig, Rng, type Routing, decodeStep, expertTensorNames, greedyDecode, prefill, sampleToken } from '@blyan/model';
 import { expectClose, gpuDevice } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
 
@@ -10,19 +10,6 @@ async function collect(it: AsyncIterable<number>): Promise<number[]> {
   const out: number[] = [];
   for await (const t of it) out.push(t);
   return out;
-}
-
-/** The reference's greedy continuation of `prompt`, with the logits of each step. */
-function referenceGreedy(params: ParamMap, cfg: ModelConfig, prompt: number[], count: number, routing?: Routing) {
-  const first = prefill(params, cfg, prompt, routing);
-  const tokens: number[] = [];
-  let logits = first.logits;
-  for (let i = 0; i < count; i++) {
-    const t = argmax(logits);
-    tokens.push(t);
-    if (i + 1 < count) logits = decodeStep(first.state, t);
-  }
-  return { tokens, prefillLogits: first.logits, lastLogits: logits, state: first.state };
 }
 
 describe('engine: decoding matches the CPU reference', () => {
@@ -38,7 +25,7 @@ describe('engine: decoding matches the CPU reference', () => {
       engine.load(tensors);
       const prompt = [5, 17, 3, 3, 28, 0, 9].map((t) => t % cfg.vocabSize);
       const count = cfg.contextLength - prompt.length;
-      const expected = referenceGreedy(params, cfg, prompt, count);
+      const expected = greedyDecode(params, cfg, prompt, count);
       await engine.prefill(prompt);
       expectClose(await engine.readLogits(), expected.prefillLogits, 'prefill logits');
       const before = { ...engine.counters };
@@ -56,7 +43,7 @@ describe('engine: decoding matches the CPU reference', () => {
     const engine = await BlyanEngine.create(device, TINY);
     engines.push(engine);
     engine.load(tensors);
-    const expected = referenceGreedy(params, TINY, [7], 10);
+    const expected = greedyDecode(params, TINY, [7], 10);
     await engine.prefill([7]);
     const a = await collect(engine.generate({ maxTokens: 4, sampling: { temperature: 0 } }));
     const b = await collect(engine.generate({ maxTokens: 6, sampling: { temperature: 0 } }));
@@ -72,7 +59,7 @@ describe('engine: decoding matches the CPU reference', () => {
       engines.push(engine);
       engine.load(tensors);
       const prompt = [1, 2, 3, 4, 5, 6];
-      const expected = referenceGreedy(params, TINY, prompt, 8, routing);
+      const expected = greedyDecode(params, TINY, prompt, 8, routing);
       await engine.prefill(prompt, routing);
       expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
     });
@@ -103,7 +90,7 @@ describe('engine: decoding matches the CPU reference', () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 3);
     const prompt = [5, 17, 3, 3, 28, 0, 9];
-    const expected = referenceGreedy(params, TINY, prompt, 8);
+    const expected = greedyDecode(params, TINY, prompt, 8);
     const expert = (l: number, e: number) => {
       const n = expertTensorNames(l, e);
       return { w1: tensors[n.w1]!, w3: tensors[n.w3]!, w2: tensors[n.w2]! };

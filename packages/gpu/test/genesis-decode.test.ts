@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { TensorMap } from '@blyan/block';
-import { type ParamMap, argmax, decodeStep, prefill } from '@blyan/model';
+import { type ParamMap, greedyDecode } from '@blyan/model';
 import { encodeSlotPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,12 +24,7 @@ describe('the genesis model on WebGPU', () => {
       Object.assign(reference, slotParams(slot, payload));
     }
     const prompt = tokenizer.encode('Fellow-Citizens of the Senate and House of Representatives: The state of the Union');
-    const { logits, state } = prefill(reference, config, prompt);
-    const expected: number[] = [];
-    for (let next = logits; expected.length < TOKENS; ) {
-      expected.push(argmax(next));
-      if (expected.length < TOKENS) next = decodeStep(state, expected.at(-1)!);
-    }
+    const expected = greedyDecode(reference, config, prompt, TOKENS).tokens;
     engine = await BlyanEngine.create(await gpuDevice(), config);
     engine.load(tensors);
     await engine.prefill(prompt);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve as listen } from '@hono/node-server';
 import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
@@ -22,8 +23,17 @@ async function genesisSource(flag: string | undefined): Promise<{ bytes: Uint8Ar
   throw new Error(`no genesis checkpoint: ${COMMITTED_CHECKPOINT} is missing; pass --checkpoint FILE (train one with packages/model/src/cli/train.ts)`);
 }
 
-function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string }) {
-  const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? DEFAULT_ORIGIN;
+/** The built web app to serve at /, checked before anything opens. */
+function webAppDir(flag: string | undefined): string | undefined {
+  if (flag === undefined) return undefined;
+  const dir = resolve(flag);
+  if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`--app ${flag}: no index.html there; build the app with pnpm --filter @blyan/web build`);
+  return dir;
+}
+
+/** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
+function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string }, ownOrigin: string | undefined) {
+  const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? ownOrigin ?? DEFAULT_ORIGIN;
   let url: URL;
   try {
     url = new URL(origin);
@@ -35,6 +45,10 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
   const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
   return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId } };
+}
+
+function hostUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. */
@@ -49,13 +63,16 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     origin: { type: 'string' },
     'chain-id': { type: 'string' },
     'min-improvement': { type: 'string' },
+    app: { type: 'string' },
   });
   const port = intOption(values.port, 'port', 8787, 0, 65535);
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
   const host = values.host ?? '127.0.0.1';
+  const webApp = webAppDir(values.app);
+  const accounts = accountsConfig(values, webApp === undefined || port === 0 ? undefined : hostUrl(host, port));
   const dir = storeDir(values.store);
   const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accountsConfig(values));
+  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accounts);
   try {
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
@@ -70,15 +87,16 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     await relay.close();
     throw e;
   }
-  const app = createApp({ ...relay, maxPayloadBytes });
+  const app = createApp({ ...relay, maxPayloadBytes }, webApp);
   const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
     const s = listen({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
     s.once('error', reject);
   });
   const { port: bound } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const url = hostUrl(host, bound);
   const counts = await relay.index.counts();
   log(`blyan relay listening on ${url} (store ${dir}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
+  if (webApp !== undefined) log(`web app: open ${url}/ (sign-in accepts ${relay.accounts.config.siwe.uri})`);
   return {
     url,
     async close() {

@@ -8,12 +8,14 @@ import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
+import { mountWebApp } from './web-app.ts';
 
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
- * URI) also gets credentialed requests, so its session cookie reaches the account routes.
+ * URI) also gets credentialed requests, so its session cookie reaches the account routes. With
+ * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin.
  */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(deps: AppDeps, webApp?: string): Hono {
   const app = new Hono();
   const appOrigin = deps.accounts.config.siwe.uri;
   app.use(
@@ -33,6 +35,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1', authRoutes(deps.accounts));
   app.route('/v1', contributionRoutes(deps.accounts, deps.index, deps.objects));
   app.route('/v1', rewardRoutes(deps.accounts, deps.index));
+  if (webApp !== undefined) mountWebApp(app, webApp);
   app.notFound((c) => c.json(errorBody('no_route', `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((e, c) => {
     if (e instanceof ApiError) return c.json(errorBody(e.code, e.message), e.status);

@@ -7,6 +7,7 @@ import { rmsnormForward } from './ops/rmsnorm.ts';
 import { type RopeTable, ropeTable } from './ops/rope.ts';
 import { layerWeights, validateParams } from './params.ts';
 import { type AllowedSet, type LayerRouting, type Routing, validateRouting } from './routing.ts';
+import { argmax } from './sampling.ts';
 import { checkTokens } from './tokens.ts';
 
 /** How one layer routed one token. */
@@ -80,6 +81,23 @@ export function decodeStep<A extends FloatArray>(state: InferenceState<A>, token
   if (state.pos >= cfg.contextLength) throw new Error(`cannot decode past contextLength ${cfg.contextLength}`);
   const ids = checkTokens([token], 1, cfg.vocabSize, 'token');
   return run(state, ids, (l) => (state.allowed[l] ?? null));
+}
+
+/**
+ * The greedy continuation of `prompt`: `count` tokens, each the argmax of the last logits, plus the
+ * prefill's logits, the last step's and the state. What every backend's temperature-0 decoding must
+ * reproduce token for token.
+ */
+export function greedyDecode<A extends FloatArray>(params: ParamMap<A>, cfg: ModelConfig, prompt: ArrayLike<number>, count: number, routing?: Routing) {
+  const first = prefill(params, cfg, prompt, routing);
+  const tokens: number[] = [];
+  let logits = first.logits;
+  for (let i = 0; i < count; i++) {
+    const t = argmax(logits);
+    tokens.push(t);
+    if (i + 1 < count) logits = decodeStep(first.state, t);
+  }
+  return { tokens, prefillLogits: first.logits, lastLogits: logits, state: first.state };
 }
 
 /** Per layer, the experts any token so far was routed to, ascending: what a client must have loaded. */
