@@ -2,11 +2,13 @@
  * Contribution benchmark (not a test): delta size raw against compressed at several densities,
  * and the relay's cost per submission on the genesis configuration: intake (signature, delta
  * decode, candidate payload, commitments), the evaluation worker's hidden-split forward pass per
- * candidate, and how long the API answers GET /v1/heads while evaluations run. Weights are
- * initParams (evaluation time does not depend on their values) with a tokenizer trained on the
- * train split; the delta comes from AdamW steps of one expert on its assigned shard.
+ * candidate, and how long the API answers GET /v1/heads while evaluations run; then the paired
+ * per-token loss difference a delta makes on the hidden subset, against the production δ. Weights
+ * are a trained checkpoint's with --checkpoint, else initParams of the genesis config (evaluation
+ * time does not depend on their values) with a tokenizer trained on the train split; the delta
+ * comes from AdamW steps of one expert on its assigned shard.
  *
- *   pnpm exec tsx relay/bench/contribute.ts [--windows 32] [--threads 1]
+ *   pnpm exec tsx relay/bench/contribute.ts [--checkpoint FILE] [--windows 32] [--threads 1] [--steps 8] [--lr 1e-3]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { compression, encodeDelta, expertCandidate, sparsifyDelta } from '@blyan
 import { GENESIS_CONFIG, type ParamMap, Tokenizer, initParams, trainTokenizer } from '@blyan/model';
 import { genesisBlocks, slotParams, slotPlan } from '@blyan/model/blocks';
 import { hashSplit } from '@blyan/model/data';
+import { readCheckpoint, recordedSplits } from '@blyan/model/checkpoint';
 import { evalStream } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { SiweMessage } from 'siwe';
@@ -28,25 +31,41 @@ import { corpusDocs } from '../src/corpus.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
 
-const { values } = parseArgs({ options: { windows: { type: 'string' }, threads: { type: 'string' }, submissions: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { checkpoint: { type: 'string' }, windows: { type: 'string' }, threads: { type: 'string' }, submissions: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' } },
+});
 const windows = Number(values.windows ?? 32);
 const threads = Number(values.threads ?? 1);
 const submissions = Number(values.submissions ?? 5);
-const cfg = GENESIS_CONFIG;
+const STEPS = Number(values.steps ?? 8);
+const LR = Number(values.lr ?? 1e-3);
 const ORIGIN = 'http://localhost:5173';
+
+/** The model to contribute to: a trained checkpoint, else untrained weights of the genesis shape. */
+function startingModel() {
+  if (values.checkpoint !== undefined) {
+    const ckpt = readCheckpoint(values.checkpoint);
+    return { model: { ...ckpt, splits: recordedSplits(ckpt, values.checkpoint) }, what: `trained checkpoint ${values.checkpoint}` };
+  }
+  const train = corpusDocs.train();
+  const tokenizer = trainTokenizer(train.slice(0, 40).map((d) => d.text), GENESIS_CONFIG.vocabSize);
+  const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
+  return { model: { config: GENESIS_CONFIG, tokenizer, params: initParams(GENESIS_CONFIG, 1), splits }, what: 'untrained genesis-shape weights' };
+}
 
 console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`);
 let t = performance.now();
-const train = corpusDocs.train();
-const tokenizer = trainTokenizer(train.slice(0, 40).map((d) => d.text), cfg.vocabSize);
-const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
+const { model: start, what } = startingModel();
+const cfg = start.config;
+const tokenizer = start.tokenizer;
 const genesisKey = privateKeyToAccount(generatePrivateKey());
-const genesis = await genesisBlocks({ config: cfg, tokenizer, params: initParams(cfg, 1), splits }, genesisKey);
-console.log(`setup (corpus, tokenizer, ${genesis.length} genesis blocks): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const genesis = await genesisBlocks(start, genesisKey);
+console.log(`setup (${what}, ${genesis.length} genesis blocks): ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-'));
 // δ = ∞: every submission is judged against the same head, so each pays a full evaluation.
-const config = { ...defaultAccountsConfig(ORIGIN, corpusDocs), minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { windows, perBatch: 8, threads } };
+const production = defaultAccountsConfig(ORIGIN, corpusDocs);
+const config = { ...production, minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { windows, perBatch: 8, threads } };
 const relay = await openRelay(dir, relayRules(genesisKey.address.toLowerCase() as Address, 64 << 20), config);
 for (const b of genesis) {
   const r = await relay.ledger.submit(b);
@@ -86,7 +105,6 @@ const model = OnnxModel.create(cfg, { intraOpThreads: 2 });
 const state = model.createTrainState(params as Record<string, Float32Array>, { trainable: slot.tensors.map((s) => s.name) });
 const B = 4;
 const T = cfg.contextLength;
-const STEPS = 8;
 for (let step = 0; step < STEPS; step++) {
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
@@ -95,12 +113,12 @@ for (let step = 0; step < STEPS; step++) {
     tokens.set(stream.subarray(start, start + T), b * T);
     targets.set(stream.subarray(start + 1, start + T + 1), b * T);
   }
-  await model.trainStep(state, { tokens, targets, B, T }, 1e-3);
+  await model.trainStep(state, { tokens, targets, B, T }, LR);
 }
 await model.dispose();
 const baseParams = slotParams(slot, base.payload);
 const tuned = Object.fromEntries(slot.tensors.map((s) => [s.name, state.params[s.name]!]));
-console.log(`${STEPS} AdamW steps of ${a.slot} (B=${B}, T=${T}) on ORT: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+console.log(`${STEPS} AdamW steps of ${a.slot} (B=${B}, T=${T}, lr ${LR}) on ORT: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
 const densities = [0.01, 0.05, 0.1, 0.25];
 const rows: string[][] = [];
@@ -180,6 +198,7 @@ for (const b of ctx.batches) {
 const mean = diffs.reduce((s, d) => s + d, 0) / diffs.length;
 const sd = Math.sqrt(diffs.reduce((s, d) => s + (d - mean) ** 2, 0) / (diffs.length - 1));
 console.log(`\nPaired per-token loss difference, baseline − candidate (5 % delta), ${diffs.length} hidden tokens: mean ${mean.toExponential(2)}, sd ${sd.toExponential(2)}, standard error ${(sd / Math.sqrt(diffs.length)).toExponential(2)} nats`);
+console.log(`production δ = ${production.minImprovement} nats/token: this delta would be ${mean >= production.minImprovement ? 'accepted' : 'rejected'}`);
 await relay.close();
 await rm(dir, { recursive: true, force: true });
 

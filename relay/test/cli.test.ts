@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,6 +17,12 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
+async function tinyCheckpointFile(dir: string): Promise<string> {
+  const path = join(dir, 'tiny.tensors');
+  await writeFile(path, tinyCheckpoint());
+  return path;
+}
+
 async function scratch(): Promise<string> {
   const dir = await tempDir();
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
@@ -27,17 +32,6 @@ async function scratch(): Promise<string> {
 function capture(): { log: (l: string) => void; text: () => string } {
   const lines: string[] = [];
   return { log: (l) => lines.push(l), text: () => lines.join('\n') };
-}
-
-/** A loopback port nothing listens on now (the relay names its own origin, so --port 0 won't do). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
 }
 
 /** Announces a 1 GB body over real HTTP, sends 64 KiB of it, and returns the early answer. */
@@ -66,8 +60,7 @@ async function closedFixture() {
 describe('blyan serve', () => {
   it('seeds an empty store from --checkpoint, then serves over HTTP; a restart does not reseed', async () => {
     const dir = await scratch();
-    const ckpt = join(dir, 'tiny.tensors');
-    await writeFile(ckpt, tinyCheckpoint());
+    const ckpt = await tinyCheckpointFile(dir);
     const store = join(dir, 'store');
     const out = capture();
     const running = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], out.log);
@@ -91,17 +84,16 @@ describe('blyan serve', () => {
 
   it('with --app serves the built web app at / beside the API, cross-origin isolated, and names its own origin for sign-in', async () => {
     const dir = await scratch();
-    const ckpt = join(dir, 'tiny.tensors');
-    await writeFile(ckpt, tinyCheckpoint());
+    const ckpt = await tinyCheckpointFile(dir);
     const app = join(dir, 'dist');
     await mkdir(join(app, 'assets'), { recursive: true });
     await writeFile(join(app, 'index.html'), '<!doctype html><title>Blyan</title>');
     await writeFile(join(app, 'assets', 'main-abc123.js'), 'export {};');
-    const port = await freePort();
     const out = capture();
-    const running = await serve(['--store', join(dir, 'store'), '--port', String(port), '--checkpoint', ckpt, '--app', app], out.log);
+    const running = await serve(['--store', join(dir, 'store'), '--port', '0', '--checkpoint', ckpt, '--app', app], out.log);
     try {
-      expect(out.text()).toContain(`web app: open http://127.0.0.1:${port}/ (sign-in accepts http://127.0.0.1:${port})`);
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect(out.text()).toContain(`web app: open ${running.url}/ (sign-in accepts ${running.url})`);
       const page = await fetch(`${running.url}/`);
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -127,6 +119,18 @@ describe('blyan serve', () => {
     const store = join(dir, 'store');
     await expect(serve(['--store', store, '--port', '0', '--app', dir], capture().log)).rejects.toThrow(/--app .*: no index.html there; build the app/);
     expect(existsSync(store)).toBe(false);
+  });
+
+  it('fails on a port already taken before it opens or seeds a store', async () => {
+    const dir = await scratch();
+    const first = await serve(['--store', join(dir, 'a'), '--port', '0', '--checkpoint', await tinyCheckpointFile(dir)], capture().log);
+    try {
+      const port = new URL(first.url).port;
+      await expect(serve(['--store', join(dir, 'b'), '--port', port], capture().log)).rejects.toThrow(/EADDRINUSE/);
+      expect(existsSync(join(dir, 'b'))).toBe(false);
+    } finally {
+      await first.close();
+    }
   });
 
   it('rejects bad arguments with a UsageError', async () => {

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,19 +12,9 @@ const ROOT = resolve(DIST, '../../..');
 const PROMPT = 'The state of the Union';
 const TOKENS = 16;
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-    probe.once('error', fail);
-  });
-}
-
 /** `blyan serve --app apps/web/dist`, as `pnpm start` runs it, on a fresh store; resolves once the app is served. */
-async function startProduct(store: string, port: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['relay/src/cli.ts', 'serve', '--app', 'apps/web/dist', '--store', store, '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startProduct(store: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['relay/src/cli.ts', 'serve', '--app', 'apps/web/dist', '--store', store, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((done, fail) => {
@@ -48,7 +37,7 @@ function referenceAnswer(): string {
 
 test('the product as `pnpm start` serves it: the page and the relay on one origin, the genesis chain seeded, and the genesis model answers on WebGPU as the CPU reference does', async ({ page }) => {
   const store = await mkdtemp(join(tmpdir(), 'blyan-start-'));
-  const { url, child } = await startProduct(store, await freePort());
+  const { url, child } = await startProduct(store);
   try {
     const origins = new Set<string>();
     page.on('request', (r) => origins.add(new URL(r.url()).origin));

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { serve as listen } from '@hono/node-server';
+import { type RequestListener, type Server, createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
 import { corpusDocs } from '../corpus.ts';
-import { DEFAULT_ORIGIN, openRelay } from '../relay.ts';
+import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
+import { errorBody } from '../server/api-error.ts';
 import { createApp } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
@@ -47,6 +49,27 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId } };
 }
 
+/**
+ * Takes the port before the store opens, so the relay's own address is known (the web app's origin
+ * with --app, also for --port 0) and a taken port fails first; until `serve` hands it the API, every
+ * request gets 503 starting.
+ */
+async function bind(port: number, host: string): Promise<{ server: Server; serve(fetch: (req: Request) => Response | Promise<Response>): void }> {
+  let listener: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' }).end(JSON.stringify(errorBody('starting', 'the relay is opening its store')));
+  };
+  const server = createServer((req, res) => listener(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, serve: (fetch) => (listener = getRequestListener(fetch)) };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
 function hostUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
@@ -69,11 +92,14 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
   const host = values.host ?? '127.0.0.1';
   const webApp = webAppDir(values.app);
-  const accounts = accountsConfig(values, webApp === undefined || port === 0 ? undefined : hostUrl(host, port));
   const dir = storeDir(values.store);
-  const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-  const relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accounts);
+  const listening = await bind(port, host);
+  const url = hostUrl(host, (listening.server.address() as AddressInfo).port);
+  let relay: Relay | undefined;
   try {
+    const accounts = accountsConfig(values, webApp === undefined ? undefined : url);
+    const key = await genesisKey(dir, !existsSync(indexPath(dir)));
+    relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accounts);
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;
@@ -84,24 +110,20 @@ export async function serve(args: string[], log: Log): Promise<Running> {
       log(`store already holds ${total} blocks; --checkpoint ignored`);
     }
   } catch (e) {
-    await relay.close();
+    await relay?.close();
+    await closeServer(listening.server);
     throw e;
   }
-  const app = createApp({ ...relay, maxPayloadBytes }, webApp);
-  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
-    const s = listen({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  const url = hostUrl(host, bound);
+  listening.serve(createApp({ ...relay, maxPayloadBytes }, webApp).fetch);
   const counts = await relay.index.counts();
   log(`blyan relay listening on ${url} (store ${dir}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
   if (webApp !== undefined) log(`web app: open ${url}/ (sign-in accepts ${relay.accounts.config.siwe.uri})`);
+  const opened = relay;
   return {
     url,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await relay.close();
+      await closeServer(listening.server);
+      await opened.close();
     },
   };
 }
