@@ -53,6 +53,22 @@ export interface ContributionView {
   credit: number | null;
 }
 
+/** POST /v1/usage, recorded: the report's id (its SHA-256), its tokens, and the authors it credited. */
+interface UsageRecord {
+  id: string;
+  tokens: number;
+  credited: { address: Address; amount: number }[];
+}
+
+/** What POST /v1/usage answered: recorded, or a rate limit to wait out. */
+export type UsageReceipt = ({ kind: 'recorded' } & UsageRecord) | { kind: 'rate_limited'; retryAfterMs: number };
+
+/** GET /v1/leaderboard */
+export interface Leaderboard {
+  leaders: { address: Address; balance: number }[];
+  trial_balance: { total: number; entries: number; unbalanced: number[] };
+}
+
 /** GET /v1/accounts/:address/history */
 export interface AccountHistory {
   address: Address;
@@ -60,10 +76,13 @@ export interface AccountHistory {
   entries: { entry: number; at: number; kind: string; ref: string; memo: string; amount: number }[];
 }
 
+const rateLimited = (res: Response) => ({ kind: 'rate_limited' as const, retryAfterMs: 1000 * Math.max(1, Number(res.headers.get('Retry-After')) || 1) });
+
 /**
- * The relay's sign-in and contribution routes (/v1/auth, /assignment, /shards, /contributions,
- * /accounts). Every request carries credentials (`credentials: 'include'`) so the httpOnly session
- * cookie goes with it; the relay must list the page's origin as its `--origin`.
+ * The relay's sign-in, contribution and reward routes (/v1/auth, /assignment, /shards,
+ * /contributions, /usage, /leaderboard, /accounts). Every request carries credentials
+ * (`credentials: 'include'`) so the httpOnly session cookie goes with it; the relay must list the
+ * page's origin as its `--origin`.
  */
 export class AccountsClient {
   readonly base: string;
@@ -136,8 +155,21 @@ export class AccountsClient {
       const refusal = (await res.clone().json()) as { error?: { code?: string }; head?: unknown };
       if (refusal.error?.code === 'stale_base' && isHash(refusal.head)) return { kind: 'stale_base', head: refusal.head };
     }
-    if (res.status === 429) return { kind: 'rate_limited', retryAfterMs: 1000 * Math.max(1, Number(res.headers.get('Retry-After')) || 1) };
+    if (res.status === 429) return rateLimited(res);
     throw await relayError(res, 'POST /contributions');
+  }
+
+  /** Posts a usage report: its JSON text and the session key's EIP-191 signature of that text. A rate limit is an answer, other refusals throw RelayError. */
+  async reportUsage(report: string, signature: string): Promise<UsageReceipt> {
+    const res = await this.send('POST', '/usage', JSON.stringify({ report, signature }), 'application/json');
+    if (res.status === 201) return { kind: 'recorded', ...((await res.json()) as UsageRecord) };
+    if (res.status === 429) return rateLimited(res);
+    throw await relayError(res, 'POST /usage');
+  }
+
+  /** The accounts with the largest balances, largest first. */
+  leaderboard(limit = 20): Promise<Leaderboard> {
+    return this.json('GET', `/leaderboard?limit=${limit}`);
   }
 
   contribution(id: number): Promise<ContributionView> {
