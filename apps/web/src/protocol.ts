@@ -57,6 +57,12 @@ export interface AnswerStats {
   expertsFromCache: number;
   /** Slot → block hash of every expert this answer ran. */
   expertBlocks: Record<string, string>;
+  /**
+   * Block hash → how many of this answer's tokens (prompt and generated) that expert block
+   * computed: exact on wasm and the CPU reference, an even split of each layer's exact total on
+   * WebGPU (usage/expert-tokens.ts). What the usage report claims.
+   */
+  expertTokens: Record<string, number>;
 }
 
 export interface ModelInfo {

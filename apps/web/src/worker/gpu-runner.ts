@@ -49,6 +49,11 @@ export class GpuRunner {
     if (this.live.hasExpert(layer, expert)) this.live.evictExpert(layer, expert);
   }
 
+  /** Tokens in the KV cache: the positions this answer ran through the model. */
+  get position(): number {
+    return this.live.position;
+  }
+
   /** Prefill, fetching (through `load`) any expert the GPU's routing needs that is not uploaded. */
   async prefill(tokens: readonly number[], routing: Routing, load: (refs: ExpertRef[]) => Promise<void>): Promise<void> {
     for (;;) {

@@ -3,6 +3,7 @@ import type { RelayClient } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
+import { type ExpertCounts, blockTokens, routedCounts, spreadCounts } from '../usage/expert-tokens.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BlockLoader } from './block-loader.ts';
 import { type ExpertRef, type ExpertSets, loadPromptExperts } from './expert-plan.ts';
@@ -42,6 +43,9 @@ interface Run {
   /** Streams one sampled token; false = stop generating. */
   emit(token: number): Promise<boolean>;
 }
+
+/** A backend hands the answer its routing: per layer the experts used, and the tokens each computed. */
+type OnRoute = (used: () => number[][], counts: () => ExpertCounts) => void;
 
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -178,6 +182,7 @@ export class ModelSession {
     const sources = new Map<string, 'network' | 'cache'>([...model.loaded.keys()].map((slot) => [slot, 'cache']));
     const pinned = this.heads();
     let route: () => LayerRoute[] = () => [];
+    let computed: () => ExpertCounts = () => [];
     const loadExperts = async (refs: ExpertRef[]) => {
       this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')}` });
       await Promise.all(refs.map(async ({ layer, expert }) => sources.set(expertSlotName(layer, expert), await this.loadSlot(model, expertSlotName(layer, expert), pinned))));
@@ -208,13 +213,14 @@ export class ModelSession {
       },
     };
     const staticSets = routing.mode === 'dynamic' ? null : sets;
-    const onRoute = (used: () => number[][]) => {
+    const onRoute: OnRoute = (used, counts) => {
+      computed = counts;
       route = () => routeMap(cfg, used(), staticSets, sources);
       this.post({ type: 'route', id: p.id, layers: route() });
     };
     if (this.backend === 'webgpu' && this.gpu) {
       try {
-        await this.generateOnGpu(this.gpu, run, onRoute);
+        await this.generateOnGpu(this.gpu, model, run, onRoute);
       } catch (e) {
         if (!isGpuFailure(e) || produced > 0) throw e;
         this.dropGpu((e as Error).message);
@@ -240,6 +246,7 @@ export class ModelSession {
       expertsDownloaded: layers.reduce((s, r) => s + r.downloaded.length, 0),
       expertsFromCache: layers.reduce((s, r) => s + r.cached.length, 0),
       expertBlocks,
+      expertTokens: blockTokens(computed(), (l, e) => model.loaded.get(expertSlotName(l, e))!),
     };
     this.post({ type: 'done', id: p.id, stats, stopped: stopped() });
   }
@@ -249,12 +256,15 @@ export class ModelSession {
    * token's routing, so a step that routed to an expert not fetched (fed as zeros) is exact up to
    * that layer: its missing experts are fetched and the step runs again.
    */
-  private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+  private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: OnRoute): Promise<void> {
     const cfg = model.payload.config;
     const seq = [...run.tokens];
     const masks = run.routing.mode === 'dynamic' ? run.sets.map(() => null) : run.sets;
     let routed: number[][][] = run.sets.map(() => []);
-    onRoute(() => routed.map((tokens) => [...new Set(tokens.flat())].sort((a, b) => a - b)));
+    onRoute(
+      () => routed.map((tokens) => [...new Set(tokens.flat())].sort((a, b) => a - b)),
+      () => routedCounts(routed, cfg.nExperts),
+    );
     const rng = new Rng(run.seed);
     for (;;) {
       const pass = await ort.forward(model.params, seq, masks);
@@ -272,10 +282,13 @@ export class ModelSession {
   }
 
   /** The CPU reference with a KV cache; a decode step routed to an absent expert fetches it and runs again. */
-  private async generateOnCpu(model: Model, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+  private async generateOnCpu(model: Model, run: Run, onRoute: OnRoute): Promise<void> {
     const cfg = model.payload.config;
     let { logits, state } = prefill(model.params, cfg, run.tokens, run.routing);
-    onRoute(() => expertsUsed(state));
+    onRoute(
+      () => expertsUsed(state),
+      () => routedCounts(state.routes.map((positions) => positions.map((r) => r.experts)), cfg.nExperts),
+    );
     const rng = new Rng(run.seed);
     for (;;) {
       const token = sampleToken(logits, run.sampling, rng);
@@ -286,11 +299,13 @@ export class ModelSession {
 
   /**
    * The WebGPU engine. Its routing is not read back per token, so the map shows the experts the
-   * prompt needed plus every one a decode step asked for.
+   * prompt needed plus every one a decode step asked for, and the token counts are estimated.
    */
-  private async generateOnGpu(gpu: GpuRunner, run: Run, onRoute: (used: () => number[][]) => void): Promise<void> {
+  private async generateOnGpu(gpu: GpuRunner, model: Model, run: Run, onRoute: OnRoute): Promise<void> {
+    const { nExperts, topK } = model.payload.config;
     const needed = run.sets.map((s) => new Set(s));
-    onRoute(() => needed.map((s) => [...s].sort((a, b) => a - b)));
+    const used = () => needed.map((s) => [...s].sort((a, b) => a - b));
+    onRoute(used, () => spreadCounts(used(), gpu.position, topK, nExperts));
     const load = async (refs: ExpertRef[]) => {
       for (const { layer, expert } of refs) needed[layer]!.add(expert);
       await run.loadExperts(refs);
