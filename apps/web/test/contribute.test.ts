@@ -1,13 +1,12 @@
-import type { Address } from '@blyan/block';
 import { AccountsClient, type Assignment, type Fetch, RelayClient } from '@blyan/client';
 import type { Hash } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsFixture, ORIGIN, accountsFixture, newAccount } from '../../../relay/test/accounts-helpers.ts';
-import { loginMessage } from '../src/auth/siwe-message.ts';
+import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
 import { ShardBatches } from '../src/contribute/batches.ts';
 import { type PauseReason, TrainingGate } from '../src/contribute/gate.ts';
 import type { FromContributor } from '../src/contribute/protocol.ts';
 import { type RoundContext, contributeRound } from '../src/contribute/round.ts';
+import { signIn } from './signed-in.ts';
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -72,21 +71,11 @@ describe('a contribution round on the CPU reference against a real relay', () =>
     // As the relay's own contribution tests, the tiny model's experts need more than 10 % of their
     // norm to move its loss; the relay runs on the real clock, as the blocks' created_at does.
     f = await accountsFixture({ maxRelativeNorm: 10, now: Date.now });
-    let cookie = '';
-    fetchImpl = async (url, init = {}) => {
-      const u = new URL(url);
-      const res = await f.app.request(u.pathname + u.search, { ...init, headers: { ...(init.headers as Record<string, string>), origin: ORIGIN, ...(cookie && { cookie }) } });
-      cookie = res.headers.get('set-cookie')?.split(';')[0] ?? cookie;
-      return res;
-    };
-    const accounts = new AccountsClient('http://relay.test', fetchImpl);
-    const wallet = newAccount();
-    const key = newAccount();
-    const account = wallet.address.toLowerCase() as Address;
     // The browser's own message (viem's SIWE module), checked by the relay with `siwe`.
-    const message = loginMessage(await accounts.challenge(), account, key.address.toLowerCase() as Address, ORIGIN, Date.now());
+    const { accounts, key, account, message, session, ...signedIn } = await signIn(f);
+    fetchImpl = signedIn.fetchImpl;
     expect(message).toContain(`urn:blyan:session-key:${key.address.toLowerCase()}`);
-    expect(await accounts.login(message, await wallet.signMessage({ message }))).toMatchObject({ account, session_key: key.address.toLowerCase() });
+    expect(session).toMatchObject({ account, session_key: key.address.toLowerCase() });
     const gate = new TrainingGate();
     gate.set({ on: true });
     ctx = {

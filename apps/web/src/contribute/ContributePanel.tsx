@@ -1,6 +1,7 @@
 import type { AccountsClient } from '@blyan/client';
 import type { SignedIn } from '../auth/useAuth.ts';
 import { formatBytes, shortHash } from '../ui/format.ts';
+import type { UsageView } from '../usage/reporter.ts';
 import { LossChart } from './LossChart.tsx';
 import type { SubmissionView } from './protocol.ts';
 import { useContribute } from './useContribute.ts';
@@ -13,8 +14,8 @@ function verdict(s: SubmissionView): string {
   return s.state;
 }
 
-/** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions and balance. */
-export function ContributePanel({ relay, accounts, session }: { relay: string; accounts: AccountsClient; session: SignedIn | null }) {
+/** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance and usage reports. */
+export function ContributePanel({ relay, accounts, session, usage }: { relay: string; accounts: AccountsClient; session: SignedIn | null; usage: UsageView }) {
   const { view, settings, setOn, update } = useContribute(relay, accounts, session?.account ?? null);
   const a = view.assignment;
   return (
@@ -38,6 +39,12 @@ export function ContributePanel({ relay, accounts, session }: { relay: string; a
         {view.notice && <p className="notice" data-testid="contribute-notice">{view.notice}</p>}
         {view.error && <p className="error" role="alert" data-testid="contribute-error">{view.error}</p>}
         <p data-testid="balance" data-balance={view.balance ?? ''}>Balance: {view.balance ?? '—'}</p>
+        {session && (
+          <p className="hint" data-testid="usage" data-reports={usage.reports} data-tokens={usage.tokens} data-pending={usage.pending}>
+            Usage reported this session: {usage.tokens} expert-tokens in {usage.reports} signed reports{usage.pending > 0 && `, ${usage.pending} waiting`}
+          </p>
+        )}
+        {usage.error && <p className="error" data-testid="usage-error">{usage.error}</p>}
       </section>
       <section className="panel">
         <h3>Assignment</h3>

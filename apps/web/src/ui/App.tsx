@@ -3,6 +3,7 @@ import { AccountBar } from '../auth/AccountBar.tsx';
 import { useAuth } from '../auth/useAuth.ts';
 import { ContributePanel } from '../contribute/ContributePanel.tsx';
 import { relayUrl } from '../settings.ts';
+import { useUsageReports } from '../usage/useUsageReports.ts';
 import { Chat } from './Chat.tsx';
 import { Explorer } from './Explorer.tsx';
 
@@ -12,6 +13,8 @@ export function App() {
   const [current, setCurrent] = useState(page);
   const [relay] = useState(relayUrl);
   const { auth, login, logout, accounts } = useAuth(relay);
+  const session = auth.state === 'in' ? auth : null;
+  const { usage, record } = useUsageReports(accounts, session);
   useEffect(() => {
     const on = () => setCurrent(page());
     window.addEventListener('hashchange', on);
@@ -31,12 +34,12 @@ export function App() {
       </header>
       {/* The chat stays mounted so its worker and loaded model survive a visit to the explorer. */}
       <div hidden={current !== 'chat'}>
-        <Chat relay={relay} />
+        <Chat relay={relay} onAnswer={record} />
       </div>
       {current === 'explorer' && <Explorer relay={relay} />}
       {/* Mounted throughout, like the chat, so training goes on while the user chats. */}
       <div hidden={current !== 'contribute'}>
-        <ContributePanel relay={relay} accounts={accounts} session={auth.state === 'in' ? auth : null} />
+        <ContributePanel relay={relay} accounts={accounts} session={session} usage={usage} />
       </div>
     </div>
   );

@@ -1,4 +1,5 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
+import type { AnswerStats } from '../protocol.ts';
 import { type ChatSettings, DEFAULT_SETTINGS, loadJson, saveJson } from '../settings.ts';
 import { Progress } from './Progress.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
@@ -7,9 +8,9 @@ import { useModel } from './useModel.ts';
 
 const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'wasm (onnxruntime-web)', cpu: 'CPU reference' } as const;
 
-export function Chat({ relay }: { relay: string }) {
+export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: AnswerStats) => void }) {
   const [settings, setSettings] = useState<ChatSettings>(() => ({ ...DEFAULT_SETTINGS, ...loadJson<Partial<ChatSettings>>('blyan.settings', {}) }));
-  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, settings.cacheLimitMB * 1024 * 1024, settings.backend);
+  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, settings.cacheLimitMB * 1024 * 1024, settings.backend, onAnswer);
   const [text, setText] = useState('');
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {

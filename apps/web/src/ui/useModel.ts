@@ -31,9 +31,11 @@ function loadHistory(): Message[] {
   }
 }
 
-/** The model worker as React state: one worker per page, every message folded into a view. */
-export function useModel(relay: string, cacheLimitBytes: number, backend: BackendChoice) {
+/** The model worker as React state: one worker per page, every message folded into a view; `onAnswer` hears every finished answer. */
+export function useModel(relay: string, cacheLimitBytes: number, backend: BackendChoice, onAnswer: (stats: AnswerStats) => void) {
   const worker = useRef<Worker | null>(null);
+  const answered = useRef(onAnswer);
+  answered.current = onAnswer;
   const nextId = useRef(1);
   /** The prompt being answered, for Stop (state updaters must not post messages). */
   const busy = useRef<number | null>(null);
@@ -68,6 +70,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
           return setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, text: x.text + m.text } : x)));
         case 'done':
           busy.current = null;
+          answered.current(m.stats);
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
           return setView((v) => ({ ...v, busyId: null }));
         case 'error':
