@@ -2,6 +2,7 @@ import type { AccountsClient } from '@blyan/client';
 import type { SignedIn } from '../auth/useAuth.ts';
 import { formatBytes, shortHash } from '../ui/format.ts';
 import type { UsageView } from '../usage/reporter.ts';
+import { Leaderboard } from './Leaderboard.tsx';
 import { LossChart } from './LossChart.tsx';
 import type { SubmissionView } from './protocol.ts';
 import { useContribute } from './useContribute.ts';
@@ -14,10 +15,11 @@ function verdict(s: SubmissionView): string {
   return s.state;
 }
 
-/** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance and usage reports. */
+/** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance, usage reports and the leaderboard. */
 export function ContributePanel({ relay, accounts, session, usage }: { relay: string; accounts: AccountsClient; session: SignedIn | null; usage: UsageView }) {
   const { view, settings, setOn, update } = useContribute(relay, accounts, session?.account ?? null);
   const a = view.assignment;
+  const verdicts = view.submissions.filter((s) => s.state === 'accepted' || s.state === 'rejected').length;
   return (
     <main className="contribute" data-testid="contribute">
       <section className="panel">
@@ -77,6 +79,7 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
           </tbody>
         </table>
       </section>
+      <Leaderboard accounts={accounts} account={session?.account ?? null} refresh={verdicts + usage.reports} />
     </main>
   );
 }
