@@ -49,7 +49,7 @@ async function injectWallet(context: BrowserContext): Promise<string> {
   return wallet.address.toLowerCase();
 }
 
-test('a wallet signs in, the browser trains an expert on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
+test('a wallet signs in, its answer is reported as signed usage that credits the genesis author and makes its experts hot, the browser trains the hottest on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
   test.setTimeout(300_000);
   const url = `${app.url}/?relay=${encodeURIComponent(net.url)}`;
 
@@ -66,9 +66,32 @@ test('a wallet signs in, the browser trains an expert on WebGPU until the relay 
   await page.goto(`${url}#/contribute`);
   await page.getByTestId('login').click();
   await expect(page.getByTestId('account')).toHaveAttribute('data-address', address, { timeout: 30_000 });
+
+  // Signed in, an answer is reported: one report signed by the session key, which the relay credits
+  // to the genesis author (every expert's author so far), token for token.
+  await page.getByRole('link', { name: 'Chat' }).click();
+  const contributor = new ChatPage(page, url);
+  await expect(page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  await contributor.settings(SHORT);
+  const { stats } = await contributor.ask(PROMPT);
+  expect(Object.keys(stats.expertTokens).sort()).toEqual(Object.values(stats.expertBlocks).sort());
+  const claimed = Object.values(stats.expertTokens).reduce((s, n) => s + n, 0);
+  await page.getByRole('link', { name: 'Contribute' }).click();
+  await expect(page.getByTestId('usage')).toHaveAttribute('data-tokens', String(claimed), { timeout: 30_000 });
+  expect(net.log.filter((p) => p === '/v1/usage')).toHaveLength(1);
+  const genesisAuthor = (await header(net.url, Object.values(stats.expertBlocks)[0]!)).author;
+  const history = (await (await fetch(`${net.url}/v1/accounts/${genesisAuthor}/history`)).json()) as { balance: number; entries: { kind: string; amount: number }[] };
+  expect(history).toMatchObject({ balance: claimed, entries: [{ kind: 'usage', amount: claimed }] });
+  await expect(page.locator(`[data-testid="leader"][data-address="${genesisAuthor}"]`)).toHaveAttribute('data-balance', String(claimed));
+
+  // The hottest slot of that answer is the first assignment.
+  const slotOf = new Map(Object.entries(stats.expertBlocks).map(([s, b]) => [b, s]));
+  const hottest = Object.entries(stats.expertTokens).map(([b, n]) => [slotOf.get(b)!, n] as const).sort(([a, x], [b, y]) => y - x || a.localeCompare(b))[0]![0];
   await page.getByTestId('contribute-steps').fill('6');
   await page.getByTestId('contribute-switch').check();
   await expect(page.getByTestId('assignment')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('assignment')).toHaveAttribute('data-slot', hottest);
+  await expect(page.getByTestId('assignment')).toContainText('(hot path)');
   const accepted = page.locator('[data-testid="submission"][data-state="accepted"]').first();
   await expect(accepted).toBeVisible({ timeout: 200_000 });
   await page.getByTestId('contribute-switch').uncheck();
@@ -78,12 +101,13 @@ test('a wallet signs in, the browser trains an expert on WebGPU until the relay 
   await expect(accepted).toContainText(/of 288\.0 KB raw, \d+\.\d×/);
   await expect(page.getByTestId('contribute-notice')).toHaveCount(0); // trained on WebGPU, no CPU fallback
   await expect(page.getByTestId('balance')).not.toHaveAttribute('data-balance', /^(0|)$/);
+  // The verdict refreshed the leaderboard: the contributor is on it now.
+  await expect(page.locator(`[data-testid="leader"][data-address="${address}"]`)).toBeVisible();
   expect(net.log.filter((p) => p === '/v1/contributions')).not.toHaveLength(0);
 
   // The new head is the contributor's block, signed by its session key for its account.
   expect((await slotHeads(net.url))[slot]).toBe(block);
-  const header = ((await (await fetch(`${net.url}/v1/blocks/${block}`)).json()) as { header: { author: string } }).header;
-  expect(header.author).toBe(address);
+  expect((await header(net.url, block)).author).toBe(address);
 
   // The reader's next answer fetches and verifies the new version (the delegation proven from the SIWE message).
   expect(Object.keys(first.stats.expertBlocks), `the prompt must route to ${slot} for this check`).toContain(slot);
@@ -101,8 +125,12 @@ test('a wallet signs in, the browser trains an expert on WebGPU until the relay 
   await contributorContext.close();
 });
 
+/** A block's header, as the relay serves it. */
+async function header(relayUrl: string, block: string): Promise<{ author: string; sig: Hex }> {
+  return ((await (await fetch(`${relayUrl}/v1/blocks/${block}`)).json()) as { header: { author: string; sig: Hex } }).header;
+}
+
 /** The key that signed `block` (its session key): recovered from the block's signature. */
 async function delegatedKey(relayUrl: string, block: string): Promise<string> {
-  const { header } = (await (await fetch(`${relayUrl}/v1/blocks/${block}`)).json()) as { header: { sig: Hex } };
-  return (await recoverMessageAddress({ message: { raw: hexToBytes(`0x${block}`) }, signature: header.sig })).toLowerCase();
+  return (await recoverMessageAddress({ message: { raw: hexToBytes(`0x${block}`) }, signature: (await header(relayUrl, block)).sig })).toLowerCase();
 }
