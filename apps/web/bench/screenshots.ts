@@ -12,12 +12,11 @@ const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../docs');
 const s = await openSession();
 try {
   const expertSlot = 'layer0.expert1';
-  await s.relay.publishExpert(expertSlot);
   const ctx = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const chat = new ChatPage(await ctx.newPage(), s.chatUrl);
   await chat.open();
   await chat.settings({ maxTokens: 120, temperature: 0.8 });
-  await chat.page.getByTestId('prompt').fill('The router picks two experts of eight for every token');
+  await chat.page.getByTestId('prompt').fill('Fellow-citizens of the Senate and House of Representatives, the state of the Union');
   await chat.page.getByTestId('send').click();
   // Mid-answer: some text streamed, the answer not finished.
   await chat.page.waitForFunction(() => {
@@ -27,6 +26,9 @@ try {
   });
   await chat.page.screenshot({ path: `${DOCS}/screenshot-chat.png` });
   await chat.page.getByTestId('send').waitFor({ timeout: 120_000 });
+
+  // A second version of one expert (its weights negated: it shows in the explorer, not in the chat above).
+  await s.relay.publishExpert(expertSlot);
 
   await chat.page.goto(`${chat.url}#/explorer`);
   await chat.page.getByRole('button', { name: expertSlot, exact: true }).click();
