@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { type RequestListener, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
