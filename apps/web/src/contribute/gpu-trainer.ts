@@ -4,13 +4,6 @@ import { expertSlotName, slotTensors } from '@blyan/model/blocks';
 import type { ExpertTrainer, TrainSettings } from './expert-trainer.ts';
 import type { FrozenModel, LoadedBlock } from './frozen-model.ts';
 
-function expertTensors(model: FrozenModel, slot: string, block: LoadedBlock) {
-  const plan = model.plan(slot);
-  const tensors = slotTensors(plan, block.payload);
-  const [w1, w3, w2] = plan.tensors.map((t) => tensors[t.name]!);
-  return { w1: w1!, w3: w3!, w2: w2! };
-}
-
 /**
  * The engine's Trainer (@blyan/gpu) on one expert: the dense blocks and the trained expert's base
  * are uploaded first; any other expert a micro-step routes to is fetched (current head, verified)
@@ -20,7 +13,8 @@ export async function gpuTrainer(device: GPUDevice, model: FrozenModel, layer: n
   const engine = await BlyanEngine.create(device, model.config);
   try {
     for (const plan of model.slots.values()) if (plan.type !== 'expert') engine.load(slotTensors(plan, (await model.head(plan.name)).payload));
-    engine.addExpert(layer, expert, expertTensors(model, expertSlotName(layer, expert), base));
+    // BlyanEngine.load adds an expert block's three tensors to its layer's pool.
+    engine.load(slotTensors(model.plan(expertSlotName(layer, expert)), base.payload));
     const trainer = await engine.createTrainer({ layer, expert, batch: s.batch, seqLen: s.seqLen, adamw: s.adamw });
     const names = expertTensorNames(layer, expert);
     return {
@@ -34,7 +28,7 @@ export async function gpuTrainer(device: GPUDevice, model: FrozenModel, layer: n
           } catch (e) {
             if (!(e instanceof MissingExpertError)) throw e;
             const slot = expertSlotName(e.layer, e.expert);
-            engine.addExpert(e.layer, e.expert, expertTensors(model, slot, await model.head(slot)));
+            engine.load(slotTensors(model.plan(slot), (await model.head(slot)).payload));
           }
         }
       },

@@ -37,12 +37,9 @@ export class GpuRunner {
     return this.engine;
   }
 
+  /** Uploads a slot's tensors: dense ones, or an expert's three (added to its layer's pool). */
   load(tensors: Parameters<BlyanEngine['load']>[0]): void {
     this.live.load(tensors);
-  }
-
-  addExpert(layer: number, expert: number, tensors: Parameters<BlyanEngine['addExpert']>[2]): void {
-    this.live.addExpert(layer, expert, tensors);
   }
 
   evictExpert(layer: number, expert: number): void {

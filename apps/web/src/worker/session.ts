@@ -153,15 +153,7 @@ export class ModelSession {
     if (!plan || !hash) throw new Error(`the model has no slot ${slot} on the relay's ParamIndex`);
     const block = await this.loader.load(hash, slot, pinned);
     Object.assign(model.params, slotParams(plan, block.payload));
-    if (this.gpu) {
-      const tensors = slotTensors(plan, block.payload);
-      if (plan.type === 'expert') {
-        const [w1, w3, w2] = plan.tensors.map((t) => tensors[t.name]!);
-        this.gpu.addExpert(plan.layer, plan.expert, { w1: w1!, w3: w3!, w2: w2! });
-      } else {
-        this.gpu.load(tensors);
-      }
-    }
+    this.gpu?.load(slotTensors(plan, block.payload));
     model.loaded.set(slot, hash);
     return block.source;
   }
