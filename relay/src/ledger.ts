@@ -1,6 +1,6 @@
 import { type Block, type Hash, blockHash, verifyPayload } from '@blyan/block';
 import { type Rejection, type RuleOptions, validateBlock } from '@blyan/chain';
-import { leafBytes } from './leaves.ts';
+import { joinLeaves } from './leaves.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
 import { SerialQueue } from './store/serial-queue.ts';
@@ -40,9 +40,8 @@ export class Ledger {
     }
     const verdict = await validateBlock(await this.index.view(header), block, this.rules);
     if (!verdict.ok) return verdict;
-    const leaves = leafBytes(payload, header.tile_size);
     await this.objects.put(header.payload_hash, payload);
-    const seq = await this.index.append(verdict, leaves);
+    const seq = await this.index.append(verdict, joinLeaves(verdict.leaves));
     return { ok: true, created: true, hash, seq };
   }
 }

@@ -1,7 +1,7 @@
 import { type Address, type Hash, blockHash, equalBytes } from '@blyan/block';
 import { MemoryChain, type RuleOptions, validateBlock } from '@blyan/chain';
 import type { DelegatedAt } from './auth/proofs.ts';
-import { leafBytes } from './leaves.ts';
+import { joinLeaves } from './leaves.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
 
@@ -57,7 +57,7 @@ export async function verifyStore(index: IndexStore, objects: ObjectStore, autho
       if (verdict.version !== b.version || verdict.slot !== b.slot) {
         problems.push(`${at}: index files it under ${b.version}/${b.slot}, the rules put it in ${verdict.version}/${verdict.slot}`);
       }
-      if (!equalBytes((await index.leaves(b.hash)) ?? new Uint8Array(0), leafBytes(payload, b.header.tile_size))) {
+      if (!equalBytes((await index.leaves(b.hash)) ?? new Uint8Array(0), joinLeaves(verdict.leaves))) {
         problems.push(`${at}: stored tile leaves differ from the payload's`);
       }
       if (verdict.startsVersion) versions.add(verdict.hash);

@@ -1,7 +1,7 @@
 import { sha256 } from '#sha256';
 import { type Address, type BlockHeader, type MetaBlockMeta, type ParamType, type PayloadMeta, type UnsignedHeader, HEADER_VERSION } from './header.ts';
 import { type Hash, toHash } from './hex.ts';
-import { merkleRoot } from './merkle.ts';
+import { merkleRoot, merkleRootOfLeaves, tileLeaves } from './merkle.ts';
 import { type Signer, signHeader } from './signature.ts';
 
 export interface Block {
@@ -64,16 +64,26 @@ export type PayloadVerdict =
   | { ok: true }
   | { ok: false; code: 'payload_size_mismatch' | 'payload_hash_mismatch' | 'merkle_mismatch'; message: string };
 
-/** Checks the payload against the header's size, SHA-256 and tile Merkle root. */
-export function verifyPayload(h: BlockHeader, payload: Uint8Array): PayloadVerdict {
+/**
+ * verifyPayload's checks, keeping the tile leaf hashes it computed for the Merkle root, so a
+ * store that serves them need not hash the payload a second time.
+ */
+export function payloadLeaves(h: BlockHeader, payload: Uint8Array): { ok: true; leaves: Uint8Array[] } | Exclude<PayloadVerdict, { ok: true }> {
   if (payload.length !== h.payload_size) {
     return { ok: false, code: 'payload_size_mismatch', message: `payload is ${payload.length} bytes, header says ${h.payload_size}` };
   }
   if (payloadHash(payload) !== h.payload_hash) {
     return { ok: false, code: 'payload_hash_mismatch', message: 'payload SHA-256 differs from payload_hash' };
   }
-  if (merkleRoot(payload, h.tile_size) !== h.merkle_root) {
+  const leaves = tileLeaves(payload, h.tile_size);
+  if (merkleRootOfLeaves(leaves) !== h.merkle_root) {
     return { ok: false, code: 'merkle_mismatch', message: 'tile Merkle root differs from merkle_root' };
   }
-  return { ok: true };
+  return { ok: true, leaves };
+}
+
+/** Checks the payload against the header's size, SHA-256 and tile Merkle root. */
+export function verifyPayload(h: BlockHeader, payload: Uint8Array): PayloadVerdict {
+  const v = payloadLeaves(h, payload);
+  return v.ok ? { ok: true } : v;
 }

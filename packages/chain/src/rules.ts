@@ -5,7 +5,7 @@ import {
   type DelegationCheck,
   type Hash,
   blockHash,
-  verifyPayload,
+  payloadLeaves,
   verifySignature,
 } from '@blyan/block';
 
@@ -66,7 +66,11 @@ export interface Accepted {
   slot: string;
   /** A meta block with a new architecture starts a new model version. */
   startsVersion: boolean;
+  /** The payload's tile leaf hashes, in order, as checked against `merkle_root`. */
+  leaves: Uint8Array[];
 }
+
+type Placed = Omit<Accepted, 'leaves'>;
 
 export const META_SLOT = 'A/meta';
 
@@ -94,7 +98,7 @@ function checkLineage(view: ChainView, h: BlockHeader, head: Hash | null, what: 
   return null;
 }
 
-function placeMeta(view: ChainView, h: BlockHeader & { type: 'meta' }, hash: Hash, opts: RuleOptions): Accepted | Rejection {
+function placeMeta(view: ChainView, h: BlockHeader & { type: 'meta' }, hash: Hash, opts: RuleOptions): Placed | Rejection {
   if (opts.metaAuthors.size > 0 && !opts.metaAuthors.has(h.author)) {
     return reject(403, 'not_meta_author', `${h.author} may not append meta blocks`);
   }
@@ -106,7 +110,7 @@ function placeMeta(view: ChainView, h: BlockHeader & { type: 'meta' }, hash: Has
   return { ok: true, hash, header: h, version, slot: META_SLOT, startsVersion: !continues };
 }
 
-function placeSlotted(view: ChainView, h: BlockHeader, hash: Hash): Accepted | Rejection {
+function placeSlotted(view: ChainView, h: BlockHeader, hash: Hash): Placed | Rejection {
   const metas = h.depends_on.filter((d) => view.header(d)!.type === 'meta');
   if (metas.length !== 1) {
     return reject(422, 'bad_dependency', `a ${h.type} block depends on exactly one meta block, found ${metas.length}`);
@@ -139,9 +143,9 @@ export async function validateBlock(view: ChainView, block: Block, opts: RuleOpt
   }
   const placed = h.type === 'meta' ? placeMeta(view, h, hash, opts) : placeSlotted(view, h, hash);
   if (!placed.ok) return placed;
-  const payload = verifyPayload(h, block.payload);
+  const payload = payloadLeaves(h, block.payload);
   if (!payload.ok) return reject(422, payload.code, payload.message);
   const sig = await verifySignature(h, opts.isDelegate);
   if (!sig.ok) return reject(sig.code === 'bad_signature' ? 401 : 403, sig.code, sig.message);
-  return placed;
+  return { ...placed, leaves: payload.leaves };
 }
