@@ -3,7 +3,7 @@ import type { LoginChallenge } from '@blyan/client';
 import { createSiweMessage } from 'viem/siwe';
 
 /** How long a login (and with it the session key's delegation) lasts. */
-export const SESSION_MS = 8 * 3600_000;
+const SESSION_MS = 8 * 3600_000;
 
 /**
  * The EIP-4361 message that signs `account` in to the relay and delegates block signing to

@@ -6,8 +6,6 @@ import type { BlockCache } from './block-cache.ts';
 export interface LoadedBlock {
   payload: Uint8Array<ArrayBuffer>;
   source: 'network' | 'cache';
-  /** Milliseconds from asking to having the verified bytes. */
-  ms: number;
 }
 
 /**
@@ -33,13 +31,12 @@ export class BlockLoader {
   }
 
   async load(hash: Hash, slot: string, pinned: ReadonlySet<string>): Promise<LoadedBlock> {
-    const t0 = performance.now();
     const cached = await this.cache.get(hash);
     const base = { hash, slot, refetched: 0 };
     if (cached) {
       const n = cached.byteLength;
       this.report({ ...base, source: 'cache', state: 'verified', received: n, total: n, verifiedTiles: 0, tiles: 0 });
-      return { payload: cached, source: 'cache', ms: performance.now() - t0 };
+      return { payload: cached, source: 'cache' };
     }
     let last = { received: 0, total: 0, verifiedTiles: 0, tiles: 0, refetched: 0 };
     this.report({ ...base, ...last, source: 'network', state: 'loading' });
@@ -55,7 +52,7 @@ export class BlockLoader {
       this.downloaded += block.payload.byteLength;
       await this.cache.put(hash, slot, block.payload, this.heads(), pinned);
       this.report({ ...base, ...last, source: 'network', state: 'verified' });
-      return { payload: block.payload, source: 'network', ms: performance.now() - t0 };
+      return { payload: block.payload, source: 'network' };
     } catch (e) {
       this.report({ ...base, ...last, source: 'network', state: 'failed' });
       throw e;

@@ -20,11 +20,6 @@ export class GpuRunner {
     return new GpuRunner(await requestGpuDevice((navigator as Navigator & { gpu?: GPU }).gpu));
   }
 
-  get adapterInfo(): string {
-    const info = (this.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'WebGPU';
-  }
-
   /** A fresh engine for a (new) model: the previous one is destroyed. */
   async reset(cfg: ModelConfig): Promise<void> {
     this.engine?.destroy();

@@ -23,15 +23,13 @@ export class OrtRunner {
   private constructor(
     private readonly cfg: ModelConfig,
     private readonly session: ort.InferenceSession,
-    readonly threads: number,
   ) {}
 
   static async open(cfg: ModelConfig): Promise<OrtRunner> {
     ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
-    const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
-    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
     const session = await ort.InferenceSession.create(buildRoutedForwardGraph(cfg), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    return new OrtRunner(cfg, session, threads);
+    return new OrtRunner(cfg, session);
   }
 
   /** One pass over `tokens`, routing within `masks` (per layer; null = all experts). */
