@@ -1,4 +1,4 @@
-import { tileProof, tileRange } from '@blyan/block';
+import { type Hash, tileProof, tileRange } from '@blyan/block';
 import { Hono } from 'hono';
 import type { IndexStore, StoredBlock } from '../store/index-store.ts';
 import { ApiError, errorBody } from './api-error.ts';
@@ -10,10 +10,12 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const OCTETS = 'application/octet-stream';
 const MAX_LIST = 1000;
 
+const noBlock = (hash: Hash) => new ApiError(404, 'not_found', `no block ${hash}`);
+
 async function findBlock(index: IndexStore, raw: string): Promise<StoredBlock> {
   const hash = hashParam(raw, 'block hash');
   const b = await index.block(hash);
-  if (!b) throw new ApiError(404, 'not_found', `no block ${hash}`);
+  if (!b) throw noBlock(hash);
   return b;
 }
 
@@ -70,8 +72,9 @@ export function blockRoutes({ index, objects }: AppDeps): Hono {
   });
 
   app.get('/blocks/:hash/leaves', async (c) => {
-    const b = await findBlock(index, c.req.param('hash'));
-    const leaves = (await index.leaves(b.hash))!;
+    const hash = hashParam(c.req.param('hash'), 'block hash');
+    const leaves = await index.leaves(hash);
+    if (!leaves) throw noBlock(hash);
     return c.body(leaves, 200, {
       'Content-Type': OCTETS,
       'Cache-Control': IMMUTABLE,
