@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { setAnswering } from '../contribute/answering.ts';
 import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
+import { loadJson, saveJson } from '../settings.ts';
 
 export interface Message {
   role: 'user' | 'model';
@@ -23,30 +24,22 @@ export interface ModelView {
 
 const HISTORY_KEY = 'blyan.history';
 
-function loadHistory(): Message[] {
-  try {
-    return JSON.parse(localStorage.getItem(HISTORY_KEY) ?? '[]') as Message[];
-  } catch {
-    return [];
-  }
-}
-
 /** The model worker as React state: one worker per page, every message folded into a view; `onAnswer` hears every finished answer. */
 export function useModel(relay: string, cacheLimitBytes: number, backend: BackendChoice, onAnswer: (stats: AnswerStats) => void) {
   const worker = useRef<Worker | null>(null);
   const answered = useRef(onAnswer);
   answered.current = onAnswer;
   const nextId = useRef(1);
-  /** The prompt being answered, for Stop (state updaters must not post messages). */
-  const busy = useRef<number | null>(null);
-  const [messages, setMessages] = useState<Message[]>(loadHistory);
+  const [messages, setMessages] = useState<Message[]>(() => loadJson<Message[]>(HISTORY_KEY, []));
   const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, busyId: null });
 
+  const { busyId } = view;
+
   // Training (the contribute worker) yields to every answer.
-  useEffect(() => setAnswering(view.busyId !== null), [view.busyId]);
+  useEffect(() => setAnswering(busyId !== null), [busyId]);
 
   useEffect(() => {
-    localStorage.setItem(HISTORY_KEY, JSON.stringify(messages));
+    saveJson(HISTORY_KEY, messages);
   }, [messages]);
 
   useEffect(() => {
@@ -69,12 +62,10 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
         case 'token':
           return setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, text: x.text + m.text } : x)));
         case 'done':
-          busy.current = null;
           answered.current(m.stats);
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
           return setView((v) => ({ ...v, busyId: null }));
         case 'error':
-          if (m.id === busy.current) busy.current = null;
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
       }
     };
@@ -85,7 +76,6 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
 
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;
-    busy.current = id;
     setMessages((ms) => [...ms, { role: 'user', text }, { role: 'model', text: '' }]);
     setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [] }));
     const m: ToWorker = { type: 'prompt', id, text, sampling, routing };
@@ -93,8 +83,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   }, []);
 
   const stop = useCallback(() => {
-    if (busy.current !== null) worker.current?.postMessage({ type: 'stop', id: busy.current } satisfies ToWorker);
-  }, []);
+    if (busyId !== null) worker.current?.postMessage({ type: 'stop', id: busyId } satisfies ToWorker);
+  }, [busyId]);
 
   const clearCache = useCallback(() => worker.current?.postMessage({ type: 'clear-cache' } satisfies ToWorker), []);
   const clearHistory = useCallback(() => setMessages([]), []);
