@@ -1,4 +1,5 @@
 /** Messages between the page and the model worker. The worker owns the relay, the cache and the model. */
+import type { ModelConfig } from '@blyan/model';
 
 export type RoutingMode = 'dynamic' | 'static';
 
@@ -67,7 +68,7 @@ export interface AnswerStats {
 
 export interface ModelInfo {
   meta: string;
-  config: { vocabSize: number; dModel: number; nLayers: number; nHeads: number; nExperts: number; topK: number; dFF: number; contextLength: number };
+  config: ModelConfig;
   staticExpertsPerLayer: number;
   modelBytes: number;
   online: boolean;
