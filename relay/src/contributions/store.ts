@@ -75,6 +75,12 @@ export interface Pending {
   readonly header: BlockHeader & { prev: Hash };
   readonly delta: Uint8Array;
   readonly status: 'queued' | 'appending';
+  /** Stored once evaluation passed (`appending`). */
+  readonly figures: Figures | null;
+}
+
+function figures(r: Row): Figures | null {
+  return r.baseline === null ? null : { baseline: r.baseline, candidate: r.candidate!, improvement: r.improvement!, tokens: r.eval_tokens!, ms: r.eval_ms! };
 }
 
 function view(r: Row): ContributionView {
@@ -88,10 +94,7 @@ function view(r: Row): ContributionView {
     reason: r.reason,
     detail: r.detail,
     delta: { bytes: r.delta.length, raw_bytes: r.raw_bytes, ratio: r.raw_bytes / r.delta.length, norm: r.delta_norm },
-    figures:
-      r.baseline === null
-        ? null
-        : { baseline: r.baseline, candidate: r.candidate!, improvement: r.improvement!, tokens: r.eval_tokens!, ms: r.eval_ms! },
+    figures: figures(r),
     credit: r.credit,
     created_at: r.created_at,
     decided_at: r.decided_at,
@@ -151,7 +154,15 @@ export class ContributionStore {
   pending(id: number): Pending | undefined {
     const r = this.s.get.get(id);
     if (r?.status !== 'queued' && r?.status !== 'appending') return undefined;
-    return { id: r.id, account: r.account, meta: r.meta, header: JSON.parse(r.header) as Pending['header'], delta: new Uint8Array(r.delta), status: r.status };
+    return {
+      id: r.id,
+      account: r.account,
+      meta: r.meta,
+      header: JSON.parse(r.header) as Pending['header'],
+      delta: new Uint8Array(r.delta),
+      status: r.status,
+      figures: figures(r),
+    };
   }
 
   pendingIds(): number[] {

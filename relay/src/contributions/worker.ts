@@ -52,8 +52,7 @@ export class EvaluationWorker {
   private async process(id: number): Promise<void> {
     const p = this.d.store.pending(id);
     if (p === undefined) return;
-    const figures = this.d.store.get(id)!.figures;
-    if (p.status === 'appending' && figures !== null) return this.append(p, figures);
+    if (p.status === 'appending' && p.figures !== null) return this.append(p, p.figures);
     const { index, evaluator, store, config } = this.d;
     const now = config.now;
     let ctx: EvalContext;
@@ -68,13 +67,14 @@ export class EvaluationWorker {
     if ((await index.metaHead()) !== p.meta || head !== p.header.prev) {
       return store.reject(id, 'stale_base', `the head of ${p.header.name} is now ${head}; rebase on it`, now());
     }
-    const j = await evaluator.judge(ctx, heads, p.header.name, await this.candidate(ctx, p));
+    const candidate = await this.candidate(ctx, p);
+    const j = await evaluator.judge(ctx, heads, p.header.name, candidate);
     const f: Figures = { baseline: j.baseline, candidate: j.candidate, improvement: j.baseline - j.candidate, tokens: j.tokens, ms: j.ms };
     if (!(f.improvement >= config.minImprovement)) {
       return store.reject(id, 'no_improvement', `hidden loss ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token; δ is ${config.minImprovement}`, now(), f);
     }
     store.markAppending(id, f);
-    return this.append(p, f);
+    return this.append(p, f, candidate);
   }
 
   private async candidate(ctx: EvalContext, p: Pending): Promise<Uint8Array> {
@@ -83,11 +83,12 @@ export class EvaluationWorker {
     return expertCandidate(slot, await this.d.objects.read(base.header.payload_hash), decodeDelta(p.delta), ctx.payload.quantization.experts);
   }
 
-  private async append(p: Pending, f: Figures): Promise<void> {
+  /** Appends the block (`payload` is the candidate evaluation built; a resumed append rebuilds it) and posts the credit. */
+  private async append(p: Pending, f: Figures, payload?: Uint8Array): Promise<void> {
     const { index, ledger, store, journal, db, config } = this.d;
     const hash: Hash = blockHash(p.header);
     if ((await index.block(hash)) === undefined) {
-      const r = await ledger.submit({ header: p.header, payload: await this.candidate(await this.d.evaluator.context(p.meta), p) });
+      const r = await ledger.submit({ header: p.header, payload: payload ?? (await this.candidate(await this.d.evaluator.context(p.meta), p)) });
       if (!r.ok) return store.reject(p.id, 'append_refused', `${r.code}: ${r.message}`, config.now(), f);
     }
     const credit = Math.max(1, Math.round(f.improvement * config.creditPerNat));
