@@ -1,14 +1,10 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Browser, chromium } from '@playwright/test';
 import { CHROMIUM } from '../e2e/chromium.ts';
+import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
 import { type Running, serveStatic } from '../e2e/static-server.ts';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const DIST = join(HERE, '../dist');
-const GENESIS = resolve(HERE, '../../../public/genesis/checkpoint.tensors');
 
 export interface BrowserSession {
   relay: RelayProcess;
@@ -26,7 +22,7 @@ export interface BrowserSession {
  */
 export async function openSession(): Promise<BrowserSession> {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
-  const checkpoint = existsSync(GENESIS) ? GENESIS : undefined;
+  const checkpoint = existsSync(GENESIS_CHECKPOINT) ? GENESIS_CHECKPOINT : undefined;
   const relay = await startRelay(checkpoint);
   const app = await serveStatic(DIST);
   const browser = await chromium.launch({ ...CHROMIUM, headless: true });

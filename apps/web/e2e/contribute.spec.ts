@@ -2,7 +2,7 @@ import { type BrowserContext, test as base, expect } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
-import { DIST } from './fixtures.ts';
+import { DIST } from './paths.ts';
 import { type RelayProcess, startRelay } from './relay-process.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';

@@ -1,12 +1,9 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test as base, expect } from '@playwright/test';
 import { ChatPage } from './chat-page.ts';
+import { DIST } from './paths.ts';
 import { type RelayProcess, startRelay } from './relay-process.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';
-
-export const DIST = join(dirname(fileURLToPath(import.meta.url)), '../dist');
 
 export const test = base.extend<{ net: RelayProxy; app: Running; chat: ChatPage }, { relay: RelayProcess }>({
   relay: [

@@ -1,13 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+import { ROOT } from './paths.ts';
 
 export interface RelayProcess {
   url: string;
@@ -17,15 +13,37 @@ export interface RelayProcess {
   publishExpert(slot: string): Promise<string>;
 }
 
-async function firstJsonLine(child: ChildProcess, what: string): Promise<Record<string, string>> {
+/** `tsx ARGS...` in the repository root, stdout and stderr piped. */
+export function spawnTsx(args: string[]): ChildProcess {
+  return spawn(join(ROOT, 'node_modules/.bin/tsx'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** What `pick` makes of the first stdout line it accepts (not undefined); rejects with the stderr if `child` exits first. */
+export function awaitLine<T>(child: ChildProcess, what: string, pick: (line: string) => T | undefined): Promise<T> {
   const lines = createInterface({ input: child.stdout! });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, string>));
+    const onLine = (line: string) => {
+      const picked = pick(line);
+      if (picked === undefined) return;
+      lines.off('line', onLine);
+      resolve(picked);
+    };
+    lines.on('line', onLine);
     child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${stderr}`)));
   });
 }
+
+/** Sends SIGTERM and resolves once `child` exited. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const firstJsonLine = (child: ChildProcess, what: string) => awaitLine(child, what, (line) => JSON.parse(line) as Record<string, string>);
 
 /**
  * A real relay in its own process on a temp store, seeded from `checkpoint`, else the small e2e
@@ -33,22 +51,17 @@ async function firstJsonLine(child: ChildProcess, what: string): Promise<Record<
  */
 export async function startRelay(checkpoint?: string, options: string[] = []): Promise<RelayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'blyan-e2e-'));
-  const child = spawn(TSX, [join(HERE, 'start-relay.ts'), dir, ...(checkpoint ? [checkpoint] : []), ...options], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTsx(['apps/web/e2e/start-relay.ts', dir, ...(checkpoint ? [checkpoint] : []), ...options]);
   const { url } = await firstJsonLine(child, 'the relay');
   return {
     url: url!,
     dir,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopProcess(child);
       await rm(dir, { recursive: true, force: true });
     },
     async publishExpert(slot) {
-      const p = spawn(TSX, [join(HERE, 'publish-expert.ts'), url!, slot], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      return (await firstJsonLine(p, 'publish-expert')).hash!;
+      return (await firstJsonLine(spawnTsx(['apps/web/e2e/publish-expert.ts', url!, slot]), 'publish-expert')).hash!;
     },
   };
 }

@@ -1,35 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { type ParamMap, greedyDecode } from '@blyan/model';
 import { encodeSlotPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
-import { ChatPage, DIST, expect, test } from './fixtures.ts';
+import { ChatPage, expect, test } from './fixtures.ts';
+import { GENESIS_CHECKPOINT } from './paths.ts';
+import { awaitLine, spawnTsx, stopProcess } from './relay-process.ts';
 
-const ROOT = resolve(DIST, '../../..');
 const PROMPT = 'The state of the Union';
 const TOKENS = 16;
 
 /** `blyan serve --app apps/web/dist`, as `pnpm start` runs it, on a fresh store; resolves once the app is served. */
 async function startProduct(store: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['relay/src/cli.ts', 'serve', '--app', 'apps/web/dist', '--store', store, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^web app: open (\S+)\/ /.exec(line);
-      if (m) done(m[1]!);
-    });
-    child.once('exit', (code) => fail(new Error(`blyan serve exited with ${code}: ${stderr}`)));
-  });
+  const child = spawnTsx(['relay/src/cli.ts', 'serve', '--app', 'apps/web/dist', '--store', store, '--port', '0']);
+  const url = await awaitLine(child, 'blyan serve', (line) => /^web app: open (\S+)\/ /.exec(line)?.[1]);
   return { url, child };
 }
 
 /** What the genesis model says to PROMPT at temperature 0 on the CPU reference, from the int8 expert blocks the relay serves. */
 function referenceAnswer(): string {
-  const { config, tokenizer, params } = readCheckpoint(join(ROOT, 'public/genesis/checkpoint.tensors'));
+  const { config, tokenizer, params } = readCheckpoint(GENESIS_CHECKPOINT);
   const blocks: ParamMap = {};
   for (const slot of slotPlan(config)) Object.assign(blocks, slotParams(slot, encodeSlotPayload(slot, params, 'int8')));
   return tokenizer.decode(greedyDecode(blocks, config, tokenizer.encode(PROMPT), TOKENS).tokens);
@@ -50,9 +42,7 @@ test('the product as `pnpm start` serves it: the page and the relay on one origi
     expect(answer).toBe(referenceAnswer());
     expect([...origins]).toEqual([url]);
   } finally {
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGTERM');
-    await exited;
+    await stopProcess(child);
     await rm(store, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,7 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository, the built app and the committed genesis checkpoint, for the e2e tests and the bench scripts. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const DIST = join(ROOT, 'apps/web/dist');
+export const GENESIS_CHECKPOINT = join(ROOT, 'public/genesis/checkpoint.tensors');
