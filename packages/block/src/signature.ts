@@ -23,7 +23,8 @@ export async function recoverSigner(h: BlockHeader): Promise<Address> {
 
 export type SignatureVerdict =
   | { ok: true; signer: Address; delegated: boolean }
-  | { ok: false; code: 'bad_signature' | 'wrong_author'; message: string };
+  | { ok: false; code: 'bad_signature'; message: string }
+  | { ok: false; code: 'wrong_author'; signer: Address; message: string };
 
 export async function verifySignature(h: BlockHeader, isDelegate?: DelegationCheck): Promise<SignatureVerdict> {
   let signer: Address;
@@ -34,5 +35,5 @@ export async function verifySignature(h: BlockHeader, isDelegate?: DelegationChe
   }
   if (signer === h.author) return { ok: true, signer, delegated: false };
   if (isDelegate?.(h.author, signer)) return { ok: true, signer, delegated: true };
-  return { ok: false, code: 'wrong_author', message: `signed by ${signer}, which is not the author ${h.author} nor a key it delegated` };
+  return { ok: false, code: 'wrong_author', signer, message: `signed by ${signer}, which is not the author ${h.author} nor a key it delegated` };
 }

@@ -1,4 +1,4 @@
-import { type Address, type BlockHeader, type Hash, blockHash, recoverSigner, verifySignature } from '@blyan/block';
+import { type Address, type BlockHeader, type Hash, blockHash, verifySignature } from '@blyan/block';
 import type { DelegationLookup } from './delegations.ts';
 import { BlockVerificationError } from './errors.ts';
 
@@ -13,7 +13,7 @@ export async function verifyHeader(hash: Hash, header: BlockHeader, delegated?: 
   const verdict = await verifySignature(header);
   if (verdict.ok) return verdict.signer;
   if (verdict.code === 'wrong_author' && delegated) {
-    const signer = await recoverSigner(header);
+    const { signer } = verdict;
     if (await delegated(header.author, signer, header.created_at)) return signer;
     throw new BlockVerificationError(hash, header.name, `signed by ${signer}, which no proven delegation of ${header.author} covers at ${new Date(header.created_at).toISOString()}`);
   }
