@@ -25,6 +25,7 @@ import { defaultAccountsConfig } from '../../../relay/src/contributions/config.t
 import { corpusDocs } from '../../../relay/src/corpus.ts';
 import { openRelay } from '../../../relay/src/relay.ts';
 import { createApp } from '../../../relay/src/server/app.ts';
+import { E2E_MODEL } from '../e2e/relay-process.ts';
 import { loginMessage } from '../src/auth/siwe-message.ts';
 import { ShardBatches } from '../src/contribute/batches.ts';
 import { buildCandidate } from '../src/contribute/candidate.ts';
@@ -34,8 +35,8 @@ import { FrozenModel } from '../src/contribute/frozen-model.ts';
 import { gpuTrainer } from '../src/contribute/gpu-trainer.ts';
 
 const CONFIGS: Record<string, ModelConfig> = {
-  /** The shape of the web app's e2e model. */
-  tiny: { vocabSize: 320, dModel: 64, nLayers: 3, nHeads: 4, nExperts: 8, topK: 2, dFF: 384, contextLength: 128, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 },
+  /** The web app's e2e model. */
+  tiny: E2E_MODEL,
   genesis: GENESIS_CONFIG,
 };
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { steps: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' } } });

@@ -3,7 +3,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ModelConfig } from '@blyan/model';
 import { ROOT } from './paths.ts';
+
+/** The small random model start-relay.ts seeds an empty store with (so SwiftShader and the CPU reference stay quick). */
+export const E2E_MODEL: ModelConfig = {
+  vocabSize: 320,
+  dModel: 64,
+  nLayers: 3,
+  nHeads: 4,
+  nExperts: 8,
+  topK: 2,
+  // 3 · 384 · 64 int8 weights: each expert block is two 64 KiB tiles, so streaming verification crosses tiles.
+  dFF: 384,
+  contextLength: 128,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  auxLossCoef: 0.01,
+};
 
 export interface RelayProcess {
   url: string;

@@ -9,25 +9,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelConfig } from '@blyan/model';
 import { serve } from '../../../relay/src/cli/serve.ts';
 import { corpusDocs } from '../../../relay/src/corpus.ts';
 import { corpusCheckpoint, randomCheckpoint } from '../../../relay/src/random-checkpoint.ts';
-
-export const E2E_MODEL: ModelConfig = {
-  vocabSize: 320,
-  dModel: 64,
-  nLayers: 3,
-  nHeads: 4,
-  nExperts: 8,
-  topK: 2,
-  // 3 · 384 · 64 int8 weights: each expert block is two 64 KiB tiles, so streaming verification crosses tiles.
-  dFF: 384,
-  contextLength: 128,
-  ropeTheta: 10000,
-  normEps: 1e-5,
-  auxLossCoef: 0.01,
-};
+import { E2E_MODEL } from './relay-process.ts';
 
 const [dir, ...args] = process.argv.slice(2);
 if (!dir) throw new Error('usage: tsx apps/web/e2e/start-relay.ts STORE_DIR [CHECKPOINT] [--corpus] [SERVE_OPTION...]');
