@@ -1,6 +1,6 @@
 import { type Address, type Hash, isHash } from '@blyan/block';
+import { RelayConnection } from './connection.ts';
 import { RelayError, relayError } from './errors.ts';
-import type { Fetch } from './relay-client.ts';
 
 /** POST /v1/auth/nonce: what a SIWE login message must say. */
 export interface LoginChallenge {
@@ -84,23 +84,9 @@ const rateLimited = (res: Response) => ({ kind: 'rate_limited' as const, retryAf
  * (`credentials: 'include'`) so the httpOnly session cookie goes with it; the relay must list the
  * page's origin as its `--origin`.
  */
-export class AccountsClient {
-  readonly base: string;
-
-  constructor(
-    base: string,
-    private readonly fetchImpl: Fetch = (url, init) => globalThis.fetch(url, init),
-  ) {
-    this.base = base.replace(/\/+$/, '');
-  }
-
-  private async send(method: 'GET' | 'POST', path: string, body?: BodyInit, type?: string): Promise<Response> {
-    const url = `${this.base}/v1${path}`;
-    try {
-      return await this.fetchImpl(url, { method, credentials: 'include', ...(body !== undefined && { body, headers: { 'content-type': type! } }) });
-    } catch (e) {
-      throw new RelayError(0, 'unreachable', `relay ${this.base} is unreachable: ${(e as Error).message}`);
-    }
+export class AccountsClient extends RelayConnection {
+  private send(method: 'GET' | 'POST', path: string, body?: BodyInit, type?: string): Promise<Response> {
+    return this.request(path, { method, credentials: 'include', ...(body !== undefined && { body, headers: { 'content-type': type! } }) });
   }
 
   private async json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

@@ -4,11 +4,12 @@
  * checked tile by tile against the Merkle root while they stream.
  */
 export { type AccountHistory, AccountsClient, type Assignment, type ContributionView, type Leaderboard, type LoginChallenge, type Session, type Shard, type Submission, type UsageReceipt } from './accounts-client.ts';
+export type { Fetch } from './connection.ts';
 export { type DelegationLookup, type DelegationProof, type ProvenDelegation, checkDelegation, relayDelegations } from './delegations.ts';
 export { BlockVerificationError, RelayError } from './errors.ts';
 export { leafHashAsync } from './leaf-hash.ts';
 export { type VerifiedBlock, loadVerifiedBlock } from './load-block.ts';
-export { type Fetch, RelayClient } from './relay-client.ts';
+export { RelayClient } from './relay-client.ts';
 export type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';
 export { type PayloadOptions, type PayloadProgress, fetchVerifiedPayload } from './verified-payload.ts';
 export { verifyHeader } from './verify-header.ts';

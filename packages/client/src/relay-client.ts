@@ -1,8 +1,7 @@
 import { type BlockHeader, type ChainId, type Hash, blockHash, hashBytes, isHash, parseHeader } from '@blyan/block';
-import { RelayError, relayError } from './errors.ts';
+import { RelayConnection } from './connection.ts';
+import { relayError } from './errors.ts';
 import type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';
-
-export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 function checkHashes(slots: unknown, what: string): Record<string, Hash> {
   if (typeof slots !== 'object' || slots === null) throw new Error(`${what} must be an object`);
@@ -15,28 +14,12 @@ function checkHashes(slots: unknown, what: string): Record<string, Hash> {
  * it was asked for, so a relay cannot swap one block for another; signatures and payloads are
  * checked by verifyHeader and fetchVerifiedPayload.
  */
-export class RelayClient {
-  readonly base: string;
-
-  constructor(
-    base: string,
-    private readonly fetchImpl: Fetch = (url, init) => globalThis.fetch(url, init),
-  ) {
-    this.base = base.replace(/\/+$/, '');
-  }
-
+export class RelayClient extends RelayConnection {
   /** Sends GET base/v1/path; a non-2xx answer becomes a RelayError with the relay's code. */
   async get(path: string, init: RequestInit = {}): Promise<Response> {
-    const url = `${this.base}/v1${path}`;
-    let res: Response;
-    try {
-      res = await this.fetchImpl(url, init);
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      throw new RelayError(0, 'unreachable', `relay ${this.base} is unreachable: ${(e as Error).message}`);
-    }
+    const res = await this.request(path, init);
     if (res.ok) return res;
-    throw await relayError(res, `GET ${url}`);
+    throw await relayError(res, `GET ${this.base}/v1${path}`);
   }
 
   private async json<T>(path: string): Promise<T> {
