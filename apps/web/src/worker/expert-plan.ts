@@ -33,7 +33,8 @@ export async function loadPromptExperts(
       }
     }
     const { state } = prefill(probe, cfg, tokens, routing);
-    const sets = routing.mode === 'dynamic' ? expertsUsed(state) : state.allowed.map((a, l) => (a === null ? expertsUsed(state)[l]! : [...a]));
+    const used = expertsUsed(state);
+    const sets = routing.mode === 'dynamic' ? used : state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
     const layer = sets.findIndex((set, l) => set.some((e) => params[expertTensorNames(l, e).w1] === undefined));
     if (layer < 0) return sets;
     await load(sets[layer]!.filter((e) => params[expertTensorNames(layer, e).w1] === undefined).map((expert) => ({ layer, expert })));
