@@ -1,4 +1,5 @@
 import type { Address } from '@blyan/block';
+import { isAddress, toHex } from 'viem';
 
 /** An EIP-1193 provider (MetaMask's `window.ethereum`, or any wallet that injects one). */
 export interface Eip1193Provider {
@@ -16,14 +17,13 @@ export function injectedWallet(): Eip1193Provider {
 export async function requestAccount(provider: Eip1193Provider): Promise<Address> {
   const accounts = await provider.request({ method: 'eth_requestAccounts' });
   const first = Array.isArray(accounts) ? accounts[0] : undefined;
-  if (typeof first !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(first)) throw new Error('the wallet shared no account');
+  if (typeof first !== 'string' || !isAddress(first, { strict: false })) throw new Error('the wallet shared no account');
   return first.toLowerCase() as Address;
 }
 
 /** EIP-191 `personal_sign` of a UTF-8 message by `account`. */
 export async function personalSign(provider: Eip1193Provider, account: Address, message: string): Promise<string> {
-  const hex = `0x${Array.from(new TextEncoder().encode(message), (b) => b.toString(16).padStart(2, '0')).join('')}`;
-  const signature = await provider.request({ method: 'personal_sign', params: [hex, account] });
+  const signature = await provider.request({ method: 'personal_sign', params: [toHex(message), account] });
   if (typeof signature !== 'string') throw new Error('the wallet returned no signature');
   return signature;
 }
