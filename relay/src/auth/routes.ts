@@ -1,12 +1,10 @@
-import type { Address } from '@blyan/block';
 import { Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Accounts } from '../accounts/accounts.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
+import { addressParam } from '../server/params.ts';
 import { SESSION_COOKIE, requireSession } from './session.ts';
 import { SESSION_KEY_URN, checkSiweLogin } from './siwe-login.ts';
-
-const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   try {
@@ -71,9 +69,8 @@ export function authRoutes({ auth, config }: Accounts): Hono {
   });
 
   app.get('/delegations/:key', (c) => {
-    const key = c.req.param('key').toLowerCase();
-    if (!ADDRESS_RE.test(key)) throw new ApiError(400, 'bad_address', 'a session key is a 0x-prefixed 20-byte hex address');
-    const proofs = auth.proofs(key as Address);
+    const key = addressParam(c.req.param('key'), 'a session key is a 0x-prefixed 20-byte hex address');
+    const proofs = auth.proofs(key);
     if (proofs.length === 0) throw new ApiError(404, 'not_found', `no login delegated to ${key}`);
     return c.json({
       session_key: key,

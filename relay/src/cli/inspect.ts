@@ -1,4 +1,4 @@
-import { type BlockHeader, type Hash, decodeTensors } from '@blyan/block';
+import { type BlockHeader, decodeTensors, isHash } from '@blyan/block';
 import { storeDir } from '../config.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -52,8 +52,8 @@ export async function inspect(args: string[], log: Log): Promise<number> {
       await listBlocks(index, log);
       return 0;
     }
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError(`${hash} is not a block hash (64 lowercase hex characters)`);
-    const b = await index.block(hash as Hash);
+    if (!isHash(hash)) throw new UsageError(`${hash} is not a block hash (64 lowercase hex characters)`);
+    const b = await index.block(hash);
     if (!b) {
       log(`no block ${hash}`);
       return 1;

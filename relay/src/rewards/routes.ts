@@ -1,13 +1,11 @@
-import type { Address } from '@blyan/block';
 import { Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
-import { intParam } from '../server/params.ts';
+import { addressParam, intParam } from '../server/params.ts';
 import type { IndexStore } from '../store/index-store.ts';
+import { userAccount } from './journal.ts';
 import { type UsageBody, recordUsage } from './usage.ts';
-
-const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
 
 /** Signed usage reports, the leaderboard and per-account history. */
 export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
@@ -36,15 +34,13 @@ export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
   });
 
   app.get('/accounts/:address/history', (c) => {
-    const address = c.req.param('address').toLowerCase();
-    if (!ADDRESS_RE.test(address)) throw new ApiError(400, 'bad_address', 'an address is 0x and 40 hex digits');
+    const address = addressParam(c.req.param('address'), 'an address is 0x and 40 hex digits');
     const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500);
-    const a = address as Address;
     return c.json({
-      address: a,
-      balance: journal.balance(`user:${a}`),
-      entries: journal.history(a, limit),
-      contributions: contributions.ofAccount(a, limit),
+      address,
+      balance: journal.balance(userAccount(address)),
+      entries: journal.history(address, limit),
+      contributions: contributions.ofAccount(address, limit),
     });
   });
 
