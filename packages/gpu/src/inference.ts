@@ -1,11 +1,11 @@
 import { storageBuffer, uniformBuffer } from './buffers.ts';
 import { type Counters, Plan, Readback } from './plan.ts';
-import { type Kernel, compileAll, compileKernel, encodeDispatches } from './kernel.ts';
+import { type Kernel, compileAll, compileKernel, encodeDispatches, grid1d } from './kernel.ts';
 import { attentionKernel } from './kernels/attention.ts';
-import { embeddingGrid, embeddingKernel } from './kernels/embedding.ts';
+import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
-import { combineKernel, rowGrid } from './kernels/moe.ts';
+import { combineKernel } from './kernels/moe.ts';
 import { rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { routeKernel, statsStride } from './kernels/route.ts';
@@ -99,7 +99,7 @@ export class Inference {
       const step = this.step;
       const tiles = (n: number) => tilesFor(route, n);
       const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread: rows }, n);
-      plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => embeddingGrid(n, d));
+      plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d));
       for (const [l, w] of weights.layers.entries()) {
         const layer = layerInfo[l]!;
         plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, (n) => [n, 1, 1]);
@@ -115,7 +115,7 @@ export class Inference {
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
         plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)));
         plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)));
-        plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => rowGrid(n, d));
+        plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       }
       plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
       plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: this.logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1));

@@ -9,6 +9,36 @@ export interface KernelSpec {
   readonly bindings: readonly string[];
 }
 
+/**
+ * One binding of a kernel: its name, how WGSL declares it (`var<space> name: type`) and the WGSL
+ * that declaration relies on (a uniform's struct, a buffer's layout constants).
+ */
+export interface Binding {
+  readonly name: string;
+  readonly space: 'uniform' | 'storage, read' | 'storage, read_write';
+  readonly type: string;
+  readonly needs?: string;
+}
+
+export const uniform = (name: string, type: string, needs: string): Binding => ({ name, space: 'uniform', type, needs });
+export const read = (name: string, type = 'array<f32>', needs?: string): Binding => ({ name, space: 'storage, read', type, needs });
+export const readWrite = (name: string, type = 'array<f32>', needs?: string): Binding => ({ name, space: 'storage, read_write', type, needs });
+
+/**
+ * The spec of a kernel whose module is `code` after the declarations of `bindings` (@binding 0, 1,
+ * … in order; `false` leaves out an optional one) and what they need, opened with `enable f16;`
+ * when a binding stores f16 (the device needs 'shader-f16').
+ */
+export function kernelSpec(label: string, bindings: readonly (Binding | false)[], code: string): KernelSpec {
+  const used = bindings.filter((b) => b !== false);
+  const header = [
+    ...(used.some((b) => b.type.includes('f16')) ? ['enable f16;'] : []),
+    ...used.flatMap((b) => (b.needs ? [b.needs] : [])),
+    ...used.map((b, i) => `@group(0) @binding(${i}) var<${b.space}> ${b.name}: ${b.type};`),
+  ];
+  return { label, bindings: used.map((b) => b.name), code: `${header.join('\n')}\n${code}` };
+}
+
 export interface Kernel {
   readonly spec: KernelSpec;
   readonly pipeline: GPUComputePipeline;
@@ -83,8 +113,14 @@ export function grid1d(threads: number): readonly [number, number, number] {
   return [Math.ceil(groups / y), y, 1];
 }
 
-/** WGSL: the thread index of a grid1d dispatch. */
-export const LINEAR_ID_WGSL = 'gid.x + gid.y * nwg.x * 64u';
+/** WGSL: the entry point of a grid1d dispatch over `threads` threads, running `body` with thread index `i`. */
+export function main1d(threads: string, body: string): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WORKGROUP}u;
+  if (i >= ${threads}) { return; }${body}
+}`;
+}
 
 /** Compiles every spec of `specs` (in parallel), keeping their names. */
 export async function compileAll<S extends Record<string, KernelSpec>>(device: GPUDevice, specs: S): Promise<{ readonly [K in keyof S]: Kernel }> {

@@ -1,4 +1,5 @@
 import { align4 } from './buffers.ts';
+import { type Binding, read, readWrite } from './kernel.ts';
 
 /**
  * Where one expert's tensors sit in an expert buffer: w1 (gate) [dFF, d], w3 (up) [dFF, d] and w2
@@ -68,7 +69,10 @@ function tileBound(experts: number, assignments: number, tileRows: number): numb
 /** Tiles a pass of n rows can produce: the workgroup rows an expert kernel dispatches. */
 export const tilesFor = (route: RouteLayout, n: number): number => Math.min(route.maxTiles, tileBound(route.experts, n * route.topK, route.tileRows));
 
-export function routeWgsl(route: RouteLayout): string {
+/** The `route` binding (array<u32>), with the layout's offsets as WGSL constants; written only by the routing kernel. */
+export const routeBinding = (route: RouteLayout, writable = false): Binding => (writable ? readWrite : read)('route', 'array<u32>', routeWgsl(route));
+
+function routeWgsl(route: RouteLayout): string {
   return [
     `const TOPK = ${route.topK}u;`,
     `const N_EXPERTS = ${route.experts}u;`,

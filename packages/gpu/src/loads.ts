@@ -1,3 +1,4 @@
+import { type Binding, read } from './kernel.ts';
 import { UNPACK_I8_WGSL } from './wgsl.ts';
 
 /**
@@ -10,50 +11,48 @@ import { UNPACK_I8_WGSL } from './wgsl.ts';
 export type WeightType = 'f32' | 'f16' | 'i8';
 
 export interface Operand {
-  readonly decl: string;
+  readonly bindings: readonly Binding[];
   readonly fns: string;
 }
 
 /** An activation matrix with `cols` columns: NAME_4(row, k) = row[k .. k+3]. */
-export function matrixInput(binding: number, name: string, cols: number): Operand {
+export function matrixInput(name: string, cols: number): Operand {
   if (cols % 4 === 0) {
     return {
-      decl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4<f32>>;`,
+      bindings: [read(name, 'array<vec4<f32>>')],
       fns: `fn ${name}_4(row: u32, k: u32) -> vec4<f32> { return ${name}[(row * ${cols}u + k) >> 2u]; }`,
     };
   }
   return {
-    decl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;`,
+    bindings: [read(name)],
     fns: scalarRow4(`${name}_4(row: u32, k: u32)`, `row * ${cols}u + k`, cols, (i) => `${name}[${i}]`),
   };
 }
 
 /**
  * A weight matrix with `cols` columns (the input dimension of a [out, in] weight), in f32, f16
- * (the module needs `enable f16`: see f16Directive) or int8 with one f32 scale per row: NAME_4(base, o, k) = row o [k .. k+3] starting `base` elements into
- * the buffer (a multiple of 4), NAME_s(sbase, o) = row o's scale (1 for f32). Int8 weights are
- * packed 4 per u32, little-endian, exactly as an Int8Array's bytes.
+ * or int8 with one f32 scale per row (binding NAME_scales after NAME): NAME_4(base, o, k) = row o
+ * [k .. k+3] starting `base` elements into the buffer (a multiple of 4), NAME_s(sbase, o) = row
+ * o's scale (1 for f32). Int8 weights are packed 4 per u32, little-endian, exactly as an
+ * Int8Array's bytes.
  */
-export function weightInput(binding: number, scaleBinding: number, name: string, type: WeightType, cols: number): Operand {
+export function weightInput(name: string, type: WeightType, cols: number): Operand {
   const aligned = cols % 4 === 0;
   if (type !== 'i8') {
-    const decl = `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${aligned ? `vec4<${type}>` : type}>;`;
+    const bindings = [read(name, `array<${aligned ? `vec4<${type}>` : type}>`)];
     const row4 = aligned
       ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return vec4<f32>(${name}[(base + o * ${cols}u + k) >> 2u]); }`
       : scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `f32(${name}[${i}])`);
-    return { decl, fns: `${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return 1.0; }` };
+    return { bindings, fns: `${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return 1.0; }` };
   }
-  const decl = [
-    `@group(0) @binding(${binding}) var<storage, read> ${name}: array<u32>;`,
-    `@group(0) @binding(${scaleBinding}) var<storage, read> ${name}_scales: array<f32>;`,
-  ].join('\n');
+  const bindings = [read(name, 'array<u32>'), read(`${name}_scales`)];
   const row4 = aligned
     ? `fn ${name}_4(base: u32, o: u32, k: u32) -> vec4<f32> { return unpack_i8(${name}[(base + o * ${cols}u + k) >> 2u]); }`
     : [
         `fn ${name}_b(i: u32) -> f32 { return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)); }`,
         scalarRow4(`${name}_4(base: u32, o: u32, k: u32)`, `base + o * ${cols}u + k`, cols, (i) => `${name}_b(${i})`),
       ].join('\n');
-  return { decl, fns: `${UNPACK_I8_WGSL}\n${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return ${name}_scales[sbase + o]; }` };
+  return { bindings, fns: `${UNPACK_I8_WGSL}\n${row4}\nfn ${name}_s(sbase: u32, o: u32) -> f32 { return ${name}_scales[sbase + o]; }` };
 }
 
 /** Four bounds-checked scalar loads from flat index `first` on, for element k of a row of `cols`. */

@@ -1,13 +1,13 @@
 import { storageBuffer, uniformBuffer } from './buffers.ts';
-import { type Kernel, compileAll, encodeDispatches } from './kernel.ts';
-import { ADAMW_BYTES, adamwGrid, adamwKernel, encodeAdamW, gradNormKernel } from './kernels/adamw.ts';
-import { attentionBackwardKVGrid, attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from './kernels/attention.ts';
-import { dequantGrid, dequantKernel } from './kernels/dequant.ts';
-import { embeddingGrid, embeddingKernel } from './kernels/embedding.ts';
+import { type Kernel, compileAll, encodeDispatches, grid1d } from './kernel.ts';
+import { ADAMW_BYTES, adamwKernel, encodeAdamW, gradNormKernel } from './kernels/adamw.ts';
+import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from './kernels/attention.ts';
+import { dequantKernel } from './kernels/dequant.ts';
+import { embeddingKernel } from './kernels/embedding.ts';
 import { expertBackwardActKernel, expertBackwardInputKernel, expertDownKernel, expertGrid, expertUpKernel, expertWeightGradKernel, weightGradGrid } from './kernels/expert.ts';
 import { linearBackwardGrid, linearBackwardKernel, linearGrid, linearKernel } from './kernels/linear.ts';
 import { crossEntropyKernel, lossKernel } from './kernels/loss.ts';
-import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel, rowGrid } from './kernels/moe.ts';
+import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel } from './kernels/moe.ts';
 import { rmsnormBackwardKernel, rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { routeKernel, statsStride } from './kernels/route.ts';
@@ -160,7 +160,7 @@ export class Trainer {
     const back = (inF: number) => () => linearBackwardGrid({ inFeatures: inF, rowsPerThread: ROWS }, n);
     const rows = () => [n, 1, 1] as const;
     const tiles = tilesFor(k.route, n);
-    p.add(k.embed, { step, tokens: this.tokens, embed: weights.embed, out: xs[0]! }, () => embeddingGrid(n, d));
+    p.add(k.embed, { step, tokens: this.tokens, embed: weights.embed, out: xs[0]! }, () => grid1d(n * d));
     for (const [l, w] of weights.layers.entries()) {
       const a = acts[l]!;
       const layer = layerInfo[l]!;
@@ -182,7 +182,7 @@ export class Trainer {
         p.add(k.upF32, { ...own, x: a.ln2, act: a.act, h13: a.h13 }, () => expertGrid(F, tiles));
         p.add(k.downF32, { ...own, act: a.act, y: a.y }, () => expertGrid(d, tiles));
       }
-      p.add(k.combine, { step, route: a.route, gates: a.gates, y: a.y, x2: a.x2, out: xs[l + 1]! }, () => rowGrid(n, d));
+      p.add(k.combine, { step, route: a.route, gates: a.gates, y: a.y, x2: a.x2, out: xs[l + 1]! }, () => grid1d(n * d));
     }
     p.add(k.rms, { step, x: xs[L]!, weight: weights.finalNorm, out: lnf, rstd: rstdf }, rows);
     p.add(k.logits, { step, x: lnf, w: weights.embed, y: logits }, lin(V));
@@ -206,20 +206,20 @@ export class Trainer {
       p.add(k.actBackwardI8, { ...pooled, dy: g.dy, h13: a.h13, dh13: g.dh13 }, () => expertGrid(F, tiles));
       p.add(k.inputBackwardI8, { ...pooled, dh13: g.dh13, dx: g.dxg }, () => expertGrid(d, tiles));
       p.add(k.routerBackward, { step, layer, route: a.route, probs: a.probs, dgates: g.dgates, stats, dlogits: g.dRouter }, () => [Math.ceil(n / 64), 1, 1]);
-      p.add(k.moeInputGrad, { step, route: a.route, dxg: g.dxg, dlogits: g.dRouter, router: w.router, dx: g.dln }, () => rowGrid(n, d));
+      p.add(k.moeInputGrad, { step, route: a.route, dxg: g.dxg, dlogits: g.dRouter, router: w.router, dx: g.dln }, () => grid1d(n * d));
       p.add(k.rmsBackwardResidual, { dout: g.dln, x: a.x2, weight: w.ffnNorm, rstd: a.rstd2, dx: g.dX2, base: g.dX }, rows);
       p.add(k.linearBackward1, { step, g0: g.dX2, w0: w.wo, dx: g.datty }, back(d));
       p.add(k.attentionBackwardQ, { step, dout: g.datty, k: a.k, v: a.v, att: a.att, ds: g.ds, dq: g.dq }, () => [n, H, 1]);
-      p.add(k.attentionBackwardKV, { step, dout: g.datty, q: a.q, att: a.att, ds: g.ds, dk: g.dk, dv: g.dv }, () => attentionBackwardKVGrid(n, d));
+      p.add(k.attentionBackwardKV, { step, dout: g.datty, q: a.q, att: a.att, ds: g.ds, dk: g.dk, dv: g.dv }, () => grid1d(n * d));
       p.add(k.ropeBackward, { step, table: weights.rope, q: g.dq, k: g.dk }, () => ropeGrid(n, d));
       p.add(k.linearBackward3, { step, g0: g.dq, w0: w.wq, g1: g.dk, w1: w.wk, g2: g.dv, w2: w.wv, dx: g.dln }, back(d));
       p.add(k.rmsBackwardResidual, { dout: g.dln, x: xs[l]!, weight: w.attnNorm, rstd: a.rstd1, dx: g.dX, base: g.dX2 }, rows);
     }
     this.optimizer.add(k.gradNorm, { adam: this.adam, grad: this.grad, norm: this.norm }, () => [1, 1, 1]);
-    this.optimizer.add(k.adamw, { adam: this.adam, grad: this.grad, norm: this.norm, param: this.param, m: mom1, v: mom2 }, () => adamwGrid(x.elements));
+    this.optimizer.add(k.adamw, { adam: this.adam, grad: this.grad, norm: this.norm, param: this.param, m: mom1, v: mom2 }, () => grid1d(x.elements));
     const dequant = new Plan(device);
     const tw = weights.layers[trainedLayer]!;
-    dequant.add(k.dequant, { layer: layerInfo[trainedLayer]!, table: tw.table, pool: tw.pool, scales: tw.scales, param: this.param, init: this.init }, () => dequantGrid(x));
+    dequant.add(k.dequant, { layer: layerInfo[trainedLayer]!, table: tw.table, pool: tw.pool, scales: tw.scales, param: this.param, init: this.init }, () => grid1d(x.elements));
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     encodeDispatches(pass, dequant.dispatches, 1);

@@ -1,4 +1,5 @@
 /** WGSL shared by the kernels, and helpers to write WGSL from TypeScript. */
+import { uniform } from './kernel.ts';
 
 /**
  * Per-submission parameters, one uniform buffer per pass that every kernel reads.
@@ -9,7 +10,10 @@
  * allowed set, 2 = choose chooseM experts per layer from these rows' router probabilities and
  * store them as the allowed set; gradScale: the factor on accumulated gradients (1 / micro-steps).
  */
-export const STEP_WGSL = /* wgsl */ `
+export const STEP = uniform(
+  'step',
+  'Step',
+  /* wgsl */ `
 struct Step {
   n: u32,
   start: u32,
@@ -23,7 +27,8 @@ struct Step {
   chooseM: u32,
   gradScale: f32,
   stepCount: u32,
-}`;
+}`,
+);
 
 export interface StepFields {
   n: number;
@@ -66,13 +71,17 @@ export function encodeStep(fields: Partial<StepFields>): ArrayBuffer {
  * skip and the only expert the f32 ones run (both NO_EXPERT when unused: the trained expert runs
  * in f32), and daux, the loss's derivative w.r.t. this layer's load-balancing loss.
  */
-export const LAYER_WGSL = /* wgsl */ `
+export const LAYER = uniform(
+  'layer',
+  'LayerInfo',
+  /* wgsl */ `
 struct LayerInfo {
   layer: u32,
   skipExpert: u32,
   onlyExpert: u32,
   daux: f32,
-}`;
+}`,
+);
 
 export const LAYER_BYTES = 16;
 export const NO_EXPERT = 0xffffffff;
@@ -86,9 +95,6 @@ export function encodeLayer(layer: number, skipExpert: number, onlyExpert: numbe
 
 /** How floats are stored in a buffer; arithmetic is f32 either way. */
 export type Storage = 'f32' | 'f16';
-
-/** The directive a module storing f16 must open with (the device needs 'shader-f16'). */
-export const f16Directive = (...storage: readonly Storage[]): string => (storage.includes('f16') ? 'enable f16;' : '');
 
 /** A float as a WGSL f32 literal. */
 export function f32Literal(x: number): string {

@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest';
-import { attentionBackwardKVGrid, attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from '../src/kernels/attention.ts';
+import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from '../src/kernels/attention.ts';
 import { attentionBackward, attentionForward } from '@blyan/model';
 import { Rng, expectClose, gpuDevice, poisoned, randomNormal, readF32, runKernel, stepUniform, upload } from './gpu.ts';
+import { grid1d } from '../src/kernel.ts';
 
 describe('attention', () => {
   for (const [n, start, H, hd, ctx] of [[1, 0, 2, 8, 16], [1, 11, 3, 6, 16], [6, 0, 2, 4, 8], [5, 4, 4, 32, 12], [1, 100, 2, 16, 130]] as const) {
@@ -48,7 +49,7 @@ describe('attention', () => {
       const [dq, dk, dv] = [poisoned(device, n * d), poisoned(device, n * d), poisoned(device, n * d)];
       const doutB = upload(device, dout);
       await runKernel(device, attentionBackwardQKernel(shape), { step, dout: doutB, k: kB, v: vB, att, ds, dq }, [n, H, 1]);
-      await runKernel(device, attentionBackwardKVKernel(shape), { step, dout: doutB, q: qB, att, ds, dk, dv }, attentionBackwardKVGrid(n, d));
+      await runKernel(device, attentionBackwardKVKernel(shape), { step, dout: doutB, q: qB, att, ds, dk, dv }, grid1d(n * d));
       const [edq, edk, edv] = [new Float32Array(n * d), new Float32Array(n * d), new Float32Array(n * d)];
       for (let b = 0; b < B; b++) {
         attentionBackward(rows(edq, b), rows(edk, b), rows(edv, b), rows(dout, b), eAtt.subarray(b * H * T * T, (b + 1) * H * T * T), rows(q, b), rows(k, b), rows(v, b), T, H, hd);

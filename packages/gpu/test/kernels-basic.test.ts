@@ -1,11 +1,12 @@
 import { quantizeInt8, toF32 } from '@blyan/block';
 import { describe, it } from 'vitest';
-import { embeddingGrid, embeddingKernel } from '../src/kernels/embedding.ts';
+import { embeddingKernel } from '../src/kernels/embedding.ts';
 import { linearBackwardGrid, linearBackwardKernel, linearGrid, linearKernel } from '../src/kernels/linear.ts';
 import { rmsnormBackwardKernel, rmsnormKernel } from '../src/kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel, ropeTableData } from '../src/kernels/rope.ts';
 import { embeddingForward, matmulBackward, matmulForward, rmsnormBackward, rmsnormForward, ropeBackward, ropeForward, ropeTable } from '@blyan/model';
 import { Rng, expectClose, gpuDevice, poisoned, randomNormal, randomTokens, readF32, runKernel, stepUniform, upload } from './gpu.ts';
+import { grid1d } from '../src/kernel.ts';
 
 describe('embedding', () => {
   for (const [n, V, d] of [[1, 10, 8], [7, 33, 13], [40, 300, 64]] as const) {
@@ -15,7 +16,7 @@ describe('embedding', () => {
       const tokens = randomTokens(rng, n, V);
       const embed = randomNormal(rng, V * d);
       const out = poisoned(device, n * d);
-      await runKernel(device, embeddingKernel(V, d), { step: stepUniform(device, { n }), tokens: upload(device, tokens), embed: upload(device, embed), out }, embeddingGrid(n, d));
+      await runKernel(device, embeddingKernel(V, d), { step: stepUniform(device, { n }), tokens: upload(device, tokens), embed: upload(device, embed), out }, grid1d(n * d));
       const expected = new Float32Array(n * d);
       embeddingForward(expected, tokens, embed, n, d);
       expectClose(await readF32(device, out, n * d), expected, 'embedding');

@@ -1,10 +1,11 @@
 import { describe, it } from 'vitest';
 import { attentionKernel } from '../src/kernels/attention.ts';
-import { embeddingGrid, embeddingKernel } from '../src/kernels/embedding.ts';
+import { embeddingKernel } from '../src/kernels/embedding.ts';
 import { linearBackwardGrid, linearBackwardKernel, linearGrid, linearKernel } from '../src/kernels/linear.ts';
 import { ropeGrid, ropeKernel, ropeTableData } from '../src/kernels/rope.ts';
 import { attentionForward, embeddingForward, matmulBackward, matmulForward, ropeForward, ropeTable } from '@blyan/model';
 import { F16_TOLERANCE, POISON_F16, Rng, asF16, expectClose, f16Device, poisoned, randomNormal, randomTokens, readF16, readF32, runKernel, stepUniform, upload } from './gpu.ts';
+import { grid1d } from '../src/kernel.ts';
 
 /**
  * The kernels' f16 variants on a device with shader-f16 (lavapipe), each output poisoned first and
@@ -79,7 +80,7 @@ describe('f16 embedding', () => {
       const tokens = randomTokens(rng, n, V);
       const table = asF16(randomNormal(rng, V * d));
       const out = poisoned(device, n * d);
-      await runKernel(device, embeddingKernel(V, d, 'f16'), { step: stepUniform(device, { n }), tokens: upload(device, tokens), embed: upload(device, table.bits), out }, embeddingGrid(n, d));
+      await runKernel(device, embeddingKernel(V, d, 'f16'), { step: stepUniform(device, { n }), tokens: upload(device, tokens), embed: upload(device, table.bits), out }, grid1d(n * d));
       const got = await readF32(device, out, n * d);
       for (const [which, tolerance] of [['rounded', 1e-7], ['original', F16_TOLERANCE]] as const) {
         const expected = new Float32Array(n * d);

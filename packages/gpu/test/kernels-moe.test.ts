@@ -2,9 +2,10 @@ import { quantizeInt8, toF32 } from '@blyan/block';
 import { describe, expect, it } from 'vitest';
 import { expertLayout, routeLayout, tilesFor } from '../src/layout.ts';
 import { expertBackwardActKernel, expertBackwardInputKernel, expertDownKernel, expertGrid, expertUpKernel, expertWeightGradKernel, weightGradGrid } from '../src/kernels/expert.ts';
-import { dequantGrid, dequantKernel } from '../src/kernels/dequant.ts';
+import { dequantKernel } from '../src/kernels/dequant.ts';
+import { grid1d } from '../src/kernel.ts';
 import { linearGrid, linearKernel } from '../src/kernels/linear.ts';
-import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel, rowGrid } from '../src/kernels/moe.ts';
+import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel } from '../src/kernels/moe.ts';
 import { routeKernel, statsStride } from '../src/kernels/route.ts';
 import { uniformBuffer } from '../src/buffers.ts';
 import { type ExpertWeights, type LayerRouting, type ModelConfig, type MoeWeights, Rng, moeBackward, moeForward } from '@blyan/model';
@@ -91,12 +92,12 @@ async function forward(device: GPUDevice, c: Case, w: Weights, x: Float32Array, 
   if (opts.trained !== undefined) {
     f32Expert = poisoned(device, p.layout.elements);
     const init = poisoned(device, p.layout.elements);
-    await runKernel(device, dequantKernel(p.layout), { layer, table: b.table, pool: p.w, scales: p.w_scales, param: f32Expert, init }, dequantGrid(p.layout));
+    await runKernel(device, dequantKernel(p.layout), { layer, table: b.table, pool: p.w, scales: p.w_scales, param: f32Expert, init }, grid1d(p.layout.elements));
     const f32 = { expert: p.layout, route, weight: 'f32' as const };
     await runKernel(device, expertUpKernel(f32, true), { layer, route: b.route, w: f32Expert, x: xB, act: b.act, h13: b.h13 }, expertGrid(c.dFF, tiles));
     await runKernel(device, expertDownKernel(f32), { layer, route: b.route, w: f32Expert, act: b.act, y: b.y }, expertGrid(c.d, tiles));
   }
-  await runKernel(device, combineKernel(route, c.d), { step, route: b.route, gates: b.gates, y: b.y, x2: upload(device, x2), out: b.out }, rowGrid(c.n, c.d));
+  await runKernel(device, combineKernel(route, c.d), { step, route: b.route, gates: b.gates, y: b.y, x2: upload(device, x2), out: b.out }, grid1d(c.n * c.d));
   return { ...b, f32Expert, tiles };
 }
 
@@ -220,7 +221,7 @@ describe('MoE layer backward', () => {
       device.queue.writeBuffer(g.layer, 0, encodeLayer(1, trained, trained, 0.01 / 2));
       await runKernel(device, combineBackwardKernel(g.plan, c.d), { step: g.step, route: g.route, gates: g.gates, dout: upload(device, dout), y: g.y, dy, dgates }, [A, 1, 1]);
       const f32Expert = poisoned(device, g.pool.layout.elements);
-      await runKernel(device, dequantKernel(g.pool.layout), { layer: g.layer, table: g.table, pool: g.pool.w, scales: g.pool.w_scales, param: f32Expert, init: poisoned(device, g.pool.layout.elements) }, dequantGrid(g.pool.layout));
+      await runKernel(device, dequantKernel(g.pool.layout), { layer: g.layer, table: g.table, pool: g.pool.w, scales: g.pool.w_scales, param: f32Expert, init: poisoned(device, g.pool.layout.elements) }, grid1d(g.pool.layout.elements));
       const i8 = { expert: g.pool.layout, route: g.plan, weight: 'i8' as const };
       const f32 = { expert: g.pool.layout, route: g.plan, weight: 'f32' as const };
       const pooled = { layer: g.layer, route: g.route, table: g.table, w: g.pool.w, w_scales: g.pool.w_scales };
@@ -230,7 +231,7 @@ describe('MoE layer backward', () => {
       await runKernel(device, expertBackwardInputKernel(i8), { ...pooled, dh13, dx: dxg }, expertGrid(c.d, g.tiles));
       await runKernel(device, expertBackwardInputKernel(f32), { ...own, dh13, dx: dxg }, expertGrid(c.d, g.tiles));
       await runKernel(device, routerBackwardKernel(g.plan), { step: g.step, layer: g.layer, route: g.route, probs: g.probs, dgates, stats: g.stats, dlogits }, [Math.ceil(c.n / 64), 1, 1]);
-      await runKernel(device, moeInputGradKernel(g.plan, c.d), { step: g.step, route: g.route, dxg, dlogits, router: upload(device, w.router), dx }, rowGrid(c.n, c.d));
+      await runKernel(device, moeInputGradKernel(g.plan, c.d), { step: g.step, route: g.route, dxg, dlogits, router: upload(device, w.router), dx }, grid1d(c.n * c.d));
 
       const l = g.pool.layout;
       const grad = upload(device, new Float32Array(l.elements));

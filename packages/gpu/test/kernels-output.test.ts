@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { adamwGrid, adamwKernel, encodeAdamW, gradNormKernel } from '../src/kernels/adamw.ts';
+import { adamwKernel, encodeAdamW, gradNormKernel } from '../src/kernels/adamw.ts';
 import { crossEntropyKernel } from '../src/kernels/loss.ts';
 import { sampleKernel, sampleScratch } from '../src/kernels/sample.ts';
 import { uniformBuffer } from '../src/buffers.ts';
 import { type ModelConfig, Rng, adamwStep, createAdamW, crossEntropyBackward, crossEntropyForward, sampleToken } from '@blyan/model';
 import { expectClose, gpuDevice, poisoned, randomNormal, randomTokens, readF32, readU32, runKernel, stepUniform, upload } from './gpu.ts';
+import { grid1d } from '../src/kernel.ts';
 
 describe('cross-entropy', () => {
   for (const [n, V] of [[1, 10], [5, 37], [8, 4096]] as const) {
@@ -94,7 +95,7 @@ describe('AdamW', () => {
         device.queue.writeBuffer(adam, 0, encodeAdamW({ ...options, c1: 1 - options.beta1 ** s, c2: 1 - options.beta2 ** s, gradScale: 0.5 }));
         await runKernel(device, gradNormKernel(elements), { adam, grad: gradB, norm }, [1, 1, 1]);
         expectClose(await readF32(device, norm, 1), [gradNorm], 'gradient norm');
-        await runKernel(device, adamwKernel(elements), { adam, grad: gradB, norm, param: paramB, m, v }, adamwGrid(elements));
+        await runKernel(device, adamwKernel(elements), { adam, grad: gradB, norm, param: paramB, m, v }, grid1d(elements));
       }
       expectClose(await readF32(device, paramB, elements), params[name]!, 'parameters');
       expectClose(await readF32(device, m, elements), opt.m[name]!, 'first moment');

@@ -1,8 +1,11 @@
-import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
+import { type KernelSpec, kernelSpec, main1d, read, readWrite, uniform } from '../kernel.ts';
 import { REDUCE_WGSL } from '../wgsl.ts';
 
 /** AdamW hyperparameters and this step's bias corrections, as the kernels read them. */
-export const ADAMW_WGSL = /* wgsl */ `
+const ADAM = uniform(
+  'adam',
+  'AdamW',
+  /* wgsl */ `
 struct AdamW {
   lr: f32,
   beta1: f32,
@@ -13,7 +16,8 @@ struct AdamW {
   c1: f32,
   c2: f32,
   gradScale: f32,
-}`;
+}`,
+);
 
 export const ADAMW_BYTES = 48;
 
@@ -37,15 +41,11 @@ export function encodeAdamW(a: AdamWUniform): ArrayBuffer {
 
 /** Global L2 norm of gradScale · grad over `elements` values, one workgroup: norm[0]. */
 export function gradNormKernel(elements: number): KernelSpec {
-  return {
-    label: `grad norm ${elements}`,
-    bindings: ['adam', 'grad', 'norm'],
-    code: /* wgsl */ `
-${ADAMW_WGSL}
+  return kernelSpec(
+    `grad norm ${elements}`,
+    [ADAM, read('grad'), readWrite('norm')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<uniform> adam: AdamW;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> norm: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var ss = 0.0;
@@ -56,7 +56,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   ss = reduce_sum(lid, ss);
   if (lid == 0u) { norm[0] = sqrt(ss); }
 }`,
-  };
+  );
 }
 
 /**
@@ -65,21 +65,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
  * p ← p − lr (m / c1 / (sqrt(v / c2) + eps) + weightDecay · p).
  */
 export function adamwKernel(elements: number): KernelSpec {
-  return {
-    label: `adamw ${elements}`,
-    bindings: ['adam', 'grad', 'norm', 'param', 'm', 'v'],
-    code: /* wgsl */ `
-${ADAMW_WGSL}
-@group(0) @binding(0) var<uniform> adam: AdamW;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read> norm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> param: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${LINEAR_ID_WGSL};
-  if (i >= ${elements}u) { return; }
+  return kernelSpec(
+    `adamw ${elements}`,
+    [ADAM, read('grad'), read('norm'), readWrite('param'), readWrite('m'), readWrite('v')],
+    main1d(`${elements}u`, /* wgsl */ `
   let total = norm[0];
   let clip = select(1.0, adam.maxGradNorm / total, total > adam.maxGradNorm);
   let g = grad[i] * adam.gradScale * clip;
@@ -88,9 +77,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   m[i] = mi;
   v[i] = vi;
   let p = param[i];
-  param[i] = p - adam.lr * (mi / adam.c1 / (sqrt(vi / adam.c2) + adam.eps) + adam.weightDecay * p);
-}`,
-  };
+  param[i] = p - adam.lr * (mi / adam.c1 / (sqrt(vi / adam.c2) + adam.eps) + adam.weightDecay * p);`),
+  );
 }
-
-export const adamwGrid = (elements: number) => grid1d(elements);

@@ -1,5 +1,5 @@
-import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
-import { REDUCE_WGSL, STEP_WGSL, type Storage, f16Directive, f32Literal } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
+import { REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
 
 export interface AttentionShape {
   readonly nHeads: number;
@@ -23,18 +23,11 @@ export const attentionWorkgroupBytes = (s: AttentionShape): number => 4 * (s.max
 export function attentionKernel(s: AttentionShape, keepProbs: boolean, kv: Storage = 'f32'): KernelSpec {
   const { nHeads: H, headDim: hd, maxKeys } = s;
   const d = H * hd;
-  return {
-    label: `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''} kv ${kv}`,
-    bindings: ['step', 'q', 'k', 'v', 'out', ...(keepProbs ? ['att'] : [])],
-    code: /* wgsl */ `${f16Directive(kv)}
-${STEP_WGSL}
+  return kernelSpec(
+    `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''} kv ${kv}`,
+    [STEP, read('q'), read('k', `array<${kv}>`), read('v', `array<${kv}>`), readWrite('out'), keepProbs && readWrite('att')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<${kv}>;
-@group(0) @binding(3) var<storage, read> v: array<${kv}>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-${keepProbs ? '@group(0) @binding(5) var<storage, read_write> att: array<f32>;' : ''}
 var<workgroup> scores: array<f32, ${maxKeys}>;
 var<workgroup> qs: array<f32, ${hd}>;
 @compute @workgroup_size(64)
@@ -79,7 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       : ''
   }
 }`,
-  };
+  );
 }
 
 /**
@@ -91,19 +84,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 export function attentionBackwardQKernel(s: AttentionShape): KernelSpec {
   const { nHeads: H, headDim: hd, maxKeys } = s;
   const d = H * hd;
-  return {
-    label: `attention backward q H${H} hd${hd} T${maxKeys}`,
-    bindings: ['step', 'dout', 'k', 'v', 'att', 'ds', 'dq'],
-    code: /* wgsl */ `
-${STEP_WGSL}
+  return kernelSpec(
+    `attention backward q H${H} hd${hd} T${maxKeys}`,
+    [STEP, read('dout'), read('k'), read('v'), read('att'), readWrite('ds'), readWrite('dq')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> att: array<f32>;
-@group(0) @binding(5) var<storage, read_write> ds: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
 var<workgroup> dps: array<f32, ${maxKeys}>;
 var<workgroup> gs: array<f32, ${hd}>;
 @compute @workgroup_size(64)
@@ -142,34 +127,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     dq[m * ${d}u + col + c] = acc;
   }
 }`,
-  };
+  );
 }
 
 /**
- * Second half of attention's backward, one thread per (row m = key j of sequence b, column):
+ * Second half of attention's backward, one thread per (row m = key j of sequence b, column), a
+ * grid1d of n · d:
  *   dk_j = Σ_{i ≥ j} ds_ij q_i,  dv_j = Σ_{i ≥ j} p_ij dout_i.
  */
 export function attentionBackwardKVKernel(s: Omit<AttentionShape, 'maxKeys'>): KernelSpec {
   const { nHeads: H, headDim: hd } = s;
   const d = H * hd;
-  return {
-    label: `attention backward kv H${H} hd${hd}`,
-    bindings: ['step', 'dout', 'q', 'att', 'ds', 'dk', 'dv'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> att: array<f32>;
-@group(0) @binding(4) var<storage, read> ds: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dv: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = ${LINEAR_ID_WGSL};
-  if (idx >= step.n * ${d}u) { return; }
-  let m = idx / ${d}u;
-  let colAll = idx % ${d}u;
+  return kernelSpec(
+    `attention backward kv H${H} hd${hd}`,
+    [STEP, read('dout'), read('q'), read('att'), read('ds'), readWrite('dk'), readWrite('dv')],
+    main1d(`step.n * ${d}u`, /* wgsl */ `
+  let m = i / ${d}u;
+  let colAll = i % ${d}u;
   let h = colAll / ${hd}u;
   let T = step.seqLen;
   let j = m % T;
@@ -177,16 +151,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let plane = (b * ${H}u + h) * T * T;
   var gk = 0.0;
   var gv = 0.0;
-  for (var i = j; i < T; i++) {
-    let a = plane + i * T + j;
-    let r = (b * T + i) * ${d}u + colAll;
+  for (var qi = j; qi < T; qi++) {
+    let a = plane + qi * T + j;
+    let r = (b * T + qi) * ${d}u + colAll;
     gk += ds[a] * q[r];
     gv += att[a] * dout[r];
   }
-  dk[idx] = gk;
-  dv[idx] = gv;
-}`,
-  };
+  dk[i] = gk;
+  dv[i] = gv;`),
+  );
 }
-
-export const attentionBackwardKVGrid = (n: number, d: number) => grid1d(n * d);

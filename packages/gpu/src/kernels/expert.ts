@@ -1,7 +1,7 @@
-import type { KernelSpec } from '../kernel.ts';
-import { type ExpertLayout, type RouteLayout, routeWgsl } from '../layout.ts';
+import { type Binding, type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type ExpertLayout, type RouteLayout, routeBinding } from '../layout.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
-import { LAYER_WGSL, SILU_WGSL, unroll } from '../wgsl.ts';
+import { LAYER, SILU_WGSL, unroll } from '../wgsl.ts';
 import { columns, nnLoop, ntLoop } from './loops.ts';
 
 /**
@@ -21,17 +21,15 @@ export interface ExpertKernelOptions {
 }
 
 interface Grouped {
-  readonly bindings: string[];
-  readonly decl: string;
+  readonly bindings: readonly Binding[];
   readonly fns: string;
   readonly prologue: string;
-  readonly next: number;
 }
 
-/** Bindings 0 … next−1 and the tile/expert prologue shared by the grouped kernels. */
+/** The first bindings and the tile/expert prologue shared by the grouped kernels. */
 function grouped(o: ExpertKernelOptions, cols: number): Grouped {
   const { expert: x, weight } = o;
-  const w = weightInput(weight === 'i8' ? 3 : 2, 4, 'w', weight, cols);
+  const w = weightInput('w', weight, cols);
   const head = `
   let tile = gid.y;
   if (tile >= route[ROUTE_TILE_COUNT]) { return; }
@@ -51,16 +49,9 @@ function grouped(o: ExpertKernelOptions, cols: number): Grouped {
   let base = 0u;
   let sbase = 0u;`;
   return {
-    bindings: ['layer', 'route', ...(weight === 'i8' ? ['table', 'w', 'w_scales'] : ['w'])],
-    decl: `${LAYER_WGSL}
-${routeWgsl(o.route)}
-@group(0) @binding(0) var<uniform> layer: LayerInfo;
-@group(0) @binding(1) var<storage, read> route: array<u32>;
-${weight === 'i8' ? '@group(0) @binding(2) var<storage, read> table: array<i32>;' : ''}
-${w.decl}`,
+    bindings: [LAYER, routeBinding(o.route), ...(weight === 'i8' ? [read('table', 'array<i32>')] : []), ...w.bindings],
     fns: w.fns,
     prologue: `${head}${select}`,
-    next: weight === 'i8' ? 5 : 3,
   };
 }
 
@@ -80,16 +71,12 @@ export function expertUpKernel(o: ExpertKernelOptions, keep: boolean): KernelSpe
   const { d, dFF: F } = o.expert;
   const tm = o.route.tileRows;
   const g = grouped(o, d);
-  const x = matrixInput(g.next, 'x', d);
+  const x = matrixInput('x', d);
   const H3 = h3Offset(o);
-  return {
-    label: `expert up ${o.weight} d${d} F${F}${keep ? ' keep' : ''}`,
-    bindings: [...g.bindings, 'x', 'act', ...(keep ? ['h13'] : [])],
-    code: /* wgsl */ `
-${g.decl}
-${x.decl}
-@group(0) @binding(${g.next + 1}) var<storage, read_write> act: array<f32>;
-${keep ? `@group(0) @binding(${g.next + 2}) var<storage, read_write> h13: array<f32>;` : ''}
+  return kernelSpec(
+    `expert up ${o.weight} d${d} F${F}${keep ? ' keep' : ''}`,
+    [...g.bindings, ...x.bindings, readWrite('act'), keep && readWrite('h13')],
+    /* wgsl */ `
 ${g.fns}
 ${x.fns}
 fn put(m: u32, o0: u32, h1: vec4<f32>, h3: vec4<f32>) {
@@ -112,7 +99,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let s3 = vec4<f32>(${scales(o.expert.s3)});
   ${unroll(tm, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_g_${r} * s1, acc_u_${r} * s3); }`)}
 }`,
-  };
+  );
 }
 
 /** y[p] = w2 · act[p]: the expert's output for each assignment, before its routing weight. */
@@ -120,14 +107,11 @@ export function expertDownKernel(o: ExpertKernelOptions): KernelSpec {
   const { d, dFF: F } = o.expert;
   const tm = o.route.tileRows;
   const g = grouped(o, F);
-  const x = matrixInput(g.next, 'act', F);
-  return {
-    label: `expert down ${o.weight} d${d} F${F}`,
-    bindings: [...g.bindings, 'act', 'y'],
-    code: /* wgsl */ `
-${g.decl}
-${x.decl}
-@group(0) @binding(${g.next + 1}) var<storage, read_write> y: array<f32>;
+  const x = matrixInput('act', F);
+  return kernelSpec(
+    `expert down ${o.weight} d${d} F${F}`,
+    [...g.bindings, ...x.bindings, readWrite('y')],
+    /* wgsl */ `
 ${g.fns}
 ${x.fns}
 @compute @workgroup_size(64)
@@ -143,7 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${unroll(4, (j) => `if (o0 + ${j}u < ${d}u) { y[(m0 + ${r}u) * ${d}u + o0 + ${j}u] = acc_d_${r}[${j}] * s2[${j}]; }`)}
   }`)}
 }`,
-  };
+  );
 }
 
 /**
@@ -156,14 +140,10 @@ export function expertBackwardActKernel(o: ExpertKernelOptions): KernelSpec {
   const tm = o.route.tileRows;
   const g = grouped(o, F);
   const H3 = h3Offset(o);
-  return {
-    label: `expert backward act ${o.weight} d${d} F${F}`,
-    bindings: [...g.bindings, 'dy', 'h13', 'dh13'],
-    code: /* wgsl */ `
-${g.decl}
-@group(0) @binding(${g.next}) var<storage, read> dy: array<f32>;
-@group(0) @binding(${g.next + 1}) var<storage, read> h13: array<f32>;
-@group(0) @binding(${g.next + 2}) var<storage, read_write> dh13: array<f32>;
+  return kernelSpec(
+    `expert backward act ${o.weight} d${d} F${F}`,
+    [...g.bindings, read('dy'), read('h13'), readWrite('dh13')],
+    /* wgsl */ `
 ${g.fns}
 ${SILU_WGSL}
 fn put(m: u32, f: u32, dact: f32) {
@@ -184,7 +164,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${unroll(4, (j) => `if (k0 + ${j}u < ${F}u) { put(m0 + ${r}u, k0 + ${j}u, acc_${r}[${j}]); }`)}
   }`)}
 }`,
-  };
+  );
 }
 
 /** dx[p] = dh1[p] · w1 + dh3[p] · w3: the gradient reaching each assignment's input row. */
@@ -193,13 +173,10 @@ export function expertBackwardInputKernel(o: ExpertKernelOptions): KernelSpec {
   const tm = o.route.tileRows;
   const g = grouped(o, d);
   const H3 = h3Offset(o);
-  return {
-    label: `expert backward input ${o.weight} d${d} F${F}`,
-    bindings: [...g.bindings, 'dh13', 'dx'],
-    code: /* wgsl */ `
-${g.decl}
-@group(0) @binding(${g.next}) var<storage, read> dh13: array<f32>;
-@group(0) @binding(${g.next + 1}) var<storage, read_write> dx: array<f32>;
+  return kernelSpec(
+    `expert backward input ${o.weight} d${d} F${F}`,
+    [...g.bindings, read('dh13'), readWrite('dx')],
+    /* wgsl */ `
 ${g.fns}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -220,7 +197,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${unroll(4, (j) => `if (k0 + ${j}u < ${d}u) { dx[(m0 + ${r}u) * ${d}u + k0 + ${j}u] = acc_${r}[${j}]; }`)}
   }`)}
 }`,
-  };
+  );
 }
 
 export function expertGrid(columnsOut: number, tiles: number): readonly [number, number, number] {
@@ -248,18 +225,11 @@ export interface WeightGradOptions {
  */
 export function expertWeightGradKernel(o: WeightGradOptions): KernelSpec {
   const { rows: O, cols: K } = o;
-  const x = matrixInput(3, 'x', K);
-  return {
-    label: `expert weight grad ${O}×${K}${o.gather ? ' gather' : ''}`,
-    bindings: ['layer', 'route', 'g', 'x', 'dw'],
-    code: /* wgsl */ `
-${LAYER_WGSL}
-${routeWgsl(o.route)}
-@group(0) @binding(0) var<uniform> layer: LayerInfo;
-@group(0) @binding(1) var<storage, read> route: array<u32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-${x.decl}
-@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+  const x = matrixInput('x', K);
+  return kernelSpec(
+    `expert weight grad ${O}×${K}${o.gather ? ' gather' : ''}`,
+    [LAYER, routeBinding(o.route), read('g'), ...x.bindings, readWrite('dw')],
+    /* wgsl */ `
 ${x.fns}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -279,7 +249,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${unroll(4, (i) => `if (k0 + ${i}u < ${K}u) { let at = ${o.dwOffset}u + (o0 + ${j}u) * ${K}u + k0 + ${i}u; dw[at] = dw[at] + acc${j}[${i}]; }`)}
   }`)}
 }`,
-  };
+  );
 }
 
 export function weightGradGrid(rows: number, cols: number): readonly [number, number, number] {

@@ -1,6 +1,6 @@
-import type { KernelSpec } from '../kernel.ts';
+import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
-import { STEP_WGSL, type Storage, f16Directive, unroll } from '../wgsl.ts';
+import { STEP, type Storage, unroll } from '../wgsl.ts';
 import { columns, nnLoop, ntLoop } from './loops.ts';
 
 export interface LinearOptions {
@@ -27,23 +27,15 @@ export interface LinearOptions {
 export function linearKernel(o: LinearOptions): KernelSpec {
   const { inFeatures: In, outFeatures: Out, rowsPerThread: tm } = o;
   const yType = o.out ?? 'f32';
-  const x = matrixInput(1, 'x', In);
-  const w = weightInput(2, 3, 'w', o.weight, In);
-  const yBinding = o.weight === 'i8' ? 4 : 3;
-  const bindings = ['step', 'x', 'w', ...(o.weight === 'i8' ? ['w_scales'] : []), 'y', ...(o.residual ? ['res'] : [])];
+  const x = matrixInput('x', In);
+  const w = weightInput('w', o.weight, In);
   const rowCount = o.rows === 'step' ? 'step.n' : '1u';
   const source = (r: number): string => (o.rows === 'step' ? `row${r}` : 'step.lastRow');
   const dst = (m: string): string => `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`;
-  return {
-    label: `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
-    bindings,
-    code: /* wgsl */ `${f16Directive(o.weight === 'f16' ? 'f16' : 'f32', yType)}
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-${x.decl}
-${w.decl}
-@group(0) @binding(${yBinding}) var<storage, read_write> y: array<${yType}>;
-${o.residual ? `@group(0) @binding(${yBinding + 1}) var<storage, read> res: array<f32>;` : ''}
+  return kernelSpec(
+    `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
+    [STEP, ...x.bindings, ...w.bindings, readWrite('y', `array<${yType}>`), o.residual && read('res')],
+    /* wgsl */ `
 ${x.fns}
 ${w.fns}
 fn put(m: u32, o0: u32, v: vec4<f32>) {
@@ -61,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let sc = vec4<f32>(w_s(0u, oc[0]), w_s(0u, oc[1]), w_s(0u, oc[2]), w_s(0u, oc[3]));
   ${unroll(tm, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_w_${r} * sc); }`)}
 }`,
-  };
+  );
 }
 
 export function linearGrid(o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {
@@ -87,16 +79,11 @@ export interface LinearBackwardOptions {
 export function linearBackwardKernel(o: LinearBackwardOptions): KernelSpec {
   const { outFeatures: Out, inFeatures: In, pairs, rowsPerThread: tm } = o;
   const weight = o.weight ?? 'f32';
-  const ws = Array.from({ length: pairs }, (_, p) => weightInput(2 + 2 * p, 0, `w${p}`, weight, In));
-  const bindings = ['step', ...Array.from({ length: pairs }, (_, p) => [`g${p}`, `w${p}`]).flat(), 'dx'];
-  return {
-    label: `linear backward ${Out}→${In} ×${pairs} tm${tm} ${weight}`,
-    bindings,
-    code: /* wgsl */ `${f16Directive(weight)}
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-${ws.map((w, p) => `@group(0) @binding(${1 + 2 * p}) var<storage, read> g${p}: array<f32>;\n${w.decl}`).join('\n')}
-@group(0) @binding(${1 + 2 * pairs}) var<storage, read_write> dx: array<f32>;
+  const ws = Array.from({ length: pairs }, (_, p) => weightInput(`w${p}`, weight, In));
+  return kernelSpec(
+    `linear backward ${Out}→${In} ×${pairs} tm${tm} ${weight}`,
+    [STEP, ...ws.flatMap((w, p) => [read(`g${p}`), ...w.bindings]), readWrite('dx')],
+    /* wgsl */ `
 ${ws.map((w) => w.fns).join('\n')}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -115,7 +102,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${unroll(4, (j) => `if (k0 + ${j}u < ${In}u) { dx[(m0 + ${r}u) * ${In}u + k0 + ${j}u] = acc_${r}[${j}]; }`)}
   }`)}
 }`,
-  };
+  );
 }
 
 export function linearBackwardGrid(o: Pick<LinearBackwardOptions, 'inFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {

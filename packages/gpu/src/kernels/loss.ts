@@ -1,5 +1,5 @@
-import type { KernelSpec } from '../kernel.ts';
-import { REDUCE_WGSL, STEP_WGSL, f32Literal } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { REDUCE_WGSL, STEP, f32Literal } from '../wgsl.ts';
 import { statsStride } from './route.ts';
 
 /**
@@ -8,16 +8,11 @@ import { statsStride } from './route.ts';
  * (softmax − onehot(target)) / n.
  */
 export function crossEntropyKernel(vocab: number): KernelSpec {
-  return {
-    label: `cross-entropy V${vocab}`,
-    bindings: ['step', 'targets', 'logits', 'losses'],
-    code: /* wgsl */ `
-${STEP_WGSL}
+  return kernelSpec(
+    `cross-entropy V${vocab}`,
+    [STEP, read('targets', 'array<u32>'), readWrite('logits'), readWrite('losses')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> targets: array<u32>;
-@group(0) @binding(2) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(3) var<storage, read_write> losses: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = wid.x;
@@ -37,7 +32,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u) { losses[t] = log(sum) - (picked - mx); }
 }`,
-  };
+  );
 }
 
 /**
@@ -45,15 +40,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * cross-entropy, mean aux over layers, ce + coef · aux]. One thread; sums in row order.
  */
 export function lossKernel(layers: number, experts: number, auxLossCoef: number): KernelSpec {
-  return {
-    label: `loss L${layers} E${experts}`,
-    bindings: ['step', 'losses', 'stats', 'result'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> losses: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> result: array<f32>;
+  return kernelSpec(
+    `loss L${layers} E${experts}`,
+    [STEP, read('losses'), read('stats'), readWrite('result')],
+    /* wgsl */ `
 @compute @workgroup_size(1)
 fn main() {
   var ce = 0.0;
@@ -66,5 +56,5 @@ fn main() {
   result[1] = aux;
   result[2] = ce + ${f32Literal(auxLossCoef)} * aux;
 }`,
-  };
+  );
 }

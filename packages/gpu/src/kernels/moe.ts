@@ -1,6 +1,6 @@
-import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
-import { type RouteLayout, routeWgsl } from '../layout.ts';
-import { LAYER_WGSL, REDUCE_WGSL, STEP_WGSL } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
+import { type RouteLayout, routeBinding } from '../layout.ts';
+import { LAYER, REDUCE_WGSL, STEP } from '../wgsl.ts';
 import { statsStride } from './route.ts';
 
 /**
@@ -23,56 +23,33 @@ function slotsByExpert(body: string): string {
 }
 
 /**
- * out[t] = x2[t] + Σ_slots gate[t, slot] · y[pos(t, slot)], one thread per (token, column): the
- * weighted sum of the token's experts (in ascending expert order) added to the residual stream.
+ * out[t] = x2[t] + Σ_slots gate[t, slot] · y[pos(t, slot)], one thread per (token, column) (a
+ * grid1d of n · d): the weighted sum of the token's experts (in ascending expert order) added to
+ * the residual stream.
  */
 export function combineKernel(route: RouteLayout, d: number): KernelSpec {
-  return {
-    label: `combine d${d} K${route.topK}`,
-    bindings: ['step', 'route', 'gates', 'y', 'x2', 'out'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-${routeWgsl(route)}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> route: array<u32>;
-@group(0) @binding(2) var<storage, read> gates: array<f32>;
-@group(0) @binding(3) var<storage, read> y: array<f32>;
-@group(0) @binding(4) var<storage, read> x2: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${LINEAR_ID_WGSL};
-  if (i >= step.n * ${d}u) { return; }
+  return kernelSpec(
+    `combine d${d} K${route.topK}`,
+    [STEP, routeBinding(route), read('gates'), read('y'), read('x2'), readWrite('out')],
+    main1d(`step.n * ${d}u`, /* wgsl */ `
   let t = i / ${d}u;
   let c = i % ${d}u;
   var acc = 0.0;
   ${slotsByExpert(`acc += gates[t * TOPK + slot] * y[route[ROUTE_POS + t * TOPK + slot] * ${d}u + c];`)}
-  out[i] = x2[i] + acc;
-}`,
-  };
+  out[i] = x2[i] + acc;`),
+  );
 }
-
-export const rowGrid = (n: number, d: number) => grid1d(n * d);
 
 /**
  * Backward of combineKernel's weighted sum, one workgroup per grouped row p (assignment a =
  * order[p] of token t): dy[p] = gate[a] · dout[t] and dgates[a] = dout[t] · y[p].
  */
 export function combineBackwardKernel(route: RouteLayout, d: number): KernelSpec {
-  return {
-    label: `combine backward d${d} K${route.topK}`,
-    bindings: ['step', 'route', 'gates', 'dout', 'y', 'dy', 'dgates'],
-    code: /* wgsl */ `
-${STEP_WGSL}
+  return kernelSpec(
+    `combine backward d${d} K${route.topK}`,
+    [STEP, routeBinding(route), read('gates'), read('dout'), read('y'), readWrite('dy'), readWrite('dgates')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-${routeWgsl(route)}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> route: array<u32>;
-@group(0) @binding(2) var<storage, read> gates: array<f32>;
-@group(0) @binding(3) var<storage, read> dout: array<f32>;
-@group(0) @binding(4) var<storage, read> y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dy: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dgates: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let p = wid.x;
@@ -89,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   dot = reduce_sum(lid, dot);
   if (lid == 0u) { dgates[a] = dot; }
 }`,
-  };
+  );
 }
 
 /**
@@ -99,20 +76,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  */
 export function routerBackwardKernel(route: RouteLayout): KernelSpec {
   const E = route.experts;
-  return {
-    label: `router backward E${E} K${route.topK}`,
-    bindings: ['step', 'layer', 'route', 'probs', 'dgates', 'stats', 'dlogits'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-${LAYER_WGSL}
-${routeWgsl(route)}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<uniform> layer: LayerInfo;
-@group(0) @binding(2) var<storage, read> route: array<u32>;
-@group(0) @binding(3) var<storage, read> probs: array<f32>;
-@group(0) @binding(4) var<storage, read> dgates: array<f32>;
-@group(0) @binding(5) var<storage, read> stats: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;
+  return kernelSpec(
+    `router backward E${E} K${route.topK}`,
+    [STEP, LAYER, routeBinding(route), read('probs'), read('dgates'), read('stats'), readWrite('dlogits')],
+    /* wgsl */ `
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = gid.x;
@@ -137,36 +104,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (var e = 0u; e < N_EXPERTS; e++) { dlogits[o + e] = probs[o + e] * (dp[e] - pdp); }
 }`,
-  };
+  );
 }
 
 /**
- * Gradient w.r.t. the MoE input (the normed residual) per (token, column):
+ * Gradient w.r.t. the MoE input (the normed residual) per (token, column), a grid1d of n · d:
  *   dx[t] = Σ_slots dxg[pos(t, slot)] (ascending expert order) + Σ_e dlogits[t, e] · router[e].
  */
 export function moeInputGradKernel(route: RouteLayout, d: number): KernelSpec {
-  return {
-    label: `moe input grad d${d} E${route.experts}`,
-    bindings: ['step', 'route', 'dxg', 'dlogits', 'router', 'dx'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-${routeWgsl(route)}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> route: array<u32>;
-@group(0) @binding(2) var<storage, read> dxg: array<f32>;
-@group(0) @binding(3) var<storage, read> dlogits: array<f32>;
-@group(0) @binding(4) var<storage, read> router: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${LINEAR_ID_WGSL};
-  if (i >= step.n * ${d}u) { return; }
+  return kernelSpec(
+    `moe input grad d${d} E${route.experts}`,
+    [STEP, routeBinding(route), read('dxg'), read('dlogits'), read('router'), readWrite('dx')],
+    main1d(`step.n * ${d}u`, /* wgsl */ `
   let t = i / ${d}u;
   let c = i % ${d}u;
   var acc = 0.0;
   ${slotsByExpert(`acc += dxg[route[ROUTE_POS + t * TOPK + slot] * ${d}u + c];`)}
   for (var e = 0u; e < N_EXPERTS; e++) { acc += dlogits[t * N_EXPERTS + e] * router[e * ${d}u + c]; }
-  dx[i] = acc;
-}`,
-  };
+  dx[i] = acc;`),
+  );
 }

@@ -1,22 +1,16 @@
-import type { KernelSpec } from '../kernel.ts';
-import { REDUCE_WGSL, STEP_WGSL, f32Literal } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { REDUCE_WGSL, STEP, f32Literal } from '../wgsl.ts';
 
 /**
  * RMSNorm per row of the step's n rows, one 64-thread workgroup per row (dispatch n):
  * r = 1 / sqrt(mean x² + eps), out = x · r · w. With `keepRstd`, r goes to rstd[row] for backward.
  */
 export function rmsnormKernel(d: number, eps: number, keepRstd: boolean): KernelSpec {
-  return {
-    label: `rmsnorm d${d}${keepRstd ? ' rstd' : ''}`,
-    bindings: ['step', 'x', 'weight', 'out', ...(keepRstd ? ['rstd'] : [])],
-    code: /* wgsl */ `
-${STEP_WGSL}
+  return kernelSpec(
+    `rmsnorm d${d}${keepRstd ? ' rstd' : ''}`,
+    [STEP, read('x'), read('weight'), readWrite('out'), keepRstd && readWrite('rstd')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${keepRstd ? '@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;' : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   if (wid.x >= step.n) { return; }
@@ -32,7 +26,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   ${keepRstd ? 'if (lid == 0u) { rstd[row] = r; }' : ''}
 }`,
-  };
+  );
 }
 
 /**
@@ -42,17 +36,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * stream: dx = base + …. The norm's own weight is frozen (no weight gradient).
  */
 export function rmsnormBackwardKernel(d: number, residual: boolean): KernelSpec {
-  return {
-    label: `rmsnorm backward d${d}${residual ? ' residual' : ''}`,
-    bindings: ['dout', 'x', 'weight', 'rstd', 'dx', ...(residual ? ['base'] : [])],
-    code: /* wgsl */ `
+  return kernelSpec(
+    `rmsnorm backward d${d}${residual ? ' residual' : ''}`,
+    [read('dout'), read('x'), read('weight'), read('rstd'), readWrite('dx'), residual && read('base')],
+    /* wgsl */ `
 ${REDUCE_WGSL}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-${residual ? '@group(0) @binding(5) var<storage, read> base: array<f32>;' : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = wid.x * ${d}u;
@@ -66,5 +54,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     dx[o + c] = ${residual ? 'base[o + c] + ' : ''}r * dout[o + c] * weight[c] - x[o + c] * k;
   }
 }`,
-  };
+  );
 }

@@ -1,5 +1,5 @@
-import { type KernelSpec, LINEAR_ID_WGSL, grid1d } from '../kernel.ts';
-import { STEP_WGSL, type Storage, f16Directive } from '../wgsl.ts';
+import { type KernelSpec, grid1d, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
+import { STEP, type Storage } from '../wgsl.ts';
 
 /**
  * Rotary positions on q and k in place, interleaved pairs (x[2i], x[2i+1]) as in the reference.
@@ -12,15 +12,10 @@ export function ropeKernel(nHeads: number, headDim: number, sign: 1 | -1, kStora
   const d = nHeads * headDim;
   const half = headDim / 2;
   const s = sign === 1 ? '' : '-';
-  return {
-    label: `rope H${nHeads} hd${headDim}${sign === 1 ? '' : ' backward'} k ${kStorage}`,
-    bindings: ['step', 'table', 'q', 'k'],
-    code: /* wgsl */ `${f16Directive(kStorage)}
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> table: array<vec2<f32>>;
-@group(0) @binding(2) var<storage, read_write> q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> k: array<${kStorage}>;
+  return kernelSpec(
+    `rope H${nHeads} hd${headDim}${sign === 1 ? '' : ' backward'} k ${kStorage}`,
+    [STEP, read('table', 'array<vec2<f32>>'), readWrite('q'), readWrite('k', `array<${kStorage}>`)],
+    /* wgsl */ `
 fn rotate(i: u32, cs: vec2<f32>, qk: u32) {
   if (qk == 0u) {
     let a = q[i];
@@ -34,10 +29,7 @@ fn rotate(i: u32, cs: vec2<f32>, qk: u32) {
     k[i + 1u] = ${kStorage}(a * cs.y + b * cs.x);
   }
 }
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${LINEAR_ID_WGSL};
-  if (i >= step.n * ${d / 2}u) { return; }
+${main1d(`step.n * ${d / 2}u`, `
   let m = i / ${d / 2}u;
   let pair = i % ${d / 2}u;
   let col = (pair / ${half}u) * ${headDim}u + 2u * (pair % ${half}u);
@@ -45,9 +37,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t = table[pos * ${half}u + pair % ${half}u];
   let cs = vec2<f32>(t.x, ${s}t.y);
   rotate(m * ${d}u + col, cs, 0u);
-  rotate((step.start + m) * ${d}u + col, cs, 1u);
-}`,
-  };
+  rotate((step.start + m) * ${d}u + col, cs, 1u);`)}`,
+  );
 }
 
 export const ropeGrid = (n: number, d: number) => grid1d((n * d) / 2);

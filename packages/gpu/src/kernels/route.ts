@@ -1,6 +1,6 @@
-import type { KernelSpec } from '../kernel.ts';
-import { type RouteLayout, routeWgsl } from '../layout.ts';
-import { LAYER_WGSL, STEP_WGSL } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type RouteLayout, routeBinding } from '../layout.ts';
+import { LAYER, STEP } from '../wgsl.ts';
 
 /** Per-layer routing statistics: E load fractions, E mean probabilities, the aux loss. */
 export const statsStride = (experts: number): number => 2 * experts + 1;
@@ -24,22 +24,10 @@ export const statsStride = (experts: number): number => 2 * experts + 1;
 export function routeKernel(route: RouteLayout): KernelSpec {
   const E = route.experts;
   const S = statsStride(E);
-  return {
-    label: `route E${E} K${route.topK} R${route.tileRows} rows${route.maxRows}`,
-    bindings: ['step', 'layer', 'logits', 'probs', 'gates', 'route', 'table', 'stats', 'status'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-${LAYER_WGSL}
-${routeWgsl(route)}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<uniform> layer: LayerInfo;
-@group(0) @binding(2) var<storage, read> logits: array<f32>;
-@group(0) @binding(3) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(5) var<storage, read_write> route: array<u32>;
-@group(0) @binding(6) var<storage, read_write> table: array<i32>;
-@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(8) var<storage, read_write> status: atomic<u32>;
+  return kernelSpec(
+    `route E${E} K${route.topK} R${route.tileRows} rows${route.maxRows}`,
+    [STEP, LAYER, read('logits'), readWrite('probs'), readWrite('gates'), routeBinding(route, true), readWrite('table', 'array<i32>'), readWrite('stats'), readWrite('status', 'atomic<u32>')],
+    /* wgsl */ `
 var<workgroup> totals: array<f32, ${E}>;
 var<workgroup> allowed: array<u32, ${E}>;
 var<workgroup> counts: array<u32, ${E}>;
@@ -139,5 +127,5 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
   }
 }`,
-  };
+  );
 }

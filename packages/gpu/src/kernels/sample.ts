@@ -1,5 +1,5 @@
-import type { KernelSpec } from '../kernel.ts';
-import { STEP_WGSL } from '../wgsl.ts';
+import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { STEP } from '../wgsl.ts';
 
 const THREADS = 256;
 
@@ -22,16 +22,10 @@ const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n))
  */
 export function sampleKernel(vocab: number): KernelSpec {
   const NP = nextPow2(vocab);
-  return {
-    label: `sample V${vocab}`,
-    bindings: ['step', 'logits', 'scratch', 'result', 'tokens'],
-    code: /* wgsl */ `
-${STEP_WGSL}
-@group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
-@group(0) @binding(3) var<storage, read_write> result: array<u32>;
-@group(0) @binding(4) var<storage, read_write> tokens: array<u32>;
+  return kernelSpec(
+    `sample V${vocab}`,
+    [STEP, read('logits'), readWrite('scratch'), readWrite('result', 'array<u32>'), readWrite('tokens', 'array<u32>')],
+    /* wgsl */ `
 const V = ${vocab}u;
 const NP = ${NP}u;
 var<workgroup> part: array<f32, ${THREADS}>;
@@ -147,5 +141,5 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   finish(id(kept - 1u));
 }`,
-  };
+  );
 }
