@@ -7,6 +7,7 @@ import { matmulBackward, matmulForward } from './ops/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from './ops/rmsnorm.ts';
 import { ropeTable } from './ops/rope.ts';
 import { elementCount, layerWeights, parameterShapes, validateParams } from './params.ts';
+import type { AllowedSet } from './routing.ts';
 import { checkTokens } from './tokens.ts';
 
 /** Everything `forward` computed, kept for `backward`. Row arrays are [B·T, …]. */
@@ -34,8 +35,9 @@ export interface Activations<A extends FloatArray = Float32Array> {
 }
 
 /**
- * Training forward pass over B sequences of T tokens (`inputs` and `targets` are [B, T]) with
- * dynamic routing, keeping every activation the backward pass needs.
+ * Training forward pass over B sequences of T tokens (`inputs` and `targets` are [B, T]), keeping
+ * every activation the backward pass needs. Each layer routes within `allowed[layer]` (null or
+ * absent: all experts, i.e. dynamic routing).
  */
 export function forward<A extends FloatArray>(
   params: ParamMap<A>,
@@ -44,6 +46,7 @@ export function forward<A extends FloatArray>(
   targets: ArrayLike<number>,
   B: number,
   T: number,
+  allowed: readonly AllowedSet[] = [],
 ): Activations<A> {
   validateConfig(cfg);
   validateParams(params, cfg, 'all');
@@ -60,7 +63,7 @@ export function forward<A extends FloatArray>(
   embeddingForward(x, tokens, embed, n, d);
   const layers: { acts: BlockActs<A>; run: BlockRun<A> & { att: A } }[] = [];
   for (let l = 0; l < cfg.nLayers; l++) {
-    const run = { B, T, start: 0, k: zerosLike(x, n * d), v: zerosLike(x, n * d), att: zerosLike(x, B * cfg.nHeads * T * T), rope, routing: null };
+    const run = { B, T, start: 0, k: zerosLike(x, n * d), v: zerosLike(x, n * d), att: zerosLike(x, B * cfg.nHeads * T * T), rope, routing: allowed[l] ?? null };
     const acts = blockForward(layerWeights(params, cfg, l), x, cfg, l, run);
     layers.push({ acts, run });
     x = acts.out;

@@ -45,5 +45,3 @@ export interface TrainBackend extends LossBackend {
 }
 
 export type TrainBackendFactory = (cfg: ModelConfig, state: TrainState, optimizer: OptimizerSettings) => Promise<TrainBackend>;
-
-export type LossBackendFactory = (cfg: ModelConfig, params: ParamMap) => Promise<LossBackend>;

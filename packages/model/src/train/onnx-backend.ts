@@ -1,7 +1,7 @@
 import { OnnxModel } from '../onnx/session.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
-import { lossesFromLogits } from '../eval/routed-losses.ts';
+import { crossEntropyForward } from '../reference/ops/cross-entropy.ts';
 import type { OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
 import type { Batch } from './sampler.ts';
 
@@ -10,10 +10,14 @@ export const ORT_THREADS = 2;
 
 const copyMap = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
 
-/** Per-token cross-entropy of a batch from the ONNX forward graph's logits. */
+/** Per-token cross-entropy of a batch from the ONNX forward graph's logits, computed as the reference does. */
 export async function onnxTokenLosses(model: OnnxModel, params: ParamMap, batch: Batch, masks?: Parameters<OnnxModel['forward']>[2]): Promise<Float32Array> {
   const { logits } = await model.forward(params, { tokens: batch.inputs, targets: batch.targets, B: batch.B, T: batch.T }, masks);
-  return lossesFromLogits(logits, batch.targets, batch.B * batch.T, model.cfg.vocabSize);
+  const n = batch.B * batch.T;
+  const V = model.cfg.vocabSize;
+  const losses = new Float32Array(n);
+  crossEntropyForward(losses, new Float32Array(n * V), logits, batch.targets, n, V);
+  return losses;
 }
 
 /** Training on onnxruntime-node: one fused graph per step (forward, backward, clipping, AdamW). */

@@ -2,18 +2,15 @@ import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import { adamwStep, createAdamW } from '../reference/adamw.ts';
 import { backward, forward } from '../reference/model.ts';
-import type { LossBackend, OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
+import type { AllowedSet } from '../reference/routing.ts';
+import type { OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
 import type { Batch } from './sampler.ts';
 
 const copyMap = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
 
-function referenceLosses(params: ParamMap, cfg: ModelConfig, batch: Batch): Float32Array {
-  return forward(params, cfg, batch.inputs, batch.targets, batch.B, batch.T).losses;
-}
-
-/** The CPU reference as a loss backend (slow: for tests and as the oracle). */
-export async function referenceLossBackend(cfg: ModelConfig, params: ParamMap): Promise<LossBackend> {
-  return { tokenLosses: async (batch) => referenceLosses(params, cfg, batch), dispose: async () => {} };
+/** Per-token cross-entropy [B·T] of a batch from the reference's forward pass, each layer routing within `allowed[layer]` (null or absent: all experts). */
+export function referenceLosses(params: ParamMap, cfg: ModelConfig, batch: Batch, allowed?: readonly AllowedSet[]): Float32Array {
+  return forward(params, cfg, batch.inputs, batch.targets, batch.B, batch.T, allowed).losses;
 }
 
 /** The CPU reference as a training backend: forward, backward and adamwStep on a copy of `state`. */
