@@ -21,7 +21,6 @@ import { genesisBlocks, slotParams, slotPlan } from '@blyan/model/blocks';
 import { hashSplit } from '@blyan/model/data';
 import { readCheckpoint, recordedSplits } from '@blyan/model/checkpoint';
 import { evalStream } from '@blyan/model/eval';
-import { OnnxModel } from '@blyan/model/onnx';
 import { SiweMessage } from 'siwe';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { formatTable } from '../src/cli/table.ts';
@@ -30,6 +29,7 @@ import { defaultAccountsConfig } from '../src/contributions/config.ts';
 import { corpusDocs } from '../src/corpus.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
+import { trainExpert } from '../test/train-expert.ts';
 
 const { values } = parseArgs({
   options: { checkpoint: { type: 'string' }, windows: { type: 'string' }, threads: { type: 'string' }, submissions: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' } },
@@ -101,23 +101,10 @@ const params: ParamMap = {};
 for (const b of genesis.slice(1)) Object.assign(params, slotParams(slotPlan(cfg).find((s) => s.name === b.header.name)!, b.payload));
 const shard = (await (await app.request(a.shard.url)).json()) as { docs: { text: string }[] };
 const stream = evalStream(Tokenizer.fromJSON(tokenizer.toJSON()), shard.docs.map((d) => d.text));
-const model = OnnxModel.create(cfg, { intraOpThreads: 2 });
-const state = model.createTrainState(params as Record<string, Float32Array>, { trainable: slot.tensors.map((s) => s.name) });
 const B = 4;
 const T = cfg.contextLength;
-for (let step = 0; step < STEPS; step++) {
-  const tokens = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    const start = ((step * B + b) * 104729) % (stream.length - T - 1);
-    tokens.set(stream.subarray(start, start + T), b * T);
-    targets.set(stream.subarray(start + 1, start + T + 1), b * T);
-  }
-  await model.trainStep(state, { tokens, targets, B, T }, LR);
-}
-await model.dispose();
+const tuned = await trainExpert(cfg, params, slot, stream, { steps: STEPS, B, lr: LR, stride: 104729, threads: 2 });
 const baseParams = slotParams(slot, base.payload);
-const tuned = Object.fromEntries(slot.tensors.map((s) => [s.name, state.params[s.name]!]));
 console.log(`${STEPS} AdamW steps of ${a.slot} (B=${B}, T=${T}, lr ${LR}) on ORT: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 
 const densities = [0.01, 0.05, 0.1, 0.25];

@@ -3,7 +3,6 @@ import { applyDelta, deltaNorm, encodeDelta, paramsNorm, sparsifyDelta } from '@
 import { type ParamMap, Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
-import { OnnxModel } from '@blyan/model/onnx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AccountsFixture,
@@ -18,6 +17,7 @@ import {
 import { provenDelegations } from '../src/auth/proofs.ts';
 import { verifyStore } from '../src/verify.ts';
 import { TINY, authority, submit } from './helpers.ts';
+import { trainExpert } from './train-expert.ts';
 
 let f: AccountsFixture;
 let alice: LoggedIn;
@@ -33,23 +33,7 @@ async function train(slotName: string, shardUrl: string, steps: number, lr: numb
   const tokenizer = Tokenizer.fromJSON(parseMetaPayload(f.genesis[0]!.payload).tokenizer);
   const shard = (await (await f.app.request(shardUrl)).json()) as { docs: { text: string }[] };
   const stream = evalStream(tokenizer, shard.docs.map((d) => d.text));
-  const slot = plan.find((s) => s.name === slotName)!;
-  const model = OnnxModel.create(TINY, { intraOpThreads: 1 });
-  const state = model.createTrainState(params, { trainable: slot.tensors.map((t) => t.name) });
-  const B = 8;
-  const T = TINY.contextLength;
-  for (let step = 0; step < steps; step++) {
-    const tokens = new Int32Array(B * T);
-    const targets = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      const start = ((step * B + b) * 7919) % (stream.length - T - 1);
-      tokens.set(stream.subarray(start, start + T), b * T);
-      targets.set(stream.subarray(start + 1, start + T + 1), b * T);
-    }
-    await model.trainStep(state, { tokens, targets, B, T }, lr);
-  }
-  await model.dispose();
-  return Object.fromEntries(slot.tensors.map((t) => [t.name, state.params[t.name]!]));
+  return trainExpert(TINY, params, plan.find((s) => s.name === slotName)!, stream, { steps, B: 8, lr, stride: 7919, threads: 1 });
 }
 
 beforeAll(async () => {
