@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Address } from '@blyan/block';
-import { AccountsClient, type Fetch, RelayClient } from '@blyan/client';
+import { RelayClient } from '@blyan/client';
 import { GENESIS_CONFIG, type ModelConfig, initParams, trainTokenizer } from '@blyan/model';
 import { genesisBlocks } from '@blyan/model/blocks';
 import { hashSplit } from '@blyan/model/data';
@@ -25,14 +25,15 @@ import { defaultAccountsConfig } from '../../../relay/src/contributions/config.t
 import { corpusDocs } from '../../../relay/src/corpus.ts';
 import { openRelay } from '../../../relay/src/relay.ts';
 import { createApp } from '../../../relay/src/server/app.ts';
+import { ORIGIN } from '../../../relay/test/accounts-helpers.ts';
 import { E2E_MODEL } from '../e2e/relay-process.ts';
-import { loginMessage } from '../src/auth/siwe-message.ts';
 import { ShardBatches } from '../src/contribute/batches.ts';
 import { buildCandidate } from '../src/contribute/candidate.ts';
 import { cpuTrainer } from '../src/contribute/cpu-trainer.ts';
 import type { ExpertTrainer, TrainSettings } from '../src/contribute/expert-trainer.ts';
 import { FrozenModel } from '../src/contribute/frozen-model.ts';
 import { gpuTrainer } from '../src/contribute/gpu-trainer.ts';
+import { signIn } from '../test/signed-in.ts';
 
 const CONFIGS: Record<string, ModelConfig> = {
   /** The web app's e2e model. */
@@ -45,7 +46,6 @@ const cfg = CONFIGS[name];
 if (!cfg) throw new Error(`unknown config ${name}; one of ${Object.keys(CONFIGS).join(', ')}`);
 const steps = Number(values.steps ?? 8);
 const settings: TrainSettings = { batch: Number(values.batch ?? 2), seqLen: Math.min(Number(values.seq ?? 64), cfg.contextLength), adamw: { lr: 2e-3 } };
-const ORIGIN = 'http://localhost:5173';
 
 console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; ${name} config, B = ${settings.batch}, T = ${settings.seqLen}, ${steps} micro-steps`);
 const train = corpusDocs.train();
@@ -59,22 +59,10 @@ for (const b of genesis) {
   if (!r.ok) throw new Error(r.message);
 }
 const app = createApp({ ...relay, maxPayloadBytes: 64 << 20 });
-let cookie = '';
-const fetchImpl: Fetch = async (url, init = {}) => {
-  const u = new URL(url);
-  const res = await app.request(u.pathname + u.search, { ...init, headers: { ...(init.headers as Record<string, string>), origin: ORIGIN, ...(cookie && { cookie }) } });
-  cookie = res.headers.get('set-cookie')?.split(';')[0] ?? cookie;
-  return res;
-};
-const accounts = new AccountsClient('http://relay.bench', fetchImpl);
-const wallet = privateKeyToAccount(generatePrivateKey());
-const key = privateKeyToAccount(generatePrivateKey());
-const account = wallet.address.toLowerCase() as Address;
-const message = loginMessage(await accounts.challenge(), account, key.address.toLowerCase() as Address, ORIGIN, Date.now());
-await accounts.login(message, await wallet.signMessage({ message }));
+const { fetchImpl, accounts, key, account } = await signIn({ app });
 
 const a = await accounts.assignment();
-const model = await FrozenModel.open(new RelayClient('http://relay.bench', fetchImpl), a.meta);
+const model = await FrozenModel.open(new RelayClient('http://relay.test', fetchImpl), a.meta);
 const slot = model.plan(a.slot);
 if (slot.type !== 'expert') throw new Error('assigned a non-expert slot');
 const batches = new ShardBatches(evalStream(model.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text)), settings.batch, settings.seqLen);

@@ -16,7 +16,7 @@ export interface SignedInClient {
 }
 
 /** Signs a fresh wallet in to the in-process relay the way the page does: its own SIWE message (viem), a fresh session key. */
-export async function signIn(f: AccountsFixture): Promise<SignedInClient> {
+export async function signIn(f: Pick<AccountsFixture, 'app'>): Promise<SignedInClient> {
   let cookie = '';
   const fetchImpl: Fetch = async (url, init = {}) => {
     const u = new URL(url);
