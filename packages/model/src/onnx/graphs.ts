@@ -8,5 +8,4 @@ export { Graph } from './graph-ops.ts';
 export { buildForwardGraph } from './forward-graph.ts';
 export { buildRoutedForwardGraph, routedName, routerProbsName } from './inference-graph.ts';
 export { buildGradientGraph, buildTrainGraph, trainableSpecs } from './train-graph.ts';
-export type { AdamWHyper } from './layers/adamw.ts';
 export * as ioNames from './names.ts';

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { AdamWOptions } from '../reference/adamw.ts';
+import { ADAMW_DEFAULTS, type AdamWOptions, type AdamWSettings } from '../reference/adamw.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { elementCount } from '../reference/params.ts';
 import { type Batch, type ExpertMasks, type Feeds, batchFeeds, checkParams, maskFeeds, paramFeeds, scalarFeed, scalarOf } from './feeds.ts';
@@ -44,7 +44,7 @@ export interface TrainState {
   readonly trainable: readonly string[];
   readonly m: Record<string, Float32Array>;
   readonly v: Record<string, Float32Array>;
-  readonly adamw: Required<Omit<AdamWOptions, 'lr'>>;
+  readonly adamw: AdamWSettings;
   step: number;
 }
 
@@ -55,9 +55,6 @@ export interface TrainStepResult {
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
 }
-
-/** The reference adamwStep's defaults. */
-const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
 
 /** A training graph's session and its output buffers, reused across steps. */
 interface TrainBuffers {

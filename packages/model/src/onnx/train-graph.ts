@@ -1,7 +1,8 @@
+import type { AdamWSettings } from '../reference/adamw.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { type ParamSpec, parameterShapes } from '../reference/params.ts';
 import { Graph } from './graph-ops.ts';
-import { type AdamWHyper, adamwUpdate, globalNorm } from './layers/adamw.ts';
+import { adamwUpdate, globalNorm } from './layers/adamw.ts';
 import { modelBackward, modelForward } from './model-graph.ts';
 import { declareModelInputs } from './model-inputs.ts';
 import { AUX, CE, GRAD_NORM, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
@@ -36,11 +37,12 @@ export function buildGradientGraph(cfg: ModelConfig, trainable?: readonly string
 
 /**
  * One training step: forward, backward, clipping by global gradient norm and AdamW on the trainable
- * parameters (default: all; the rest stay frozen, and their gradients are not computed). Extra
- * inputs: adam_m.NAME and adam_v.NAME per trainable parameter, step and lr (float scalars).
+ * parameters (default: all; the rest stay frozen, and their gradients are not computed), the AdamW
+ * settings baked in. Extra inputs: adam_m.NAME and adam_v.NAME per trainable parameter, step and lr
+ * (float scalars).
  * Outputs: next.NAME, next.adam_m.NAME, next.adam_v.NAME, loss, ce, aux and grad_norm (before clipping).
  */
-export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWHyper, trainable?: readonly string[]): Uint8Array {
+export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainable?: readonly string[]): Uint8Array {
   validateConfig(cfg);
   const specs = trainableSpecs(cfg, trainable);
   const g = new Graph('blyan_train_step');

@@ -16,6 +16,12 @@ export interface AdamWOptions {
   readonly maxGradNorm?: number;
 }
 
+/** Every AdamW setting but the learning rate. */
+export type AdamWSettings = Required<Omit<AdamWOptions, 'lr'>>;
+
+/** The settings adamwStep uses where AdamWOptions leaves them out; the ONNX training graph's too. */
+export const ADAMW_DEFAULTS: AdamWSettings = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
+
 /** Moments of the trainable parameters; the others stay frozen. */
 export interface AdamW<A extends FloatArray = Float32Array> {
   readonly trainable: readonly string[];
@@ -51,7 +57,14 @@ export function createAdamW<A extends FloatArray>(params: ParamMap<A>, cfg: Mode
  * Returns the global gradient norm before clipping.
  */
 export function adamwStep<A extends FloatArray>(opt: AdamW<A>, params: ParamMap<A>, grads: ParamMap<A>, options: AdamWOptions): { gradNorm: number } {
-  const { lr, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.1, maxGradNorm = 1 } = options;
+  const {
+    lr,
+    beta1 = ADAMW_DEFAULTS.beta1,
+    beta2 = ADAMW_DEFAULTS.beta2,
+    eps = ADAMW_DEFAULTS.eps,
+    weightDecay = ADAMW_DEFAULTS.weightDecay,
+    maxGradNorm = ADAMW_DEFAULTS.maxGradNorm,
+  } = options;
   const get = (map: ParamMap<A>, name: string, what: string): A => {
     const t = map[name];
     if (t === undefined) throw new Error(`adamwStep: no ${what} for "${name}"`);

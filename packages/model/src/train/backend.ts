@@ -10,16 +10,17 @@ export interface TrainState {
   readonly step: number;
 }
 
-/** AdamW settings shared by every backend (the reference adamwStep's defaults). */
-export interface OptimizerSettings {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  readonly maxGradNorm: number;
-}
+/** A copy of a parameter map, every array copied. */
+export const copyParams = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
 
-export const OPTIMIZER: OptimizerSettings = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
+/** Loads `state`'s AdamW moments and step into a backend's newly created optimizer state. */
+export function restoreOptimizer(opt: { readonly trainable: readonly string[]; readonly m: ParamMap; readonly v: ParamMap; step: number }, state: TrainState): void {
+  for (const name of opt.trainable) {
+    opt.m[name]!.set(state.m[name]!);
+    opt.v[name]!.set(state.v[name]!);
+  }
+  opt.step = state.step;
+}
 
 export interface StepStats {
   /** ce + auxLossCoef · aux. */
@@ -36,7 +37,7 @@ export interface LossBackend {
   dispose(): Promise<void>;
 }
 
-/** One training process: owns the state and advances it one AdamW step at a time. */
+/** One training process: owns the state and advances it one AdamW step at a time, with ADAMW_DEFAULTS. */
 export interface TrainBackend extends LossBackend {
   /** Forward, backward and one AdamW step at learning rate `lr`; tokenLosses then sees the new parameters. */
   step(batch: Batch, lr: number): Promise<StepStats>;
@@ -44,4 +45,4 @@ export interface TrainBackend extends LossBackend {
   snapshot(): Promise<TrainState>;
 }
 
-export type TrainBackendFactory = (cfg: ModelConfig, state: TrainState, optimizer: OptimizerSettings) => Promise<TrainBackend>;
+export type TrainBackendFactory = (cfg: ModelConfig, state: TrainState) => Promise<TrainBackend>;

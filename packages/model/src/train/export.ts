@@ -2,7 +2,7 @@ import type { CorpusSplit } from '../data/corpus.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { OPTIMIZER, type TrainBackendFactory } from './backend.ts';
+import type { TrainBackendFactory } from './backend.ts';
 import { type TrainedInfo, splitHashes, writeCheckpoint } from './checkpoint.ts';
 import { loadSaved } from './resume.ts';
 import { runFiles } from './run-files.ts';
@@ -26,7 +26,7 @@ export async function exportRun(dir: string, cfg: ModelConfig, corpus: CorpusSpl
   const tokenizer = loadOrTrainTokenizer(files.tokenizer, corpus.train, cfg.vocabSize);
   const { run, state } = saved;
   const validation = new Validation(tokenizer, corpus.val, cfg.contextLength, run.valWindows);
-  const backend = await backendFactory(cfg, state, OPTIMIZER);
+  const backend = await backendFactory(cfg, state);
   let bpb: number;
   try {
     ({ bpb } = await validation.run(backend, run.batch));

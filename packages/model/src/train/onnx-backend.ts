@@ -2,13 +2,11 @@ import { OnnxModel } from '../onnx/session.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import { crossEntropyForward } from '../reference/ops/cross-entropy.ts';
-import type { OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
+import { type TrainBackend, type TrainState, copyParams, restoreOptimizer } from './backend.ts';
 import type { Batch } from './sampler.ts';
 
 /** Threads ONNX Runtime uses inside an op: both cores of the training machine. */
 export const ORT_THREADS = 2;
-
-const copyMap = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
 
 /** Per-token cross-entropy of a batch from the ONNX forward graph's logits, computed as the reference does. */
 export async function onnxTokenLosses(model: OnnxModel, params: ParamMap, batch: Batch, masks?: Parameters<OnnxModel['forward']>[2]): Promise<Float32Array> {
@@ -21,20 +19,16 @@ export async function onnxTokenLosses(model: OnnxModel, params: ParamMap, batch:
 }
 
 /** Training on onnxruntime-node: one fused graph per step (forward, backward, clipping, AdamW). */
-export async function onnxTrainBackend(cfg: ModelConfig, state: TrainState, optimizer: OptimizerSettings): Promise<TrainBackend> {
+export async function onnxTrainBackend(cfg: ModelConfig, state: TrainState): Promise<TrainBackend> {
   const model = OnnxModel.create(cfg, { intraOpThreads: ORT_THREADS });
-  const train = model.createTrainState(copyMap(state.params), optimizer);
-  for (const name of train.trainable) {
-    train.m[name]!.set(state.m[name]!);
-    train.v[name]!.set(state.v[name]!);
-  }
-  train.step = state.step;
+  const train = model.createTrainState(copyParams(state.params));
+  restoreOptimizer(train, state);
   return {
     async step(batch, lr) {
       return model.trainStep(train, { tokens: batch.inputs, targets: batch.targets, B: batch.B, T: batch.T }, lr);
     },
     tokenLosses: (batch) => onnxTokenLosses(model, train.params, batch),
-    snapshot: async () => ({ params: copyMap(train.params), m: copyMap(train.m), v: copyMap(train.v), step: train.step }),
+    snapshot: async () => ({ params: copyParams(train.params), m: copyParams(train.m), v: copyParams(train.v), step: train.step }),
     dispose: () => model.dispose(),
   };
 }

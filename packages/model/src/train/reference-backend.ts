@@ -3,10 +3,8 @@ import type { ModelConfig } from '../reference/config.ts';
 import { adamwStep, createAdamW } from '../reference/adamw.ts';
 import { backward, forward } from '../reference/model.ts';
 import type { AllowedSet } from '../reference/routing.ts';
-import type { OptimizerSettings, TrainBackend, TrainState } from './backend.ts';
+import { type TrainBackend, type TrainState, copyParams, restoreOptimizer } from './backend.ts';
 import type { Batch } from './sampler.ts';
-
-const copyMap = (map: ParamMap): ParamMap => Object.fromEntries(Object.entries(map).map(([k, t]) => [k, t.slice()]));
 
 /** Per-token cross-entropy [B·T] of a batch from the reference's forward pass, each layer routing within `allowed[layer]` (null or absent: all experts). */
 export function referenceLosses(params: ParamMap, cfg: ModelConfig, batch: Batch, allowed?: readonly AllowedSet[]): Float32Array {
@@ -14,24 +12,20 @@ export function referenceLosses(params: ParamMap, cfg: ModelConfig, batch: Batch
 }
 
 /** The CPU reference as a training backend: forward, backward and adamwStep on a copy of `state`. */
-export async function referenceTrainBackend(cfg: ModelConfig, state: TrainState, optimizer: OptimizerSettings): Promise<TrainBackend> {
-  const params = copyMap(state.params);
+export async function referenceTrainBackend(cfg: ModelConfig, state: TrainState): Promise<TrainBackend> {
+  const params = copyParams(state.params);
   const adam = createAdamW(params, cfg);
-  for (const name of adam.trainable) {
-    adam.m[name]!.set(state.m[name]!);
-    adam.v[name]!.set(state.v[name]!);
-  }
-  adam.step = state.step;
+  restoreOptimizer(adam, state);
   let grads: ParamMap | undefined;
   return {
     async step(batch: Batch, lr: number) {
       const acts = forward(params, cfg, batch.inputs, batch.targets, batch.B, batch.T);
       grads = backward(params, cfg, acts, grads);
-      const { gradNorm } = adamwStep(adam, params, grads, { lr, ...optimizer });
+      const { gradNorm } = adamwStep(adam, params, grads, { lr });
       return { loss: acts.loss, ce: acts.ce, aux: acts.aux, gradNorm };
     },
     tokenLosses: async (batch) => referenceLosses(params, cfg, batch),
-    snapshot: async () => ({ params: copyMap(params), m: copyMap(adam.m), v: copyMap(adam.v), step: adam.step }),
+    snapshot: async () => ({ params: copyParams(params), m: copyParams(adam.m), v: copyParams(adam.v), step: adam.step }),
     dispose: async () => {},
   };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { ParamMap } from '../reference/arrays.ts';
+import { createAdamW } from '../reference/adamw.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import { initParams } from '../reference/params.ts';
 import type { TrainState } from './backend.ts';
@@ -11,8 +11,8 @@ const sameConfig = (a: ModelConfig, b: ModelConfig): boolean => JSON.stringify(a
 /** Step 0 of a run: initParams(cfg, seed) and zero moments. */
 export function freshState(cfg: ModelConfig, seed: number): TrainState {
   const params = initParams(cfg, seed);
-  const zeros = (): ParamMap => Object.fromEntries(Object.entries(params).map(([k, t]) => [k, new Float32Array(t.length)]));
-  return { params, m: zeros(), v: zeros(), step: 0 };
+  const { m, v } = createAdamW(params, cfg);
+  return { params, m, v, step: 0 };
 }
 
 /**

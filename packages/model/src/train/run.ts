@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { CorpusSplit } from '../data/corpus.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { OPTIMIZER, type StepStats, type TrainBackend, type TrainBackendFactory } from './backend.ts';
+import type { StepStats, TrainBackend, TrainBackendFactory } from './backend.ts';
 import { exportModel } from './export.ts';
 import { freshState, loadSaved } from './resume.ts';
 import { runFiles } from './run-files.ts';
@@ -65,7 +65,7 @@ export async function runTraining(o: TrainingOptions): Promise<TrainingResult> {
   const log = new TrainLog(o.dir);
   log.truncateAfter(saved?.state.step ?? 0);
   const schedule = { peak: run.lr, warmupSteps: run.warmupSteps, totalSteps: run.steps, finalFraction: FINAL_LR_FRACTION };
-  const backend = await o.backend(cfg, saved?.state ?? freshState(cfg, run.seed), OPTIMIZER);
+  const backend = await o.backend(cfg, saved?.state ?? freshState(cfg, run.seed));
   try {
     return await loop({ o, run, backend, tokenizer, stream, validation, log, saved, lrAt: (step) => learningRate(schedule, step) });
   } finally {

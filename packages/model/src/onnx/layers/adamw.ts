@@ -1,14 +1,6 @@
+import type { AdamWSettings } from '../../reference/adamw.ts';
 import type { Value } from '../graph-builder.ts';
 import type { Graph } from '../graph-ops.ts';
-
-/** AdamW settings baked into a training graph (the learning rate and step are inputs). */
-export interface AdamWHyper {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  readonly maxGradNorm: number;
-}
 
 /** One trainable tensor: its value, gradient, moments, and whether weight decay applies (2-D weights). */
 export interface AdamWSlot {
@@ -38,7 +30,7 @@ export function globalNorm(g: Graph, grads: readonly Value[]): Value {
  * Memory traffic dominates, so the scalars are folded together first and each tensor takes 13
  * elementwise ops: p ← p · (1 − lr · wd) − (lr · sqrt(c2) / c1) · m / (sqrt(v) + eps · sqrt(c2)).
  */
-export function adamwUpdate(g: Graph, slots: readonly AdamWSlot[], norm: Value, step: Value, lr: Value, hp: AdamWHyper): AdamWUpdate[] {
+export function adamwUpdate(g: Graph, slots: readonly AdamWSlot[], norm: Value, step: Value, lr: Value, hp: AdamWSettings): AdamWUpdate[] {
   const one = g.scalar(1);
   const max = g.scalar(hp.maxGradNorm);
   const clip = g.where(g.greater(norm, max), g.div(max, norm), one);
