@@ -1,8 +1,6 @@
 import { type Page, expect } from '@playwright/test';
 import type { AnswerStats, LayerRoute } from '../src/protocol.ts';
 
-export type { AnswerStats, LayerRoute };
-
 /** The chat page driven like a person would, plus what it shows. */
 export class ChatPage {
   constructor(
