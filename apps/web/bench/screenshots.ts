@@ -2,12 +2,12 @@
  * Takes docs/screenshot-chat.png (mid-answer) and docs/screenshot-explorer.png:
  * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/screenshots.ts`.
  */
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ChatPage } from '../e2e/chat-page.ts';
+import { ROOT } from '../e2e/paths.ts';
 import { openSession } from './session.ts';
 
-const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../docs');
+const DOCS = join(ROOT, 'docs');
 
 const s = await openSession();
 try {
