@@ -1,7 +1,8 @@
-import { type Block, type Hash, HeaderError, blockHash, decodeBlock, verifyPayload, verifySignature } from '@blyan/block';
+import { type Hash, blockHash, verifyPayload, verifySignature } from '@blyan/block';
 import { DeltaError, compression, decodeDelta, deltaNorm, expertCandidate, paramsNorm } from '@blyan/delta';
 import { slotParams } from '@blyan/model/blocks';
 import type { AuthStore, Delegation } from '../auth/auth-store.ts';
+import { decodeWireBlock } from '../server/wire-block.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { AccountsConfig } from './config.ts';
@@ -33,24 +34,15 @@ const refuse = (status: IntakeRefusal['status'], code: string, message: string, 
   ...(head !== undefined && { head }),
 });
 
-function decode(body: Uint8Array): Block | IntakeRefusal {
-  try {
-    return decodeBlock(body);
-  } catch (e) {
-    if (e instanceof HeaderError) return refuse(400, 'malformed_block', e.message);
-    throw e;
-  }
-}
-
 /**
  * Checks a contribution body before it is queued: `[u32 LE n][block header JSON][blyan-delta-v1]`.
  * The header is the new expert block, authored by the signed-in account and signed by its session
  * key, with `prev` = the base block; its payload commitments must be those of base + delta, so
- * one signature covers base, slot and delta. Nothing is written here.
+ * one signature covers base, slot and delta. A malformed body throws ApiError 400 malformed_block.
+ * Nothing is written here.
  */
 export async function checkContribution(d: IntakeDeps, session: Delegation, body: Uint8Array): Promise<(NewContribution & { ok: true }) | IntakeRefusal> {
-  const block = decode(body);
-  if (!('header' in block)) return block;
+  const block = decodeWireBlock(body);
   const h = block.header;
   if (h.type !== 'expert') return refuse(422, 'not_expert', `contributions replace expert blocks, this is a ${h.type} block`);
   if (h.author !== session.account) return refuse(403, 'wrong_author', `the block's author ${h.author} is not the signed-in account ${session.account}`);
