@@ -2,7 +2,7 @@ import { type Binding, type KernelSpec, kernelSpec, read, readWrite } from '../k
 import { type ExpertLayout, type RouteLayout, routeBinding } from '../layout.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
 import { LAYER, SILU_WGSL, unroll } from '../wgsl.ts';
-import { columns, nnLoop, ntLoop } from './loops.ts';
+import { blockGrid, blockRows, columns, nnLoop, ntLoop, storeBlock } from './loops.ts';
 
 /**
  * SwiGLU experts run only on their own tokens, as grouped matrix products over the tiles that
@@ -58,8 +58,6 @@ function grouped(o: ExpertKernelOptions, cols: number): Grouped {
 /** The row scales of the thread's four output columns, from scale section `at`. */
 const scales = (at: number): string => [0, 1, 2, 3].map((j) => `w_s(sbase + ${at}u, oc[${j}])`).join(', ');
 
-const rowsOf = (tm: number): string => unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`);
-
 /** Offset of h3 in the shared [2, maxRows·K, dFF] buffer. */
 const h3Offset = (o: ExpertKernelOptions): number => o.route.maxRows * o.route.topK * o.expert.dFF;
 
@@ -92,7 +90,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o0 = gid.x * 4u;
   if (o0 >= ${F}u) { return; }
   ${columns(F)}
-  ${rowsOf(tm)}
+  ${blockRows(tm)}
   ${unroll(tm, (r) => `let token${r} = route[ROUTE_ORDER + row${r}] / TOPK;`)}
   ${ntLoop(tm, d, [{ id: 'g', load: 'w', base: `base + ${o.expert.w1}u` }, { id: 'u', load: 'w', base: `base + ${o.expert.w3}u` }], (r) => `x_4(token${r}, k)`)}
   let s1 = vec4<f32>(${scales(o.expert.s1)});
@@ -120,12 +118,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o0 = gid.x * 4u;
   if (o0 >= ${d}u) { return; }
   ${columns(d)}
-  ${rowsOf(tm)}
+  ${blockRows(tm)}
   ${ntLoop(tm, F, [{ id: 'd', load: 'w', base: `base + ${o.expert.w2}u` }], (r) => `act_4(row${r}, k)`)}
   let s2 = vec4<f32>(${scales(o.expert.s2)});
-  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) {
-    ${unroll(4, (j) => `if (o0 + ${j}u < ${d}u) { y[(m0 + ${r}u) * ${d}u + o0 + ${j}u] = acc_d_${r}[${j}] * s2[${j}]; }`)}
-  }`)}
+  ${storeBlock(tm, 'o0', d, (r, j) => `y[(m0 + ${r}u) * ${d}u + o0 + ${j}u] = acc_d_${r}[${j}] * s2[${j}];`)}
 }`,
   );
 }
@@ -158,11 +154,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${g.prologue}
   let k0 = gid.x * 4u;
   if (k0 >= ${F}u) { return; }
-  ${rowsOf(tm)}
+  ${blockRows(tm)}
   ${nnLoop(tm, d, [{ w: 'w', base: `base + ${o.expert.w2}u`, sbase: `sbase + ${o.expert.s2}u` }], (_, r) => `dy[row${r} * ${d}u + o]`)}
-  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) {
-    ${unroll(4, (j) => `if (k0 + ${j}u < ${F}u) { put(m0 + ${r}u, k0 + ${j}u, acc_${r}[${j}]); }`)}
-  }`)}
+  ${storeBlock(tm, 'k0', F, (r, j) => `put(m0 + ${r}u, k0 + ${j}u, acc_${r}[${j}]);`)}
 }`,
   );
 }
@@ -183,7 +177,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${g.prologue}
   let k0 = gid.x * 4u;
   if (k0 >= ${d}u) { return; }
-  ${rowsOf(tm)}
+  ${blockRows(tm)}
   ${nnLoop(
     tm,
     F,
@@ -193,16 +187,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ],
     (p, r) => `dh13[${p === 0 ? '' : `${H3}u + `}row${r} * ${F}u + o]`,
   )}
-  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) {
-    ${unroll(4, (j) => `if (k0 + ${j}u < ${d}u) { dx[(m0 + ${r}u) * ${d}u + k0 + ${j}u] = acc_${r}[${j}]; }`)}
-  }`)}
+  ${storeBlock(tm, 'k0', d, (r, j) => `dx[(m0 + ${r}u) * ${d}u + k0 + ${j}u] = acc_${r}[${j}];`)}
 }`,
   );
 }
 
-export function expertGrid(columnsOut: number, tiles: number): readonly [number, number, number] {
-  return [Math.ceil(Math.ceil(columnsOut / 4) / 64), tiles, 1];
-}
+export const expertGrid = (columnsOut: number, tiles: number) => blockGrid(columnsOut, tiles);
 
 export interface WeightGradOptions {
   readonly route: RouteLayout;
@@ -252,6 +242,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   );
 }
 
-export function weightGradGrid(rows: number, cols: number): readonly [number, number, number] {
-  return [Math.ceil(Math.ceil(cols / 4) / 64), Math.ceil(rows / 4), 1];
-}
+export const weightGradGrid = (rows: number, cols: number) => blockGrid(cols, Math.ceil(rows / 4));

@@ -1,7 +1,7 @@
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
 import { STEP, type Storage, unroll } from '../wgsl.ts';
-import { columns, nnLoop, ntLoop } from './loops.ts';
+import { blockGrid, blockRows, columns, nnLoop, ntLoop, storeBlock } from './loops.ts';
 
 export interface LinearOptions {
   readonly inFeatures: number;
@@ -48,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * ${tm}u;
   if (o0 >= ${Out}u || m0 >= rows) { return; }
   ${columns(Out)}
-  ${unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`)}
+  ${blockRows(tm)}
   ${ntLoop(tm, In, [{ id: 'w', load: 'w', base: '0u' }], (r) => `x_4(${source(r)}, k)`)}
   let sc = vec4<f32>(w_s(0u, oc[0]), w_s(0u, oc[1]), w_s(0u, oc[2]), w_s(0u, oc[3]));
   ${unroll(tm, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_w_${r} * sc); }`)}
@@ -56,9 +56,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   );
 }
 
-export function linearGrid(o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {
-  return [Math.ceil(Math.ceil(o.outFeatures / 4) / 64), Math.ceil(rows / o.rowsPerThread), 1];
-}
+export const linearGrid = (o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread'>, rows: number) => blockGrid(o.outFeatures, Math.ceil(rows / o.rowsPerThread));
 
 export interface LinearBackwardOptions {
   /** Rows of each weight (its output dimension) = columns of each incoming gradient. */
@@ -91,20 +89,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k0 = gid.x * 4u;
   let m0 = gid.y * ${tm}u;
   if (k0 >= ${In}u || m0 >= rows) { return; }
-  ${unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`)}
+  ${blockRows(tm)}
   ${nnLoop(
     tm,
     Out,
     ws.map((_, p) => ({ w: `w${p}`, base: '0u', sbase: '0u' })),
     (p, r) => `g${p}[row${r} * ${Out}u + o]`,
   )}
-  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) {
-    ${unroll(4, (j) => `if (k0 + ${j}u < ${In}u) { dx[(m0 + ${r}u) * ${In}u + k0 + ${j}u] = acc_${r}[${j}]; }`)}
-  }`)}
+  ${storeBlock(tm, 'k0', In, (r, j) => `dx[(m0 + ${r}u) * ${In}u + k0 + ${j}u] = acc_${r}[${j}];`)}
 }`,
   );
 }
 
-export function linearBackwardGrid(o: Pick<LinearBackwardOptions, 'inFeatures' | 'rowsPerThread'>, rows: number): readonly [number, number, number] {
-  return [Math.ceil(Math.ceil(o.inFeatures / 4) / 64), Math.ceil(rows / o.rowsPerThread), 1];
-}
+export const linearBackwardGrid = (o: Pick<LinearBackwardOptions, 'inFeatures' | 'rowsPerThread'>, rows: number) => blockGrid(o.inFeatures, Math.ceil(rows / o.rowsPerThread));

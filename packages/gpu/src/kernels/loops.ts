@@ -1,3 +1,4 @@
+import { WORKGROUP } from '../kernel.ts';
 import { unroll } from '../wgsl.ts';
 
 /**
@@ -26,6 +27,25 @@ export function ntLoop(
     }`)}
   }`;
 }
+
+/** The rows of a thread's block: `row${r}` = m0 + r clamped to the last row (loads stay in range). */
+export const blockRows = (tm: number): string => unroll(tm, (r) => `let row${r} = min(m0 + ${r}u, rows - 1u);`);
+
+/**
+ * Stores a thread's block of tm rows × 4 columns from column `c0` on: `store(r, j)` runs for each
+ * row m0 + r < rows and column c0 + j < cols.
+ */
+export function storeBlock(tm: number, c0: string, cols: number, store: (r: number, j: number) => string): string {
+  return unroll(
+    tm,
+    (r) => `if (m0 + ${r}u < rows) {
+    ${unroll(4, (j) => `if (${c0} + ${j}u < ${cols}u) { ${store(r, j)} }`)}
+  }`,
+  );
+}
+
+/** Workgroups of a blocked kernel: 4 columns per thread across x, `y` row blocks (or tiles). */
+export const blockGrid = (cols: number, y: number): readonly [number, number, number] => [Math.ceil(Math.ceil(cols / 4) / WORKGROUP), y, 1];
 
 /** The output columns of a thread: o0 … o0+3 clamped to the last column (loads stay in range). */
 export function columns(out: number): string {
