@@ -6,7 +6,7 @@ import { DeltaError, type ExpertDelta, type SparseTensorDelta } from './types.ts
  * k int8 values. Nothing may follow the last tensor.
  */
 const MAGIC = [0x42, 0x4c, 0x44, 0x31];
-export const MAX_TENSORS = 64;
+const MAX_TENSORS = 64;
 const NAME_RE = /^[A-Za-z0-9_.]{1,128}$/;
 
 const malformed = (message: string) => new DeltaError('malformed_delta', message);
