@@ -1,9 +1,8 @@
 import { type TensorMap, decodeTensors, encodeTensors, quantizeInt8, toF32 } from '@blyan/block';
 import type { ParamMap } from '../reference/arrays.ts';
+import { sameShape } from '../reference/params.ts';
 import type { ExpertEncoding } from './meta-payload.ts';
 import type { SlotPlan } from './slots.ts';
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** A slot's payload: its f32 parameters as tensors-v1, experts int8 with one scale per output row unless `experts` is 'f32'. */
 export function encodeSlotPayload(slot: SlotPlan, params: Readonly<ParamMap>, experts: ExpertEncoding): Uint8Array {

@@ -40,6 +40,8 @@ export function parameterShapes(cfg: ModelConfig): ParamSpec[] {
 
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
 const INIT_STD = 0.02;
 const isNorm = (name: string): boolean => name.endsWith('_norm');
 const isOutputProjection = (name: string): boolean => name.endsWith('.wo') || name.endsWith('.w2');

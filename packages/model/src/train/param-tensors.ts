@@ -2,9 +2,7 @@ import type { Tensor } from '@blyan/block';
 import { toF32 } from '@blyan/block';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
-import { parameterShapes } from '../reference/params.ts';
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+import { parameterShapes, sameShape } from '../reference/params.ts';
 
 /** `params` as f32 tensors named `prefix + name`, shaped by parameterShapes. */
 export function paramsToTensors(params: ParamMap, cfg: ModelConfig, prefix = ''): Record<string, Tensor> {
