@@ -1,4 +1,5 @@
-import type { ModelConfig } from '../../reference/config.ts';
+import { type ModelConfig, headDim } from '../../reference/config.ts';
+import { ropeTable } from '../../reference/ops/rope.ts';
 import type { Value } from '../graph-builder.ts';
 import type { Graph } from '../graph-ops.ts';
 import type { Sequence } from './sequence.ts';
@@ -17,19 +18,18 @@ export interface Rope {
   readonly rows: Value;
 }
 
-/** C and S for every position up to contextLength, [contextLength, d] (heads share angles). */
-export function ropeTables(cfg: ModelConfig): { cos: Float32Array; sin: Float32Array } {
+/** C and S for every position up to contextLength, [contextLength, d]: the reference's ropeTable laid out per column (heads share angles). */
+function ropeTables(cfg: ModelConfig): { cos: Float32Array; sin: Float32Array } {
   const d = cfg.dModel;
-  const hd = d / cfg.nHeads;
+  const table = ropeTable(cfg.contextLength, headDim(cfg), cfg.ropeTheta);
   const cos = new Float32Array(cfg.contextLength * d);
   const sin = new Float32Array(cfg.contextLength * d);
   for (let p = 0; p < cfg.contextLength; p++) {
     for (let col = 0; col < d; col += 2) {
-      const i = (col % hd) / 2;
-      const angle = p * Math.pow(cfg.ropeTheta, (-2 * i) / hd);
-      cos[p * d + col] = cos[p * d + col + 1] = Math.cos(angle);
-      sin[p * d + col] = -Math.sin(angle);
-      sin[p * d + col + 1] = Math.sin(angle);
+      const i = p * table.half + ((col / 2) % table.half);
+      cos[p * d + col] = cos[p * d + col + 1] = table.cos[i]!;
+      sin[p * d + col] = -table.sin[i]!;
+      sin[p * d + col + 1] = table.sin[i]!;
     }
   }
   return { cos, sin };
