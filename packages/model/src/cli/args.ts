@@ -11,6 +11,12 @@ export function numberArg(name: string, text: string | undefined, check: { integ
   return value;
 }
 
+/** `text` if it is one of `choices`, else an Error naming the option. */
+export function choiceArg<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new Error(`--${name} must be one of ${choices.join(', ')}, got "${text}"`);
+  return text as T;
+}
+
 /** Like numberArg, for an option that must be given. */
 export function requiredArg<T>(name: string, value: T | undefined): T {
   if (value === undefined) throw new Error(`--${name} is required`);

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadCorpusSplit } from '../data/corpus.ts';
-import { EVAL_BACKEND_NAMES, type EvalBackendName, evalBackend } from '../eval/backends.ts';
+import { EVAL_BACKEND_NAMES, evalBackend } from '../eval/backends.ts';
 import { type EvalRow, evaluate } from '../eval/evaluate.ts';
 import { checkSplits, readCheckpoint } from '../train/checkpoint.ts';
-import { numberArg, requiredArg, runMain } from './args.ts';
+import { choiceArg, numberArg, requiredArg, runMain } from './args.ts';
 
 const USAGE = `usage: pnpm exec tsx packages/model/src/cli/eval.ts --checkpoint FILE [options]
   --checkpoint FILE   the MoE checkpoint.tensors
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (!(EVAL_BACKEND_NAMES as readonly string[]).includes(values.backend)) throw new Error(`--backend must be one of ${EVAL_BACKEND_NAMES.join(', ')}, got "${values.backend}"`);
+  const backend = evalBackend(choiceArg('backend', values.backend, EVAL_BACKEND_NAMES));
   const corpus = loadCorpusSplit();
   const path = requiredArg('checkpoint', values.checkpoint);
   const moe = readCheckpoint(path);
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     corpus,
     stride,
     staticExperts,
-    backend: evalBackend(values.backend as EvalBackendName),
+    backend,
     perBatch: numberArg('batch', values.batch, { integer: true, min: 1 }) ?? 16,
     progress: (row, seconds) => process.stderr.write(`${row.label}: val ${row.val.toFixed(4)}, hidden ${row.hidden.toFixed(4)} bits/byte (${seconds.toFixed(0)} s)\n`),
   });

@@ -7,7 +7,7 @@ import { BACKEND_NAMES, type BackendName, trainBackend } from '../train/backends
 import { runFiles } from '../train/run-files.ts';
 import type { RunSpec } from '../train/run-spec.ts';
 import { runTraining } from '../train/run.ts';
-import { numberArg, runMain } from './args.ts';
+import { choiceArg, numberArg, runMain } from './args.ts';
 
 const DEFAULT_STEPS = 6000;
 const DEFAULT_BACKEND: BackendName = BACKEND_NAMES[0];
@@ -64,8 +64,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (!(BACKEND_NAMES as readonly string[]).includes(values.backend)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${values.backend}"`);
-  const backend = trainBackend(values.backend as BackendName);
+  const backend = trainBackend(choiceArg('backend', values.backend, BACKEND_NAMES));
   const config = values.dense ? denseBaseline(GENESIS_CONFIG) : GENESIS_CONFIG;
   const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : '.blyan/train/genesis'));
   const corpus = loadCorpusSplit();

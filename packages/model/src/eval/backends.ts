@@ -13,7 +13,7 @@ async function onnxEvalBackend(...[cfg, params]: Parameters<EvalBackendFactory>)
 
 /** Evaluation backends by name, the default first. */
 export const EVAL_BACKEND_NAMES = ['ort', 'reference'] as const;
-export type EvalBackendName = (typeof EVAL_BACKEND_NAMES)[number];
+type EvalBackendName = (typeof EVAL_BACKEND_NAMES)[number];
 
 export function evalBackend(name: EvalBackendName): EvalBackendFactory {
   return { ort: onnxEvalBackend, reference: referenceEvalBackend }[name];
