@@ -6,7 +6,6 @@ import type { ParamMap } from '../reference/arrays.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { parameterShapes } from '../reference/params.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { writeFileAtomic } from './atomic-write.ts';
 import { paramsToTensors, tensorsToParams } from './param-tensors.ts';
 import { checkVocab, parseTokenizer } from './tokenizer-file.ts';
 
@@ -62,10 +61,6 @@ export function encodeCheckpoint(cfg: ModelConfig, params: ParamMap, tokenizer: 
     splits: JSON.stringify(splits),
     trained: JSON.stringify(trained),
   });
-}
-
-export function writeCheckpoint(path: string, ...args: Parameters<typeof encodeCheckpoint>): void {
-  writeFileAtomic(path, encodeCheckpoint(...args));
 }
 
 function field(where: string, metadata: Record<string, string>, name: string): unknown {

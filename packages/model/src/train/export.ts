@@ -2,8 +2,9 @@ import type { CorpusSplit } from '../data/corpus.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { writeFileAtomic } from './atomic-write.ts';
 import type { TrainBackendFactory } from './backend.ts';
-import { type TrainedInfo, splitHashes, writeCheckpoint } from './checkpoint.ts';
+import { type TrainedInfo, encodeCheckpoint, splitHashes } from './checkpoint.ts';
 import { loadSaved } from './resume.ts';
 import { runFiles } from './run-files.ts';
 import { loadOrTrainTokenizer } from './tokenizer-file.ts';
@@ -11,7 +12,7 @@ import { Validation } from './validation.ts';
 
 /** Writes the model checkpoint the relay's genesis command reads, pinning the corpus splits. */
 export function exportModel(path: string, cfg: ModelConfig, params: ParamMap, tokenizer: Tokenizer, corpus: CorpusSplit, trained: TrainedInfo): void {
-  writeCheckpoint(path, cfg, params, tokenizer, splitHashes(corpus), trained);
+  writeFileAtomic(path, encodeCheckpoint(cfg, params, tokenizer, splitHashes(corpus), trained));
 }
 
 /**
