@@ -1,4 +1,5 @@
 /** Buffer creation, uploads of typed-array views without copies, and readbacks. */
+import type { Counters } from './plan.ts';
 
 export function storageBuffer(device: GPUDevice, label: string, bytes: number): GPUBuffer {
   return device.createBuffer({
@@ -10,6 +11,13 @@ export function storageBuffer(device: GPUDevice, label: string, bytes: number): 
 
 export function uniformBuffer(device: GPUDevice, label: string, bytes: number): GPUBuffer {
   return device.createBuffer({ label, size: Math.ceil(bytes / 16) * 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+}
+
+/** A uniform buffer holding `contents`. */
+export function uniformWith(device: GPUDevice, label: string, contents: ArrayBuffer): GPUBuffer {
+  const buffer = uniformBuffer(device, label, contents.byteLength);
+  device.queue.writeBuffer(buffer, 0, contents);
+  return buffer;
 }
 
 /**
@@ -27,13 +35,17 @@ export function writeView(queue: GPUQueue, buffer: GPUBuffer, offset: number, vi
   }
 }
 
-/** Copies `bytes` bytes from `offset` of `buffer` to the CPU (one submission, one map). */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+/** Copies `bytes` bytes from `offset` of `buffer` to the CPU (one submission, one map, both counted in `counters` when given). */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, offset: number, bytes: number, counters?: Counters): Promise<ArrayBuffer> {
   const size = Math.ceil(bytes / 4) * 4;
   const staging = device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
   device.queue.submit([encoder.finish()]);
+  if (counters) {
+    counters.submissions++;
+    counters.readbacks++;
+  }
   await staging.mapAsync(GPUMapMode.READ);
   const out = staging.getMappedRange().slice(0, bytes);
   staging.unmap();

@@ -1,4 +1,4 @@
-import { storageBuffer, uniformBuffer } from './buffers.ts';
+import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
 import { type Counters, Plan, Readback } from './plan.ts';
 import { type Kernel, compileAll, compileKernel, encodeDispatches, grid1d } from './kernel.ts';
 import { attentionKernel } from './kernels/attention.ts';
@@ -8,12 +8,12 @@ import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
 import { rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
-import { routeKernel, statsStride } from './kernels/route.ts';
+import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, type SamplingOptions, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
-import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
+import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
 export interface GenerateOptions {
   /** Tokens to generate at most. */
@@ -24,8 +24,6 @@ export interface GenerateOptions {
   /** Generation stops after yielding one of these. */
   readonly stopTokens?: readonly number[];
 }
-
-const NONE = 0xffffffff;
 
 /** Prompt passes use 4-row register blocks and 4-row expert tiles; decoding works on one row. */
 const PROMPT_ROWS = 4;
@@ -72,11 +70,7 @@ export class Inference {
     this.status = f32('status', 1);
     this.result = f32('result', 1);
     this.readback = new Readback(device, 'token readback', 2);
-    const layerInfo = Array.from({ length: cfg.nLayers }, (_, l) => {
-      const b = this.own(uniformBuffer(device, `layer ${l}`, LAYER_BYTES));
-      device.queue.writeBuffer(b, 0, encodeLayer(l, NO_EXPERT, NO_EXPERT, 0));
-      return b;
-    });
+    const layerInfo = Array.from({ length: cfg.nLayers }, (_, l) => this.own(uniformWith(device, `layer ${l}`, encodeLayer(l, NO_EXPERT, NO_EXPERT, 0))));
     const a = {
       x: f32('x', ctx * d),
       x2: f32('x2', ctx * d),
@@ -183,15 +177,7 @@ export class Inference {
   /** The logits [V] the last token was (or the next one will be) sampled from. */
   async readLogits(): Promise<Float32Array> {
     if (!this.hasLogits) throw new Error('no logits yet: prefill first');
-    const encoder = this.device.createCommandEncoder();
-    const staging = this.device.createBuffer({ size: this.cfg.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    encoder.copyBufferToBuffer(this.logits, 0, staging, 0, this.cfg.vocabSize * 4);
-    this.submit(encoder);
-    this.counters.readbacks++;
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.destroy();
-    return out;
+    return new Float32Array(await readBuffer(this.device, this.logits, 0, this.cfg.vocabSize * 4, this.counters));
   }
 
   /** Tokens in the KV cache. */
@@ -236,7 +222,7 @@ export class Inference {
   private async forward(n: number, step: Partial<StepFields>, sample: boolean): Promise<number> {
     const plan = n === 1 ? this.decode : this.prompt;
     this.device.queue.writeBuffer(this.step, 0, encodeStep(step));
-    this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NONE]));
+    this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     encodeDispatches(pass, plan.dispatches, n);
@@ -246,7 +232,8 @@ export class Inference {
     this.readback.copy(encoder, this.status, 0, 1);
     this.submit(encoder);
     const [token, status] = new Uint32Array(await this.readback.read(this.counters));
-    if (status !== NONE) throw new MissingExpertError(Math.floor(status! / this.cfg.nExperts), status! % this.cfg.nExperts);
+    const missing = missingExpert(status!, this.cfg.nExperts);
+    if (missing) throw missing;
     return sample ? token! : -1;
   }
 

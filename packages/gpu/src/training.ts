@@ -1,4 +1,4 @@
-import { storageBuffer, uniformBuffer } from './buffers.ts';
+import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
 import { type Kernel, compileAll, encodeDispatches, grid1d } from './kernel.ts';
 import { ADAMW_BYTES, adamwKernel, encodeAdamW, gradNormKernel } from './kernels/adamw.ts';
 import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from './kernels/attention.ts';
@@ -10,12 +10,12 @@ import { crossEntropyKernel, lossKernel } from './kernels/loss.ts';
 import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel } from './kernels/moe.ts';
 import { rmsnormBackwardKernel, rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
-import { routeKernel, statsStride } from './kernels/route.ts';
+import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { type ExpertLayout, type RouteLayout, routeLayout, tilesFor } from './layout.ts';
 import { type Counters, Plan, Readback } from './plan.ts';
-import { type AdamWOptions, MissingExpertError, type ModelConfig, headDim } from '@blyan/model';
+import { type AdamWOptions, type ModelConfig, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
-import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, STEP_BYTES, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
+import { NO_EXPERT, ROUTE_ALL, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
 export interface TrainerOptions {
   /** The expert trained: layers.{layer}.experts.{expert}; it must be loaded. */
@@ -41,7 +41,6 @@ export interface ExpertArrays {
   readonly w2: Float32Array;
 }
 
-const NONE = 0xffffffff;
 const ROWS = 4;
 
 /**
@@ -90,8 +89,7 @@ export class Trainer {
     const A = n * K;
     const x = weights.expert;
     const f32 = (label: string, count: number): GPUBuffer => this.own(storageBuffer(device, label, count * 4));
-    this.stepUniform = this.own(uniformBuffer(device, 'train step', STEP_BYTES));
-    device.queue.writeBuffer(this.stepUniform, 0, encodeStep({ n, start: 0, seqLen: T, lastRow: n - 1, routeMode: ROUTE_ALL }));
+    this.stepUniform = this.own(uniformWith(device, 'train step', encodeStep({ n, start: 0, seqLen: T, lastRow: n - 1, routeMode: ROUTE_ALL })));
     this.adam = this.own(uniformBuffer(device, 'adamw', ADAMW_BYTES));
     this.tokens = f32('train inputs', n);
     this.targets = f32('train targets', n);
@@ -107,10 +105,8 @@ export class Trainer {
     this.lossReadback = new Readback(device, 'loss readback', 4);
     this.normReadback = new Readback(device, 'norm readback', 1);
     const layerInfo = Array.from({ length: L }, (_, l) => {
-      const b = this.own(uniformBuffer(device, `train layer ${l}`, LAYER_BYTES));
       const mine = l === trainedLayer ? trainedExpert : NO_EXPERT;
-      device.queue.writeBuffer(b, 0, encodeLayer(l, mine, mine, cfg.auxLossCoef / L));
-      return b;
+      return this.own(uniformWith(device, `train layer ${l}`, encodeLayer(l, mine, mine, cfg.auxLossCoef / L)));
     });
     const acts = Array.from({ length: L }, (_, l) => ({
       ln1: f32(`ln1 ${l}`, n * d),
@@ -254,7 +250,7 @@ export class Trainer {
       const device = this.device;
       device.queue.writeBuffer(this.tokens, 0, this.checkTokens(inputs, 'inputs'));
       device.queue.writeBuffer(this.targets, 0, this.checkTokens(targets, 'targets'));
-      device.queue.writeBuffer(this.status, 0, new Uint32Array([NONE]));
+      device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(this.grad, 0, this.gradBackup, 0, this.grad.size);
       const pass = encoder.beginComputePass();
@@ -264,12 +260,12 @@ export class Trainer {
       this.lossReadback.copy(encoder, this.status, 0, 3);
       this.submit(encoder);
       const out = await this.lossReadback.read(this.counters);
-      const status = new Uint32Array(out)[3]!;
-      if (status !== NONE) {
+      const missing = missingExpert(new Uint32Array(out)[3]!, this.cfg.nExperts);
+      if (missing) {
         const restore = device.createCommandEncoder();
         restore.copyBufferToBuffer(this.gradBackup, 0, this.grad, 0, this.grad.size);
         this.submit(restore);
-        throw new MissingExpertError(Math.floor(status / this.cfg.nExperts), status % this.cfg.nExperts);
+        throw missing;
       }
       this.microSteps++;
       const [ce, aux, loss] = new Float32Array(out);
@@ -325,16 +321,7 @@ export class Trainer {
   }
 
   private async read(buffer: GPUBuffer): Promise<Float32Array> {
-    const bytes = this.weights.expert.elements * 4;
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
-    this.submit(encoder);
-    this.counters.readbacks++;
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.destroy();
-    return out;
+    return new Float32Array(await readBuffer(this.device, buffer, 0, this.weights.expert.elements * 4, this.counters));
   }
 
   private split(all: Float32Array): ExpertArrays {

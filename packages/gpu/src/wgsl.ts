@@ -83,7 +83,7 @@ struct LayerInfo {
 }`,
 );
 
-export const LAYER_BYTES = 16;
+const LAYER_BYTES = 16;
 export const NO_EXPERT = 0xffffffff;
 
 export function encodeLayer(layer: number, skipExpert: number, onlyExpert: number, daux: number): ArrayBuffer {

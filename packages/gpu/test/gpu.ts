@@ -1,10 +1,10 @@
 import { f16BitsToF32, toF16, toF32 } from '@blyan/block';
 import { expect } from 'vitest';
-import { storageBuffer, uniformBuffer, writeView, readBuffer } from '../src/buffers.ts';
+import { storageBuffer, uniformWith, writeView, readBuffer } from '../src/buffers.ts';
 import { type KernelSpec, type Resource, bindKernel, compileKernel } from '../src/kernel.ts';
 import { nodeGpuDevice } from '../src/node-device.ts';
 import { Rng } from '@blyan/model';
-import { STEP_BYTES, type StepFields, encodeStep } from '../src/wgsl.ts';
+import { type StepFields, encodeStep } from '../src/wgsl.ts';
 
 let shared: Promise<GPUDevice> | null = null;
 
@@ -45,9 +45,7 @@ export function poisoned(device: GPUDevice, elements: number, label = 'output'):
 }
 
 export function stepUniform(device: GPUDevice, fields: Partial<StepFields>): GPUBuffer {
-  const buffer = uniformBuffer(device, 'step', STEP_BYTES);
-  device.queue.writeBuffer(buffer, 0, encodeStep(fields));
-  return buffer;
+  return uniformWith(device, 'step', encodeStep(fields));
 }
 
 export async function readF32(device: GPUDevice, buffer: GPUBuffer, elements: number, offset = 0): Promise<Float32Array> {

@@ -7,9 +7,9 @@ import { grid1d } from '../src/kernel.ts';
 import { linearGrid, linearKernel } from '../src/kernels/linear.ts';
 import { combineBackwardKernel, combineKernel, moeInputGradKernel, routerBackwardKernel } from '../src/kernels/moe.ts';
 import { routeKernel, statsStride } from '../src/kernels/route.ts';
-import { uniformBuffer } from '../src/buffers.ts';
+import { uniformWith } from '../src/buffers.ts';
 import { type ExpertWeights, type LayerRouting, type ModelConfig, type MoeWeights, Rng, moeBackward, moeForward } from '@blyan/model';
-import { LAYER_BYTES, NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, encodeLayer } from '../src/wgsl.ts';
+import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, encodeLayer } from '../src/wgsl.ts';
 import { expectClose, gpuDevice, poisoned, randomNormal, readF32, readU32, runKernel, stepUniform, upload } from './gpu.ts';
 
 interface Case {
@@ -59,9 +59,8 @@ async function forward(device: GPUDevice, c: Case, w: Weights, x: Float32Array, 
   const route = routeLayout(c.E, c.K, 4, c.n);
   const p = pool(device, c, w);
   const step = stepUniform(device, { n: c.n, routeMode: opts.mode, chooseM: opts.chooseM ?? 0 });
-  const layer = uniformBuffer(device, 'layer', LAYER_BYTES);
   const trained = opts.trained ?? NO_EXPERT;
-  device.queue.writeBuffer(layer, 0, encodeLayer(1, trained, trained, 0.01 / 2));
+  const layer = uniformWith(device, 'layer', encodeLayer(1, trained, trained, 0.01 / 2));
   const logits = poisoned(device, c.n * c.E);
   const xB = upload(device, x);
   await runKernel(device, linearKernel({ inFeatures: c.d, outFeatures: c.E, weight: 'f32', rowsPerThread: 4, rows: 'step', outRowOffset: false, residual: false }), { step, x: xB, w: upload(device, w.router), y: logits }, linearGrid({ outFeatures: c.E, rowsPerThread: 4 }, c.n));

@@ -1,6 +1,15 @@
+import { MissingExpertError } from '@blyan/model';
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type RouteLayout, routeBinding } from '../layout.ts';
 import { LAYER, STEP } from '../wgsl.ts';
+
+/** The `status` word before a pass: routeKernel lowers it to layer · E + expert on a missing expert. */
+export const NO_MISSING_EXPERT = 0xffffffff;
+
+/** The MissingExpertError a pass's `status` word reports, or null. */
+export function missingExpert(status: number, experts: number): MissingExpertError | null {
+  return status === NO_MISSING_EXPERT ? null : new MissingExpertError(Math.floor(status / experts), status % experts);
+}
 
 /** Per-layer routing statistics: E load fractions, E mean probabilities, the aux loss. */
 export const statsStride = (experts: number): number => 2 * experts + 1;
