@@ -1,5 +1,5 @@
 import { type TensorMap, decodeTensors, encodeTensors, quantizeInt8, toF32 } from '@blyan/block';
-import { type ModelConfig, type ParamMap, initParams } from '@blyan/model';
+import { type ModelConfig, type ParamMap, initParams, parameterShapes } from '@blyan/model';
 
 /**
  * A random model for the engine tests: the reference's initialization with matrices scaled up so
@@ -10,8 +10,9 @@ import { type ModelConfig, type ParamMap, initParams } from '@blyan/model';
 export function randomModel(cfg: ModelConfig, seed: number, scale = 8): { params: ParamMap; tensors: TensorMap } {
   const params = initParams(cfg, seed);
   const tensors: TensorMap = {};
-  for (const [name, value] of Object.entries(params)) {
-    const shape = shapeOf(cfg, name);
+  for (const { name, shape: readonlyShape } of parameterShapes(cfg)) {
+    const value = params[name]!;
+    const shape = [...readonlyShape];
     if (!name.endsWith('_norm')) for (let i = 0; i < value.length; i++) value[i] = value[i]! * scale;
     if (name.includes('.experts.')) {
       const q = quantizeInt8(value, shape);
@@ -20,16 +21,6 @@ export function randomModel(cfg: ModelConfig, seed: number, scale = 8): { params
     } else tensors[name] = { dtype: 'f32', shape, data: value };
   }
   return { params, tensors: decodeTensors(encodeTensors(tensors)).tensors };
-}
-
-function shapeOf(cfg: ModelConfig, name: string): number[] {
-  const { vocabSize: V, dModel: d, dFF: F, nExperts: E } = cfg;
-  if (name === 'embed') return [V, d];
-  if (name.endsWith('_norm')) return [d];
-  if (name.endsWith('.router')) return [E, d];
-  if (name.endsWith('.w1') || name.endsWith('.w3')) return [F, d];
-  if (name.endsWith('.w2')) return [d, F];
-  return [d, d];
 }
 
 export const TINY: ModelConfig = { vocabSize: 64, dModel: 32, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 48, contextLength: 24, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
