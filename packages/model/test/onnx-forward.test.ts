@@ -6,35 +6,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxModel } from '../src/onnx/index.ts';
-import { type AllowedSet, type ModelConfig, type ParamMap, Rng, forward, initParams, prefill } from '../src/reference/index.ts';
+import { type AllowedSet, type ModelConfig, Rng, forward, prefill } from '../src/reference/index.ts';
+import { expectClose, expectScalar, randomParams } from './compare.ts';
 
 const TOL = 1e-4;
 const SCALAR_TOL = 1e-5;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
-  expect(actual.length, label).toBe(expected.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  expect(err, `${label}: max |difference| ${err} vs max |reference| ${scale}`).toBeLessThanOrEqual(TOL * scale);
-}
-
-const expectScalar = (actual: number, expected: number, label: string): void => {
-  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThanOrEqual(SCALAR_TOL * Math.abs(expected));
-};
-
-/** initParams with matrices scaled up 10× and gains drawn around 1, so that routing and attention are far from uniform. */
-function randomParams(cfg: ModelConfig, seed: number): ParamMap {
-  const params = initParams(cfg, seed);
-  const rng = new Rng(seed + 1000);
-  for (const [name, t] of Object.entries(params)) {
-    for (let i = 0; i < t.length; i++) t[i] = name.endsWith('_norm') ? 1 + 0.3 * rng.normal() : t[i]! * 10;
-  }
-  return params;
-}
 
 function randomTokens(rng: Rng, count: number, vocabSize: number): number[] {
   return Array.from({ length: count }, () => rng.nextUint32() % vocabSize);
@@ -66,10 +42,10 @@ describe('ONNX forward graph', () => {
       const batch = { tokens: randomTokens(rng, B * T, cfg.vocabSize), targets: randomTokens(rng, B * T, cfg.vocabSize), B, T };
       const expected = forward(params, cfg, batch.tokens, batch.targets, B, T);
       const actual = await modelFor(cfg).forward(params, batch);
-      expectClose(actual.logits, expected.logits, 'logits');
-      expectScalar(actual.loss, expected.loss, 'loss');
-      expectScalar(actual.ce, expected.ce, 'ce');
-      expectScalar(actual.aux, expected.aux, 'aux');
+      expectClose(actual.logits, expected.logits, 'logits', TOL);
+      expectScalar(actual.loss, expected.loss, 'loss', SCALAR_TOL);
+      expectScalar(actual.ce, expected.ce, 'ce', SCALAR_TOL);
+      expectScalar(actual.aux, expected.aux, 'aux', SCALAR_TOL);
     });
   }
 
@@ -88,7 +64,7 @@ describe('ONNX forward graph', () => {
         const prompt = batch.tokens.slice(b * T, b * T + t + 1);
         const { logits } = prefill(params, cfg, prompt, { mode: 'static', allowed });
         const row = (b * T + t) * V;
-        expectClose(masked.logits.subarray(row, row + V), logits, `sequence ${b}, position ${t}`);
+        expectClose(masked.logits.subarray(row, row + V), logits, `sequence ${b}, position ${t}`, TOL);
       }
     }
     const dynamic = await model.forward(params, batch);

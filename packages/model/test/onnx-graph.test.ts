@@ -12,19 +12,9 @@ import { rmsnormBackward, rmsnormForward } from '../src/onnx/layers/rmsnorm.ts';
 import { ropeInit } from '../src/onnx/layers/rope.ts';
 import { sequenceOf } from '../src/onnx/layers/sequence.ts';
 import * as ref from '../src/reference/index.ts';
+import { expectClose } from './compare.ts';
 
 const TOL = 1e-5;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
-  expect(actual.length, label).toBe(expected.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  expect(err, `${label}: max |difference| ${err} vs max |reference| ${scale}`).toBeLessThanOrEqual(TOL * scale);
-}
 
 const randn = (rng: ref.Rng, n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
 const f32 = (data: Float32Array, dims: number[]): ort.Tensor => new ort.Tensor('float32', data, dims);
@@ -83,9 +73,9 @@ describe('layers', () => {
     const [y, rstd, dx, dw] = [new Float32Array(n * C), new Float32Array(n), new Float32Array(n * C), new Float32Array(C)];
     ref.rmsnormForward(y, rstd, x, w, n, C, eps);
     ref.rmsnormBackward(dx, dw, dy, x, w, rstd, n, C);
-    expectClose(out.y!, y, 'y');
-    expectClose(out.dx!, dx, 'dx');
-    expectClose(out.dw!, dw, 'dw');
+    expectClose(out.y!, y, 'y', TOL);
+    expectClose(out.dx!, dx, 'dx', TOL);
+    expectClose(out.dw!, dw, 'dw', TOL);
   });
 
   it('rotary causal attention forward and backward match the reference (2 sequences, 3 heads)', async () => {
@@ -118,6 +108,6 @@ describe('layers', () => {
       ref.ropeBackward(rows(expected.dq), dqr, T, 0, H, hd, table);
       ref.ropeBackward(rows(expected.dk), dkr, T, 0, H, hd, table);
     }
-    for (const name of ['out', 'dq', 'dk', 'dv'] as const) expectClose(out[name]!, expected[name], name);
+    for (const name of ['out', 'dq', 'dk', 'dv'] as const) expectClose(out[name]!, expected[name], name, TOL);
   });
 });

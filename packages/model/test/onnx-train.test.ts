@@ -8,46 +8,17 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxModel } from '../src/onnx/index.ts';
-import { type AdamWOptions, type ModelConfig, type ParamMap, Rng, adamwStep, backward, createAdamW, expertTensorNames, forward, initParams } from '../src/reference/index.ts';
+import { type AdamWOptions, type ModelConfig, type ParamMap, Rng, adamwStep, backward, createAdamW, expertTensorNames, forward } from '../src/reference/index.ts';
+import { expectClose, expectScalar, maxAbsDiff, randomParams } from './compare.ts';
 
 const TOL = 1e-4;
 const SCALAR_TOL = 1e-5;
 const UPDATE_TOL = 2e-3;
 
-function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): { err: number; scale: number } {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return { err, scale };
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
-  expect(actual.length, label).toBe(expected.length);
-  const { err, scale } = maxAbsDiff(actual, expected);
-  expect(err, `${label}: max |difference| ${err} vs max |reference| ${scale}`).toBeLessThanOrEqual(TOL * scale);
-}
-
-const expectScalar = (actual: number, expected: number, label: string): void => {
-  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThanOrEqual(SCALAR_TOL * Math.abs(expected));
-};
-
 const delta = (after: Float32Array, before: Float32Array): Float64Array => Float64Array.from(after, (x, i) => x - before[i]!);
 
 const CFG: ModelConfig = { vocabSize: 37, dModel: 12, nLayers: 2, nHeads: 3, nExperts: 5, topK: 2, dFF: 7, contextLength: 9, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.05 };
 const [B, T] = [2, 9];
-
-/** initParams with matrices scaled up 10× and gains drawn around 1, so that routing and attention are far from uniform. */
-function randomParams(seed: number): ParamMap {
-  const params = initParams(CFG, seed);
-  const rng = new Rng(seed + 1000);
-  for (const [name, t] of Object.entries(params)) {
-    for (let i = 0; i < t.length; i++) t[i] = name.endsWith('_norm') ? 1 + 0.3 * rng.normal() : t[i]! * 10;
-  }
-  return params;
-}
 
 function randomBatch(seed: number): { tokens: number[]; targets: number[]; B: number; T: number } {
   const rng = new Rng(seed);
@@ -62,7 +33,7 @@ afterAll(() => model.dispose());
 
 /** Runs `steps` training steps through ONNX and the reference from the same start; compares every tensor after each. */
 async function compareTraining(seed: number, options: AdamWOptions, steps: number, trainable?: readonly string[]): Promise<ParamMap> {
-  const start = randomParams(seed);
+  const start = randomParams(CFG, seed);
   const refParams = clone(start);
   const opt = createAdamW(refParams, CFG, trainable);
   const state = model.createTrainState(clone(start), { ...options, trainable });
@@ -72,14 +43,14 @@ async function compareTraining(seed: number, options: AdamWOptions, steps: numbe
     const acts = forward(refParams, CFG, batch.tokens, batch.targets, B, T);
     const { gradNorm } = adamwStep(opt, refParams, backward(refParams, CFG, acts), options);
     const result = await model.trainStep(state, batch, options.lr);
-    expectScalar(result.loss, acts.loss, `step ${step} loss`);
-    expectScalar(result.gradNorm, gradNorm, `step ${step} gradient norm`);
+    expectScalar(result.loss, acts.loss, `step ${step} loss`, SCALAR_TOL);
+    expectScalar(result.gradNorm, gradNorm, `step ${step} gradient norm`, SCALAR_TOL);
     expect(state.step).toBe(opt.step);
     for (const name of opt.trainable) {
       const { err } = maxAbsDiff(delta(state.params[name]!, before[name]!), delta(refParams[name]!, before[name]!));
       expect(err, `step ${step} update of ${name}`).toBeLessThanOrEqual(UPDATE_TOL * options.lr);
-      expectClose(state.m[name]!, opt.m[name]!, `step ${step} m of ${name}`);
-      expectClose(state.v[name]!, opt.v[name]!, `step ${step} v of ${name}`);
+      expectClose(state.m[name]!, opt.m[name]!, `step ${step} m of ${name}`, TOL);
+      expectClose(state.v[name]!, opt.v[name]!, `step ${step} v of ${name}`, TOL);
     }
   }
   return state.params;
@@ -87,28 +58,28 @@ async function compareTraining(seed: number, options: AdamWOptions, steps: numbe
 
 describe('ONNX gradient graph', () => {
   it("matches the reference's backward for every parameter", async () => {
-    const params = randomParams(1);
+    const params = randomParams(CFG, 1);
     const batch = randomBatch(2);
     const acts = forward(params, CFG, batch.tokens, batch.targets, B, T);
     const expected = backward(params, CFG, acts);
     const actual = await model.gradients(params, batch);
     expect(Object.keys(actual.grads).sort()).toEqual(Object.keys(expected).sort());
-    for (const [name, grad] of Object.entries(expected)) expectClose(actual.grads[name]!, grad, name);
-    expectScalar(actual.loss, acts.loss, 'loss');
+    for (const [name, grad] of Object.entries(expected)) expectClose(actual.grads[name]!, grad, name, TOL);
+    expectScalar(actual.loss, acts.loss, 'loss', SCALAR_TOL);
   });
 
   it('computes only the gradients asked for', async () => {
-    const params = randomParams(3);
+    const params = randomParams(CFG, 3);
     const batch = randomBatch(4);
     const expected = backward(params, CFG, forward(params, CFG, batch.tokens, batch.targets, B, T));
     const names = ['layers.1.experts.2.w2', 'layers.1.router', 'final_norm'];
     const actual = await model.gradients(params, batch, undefined, names);
     expect(Object.keys(actual.grads)).toEqual(['layers.1.router', 'layers.1.experts.2.w2', 'final_norm']);
-    for (const name of names) expectClose(actual.grads[name]!, expected[name]!, name);
+    for (const name of names) expectClose(actual.grads[name]!, expected[name]!, name, TOL);
   });
 
   it('with expert masks, gives exactly zero gradients to the experts routing may not use', async () => {
-    const params = randomParams(8);
+    const params = randomParams(CFG, 8);
     const batch = randomBatch(9);
     const allowed = [[1, 4], null];
     const { grads } = await model.gradients(params, batch, allowed);
@@ -135,7 +106,7 @@ describe('ONNX training step', () => {
   it("trains a subset (one expert's w1, w3, w2) and leaves every other parameter bit for bit unchanged", async () => {
     const { w1, w3, w2 } = expertTensorNames(0, 3);
     const trainable = [w1, w3, w2];
-    const start = randomParams(7);
+    const start = randomParams(CFG, 7);
     const after = await compareTraining(7, { lr: 1e-2 }, 2, trainable);
     for (const [name, value] of Object.entries(after)) {
       if (trainable.includes(name)) expect(value, name).not.toEqual(start[name]);
