@@ -107,13 +107,12 @@ export class ModelSession {
     const { snapshot, online } = await currentHeads(this.client, this.cache, this.snapshot);
     this.snapshot = snapshot;
     const { params } = snapshot;
-    const pinned = this.heads();
-    const model = this.model !== null && this.model.meta === params.meta ? this.model : await this.loadMeta(params.meta, pinned);
+    const model = this.model !== null && this.model.meta === params.meta ? this.model : await this.loadMeta(params.meta);
     for (const [slot, hash] of model.loaded) {
       if (params.slots[slot] !== hash) this.unload(model, slot);
     }
     const dense = [...model.slots.values()].filter((s) => s.type !== 'expert' && !model.loaded.has(s.name));
-    await Promise.all(dense.map((s) => this.loadSlot(model, s.name, pinned)));
+    await Promise.all(dense.map((s) => this.loadSlot(model, s.name)));
     this.model = model;
     const { config, routing } = model.payload;
     this.post({ type: 'model', info: { meta: model.meta, config, staticExpertsPerLayer: routing.staticExpertsPerLayer, modelBytes: snapshot.modelBytes, online } });
@@ -121,9 +120,9 @@ export class ModelSession {
     return model;
   }
 
-  private async loadMeta(hash: Hash, pinned: ReadonlySet<string>): Promise<Model> {
+  private async loadMeta(hash: Hash): Promise<Model> {
     this.post({ type: 'status', text: 'loading the model spec and dense blocks' });
-    const meta = await this.loader.load(hash, 'A/meta', pinned);
+    const meta = await this.loader.load(hash, 'A/meta', new Set([hash]));
     const payload = parseMetaPayload(meta.payload);
     await this.ort?.release();
     this.ort = null;
@@ -147,11 +146,16 @@ export class ModelSession {
     model.loaded.delete(slot);
   }
 
-  private async loadSlot(model: Model, slot: string, pinned: ReadonlySet<string>): Promise<'network' | 'cache'> {
+  /**
+   * Fetches (or reads from the cache) a slot's head into the model. The cache may evict any block
+   * but the ones the model holds in memory (the meta and every loaded slot): those the running
+   * answer uses.
+   */
+  private async loadSlot(model: Model, slot: string): Promise<'network' | 'cache'> {
     const plan = model.slots.get(slot);
     const hash = this.snapshot!.params.slots[slot];
     if (!plan || !hash) throw new Error(`the model has no slot ${slot} on the relay's ParamIndex`);
-    const block = await this.loader.load(hash, slot, pinned);
+    const block = await this.loader.load(hash, slot, new Set([model.meta, ...model.loaded.values()]));
     Object.assign(model.params, slotParams(plan, block.payload));
     this.gpu?.load(slotTensors(plan, block.payload));
     model.loaded.set(slot, hash);
@@ -172,12 +176,11 @@ export class ModelSession {
     const routing: Routing = p.routing === 'static' ? { mode: 'static-prompt', expertsPerLayer: metaRouting.staticExpertsPerLayer } : { mode: 'dynamic' };
     // Where each expert of this answer came from; those already in memory count as cached.
     const sources = new Map<string, 'network' | 'cache'>([...model.loaded.keys()].map((slot) => [slot, 'cache']));
-    const pinned = this.heads();
     let route: () => LayerRoute[] = () => [];
     let computed: () => ExpertCounts = () => [];
     const loadExperts = async (refs: ExpertRef[]) => {
       this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')}` });
-      await Promise.all(refs.map(async ({ layer, expert }) => sources.set(expertSlotName(layer, expert), await this.loadSlot(model, expertSlotName(layer, expert), pinned))));
+      await Promise.all(refs.map(async ({ layer, expert }) => sources.set(expertSlotName(layer, expert), await this.loadSlot(model, expertSlotName(layer, expert)))));
       this.postCache();
       this.post({ type: 'route', id: p.id, layers: route() });
     };
