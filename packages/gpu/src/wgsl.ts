@@ -2,53 +2,24 @@
 import { uniform } from './kernel.ts';
 
 /**
- * Per-submission parameters, one uniform buffer per pass that every kernel reads.
+ * Per-submission parameters, one uniform buffer per pass that every kernel reads, in struct order
+ * with their WGSL types.
  * n: rows in this pass (prompt length, 1 when decoding, B·T when training);
  * start: position of the first row (the KV cache length); seqLen: rows per sequence (T);
  * lastRow: the row whose logits are sampled; temperature, topK, topP, draw: sampling (draw is the
  * uniform variate in [0, 1)); routeMode: 0 = top-K over all experts, 1 = within each layer's
  * allowed set, 2 = choose chooseM experts per layer from these rows' router probabilities and
- * store them as the allowed set; gradScale: the factor on accumulated gradients (1 / micro-steps).
+ * store them as the allowed set.
  */
-export const STEP = uniform(
-  'step',
-  'Step',
-  /* wgsl */ `
-struct Step {
-  n: u32,
-  start: u32,
-  seqLen: u32,
-  lastRow: u32,
-  temperature: f32,
-  topK: u32,
-  topP: f32,
-  draw: f32,
-  routeMode: u32,
-  chooseM: u32,
-  gradScale: f32,
-  stepCount: u32,
-}`,
-);
+const STEP_FIELDS = { n: 'u32', start: 'u32', seqLen: 'u32', lastRow: 'u32', temperature: 'f32', topK: 'u32', topP: 'f32', draw: 'f32', routeMode: 'u32', chooseM: 'u32' } as const;
 
-export interface StepFields {
-  n: number;
-  start: number;
-  seqLen: number;
-  lastRow: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  draw: number;
-  routeMode: number;
-  chooseM: number;
-  gradScale: number;
-  stepCount: number;
-}
+export type StepFields = { [K in keyof typeof STEP_FIELDS]: number };
 
-export const STEP_BYTES = 48;
+const STEP_ENTRIES = Object.entries(STEP_FIELDS) as [keyof StepFields, 'u32' | 'f32'][];
 
-const STEP_FLOATS: ReadonlySet<keyof StepFields> = new Set(['temperature', 'topP', 'draw', 'gradScale']);
-const STEP_ORDER: readonly (keyof StepFields)[] = ['n', 'start', 'seqLen', 'lastRow', 'temperature', 'topK', 'topP', 'draw', 'routeMode', 'chooseM', 'gradScale', 'stepCount'];
+export const STEP_BYTES = 4 * STEP_ENTRIES.length;
+
+export const STEP = uniform('step', 'Step', `struct Step {\n${STEP_ENTRIES.map(([name, type]) => `  ${name}: ${type},`).join('\n')}\n}`);
 
 export const ROUTE_ALL = 0;
 export const ROUTE_ALLOWED = 1;
@@ -58,11 +29,7 @@ export function encodeStep(fields: Partial<StepFields>): ArrayBuffer {
   const bytes = new ArrayBuffer(STEP_BYTES);
   const u = new Uint32Array(bytes);
   const f = new Float32Array(bytes);
-  for (const [i, name] of STEP_ORDER.entries()) {
-    const value = fields[name] ?? (name === 'topP' || name === 'gradScale' ? 1 : 0);
-    if (STEP_FLOATS.has(name)) f[i] = value;
-    else u[i] = value;
-  }
+  for (const [i, [name, type]] of STEP_ENTRIES.entries()) (type === 'f32' ? f : u)[i] = fields[name] ?? (name === 'topP' ? 1 : 0);
   return bytes;
 }
 
