@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { batchFeeds, maskFeeds, paramFeeds } from '../src/onnx/feeds.ts';
 import { buildRoutedForwardGraph, routedName, routerProbsName } from '../src/onnx/graphs.ts';
 import { type ModelConfig, type Routing, initParams, prefill } from '../src/reference/index.ts';
+import { maxAbsDiff } from './compare.ts';
 
 const cfg: ModelConfig = { vocabSize: 50, dModel: 16, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 24, contextLength: 16, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
 const tokens = [3, 17, 42, 8, 8, 1];
@@ -21,12 +22,7 @@ async function run(masks?: readonly (readonly number[] | null)[]) {
 }
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>): void {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
+  const { err, scale } = maxAbsDiff(actual, expected);
   expect(err).toBeLessThanOrEqual(1e-4 * scale);
 }
 
