@@ -60,6 +60,17 @@ export class RelayClient extends RelayConnection {
     return page;
   }
 
+  /** Every block in acceptance order (of one chain, if named), fetched a page at a time as the loop asks: a `break` stops fetching. */
+  async *allBlocks(options: { chain?: ChainId; pageSize?: number } = {}): AsyncGenerator<BlockInfo> {
+    const limit = options.pageSize ?? 1000;
+    for (let after = 0; ; ) {
+      const page = await this.blocks({ after, limit, ...(options.chain && { chain: options.chain }) });
+      yield* page.blocks;
+      if (page.blocks.length < limit) return;
+      after = page.next;
+    }
+  }
+
   /** A block's header and place, checked to hash to `hash`. */
   async block(hash: Hash): Promise<BlockInfo> {
     const b = await this.json<BlockInfo>(`/blocks/${hash}`);

@@ -33,6 +33,27 @@ describe('RelayClient', () => {
     for (const b of page.blocks) expect(blockHash(b.header)).toBe(b.hash);
   });
 
+  it('lists every block in acceptance order across pages, and fetches no page a loop does not reach', async () => {
+    const pages: string[] = [];
+    const c = r.client((path, res) => {
+      if (path === '/v1/blocks') pages.push(path);
+      return res;
+    });
+    const all = [];
+    for await (const b of c.allBlocks({ pageSize: 4 })) all.push(b);
+    expect(all.map((b) => b.hash)).toEqual([...r.f.genesis.map((b) => blockHash(b.header)), r.bigHash]);
+    expect(all.map((b) => b.seq)).toEqual(all.map((_, i) => i + 1));
+    expect(pages).toHaveLength(Math.floor(all.length / 4) + 1);
+    pages.length = 0;
+    const first = [];
+    for await (const b of c.allBlocks({ chain: 'B', pageSize: 4 })) {
+      first.push(b);
+      if (first.length === 2) break;
+    }
+    expect(first.map((b) => b.header.chain)).toEqual(['B', 'B']);
+    expect(pages).toHaveLength(1);
+  });
+
   it('rejects a relay that answers one block with another block’s header', async () => {
     const other = r.f.genesis[1]!.header;
     const c = r.client((path, res) => (path.endsWith(r.bigHash) ? Response.json({ hash: r.bigHash, header: other }) : res));

@@ -16,12 +16,7 @@ export function Explorer({ relay }: { relay: string }) {
     (async () => {
       setHeads(await client.heads());
       const all: BlockInfo[] = [];
-      for (let after = 0; ; ) {
-        const page = await client.blocks({ after, limit: 1000 });
-        all.push(...page.blocks);
-        if (page.blocks.length < 1000) break;
-        after = page.next;
-      }
+      for await (const b of client.allBlocks()) all.push(b);
       setBlocks(all);
     })().catch((e: unknown) => setError((e as Error).message));
   }, [client]);

@@ -15,13 +15,11 @@ const SNAPSHOT_KEY = 'heads';
 async function modelBytes(client: RelayClient, params: ParamIndex): Promise<number> {
   const wanted = new Set<string>([params.meta, ...Object.values(params.slots)]);
   let total = 0;
-  let after = 0;
-  for (;;) {
-    const page = await client.blocks({ after, limit: 1000 });
-    for (const b of page.blocks) if (wanted.delete(b.hash)) total += b.header.payload_size;
-    if (wanted.size === 0 || page.blocks.length === 0) return total;
-    after = page.next;
+  for await (const b of client.allBlocks()) {
+    if (wanted.delete(b.hash)) total += b.header.payload_size;
+    if (wanted.size === 0) break;
   }
+  return total;
 }
 
 /**
