@@ -2,6 +2,7 @@ import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 import { type GenerateOptions, Inference } from './inference.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
+import { expertLayout } from './layout.ts';
 import type { Counters } from './plan.ts';
 import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
 import { type TrainerOptions, Trainer } from './training.ts';
@@ -180,7 +181,7 @@ function checkLimits(device: GPUDevice, cfg: ModelConfig, slots: number): void {
     throw new GpuUnavailableError(`attention over contextLength ${cfg.contextLength} needs ${workgroup} bytes of workgroup memory; this adapter allows ${limits.maxComputeWorkgroupStorageSize}`);
   }
   const { dModel: d, dFF: F } = cfg;
-  const largest = Math.max(cfg.vocabSize * d * 4, slots * 3 * Math.ceil((d * F) / 4) * 4, cfg.contextLength * cfg.topK * Math.max(F, d) * 4);
+  const largest = Math.max(cfg.vocabSize * d * 4, slots * expertLayout(d, F).elements, cfg.contextLength * cfg.topK * Math.max(F, d) * 4);
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   if (largest > limit) throw new GpuUnavailableError(`the model needs a ${largest}-byte buffer; this adapter allows ${limit}`);
 }

@@ -84,6 +84,5 @@ function routeWgsl(route: RouteLayout): string {
     `const ROUTE_ORDER = ${route.order}u;`,
     `const ROUTE_POS = ${route.pos}u;`,
     `const ROUTE_CHOSEN = ${route.chosen}u;`,
-    `const MAX_ASSIGN = ${route.maxRows * route.topK}u;`,
   ].join('\n');
 }
