@@ -33,7 +33,7 @@ const SESSION_KEY = /^urn:blyan:session-key:(0x[0-9a-fA-F]{40})$/;
  * account and span, or the reason it fails. Revocation is not consulted (as in the relay's
  * `blyan verify`): logout stops the relay accepting new blocks, it does not undo earlier ones.
  */
-export async function checkDelegation(proof: DelegationProof, key: Address): Promise<ProvenDelegation | string> {
+export async function checkDelegation(proof: Pick<DelegationProof, 'message' | 'signature'>, key: Address): Promise<ProvenDelegation | string> {
   let m: ReturnType<typeof parseSiweMessage>;
   try {
     m = parseSiweMessage(proof.message);
