@@ -18,15 +18,19 @@ export interface ParamIndex {
   slots: Record<string, Hash>;
 }
 
-/** A block as the relay lists it. */
+/** A block as the relay's index holds and lists it: its header plus where acceptance put it. */
 export interface BlockInfo {
   hash: Hash;
+  /** Global acceptance order, from 1, across all chains. */
   seq: number;
+  /** The model version (hash of the meta block that started it). */
   version: Hash;
+  /** `A/meta`, `D/<name>` or the parameter slot name (see `slotOf` in @blyan/chain). */
   slot: string;
   header: BlockHeader;
 }
 
+/** One version of a slot, from GET /v1/params/:name/history. */
 export interface HistoryEntry {
   hash: Hash;
   seq: number;

@@ -1,6 +1,6 @@
 import { type Hash, tileProof, tileRange } from '@blyan/block';
 import { Hono } from 'hono';
-import type { IndexStore, StoredBlock } from '../store/index-store.ts';
+import type { IndexStore, BlockInfo } from '../store/index-store.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import type { AppDeps } from './deps.ts';
 import { chainParam, hashParam, intParam } from './params.ts';
@@ -12,14 +12,14 @@ const MAX_LIST = 1000;
 
 const noBlock = (hash: Hash) => new ApiError(404, 'not_found', `no block ${hash}`);
 
-async function findBlock(index: IndexStore, raw: string): Promise<StoredBlock> {
+async function findBlock(index: IndexStore, raw: string): Promise<BlockInfo> {
   const hash = hashParam(raw, 'block hash');
   const b = await index.block(hash);
   if (!b) throw noBlock(hash);
   return b;
 }
 
-const blockJson = (b: StoredBlock) => ({ hash: b.hash, seq: b.seq, version: b.version, slot: b.slot, header: b.header });
+const blockJson = (b: BlockInfo) => ({ hash: b.hash, seq: b.seq, version: b.version, slot: b.slot, header: b.header });
 
 /** If-None-Match: `*` or a list of entity tags, weak or strong. */
 function etagMatches(header: string | undefined, etag: string): boolean {

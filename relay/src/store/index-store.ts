@@ -1,25 +1,9 @@
-import type { Address, BlockHeader, ChainId, Hash } from '@blyan/block';
+import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import type { Accepted, ChainView } from '@blyan/chain';
+import type { BlockInfo, HistoryEntry } from '@blyan/client';
 
-/** A block as the index holds it: its header plus where acceptance put it. */
-export interface StoredBlock {
-  hash: Hash;
-  /** Global acceptance order, from 1, across all chains. */
-  seq: number;
-  /** The model version (hash of the meta block that started it). */
-  version: Hash;
-  /** `A/meta`, `D/<name>` or the parameter slot name (see `slotOf` in @blyan/chain). */
-  slot: string;
-  header: BlockHeader;
-}
-
-export interface HistoryEntry {
-  hash: Hash;
-  seq: number;
-  index: number;
-  author: Address;
-  created_at: number;
-}
+/** The index stores and lists blocks and slot histories exactly as clients read them (the wire types of @blyan/client). */
+export type { BlockInfo, HistoryEntry };
 
 export type ChainCounts = Record<ChainId, number>;
 
@@ -39,7 +23,7 @@ export interface IndexStore {
    * (changing nothing) if the head is no longer `header.prev`. Returns the block's `seq`.
    */
   append(accepted: Accepted, leaves: Uint8Array): Promise<number>;
-  block(hash: Hash): Promise<StoredBlock | undefined>;
+  block(hash: Hash): Promise<BlockInfo | undefined>;
   /** The tile leaf hashes of a block, concatenated (32 bytes each). */
   leaves(hash: Hash): Promise<Uint8Array<ArrayBuffer> | undefined>;
   metaHead(): Promise<Hash | null>;
@@ -58,7 +42,7 @@ export interface IndexStore {
    */
   at(metaHash: Hash, slot: string): Promise<Hash | null>;
   /** Blocks with seq > `after` in acceptance order, optionally of one chain. */
-  list(after: number, limit: number, chain?: ChainId): Promise<StoredBlock[]>;
+  list(after: number, limit: number, chain?: ChainId): Promise<BlockInfo[]>;
   counts(): Promise<ChainCounts>;
   /** Does any block have this payload hash? */
   hasPayload(payloadHash: Hash): Promise<boolean>;

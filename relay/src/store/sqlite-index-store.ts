@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT } from '@blyan/chain';
-import type { ChainCounts, HistoryEntry, IndexStore, StoredBlock } from './index-store.ts';
+import type { ChainCounts, HistoryEntry, IndexStore, BlockInfo } from './index-store.ts';
 import { openSqlite } from './sqlite-file.ts';
 
 const SCHEMA_VERSION = 1;
@@ -122,7 +122,7 @@ class SqliteChainView implements ChainView {
   }
 }
 
-function toStored(row: BlockRow): StoredBlock {
+function toStored(row: BlockRow): BlockInfo {
   return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader };
 }
 
@@ -182,7 +182,7 @@ export class SqliteIndexStore implements IndexStore {
     return this.appendTx(accepted, leaves);
   }
 
-  async block(hash: Hash): Promise<StoredBlock | undefined> {
+  async block(hash: Hash): Promise<BlockInfo | undefined> {
     const row = this.s.block.get(hash);
     return row && toStored(row);
   }
@@ -237,7 +237,7 @@ export class SqliteIndexStore implements IndexStore {
     return this.s.lastBefore.get(version, slot, until)?.hash ?? null;
   }
 
-  async list(after: number, limit: number, chain?: ChainId): Promise<StoredBlock[]> {
+  async list(after: number, limit: number, chain?: ChainId): Promise<BlockInfo[]> {
     const rows = chain === undefined ? this.s.list.all(after, limit) : this.s.listChain.all(chain, after, limit);
     return rows.map(toStored);
   }
