@@ -1,6 +1,7 @@
 import { type Address, type Block, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
-import { type ExpertDelta, encodeDelta, expertCandidate } from '@blyan/delta';
-import { slotPlan } from '@blyan/model/blocks';
+import { type ExpertDelta, encodeDelta, expertCandidate, sparsifyDelta } from '@blyan/delta';
+import { slotParams, slotPlan } from '@blyan/model/blocks';
+import type { Assignment } from '@blyan/client';
 import type { Hono } from 'hono';
 import { SiweMessage } from 'siwe';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -84,7 +85,14 @@ export async function login(app: Hono, f: SiweFields = {}, wallet = newAccount()
   return { wallet, key, account: wallet.address.toLowerCase() as Address, cookie };
 }
 
-/** The contribution body: the new expert block (author = account, signed by `signer`) and the encoded delta. */
+/** What a contribution body may vary beyond its delta: the bytes sent as the delta, the shard it names, its timestamp. */
+export interface BodyOptions {
+  deltaBytes?: Uint8Array;
+  shard?: number;
+  createdAt?: number;
+}
+
+/** The contribution body: the new expert block (author = account, signed by `signer`, naming `shard`) and the encoded delta. */
 export async function contributionBody(
   f: AccountsFixture,
   slotName: string,
@@ -92,7 +100,7 @@ export async function contributionBody(
   delta: ExpertDelta,
   author: Address,
   signer: Signer,
-  deltaBytes: Uint8Array = encodeDelta(delta),
+  { deltaBytes = encodeDelta(delta), shard = 0, createdAt = clock.now }: BodyOptions = {},
 ): Promise<{ body: Uint8Array; block: Block }> {
   const slot = slotPlan(TINY).find((s) => s.name === slotName)!;
   const payload = expertCandidate(slot, base.payload, delta, 'int8');
@@ -104,13 +112,45 @@ export async function contributionBody(
       depends_on: [f.meta, blockHash(base.header)],
       prev: blockHash(base.header),
       payload,
-      meta: { encoding: 'tensors-v1' },
-      created_at: clock.now,
+      meta: { encoding: 'tensors-v1', shard },
+      created_at: createdAt,
     },
     signer,
     author,
   );
   return { body: encodeBlock({ header: block.header, payload: deltaBytes }), block };
+}
+
+/** GET /v1/assignment as `who`. */
+export async function assignment(app: Hono, who: LoggedIn): Promise<Assignment> {
+  const res = await app.request('/v1/assignment', { headers: { cookie: who.cookie } });
+  if (res.status !== 200) throw new Error(`assignment failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Assignment;
+}
+
+/** A fresh signed-in account assigned `slot`: slots are assigned in turn, so a few sign-ins reach any of them. */
+export async function loginAssigned(app: Hono, slot: string): Promise<LoggedIn & { assignment: Assignment }> {
+  for (let tries = 0; tries < 64; tries++) {
+    const who = await login(app);
+    const a = await assignment(app, who);
+    if (a.slot === slot) return { ...who, assignment: a };
+  }
+  throw new Error(`no sign-in was assigned ${slot}`);
+}
+
+/** The params of genesis expert `slotName`, and a delta moving `density` of them by a small deterministic amount. */
+export function nudge(f: AccountsFixture, slotName: string, density: number, seed = 1): { base: Block; delta: ExpertDelta } {
+  const base = f.genesis.find((b) => b.header.name === slotName)!;
+  const params = slotParams(slotPlan(TINY).find((s) => s.name === slotName)!, base.payload);
+  const moved = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.map((x, i) => x + ((((i + 1) * 7919 + seed * 104729) % 13) - 6.5) * 1e-3)]));
+  return { base, delta: sparsifyDelta(params, moved, density) };
+}
+
+/** Closes the fixture's relay and opens its store again with the same settings, as a restart does. */
+export async function reopen(f: AccountsFixture): Promise<void> {
+  const { config } = f.relay.accounts;
+  await f.relay.close();
+  f.relay = await openRelay(f.dir, relayRules(authority, 1 << 20), config);
 }
 
 export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>
