@@ -65,7 +65,7 @@ console.log(`setup (${what}, ${genesis.length} genesis blocks): ${((performance.
 const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-'));
 // δ = ∞: every submission is judged against the same head, so each pays a full evaluation.
 const production = defaultAccountsConfig(ORIGIN, corpusDocs);
-const config = { ...production, minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { windows, perBatch: 8, threads } };
+const config = { ...production, minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { ...production.eval, windows, threads } };
 const relay = await openRelay(dir, relayRules(genesisKey.address.toLowerCase() as Address, 64 << 20), config);
 for (const b of genesis) {
   const r = await relay.ledger.submit(b);

@@ -6,6 +6,7 @@ import { type Accounts, openAccounts } from './accounts/accounts.ts';
 import { accountsPath, openAccountsDb } from './accounts/db.ts';
 import { AuthStore } from './auth/auth-store.ts';
 import { type AccountsConfig, defaultAccountsConfig } from './contributions/config.ts';
+import { openEvalSecret } from './contributions/eval-secret.ts';
 import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
 import type { IndexStore } from './store/index-store.ts';
@@ -29,7 +30,7 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
 /**
  * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, puts
  * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live),
- * and resumes contributions left unjudged. Only one Relay may have a store open at a time.
+ * opens (or creates) the evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open at a time.
  */
 export async function openRelay(dir: string, rules: RuleOptions, config: AccountsConfig = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs)): Promise<Relay> {
   await mkdir(dir, { recursive: true });
@@ -39,10 +40,11 @@ export async function openRelay(dir: string, rules: RuleOptions, config: Account
     stores = await openStores(dir, 'readwrite');
     const { objects, index } = stores;
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
+    const evalSecret = await openEvalSecret(dir);
     const db = openAccountsDb(accountsPath(dir));
     const auth = new AuthStore(db, config.now);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate });
-    const accounts = openAccounts(db, auth, config, { index, objects, ledger });
+    const accounts = openAccounts(db, auth, config, { index, objects, ledger }, evalSecret);
     accounts.worker.resume();
     return {
       objects,

@@ -25,7 +25,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
     minImprovement: 1e-4,
-    eval: { windows: 16, perBatch: 8, threads: 1 },
+    eval: { windows: 16, perBatch: 8, threads: 1, poolFraction: 0.5 },
     now: () => clock.now,
     ...overrides,
   };
@@ -128,8 +128,11 @@ export async function assignment(app: Hono, who: LoggedIn): Promise<Assignment> 
   return (await res.json()) as Assignment;
 }
 
+/** A signed-in account and its assignment. */
+export type Assigned = LoggedIn & { assignment: Assignment };
+
 /** A fresh signed-in account assigned `slot`: slots are assigned in turn, so a few sign-ins reach any of them. */
-export async function loginAssigned(app: Hono, slot: string): Promise<LoggedIn & { assignment: Assignment }> {
+export async function loginAssigned(app: Hono, slot: string): Promise<Assigned> {
   for (let tries = 0; tries < 64; tries++) {
     const who = await login(app);
     const a = await assignment(app, who);

@@ -2,25 +2,30 @@ import { type Block, blockHash } from '@blyan/block';
 import { applyDelta, deltaNorm, encodeDelta, paramsNorm, sparsifyDelta } from '@blyan/delta';
 import { type ParamMap, Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
-import { evalStream } from '@blyan/model/eval';
+import { evalStream, windowBatch } from '@blyan/model/eval';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AccountsFixture,
+  type Assigned,
   type LoggedIn,
   accountsFixture,
   contributionBody,
   login,
+  loginAssigned,
   newAccount,
   snapshot,
   submitContribution,
 } from './accounts-helpers.ts';
 import { provenDelegations } from '../src/auth/proofs.ts';
+import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { verifyStore } from '../src/verify.ts';
 import { TINY, authority, submit } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
 let f: AccountsFixture;
 let alice: LoggedIn;
+/** Fraction of the expert's entries a delta keeps: the relay's bound. */
+const DENSITY = 0.1;
 let tuned: { slot: string; base: Block; baseParams: ParamMap; params: ParamMap };
 
 const plan = slotPlan(TINY);
@@ -46,10 +51,12 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-async function contribute(who: LoggedIn, delta = sparsifyDelta(tuned.baseParams, tuned.params, 0.5), base = tuned.base) {
-  const { body, block } = await contributionBody(f, tuned.slot, base, delta, who.account, who.key);
+/** Submits `delta` on `base` as a fresh account assigned the tuned slot. */
+async function contribute(delta = sparsifyDelta(tuned.baseParams, tuned.params, DENSITY), base = tuned.base) {
+  const who = await loginAssigned(f.app, tuned.slot);
+  const { body, block } = await contributionBody(f, tuned.slot, base, delta, who.account, who.key, { shard: who.assignment.shard.index });
   const res = await submitContribution(f.app, body, who.cookie);
-  return { res, json: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } }, block };
+  return { res, json: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } }, block, who };
 }
 
 async function verdict(id: unknown) {
@@ -64,15 +71,19 @@ describe('contributions: proof of learning on the hidden split', () => {
     const ctx = await ev.context(f.meta);
     const heads = await f.relay.index.paramIndex(f.meta);
     const params = await ev.assemble(ctx, heads);
+    const windows = drawWindows(freshSample().seed, ctx.stream.length, ctx.length, 16);
     let nats = 0;
-    for (const b of ctx.batches) nats += forward(params, TINY, b.inputs, b.targets, b.B, b.T).ce * b.B * b.T;
-    expect(await ev.crossEntropy(ctx, params)).toBeCloseTo(nats / ctx.tokens, 4);
+    for (let i = 0; i < windows.length; i += 8) {
+      const b = windowBatch(ctx.stream, windows.slice(i, i + 8), ctx.length);
+      nats += forward(params, TINY, b.inputs, b.targets, b.B, b.T).ce * b.B * b.T;
+    }
+    expect(await ev.crossEntropy(ctx, params, windows)).toBeCloseTo(nats / (windows.length * ctx.length), 4);
   });
 
   it('refuses a delta that makes hidden loss worse, leaving chain and ledger unchanged', async () => {
     const before = await snapshot(f);
-    const worse = sparsifyDelta(tuned.params, tuned.baseParams, 0.5);
-    const { res, json } = await contribute(alice, { tensors: worse.tensors });
+    const worse = sparsifyDelta(tuned.params, tuned.baseParams, DENSITY);
+    const { res, json } = await contribute({ tensors: worse.tensors });
     expect(res.status).toBe(202);
     const v = await verdict(json.id);
     expect(v).toMatchObject({ status: 'rejected', reason: 'no_improvement' });
@@ -82,9 +93,9 @@ describe('contributions: proof of learning on the hidden split', () => {
   });
 
   it('accepts a real delta from a few AdamW steps, moves the head and credits the author', async () => {
-    const delta = sparsifyDelta(tuned.baseParams, tuned.params, 0.5);
+    const delta = sparsifyDelta(tuned.baseParams, tuned.params, DENSITY);
     expect(deltaNorm(delta) / paramsNorm(tuned.baseParams)).toBeLessThan(10);
-    const { res, json, block } = await contribute(alice, delta);
+    const { res, json, block, who } = await contribute(delta);
     expect(res.status).toBe(202);
     expect(json).toMatchObject({ status: 'queued', block: blockHash(block.header) });
     const v = await verdict(json.id);
@@ -93,12 +104,12 @@ describe('contributions: proof of learning on the hidden split', () => {
     expect(improvement).toBeCloseTo(baseline - candidate, 10);
     expect(improvement).toBeGreaterThanOrEqual(1e-4);
     expect((await f.relay.index.paramIndex(f.meta))[tuned.slot]).toBe(blockHash(block.header));
-    expect((await f.relay.index.block(blockHash(block.header)))!.header.author).toBe(alice.account);
-    const history = (await (await f.app.request(`/v1/accounts/${alice.account}/history`)).json()) as { balance: number; entries: { kind: string; amount: number }[] };
+    expect((await f.relay.index.block(blockHash(block.header)))!.header.author).toBe(who.account);
+    const history = (await (await f.app.request(`/v1/accounts/${who.account}/history`)).json()) as { balance: number; entries: { kind: string; amount: number }[] };
     expect(history.balance).toBe(v.credit);
     expect(history.entries).toMatchObject([{ kind: 'contribution', amount: v.credit }]);
     const board = (await (await f.app.request('/v1/leaderboard')).json()) as { leaders: unknown[]; trial_balance: { total: number; unbalanced: number[] } };
-    expect(board.leaders[0]).toEqual({ address: alice.account, balance: v.credit });
+    expect(board.leaders[0]).toEqual({ address: who.account, balance: v.credit });
     expect(board.trial_balance).toMatchObject({ total: 0, unbalanced: [] });
     expect(applyDelta(tuned.baseParams, delta)).not.toEqual(tuned.baseParams);
   });
@@ -112,7 +123,7 @@ describe('contributions: proof of learning on the hidden split', () => {
 
   it('answers a delta on a stale base with 409 and the head to rebase on', async () => {
     const before = await snapshot(f);
-    const { res, json } = await contribute(alice);
+    const { res, json } = await contribute();
     expect(res.status).toBe(409);
     expect(json.error!.code).toBe('stale_base');
     expect(json.head).toBe((await f.relay.index.paramIndex(f.meta))[tuned.slot]);
@@ -122,11 +133,12 @@ describe('contributions: proof of learning on the hidden split', () => {
 
 describe('contributions: refusals at the door', () => {
   let base: Block;
-  let bob: LoggedIn;
-  const delta = () => sparsifyDelta(tuned.baseParams, tuned.params, 0.5);
+  let bob: Assigned;
+  const delta = () => sparsifyDelta(tuned.baseParams, tuned.params, DENSITY);
+  const shard = (who: Assigned) => ({ shard: who.assignment.shard.index });
 
   beforeEach(async () => {
-    bob = await login(f.app);
+    bob = await loginAssigned(f.app, tuned.slot);
   });
 
   beforeAll(async () => {
@@ -145,12 +157,12 @@ describe('contributions: refusals at the door', () => {
   }
 
   it('refuses a block signed by a key the account never delegated', async () => {
-    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, newAccount());
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, newAccount(), shard(bob));
     await refused(body, 403, 'undelegated_key');
   });
 
   it('refuses a block authored by another account', async () => {
-    const { body } = await contributionBody(f, tuned.slot, base, delta(), alice.account, bob.key);
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), alice.account, bob.key, shard(bob));
     await refused(body, 403, 'wrong_author');
   });
 
@@ -159,24 +171,24 @@ describe('contributions: refusals at the door', () => {
       const bytes = encodeDelta(delta());
       const nameLen = bytes[5]!;
       new DataView(bytes.buffer).setFloat32(5 + 1 + nameLen + 8, bad, true);
-      const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, bytes);
+      const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, { ...shard(bob), deltaBytes: bytes });
       await refused(body, 422, 'non_finite_delta');
     }
-    const big = sparsifyDelta(tuned.baseParams, Object.fromEntries(Object.entries(tuned.baseParams).map(([k, v]) => [k, v.map((x) => x * 40)])), 1);
-    await refused((await contributionBody(f, tuned.slot, base, big, bob.account, bob.key)).body, 422, 'over_norm');
-    const other = sparsifyDelta(tuned.baseParams, tuned.params, 0.1);
-    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, encodeDelta(other))).body, 422, 'payload_mismatch');
-    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, Uint8Array.of(1, 2, 3))).body, 400, 'malformed_delta');
+    const big = sparsifyDelta(tuned.baseParams, Object.fromEntries(Object.entries(tuned.baseParams).map(([k, v]) => [k, v.map((x) => x * 400)])), DENSITY);
+    await refused((await contributionBody(f, tuned.slot, base, big, bob.account, bob.key, shard(bob))).body, 422, 'over_norm');
+    const other = sparsifyDelta(tuned.baseParams, tuned.params, DENSITY / 2);
+    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, { ...shard(bob), deltaBytes: encodeDelta(other) })).body, 422, 'payload_mismatch');
+    await refused((await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, { ...shard(bob), deltaBytes: Uint8Array.of(1, 2, 3) })).body, 400, 'malformed_delta');
   });
 
   it('refuses a body over the size bound', async () => {
-    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, new Uint8Array(400 * 1024));
+    const { body } = await contributionBody(f, tuned.slot, base, delta(), bob.account, bob.key, { ...shard(bob), deltaBytes: new Uint8Array(400 * 1024) });
     await refused(body, 413, 'body_too_large');
   });
 
   it('refuses signed-out and logged-out submitters, and blocks signed by a revoked key', async () => {
-    const carol = await login(f.app);
-    const { body, block } = await contributionBody(f, tuned.slot, base, delta(), carol.account, carol.key);
+    const carol = await loginAssigned(f.app, tuned.slot);
+    const { body, block } = await contributionBody(f, tuned.slot, base, delta(), carol.account, carol.key, shard(carol));
     await f.app.request('/v1/auth/logout', { method: 'POST', headers: { cookie: carol.cookie } });
     await refused(body, 401, 'session_ended', carol.cookie);
     const before = await snapshot(f);

@@ -2,10 +2,8 @@ import { blockHash } from '@blyan/block';
 import { sparsifyDelta } from '@blyan/delta';
 import { slotParams, slotPlan } from '@blyan/model/blocks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relayRules } from '../src/config.ts';
-import { openRelay } from '../src/relay.ts';
-import { type AccountsFixture, accountsFixture, contributionBody, login, submitContribution } from './accounts-helpers.ts';
-import { TINY, authority } from './helpers.ts';
+import { type AccountsFixture, accountsFixture, contributionBody, loginAssigned, reopen, submitContribution } from './accounts-helpers.ts';
+import { TINY } from './helpers.ts';
 
 let f: AccountsFixture;
 beforeAll(async () => {
@@ -16,12 +14,12 @@ afterAll(() => f.close());
 
 describe('contributions across a restart', () => {
   it('finishes a contribution whose block was appended but whose credit was not posted, exactly once', async () => {
-    const alice = await login(f.app);
     const name = 'layer1.expert3';
+    const alice = await loginAssigned(f.app, name);
     const base = f.genesis.find((b) => b.header.name === name)!;
     const before = slotParams(slotPlan(TINY).find((s) => s.name === name)!, base.payload);
     const after = Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.map((x, i) => (i % 5 === 0 ? x + 0.01 : x))]));
-    const { body, block } = await contributionBody(f, name, base, sparsifyDelta(before, after, 0.3), alice.account, alice.key);
+    const { body, block } = await contributionBody(f, name, base, sparsifyDelta(before, after, 0.1), alice.account, alice.key, { shard: alice.assignment.shard.index });
     const res = await submitContribution(f.app, body, alice.cookie);
     const { id } = (await res.json()) as { id: number };
     await f.relay.accounts.worker.drain();
@@ -34,10 +32,7 @@ describe('contributions across a restart', () => {
     db.prepare("UPDATE contributions SET status = 'appending', credit = NULL, decided_at = NULL WHERE id = ?").run(id);
     db.prepare("DELETE FROM postings WHERE journal_id IN (SELECT id FROM journal WHERE kind = 'contribution' AND ref = ?)").run(String(id));
     db.prepare("DELETE FROM journal WHERE kind = 'contribution' AND ref = ?").run(String(id));
-    const config = f.relay.accounts.config;
-    await f.relay.close();
-
-    f.relay = await openRelay(f.dir, relayRules(authority, 1 << 20), config);
+    await reopen(f);
     await f.relay.accounts.worker.drain();
     const resumed = f.relay.accounts.contributions.get(id)!;
     expect(resumed).toMatchObject({ status: 'accepted', credit: accepted.credit, block: blockHash(block.header) });

@@ -93,7 +93,7 @@ for (const [backend, r] of [['WebGPU (SwiftShader)', gpu], ['CPU reference', cpu
 console.log(`\nTraining ${a.slot} (${tokens} tokens per micro-step, median of ${steps} after one warm-up)`);
 console.log(formatTable(['backend', 'ms / micro-step', 'tokens/s', 'loss first → last'], rows));
 
-const candidate = (density: number) => buildCandidate(gpu.change, base, { meta: a.meta, slot, encoding: model.payload.quantization.experts, density, maxRelativeNorm: a.rules.max_relative_norm, signer: key, account, now: Date.now() });
+const candidate = (density: number) => buildCandidate(gpu.change, base, { meta: a.meta, slot, shard: a.shard.index, encoding: model.payload.quantization.experts, density, maxRelativeNorm: a.rules.max_relative_norm, signer: key, account, now: Date.now() });
 const sizes: string[][] = [];
 for (const density of [0.01, 0.05, 0.1, 0.25]) {
   const c = await candidate(density);

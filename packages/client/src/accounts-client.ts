@@ -25,8 +25,10 @@ export interface Assignment {
   slot: string;
   base: Hash;
   reason: 'hot' | 'round_robin';
+  /** Until when the slot and shard are this account's; a queued contribution uses the assignment up. */
+  expires_at: number;
   shard: { index: number; of: number; docs: { from: number; to: number }; sha256: string; split: 'train'; url: string };
-  rules: { min_improvement: number; max_delta_bytes: number; max_relative_norm: number };
+  rules: { min_improvement: number; max_delta_bytes: number; max_relative_norm: number; max_density: number; max_queued: number };
 }
 
 /** GET /v1/shards/:i */

@@ -25,10 +25,16 @@ export interface Accounts {
 }
 
 /** Everything but the auth store, which is made first: the block Ledger's rules ask it about delegations. */
-export function openAccounts(db: Database.Database, auth: AuthStore, config: AccountsConfig, chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger }): Accounts {
+export function openAccounts(
+  db: Database.Database,
+  auth: AuthStore,
+  config: AccountsConfig,
+  chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger },
+  evalSecret: Uint8Array,
+): Accounts {
   const journal = new Journal(db, config.now);
   const contributions = new ContributionStore(db);
-  const evaluator = new HiddenEvaluator(chain.index, chain.objects, { ...config.eval, hiddenDocs: config.hiddenDocs });
+  const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ db, ...chain, evaluator, store: contributions, journal, config });
   return {
     db,

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /**
  * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
- * delegation), contributions and their verdicts, usage, and the double-entry rewards journal.
+ * delegation), each account's live assignment, contributions with their sample seeds and signed
+ * verdicts, usage, and the double-entry rewards journal.
  */
 const SCHEMA = `
 CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used_at INTEGER) WITHOUT ROWID;
@@ -30,6 +31,8 @@ CREATE TABLE contributions (
   meta TEXT NOT NULL,
   base TEXT NOT NULL,
   block TEXT NOT NULL,
+  payload_hash TEXT NOT NULL,
+  shard INTEGER NOT NULL,
   header TEXT NOT NULL,
   delta BLOB NOT NULL,
   raw_bytes INTEGER NOT NULL,
@@ -44,10 +47,22 @@ CREATE TABLE contributions (
   eval_ms REAL,
   credit INTEGER,
   created_at INTEGER NOT NULL,
-  decided_at INTEGER
+  decided_at INTEGER,
+  seed TEXT NOT NULL,
+  commitment TEXT NOT NULL,
+  verdict TEXT
 );
 CREATE INDEX contributions_by_account ON contributions (account, created_at);
 CREATE INDEX contributions_by_status ON contributions (status, id);
+CREATE INDEX contributions_by_delta ON contributions (base, payload_hash);
+CREATE TABLE assignments (
+  account TEXT PRIMARY KEY,
+  meta TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE usage_reports (id TEXT PRIMARY KEY, account TEXT NOT NULL, at INTEGER NOT NULL, tokens INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE usage (report TEXT NOT NULL, slot TEXT NOT NULL, block TEXT NOT NULL, tokens INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX usage_by_time ON usage (at, slot);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Hash } from '@blyan/block';
+import type { Address, Hash } from '@blyan/block';
 import type { Doc } from '@blyan/model/data';
 import type Database from 'better-sqlite3';
 
@@ -30,27 +30,46 @@ export function shardBody(docs: readonly Doc[], index: number, size: number): { 
   return { body, shard: { index, of, docs: { from, to }, sha256: createHash('sha256').update(body).digest('hex') } };
 }
 
+/** An account's assignment as stored: which slot and shard it is to train, under which meta block, until when. */
+export interface Assigned {
+  readonly meta: Hash;
+  readonly slot: string;
+  readonly shard: number;
+  readonly reason: Assignment['reason'];
+  readonly expires_at: number;
+}
+
 /**
  * Which expert to train next: the slots with usage in the last `hotWindowMs`, hottest first,
  * take turns; with no usage every expert slot takes a turn (round robin). Shards of the train
- * split go round in turn too. The turn counters live in memory: a restart starts them over,
- * which only changes who trains what first.
+ * split go round in turn too. An assignment stays the account's own until it expires or a
+ * contribution on it is queued (ContributionStore.add uses it up), so asking again does not shop
+ * for another slot. The turn counters live in memory: a restart starts them over, which only
+ * changes who trains what first.
  */
 export class Assigner {
   private turn = 0;
   private shardTurn = 0;
-  private readonly hot;
+  private readonly s;
 
   constructor(db: Database.Database) {
-    this.hot = db.prepare<[number], { slot: string; tokens: number }>(
-      'SELECT slot, SUM(tokens) AS tokens FROM usage WHERE at > ? GROUP BY slot ORDER BY tokens DESC, slot LIMIT 8',
-    );
+    this.s = {
+      hot: db.prepare<[number], { slot: string; tokens: number }>(
+        'SELECT slot, SUM(tokens) AS tokens FROM usage WHERE at > ? GROUP BY slot ORDER BY tokens DESC, slot LIMIT 8',
+      ),
+      live: db.prepare<[string, string, number], Assigned>('SELECT meta, slot, shard, reason, expires_at FROM assignments WHERE account = ? AND meta = ? AND expires_at > ?'),
+      save: db.prepare('INSERT OR REPLACE INTO assignments (account, meta, slot, shard, reason, expires_at) VALUES (@account, @meta, @slot, @shard, @reason, @expires_at)'),
+    };
   }
 
-  next(meta: Hash, heads: Readonly<Record<string, Hash>>, expertSlots: readonly string[], since: number, shardCount: number): Omit<Assignment, 'shard'> & { shard: number } {
-    const hot = this.hot.all(since).map((r) => r.slot).filter((s) => heads[s] !== undefined && expertSlots.includes(s));
+  /** The account's live assignment under `meta`, or the next turn's, kept until `now + ttlMs`. */
+  assign(account: Address, meta: Hash, expertSlots: readonly string[], o: { hotSince: number; shardCount: number; now: number; ttlMs: number }): Assigned {
+    const live = this.s.live.get(account, meta, o.now);
+    if (live !== undefined && expertSlots.includes(live.slot) && live.shard < o.shardCount) return live;
+    const hot = this.s.hot.all(o.hotSince).map((r) => r.slot).filter((s) => expertSlots.includes(s));
     const pool = hot.length > 0 ? hot : expertSlots;
-    const slot = pool[this.turn++ % pool.length]!;
-    return { meta, slot, base: heads[slot]!, reason: hot.length > 0 ? 'hot' : 'round_robin', shard: this.shardTurn++ % shardCount };
+    const next: Assigned = { meta, slot: pool[this.turn++ % pool.length]!, shard: this.shardTurn++ % o.shardCount, reason: hot.length > 0 ? 'hot' : 'round_robin', expires_at: o.now + o.ttlMs };
+    this.s.save.run({ account, ...next });
+    return next;
   }
 }

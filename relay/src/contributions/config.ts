@@ -15,6 +15,12 @@ export interface AccountsConfig {
   readonly maxDeltaBytes: number;
   /** Largest ‖Δ‖₂ / ‖W_base‖₂ over the expert. */
   readonly maxRelativeNorm: number;
+  /** Largest fraction of the expert's entries one delta may change. */
+  readonly maxDensity: number;
+  /** Contributions one account may have waiting for (or in) evaluation. */
+  readonly maxQueued: number;
+  /** How long an assignment stays the account's own (a contribution on it uses it up). */
+  readonly assignmentTtlMs: number;
   /** Submissions (contributions, usage reports) per account per window. */
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   /** Credit units per nat/token of improvement. */
@@ -27,7 +33,8 @@ export interface AccountsConfig {
   readonly hotWindowMs: number;
   /** Train-split documents per shard of an assignment. */
   readonly shardDocs: number;
-  readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number };
+  /** Windows drawn per evaluation, windows per forward pass, ORT threads, and the fraction of hidden passages the keyed pool keeps. */
+  readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number; readonly poolFraction: number };
   readonly hiddenDocs: () => readonly Doc[];
   readonly trainDocs: () => readonly Doc[];
   readonly now: () => number;
@@ -44,13 +51,16 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
     minImprovement: PRODUCTION_MIN_IMPROVEMENT,
     maxDeltaBytes: 256 * 1024,
     maxRelativeNorm: 0.1,
+    maxDensity: 0.1,
+    maxQueued: 2,
+    assignmentTtlMs: 3600_000,
     rateLimit: { max: 6, windowMs: 60_000 },
     creditPerNat: 1_000_000,
     creditPerUsageToken: 1,
     maxUsageTokens: 100_000,
     hotWindowMs: 3600_000,
     shardDocs: 8,
-    eval: { windows: 32, perBatch: 8, threads: 1 },
+    eval: { windows: 32, perBatch: 8, threads: 1, poolFraction: 0.5 },
     hiddenDocs: docs.hidden,
     trainDocs: docs.train,
     now: Date.now,

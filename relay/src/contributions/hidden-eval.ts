@@ -2,53 +2,63 @@ import type { Hash } from '@blyan/block';
 import { type ModelConfig, type ParamMap, Tokenizer } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { type Doc, hashSplit } from '@blyan/model/data';
-import { evalStream, spreadWindows, windowBatch } from '@blyan/model/eval';
+import { type Window, evalStream, windowBatch } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { evalPool, hiddenPassages } from './eval-pool.ts';
+import { drawWindows } from './sample.ts';
 
 export interface HiddenEvalOptions {
-  /** Windows of contextLength tokens spread evenly over the hidden split's token stream. */
+  /** Windows of contextLength tokens drawn from the pool's token stream per evaluation. */
   readonly windows: number;
   /** Windows per forward pass. */
   readonly perBatch: number;
   /** ONNX Runtime intra-op threads (1 leaves a core to serving on a 2-core relay). */
   readonly threads: number;
+  /** Fraction of the hidden split's passages the keyed pool keeps. */
+  readonly poolFraction: number;
   /** The hidden split; its hash must equal the meta block's `splits.hidden`. */
   readonly hiddenDocs: () => readonly Doc[];
 }
 
-/** What judging a model version needs: its config, slot plan, the fixed hidden batches and an ORT session. */
+/** What judging under a meta block needs: its config, slot plan, the pool's token stream and an ORT session. */
 export interface EvalContext {
   readonly meta: Hash;
   readonly payload: MetaPayload;
   readonly plan: ReadonlyMap<string, SlotPlan>;
-  readonly batches: readonly { inputs: Int32Array; targets: Int32Array; B: number; T: number }[];
-  readonly tokens: number;
+  /** Ids of the pool's passages, in stream order. */
+  readonly pool: readonly string[];
+  /** The pool's passages tokenized as documents (evalStream). */
+  readonly stream: Int32Array;
+  /** Inputs per window: contextLength, or less for a short stream. */
+  readonly length: number;
   readonly model: OnnxModel;
 }
 
 export interface Judgement {
-  /** Mean cross-entropy (nats/token) over the hidden windows, before and after. */
+  /** Mean cross-entropy (nats/token) over the drawn windows, base model and with the candidate. */
   readonly baseline: number;
   readonly candidate: number;
   readonly tokens: number;
-  /** Wall time of the candidate's evaluation (the baseline is cached per head state). */
+  /** Wall time of both passes. */
   readonly ms: number;
 }
 
 /**
- * Held-out loss on the HIDDEN split, which only the relay holds: a fixed, evenly spread subset of
- * contextLength windows of the split's token stream (tokenized with the meta block's tokenizer),
- * run through the ONNX forward graph. The baseline of each head state is computed once.
+ * Held-out loss on the operator-private evaluation pool: the hidden split's passages kept by the
+ * store's secret (evalPool), tokenized with the meta block's tokenizer. Each judgement draws its
+ * windows from the pool's stream by its own seed, and runs the base model and the candidate on
+ * the same windows (paired) through the ONNX forward graph.
  */
 export class HiddenEvaluator {
   private readonly contexts = new Map<Hash, Promise<EvalContext>>();
-  private baseline: { key: string; params: ParamMap; ce: Promise<number> } | undefined;
+  private base: { key: string; params: Promise<ParamMap> } | undefined;
 
   constructor(
     private readonly index: IndexStore,
     private readonly objects: ObjectStore,
+    private readonly secret: Uint8Array,
     private readonly opts: HiddenEvalOptions,
   ) {}
 
@@ -71,22 +81,23 @@ export class HiddenEvaluator {
     const hash = hashSplit(docs);
     if (hash !== payload.splits.hidden) throw new Error(`the relay's hidden split hashes to ${hash}, the model names ${payload.splits.hidden}`);
     const cfg: ModelConfig = payload.config;
-    const stream = evalStream(Tokenizer.fromJSON(payload.tokenizer), docs.map((d) => d.text));
-    const { length, windows } = spreadWindows(stream.length, cfg.contextLength, this.opts.windows);
-    const batches = [];
-    for (let i = 0; i < windows.length; i += this.opts.perBatch) batches.push(windowBatch(stream, windows.slice(i, i + this.opts.perBatch), length));
+    const pool = evalPool(this.secret, hiddenPassages(docs), this.opts.poolFraction);
+    const stream = evalStream(Tokenizer.fromJSON(payload.tokenizer), pool.map((p) => p.text));
+    const length = Math.min(cfg.contextLength, stream.length - 1);
+    if (length < 1) throw new Error(`the evaluation pool holds ${pool.length} passages, too few tokens to judge on`);
     const plan = new Map(slotPlan(cfg).map((s) => [s.name, s]));
-    return { meta, payload, plan, batches, tokens: windows.length * length, model: OnnxModel.create(cfg, { intraOpThreads: this.opts.threads }) };
+    return { meta, payload, plan, pool: pool.map((p) => p.id), stream, length, model: OnnxModel.create(cfg, { intraOpThreads: this.opts.threads }) };
   }
 
-  /** Mean per-token cross-entropy of `params` over the context's hidden windows. */
-  async crossEntropy(ctx: EvalContext, params: ParamMap): Promise<number> {
+  /** Mean per-token cross-entropy of `params` over windows of the context's stream. */
+  async crossEntropy(ctx: EvalContext, params: ParamMap, windows: readonly Window[]): Promise<number> {
     let nats = 0;
-    for (const b of ctx.batches) {
+    for (let i = 0; i < windows.length; i += this.opts.perBatch) {
+      const b = windowBatch(ctx.stream, windows.slice(i, i + this.opts.perBatch), ctx.length);
       const { ce } = await ctx.model.forward(params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T });
       nats += ce * b.B * b.T;
     }
-    return nats / ctx.tokens;
+    return nats / (windows.length * ctx.length);
   }
 
   /** The model as the slot heads `heads` make it, f32 (int8 experts multiplied out). */
@@ -101,20 +112,20 @@ export class HiddenEvaluator {
     return params;
   }
 
-  /** Baseline (the current heads) against the same model with `slot` replaced by `payload`. */
-  async judge(ctx: EvalContext, heads: Readonly<Record<string, Hash>>, slot: string, payload: Uint8Array): Promise<Judgement> {
+  /** The model of `heads` against the same model with `slot` replaced by `payload`, on the windows `seed` draws. */
+  async judge(ctx: EvalContext, heads: Readonly<Record<string, Hash>>, slot: string, payload: Uint8Array, seed: Hash): Promise<Judgement> {
     const key = `${ctx.meta}:${JSON.stringify(heads)}`;
-    if (this.baseline?.key !== key) {
-      const params = await this.assemble(ctx, heads);
-      const ce = this.crossEntropy(ctx, params);
-      ce.catch(() => (this.baseline = undefined));
-      this.baseline = { key, params, ce };
+    if (this.base?.key !== key) {
+      const params = this.assemble(ctx, heads);
+      params.catch(() => (this.base = undefined));
+      this.base = { key, params };
     }
-    const { params, ce } = this.baseline;
-    const baseline = await ce;
+    const params = await this.base.params;
+    const windows = drawWindows(seed, ctx.stream.length, ctx.length, this.opts.windows);
     const start = performance.now();
-    const candidate = await this.crossEntropy(ctx, { ...params, ...slotParams(ctx.plan.get(slot)!, payload) });
-    return { baseline, candidate, tokens: ctx.tokens, ms: performance.now() - start };
+    const baseline = await this.crossEntropy(ctx, params, windows);
+    const candidate = await this.crossEntropy(ctx, { ...params, ...slotParams(ctx.plan.get(slot)!, payload) }, windows);
+    return { baseline, candidate, tokens: windows.length * ctx.length, ms: performance.now() - start };
   }
 
   async dispose(): Promise<void> {

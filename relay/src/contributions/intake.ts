@@ -1,4 +1,4 @@
-import { type Hash, blockHash, verifyPayload, verifySignature } from '@blyan/block';
+import { type BlockHeader, blockHash, verifyPayload, verifySignature } from '@blyan/block';
 import { DeltaError, compression, decodeDelta, deltaNorm, expertCandidate, paramsNorm } from '@blyan/delta';
 import { slotParams } from '@blyan/model/blocks';
 import type { AuthStore, Delegation } from '../auth/auth-store.ts';
@@ -7,16 +7,8 @@ import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { AccountsConfig } from './config.ts';
 import type { EvalContext, HiddenEvaluator } from './hidden-eval.ts';
+import { type Refusal, refuse } from './refusal.ts';
 import type { NewContribution } from './store.ts';
-
-export interface IntakeRefusal {
-  readonly ok: false;
-  readonly status: 400 | 403 | 409 | 422 | 503;
-  readonly code: string;
-  readonly message: string;
-  /** On `stale_base`: the slot's current head, to rebase on. */
-  readonly head?: Hash | null;
-}
 
 export interface IntakeDeps {
   readonly index: IndexStore;
@@ -26,13 +18,15 @@ export interface IntakeDeps {
   readonly config: AccountsConfig;
 }
 
-const refuse = (status: IntakeRefusal['status'], code: string, message: string, head?: Hash | null): IntakeRefusal => ({
-  ok: false,
-  status,
-  code,
-  message,
-  ...(head !== undefined && { head }),
-});
+/** The train shard a contribution block says it was trained on: its header's `meta.shard`. */
+const shardOf = (h: BlockHeader): number | null => {
+  const shard = h.meta.shard;
+  return typeof shard === 'number' && Number.isSafeInteger(shard) && shard >= 0 ? shard : null;
+};
+
+/** The most entries a delta may change: ⌈density · size⌉ of each tensor, as sparsifyDelta keeps at that density. */
+const maxEntries = (params: Readonly<Record<string, Float32Array>>, density: number): number =>
+  Object.values(params).reduce((n, t) => n + Math.ceil(density * t.length), 0);
 
 /**
  * Checks a contribution body before it is queued: `[u32 LE n][block header JSON][blyan-delta-v1]`.
@@ -41,10 +35,12 @@ const refuse = (status: IntakeRefusal['status'], code: string, message: string, 
  * one signature covers base, slot and delta. A malformed body throws ApiError 400 malformed_block.
  * Nothing is written here.
  */
-export async function checkContribution(d: IntakeDeps, session: Delegation, body: Uint8Array): Promise<(NewContribution & { ok: true }) | IntakeRefusal> {
+export async function checkContribution(d: IntakeDeps, session: Delegation, body: Uint8Array): Promise<(NewContribution & { ok: true }) | Refusal> {
   const block = decodeWireBlock(body);
   const h = block.header;
   if (h.type !== 'expert') return refuse(422, 'not_expert', `contributions replace expert blocks, this is a ${h.type} block`);
+  const shard = shardOf(h);
+  if (shard === null) return refuse(422, 'no_shard', 'the block must name the train shard it was trained on (header meta.shard, from the assignment)');
   if (h.author !== session.account) return refuse(403, 'wrong_author', `the block's author ${h.author} is not the signed-in account ${session.account}`);
   const sig = await verifySignature(h, d.auth.isDelegate);
   if (!sig.ok) return refuse(403, sig.code === 'bad_signature' ? 'bad_signature' : 'undelegated_key', sig.message);
@@ -64,9 +60,15 @@ export async function checkContribution(d: IntakeDeps, session: Delegation, body
   const basePayload = await d.objects.read((await d.index.block(head))!.header.payload_hash);
   try {
     const delta = decodeDelta(block.payload);
+    const { entries, rawBytes } = compression(delta, block.payload.length);
+    const baseParams = slotParams(slot, basePayload);
+    const allowed = maxEntries(baseParams, d.config.maxDensity);
+    if (entries > allowed) {
+      return refuse(422, 'too_dense', `the delta changes ${entries} entries of the expert; at most ${allowed} (${d.config.maxDensity * 100} % of each tensor) may change`);
+    }
     const candidate = expertCandidate(slot, basePayload, delta, ctx.payload.quantization.experts);
     const norm = deltaNorm(delta);
-    const bound = d.config.maxRelativeNorm * paramsNorm(slotParams(slot, basePayload));
+    const bound = d.config.maxRelativeNorm * paramsNorm(baseParams);
     if (norm > bound) return refuse(422, 'over_norm', `‖Δ‖ = ${norm.toPrecision(4)} exceeds ${d.config.maxRelativeNorm} × ‖W‖ = ${bound.toPrecision(4)}`);
     const committed = verifyPayload(h, candidate);
     if (!committed.ok) return refuse(422, 'payload_mismatch', `the signed block does not commit to base + delta: ${committed.message}`);
@@ -77,8 +79,9 @@ export async function checkContribution(d: IntakeDeps, session: Delegation, body
       header: { ...h, prev: head },
       meta,
       block: blockHash(h),
+      shard,
       delta: block.payload,
-      rawBytes: compression(delta, block.payload.length).rawBytes,
+      rawBytes,
       deltaNorm: norm,
     };
   } catch (e) {

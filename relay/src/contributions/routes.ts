@@ -1,5 +1,5 @@
 import { parseExpertSlot } from '@blyan/model/blocks';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
@@ -8,8 +8,16 @@ import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { shardBody } from './assignment.ts';
 import { checkContribution } from './intake.ts';
+import type { Refusal } from './refusal.ts';
+import { freshSample } from './sample.ts';
 
 const MAX_HEADER = 64 * 1024;
+/** Retry-After of a full evaluation queue: about one evaluation. */
+const QUEUE_RETRY_S = 10;
+
+/** A refusal as its JSON error (with the head to rebase on for stale_base); a full queue says when to retry. */
+const refusal = (c: Context, r: Refusal) =>
+  c.json({ ...errorBody(r.code, r.message), ...(r.head !== undefined && { head: r.head }) }, r.status, r.status === 429 ? { 'Retry-After': String(QUEUE_RETRY_S) } : {});
 
 /** Contributions (submit, status), the assignment of what to train, and training shards. */
 export function contributionRoutes(accounts: Accounts, index: IndexStore, objects: ObjectStore): Hono {
@@ -26,12 +34,12 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
     }
     const body = await readBody(c.req.raw, 4 + MAX_HEADER + config.maxDeltaBytes);
     const checked = await checkContribution({ index, objects, auth, evaluator, config }, session, body);
-    if (!checked.ok) {
-      return c.json({ ...errorBody(checked.code, checked.message), ...(checked.head !== undefined && { head: checked.head }) }, checked.status);
-    }
-    const id = contributions.add(checked, config.now());
-    worker.enqueue(id);
-    return c.json({ id, status: 'queued', block: checked.block }, 202, { Location: `/v1/contributions/${id}` });
+    if (!checked.ok) return refusal(c, checked);
+    const sample = freshSample();
+    const queued = contributions.add(checked, sample, config.now(), config.maxQueued);
+    if (!queued.ok) return refusal(c, queued);
+    worker.enqueue(queued.id);
+    return c.json({ id: queued.id, status: 'queued', block: checked.block, commitment: sample.commitment }, 202, { Location: `/v1/contributions/${queued.id}` });
   });
 
   app.get('/contributions/:id', (c) => {
@@ -43,19 +51,26 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   });
 
   app.get('/assignment', async (c) => {
-    requireSession(c, auth, config.siwe.uri);
+    const session = requireSession(c, auth, config.siwe.uri);
     const meta = await index.metaHead();
     if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');
     const heads = await index.paramIndex((await index.versionOf(meta))!);
     const experts = Object.keys(heads).filter((s) => parseExpertSlot(s) !== null).sort();
     const docs = config.trainDocs();
-    const shardCount = Math.ceil(docs.length / config.shardDocs);
-    const a = accounts.assigner.next(meta, heads, experts, config.now() - config.hotWindowMs, shardCount);
+    const now = config.now();
+    const a = accounts.assigner.assign(session.account, meta, experts, { hotSince: now - config.hotWindowMs, shardCount: Math.ceil(docs.length / config.shardDocs), now, ttlMs: config.assignmentTtlMs });
     const { shard } = shardBody(docs, a.shard, config.shardDocs);
     return c.json({
       ...a,
+      base: heads[a.slot]!,
       shard: { ...shard, split: 'train', url: `/v1/shards/${shard.index}` },
-      rules: { min_improvement: config.minImprovement, max_delta_bytes: config.maxDeltaBytes, max_relative_norm: config.maxRelativeNorm },
+      rules: {
+        min_improvement: config.minImprovement,
+        max_delta_bytes: config.maxDeltaBytes,
+        max_relative_norm: config.maxRelativeNorm,
+        max_density: config.maxDensity,
+        max_queued: config.maxQueued,
+      },
     });
   });
 

@@ -23,10 +23,11 @@ export interface WorkerDeps {
 
 /**
  * Proof of learning, off the request path: one contribution at a time, in arrival order. A queued
- * contribution is judged against the slot's current head; an improvement of at least δ stores the
- * figures (`appending`), appends the block through the Ledger (chain rules, delegation check), and
- * then marks it accepted and posts its credit in one transaction. A restart resumes `queued` and
- * `appending` rows, so a crash between the append and the credit is finished, not lost.
+ * contribution is judged against the slot's current head on the windows its seed draws; an
+ * improvement of at least δ stores the figures (`appending`), appends the block through the Ledger
+ * (chain rules, delegation check), and then marks it accepted and posts its credit in one
+ * transaction. A failure once the figures are stored leaves the row `appending`: the next start
+ * resumes it, appending the block if it is not yet in and posting the credit exactly once.
  */
 export class EvaluationWorker {
   private readonly queue = new SerialQueue();
@@ -35,8 +36,10 @@ export class EvaluationWorker {
 
   enqueue(id: number): void {
     this.queue.run(() => this.process(id)).catch((e: unknown) => {
-      console.error(`contribution ${id}: ${(e as Error).message}`);
-      this.d.store.reject(id, 'evaluation_failed', (e as Error).message, this.d.config.now());
+      const message = (e as Error).message;
+      if (this.d.store.pending(id)?.status === 'appending') return console.error(`contribution ${id}: ${message}; it is finished on the next start`);
+      console.error(`contribution ${id}: ${message}`);
+      this.d.store.reject(id, 'evaluation_failed', message, this.d.config.now());
     });
   }
 
@@ -52,7 +55,7 @@ export class EvaluationWorker {
   private async process(id: number): Promise<void> {
     const p = this.d.store.pending(id);
     if (p === undefined) return;
-    if (p.status === 'appending' && p.figures !== null) return this.append(p, p.figures);
+    if (p.judged !== null) return this.append(p, p.judged.figures);
     const { index, evaluator, store, config } = this.d;
     const now = config.now;
     let ctx: EvalContext;
@@ -68,7 +71,7 @@ export class EvaluationWorker {
       return store.reject(id, 'stale_base', `the head of ${p.header.name} is now ${head}; rebase on it`, now());
     }
     const candidate = await this.candidate(ctx, p);
-    const j = await evaluator.judge(ctx, heads, p.header.name, candidate);
+    const j = await evaluator.judge(ctx, heads, p.header.name, candidate, p.sample.seed);
     const f: Figures = { baseline: j.baseline, candidate: j.candidate, improvement: j.baseline - j.candidate, tokens: j.tokens, ms: j.ms };
     if (!(f.improvement >= config.minImprovement)) {
       return store.reject(id, 'no_improvement', `hidden loss ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token; δ is ${config.minImprovement}`, now(), f);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Block, blockHash } from '@blyan/block';
+import { type Block, type Hash, blockHash } from '@blyan/block';
 import type { SignedVerdict } from '@blyan/chain';
 import { corpusDocs } from '../../src/corpus.ts';
 import { hiddenPassages } from '../../src/contributions/eval-pool.ts';
-import { drawWindows } from '../../src/contributions/sample.ts';
+import { drawWindows, freshSample } from '../../src/contributions/sample.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, type LoggedIn, accountsFixture, contributionBody, loginAssigned, nudge, submitContribution } from '../accounts-helpers.ts';
 
@@ -37,7 +37,7 @@ async function contribute(seed: number): Promise<{ id: number; queued: Status; b
   return { id: queued.id, queued, block, who };
 }
 
-const sha256 = (hex: string) => `0x${createHash('sha256').update(Buffer.from(hex.slice(2), 'hex')).digest('hex')}`;
+const sha256 = (hex: string) => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 
 describe('attacks on the hidden evaluation', () => {
   it('training on the fixed windows the relay scores every time', async () => {
@@ -47,16 +47,18 @@ describe('attacks on the hidden evaluation', () => {
     const [va, vb] = [(await status(a.id)).verdict!, (await status(b.id)).verdict!];
     expect(va.sample.seed).not.toBe(vb.sample.seed);
     const ctx = await f.relay.accounts.evaluator.context(f.meta);
-    const starts = (seed: string) => drawWindows(seed as `0x${string}`, ctx.stream.length, ctx.length, f.relay.accounts.config.eval.windows).map((w) => w.start);
+    const starts = (seed: string) => drawWindows(seed as Hash, ctx.stream.length, ctx.length, f.relay.accounts.config.eval.windows).map((w) => w.start);
     expect(starts(va.sample.seed)).not.toEqual(starts(vb.sample.seed));
     const heads = await f.relay.index.paramIndex(f.meta);
-    const twice = await Promise.all([1, 2].map(() => f.relay.accounts.evaluator.judge(ctx, heads, SLOT, a.block.payload, f.relay.accounts.evaluator.freshSeed())));
+    const twice = await Promise.all([1, 2].map(() => f.relay.accounts.evaluator.judge(ctx, heads, SLOT, a.block.payload, freshSample().seed)));
     expect(twice[0]!.candidate).not.toBe(twice[1]!.candidate);
   });
 
   it('a seed chosen after the figures, or figures nobody can re-run', async () => {
     const c = await contribute(23);
-    expect(c.queued.commitment).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(c.queued.commitment).toMatch(/^[0-9a-f]{64}$/);
+    expect(await status(c.id)).toMatchObject({ commitment: c.queued.commitment });
+    await f.relay.accounts.worker.drain();
     const v = (await status(c.id)).verdict!;
     expect(v).toMatchObject({ block: blockHash(c.block.header), slot: SLOT, base: c.block.header.prev, meta: f.meta, tokens: expect.any(Number) });
     expect(v.sample.commitment).toBe(c.queued.commitment);
@@ -77,7 +79,7 @@ describe('attacks on the hidden evaluation', () => {
     // A contribution still waiting for its turn: its seed is drawn and must stay unseen until the verdict.
     f.relay.accounts.db.prepare("UPDATE contributions SET status = 'queued', verdict = NULL, decided_at = NULL WHERE id = ?").run(c.id);
     const seed = (f.relay.accounts.db.prepare('SELECT seed FROM contributions WHERE id = ?').get(c.id) as { seed: string }).seed;
-    const needles = [secret.toString('hex'), secret.toString('base64'), secret.toString('base64url'), seed.slice(2)];
+    const needles = [secret.toString('hex'), secret.toString('base64'), secret.toString('base64url'), seed];
     const values: Record<string, string> = {
       hash: f.meta,
       name: SLOT,

@@ -7,6 +7,8 @@ import type { LoadedBlock } from './frozen-model.ts';
 export interface CandidateOptions {
   meta: Hash;
   slot: SlotPlan;
+  /** The assigned train shard, named in the block's header (the relay accepts only its assignment). */
+  shard: number;
   encoding: ExpertEncoding;
   /** Fraction of each tensor's entries kept (top-k by |Δ|). */
   density: number;
@@ -61,7 +63,7 @@ export async function buildCandidate(change: Readonly<Record<string, Float32Arra
       depends_on: [o.meta, prev],
       prev,
       payload: expertCandidate(o.slot, base.payload, delta, o.encoding),
-      meta: { encoding: 'tensors-v1' },
+      meta: { encoding: 'tensors-v1', shard: o.shard },
       created_at: o.now,
     },
     o.signer,

@@ -84,8 +84,9 @@ async function submit(ctx: RoundContext, round: number, a: Assignment, model: Fr
     const c = await buildCandidate(change, base, {
       meta: a.meta,
       slot,
+      shard: a.shard.index,
       encoding: model.payload.quantization.experts,
-      density: ctx.settings.density,
+      density: Math.min(ctx.settings.density, a.rules.max_density),
       maxRelativeNorm: a.rules.max_relative_norm,
       signer: ctx.signer,
       account: ctx.account,
