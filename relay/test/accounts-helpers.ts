@@ -10,7 +10,7 @@ import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
-import { type Fixture, TINY, authority, seededFixture } from './helpers.ts';
+import { type Fixture, TINY, evaluatorAccount, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -29,7 +29,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir) => openRelay(dir, relayRules(authority, 1 << 20), config), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  return seededFixture((dir) => openRelay(dir, relayRules(1 << 20), config, evaluatorAccount), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
@@ -151,9 +151,9 @@ export function nudge(f: AccountsFixture, slotName: string, density: number, see
 
 /** Closes the fixture's relay and opens its store again with the same settings, as a restart does. */
 export async function reopen(f: AccountsFixture): Promise<void> {
-  const { config } = f.relay.accounts;
+  const { accounts, verdictSigner } = f.relay;
   await f.relay.close();
-  f.relay = await openRelay(f.dir, relayRules(authority, 1 << 20), config);
+  f.relay = await openRelay(f.dir, relayRules(1 << 20), accounts.config, verdictSigner);
 }
 
 export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>

@@ -15,6 +15,12 @@ export const GENESIS_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412
 export const genesisAccount = privateKeyToAccount(GENESIS_KEY);
 export const authority = genesisAccount.address.toLowerCase() as Address;
 export const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
+/** The evaluator the fixtures' genesis names: the relay signs its verdicts with this key. */
+export const EVALUATOR_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
+export const evaluatorAccount = privateKeyToAccount(EVALUATOR_KEY);
+export const evaluator = evaluatorAccount.address.toLowerCase() as Address;
+/** Who the fixtures' genesis trusts. */
+export const TRUST = { authorities: [authority], evaluators: [evaluator] };
 
 /** A model small enough that genesis takes milliseconds: 2 layers of 4 experts. */
 export const TINY: ModelConfig = {
@@ -54,7 +60,7 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
   const dir = await tempDir();
   await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
   const relay = await open(dir);
-  const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt });
+  const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt, trust: TRUST });
   for (const b of genesis) {
     const r = await relay.ledger.submit(b);
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
@@ -77,7 +83,7 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
 
 /** A relay on a temp store seeded with the tiny genesis. */
 export const fixture = (maxPayloadBytes = 1 << 20): Promise<Fixture> =>
-  seededFixture((dir) => openRelay(dir, relayRules(authority, maxPayloadBytes)), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
+  seededFixture((dir) => openRelay(dir, relayRules(maxPayloadBytes), undefined, evaluatorAccount), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
 
 export interface ParamDraft {
   meta: Hash;
@@ -91,7 +97,7 @@ export interface ParamDraft {
 }
 
 /** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version). */
-export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size = 3000, tileSize = 4096, signer = miner }: ParamDraft): Promise<Block> {
+export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size = 3000, tileSize = 4096, signer = genesisAccount }: ParamDraft): Promise<Block> {
   const p = prev === null ? null : blockHash(prev.header);
   return buildBlock(
     {

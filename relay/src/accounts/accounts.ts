@@ -1,3 +1,4 @@
+import type { Signer } from '@blyan/block';
 import type Database from 'better-sqlite3';
 import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner } from '../contributions/assignment.ts';
@@ -29,7 +30,7 @@ export function openAccounts(
   db: Database.Database,
   auth: AuthStore,
   config: AccountsConfig,
-  chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger },
+  chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger; verdictSigner: Signer | null },
   evalSecret: Uint8Array,
 ): Accounts {
   const journal = new Journal(db, config.now);
