@@ -1,9 +1,10 @@
 /**
  * Contribution benchmark (not a test): delta size raw against compressed at several densities,
  * and the relay's cost per submission on the genesis configuration: intake (signature, delta
- * decode, candidate payload, commitments), the evaluation worker's hidden-split forward pass per
- * candidate, and how long the API answers GET /v1/heads while evaluations run; then the paired
- * per-token loss difference a delta makes on the hidden subset, against the production δ. Weights
+ * decode, candidate payload, commitments), the evaluation worker's paired forward passes (base and
+ * candidate on the windows each submission's seed draws from the keyed pool), and how long the API
+ * answers GET /v1/heads while evaluations run; then the paired per-token loss difference a delta
+ * makes on one draw of windows, against the production δ. Weights
  * are a trained checkpoint's with --checkpoint, else initParams of the genesis config (evaluation
  * time does not depend on their values) with a tokenizer trained on the train split; the delta
  * comes from AdamW steps of one expert on its assigned shard.
@@ -20,12 +21,13 @@ import { GENESIS_CONFIG, type ParamMap, Tokenizer, initParams, trainTokenizer } 
 import { genesisBlocks, slotParams, slotPlan } from '@blyan/model/blocks';
 import { hashSplit } from '@blyan/model/data';
 import { readCheckpoint, recordedSplits } from '@blyan/model/checkpoint';
-import { evalStream } from '@blyan/model/eval';
+import { evalStream, windowBatch } from '@blyan/model/eval';
 import { SiweMessage } from 'siwe';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { formatTable } from '../src/cli/table.ts';
 import { relayRules } from '../src/config.ts';
 import { defaultAccountsConfig } from '../src/contributions/config.ts';
+import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { corpusDocs } from '../src/corpus.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
@@ -75,24 +77,39 @@ for (const b of genesis) {
 const app = createApp({ ...relay, maxPayloadBytes: 64 << 20 });
 const meta = blockHash(genesis[0]!.header);
 
-const wallet = privateKeyToAccount(generatePrivateKey());
-const key = privateKeyToAccount(generatePrivateKey());
-const { nonce } = (await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string };
-const now = Date.now();
-const message = new SiweMessage({
-  domain: 'localhost:5173',
-  address: wallet.address,
-  uri: ORIGIN,
-  version: '1',
-  chainId: 1,
-  nonce,
-  issuedAt: new Date(now).toISOString(),
-  expirationTime: new Date(now + 3600_000).toISOString(),
-  resources: [`urn:blyan:session-key:${key.address}`],
-}).prepareMessage();
-const login = await app.request('/v1/auth/login', { method: 'POST', body: JSON.stringify({ message, signature: await wallet.signMessage({ message }) }) });
-const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-const a = (await (await app.request('/v1/assignment', { headers: { cookie } })).json()) as { slot: string; base: string; shard: { url: string } };
+/** A fresh wallet signed in with a fresh session key, and its assignment. */
+async function signIn() {
+  const wallet = privateKeyToAccount(generatePrivateKey());
+  const key = privateKeyToAccount(generatePrivateKey());
+  const { nonce } = (await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string };
+  const now = Date.now();
+  const message = new SiweMessage({
+    domain: 'localhost:5173',
+    address: wallet.address,
+    uri: ORIGIN,
+    version: '1',
+    chainId: 1,
+    nonce,
+    issuedAt: new Date(now).toISOString(),
+    expirationTime: new Date(now + 3600_000).toISOString(),
+    resources: [`urn:blyan:session-key:${key.address}`],
+  }).prepareMessage();
+  const login = await app.request('/v1/auth/login', { method: 'POST', body: JSON.stringify({ message, signature: await wallet.signMessage({ message }) }) });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const assignment = (await (await app.request('/v1/assignment', { headers: { cookie } })).json()) as { slot: string; base: string; shard: { index: number; url: string } };
+  return { wallet, key, cookie, assignment };
+}
+
+/** Signs in fresh accounts until one is assigned `slotName` (slots are assigned in turn). */
+async function assignedTo(slotName: string) {
+  for (;;) {
+    const s = await signIn();
+    if (s.assignment.slot === slotName) return s;
+  }
+}
+
+const first = await signIn();
+const a = first.assignment;
 const slot = slotPlan(cfg).find((s) => s.name === a.slot)!;
 const base: Block = genesis.find((b) => blockHash(b.header) === a.base)!;
 
@@ -110,18 +127,11 @@ console.log(`${STEPS} AdamW steps of ${a.slot} (B=${B}, T=${T}, lr ${LR}) on ORT
 
 const densities = [0.01, 0.05, 0.1, 0.25];
 const rows: string[][] = [];
-const bodies: Uint8Array[] = [];
 for (const density of densities) {
   const delta = sparsifyDelta(baseParams, tuned, density);
   const bytes = encodeDelta(delta);
   const c = compression(delta, bytes.length);
   rows.push([`${density * 100}%`, String(c.entries), `${(c.rawBytes / 1024).toFixed(0)} KiB`, `${(bytes.length / 1024).toFixed(1)} KiB`, `${c.ratio.toFixed(1)}×`, `${((8 * bytes.length) / c.entries).toFixed(1)}`]);
-  const block = await buildBlock(
-    { type: 'expert', index: 1, name: a.slot, depends_on: [meta, a.base as Hash], prev: a.base as Hash, payload: expertCandidate(slot, base.payload, delta, 'int8'), meta: { encoding: 'tensors-v1' } },
-    key,
-    wallet.address.toLowerCase() as Address,
-  );
-  bodies.push(encodeBlock({ header: block.header, payload: bytes }));
 }
 console.log(`Delta of one expert (${slot.tensors.map((s) => s.shape.join('×')).join(', ')}): raw f32 against blyan-delta-v1`);
 console.log(formatTable(['top-k density', 'entries', 'raw f32', 'encoded', 'ratio', 'bits/entry'], rows));
@@ -138,12 +148,23 @@ const prober = (async () => {
   }
 })();
 
+// Each submission: its own account assigned the slot (an assignment takes one contribution), and
+// its own delta (the relay judges a delta once): the trained change scaled a little differently.
+const submitted = densities.filter((d) => d <= config.maxDensity);
+const sessions = [first, ...(await Promise.all(Array.from({ length: submissions - 1 }, () => assignedTo(a.slot))))];
 const intake: number[] = [];
 const ids: number[] = [];
-for (let i = 0; i < submissions; i++) {
-  const body = bodies[(i % (densities.length - 1)) + 1]!;
+for (const [i, who] of sessions.entries()) {
+  const scale = 1 + i / 1000;
+  const delta = sparsifyDelta(baseParams, Object.fromEntries(Object.entries(tuned).map(([n, w]) => [n, w.map((x, j) => baseParams[n]![j]! + scale * (x - baseParams[n]![j]!))])), submitted[i % submitted.length]!);
+  const block = await buildBlock(
+    { type: 'expert', index: 1, name: a.slot, depends_on: [meta, a.base as Hash], prev: a.base as Hash, payload: expertCandidate(slot, base.payload, delta, 'int8'), meta: { encoding: 'tensors-v1', shard: who.assignment.shard.index } },
+    who.key,
+    who.wallet.address.toLowerCase() as Address,
+  );
+  const body = encodeBlock({ header: block.header, payload: encodeDelta(delta) });
   const s = performance.now();
-  const res = await app.request('/v1/contributions', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { cookie } });
+  const res = await app.request('/v1/contributions', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { cookie: who.cookie } });
   intake.push(performance.now() - s);
   const json = (await res.json()) as { id: number; error?: { message: string } };
   if (res.status !== 202) throw new Error(`submission refused: ${json.error?.message}`);
@@ -158,15 +179,15 @@ const views = ids.map((id) => relay.accounts.contributions.get(id)!);
 const evalMs = views.map((v) => v.figures!.ms).sort((x, y) => x - y);
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const tokens = views[0]!.figures!.tokens;
-console.log(`\nRelay cost per submission (${submissions} submissions; hidden subset ${windows} windows × ${T} tokens = ${tokens} tokens; ORT ${threads} thread(s))`);
+console.log(`\nRelay cost per submission (${submissions} submissions; each draws ${windows} windows × ${T} tokens = ${tokens} tokens from the keyed pool; ORT ${threads} thread(s))`);
 console.log(
   formatTable(
     ['metric', 'value'],
     [
       ['intake (POST /v1/contributions → 202), median', `${median(intake).toFixed(0)} ms`],
-      ['evaluation of one candidate (forward on the hidden subset), median', `${median(evalMs).toFixed(0)} ms`],
-      ['evaluation tokens/s', `${((tokens / median(evalMs)) * 1000).toFixed(0)}`],
-      ['queue wall time for all, incl. the one baseline and params assembly', `${(wall / 1000).toFixed(2)} s (${(wall / submissions).toFixed(0)} ms per submission)`],
+      ['evaluation of one candidate (base and candidate forward on its drawn windows), median', `${median(evalMs).toFixed(0)} ms`],
+      ['evaluation tokens/s (both passes)', `${(((2 * tokens) / median(evalMs)) * 1000).toFixed(0)}`],
+      ['queue wall time for all, incl. params assembly and verdict signing', `${(wall / 1000).toFixed(2)} s (${(wall / submissions).toFixed(0)} ms per submission)`],
       ['GET /v1/heads while evaluating: median / max', `${median(latencies).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms (${latencies.length} requests)`],
     ],
   ),
@@ -179,7 +200,9 @@ const heads = await relay.index.paramIndex(meta);
 const baseModel = await ev.assemble(ctx, heads);
 const candidate = { ...baseModel, ...slotParams(slot, expertCandidate(slot, base.payload, sparsifyDelta(baseParams, tuned, 0.05), 'int8')) };
 const diffs: number[] = [];
-for (const b of ctx.batches) {
+const drawn = drawWindows(freshSample().seed, ctx.stream.length, ctx.length, windows);
+for (let i = 0; i < drawn.length; i += 8) {
+  const b = windowBatch(ctx.stream, drawn.slice(i, i + 8), ctx.length);
   const [x, y] = await Promise.all([baseModel, candidate].map(async (p) => tokenLosses((await ctx.model.forward(p, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T })).logits, b.targets)));
   for (let i = 0; i < x!.length; i++) diffs.push(x![i]! - y![i]!);
 }

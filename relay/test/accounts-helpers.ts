@@ -10,6 +10,7 @@ import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
+import { createApp } from '../src/server/app.ts';
 import { type Fixture, TINY, evaluatorAccount, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
@@ -20,7 +21,8 @@ export const clock = { now: T0 };
 
 export type AccountsFixture = Fixture;
 
-export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): Promise<AccountsFixture> {
+/** A relay on the tiny corpus genesis, signing verdicts with `verdictSigner` (the evaluator the genesis names, by default). */
+export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount): Promise<AccountsFixture> {
   clock.now = T0;
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
@@ -29,7 +31,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir) => openRelay(dir, relayRules(1 << 20), config, evaluatorAccount), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  return seededFixture((dir) => openRelay(dir, relayRules(1 << 20), config, verdictSigner), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
@@ -149,11 +151,12 @@ export function nudge(f: AccountsFixture, slotName: string, density: number, see
   return { base, delta: sparsifyDelta(params, moved, density) };
 }
 
-/** Closes the fixture's relay and opens its store again with the same settings, as a restart does. */
+/** Closes the fixture's relay and opens its store again with the same settings and a new app, as a restart does. */
 export async function reopen(f: AccountsFixture): Promise<void> {
   const { accounts, verdictSigner } = f.relay;
   await f.relay.close();
   f.relay = await openRelay(f.dir, relayRules(1 << 20), accounts.config, verdictSigner);
+  f.app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20 });
 }
 
 export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>

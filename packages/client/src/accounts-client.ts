@@ -1,4 +1,5 @@
 import { type Address, type Hash, isHash } from '@blyan/block';
+import type { SignedVerdict } from '@blyan/chain';
 import { RelayConnection } from './connection.ts';
 import { RelayError, relayError } from './errors.ts';
 
@@ -45,6 +46,8 @@ export type Submission = { kind: 'queued'; id: number } | { kind: 'stale_base'; 
 export interface ContributionView {
   id: number;
   slot: string;
+  /** The train shard the block names (its assignment's). */
+  shard: number;
   base: Hash;
   block: Hash;
   status: 'queued' | 'appending' | 'accepted' | 'rejected';
@@ -53,6 +56,10 @@ export interface ContributionView {
   delta: { bytes: number; raw_bytes: number; ratio: number; norm: number };
   figures: { baseline: number; candidate: number; improvement: number; tokens: number; ms: number } | null;
   credit: number | null;
+  /** SHA-256 of the seed that draws the evaluation windows, published when the contribution was queued. */
+  commitment: Hash;
+  /** The evaluator's signed verdict, accepted or not, revealing the seed; null until judged. */
+  verdict: SignedVerdict | null;
 }
 
 /** POST /v1/usage, recorded: the report's id (its SHA-256), its tokens, and the authors it credited. */

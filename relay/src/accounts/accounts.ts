@@ -20,6 +20,8 @@ export interface Accounts {
   readonly journal: Journal;
   readonly contributions: ContributionStore;
   readonly evaluator: HiddenEvaluator;
+  /** The key this relay signs verdicts with; it judges only while the meta head names it (namedEvaluator). */
+  readonly verdictSigner: Signer | null;
   readonly worker: EvaluationWorker;
   readonly assigner: Assigner;
   readonly limiter: RateLimiter;
@@ -44,6 +46,7 @@ export function openAccounts(
     journal,
     contributions,
     evaluator,
+    verdictSigner: chain.verdictSigner,
     worker,
     assigner: new Assigner(db),
     limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now),

@@ -76,12 +76,39 @@ CREATE TABLE postings (
 CREATE INDEX postings_by_account ON postings (account, journal_id);
 `;
 
+/**
+ * Schema 1 to 2: contributions gain their payload hash, shard, sample seed and commitment, and
+ * verdict; assignments are kept per account. Rows still waiting were taken under rules this relay
+ * no longer applies (no assignment, no seed), so they are closed as evaluation_failed, which lets
+ * their authors submit them again.
+ */
+const MIGRATIONS: Record<number, string> = {
+  1: `
+ALTER TABLE contributions ADD COLUMN payload_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE contributions ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE contributions ADD COLUMN seed TEXT NOT NULL DEFAULT '';
+ALTER TABLE contributions ADD COLUMN commitment TEXT NOT NULL DEFAULT '';
+ALTER TABLE contributions ADD COLUMN verdict TEXT;
+UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', detail = 'queued before this relay judged on seeded samples; submit it again'
+  WHERE status IN ('queued', 'appending');
+CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);
+CREATE TABLE IF NOT EXISTS assignments (
+  account TEXT PRIMARY KEY,
+  meta TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+};
+
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');
 
 /** Opens (creating on first use) the accounts database, foreign keys on. */
 export function openAccountsDb(path: string, mode: 'readwrite' | 'readonly' = 'readwrite'): Database.Database {
   if (mode === 'readonly' && !existsSync(path)) throw new Error(`no accounts database at ${path}`);
-  const db = openSqlite(path, mode, { what: 'accounts', sql: SCHEMA, version: SCHEMA_VERSION });
+  const db = openSqlite(path, mode, { what: 'accounts', sql: SCHEMA, version: SCHEMA_VERSION, migrations: MIGRATIONS });
   db.pragma('foreign_keys = ON');
   return db;
 }

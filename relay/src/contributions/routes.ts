@@ -8,6 +8,7 @@ import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { shardBody } from './assignment.ts';
 import { checkContribution } from './intake.ts';
+import { NO_EVALUATOR, namedEvaluator } from './judging.ts';
 import type { Refusal } from './refusal.ts';
 import { freshSample } from './sample.ts';
 
@@ -24,8 +25,26 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   const app = new Hono();
   const { auth, config, contributions, worker, limiter, evaluator } = accounts;
 
+  /** Contributions and assignments need a relay that can sign their verdicts. */
+  const requireEvaluator = async () => {
+    if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
+  };
+  const rules = () => ({
+    min_improvement: config.minImprovement,
+    max_delta_bytes: config.maxDeltaBytes,
+    max_relative_norm: config.maxRelativeNorm,
+    max_density: config.maxDensity,
+    max_queued: config.maxQueued,
+  });
+
+  app.get('/contributions/config', async (c) => {
+    const key = await namedEvaluator(index, accounts.verdictSigner, await index.metaHead());
+    return c.json({ judges: key !== null, evaluator: key === null ? null : key.address.toLowerCase(), rules: rules() });
+  });
+
   app.post('/contributions', async (c) => {
     const session = requireSession(c, auth, config.siwe.uri);
+    await requireEvaluator();
     const slot = limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, {
@@ -52,6 +71,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
 
   app.get('/assignment', async (c) => {
     const session = requireSession(c, auth, config.siwe.uri);
+    await requireEvaluator();
     const meta = await index.metaHead();
     if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');
     const heads = await index.paramIndex((await index.versionOf(meta))!);
@@ -64,13 +84,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
       ...a,
       base: heads[a.slot]!,
       shard: { ...shard, split: 'train', url: `/v1/shards/${shard.index}` },
-      rules: {
-        min_improvement: config.minImprovement,
-        max_delta_bytes: config.maxDeltaBytes,
-        max_relative_norm: config.maxRelativeNorm,
-        max_density: config.maxDensity,
-        max_queued: config.maxQueued,
-      },
+      rules: rules(),
     });
   });
 

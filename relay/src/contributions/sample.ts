@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Hash, hashBytes, toHash } from '@blyan/block';
+import { sampleCommitment } from '@blyan/chain';
 import type { Window } from '@blyan/model/eval';
 
 /** The sample of one evaluation: a fresh random seed, and its SHA-256, published before judging. */
@@ -7,8 +8,6 @@ export interface Sample {
   readonly seed: Hash;
   readonly commitment: Hash;
 }
-
-export const sampleCommitment = (seed: Hash): Hash => toHash(createHash('sha256').update(hashBytes(seed)).digest());
 
 export function freshSample(): Sample {
   const seed = toHash(randomBytes(32));

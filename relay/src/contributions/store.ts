@@ -1,5 +1,5 @@
 import type { Address, BlockHeader, Hash } from '@blyan/block';
-import type { SignedVerdict } from '@blyan/chain';
+import { type SignedVerdict, parseVerdict } from '@blyan/chain';
 import type Database from 'better-sqlite3';
 import { type Refusal, refuse } from './refusal.ts';
 import type { Sample } from './sample.ts';
@@ -92,7 +92,7 @@ export interface Pending {
   readonly status: 'queued' | 'appending';
   readonly sample: Sample;
   /** Stored once evaluation passed (`appending`), with its verdict. */
-  readonly judged: { readonly figures: Figures; readonly verdict?: SignedVerdict } | null;
+  readonly judged: { readonly figures: Figures; readonly verdict: SignedVerdict } | null;
 }
 
 function figures(r: Row): Figures | null {
@@ -114,7 +114,7 @@ function view(r: Row): ContributionView {
     figures: figures(r),
     credit: r.credit,
     commitment: r.commitment,
-    verdict: r.verdict === null ? null : (JSON.parse(r.verdict) as SignedVerdict),
+    verdict: r.verdict === null ? null : parseVerdict(JSON.parse(r.verdict)),
     created_at: r.created_at,
     decided_at: r.decided_at,
   };
@@ -213,7 +213,7 @@ export class ContributionStore {
       delta: new Uint8Array(r.delta),
       status: r.status,
       sample: { seed: r.seed, commitment: r.commitment },
-      judged: r.status === 'appending' ? { figures: figures(r)!, ...(r.verdict !== null && { verdict: JSON.parse(r.verdict) as SignedVerdict }) } : null,
+      judged: r.status === 'appending' ? { figures: figures(r)!, verdict: parseVerdict(JSON.parse(r.verdict!)) } : null,
     };
   }
 
@@ -226,8 +226,8 @@ export class ContributionStore {
   }
 
   /** Stores the figures and accepting verdict of a contribution about to be appended. */
-  markAppending(id: number, f: Figures, verdict?: SignedVerdict): void {
-    this.s.figures.run({ id, ...f, verdict: verdict === undefined ? null : JSON.stringify(verdict) });
+  markAppending(id: number, f: Figures, verdict: SignedVerdict): void {
+    this.s.figures.run({ id, ...f, verdict: JSON.stringify(verdict) });
   }
 
   /** Marks it accepted; run inside the transaction that posts its credit. */

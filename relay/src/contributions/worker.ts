@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { type Address, type Hash, type Signer, blockHash, toHash } from '@blyan/block';
-import { type SignedVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
+import { type Address, type Hash, type Signer, blockHash } from '@blyan/block';
+import { type SignedVerdict, signVerdict } from '@blyan/chain';
 import { decodeDelta, expertCandidate } from '@blyan/delta';
 import type Database from 'better-sqlite3';
 import type { Ledger } from '../ledger.ts';
@@ -9,7 +8,8 @@ import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { AccountsConfig } from './config.ts';
-import type { EvalContext, HiddenEvaluator } from './hidden-eval.ts';
+import type { EvalContext, HiddenEvaluator, Judgement } from './hidden-eval.ts';
+import { NO_EVALUATOR, namedEvaluator } from './judging.ts';
 import type { ContributionStore, Figures, Pending } from './store.ts';
 
 export interface WorkerDeps {
@@ -27,10 +27,11 @@ export interface WorkerDeps {
 
 /**
  * Proof of learning, off the request path: one contribution at a time, in arrival order. A queued
- * contribution is judged against the slot's current head on the windows its seed draws; an
- * improvement of at least δ stores the figures (`appending`), appends the block through the Ledger
- * (chain rules, delegation check), and then marks it accepted and posts its credit in one
- * transaction. A failure once the figures are stored leaves the row `appending`: the next start
+ * contribution is judged against the slot's current head on the windows its seed draws, and the
+ * verdict (accepted or not, revealing the seed) is signed with the evaluator key the meta block
+ * names. An improvement of at least δ stores figures and verdict (`appending`), appends the block
+ * with its verdict through the Ledger (chain rules, delegation check), and then marks it accepted
+ * and posts its credit in one transaction; anything else is rejected with its verdict. A failure once the figures are stored leaves the row `appending`: the next start
  * resumes it, appending the block if it is not yet in and posting the credit exactly once.
  */
 export class EvaluationWorker {
@@ -59,9 +60,11 @@ export class EvaluationWorker {
   private async process(id: number): Promise<void> {
     const p = this.d.store.pending(id);
     if (p === undefined) return;
-    if (p.judged !== null) return this.append(p, p.judged.figures);
+    if (p.judged !== null) return this.append(p, p.judged.figures, p.judged.verdict);
     const { index, evaluator, store, config } = this.d;
     const now = config.now;
+    const signer = await namedEvaluator(index, this.d.verdictSigner, p.meta);
+    if (signer === null) return store.reject(id, 'evaluation_failed', NO_EVALUATOR, now());
     let ctx: EvalContext;
     try {
       ctx = await evaluator.context(p.meta);
@@ -77,11 +80,13 @@ export class EvaluationWorker {
     const candidate = await this.candidate(ctx, p);
     const j = await evaluator.judge(ctx, heads, p.header.name, candidate, p.sample.seed);
     const f: Figures = { baseline: j.baseline, candidate: j.candidate, improvement: j.baseline - j.candidate, tokens: j.tokens, ms: j.ms };
-    if (!(f.improvement >= config.minImprovement)) {
-      return store.reject(id, 'no_improvement', `hidden loss ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token; δ is ${config.minImprovement}`, now(), f);
+    const accepted = f.improvement >= config.minImprovement;
+    const verdict = await this.verdict(p, j, accepted, signer);
+    if (!accepted) {
+      return store.reject(id, 'no_improvement', `hidden loss ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token; δ is ${config.minImprovement}`, now(), f, verdict);
     }
-    store.markAppending(id, f);
-    return this.append(p, f, candidate);
+    store.markAppending(id, f, verdict);
+    return this.append(p, f, verdict, candidate);
   }
 
   private async candidate(ctx: EvalContext, p: Pending): Promise<Uint8Array> {
@@ -90,9 +95,8 @@ export class EvaluationWorker {
     return expertCandidate(slot, await this.d.objects.read(base.header.payload_hash), decodeDelta(p.delta), ctx.payload.quantization.experts);
   }
 
-  /** The accepted verdict for `p`'s block with figures `f`, signed with the evaluator key. */
-  private async verdict(p: Pending, f: Figures, signer: Signer): Promise<SignedVerdict> {
-    const seed = toHash(randomBytes(32));
+  /** The verdict on `p`'s block, revealing its sample seed, signed with the evaluator key. */
+  private verdict(p: Pending, j: Judgement, accepted: boolean, signer: Signer): Promise<SignedVerdict> {
     return signVerdict(
       {
         v: 1,
@@ -100,11 +104,11 @@ export class EvaluationWorker {
         slot: p.header.name,
         base: p.header.prev,
         meta: p.meta,
-        accepted: true,
-        baseline: f.baseline,
-        candidate: f.candidate,
-        tokens: f.tokens,
-        sample: { commitment: sampleCommitment(seed), seed },
+        accepted,
+        baseline: j.baseline,
+        candidate: j.candidate,
+        tokens: j.tokens,
+        sample: p.sample,
         evaluator: signer.address.toLowerCase() as Address,
         judged_at: this.d.config.now(),
       },
@@ -112,15 +116,16 @@ export class EvaluationWorker {
     );
   }
 
-  /** Appends the block (`payload` is the candidate evaluation built; a resumed append rebuilds it) and posts the credit. */
-  private async append(p: Pending, f: Figures, payload?: Uint8Array): Promise<void> {
+  /**
+   * Appends the block with its verdict (`payload` is the candidate evaluation built; a resumed
+   * append rebuilds it) and posts the credit.
+   */
+  private async append(p: Pending, f: Figures, verdict: SignedVerdict, payload?: Uint8Array): Promise<void> {
     const { index, ledger, store, journal, db, config } = this.d;
     const hash: Hash = blockHash(p.header);
     if ((await index.block(hash)) === undefined) {
-      const signer = this.d.verdictSigner;
-      if (signer === null) return store.reject(p.id, 'append_refused', 'this relay holds no evaluator key to sign the verdict', config.now(), f);
       const block = { header: p.header, payload: payload ?? (await this.candidate(await this.d.evaluator.context(p.meta), p)) };
-      const r = await ledger.submit(block, await this.verdict(p, f, signer));
+      const r = await ledger.submit(block, verdict);
       if (!r.ok) return store.reject(p.id, 'append_refused', `${r.code}: ${r.message}`, config.now(), f);
     }
     const credit = Math.max(1, Math.round(f.improvement * config.creditPerNat));

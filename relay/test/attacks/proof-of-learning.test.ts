@@ -81,7 +81,7 @@ describe('attacks on proof of learning', () => {
   });
 
   it('contributions to a relay that holds no key its meta block names as evaluator', async () => {
-    const mirror = await accountsFixture({ evaluatorKey: newAccount() });
+    const mirror = await accountsFixture({}, newAccount());
     try {
       const who = await login(mirror.app);
       const config = (await (await mirror.app.request('/v1/contributions/config')).json()) as { judges: boolean; evaluator: string | null };
