@@ -48,32 +48,30 @@ describe('ShardBatches', () => {
   });
 });
 
-/** The relay's assignment, but always for `slot` on `base` (as a tab that kept an old assignment). */
-class PinnedAssignment extends AccountsClient {
+/** The relay's assignment, but naming `base` as its base (as a tab that fetched it before the head moved). */
+class StaleBase extends AccountsClient {
   constructor(
     fetchImpl: Fetch,
-    private readonly pin: { slot: string; base: Hash },
+    private readonly staleBase: Hash,
   ) {
     super('http://relay.test', fetchImpl);
   }
 
   override async assignment(): Promise<Assignment> {
-    return { ...(await super.assignment()), ...this.pin };
+    return { ...(await super.assignment()), base: this.staleBase };
   }
 }
 
 describe('a contribution round on the CPU reference against a real relay', () => {
   let f: AccountsFixture;
   let ctx: RoundContext;
-  let fetchImpl: Fetch;
   const posts: FromContributor[] = [];
   beforeAll(async () => {
     // As the relay's own contribution tests, the tiny model's experts need more than 10 % of their
     // norm to move its loss; the relay runs on the real clock, as the blocks' created_at does.
     f = await accountsFixture({ maxRelativeNorm: 10, now: Date.now });
     // The browser's own message (viem's SIWE module), checked by the relay with `siwe`.
-    const { accounts, key, account, message, session, ...signedIn } = await signIn(f);
-    fetchImpl = signedIn.fetchImpl;
+    const { accounts, key, account, message, session, fetchImpl } = await signIn(f);
     expect(message).toContain(`urn:blyan:session-key:${key.address.toLowerCase()}`);
     expect(session).toMatchObject({ account, session_key: key.address.toLowerCase() });
     const gate = new TrainingGate();
@@ -122,8 +120,11 @@ describe('a contribution round on the CPU reference against a real relay', () =>
     const a = posts.find((m) => m.type === 'assignment')!;
     if (a.type !== 'assignment') throw new Error('no assignment');
     posts.length = 0;
-    const pinned = new PinnedAssignment(fetchImpl, { slot: a.assignment.slot, base: a.assignment.base });
-    expect(await contributeRound({ ...ctx, accounts: pinned }, 1)).toBe(true);
+    // Another account assigned the same slot (slots are assigned in turn), whose tab still has the old head as base.
+    let other = await signIn(f);
+    while ((await other.accounts.assignment()).slot !== a.assignment.slot) other = await signIn(f);
+    const stale = new StaleBase(other.fetchImpl, a.assignment.base);
+    expect(await contributeRound({ ...ctx, accounts: stale, signer: other.key, account: other.account }, 1)).toBe(true);
     const subs = posts.flatMap((m) => (m.type === 'submission' ? [m.submission] : []));
     expect(posts.some((m) => m.type === 'status' && m.text.includes('has a newer head: rebasing'))).toBe(true);
     expect(subs.at(-1)!.rebases).toBe(1);
