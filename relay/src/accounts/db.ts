@@ -5,6 +5,18 @@ import { openSqlite } from '../store/sqlite-file.ts';
 
 const SCHEMA_VERSION = 2;
 
+/** Each account's live assignment (schema 2). */
+const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
+  account TEXT PRIMARY KEY,
+  meta TEXT NOT NULL,
+  slot TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;`;
+/** Finds an earlier submission of the same delta on the same base (schema 2). */
+const BY_DELTA = 'CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);';
+
 /**
  * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
  * delegation), each account's live assignment, contributions with their sample seeds and signed
@@ -54,15 +66,8 @@ CREATE TABLE contributions (
 );
 CREATE INDEX contributions_by_account ON contributions (account, created_at);
 CREATE INDEX contributions_by_status ON contributions (status, id);
-CREATE INDEX contributions_by_delta ON contributions (base, payload_hash);
-CREATE TABLE assignments (
-  account TEXT PRIMARY KEY,
-  meta TEXT NOT NULL,
-  slot TEXT NOT NULL,
-  shard INTEGER NOT NULL,
-  reason TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
+${BY_DELTA}
+${ASSIGNMENTS}
 CREATE TABLE usage_reports (id TEXT PRIMARY KEY, account TEXT NOT NULL, at INTEGER NOT NULL, tokens INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE usage (report TEXT NOT NULL, slot TEXT NOT NULL, block TEXT NOT NULL, tokens INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX usage_by_time ON usage (at, slot);
@@ -91,15 +96,8 @@ ALTER TABLE contributions ADD COLUMN commitment TEXT NOT NULL DEFAULT '';
 ALTER TABLE contributions ADD COLUMN verdict TEXT;
 UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', detail = 'queued before this relay judged on seeded samples; submit it again'
   WHERE status IN ('queued', 'appending');
-CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);
-CREATE TABLE IF NOT EXISTS assignments (
-  account TEXT PRIMARY KEY,
-  meta TEXT NOT NULL,
-  slot TEXT NOT NULL,
-  shard INTEGER NOT NULL,
-  reason TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-) WITHOUT ROWID;
+${BY_DELTA}
+${ASSIGNMENTS}
 `,
 };
 

@@ -1,0 +1,48 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAccountsDb } from '../src/accounts/db.ts';
+import { ContributionStore } from '../src/contributions/store.ts';
+import { tempDir } from './helpers.ts';
+
+/** The contributions table of accounts schema 1, as relays wrote it before seeded evaluation. */
+const SCHEMA_1_CONTRIBUTIONS = `
+CREATE TABLE contributions (
+  id INTEGER PRIMARY KEY, account TEXT NOT NULL, signer TEXT NOT NULL, slot TEXT NOT NULL, meta TEXT NOT NULL,
+  base TEXT NOT NULL, block TEXT NOT NULL, header TEXT NOT NULL, delta BLOB NOT NULL, raw_bytes INTEGER NOT NULL,
+  delta_norm REAL NOT NULL, status TEXT NOT NULL CHECK (status IN ('queued', 'appending', 'accepted', 'rejected')),
+  reason TEXT, detail TEXT, baseline REAL, candidate REAL, improvement REAL, eval_tokens INTEGER, eval_ms REAL,
+  credit INTEGER, created_at INTEGER NOT NULL, decided_at INTEGER
+);
+INSERT INTO contributions (account, signer, slot, meta, base, block, header, delta, raw_bytes, delta_norm, status, credit, created_at, decided_at)
+VALUES ('0xa', '0xa', 'layer0.expert0', 'm', 'b', 'c1', '{}', x'00', 4, 1, 'accepted', 7, 1, 2),
+       ('0xa', '0xa', 'layer0.expert0', 'm', 'b', 'c2', '{}', x'00', 4, 1, 'queued', NULL, 3, NULL);
+PRAGMA user_version = 1;
+`;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('accounts schema 1 to 2', () => {
+  it('keeps decided contributions, closes waiting ones as evaluation_failed and adds assignments', () => {
+    const path = join(dir, 'accounts.sqlite');
+    const old = new Database(path);
+    old.exec(SCHEMA_1_CONTRIBUTIONS);
+    old.close();
+    const db = openAccountsDb(path);
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      const store = new ContributionStore(db);
+      expect(store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
+      expect(store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
+      expect(store.pendingIds()).toEqual([]);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM assignments').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+});
