@@ -8,6 +8,7 @@ import { AuthStore } from './auth/auth-store.ts';
 import { type AccountsConfig, defaultAccountsConfig } from './contributions/config.ts';
 import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
+import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { ObjectStore } from './store/object-store.ts';
@@ -30,7 +31,8 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
 
 /**
  * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, puts
- * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live),
+ * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live,
+ * and parameter payloads only when they hold exactly their slot's tensors),
  * and resumes contributions left unjudged. Only one Relay may have a store open at a time.
  * `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay judges nothing).
  */
@@ -49,7 +51,7 @@ export async function openRelay(
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const db = openAccountsDb(accountsPath(dir));
     const auth = new AuthStore(db, config.now);
-    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate });
+    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner });
     accounts.worker.resume();
     return {
