@@ -44,7 +44,7 @@ async function refused(send: () => Promise<Response>, status: number, code: stri
   expect(await r.json()).toEqual({ error: { code, message: expect.any(String) } });
   expect(r.status).toBe(status);
   expect(await storeState(f)).toEqual(before);
-  expect((await f.app.request('/v1/params').then((x) => x.json())).slots).toEqual(f.slots);
+  expect((await (await f.app.request('/v1/params')).json()).slots).toEqual(f.slots);
 }
 
 describe('attacks on chain writes (POST /v1/blocks)', () => {
