@@ -9,6 +9,7 @@ import { type AccountsConfig, defaultAccountsConfig } from './contributions/conf
 import { openEvalSecret } from './contributions/eval-secret.ts';
 import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
+import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { ObjectStore } from './store/object-store.ts';
@@ -31,10 +32,11 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
 
 /**
  * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, puts
- * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live),
- * opens (or creates) the evaluation secret, and resumes contributions left unjudged. Only one Relay
- * may have a store open at a time. `verdictSigner` is the evaluator key the worker signs verdicts
- * with (null: this relay judges nothing).
+ * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live,
+ * and parameter payloads only when they hold exactly their slot's tensors), opens (or creates) the
+ * evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open
+ * at a time. `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay
+ * judges nothing).
  */
 export async function openRelay(
   dir: string,
@@ -52,7 +54,7 @@ export async function openRelay(
     const evalSecret = await openEvalSecret(dir);
     const db = openAccountsDb(accountsPath(dir));
     const auth = new AuthStore(db, config.now);
-    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate });
+    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();
     return {

@@ -2,6 +2,7 @@ import { type Address, type Hash, blockHash, equalBytes } from '@blyan/block';
 import { MemoryChain, type RuleOptions, validateBlock } from '@blyan/chain';
 import type { DelegatedAt } from './auth/proofs.ts';
 import { joinLeaves } from './leaves.ts';
+import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
 
@@ -28,7 +29,7 @@ function sameRecord(a: Record<string, Hash>, b: Record<string, Hash>): boolean {
  */
 export async function verifyStore(index: IndexStore, objects: ObjectStore, delegatedAt?: DelegatedAt): Promise<VerifyReport> {
   const chain = new MemoryChain();
-  const rules: RuleOptions = { maxPayloadBytes: Number.MAX_SAFE_INTEGER };
+  const rules: RuleOptions = { maxPayloadBytes: Number.MAX_SAFE_INTEGER, checkPayload: slotShapes(objects) };
   const problems: string[] = [];
   const versions = new Set<Hash>();
   let after = 0;

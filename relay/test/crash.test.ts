@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Block, type BlockHeader, type Hash, blockHash, payloadHash } from '@blyan/block';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GENESIS_KEY, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+import { GENESIS_KEY, OCTETS, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
 const SLOTS = ['layer0.expert0', 'layer0.expert1', 'layer0.expert2', 'layer0.expert3', 'layer1.expert0', 'layer1.expert1', 'layer1.expert2', 'layer1.expert3'];
@@ -53,7 +53,7 @@ async function uploadUntilKilled(relay: { child: ChildProcess; url: string }, ac
       const b = await paramBlock({ meta, name: slot, prev, seed: ++seed, size: 20_000 + ((seed * 7919) % 180_000) });
       let status: number;
       try {
-        status = (await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(b) })).status;
+        status = (await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(b), headers: OCTETS })).status;
       } catch {
         return;
       }
@@ -106,7 +106,7 @@ describe('crash safety', () => {
       expect(stored.length - 1 - blocks.length).toBeLessThanOrEqual(ROUNDS);
       const head = asPrev((await json(`${relay.url}/v1/blocks/${stored.at(-1)}`)).header);
       const next = await paramBlock({ meta, name: slot, prev: head, seed: 999_999 });
-      expect((await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(next) })).status).toBe(201);
+      expect((await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(next), headers: OCTETS })).status).toBe(201);
     }
     relay.child.kill('SIGTERM');
     await once(relay.child, 'exit');

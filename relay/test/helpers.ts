@@ -5,7 +5,8 @@ import { type Address, type Block, type Hash, type ParamType, type Signer, block
 import type { Hono } from 'hono';
 import { privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
-import type { ModelConfig } from '@blyan/model';
+import { type ModelConfig, initParams } from '@blyan/model';
+import { encodeSlotPayload, slotPlan } from '@blyan/model/blocks';
 import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
@@ -96,8 +97,24 @@ export interface ParamDraft {
   signer?: Signer;
 }
 
-/** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version). */
-export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size = 3000, tileSize = 4096, signer = genesisAccount }: ParamDraft): Promise<Block> {
+const TINY_SLOTS = new Map(slotPlan(TINY).map((s) => [s.name, s]));
+
+/**
+ * A payload for slot `name` of the tiny model: its tensors from initParams(TINY, seed + 1), padded
+ * with filler to `size` bytes when that is larger; filler alone for a slot the tiny model lacks.
+ */
+export function slotPayload(name: string, seed: number, size?: number): Uint8Array {
+  const slot = TINY_SLOTS.get(name);
+  if (slot === undefined) return bytes(size ?? 3000, seed);
+  const tensors = encodeSlotPayload(slot, initParams(TINY, seed + 1), 'int8');
+  if (size === undefined || size <= tensors.length) return tensors;
+  const out = bytes(size, seed);
+  out.set(tensors);
+  return out;
+}
+
+/** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version); the genesis authority's by default. */
+export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size, tileSize = 4096, signer = genesisAccount }: ParamDraft): Promise<Block> {
   const p = prev === null ? null : blockHash(prev.header);
   return buildBlock(
     {
@@ -106,7 +123,7 @@ export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0,
       name,
       depends_on: p === null ? [meta] : [meta, p],
       prev: p,
-      payload: bytes(size, seed),
+      payload: slotPayload(name, seed, size),
       tile_size: tileSize,
       meta: { encoding: 'tensors-v1' },
     },
@@ -114,8 +131,11 @@ export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0,
   );
 }
 
+/** The headers of a block upload. */
+export const OCTETS = { 'content-type': 'application/octet-stream' };
+
 export function post(app: Hono, body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Promise<Response> {
-  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...headers } };
+  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body: body as BodyInit, headers: { ...OCTETS, ...headers } };
   if (body instanceof ReadableStream) init.duplex = 'half';
   return Promise.resolve(app.request('/v1/blocks', init));
 }

@@ -2,7 +2,7 @@ import { type Block, type Hash, type MetaBlockMeta, blockHash, buildBlock } from
 import { MemoryChain } from '@blyan/chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
-import { type Fixture, bytes, fixture, genesisAccount, paramBlock, submit, TRUST } from './helpers.ts';
+import { type Fixture, fixture, genesisAccount, paramBlock, submit, TRUST } from './helpers.ts';
 
 /**
  * m0 (genesis) ← e0a, e0b on layer0.expert0 ← m1 (same arch) ← e0c, r1 ← m2 (new arch: fork)
@@ -19,7 +19,7 @@ let late: Block;
 
 async function metaBlock(prev: Block, arch: string, slots: MetaBlockMeta['slots']): Promise<Block> {
   return buildBlock(
-    { type: 'meta', index: prev.header.index + 1, name: 'model', depends_on: [h(prev)], prev: h(prev), payload: bytes(40, prev.header.index), meta: { arch, slots, ...TRUST } },
+    { type: 'meta', index: prev.header.index + 1, name: 'model', depends_on: [h(prev)], prev: h(prev), payload: f.genesis[0]!.payload, meta: { arch, slots, ...TRUST } },
     genesisAccount,
   );
 }

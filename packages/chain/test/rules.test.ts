@@ -169,6 +169,15 @@ describe('chain rules', () => {
     expect(await chain.submit(b, delegated, v)).toMatchObject({ ok: true, by: 'verdict', verdict: v });
   });
 
+  it("an authority's session key is not the authority: it needs a verdict like anyone else", async () => {
+    const session = privateKeyToAccount('0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6');
+    const b = await buildBlock({ type: 'expert', index: 0, name: 'layer0.expert1', depends_on: [blockHash(m0.header)], prev: null, payload: bytes(10, 1), meta: { encoding: 'tensors-v1' } }, session, genesis.address);
+    const delegated = { ...opts, isDelegate: () => true };
+    expect(await chain.submit(b, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
+    const meta1 = await buildBlock({ type: 'meta', index: 1, name: 'model', depends_on: [blockHash(m0.header)], prev: blockHash(m0.header), payload: bytes(1, 1), meta: { arch: 'arch-1', slots, ...trust } }, session, genesis.address);
+    expect(await chain.submit(meta1, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
+  });
+
   it('checks the header signature before hashing the payload', async () => {
     const e0 = await param(m0, 'layer0.expert0', null, 1);
     const forged = { ...e0, header: { ...e0.header, sig: `0x${'11'.repeat(65)}` as const }, payload: bytes(5000, 9) };
