@@ -187,6 +187,21 @@ describe('serve without --checkpoint', () => {
   });
 });
 
+describe('a store from before the meta chain named its authorities', () => {
+  it('is refused by serve with what to do, and verify names the malformed header', async () => {
+    const f = await closedFixture();
+    const db = new Database(join(f.dir, 'index.sqlite'));
+    const row = db.prepare<[], { header: string }>('SELECT header FROM blocks WHERE seq = 1').get()!;
+    const { authorities: _a, evaluators: _e, ...old } = JSON.parse(row.header).meta;
+    db.prepare('UPDATE blocks SET header = ? WHERE seq = 1').run(JSON.stringify({ ...JSON.parse(row.header), meta: old }));
+    db.close();
+    await expect(serve(['--store', f.dir, '--port', '0'], capture().log)).rejects.toThrow(/holds a meta block [0-9a-f]{64} this relay cannot govern by .*meta.authorities.*move the store aside/);
+    const out = capture();
+    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(out.text()).toMatch(/#1 [0-9a-f]{64}: stored header is malformed: meta.authorities must be an array/);
+  });
+});
+
 describe('the evaluator key', () => {
   it('comes from --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store; serve judges only if the meta head names it', async () => {
     const f = await closedFixture();

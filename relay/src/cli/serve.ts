@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { type RequestListener, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseHeader } from '@blyan/block';
 import { getRequestListener } from '@hono/node-server';
 import { privateKeyToAccount } from 'viem/accounts';
 import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS, DEFAULT_MAX_PAYLOAD, evaluatorKey, relayRules, storeDir } from '../config.ts';
@@ -35,6 +36,20 @@ async function seed(relay: Relay, dir: string, flag: string | undefined, foundin
   if (flag !== undefined) throw new Error(`store ${dir} exists without blocks or keys; remove it, or found the network with blyan genesis`);
   const [json, checkpoint] = [await committed(COMMITTED_GENESIS, 'canonical genesis'), await committed(COMMITTED_CHECKPOINT, 'genesis checkpoint')];
   await importGenesis(relay.ledger, new TextDecoder().decode(json), checkpoint, { genesis: COMMITTED_GENESIS, checkpoint: COMMITTED_CHECKPOINT }, log);
+}
+
+/**
+ * Refuses a store whose meta head is not a valid meta block of this format (one made before the
+ * meta chain named its authorities and evaluators): no block could be authorized against it.
+ */
+async function checkMetaHead(relay: Relay, dir: string): Promise<void> {
+  const head = await relay.index.metaHead();
+  const header = head === null ? undefined : (await relay.index.block(head))?.header;
+  try {
+    parseHeader(header);
+  } catch (e) {
+    throw new Error(`store ${dir} holds a meta block ${head} this relay cannot govern by (${(e as Error).message}); move the store aside to import the canonical genesis`);
+  }
 }
 
 /** The built web app to serve at /, checked before anything opens. */
@@ -122,6 +137,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     const total = counts.A + counts.B + counts.D;
     if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, log);
     else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
+    await checkMetaHead(relay, dir);
     log(
       (await judgesContributions(relay.index, relay.verdictSigner))
         ? `judging contributions as evaluator ${evaluator!.address}`
