@@ -1,15 +1,17 @@
 /**
- * Publishes a new version of one expert on a running relay, as a trainer would:
- * `tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT`. The new weights are the head's weights negated, signed
- * by a miner key; prints `{"hash": ...}` of the accepted block.
+ * Publishes a new version of one expert on a running relay, as its genesis authority may (only an
+ * authority the meta block names moves a head through POST /v1/blocks):
+ * `tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT KEY_FILE`. The new weights are the head's
+ * weights negated, signed with the key in KEY_FILE; prints `{"hash": ...}` of the accepted block.
  */
 import { type Hash, blockHash, buildBlock, decodeTensors, encodeBlock, encodeTensors, type TensorMap } from '@blyan/block';
 import { RelayClient, loadVerifiedBlock } from '@blyan/client';
+import { readFile } from 'node:fs/promises';
 import { privateKeyToAccount } from 'viem/accounts';
 
-const [url, slot] = process.argv.slice(2);
-if (!url || !slot) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT');
-const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
+const [url, slot, keyFile] = process.argv.slice(2);
+if (!url || !slot || !keyFile) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT KEY_FILE');
+const authority = privateKeyToAccount((await readFile(keyFile, 'utf8')).trim() as `0x${string}`);
 const client = new RelayClient(url);
 const params = await client.params();
 const head = params.slots[slot];
@@ -31,7 +33,7 @@ const block = await buildBlock(
     payload: encodeTensors(negated),
     meta: { encoding: 'tensors-v1' },
   },
-  miner,
+  authority,
 );
 const res = await fetch(`${url}/v1/blocks`, { method: 'POST', body: encodeBlock(block) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream' } });
 if (res.status !== 201) throw new Error(`the relay refused the new version: ${res.status} ${await res.text()}`);

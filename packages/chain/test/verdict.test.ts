@@ -1,24 +1,10 @@
 import type { Hash } from '@blyan/block';
-import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
-import { type Verdict, VerdictError, parseVerdict, recoverVerdictSigner, sampleCommitment, signVerdict, verdictHash } from '../src/verdict.ts';
+import { type Verdict, VerdictError, parseVerdict, recoverVerdictSigner, signVerdict, verdictHash } from '../src/verdict.ts';
+import { acceptedVerdict, judge } from './fixtures.ts';
 
-const judge = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba');
 const seed = 'ab'.repeat(32) as Hash;
-const verdict: Verdict = {
-  v: 1,
-  block: '11'.repeat(32) as Hash,
-  slot: 'layer0.expert3',
-  base: '22'.repeat(32) as Hash,
-  meta: '33'.repeat(32) as Hash,
-  accepted: true,
-  baseline: 3.709,
-  candidate: 3.7,
-  tokens: 4096,
-  sample: { commitment: sampleCommitment(seed), seed },
-  evaluator: judge.address.toLowerCase() as `0x${string}`,
-  judged_at: 1_700_000_000_000,
-};
+const verdict: Verdict = acceptedVerdict({ block: '11'.repeat(32) as Hash, slot: 'layer0.expert3', base: '22'.repeat(32) as Hash, meta: '33'.repeat(32) as Hash }, seed);
 
 describe('verdicts', () => {
   it('hash the JCS form of every field but sig, independent of key order', () => {
