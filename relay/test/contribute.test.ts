@@ -82,8 +82,10 @@ describe('contributions: proof of learning on the hidden split', () => {
 
   it('refuses a delta that makes hidden loss worse, leaving chain and ledger unchanged', async () => {
     const before = await snapshot(f);
-    const worse = sparsifyDelta(tuned.params, tuned.baseParams, DENSITY);
-    const { res, json } = await contribute({ tensors: worse.tensors });
+    // The trained step reversed and tripled: worse on any draw of windows, not just on average.
+    const reversed = Object.fromEntries(Object.entries(tuned.params).map(([k, v]) => [k, v.map((x, i) => tuned.baseParams[k]![i]! - 3 * (x - tuned.baseParams[k]![i]!))]));
+    const worse = sparsifyDelta(tuned.baseParams, reversed, DENSITY);
+    const { res, json } = await contribute(worse);
     expect(res.status).toBe(202);
     const v = await verdict(json.id);
     expect(v).toMatchObject({ status: 'rejected', reason: 'no_improvement' });

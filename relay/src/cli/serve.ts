@@ -8,11 +8,11 @@ import { getRequestListener } from '@hono/node-server';
 import { privateKeyToAccount } from 'viem/accounts';
 import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS, DEFAULT_MAX_PAYLOAD, evaluatorKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
+import { namedEvaluator } from '../contributions/judging.ts';
 import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { createApp } from '../server/app.ts';
-import { judgesContributions } from '../judging.ts';
 import { indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
@@ -139,7 +139,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
     await checkMetaHead(relay, dir);
     log(
-      (await judgesContributions(relay.index, relay.verdictSigner))
+      (await namedEvaluator(relay.index, relay.verdictSigner, await relay.index.metaHead())) !== null
         ? `judging contributions as evaluator ${evaluator!.address}`
         : `not judging contributions: ${evaluator === null ? 'no evaluator key' : `the meta head does not name ${evaluator.address} as an evaluator`} (a mirror: contributions answer 503 no_evaluator)`,
     );
