@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Plugin, defineConfig } from 'vite';
 
@@ -11,6 +11,7 @@ const HASH = /^[0-9a-f]{64}$/;
  * trusts whatever relay it talks to cannot be built.
  */
 function genesisPin(): string {
+  if (process.env.BLYAN_GENESIS_PIN === undefined && !existsSync(COMMITTED_GENESIS)) throw new Error(`no genesis pin: ${COMMITTED_GENESIS} is missing and BLYAN_GENESIS_PIN is not set`);
   const pin = process.env.BLYAN_GENESIS_PIN ?? (JSON.parse(readFileSync(COMMITTED_GENESIS, 'utf8')) as { meta?: unknown }).meta;
   if (typeof pin !== 'string' || !HASH.test(pin)) throw new Error(`the genesis pin must be a block hash (64 lowercase hex), got ${JSON.stringify(pin)} from ${process.env.BLYAN_GENESIS_PIN === undefined ? COMMITTED_GENESIS : 'BLYAN_GENESIS_PIN'}`);
   return pin;
