@@ -59,14 +59,15 @@ const { model: start, what } = startingModel();
 const cfg = start.config;
 const tokenizer = start.tokenizer;
 const genesisKey = privateKeyToAccount(generatePrivateKey());
-const genesis = await genesisBlocks(start, genesisKey);
+const evaluatorKey = privateKeyToAccount(generatePrivateKey());
+const genesis = await genesisBlocks(start, genesisKey, { trust: { authorities: [genesisKey.address], evaluators: [evaluatorKey.address] } });
 console.log(`setup (${what}, ${genesis.length} genesis blocks): ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-'));
 // δ = ∞: every submission is judged against the same head, so each pays a full evaluation.
 const production = defaultAccountsConfig(ORIGIN, corpusDocs);
 const config = { ...production, minImprovement: Number.POSITIVE_INFINITY, maxRelativeNorm: 10, rateLimit: { max: 1000, windowMs: 60_000 }, eval: { windows, perBatch: 8, threads } };
-const relay = await openRelay(dir, relayRules(genesisKey.address.toLowerCase() as Address, 64 << 20), config);
+const relay = await openRelay(dir, relayRules(64 << 20), config, evaluatorKey);
 for (const b of genesis) {
   const r = await relay.ledger.submit(b);
   if (!r.ok) throw new Error(r.message);

@@ -71,7 +71,7 @@ export async function serving(): Promise<{ rows: string[][]; size: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-'));
   try {
     const key = await genesisKey(dir, true);
-    const relay = await openRelay(dir, relayRules(key.address));
+    const relay = await openRelay(dir, relayRules());
     const blocks = await genesisFromCheckpoint(randomCheckpoint(SERVE_MODEL), 'random checkpoint', privateKeyToAccount(key.key));
     for (const b of blocks) await relay.ledger.submit(b);
     await relay.close();

@@ -10,14 +10,14 @@ import { openRelay } from '../src/relay.ts';
 import { time } from './timing.ts';
 
 const signer = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
-const rules = relayRules(signer.address.toLowerCase() as `0x${string}`);
+const rules = relayRules();
 export const EXPERT_BYTES = 300_000;
 export const N_BLOCKS = 120;
 
 async function expertBlocks(): Promise<{ chain: MemoryChain; meta: Block; blocks: Block[] }> {
   const chain = new MemoryChain();
   const slots = Array.from({ length: N_BLOCKS }, (_, i) => ({ name: `layer${i >> 4}.expert${i & 15}`, type: 'expert' as const }));
-  const meta = await buildBlock({ type: 'meta', index: 0, name: 'model', depends_on: [], prev: null, payload: new Uint8Array(64), meta: { arch: 'bench', slots } }, signer);
+  const meta = await buildBlock({ type: 'meta', index: 0, name: 'model', depends_on: [], prev: null, payload: new Uint8Array(64), meta: { arch: 'bench', slots, authorities: [signer.address.toLowerCase() as `0x${string}`], evaluators: [] } }, signer);
   const r = await chain.submit(meta, rules);
   if (!r.ok) throw new Error(r.message);
   const blocks: Block[] = [];

@@ -58,6 +58,7 @@ export async function genesisKey(dir: string, create: boolean): Promise<GenesisK
   return withAddress(key, 'generated', path);
 }
 
-export function relayRules(authority: Address, maxPayloadBytes = DEFAULT_MAX_PAYLOAD): RuleOptions {
-  return { metaAuthors: new Set([authority]), maxPayloadBytes };
+/** The relay's chain rules: who may write is the meta chain's to say; the relay bounds payload size. */
+export function relayRules(maxPayloadBytes = DEFAULT_MAX_PAYLOAD): RuleOptions {
+  return { maxPayloadBytes };
 }

@@ -1,11 +1,8 @@
 import type { Block, Signer } from '@blyan/block';
-import { type ExpertEncoding, genesisBlocks } from '@blyan/model/blocks';
+import { type GenesisOptions, genesisBlocks } from '@blyan/model/blocks';
 import { decodeCheckpoint, recordedSplits } from '@blyan/model/checkpoint';
 
-export interface CheckpointGenesisOptions {
-  readonly experts?: ExpertEncoding;
-  readonly createdAt?: number;
-}
+export type CheckpointGenesisOptions = Pick<GenesisOptions, 'experts' | 'createdAt' | 'trust'>;
 
 /** The genesis blocks of a checkpoint file's bytes (train/checkpoint.ts format), errors naming `source`. */
 export async function genesisFromCheckpoint(bytes: Uint8Array, source: string, signer: Signer, opts: CheckpointGenesisOptions = {}): Promise<Block[]> {

@@ -1,5 +1,5 @@
 import { type Block, type Hash, blockHash, verifyPayload } from '@blyan/block';
-import { type Rejection, type RuleOptions, validateBlock } from '@blyan/chain';
+import { type Rejection, type RuleOptions, type SignedVerdict, validateBlock } from '@blyan/chain';
 import { joinLeaves } from './leaves.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
@@ -12,6 +12,8 @@ export type Submission = { ok: true; created: boolean; hash: Hash; seq: number }
  * against are still the heads when it is appended. A block is stored payload first (durable file),
  * then index row (durable commit): it becomes visible only when the row commits, and a crash in
  * between leaves an unreferenced file that the next start removes. A rejected block writes nothing.
+ * A block moves a head only if an authority of its meta block signed it, or with an accepted
+ * `verdict` from one of its evaluators (the evaluation worker's path); the verdict is stored with it.
  */
 export class Ledger {
   private readonly queue = new SerialQueue();
@@ -22,8 +24,8 @@ export class Ledger {
     private readonly rules: RuleOptions,
   ) {}
 
-  submit(block: Block): Promise<Submission> {
-    return this.queue.run(() => this.accept(block));
+  submit(block: Block, verdict?: SignedVerdict): Promise<Submission> {
+    return this.queue.run(() => this.accept(block, verdict));
   }
 
   /** Resolves once every submission made so far has finished. */
@@ -31,17 +33,17 @@ export class Ledger {
     return this.queue.drain();
   }
 
-  private async accept(block: Block): Promise<Submission> {
+  private async accept(block: Block, verdict?: SignedVerdict): Promise<Submission> {
     const { header, payload } = block;
     const hash = blockHash(header);
     const stored = await this.index.block(hash);
     if (stored && stored.header.sig === header.sig && verifyPayload(header, payload).ok) {
       return { ok: true, created: false, hash, seq: stored.seq };
     }
-    const verdict = await validateBlock(await this.index.view(header), block, this.rules);
-    if (!verdict.ok) return verdict;
+    const accepted = await validateBlock(await this.index.view(header), block, this.rules, verdict);
+    if (!accepted.ok) return accepted;
     await this.objects.put(header.payload_hash, payload);
-    const seq = await this.index.append(verdict, joinLeaves(verdict.leaves));
+    const seq = await this.index.append(accepted, joinLeaves(accepted.leaves));
     return { ok: true, created: true, hash, seq };
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Hash } from '@blyan/block';
+import type { Hash, Signer } from '@blyan/block';
 import type { RuleOptions } from '@blyan/chain';
 import { type Accounts, openAccounts } from './accounts/accounts.ts';
 import { accountsPath, openAccountsDb } from './accounts/db.ts';
@@ -8,6 +8,7 @@ import { AuthStore } from './auth/auth-store.ts';
 import { type AccountsConfig, defaultAccountsConfig } from './contributions/config.ts';
 import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
+import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { ObjectStore } from './store/object-store.ts';
@@ -19,6 +20,8 @@ export interface Relay {
   ledger: Ledger;
   /** Sign-in, contributions and rewards (accounts.sqlite); the Ledger's rules ask it about delegations. */
   accounts: Accounts;
+  /** The key this relay signs proof-of-learning verdicts with, if it holds one. */
+  verdictSigner: Signer | null;
   /** Payload files that no block referred to at open (left by a crash mid-submission), now deleted. */
   removedOrphans: Hash[];
   close(): Promise<void>;
@@ -28,10 +31,17 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
 
 /**
  * Opens the store in `dir` for writing: takes the store lock, removes orphan payload files, puts
- * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live),
+ * a Ledger in front of it (accepting session-key signatures while their SIWE delegation is live,
+ * and parameter payloads only when they hold exactly their slot's tensors),
  * and resumes contributions left unjudged. Only one Relay may have a store open at a time.
+ * `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay judges nothing).
  */
-export async function openRelay(dir: string, rules: RuleOptions, config: AccountsConfig = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs)): Promise<Relay> {
+export async function openRelay(
+  dir: string,
+  rules: RuleOptions,
+  config: AccountsConfig = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs),
+  verdictSigner: Signer | null = null,
+): Promise<Relay> {
   await mkdir(dir, { recursive: true });
   const unlock = await lockStore(join(dir, 'relay.lock'));
   let stores: Stores | undefined;
@@ -41,14 +51,15 @@ export async function openRelay(dir: string, rules: RuleOptions, config: Account
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const db = openAccountsDb(accountsPath(dir));
     const auth = new AuthStore(db, config.now);
-    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate });
-    const accounts = openAccounts(db, auth, config, { index, objects, ledger });
+    const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
+    const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner });
     accounts.worker.resume();
     return {
       objects,
       index,
       ledger,
       accounts,
+      verdictSigner,
       removedOrphans,
       async close() {
         await accounts.worker.drain();

@@ -2,6 +2,7 @@ import { type Address, type Hash, blockHash, equalBytes } from '@blyan/block';
 import { MemoryChain, type RuleOptions, validateBlock } from '@blyan/chain';
 import type { DelegatedAt } from './auth/proofs.ts';
 import { joinLeaves } from './leaves.ts';
+import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
 
@@ -22,12 +23,13 @@ function sameRecord(a: Record<string, Hash>, b: Record<string, Hash>): boolean {
 /**
  * Replays the store from genesis in acceptance order through the chain rules into a fresh
  * MemoryChain, recomputing every block hash, payload hash, Merkle root, tile leaf list and
- * signature, then checks that the index's heads, ParamIndex and counts match the replay. A block
+ * signature, and who let each block in (an authority of its meta block, or the evaluator's verdict
+ * stored with it), then checks that the index's heads, ParamIndex and counts match the replay. A block
  * signed by a session key passes if `delegatedAt` proves the delegation at its `created_at`.
  */
-export async function verifyStore(index: IndexStore, objects: ObjectStore, authority: Address, delegatedAt?: DelegatedAt): Promise<VerifyReport> {
+export async function verifyStore(index: IndexStore, objects: ObjectStore, delegatedAt?: DelegatedAt): Promise<VerifyReport> {
   const chain = new MemoryChain();
-  const rules: RuleOptions = { metaAuthors: new Set([authority]), maxPayloadBytes: Number.MAX_SAFE_INTEGER };
+  const rules: RuleOptions = { maxPayloadBytes: Number.MAX_SAFE_INTEGER, checkPayload: slotShapes(objects) };
   const problems: string[] = [];
   const versions = new Set<Hash>();
   let after = 0;
@@ -49,19 +51,20 @@ export async function verifyStore(index: IndexStore, objects: ObjectStore, autho
       const payload = await objects.read(b.header.payload_hash);
       const createdAt = b.header.created_at;
       const isDelegate = delegatedAt && ((author: Address, signer: Address) => delegatedAt(author, signer, createdAt));
-      const verdict = await validateBlock(chain, { header: b.header, payload }, { ...rules, ...(isDelegate && { isDelegate }) });
-      if (!verdict.ok) {
-        problems.push(`${at}: ${verdict.code}: ${verdict.message}`);
+      const accepted = await validateBlock(chain, { header: b.header, payload }, { ...rules, ...(isDelegate && { isDelegate }) }, b.verdict ?? undefined);
+      if (!accepted.ok) {
+        problems.push(`${at}: ${accepted.code}: ${accepted.message}`);
         continue;
       }
-      if (verdict.version !== b.version || verdict.slot !== b.slot) {
-        problems.push(`${at}: index files it under ${b.version}/${b.slot}, the rules put it in ${verdict.version}/${verdict.slot}`);
+      if (accepted.version !== b.version || accepted.slot !== b.slot) {
+        problems.push(`${at}: index files it under ${b.version}/${b.slot}, the rules put it in ${accepted.version}/${accepted.slot}`);
       }
-      if (!equalBytes((await index.leaves(b.hash)) ?? new Uint8Array(0), joinLeaves(verdict.leaves))) {
+      if (accepted.verdict === null && b.verdict !== null) problems.push(`${at}: stored with a verdict, but an authority signed it`);
+      if (!equalBytes((await index.leaves(b.hash)) ?? new Uint8Array(0), joinLeaves(accepted.leaves))) {
         problems.push(`${at}: stored tile leaves differ from the payload's`);
       }
-      if (verdict.startsVersion) versions.add(verdict.hash);
-      chain.apply(verdict);
+      if (accepted.startsVersion) versions.add(accepted.hash);
+      chain.apply(accepted);
     }
   }
   const metaHead = await index.metaHead();

@@ -9,7 +9,7 @@ import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
-import { type Fixture, TINY, authority, seededFixture } from './helpers.ts';
+import { type Fixture, TINY, evaluatorAccount, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -28,7 +28,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}): 
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir) => openRelay(dir, relayRules(authority, 1 << 20), config), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  return seededFixture((dir) => openRelay(dir, relayRules(1 << 20), config, evaluatorAccount), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());

@@ -10,7 +10,7 @@ import { inspect } from '../src/cli/inspect.ts';
 import { serve } from '../src/cli/serve.ts';
 import { verify } from '../src/cli/verify.ts';
 import { genesisKey } from '../src/config.ts';
-import { GENESIS_KEY, authority, fixture, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+import { GENESIS_KEY, OCTETS, authority, fixture, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -182,7 +182,7 @@ describe('blyan verify', () => {
   it('passes a sound store', async () => {
     const f = await fixture();
     const prev = f.genesis.find((b) => b.header.name === 'layer1.expert1')!;
-    expect((await f.app.request('/v1/blocks', { method: 'POST', body: wireBody(await paramBlock({ meta: f.meta, name: 'layer1.expert1', prev })) })).status).toBe(201);
+    expect((await f.app.request('/v1/blocks', { method: 'POST', body: wireBody(await paramBlock({ meta: f.meta, name: 'layer1.expert1', prev })), headers: OCTETS })).status).toBe(201);
     await f.relay.close();
     cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
     const out = capture();

@@ -16,7 +16,7 @@ import {
 } from './accounts-helpers.ts';
 import { provenDelegations } from '../src/auth/proofs.ts';
 import { verifyStore } from '../src/verify.ts';
-import { TINY, authority, submit } from './helpers.ts';
+import { TINY, submit } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
 let f: AccountsFixture;
@@ -105,8 +105,8 @@ describe('contributions: proof of learning on the hidden split', () => {
 
   it('replays the session-signed block in verify only with its proven SIWE delegation', async () => {
     const proven = await provenDelegations(f.relay.accounts.db);
-    expect((await verifyStore(f.relay.index, f.relay.objects, authority, proven)).problems).toEqual([]);
-    const bare = await verifyStore(f.relay.index, f.relay.objects, authority);
+    expect((await verifyStore(f.relay.index, f.relay.objects, proven)).problems).toEqual([]);
+    const bare = await verifyStore(f.relay.index, f.relay.objects);
     expect(bare.problems[0]).toMatch(/wrong_author: signed by 0x[0-9a-f]{40}, which is not the author/);
   });
 

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Block, type BlockHeader, type Hash, blockHash, payloadHash } from '@blyan/block';
 import { afterAll, describe, expect, it } from 'vitest';
-import { paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+import { GENESIS_KEY, OCTETS, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
 const SLOTS = ['layer0.expert0', 'layer0.expert1', 'layer0.expert2', 'layer0.expert3', 'layer1.expert0', 'layer1.expert1', 'layer1.expert2', 'layer1.expert3'];
@@ -40,7 +40,7 @@ const json = async (url: string) => (await fetch(url)).json();
 const asPrev = (header: BlockHeader): Block => ({ header, payload: new Uint8Array(0) });
 
 /**
- * One round: 8 clients upload new versions of 8 slots concurrently, each starting from the slot's
+ * One round: 8 clients (signing as the genesis authority, whose key the store holds) upload new versions of 8 slots concurrently, each starting from the slot's
  * current head; after `KILL_AFTER` acknowledgements the relay gets SIGKILL at a random moment.
  */
 async function uploadUntilKilled(relay: { child: ChildProcess; url: string }, acked: Map<string, Block[]>, round: number): Promise<number> {
@@ -53,7 +53,7 @@ async function uploadUntilKilled(relay: { child: ChildProcess; url: string }, ac
       const b = await paramBlock({ meta, name: slot, prev, seed: ++seed, size: 20_000 + ((seed * 7919) % 180_000) });
       let status: number;
       try {
-        status = (await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(b) })).status;
+        status = (await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(b), headers: OCTETS })).status;
       } catch {
         return;
       }
@@ -82,6 +82,8 @@ describe('crash safety', () => {
     const store = join(dir, 'store');
     const ckpt = join(dir, 'tiny.tensors');
     await writeFile(ckpt, tinyCheckpoint());
+    await mkdir(store);
+    await writeFile(join(store, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
     const acked = new Map<string, Block[]>(SLOTS.map((s) => [s, []]));
     for (let round = 0; round < ROUNDS; round++) {
       const relay = await start(store, round === 0 ? ['--checkpoint', ckpt] : []);
@@ -104,7 +106,7 @@ describe('crash safety', () => {
       expect(stored.length - 1 - blocks.length).toBeLessThanOrEqual(ROUNDS);
       const head = asPrev((await json(`${relay.url}/v1/blocks/${stored.at(-1)}`)).header);
       const next = await paramBlock({ meta, name: slot, prev: head, seed: 999_999 });
-      expect((await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(next) })).status).toBe(201);
+      expect((await fetch(`${relay.url}/v1/blocks`, { method: 'POST', body: wireBody(next), headers: OCTETS })).status).toBe(201);
     }
     relay.child.kill('SIGTERM');
     await once(relay.child, 'exit');

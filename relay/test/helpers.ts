@@ -5,7 +5,8 @@ import { type Address, type Block, type Hash, type ParamType, type Signer, block
 import type { Hono } from 'hono';
 import { privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
-import type { ModelConfig } from '@blyan/model';
+import { type ModelConfig, initParams } from '@blyan/model';
+import { encodeSlotPayload, slotPlan } from '@blyan/model/blocks';
 import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
@@ -15,6 +16,12 @@ export const GENESIS_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412
 export const genesisAccount = privateKeyToAccount(GENESIS_KEY);
 export const authority = genesisAccount.address.toLowerCase() as Address;
 export const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
+/** The evaluator the fixtures' genesis names: the relay signs its verdicts with this key. */
+export const EVALUATOR_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
+export const evaluatorAccount = privateKeyToAccount(EVALUATOR_KEY);
+export const evaluator = evaluatorAccount.address.toLowerCase() as Address;
+/** Who the fixtures' genesis trusts. */
+export const TRUST = { authorities: [authority], evaluators: [evaluator] };
 
 /** A model small enough that genesis takes milliseconds: 2 layers of 4 experts. */
 export const TINY: ModelConfig = {
@@ -54,7 +61,7 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
   const dir = await tempDir();
   await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
   const relay = await open(dir);
-  const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt });
+  const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt, trust: TRUST });
   for (const b of genesis) {
     const r = await relay.ledger.submit(b);
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
@@ -77,7 +84,7 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
 
 /** A relay on a temp store seeded with the tiny genesis. */
 export const fixture = (maxPayloadBytes = 1 << 20): Promise<Fixture> =>
-  seededFixture((dir) => openRelay(dir, relayRules(authority, maxPayloadBytes)), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
+  seededFixture((dir) => openRelay(dir, relayRules(maxPayloadBytes), undefined, evaluatorAccount), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
 
 export interface ParamDraft {
   meta: Hash;
@@ -90,8 +97,24 @@ export interface ParamDraft {
   signer?: Signer;
 }
 
-/** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version). */
-export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size = 3000, tileSize = 4096, signer = miner }: ParamDraft): Promise<Block> {
+const TINY_SLOTS = new Map(slotPlan(TINY).map((s) => [s.name, s]));
+
+/**
+ * A payload for slot `name` of the tiny model: its tensors from initParams(TINY, seed + 1), padded
+ * with filler to `size` bytes when that is larger; filler alone for a slot the tiny model lacks.
+ */
+export function slotPayload(name: string, seed: number, size?: number): Uint8Array {
+  const slot = TINY_SLOTS.get(name);
+  if (slot === undefined) return bytes(size ?? 3000, seed);
+  const tensors = encodeSlotPayload(slot, initParams(TINY, seed + 1), 'int8');
+  if (size === undefined || size <= tensors.length) return tensors;
+  const out = bytes(size, seed);
+  out.set(tensors);
+  return out;
+}
+
+/** A parameter block on `meta`'s slot `name`, replacing `prev` (null for a first version); the genesis authority's by default. */
+export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0, size, tileSize = 4096, signer = genesisAccount }: ParamDraft): Promise<Block> {
   const p = prev === null ? null : blockHash(prev.header);
   return buildBlock(
     {
@@ -100,7 +123,7 @@ export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0,
       name,
       depends_on: p === null ? [meta] : [meta, p],
       prev: p,
-      payload: bytes(size, seed),
+      payload: slotPayload(name, seed, size),
       tile_size: tileSize,
       meta: { encoding: 'tensors-v1' },
     },
@@ -108,8 +131,11 @@ export function paramBlock({ meta, name, type = 'expert', prev = null, seed = 0,
   );
 }
 
+/** The headers of a block upload. */
+export const OCTETS = { 'content-type': 'application/octet-stream' };
+
 export function post(app: Hono, body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Promise<Response> {
-  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body: body as BodyInit, headers: { 'content-type': 'application/octet-stream', ...headers } };
+  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', body: body as BodyInit, headers: { ...OCTETS, ...headers } };
   if (body instanceof ReadableStream) init.duplex = 'half';
   return Promise.resolve(app.request('/v1/blocks', init));
 }

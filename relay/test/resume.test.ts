@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
 import { openRelay } from '../src/relay.ts';
 import { type AccountsFixture, accountsFixture, contributionBody, login, submitContribution } from './accounts-helpers.ts';
-import { TINY, authority } from './helpers.ts';
+import { TINY, evaluatorAccount } from './helpers.ts';
 
 let f: AccountsFixture;
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe('contributions across a restart', () => {
     const config = f.relay.accounts.config;
     await f.relay.close();
 
-    f.relay = await openRelay(f.dir, relayRules(authority, 1 << 20), config);
+    f.relay = await openRelay(f.dir, relayRules(1 << 20), config, evaluatorAccount);
     await f.relay.accounts.worker.drain();
     const resumed = f.relay.accounts.contributions.get(id)!;
     expect(resumed).toMatchObject({ status: 'accepted', credit: accepted.credit, block: blockHash(block.header) });

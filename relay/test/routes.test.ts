@@ -80,7 +80,7 @@ describe('read routes', () => {
 
   it('GET /v1/blocks/:hash gives the header and seq; 404 unknown, 400 bad syntax', async () => {
     const j = await (await get(`/v1/blocks/${bigHash}`)).json();
-    expect(j).toEqual({ hash: bigHash, seq: f.genesis.length + 1, version: f.meta, slot: 'layer1.expert2', header: big.header });
+    expect(j).toEqual({ hash: bigHash, seq: f.genesis.length + 1, version: f.meta, slot: 'layer1.expert2', header: big.header, verdict: null });
     const missing = await get(`/v1/blocks/${'0'.repeat(64)}`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'not_found', message: expect.any(String) } });

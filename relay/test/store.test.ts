@@ -10,7 +10,7 @@ import { openRelay } from '../src/relay.ts';
 import { FileObjectStore } from '../src/store/file-object-store.ts';
 import { openStores } from '../src/store/open.ts';
 import { StaleHeadError } from '../src/store/sqlite-index-store.ts';
-import { type Fixture, authority, bytes, fixture, paramBlock, tempDir } from './helpers.ts';
+import { type Fixture, bytes, fixture, paramBlock, tempDir } from './helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -78,8 +78,8 @@ describe('SqliteIndexStore and the relay store', () => {
     const a = await paramBlock({ meta: f.meta, name: 'layer0.expert0', prev, seed: 1 });
     const b = await paramBlock({ meta: f.meta, name: 'layer0.expert0', prev, seed: 2 });
     const view = await f.relay.index.view(a.header);
-    const va = await validateBlock(view, a, relayRules(authority));
-    const vb = await validateBlock(view, b, relayRules(authority));
+    const va = await validateBlock(view, a, relayRules());
+    const vb = await validateBlock(view, b, relayRules());
     if (!va.ok || !vb.ok) throw new Error('both validate against the same head');
     await f.relay.index.append(va, new Uint8Array(32));
     const before = await f.relay.index.counts();
@@ -94,7 +94,7 @@ describe('SqliteIndexStore and the relay store', () => {
     const index = await f.relay.index.paramIndex(f.meta);
     const counts = await f.relay.index.counts();
     await f.relay.close();
-    const again = await openRelay(f.dir, relayRules(authority));
+    const again = await openRelay(f.dir, relayRules());
     cleanup.push(async () => {
       await again.close();
       await rm(f.dir, { recursive: true, force: true });
@@ -111,7 +111,7 @@ describe('SqliteIndexStore and the relay store', () => {
     await f.relay.objects.put(payloadHash(orphan), orphan);
     await writeFile(join(f.dir, 'objects', 'tmp', 'interrupted'), 'partial');
     await f.relay.close();
-    const again = await openRelay(f.dir, relayRules(authority));
+    const again = await openRelay(f.dir, relayRules());
     cleanup.push(async () => {
       await again.close();
       await rm(f.dir, { recursive: true, force: true });
@@ -123,14 +123,14 @@ describe('SqliteIndexStore and the relay store', () => {
 
   it('lets one process at a time open a store for writing, taking over a dead one’s lock', async () => {
     const f = await withFixture();
-    await expect(openRelay(f.dir, relayRules(authority))).rejects.toThrow(/in use by process/);
+    await expect(openRelay(f.dir, relayRules())).rejects.toThrow(/in use by process/);
     await f.relay.close();
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
     await writeFile(join(f.dir, 'relay.lock'), dead);
-    const again = await openRelay(f.dir, relayRules(authority));
+    const again = await openRelay(f.dir, relayRules());
     await again.close();
     expect(existsSync(join(f.dir, 'relay.lock'))).toBe(false);
-    f.relay = await openRelay(f.dir, relayRules(authority));
+    f.relay = await openRelay(f.dir, relayRules());
   });
 
   it('read-only opens need an existing store', async () => {

@@ -1,6 +1,6 @@
 import { type Block, type Hash, blockHash, buildBlock, encodeBlock } from '@blyan/block';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Fixture, bytes, fixture, genesisAccount, miner, paramBlock, post, storeState, submit } from './helpers.ts';
+import { type Fixture, bytes, fixture, genesisAccount, miner, paramBlock, post, storeState, submit, TRUST } from './helpers.ts';
 
 let f: Fixture;
 let g: (name: string) => Block;
@@ -70,7 +70,7 @@ describe('POST /v1/blocks', () => {
   it('accepts a dataset block on chain D', async () => {
     const d = await buildBlock(
       { type: 'dataset', index: 0, name: 'corpus-train', depends_on: [f.meta], prev: null, payload: new TextEncoder().encode('hello world'), meta: { encoding: 'text-utf8' } },
-      miner,
+      genesisAccount,
     );
     expect((await submit(f.app, d)).status).toBe(201);
     const heads = await (await f.app.request('/v1/heads')).json();
@@ -94,10 +94,10 @@ describe('POST /v1/blocks', () => {
     await refused(async () => json(await paramBlock({ meta: f.meta, name: 'layer0.expert2', prev: null, seed: 5 })), 409, 'stale_prev');
     await refused(async () => json(await paramBlock({ meta: f.meta, name: 'layer0.expert2', prev, size: 64 * 1024 + 1 })), 413, 'payload_too_large');
     const stranger = await buildBlock(
-      { type: 'meta', index: 1, name: 'model', depends_on: [f.meta], prev: f.meta, payload: bytes(10, 1), meta: { arch: 'x', slots: [] } },
+      { type: 'meta', index: 1, name: 'model', depends_on: [f.meta], prev: f.meta, payload: bytes(10, 1), meta: { arch: 'x', slots: [], ...TRUST } },
       miner,
     );
-    await refused(() => json(stranger), 403, 'not_meta_author');
+    await refused(() => json(stranger), 403, 'not_authorized');
     expect((await json(good)).status).toBe(201);
     await refused(async () => json(await paramBlock({ meta: f.meta, name: 'layer0.expert2', prev, seed: 8 })), 409, 'stale_prev');
   });

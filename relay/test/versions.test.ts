@@ -2,7 +2,7 @@ import { type Block, type Hash, type MetaBlockMeta, blockHash, buildBlock } from
 import { MemoryChain } from '@blyan/chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
-import { type Fixture, authority, bytes, fixture, genesisAccount, paramBlock, submit } from './helpers.ts';
+import { type Fixture, fixture, genesisAccount, paramBlock, submit, TRUST } from './helpers.ts';
 
 /**
  * m0 (genesis) ← e0a, e0b on layer0.expert0 ← m1 (same arch) ← e0c, r1 ← m2 (new arch: fork)
@@ -19,7 +19,7 @@ let late: Block;
 
 async function metaBlock(prev: Block, arch: string, slots: MetaBlockMeta['slots']): Promise<Block> {
   return buildBlock(
-    { type: 'meta', index: prev.header.index + 1, name: 'model', depends_on: [h(prev)], prev: h(prev), payload: bytes(40, prev.header.index), meta: { arch, slots } },
+    { type: 'meta', index: prev.header.index + 1, name: 'model', depends_on: [h(prev)], prev: h(prev), payload: f.genesis[0]!.payload, meta: { arch, slots, ...TRUST } },
     genesisAccount,
   );
 }
@@ -95,7 +95,7 @@ describe('versions, history and forks', () => {
 
   it('matches the in-memory reference chain on every head, history and at() lookup', async () => {
     const ref = new MemoryChain();
-    const rules = relayRules(authority);
+    const rules = relayRules();
     for (const b of await f.relay.index.list(0, 1000)) {
       const payload = await f.relay.objects.read(b.header.payload_hash);
       const r = await ref.submit({ header: b.header, payload }, rules);

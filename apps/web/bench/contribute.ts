@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Address } from '@blyan/block';
 import { RelayClient } from '@blyan/client';
 import { GENESIS_CONFIG, type ModelConfig, initParams, trainTokenizer } from '@blyan/model';
 import { genesisBlocks } from '@blyan/model/blocks';
@@ -50,10 +49,13 @@ const settings: TrainSettings = { batch: Number(values.batch ?? 2), seqLen: Math
 console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; ${name} config, B = ${settings.batch}, T = ${settings.seqLen}, ${steps} micro-steps`);
 const train = corpusDocs.train();
 const genesisKey = privateKeyToAccount(generatePrivateKey());
+const evaluatorKey = privateKeyToAccount(generatePrivateKey());
 const splits = { train: hashSplit(train), val: hashSplit([]), hidden: hashSplit(corpusDocs.hidden()) };
-const genesis = await genesisBlocks({ config: cfg, tokenizer: trainTokenizer([train[0]!.text.slice(0, 20_000)], cfg.vocabSize), params: initParams(cfg, 3), splits }, genesisKey);
+const genesis = await genesisBlocks({ config: cfg, tokenizer: trainTokenizer([train[0]!.text.slice(0, 20_000)], cfg.vocabSize), params: initParams(cfg, 3), splits }, genesisKey, {
+  trust: { authorities: [genesisKey.address], evaluators: [evaluatorKey.address] },
+});
 const dir = await mkdtemp(join(tmpdir(), 'blyan-web-bench-'));
-const relay = await openRelay(dir, relayRules(genesisKey.address.toLowerCase() as Address, 64 << 20), { ...defaultAccountsConfig(ORIGIN, corpusDocs), minImprovement: 1e-4 });
+const relay = await openRelay(dir, relayRules(64 << 20), { ...defaultAccountsConfig(ORIGIN, corpusDocs), minImprovement: 1e-4 }, evaluatorKey);
 for (const b of genesis) {
   const r = await relay.ledger.submit(b);
   if (!r.ok) throw new Error(r.message);

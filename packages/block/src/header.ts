@@ -1,6 +1,5 @@
-import canonicalize from 'canonicalize';
-import { sha256 } from '#sha256';
-import { type Hash, isHash, toHash } from './hex.ts';
+import { type Hash, isHash } from './hex.ts';
+import { canonicalBytes, canonicalHash } from './jcs.ts';
 
 /**
  * Block header, format version 1.
@@ -22,10 +21,18 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 /** A parameter slot a meta block declares, e.g. `{ name: 'layer2.expert5', type: 'expert' }`. */
 export type SlotDecl = { name: string; type: ParamType };
 
-/** Meta blocks name their architecture; a new `arch` starts a new model version. */
+/**
+ * Meta blocks name their architecture (a new `arch` starts a new model version) and who is trusted
+ * under them: `authorities` may append meta blocks and move any parameter or dataset head directly;
+ * `evaluators` sign the proof-of-learning verdicts that let anyone else move one.
+ */
 export interface MetaBlockMeta {
   arch: string;
   slots: SlotDecl[];
+  /** Non-empty, lowercase, no repeats. */
+  authorities: Address[];
+  /** Lowercase, no repeats; may be empty (then only authorities move heads). */
+  evaluators: Address[];
   [k: string]: Json;
 }
 
@@ -66,6 +73,10 @@ export const CHAIN_OF_TYPE: Record<BlockType, ChainId> = {
 };
 
 const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
+
+export function isAddress(x: unknown): x is Address {
+  return typeof x === 'string' && ADDRESS_RE.test(x);
+}
 const SIG_RE = /^0x[0-9a-f]{130}$/;
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const HEADER_KEYS = [
@@ -104,6 +115,11 @@ function checkJson(x: unknown, path: string): void {
   fail(`${path} is not JSON`);
 }
 
+function parseAddresses(x: unknown, path: string): void {
+  if (!Array.isArray(x) || !x.every(isAddress)) fail(`${path} must be an array of lowercase 0x-prefixed 20-byte addresses`);
+  if (new Set(x).size !== x.length) fail(`${path} lists an address twice`);
+}
+
 function parseMeta(type: BlockType, meta: unknown): void {
   if (!isRecord(meta)) fail('meta must be an object');
   checkJson(meta, 'meta');
@@ -117,6 +133,9 @@ function parseMeta(type: BlockType, meta: unknown): void {
       if (seen.has(s.name)) fail(`slot ${s.name} is declared twice`);
       seen.add(s.name);
     }
+    parseAddresses(meta.authorities, 'meta.authorities');
+    if ((meta.authorities as unknown[]).length === 0) fail('meta.authorities must name at least one authority');
+    parseAddresses(meta.evaluators, 'meta.evaluators');
     return;
   }
   const want = type === 'dataset' ? 'text-utf8' : 'tensors-v1';
@@ -146,22 +165,24 @@ export function parseHeader(x: unknown): BlockHeader {
   if (!isNonNegInt(ts) || ts < MIN_TILE_SIZE || ts > MAX_TILE_SIZE || (ts & (ts - 1)) !== 0) {
     fail(`tile_size must be a power of two in [${MIN_TILE_SIZE}, ${MAX_TILE_SIZE}]`);
   }
-  if (typeof x.author !== 'string' || !ADDRESS_RE.test(x.author)) fail('author must be a lowercase 0x-prefixed 20-byte address');
+  if (!isAddress(x.author)) fail('author must be a lowercase 0x-prefixed 20-byte address');
   if (!isNonNegInt(x.created_at)) fail('created_at must be milliseconds since the epoch');
   if (typeof x.sig !== 'string' || !SIG_RE.test(x.sig)) fail('sig must be a 65-byte lowercase 0x hex signature');
   parseMeta(type as BlockType, x.meta);
   return x as unknown as BlockHeader;
 }
 
-/** The canonical bytes that are hashed: JCS of every header field but `sig`. */
-export function encodeHeader(h: UnsignedHeader): Uint8Array {
+function unsignedFields(h: UnsignedHeader): Record<string, unknown> {
   const unsigned: Record<string, unknown> = {};
   for (const k of HEADER_KEYS) unsigned[k] = h[k];
-  const text = canonicalize(unsigned);
-  if (text === undefined) fail('header cannot be canonicalized');
-  return new TextEncoder().encode(text);
+  return unsigned;
+}
+
+/** The canonical bytes that are hashed: JCS of every header field but `sig`. */
+export function encodeHeader(h: UnsignedHeader): Uint8Array {
+  return canonicalBytes(unsignedFields(h));
 }
 
 export function blockHash(h: UnsignedHeader): Hash {
-  return toHash(sha256(encodeHeader(h)));
+  return canonicalHash(unsignedFields(h));
 }

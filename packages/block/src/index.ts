@@ -1,6 +1,7 @@
 export * from './block.ts';
 export * from './header.ts';
 export * from './hex.ts';
+export * from './jcs.ts';
 export * from './merkle.ts';
 export * from './quant.ts';
 export * from './signature.ts';

@@ -1,6 +1,6 @@
 import { type LocalAccount, recoverMessageAddress } from 'viem';
 import { type Address, type BlockHeader, type UnsignedHeader, blockHash } from './header.ts';
-import { hashBytes } from './hex.ts';
+import { type Hash, hashBytes } from './hex.ts';
 
 /**
  * A block is signed with EIP-191 `personal_sign` over the raw 32 bytes of its hash. The signer is
@@ -11,14 +11,22 @@ export type Signer = Pick<LocalAccount, 'address' | 'signMessage'>;
 /** Says whether `signer` may sign for `author` now (a live SIWE session-key delegation). */
 export type DelegationCheck = (author: Address, signer: Address) => boolean;
 
-export async function signHeader(h: UnsignedHeader, signer: Signer): Promise<BlockHeader> {
-  const sig = await signer.signMessage({ message: { raw: hashBytes(blockHash(h)) } });
-  return { ...h, sig: sig.toLowerCase() as `0x${string}` };
+/** EIP-191 `personal_sign` over the raw 32 bytes of `digest`, as lowercase hex. */
+export async function signDigest(digest: Hash, signer: Signer): Promise<`0x${string}`> {
+  return (await signer.signMessage({ message: { raw: hashBytes(digest) } })).toLowerCase() as `0x${string}`;
 }
 
-export async function recoverSigner(h: BlockHeader): Promise<Address> {
-  const address = await recoverMessageAddress({ message: { raw: hashBytes(blockHash(h)) }, signature: h.sig });
-  return address.toLowerCase() as Address;
+/** The lowercase address that made `sig` over `digest` with signDigest; throws if it does not recover. */
+export async function recoverDigestSigner(digest: Hash, sig: `0x${string}`): Promise<Address> {
+  return (await recoverMessageAddress({ message: { raw: hashBytes(digest) }, signature: sig })).toLowerCase() as Address;
+}
+
+export async function signHeader(h: UnsignedHeader, signer: Signer): Promise<BlockHeader> {
+  return { ...h, sig: await signDigest(blockHash(h), signer) };
+}
+
+export function recoverSigner(h: BlockHeader): Promise<Address> {
+  return recoverDigestSigner(blockHash(h), h.sig);
 }
 
 export type SignatureVerdict =

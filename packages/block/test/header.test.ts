@@ -114,7 +114,15 @@ describe('block header', () => {
     expect(bad({ meta: { encoding: 'tensors-v1', x: NaN } })).toThrow(/finite/);
     expect(bad({ extra: 1 })).toThrow(/unknown header field extra/);
     expect(bad({ v: 2 })).toThrow(/version 2/);
-    expect(() => parseHeader({ ...header, type: 'meta', chain: 'A', meta: { arch: 'x', slots: [{ name: 'a', type: 'expert' }, { name: 'a', type: 'expert' }] } })).toThrow(/declared twice/);
+    const lower = alice.address.toLowerCase();
+    const meta = (m: Record<string, unknown>) => () => parseHeader({ ...header, type: 'meta', chain: 'A', meta: { arch: 'x', slots: [], authorities: [lower], evaluators: [], ...m } });
+    expect(meta({ slots: [{ name: 'a', type: 'expert' }, { name: 'a', type: 'expert' }] })).toThrow(/declared twice/);
+    expect(meta({})).not.toThrow();
+    expect(meta({ authorities: null })).toThrow(/meta.authorities must be an array/);
+    expect(meta({ authorities: [] })).toThrow(/at least one authority/);
+    expect(meta({ authorities: [alice.address] })).toThrow(/meta.authorities must be an array of lowercase/);
+    expect(meta({ evaluators: [lower, lower] })).toThrow(/meta.evaluators lists an address twice/);
+    expect(meta({ evaluators: 'nobody' })).toThrow(/meta.evaluators must be an array/);
     const { sig: _, ...unsigned } = header;
     expect(() => parseHeader(unsigned)).toThrow(/sig/);
   });

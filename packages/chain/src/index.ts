@@ -1,2 +1,4 @@
+export * from './authority.ts';
 export * from './memory.ts';
 export * from './rules.ts';
+export * from './verdict.ts';

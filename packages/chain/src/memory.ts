@@ -1,5 +1,6 @@
 import type { Block, BlockHeader, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, type Rejection, type RuleOptions, META_SLOT, validateBlock } from './rules.ts';
+import type { SignedVerdict } from './verdict.ts';
 
 export interface SlotVersion {
   hash: Hash;
@@ -40,9 +41,9 @@ export class MemoryChain implements ChainView {
   }
 
   /** Validates, then applies; returns the acceptance or the reason for refusal. */
-  async submit(block: Block, opts: RuleOptions): Promise<(Accepted & { seq: number }) | Rejection> {
-    const verdict = await validateBlock(this, block, opts);
-    return verdict.ok ? { ...verdict, seq: this.apply(verdict) } : verdict;
+  async submit(block: Block, opts: RuleOptions, verdict?: SignedVerdict): Promise<(Accepted & { seq: number }) | Rejection> {
+    const r = await validateBlock(this, block, opts, verdict);
+    return r.ok ? { ...r, seq: this.apply(r) } : r;
   }
 
   /** Appends an accepted block and moves its slot head; returns its sequence number. */

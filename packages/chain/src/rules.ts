@@ -1,5 +1,4 @@
 import {
-  type Address,
   type Block,
   type BlockHeader,
   type DelegationCheck,
@@ -8,6 +7,8 @@ import {
   payloadLeaves,
   verifySignature,
 } from '@blyan/block';
+import { type MetaHeader, authorizeBlock } from './authority.ts';
+import type { SignedVerdict } from './verdict.ts';
 
 /**
  * What validation needs to know about the chain so far. Every lookup is a hash-map or index hit,
@@ -23,12 +24,18 @@ export interface ChainView {
   slotHead(version: Hash, name: string): Hash | null;
 }
 
+/**
+ * A check of a block's payload against the meta block that declares its slot (for a meta block: the
+ * block itself), run last, after the commitments: the problem as a sentence, or null when it fits.
+ */
+export type PayloadCheck = (block: Block, governing: MetaHeader) => Promise<string | null>;
+
 export interface RuleOptions {
   /** May `signer` sign for `author` now? (SIWE session-key delegation.) */
   isDelegate?: DelegationCheck;
-  /** Who may append meta blocks; empty lets anyone (tests and private chains). */
-  metaAuthors: ReadonlySet<Address>;
   maxPayloadBytes: number;
+  /** A refusal is 422 payload_shape (the relay: a parameter payload holds exactly its slot's tensors). */
+  checkPayload?: PayloadCheck;
 }
 
 export type RejectCode =
@@ -39,7 +46,9 @@ export type RejectCode =
   | 'bad_index'
   | 'stale_prev'
   | 'undeclared_slot'
-  | 'not_meta_author'
+  | 'not_authorized'
+  | 'bad_verdict'
+  | 'payload_shape'
   | 'payload_size_mismatch'
   | 'payload_hash_mismatch'
   | 'merkle_mismatch'
@@ -68,9 +77,14 @@ export interface Accepted {
   startsVersion: boolean;
   /** The payload's tile leaf hashes, in order, as checked against `merkle_root`. */
   leaves: Uint8Array[];
+  /** What let it in: founding the chain, an authority's own signature, or an evaluator's verdict. */
+  by: 'genesis' | 'authority' | 'verdict';
+  /** The verdict that let it in (stored and served with the block); null unless `by` is 'verdict'. */
+  verdict: SignedVerdict | null;
 }
 
-type Placed = Omit<Accepted, 'leaves'>;
+/** Where a block goes, and the meta block that governs it (null only for the founding meta block). */
+type Placed = Omit<Accepted, 'leaves' | 'by' | 'verdict'> & { governing: Hash | null };
 
 export const META_SLOT = 'A/meta';
 
@@ -98,16 +112,13 @@ function checkLineage(view: ChainView, h: BlockHeader, head: Hash | null, what: 
   return null;
 }
 
-function placeMeta(view: ChainView, h: BlockHeader & { type: 'meta' }, hash: Hash, opts: RuleOptions): Placed | Rejection {
-  if (opts.metaAuthors.size > 0 && !opts.metaAuthors.has(h.author)) {
-    return reject(403, 'not_meta_author', `${h.author} may not append meta blocks`);
-  }
+function placeMeta(view: ChainView, h: MetaHeader, hash: Hash): Placed | Rejection {
   const bad = checkLineage(view, h, view.metaHead(), 'meta chain');
   if (bad) return bad;
   const prev = h.prev === null ? undefined : view.header(h.prev);
   const continues = prev?.type === 'meta' && prev.meta.arch === h.meta.arch;
   const version = continues ? view.versionOf(h.prev!)! : hash;
-  return { ok: true, hash, header: h, version, slot: META_SLOT, startsVersion: !continues };
+  return { ok: true, hash, header: h, version, slot: META_SLOT, startsVersion: !continues, governing: h.prev };
 }
 
 function placeSlotted(view: ChainView, h: BlockHeader, hash: Hash): Placed | Rejection {
@@ -124,14 +135,17 @@ function placeSlotted(view: ChainView, h: BlockHeader, hash: Hash): Placed | Rej
   const slot = slotOf(h);
   const bad = checkLineage(view, h, view.slotHead(version, slot), `slot ${slot}`);
   if (bad) return bad;
-  return { ok: true, hash, header: h, version, slot, startsVersion: false };
+  return { ok: true, hash, header: h, version, slot, startsVersion: false, governing: metas[0]! };
 }
 
 /**
- * Decides whether `block` may be appended. Cheap structural checks run first, then the payload
- * commitments, then signature recovery. Never mutates anything: the caller applies an Accepted.
+ * Decides whether `block` may be appended, cheapest and most telling checks first: structure and
+ * lineage, then the header signature (before any payload byte is hashed, so a forged 60 MiB block
+ * costs one signature recovery), then who may move the head (authorizeBlock, with the evaluator's
+ * `verdict` if one is offered), then the payload commitments, then `opts.checkPayload`. Never
+ * mutates anything: the caller applies an Accepted.
  */
-export async function validateBlock(view: ChainView, block: Block, opts: RuleOptions): Promise<Accepted | Rejection> {
+export async function validateBlock(view: ChainView, block: Block, opts: RuleOptions, verdict?: SignedVerdict): Promise<Accepted | Rejection> {
   const h = block.header;
   const hash = blockHash(h);
   if (view.header(hash)) return reject(409, 'duplicate', `block ${hash} is already on the chain`);
@@ -141,11 +155,17 @@ export async function validateBlock(view: ChainView, block: Block, opts: RuleOpt
   for (const d of h.depends_on) {
     if (!view.header(d)) return reject(422, 'unknown_dependency', `dependency ${d} is not on the chain`);
   }
-  const placed = h.type === 'meta' ? placeMeta(view, h, hash, opts) : placeSlotted(view, h, hash);
+  const placed = h.type === 'meta' ? placeMeta(view, h, hash) : placeSlotted(view, h, hash);
   if (!placed.ok) return placed;
-  const payload = payloadLeaves(h, block.payload);
-  if (!payload.ok) return reject(422, payload.code, payload.message);
   const sig = await verifySignature(h, opts.isDelegate);
   if (!sig.ok) return reject(sig.code === 'bad_signature' ? 401 : 403, sig.code, sig.message);
-  return { ...placed, leaves: payload.leaves };
+  const { governing, ...place } = placed;
+  const rules = governing === null ? null : (view.header(governing) as MetaHeader);
+  const auth = await authorizeBlock(h, hash, sig, rules, governing, verdict);
+  if (!auth.ok) return auth;
+  const payload = payloadLeaves(h, block.payload);
+  if (!payload.ok) return reject(422, payload.code, payload.message);
+  const problem = await opts.checkPayload?.(block, h.type === 'meta' ? h : rules!);
+  if (problem) return reject(422, 'payload_shape', problem);
+  return { ...place, leaves: payload.leaves, by: auth.by, verdict: auth.by === 'verdict' ? verdict! : null };
 }

@@ -3,10 +3,13 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../src/memory.ts';
 import type { RuleOptions } from '../src/rules.ts';
+import { type Verdict, sampleCommitment, signVerdict } from '../src/verdict.ts';
 
 const genesis = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
-const opts: RuleOptions = { metaAuthors: new Set([genesis.address.toLowerCase() as `0x${string}`]), maxPayloadBytes: 1 << 20 };
+const opts: RuleOptions = { maxPayloadBytes: 1 << 20 };
+const judge = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba');
+const trust = { authorities: [genesis.address.toLowerCase() as `0x${string}`], evaluators: [judge.address.toLowerCase() as `0x${string}`] };
 const slots: MetaBlockMeta['slots'] = [
   { name: 'layer0.expert0', type: 'expert' },
   { name: 'layer0.expert1', type: 'expert' },
@@ -17,17 +20,36 @@ const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i)
 
 function meta(prev: Block | null, arch = 'arch-1', s = slots) {
   return buildBlock(
-    { type: 'meta', index: prev ? prev.header.index + 1 : 0, name: 'model', depends_on: prev ? [blockHash(prev.header)] : [], prev: prev ? blockHash(prev.header) : null, payload: bytes(100, 1), meta: { arch, slots: s } },
+    { type: 'meta', index: prev ? prev.header.index + 1 : 0, name: 'model', depends_on: prev ? [blockHash(prev.header)] : [], prev: prev ? blockHash(prev.header) : null, payload: bytes(100, 1), meta: { arch, slots: s, ...trust } },
     genesis,
   );
 }
 
-function param(m: Block, name: string, prev: Block | null, seed = 0, signer = miner) {
+function param(m: Block, name: string, prev: Block | null, seed = 0, signer = genesis) {
   const deps = [blockHash(m.header), ...(prev ? [blockHash(prev.header)] : [])];
   return buildBlock(
     { type: name.endsWith('attn') ? 'dense' : 'expert', index: prev ? prev.header.index + 1 : 0, name, depends_on: deps, prev: prev ? blockHash(prev.header) : null, payload: bytes(5000, seed), tile_size: 4096, meta: { encoding: 'tensors-v1' } },
     signer,
   );
+}
+
+/** An accepted verdict for `b`, which replaces `base` under meta block `m`. */
+function verdictFor(b: Block, m: Block, base: Block): Verdict {
+  const seed = blockHash(m.header);
+  return {
+    v: 1,
+    block: blockHash(b.header),
+    slot: b.header.name,
+    base: blockHash(base.header),
+    meta: blockHash(m.header),
+    accepted: true,
+    baseline: 3.5,
+    candidate: 3.4,
+    tokens: 1024,
+    sample: { commitment: sampleCommitment(seed), seed },
+    evaluator: judge.address.toLowerCase() as `0x${string}`,
+    judged_at: 1_700_000_000_000,
+  };
 }
 
 async function ok(chain: MemoryChain, b: Block) {
@@ -102,13 +124,14 @@ describe('chain rules', () => {
     const cases: [string, () => Promise<Block>, number, string][] = [
       ['undeclared slot', () => param(m0, 'layer0.expert9', null), 422, 'undeclared_slot'],
       ['unknown dependency', async () => param(await meta(null, 'elsewhere'), 'layer0.expert0', null), 422, 'unknown_dependency'],
-      ['meta from a stranger', () => buildBlock({ type: 'meta', index: 1, name: 'model', depends_on: [blockHash(m0.header)], prev: blockHash(m0.header), payload: bytes(1, 1), meta: { arch: 'arch-1', slots } }, miner), 403, 'not_meta_author'],
+      ['meta from a stranger', () => buildBlock({ type: 'meta', index: 1, name: 'model', depends_on: [blockHash(m0.header)], prev: blockHash(m0.header), payload: bytes(1, 1), meta: { arch: 'arch-1', slots, ...trust } }, miner), 403, 'not_authorized'],
       ['second genesis', () => meta(null), 409, 'stale_prev'],
       ['tampered payload', () => Promise.resolve(e0).then((b) => ({ ...b, payload: bytes(5000, 9) })), 422, 'payload_hash_mismatch'],
       ['truncated payload', () => Promise.resolve(e0).then((b) => ({ ...b, payload: b.payload.subarray(1) })), 422, 'payload_size_mismatch'],
       ['tampered header', () => Promise.resolve(e0).then((b) => ({ ...b, header: { ...b.header, created_at: b.header.created_at + 1 } })), 403, 'wrong_author'],
       ['garbage signature', () => Promise.resolve(e0).then((b) => ({ ...b, header: { ...b.header, sig: `0x${'11'.repeat(65)}` as const } })), 401, 'bad_signature'],
-      ['wrong author', () => param(m0, 'layer0.expert0', null, 1).then((b) => ({ ...b, header: { ...b.header, author: genesis.address.toLowerCase() as `0x${string}` } })), 403, 'wrong_author'],
+      ['wrong author', () => param(m0, 'layer0.expert0', null, 1).then((b) => ({ ...b, header: { ...b.header, author: miner.address.toLowerCase() as `0x${string}` } })), 403, 'wrong_author'],
+      ['a stranger moving a head', () => param(m0, 'layer0.expert0', null, 1, miner), 403, 'not_authorized'],
       ['wrong index', () => Promise.resolve(e0).then((b) => buildBlock({ ...b.header, type: 'expert', meta: { encoding: 'tensors-v1' }, index: 4, payload: b.payload, tile_size: 4096 }, miner)), 422, 'bad_index'],
       ['oversize', () => buildBlock({ type: 'expert', index: 0, name: 'layer0.expert0', depends_on: [blockHash(m0.header)], prev: null, payload: new Uint8Array((1 << 20) + 1), meta: { encoding: 'tensors-v1' } }, miner), 413, 'payload_too_large'],
       ['two meta deps', () => Promise.resolve(e0).then(async (b) => { const m1 = await meta(m0); await ok(chain, m1); return buildBlock({ type: 'expert', index: 0, name: b.header.name, depends_on: [blockHash(m0.header), blockHash(m1.header)], prev: null, payload: b.payload, meta: { encoding: 'tensors-v1' } }, miner); }), 422, 'bad_dependency'],
@@ -130,16 +153,39 @@ describe('chain rules', () => {
     expect(await chain.submit(e0, opts)).toMatchObject({ ok: false, status: 409, code: 'duplicate' });
   });
 
-  it('accepts a block signed by a delegated session key only while the delegation holds', async () => {
+  it('accepts a block signed by a delegated session key only while the delegation holds, and only with a verdict', async () => {
     const session = privateKeyToAccount('0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6');
-    const b = await buildBlock({ type: 'expert', index: 0, name: 'layer0.expert1', depends_on: [blockHash(m0.header)], prev: null, payload: bytes(10, 1), meta: { encoding: 'tensors-v1' } }, session, miner.address);
-    expect(await chain.submit(b, opts)).toMatchObject({ ok: false, code: 'wrong_author' });
+    const e0 = await param(m0, 'layer0.expert1', null, 1);
+    await ok(chain, e0);
+    const b = await buildBlock({ type: 'expert', index: 1, name: 'layer0.expert1', depends_on: [blockHash(m0.header), blockHash(e0.header)], prev: blockHash(e0.header), payload: bytes(10, 1), meta: { encoding: 'tensors-v1' } }, session, miner.address);
+    const v = await signVerdict(verdictFor(b, m0, e0), judge);
+    expect(await chain.submit(b, opts, v)).toMatchObject({ ok: false, code: 'wrong_author' });
     let live = true;
     const delegated = { ...opts, isDelegate: (author: string, signer: string) => live && author === miner.address.toLowerCase() && signer === session.address.toLowerCase() };
     live = false;
-    expect(await chain.submit(b, delegated)).toMatchObject({ ok: false, code: 'wrong_author' });
+    expect(await chain.submit(b, delegated, v)).toMatchObject({ ok: false, code: 'wrong_author' });
     live = true;
-    expect(await chain.submit(b, delegated)).toMatchObject({ ok: true });
+    expect(await chain.submit(b, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
+    expect(await chain.submit(b, delegated, v)).toMatchObject({ ok: true, by: 'verdict', verdict: v });
+  });
+
+  it('checks the header signature before hashing the payload', async () => {
+    const e0 = await param(m0, 'layer0.expert0', null, 1);
+    const forged = { ...e0, header: { ...e0.header, sig: `0x${'11'.repeat(65)}` as const }, payload: bytes(5000, 9) };
+    expect(await chain.submit(forged, opts)).toMatchObject({ status: 401, code: 'bad_signature' });
+  });
+
+  it('runs the payload check last, as 422 payload_shape, with the meta block that declares the slot', async () => {
+    const seen: string[] = [];
+    const checkPayload: RuleOptions['checkPayload'] = async (b, m) => {
+      seen.push(`${b.header.name}@${m.meta.arch}`);
+      return b.payload.length === 5000 ? 'payload is the wrong shape' : null;
+    };
+    const e0 = await param(m0, 'layer0.expert0', null, 1);
+    expect(await chain.submit(e0, { ...opts, checkPayload })).toMatchObject({ ok: false, status: 422, code: 'payload_shape', message: 'payload is the wrong shape' });
+    expect(seen).toEqual(['layer0.expert0@arch-1']);
+    expect(await chain.submit(await param(m0, 'layer0.expert0', null, 1, miner), { ...opts, checkPayload })).toMatchObject({ code: 'not_authorized' });
+    expect(seen).toHaveLength(1);
   });
 
   it('dependencies must already exist, so the DAG cannot hold a cycle', async () => {

@@ -1,4 +1,5 @@
 import type { Address, BlockHeader, Hash } from '@blyan/block';
+import type { SignedVerdict } from '@blyan/chain';
 
 /** GET /v1/heads */
 export interface Heads {
@@ -28,6 +29,8 @@ export interface BlockInfo {
   /** `A/meta`, `D/<name>` or the parameter slot name (see `slotOf` in @blyan/chain). */
   slot: string;
   header: BlockHeader;
+  /** The evaluator's verdict that let it in; null for a block an authority signed (genesis, upgrades). */
+  verdict: SignedVerdict | null;
 }
 
 /** One version of a slot, from GET /v1/params/:name/history. */
@@ -37,6 +40,8 @@ export interface HistoryEntry {
   index: number;
   author: Address;
   created_at: number;
+  /** As BlockInfo.verdict. */
+  verdict: SignedVerdict | null;
 }
 
 /** One tile with its RFC 9162 audit path, from GET /v1/blocks/:hash/tiles/:i. */

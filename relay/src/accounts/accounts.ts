@@ -1,3 +1,4 @@
+import type { Signer } from '@blyan/block';
 import type Database from 'better-sqlite3';
 import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner } from '../contributions/assignment.ts';
@@ -25,7 +26,7 @@ export interface Accounts {
 }
 
 /** Everything but the auth store, which is made first: the block Ledger's rules ask it about delegations. */
-export function openAccounts(db: Database.Database, auth: AuthStore, config: AccountsConfig, chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger }): Accounts {
+export function openAccounts(db: Database.Database, auth: AuthStore, config: AccountsConfig, chain: { index: IndexStore; objects: ObjectStore; ledger: Ledger; verdictSigner: Signer | null }): Accounts {
   const journal = new Journal(db, config.now);
   const contributions = new ContributionStore(db);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, { ...config.eval, hiddenDocs: config.hiddenDocs });

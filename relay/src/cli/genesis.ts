@@ -13,7 +13,7 @@ export async function genesis(args: string[], log: Log): Promise<number> {
   const bytes = await readFile(values.checkpoint);
   const dir = storeDir(values.store);
   const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-  const relay = await openRelay(dir, relayRules(key.address, Number.MAX_SAFE_INTEGER));
+  const relay = await openRelay(dir, relayRules(Number.MAX_SAFE_INTEGER));
   try {
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;

@@ -99,7 +99,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   try {
     const accounts = accountsConfig(values, webApp === undefined ? undefined : url);
     const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-    relay = await openRelay(dir, relayRules(key.address, maxPayloadBytes), accounts);
+    relay = await openRelay(dir, relayRules(maxPayloadBytes), accounts);
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { accountsPath, openAccountsDb } from '../accounts/db.ts';
 import { provenDelegations } from '../auth/proofs.ts';
-import { genesisKey, storeDir } from '../config.ts';
+import { storeDir } from '../config.ts';
 import { openStores } from '../store/open.ts';
 import { verifyStore } from '../verify.ts';
 import { type Log, STORE_OPTION, parse } from './args.ts';
@@ -14,14 +14,13 @@ export async function verify(args: string[], log: Log): Promise<number> {
   const dir = storeDir(values.store);
   const { index, objects } = await openStores(dir, 'readonly');
   try {
-    const key = await genesisKey(dir, false);
     const started = performance.now();
     const accounts = existsSync(accountsPath(dir)) ? openAccountsDb(accountsPath(dir), 'readonly') : undefined;
     const delegatedAt = accounts && (await provenDelegations(accounts));
     accounts?.close();
-    const r = await verifyStore(index, objects, key.address, delegatedAt);
+    const r = await verifyStore(index, objects, delegatedAt);
     const secs = ((performance.now() - started) / 1000).toFixed(2);
-    log(`verified ${r.blocks} blocks in ${secs} s: ${r.versions} model version(s), meta head ${r.metaHead}, authority ${key.address}`);
+    log(`verified ${r.blocks} blocks in ${secs} s: ${r.versions} model version(s), meta head ${r.metaHead}`);
     if (r.problems.length === 0) {
       log('OK: every block re-validates and every head matches the replay');
       return 0;

@@ -1,4 +1,6 @@
-import { type Hash, blockHash } from '@blyan/block';
+import { randomBytes } from 'node:crypto';
+import { type Address, type Hash, type Signer, blockHash, toHash } from '@blyan/block';
+import { type SignedVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
 import { decodeDelta, expertCandidate } from '@blyan/delta';
 import type Database from 'better-sqlite3';
 import type { Ledger } from '../ledger.ts';
@@ -15,6 +17,8 @@ export interface WorkerDeps {
   readonly index: IndexStore;
   readonly objects: ObjectStore;
   readonly ledger: Ledger;
+  /** Signs the verdict that lets an accepted block in; null when this relay holds no evaluator key. */
+  readonly verdictSigner: Signer | null;
   readonly evaluator: HiddenEvaluator;
   readonly store: ContributionStore;
   readonly journal: Journal;
@@ -83,12 +87,37 @@ export class EvaluationWorker {
     return expertCandidate(slot, await this.d.objects.read(base.header.payload_hash), decodeDelta(p.delta), ctx.payload.quantization.experts);
   }
 
+  /** The accepted verdict for `p`'s block with figures `f`, signed with the evaluator key. */
+  private async verdict(p: Pending, f: Figures, signer: Signer): Promise<SignedVerdict> {
+    const seed = toHash(randomBytes(32));
+    return signVerdict(
+      {
+        v: 1,
+        block: blockHash(p.header),
+        slot: p.header.name,
+        base: p.header.prev,
+        meta: p.meta,
+        accepted: true,
+        baseline: f.baseline,
+        candidate: f.candidate,
+        tokens: f.tokens,
+        sample: { commitment: sampleCommitment(seed), seed },
+        evaluator: signer.address.toLowerCase() as Address,
+        judged_at: this.d.config.now(),
+      },
+      signer,
+    );
+  }
+
   /** Appends the block (`payload` is the candidate evaluation built; a resumed append rebuilds it) and posts the credit. */
   private async append(p: Pending, f: Figures, payload?: Uint8Array): Promise<void> {
     const { index, ledger, store, journal, db, config } = this.d;
     const hash: Hash = blockHash(p.header);
     if ((await index.block(hash)) === undefined) {
-      const r = await ledger.submit({ header: p.header, payload: payload ?? (await this.candidate(await this.d.evaluator.context(p.meta), p)) });
+      const signer = this.d.verdictSigner;
+      if (signer === null) return store.reject(p.id, 'append_refused', 'this relay holds no evaluator key to sign the verdict', config.now(), f);
+      const block = { header: p.header, payload: payload ?? (await this.candidate(await this.d.evaluator.context(p.meta), p)) };
+      const r = await ledger.submit(block, await this.verdict(p, f, signer));
       if (!r.ok) return store.reject(p.id, 'append_refused', `${r.code}: ${r.message}`, config.now(), f);
     }
     const credit = Math.max(1, Math.round(f.improvement * config.creditPerNat));

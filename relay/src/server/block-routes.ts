@@ -19,7 +19,7 @@ async function findBlock(index: IndexStore, raw: string): Promise<BlockInfo> {
   return b;
 }
 
-const blockJson = (b: BlockInfo) => ({ hash: b.hash, seq: b.seq, version: b.version, slot: b.slot, header: b.header });
+const blockJson = (b: BlockInfo): BlockInfo => ({ hash: b.hash, seq: b.seq, version: b.version, slot: b.slot, header: b.header, verdict: b.verdict });
 
 /** If-None-Match: `*` or a list of entity tags, weak or strong. */
 function etagMatches(header: string | undefined, etag: string): boolean {
@@ -38,7 +38,7 @@ function splitLeaves(bytes: Uint8Array): Uint8Array[] {
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-/** Reading blocks: the acceptance-ordered list, headers, payloads (ranges, ETags), leaves and tiles. */
+/** Reading blocks: the acceptance-ordered list, headers, verdicts, payloads (ranges, ETags), leaves and tiles. */
 export function blockRoutes({ index, objects }: AppDeps): Hono {
   const app = new Hono();
 
@@ -50,6 +50,14 @@ export function blockRoutes({ index, objects }: AppDeps): Hono {
   });
 
   app.get('/blocks/:hash', async (c) => c.json(blockJson(await findBlock(index, c.req.param('hash')))));
+
+  app.get('/blocks/:hash/verdict', async (c) => {
+    const hash = hashParam(c.req.param('hash'), 'block hash');
+    const verdict = await index.verdict(hash);
+    if (verdict) return c.json(verdict, 200, { 'Cache-Control': IMMUTABLE });
+    if (await index.block(hash)) throw new ApiError(404, 'no_verdict', `block ${hash} was signed by an authority; it has no verdict`);
+    throw noBlock(hash);
+  });
 
   app.get('/blocks/:hash/payload', async (c) => {
     const b = await findBlock(index, c.req.param('hash'));

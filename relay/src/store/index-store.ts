@@ -1,5 +1,5 @@
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
-import type { Accepted, ChainView } from '@blyan/chain';
+import type { Accepted, ChainView, SignedVerdict } from '@blyan/chain';
 import type { BlockInfo, HistoryEntry } from '@blyan/client';
 
 /** The index stores and lists blocks and slot histories exactly as clients read them (the wire types of @blyan/client). */
@@ -19,11 +19,13 @@ export interface IndexStore {
    */
   view(header: BlockHeader): Promise<ChainView>;
   /**
-   * Records an accepted block and its tile leaf hashes, and moves its head, atomically. Throws
+   * Records an accepted block, its tile leaf hashes and its verdict, and moves its head, atomically. Throws
    * (changing nothing) if the head is no longer `header.prev`. Returns the block's `seq`.
    */
   append(accepted: Accepted, leaves: Uint8Array): Promise<number>;
   block(hash: Hash): Promise<BlockInfo | undefined>;
+  /** The evaluator's verdict that let a block in; undefined for an unknown block or one an authority signed. */
+  verdict(hash: Hash): Promise<SignedVerdict | undefined>;
   /** The tile leaf hashes of a block, concatenated (32 bytes each). */
   leaves(hash: Hash): Promise<Uint8Array<ArrayBuffer> | undefined>;
   metaHead(): Promise<Hash | null>;

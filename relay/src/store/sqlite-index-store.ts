@@ -1,10 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
-import { type Accepted, type ChainView, META_SLOT } from '@blyan/chain';
+import { type Accepted, type ChainView, META_SLOT, type SignedVerdict } from '@blyan/chain';
 import type { ChainCounts, HistoryEntry, IndexStore, BlockInfo } from './index-store.ts';
 import { openSqlite } from './sqlite-file.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/** The evaluator's verdict that let a block in, by the block's seq (schema 2). */
+const VERDICTS = 'CREATE TABLE IF NOT EXISTS verdicts (seq INTEGER PRIMARY KEY, verdict TEXT NOT NULL);';
 
 const SCHEMA = `
 CREATE TABLE blocks (
@@ -33,6 +36,7 @@ CREATE TABLE heads (
 CREATE TABLE meta_head (one INTEGER PRIMARY KEY CHECK (one = 1), hash TEXT NOT NULL);
 CREATE TABLE counts (chain TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counts VALUES ('A', 0), ('B', 0), ('D', 0);
+${VERDICTS}
 `;
 
 /** Thrown by `append` when a head moved since validation; the transaction rolled back. */
@@ -46,14 +50,20 @@ interface BlockRow {
   version: Hash;
   slot: string;
   header: string;
+  verdict: string | null;
 }
+
+type HistoryRow = Omit<HistoryEntry, 'verdict'> & { verdict: string | null };
+
+const BLOCK_COLUMNS = 'b.seq, b.hash, b.version, b.slot, b.header, v.verdict FROM blocks b LEFT JOIN verdicts v ON v.seq = b.seq';
 
 const HEADER_CACHE = 4096;
 
 function statements(db: Database.Database) {
   return {
     header: db.prepare<[string], { header: string }>('SELECT header FROM blocks WHERE hash = ?'),
-    block: db.prepare<[string], BlockRow>('SELECT seq, hash, version, slot, header FROM blocks WHERE hash = ?'),
+    block: db.prepare<[string], BlockRow>(`SELECT ${BLOCK_COLUMNS} WHERE b.hash = ?`),
+    verdict: db.prepare<[string], { verdict: string }>('SELECT v.verdict FROM blocks b JOIN verdicts v ON v.seq = b.seq WHERE b.hash = ?'),
     leaves: db.prepare<[string], { leaves: Buffer }>('SELECT l.leaves FROM blocks b JOIN tile_leaves l ON l.seq = b.seq WHERE b.hash = ?'),
     versionOf: db.prepare<[string], { version: Hash; seq: number }>("SELECT version, seq FROM blocks WHERE hash = ? AND chain = 'A'"),
     metaHead: db.prepare<[], { hash: Hash }>('SELECT hash FROM meta_head'),
@@ -68,13 +78,12 @@ function statements(db: Database.Database) {
          ORDER BY b.seq DESC LIMIT 1) AS hash
        FROM heads h WHERE h.version = ? AND h.chain = 'B' ORDER BY h.slot`,
     ),
-    history: db.prepare<[string, string], HistoryEntry>(
-      'SELECT hash, seq, idx AS "index", author, created_at FROM blocks WHERE version = ? AND slot = ? ORDER BY seq',
+    history: db.prepare<[string, string], HistoryRow>(
+      `SELECT b.hash, b.seq, b.idx AS "index", b.author, b.created_at, v.verdict
+       FROM blocks b LEFT JOIN verdicts v ON v.seq = b.seq WHERE b.version = ? AND b.slot = ? ORDER BY b.seq`,
     ),
-    list: db.prepare<[number, number], BlockRow>('SELECT seq, hash, version, slot, header FROM blocks WHERE seq > ? ORDER BY seq LIMIT ?'),
-    listChain: db.prepare<[string, number, number], BlockRow>(
-      'SELECT seq, hash, version, slot, header FROM blocks WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?',
-    ),
+    list: db.prepare<[number, number], BlockRow>(`SELECT ${BLOCK_COLUMNS} WHERE b.seq > ? ORDER BY b.seq LIMIT ?`),
+    listChain: db.prepare<[string, number, number], BlockRow>(`SELECT ${BLOCK_COLUMNS} WHERE b.chain = ? AND b.seq > ? ORDER BY b.seq LIMIT ?`),
     counts: db.prepare<[], { chain: ChainId; n: number }>('SELECT chain, n FROM counts'),
     hasPayload: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blocks WHERE payload_hash = ? LIMIT 1'),
     insertBlock: db.prepare(
@@ -82,6 +91,7 @@ function statements(db: Database.Database) {
        VALUES (@hash, @chain, @version, @slot, @idx, @author, @created_at, @payload_hash, @header)`,
     ),
     insertLeaves: db.prepare('INSERT INTO tile_leaves (seq, leaves) VALUES (?, ?)'),
+    insertVerdict: db.prepare('INSERT INTO verdicts (seq, verdict) VALUES (?, ?)'),
     insertHead: db.prepare('INSERT INTO heads (version, slot, chain, hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     moveHead: db.prepare('UPDATE heads SET hash = ? WHERE version = ? AND slot = ? AND hash = ?'),
     insertMetaHead: db.prepare('INSERT INTO meta_head (one, hash) VALUES (1, ?) ON CONFLICT DO NOTHING'),
@@ -122,8 +132,10 @@ class SqliteChainView implements ChainView {
   }
 }
 
+const verdictOf = (text: string | null): SignedVerdict | null => (text === null ? null : (JSON.parse(text) as SignedVerdict));
+
 function toStored(row: BlockRow): BlockInfo {
-  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader };
+  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader, verdict: verdictOf(row.verdict) };
 }
 
 /**
@@ -143,7 +155,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   static open(path: string, mode: 'readwrite' | 'readonly'): SqliteIndexStore {
-    return new SqliteIndexStore(openSqlite(path, mode, { what: 'index', sql: SCHEMA, version: SCHEMA_VERSION }));
+    return new SqliteIndexStore(openSqlite(path, mode, { what: 'index', sql: SCHEMA, version: SCHEMA_VERSION, migrations: { 1: VERDICTS } }));
   }
 
   private write(a: Accepted, leaves: Uint8Array): number {
@@ -161,6 +173,7 @@ export class SqliteIndexStore implements IndexStore {
     });
     const seq = Number(lastInsertRowid);
     this.s.insertLeaves.run(seq, leaves);
+    if (a.verdict !== null) this.s.insertVerdict.run(seq, JSON.stringify(a.verdict));
     const moved =
       a.slot === META_SLOT
         ? h.prev === null
@@ -185,6 +198,11 @@ export class SqliteIndexStore implements IndexStore {
   async block(hash: Hash): Promise<BlockInfo | undefined> {
     const row = this.s.block.get(hash);
     return row && toStored(row);
+  }
+
+  async verdict(hash: Hash): Promise<SignedVerdict | undefined> {
+    const row = this.s.verdict.get(hash);
+    return row && verdictOf(row.verdict)!;
   }
 
   async leaves(hash: Hash): Promise<Uint8Array<ArrayBuffer> | undefined> {
@@ -229,7 +247,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async history(version: Hash, slot: string): Promise<HistoryEntry[]> {
-    return this.s.history.all(version, slot);
+    return this.s.history.all(version, slot).map((r) => ({ ...r, verdict: verdictOf(r.verdict) }));
   }
 
   async at(metaHash: Hash, slot: string): Promise<Hash | null> {

@@ -1,4 +1,4 @@
-import { type Block, type Signer, blockHash, buildBlock } from '@blyan/block';
+import { type Address, type Block, type Signer, blockHash, buildBlock } from '@blyan/block';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -21,6 +21,8 @@ export interface GenesisOptions {
   readonly staticExpertsPerLayer?: number;
   /** Timestamp of every block (default now). */
   readonly createdAt?: number;
+  /** Who the meta block trusts (default: the signer as the one authority, no evaluators). */
+  readonly trust?: { readonly authorities: readonly Address[]; readonly evaluators: readonly Address[] };
 }
 
 export const META_SLOT_NAME = 'model';
@@ -34,6 +36,9 @@ export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: G
   const { config } = model;
   const experts = opts.experts ?? 'int8';
   const created_at = opts.createdAt ?? Date.now();
+  const lower = (a: readonly Address[]) => a.map((x) => x.toLowerCase() as Address);
+  const authorities = lower(opts.trust?.authorities ?? [signer.address]);
+  const evaluators = lower(opts.trust?.evaluators ?? []);
   const payload: MetaPayload = {
     format: META_FORMAT,
     config,
@@ -50,7 +55,7 @@ export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: G
       depends_on: [],
       prev: null,
       payload: encodeMetaPayload(payload),
-      meta: { arch: archOf(config), slots: slotDecls(config) },
+      meta: { arch: archOf(config), slots: slotDecls(config), authorities, evaluators },
       created_at,
     },
     signer,
