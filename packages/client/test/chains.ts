@@ -1,5 +1,5 @@
-import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock, hashBytes, payloadHash } from '@blyan/block';
-import { type SignedVerdict, signVerdict } from '@blyan/chain';
+import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock } from '@blyan/block';
+import { type SignedVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Attested, AttestedSource } from '../src/lineage.ts';
 import type { ParamIndex } from '../src/types.ts';
@@ -70,7 +70,7 @@ export class Network {
 }
 
 const SEED = '11'.repeat(32) as Hash;
-const SAMPLE = { seed: SEED, commitment: payloadHash(hashBytes(SEED)) };
+const SAMPLE = { seed: SEED, commitment: sampleCommitment(SEED) };
 
 async function put(prev: Hash | null, building: Promise<Block>, verdict?: ((block: Hash, base: Hash) => Promise<SignedVerdict>) | null): Promise<{ hash: Hash; attested: Attested }> {
   const { header } = await building;
