@@ -1,15 +1,17 @@
 /**
- * Publishes a new version of one expert on a running relay, as a trainer would:
- * `tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT`. The new weights are the head's weights negated, signed
- * by a miner key; prints `{"hash": ...}` of the accepted block.
+ * Publishes a new version of one expert on a running relay, as its network's authority may:
+ * `tsx apps/web/e2e/publish-expert.ts RELAY_URL STORE_DIR SLOT`. The new weights are the head's
+ * weights negated, signed with the genesis key of the relay's store (the authority its meta block
+ * names); prints `{"hash": ...}` of the accepted block.
  */
 import { type Hash, blockHash, buildBlock, decodeTensors, encodeBlock, encodeTensors, type TensorMap } from '@blyan/block';
 import { RelayClient, loadVerifiedBlock } from '@blyan/client';
 import { privateKeyToAccount } from 'viem/accounts';
+import { genesisKey } from '../../../relay/src/config.ts';
 
-const [url, slot] = process.argv.slice(2);
-if (!url || !slot) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT');
-const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
+const [url, store, slot] = process.argv.slice(2);
+if (!url || !store || !slot) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL STORE_DIR SLOT');
+const authority = privateKeyToAccount((await genesisKey(store, false)).key);
 const client = new RelayClient(url);
 const params = await client.params();
 const head = params.slots[slot];
@@ -31,7 +33,7 @@ const block = await buildBlock(
     payload: encodeTensors(negated),
     meta: { encoding: 'tensors-v1' },
   },
-  miner,
+  authority,
 );
 const res = await fetch(`${url}/v1/blocks`, { method: 'POST', body: encodeBlock(block) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream' } });
 if (res.status !== 201) throw new Error(`the relay refused the new version: ${res.status} ${await res.text()}`);

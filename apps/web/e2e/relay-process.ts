@@ -28,7 +28,7 @@ export interface RelayProcess {
   /** Its genesis meta block hash (its meta head when it started): the pin of an app built for its network. */
   genesis: string;
   stop(): Promise<void>;
-  /** Publishes a new version of an expert slot (see publish-expert.ts); resolves to its hash. */
+  /** Publishes a new version of an expert slot, signed by its network's authority (see publish-expert.ts); resolves to its hash. */
   publishExpert(slot: string): Promise<string>;
 }
 
@@ -82,7 +82,7 @@ export async function startRelay(checkpoint?: string, options: string[] = []): P
       await rm(dir, { recursive: true, force: true });
     },
     async publishExpert(slot) {
-      return (await firstJsonLine(spawnTsx(['apps/web/e2e/publish-expert.ts', url!, slot]), 'publish-expert')).hash!;
+      return (await firstJsonLine(spawnTsx(['apps/web/e2e/publish-expert.ts', url!, join(dir, 'store'), slot]), 'publish-expert')).hash!;
     },
   };
 }
