@@ -7,22 +7,28 @@ import { verify } from './cli/verify.ts';
 const USAGE = `usage: blyan <command> [options]
 
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
-           [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002]
-           serve the relay API under /v1; an empty store is first seeded from --checkpoint, else
-           public/genesis/checkpoint.tensors. --app serves a built web app (apps/web/dist) at /.
+           [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002] [--evaluator-key FILE]
+           serve the relay API under /v1. An empty store first imports the canonical genesis
+           (public/genesis/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed),
+           or with --checkpoint founds a network of its own, as genesis does. Contributions are
+           judged only with an evaluator key the meta head names: --evaluator-key FILE, else
+           $BLYAN_EVALUATOR_KEY, else <store>/evaluator.key. --app serves a built web app (apps/web/dist) at /.
            --origin is the web app's origin: the SIWE domain and URI logins must name, and the
            one origin that gets credentialed (cookie) requests; it defaults to the relay's own
            address with --app, else http://localhost:5173 (vite dev). --min-improvement is δ in
            nats/token
-  genesis  --checkpoint FILE [--store DIR] [--f32]
-           seed an empty store from a checkpoint (experts int8 unless --f32)
+  genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
+           found a separate network in an empty store: genesis blocks of the checkpoint (experts
+           int8 unless --f32) naming the genesis key as authority and the evaluator key, and
+           <store>/genesis.json (the pin and signed headers) for its relays and its app
   verify   [--store DIR]
            re-validate every block from genesis and check every head; exit 1 on any problem
   inspect  [HASH] [--store DIR]
            list all blocks, or show one header and its tensors
 
-The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. The genesis key comes
-from $BLYAN_GENESIS_KEY, else <store>/genesis.key (created on first start).`;
+The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. A founded network's keys
+come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
+<store>/evaluator.key (created when the store founds it).`;
 
 /** Runs one command; resolves to an exit status, or null while `serve` keeps running. */
 async function main(argv: string[], log: Log): Promise<number | null> {

@@ -1,4 +1,4 @@
-import { type Address, type Hash, blockHash, equalBytes } from '@blyan/block';
+import { type Address, type Hash, blockHash, equalBytes, parseHeader } from '@blyan/block';
 import { MemoryChain, type RuleOptions, validateBlock } from '@blyan/chain';
 import type { DelegatedAt } from './auth/proofs.ts';
 import { joinLeaves } from './leaves.ts';
@@ -39,6 +39,12 @@ export async function verifyStore(index: IndexStore, objects: ObjectStore, deleg
     for (const b of page) {
       after = b.seq;
       const at = `#${b.seq} ${b.hash}`;
+      try {
+        parseHeader(b.header);
+      } catch (e) {
+        problems.push(`${at}: stored header is malformed: ${(e as Error).message}`);
+        continue;
+      }
       if (blockHash(b.header) !== b.hash) {
         problems.push(`${at}: stored header hashes to ${blockHash(b.header)}`);
         continue;

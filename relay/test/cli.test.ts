@@ -1,16 +1,19 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { blockHash } from '@blyan/block';
 import Database from 'better-sqlite3';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/args.ts';
 import { genesis } from '../src/cli/genesis.ts';
 import { inspect } from '../src/cli/inspect.ts';
 import { serve } from '../src/cli/serve.ts';
 import { verify } from '../src/cli/verify.ts';
-import { genesisKey } from '../src/config.ts';
-import { GENESIS_KEY, OCTETS, authority, fixture, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+import { COMMITTED_GENESIS, genesisKey } from '../src/config.ts';
+import { parseGenesisFile } from '../src/genesis.ts';
+import { EVALUATOR_KEY, GENESIS_KEY, OCTETS, authority, evaluator, fixture, importedBlocks, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,7 +40,7 @@ function capture(): { log: (l: string) => void; text: () => string } {
 /** Announces a 1 GB body over real HTTP, sends 64 KiB of it, and returns the early answer. */
 function postHuge(url: string): Promise<{ status: number; code: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-length': String(1 << 30) } }, (res) => {
+    const req = request(url, { method: 'POST', headers: { ...OCTETS, 'content-length': String(1 << 30) } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => {
@@ -66,7 +69,9 @@ describe('blyan serve', () => {
     const running = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], out.log);
     try {
       expect(out.text()).toMatch(/seeded genesis from .*tiny\.tensors: 14 blocks \(1 meta, 3 dense, 2 router, 8 expert\)/);
-      expect(out.text()).toMatch(/newly generated/);
+      expect(out.text()).toMatch(/genesis authority 0x[0-9a-f]{40} \(key from .*genesis\.key, newly generated\)/);
+      expect(out.text()).toMatch(/judging contributions as evaluator 0x[0-9a-f]{40}/);
+      expect((await stat(join(store, 'evaluator.key'))).mode & 0o777).toBe(0o600);
       expect(out.text()).toContain(`listening on ${running.url}`);
       expect((await stat(join(store, 'genesis.key'))).mode & 0o777).toBe(0o600);
       const health = await (await fetch(`${running.url}/v1/health`)).json();
@@ -145,15 +150,84 @@ describe('blyan serve', () => {
 });
 
 describe('blyan genesis', () => {
-  it('seeds an empty store (f32 experts on request) and refuses a non-empty one', async () => {
+  it('founds a network in an empty store (f32 experts on request), writing its keys and genesis.json, and refuses a non-empty one', async () => {
     const dir = await scratch();
     const ckpt = join(dir, 'c.tensors');
     await writeFile(ckpt, tinyCheckpoint(3));
+    const store = join(dir, 's');
     const out = capture();
-    expect(await genesis(['--checkpoint', ckpt, '--store', join(dir, 's'), '--f32'], out.log)).toBe(0);
-    expect(out.text()).toMatch(/14 blocks .* experts f32/);
-    await expect(genesis(['--checkpoint', ckpt, '--store', join(dir, 's')], out.log)).rejects.toThrow(/already holds 14 blocks/);
-    expect(await verify(['--store', join(dir, 's')], out.log)).toBe(0);
+    expect(await genesis(['--checkpoint', ckpt, '--store', store, '--f32'], out.log)).toBe(0);
+    expect(out.text()).toMatch(/14 blocks .*\n.*experts f32; founded network [0-9a-f]{64}/);
+    const file = parseGenesisFile(JSON.parse(await readFile(join(store, 'genesis.json'), 'utf8')), 'genesis.json');
+    const keyAddress = async (name: string) => privateKeyToAccount((await readFile(join(store, name), 'utf8')).trim() as `0x${string}`).address.toLowerCase();
+    expect(file.headers[0]!.meta).toMatchObject({ authorities: [await keyAddress('genesis.key')], evaluators: [await keyAddress('evaluator.key')] });
+    expect((await stat(join(store, 'evaluator.key'))).mode & 0o777).toBe(0o600);
+    await expect(genesis(['--checkpoint', ckpt, '--store', store], out.log)).rejects.toThrow(/already holds 14 blocks/);
+    expect(await verify(['--store', store], out.log)).toBe(0);
+    const other = await importedBlocks(file, tinyCheckpoint(3));
+    expect(other).toEqual(file.headers.map((h) => blockHash(h)));
+  });
+});
+
+describe('serve without --checkpoint', () => {
+  it('imports the canonical genesis on an empty store with no key, and is a mirror that judges nothing', async () => {
+    const dir = await scratch();
+    const store = join(dir, 'store');
+    const out = capture();
+    const running = await serve(['--store', store, '--port', '0'], out.log);
+    try {
+      const pinned = JSON.parse(await readFile(COMMITTED_GENESIS, 'utf8')).meta;
+      expect(out.text()).toContain(`imported the genesis pinned as ${pinned}`);
+      expect(out.text()).toContain('not judging contributions: no evaluator key');
+      expect((await (await fetch(`${running.url}/v1/health`)).json()).meta_head).toBe(pinned);
+      expect((await readdir(store)).filter((n) => n.endsWith('.key'))).toEqual([]);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('a store from before the meta chain named its authorities', () => {
+  it('is refused by serve with what to do, and verify names the malformed header', async () => {
+    const f = await closedFixture();
+    const db = new Database(join(f.dir, 'index.sqlite'));
+    const row = db.prepare<[], { header: string }>('SELECT header FROM blocks WHERE seq = 1').get()!;
+    const { authorities: _a, evaluators: _e, ...old } = JSON.parse(row.header).meta;
+    db.prepare('UPDATE blocks SET header = ? WHERE seq = 1').run(JSON.stringify({ ...JSON.parse(row.header), meta: old }));
+    db.close();
+    await expect(serve(['--store', f.dir, '--port', '0'], capture().log)).rejects.toThrow(/holds a meta block [0-9a-f]{64} this relay cannot govern by .*meta.authorities.*move the store aside/);
+    const out = capture();
+    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(out.text()).toMatch(/#1 [0-9a-f]{64}: stored header is malformed: meta.authorities must be an array/);
+  });
+});
+
+describe('the evaluator key', () => {
+  it('comes from --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store; serve judges only if the meta head names it', async () => {
+    const f = await closedFixture();
+    const keyFile = join(f.dir, 'named.key');
+    await writeFile(keyFile, `${EVALUATOR_KEY}\n`);
+    const runs: [string[], Record<string, string>, RegExp][] = [
+      [['--evaluator-key', keyFile], {}, new RegExp(`judging contributions as evaluator ${evaluator}`)],
+      [[], { BLYAN_EVALUATOR_KEY: EVALUATOR_KEY }, new RegExp(`judging contributions as evaluator ${evaluator}`)],
+      [[], { BLYAN_EVALUATOR_KEY: GENESIS_KEY }, new RegExp(`the meta head does not name ${authority} as an evaluator`)],
+      [[], {}, /not judging contributions: no evaluator key/],
+    ];
+    for (const [flags, env, said] of runs) {
+      const saved = process.env.BLYAN_EVALUATOR_KEY;
+      if (env.BLYAN_EVALUATOR_KEY === undefined) delete process.env.BLYAN_EVALUATOR_KEY;
+      else process.env.BLYAN_EVALUATOR_KEY = env.BLYAN_EVALUATOR_KEY;
+      const out = capture();
+      try {
+        const running = await serve(['--store', f.dir, '--port', '0', ...flags], out.log);
+        await running.close();
+      } finally {
+        if (saved === undefined) delete process.env.BLYAN_EVALUATOR_KEY;
+        else process.env.BLYAN_EVALUATOR_KEY = saved;
+      }
+      expect(out.text()).toMatch(said);
+    }
+    await expect(serve(['--store', f.dir, '--port', '0', '--evaluator-key', join(f.dir, 'missing.key')], capture().log)).rejects.toThrow(/--evaluator-key .*missing\.key: no such file/);
   });
 });
 

@@ -1,8 +1,10 @@
-import { decodeTensors, encodeTensors } from '@blyan/block';
+import { readFile } from 'node:fs/promises';
+import { blockHash, decodeTensors, encodeTensors } from '@blyan/block';
 import { parseMetaPayload } from '@blyan/model/blocks';
 import { describe, expect, it } from 'vitest';
-import { genesisFromCheckpoint } from '../src/genesis.ts';
-import { TINY, genesisAccount, tinyCheckpoint } from './helpers.ts';
+import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS } from '../src/config.ts';
+import { genesisFromCheckpoint, parseGenesisFile } from '../src/genesis.ts';
+import { TINY, genesisAccount, importedBlocks, tinyCheckpoint } from './helpers.ts';
 
 describe('genesis from a checkpoint file', () => {
   it('carries the config, tokenizer and split hashes of the checkpoint into the meta block', async () => {
@@ -31,5 +33,21 @@ describe('genesis from a checkpoint file', () => {
     await expect(refuse(encodeTensors(tensors, { ...metadata, config: JSON.stringify({ ...TINY, vocabSize: 301 }) }))).rejects.toThrow(
       'ckpt.tensors: the tokenizer has 300 tokens but the config\'s vocabSize is 301',
     );
+  });
+});
+
+describe('the canonical genesis (public/genesis)', () => {
+  it('imports on two empty stores without any key, and both hold exactly the signed blocks it pins', async () => {
+    const json = await readFile(COMMITTED_GENESIS, 'utf8');
+    const checkpoint = await readFile(COMMITTED_CHECKPOINT);
+    const file = parseGenesisFile(JSON.parse(json), COMMITTED_GENESIS);
+    const meta = file.headers[0]!;
+    if (meta.type !== 'meta') throw new Error('the genesis starts with its meta block');
+    expect(meta.meta.authorities).toHaveLength(1);
+    expect(meta.meta.evaluators).toHaveLength(1);
+    const first = await importedBlocks(file, checkpoint);
+    expect(first[0]).toBe(file.meta);
+    expect(first).toEqual(file.headers.map((h) => blockHash(h)));
+    expect(await importedBlocks(file, checkpoint)).toEqual(first);
   });
 });

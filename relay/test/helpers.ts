@@ -7,7 +7,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
 import { type ModelConfig, initParams } from '@blyan/model';
 import { encodeSlotPayload, slotPlan } from '@blyan/model/blocks';
-import { genesisFromCheckpoint } from '../src/genesis.ts';
+import { importGenesis } from '../src/cli/seed.ts';
+import { type GenesisFile, genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
@@ -153,4 +154,17 @@ export async function storeState(f: Fixture): Promise<{ rows: number; files: num
   for (const d of await readdir(root)) if (d !== 'tmp') files += (await readdir(join(root, d))).length;
   files += (await readdir(join(root, 'tmp'))).length;
   return { rows: c.A + c.B + c.D, files, head: await f.relay.index.metaHead() };
+}
+
+/** Imports a published genesis with `checkpoint` into a fresh empty relay; the block hashes it then holds, in order. */
+export async function importedBlocks(file: GenesisFile, checkpoint: Uint8Array): Promise<Hash[]> {
+  const dir = await tempDir();
+  const relay = await openRelay(dir, relayRules());
+  try {
+    await importGenesis(relay.ledger, JSON.stringify(file), checkpoint, { genesis: 'genesis.json', checkpoint: 'checkpoint.tensors' }, () => undefined);
+    return (await relay.index.list(0, 1000)).map((b) => b.hash);
+  } finally {
+    await relay.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -4,6 +4,7 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Hash, blockHash, payloadHash } from '@blyan/block';
 import { validateBlock } from '@blyan/chain';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
 import { openRelay } from '../src/relay.ts';
@@ -131,6 +132,27 @@ describe('SqliteIndexStore and the relay store', () => {
     await again.close();
     expect(existsSync(join(f.dir, 'relay.lock'))).toBe(false);
     f.relay = await openRelay(f.dir, relayRules());
+  });
+
+  it('upgrades a schema-1 index (no verdicts table) on a read-write open; a read-only open of it is refused', async () => {
+    const f = await fixture();
+    await f.relay.close();
+    cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
+    const db = new Database(join(f.dir, 'index.sqlite'));
+    db.exec('DROP TABLE verdicts');
+    db.pragma('user_version = 1');
+    db.close();
+    await expect(openStores(f.dir, 'readonly')).rejects.toThrow(/has index schema 1; this relay reads schema 2/);
+    const again = await openRelay(f.dir, relayRules());
+    try {
+      expect((await again.index.block(f.meta))?.verdict).toBeNull();
+      expect(await again.index.verdict(f.slots['layer0.expert0']!)).toBeUndefined();
+    } finally {
+      await again.close();
+    }
+    const upgraded = new Database(join(f.dir, 'index.sqlite'), { readonly: true });
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(2);
+    upgraded.close();
   });
 
   it('read-only opens need an existing store', async () => {

@@ -1,17 +1,17 @@
 /**
- * Publishes a new version of one expert on a running relay, as its network's authority may:
- * `tsx apps/web/e2e/publish-expert.ts RELAY_URL STORE_DIR SLOT`. The new weights are the head's
- * weights negated, signed with the genesis key of the relay's store (the authority its meta block
- * names); prints `{"hash": ...}` of the accepted block.
+ * Publishes a new version of one expert on a running relay, as its genesis authority may (only an
+ * authority the meta block names moves a head through POST /v1/blocks):
+ * `tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT KEY_FILE`. The new weights are the head's
+ * weights negated, signed with the key in KEY_FILE; prints `{"hash": ...}` of the accepted block.
  */
 import { type Hash, blockHash, buildBlock, decodeTensors, encodeBlock, encodeTensors, type TensorMap } from '@blyan/block';
 import { RelayClient, loadVerifiedBlock } from '@blyan/client';
+import { readFile } from 'node:fs/promises';
 import { privateKeyToAccount } from 'viem/accounts';
-import { genesisKey } from '../../../relay/src/config.ts';
 
-const [url, store, slot] = process.argv.slice(2);
-if (!url || !store || !slot) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL STORE_DIR SLOT');
-const authority = privateKeyToAccount((await genesisKey(store, false)).key);
+const [url, slot, keyFile] = process.argv.slice(2);
+if (!url || !slot || !keyFile) throw new Error('usage: tsx apps/web/e2e/publish-expert.ts RELAY_URL SLOT KEY_FILE');
+const authority = privateKeyToAccount((await readFile(keyFile, 'utf8')).trim() as `0x${string}`);
 const client = new RelayClient(url);
 const params = await client.params();
 const head = params.slots[slot];

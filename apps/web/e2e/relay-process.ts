@@ -82,7 +82,7 @@ export async function startRelay(checkpoint?: string, options: string[] = []): P
       await rm(dir, { recursive: true, force: true });
     },
     async publishExpert(slot) {
-      return (await firstJsonLine(spawnTsx(['apps/web/e2e/publish-expert.ts', url!, join(dir, 'store'), slot]), 'publish-expert')).hash!;
+      return (await firstJsonLine(spawnTsx(['apps/web/e2e/publish-expert.ts', url!, slot, join(dir, 'store', 'genesis.key')]), 'publish-expert')).hash!;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Address, BlockHeader, Hash } from '@blyan/block';
-import { type SignedVerdict, VerdictError, recoverVerdictSigner } from './verdict.ts';
+import { type SignedVerdict, parseVerdict, recoverVerdictSigner } from './verdict.ts';
 
 export type MetaHeader = BlockHeader & { type: 'meta' };
 
@@ -13,9 +13,9 @@ const refuse = (code: 'not_authorized' | 'bad_verdict', message: string): Author
 async function verdictProblem(h: BlockHeader, hash: Hash, governing: MetaHeader, governingHash: Hash, v: SignedVerdict): Promise<string | null> {
   let signer: Address;
   try {
-    signer = await recoverVerdictSigner(v);
+    signer = await recoverVerdictSigner(parseVerdict(v));
   } catch (e) {
-    return (e as VerdictError).message;
+    return (e as Error).message;
   }
   if (signer !== v.evaluator) return `verdict names evaluator ${v.evaluator} but was signed by ${signer}`;
   if (!governing.meta.evaluators.includes(v.evaluator)) return `${v.evaluator} is not an evaluator of meta block ${governingHash}`;

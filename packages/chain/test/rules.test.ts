@@ -3,12 +3,12 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../src/memory.ts';
 import type { RuleOptions } from '../src/rules.ts';
-import { type Verdict, sampleCommitment, signVerdict } from '../src/verdict.ts';
+import { signVerdict } from '../src/verdict.ts';
+import { acceptedVerdict, judge } from './fixtures.ts';
 
 const genesis = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const miner = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
 const opts: RuleOptions = { maxPayloadBytes: 1 << 20 };
-const judge = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba');
 const trust = { authorities: [genesis.address.toLowerCase() as `0x${string}`], evaluators: [judge.address.toLowerCase() as `0x${string}`] };
 const slots: MetaBlockMeta['slots'] = [
   { name: 'layer0.expert0', type: 'expert' },
@@ -34,23 +34,8 @@ function param(m: Block, name: string, prev: Block | null, seed = 0, signer = ge
 }
 
 /** An accepted verdict for `b`, which replaces `base` under meta block `m`. */
-function verdictFor(b: Block, m: Block, base: Block): Verdict {
-  const seed = blockHash(m.header);
-  return {
-    v: 1,
-    block: blockHash(b.header),
-    slot: b.header.name,
-    base: blockHash(base.header),
-    meta: blockHash(m.header),
-    accepted: true,
-    baseline: 3.5,
-    candidate: 3.4,
-    tokens: 1024,
-    sample: { commitment: sampleCommitment(seed), seed },
-    evaluator: judge.address.toLowerCase() as `0x${string}`,
-    judged_at: 1_700_000_000_000,
-  };
-}
+const verdictFor = (b: Block, m: Block, base: Block) =>
+  acceptedVerdict({ block: blockHash(b.header), slot: b.header.name, base: blockHash(base.header), meta: blockHash(m.header) }, blockHash(m.header));
 
 async function ok(chain: MemoryChain, b: Block) {
   const r = await chain.submit(b, opts);
@@ -167,6 +152,15 @@ describe('chain rules', () => {
     live = true;
     expect(await chain.submit(b, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
     expect(await chain.submit(b, delegated, v)).toMatchObject({ ok: true, by: 'verdict', verdict: v });
+  });
+
+  it("an authority's session key is not the authority: it needs a verdict like anyone else", async () => {
+    const session = privateKeyToAccount('0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6');
+    const b = await buildBlock({ type: 'expert', index: 0, name: 'layer0.expert1', depends_on: [blockHash(m0.header)], prev: null, payload: bytes(10, 1), meta: { encoding: 'tensors-v1' } }, session, genesis.address);
+    const delegated = { ...opts, isDelegate: () => true };
+    expect(await chain.submit(b, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
+    const meta1 = await buildBlock({ type: 'meta', index: 1, name: 'model', depends_on: [blockHash(m0.header)], prev: blockHash(m0.header), payload: bytes(1, 1), meta: { arch: 'arch-1', slots, ...trust } }, session, genesis.address);
+    expect(await chain.submit(meta1, delegated)).toMatchObject({ ok: false, status: 403, code: 'not_authorized' });
   });
 
   it('checks the header signature before hashing the payload', async () => {

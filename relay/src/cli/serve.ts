@@ -3,26 +3,53 @@ import { readFile } from 'node:fs/promises';
 import { type RequestListener, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseHeader } from '@blyan/block';
 import { getRequestListener } from '@hono/node-server';
-import { COMMITTED_CHECKPOINT, DEFAULT_MAX_PAYLOAD, genesisKey, relayRules, storeDir } from '../config.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS, DEFAULT_MAX_PAYLOAD, evaluatorKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
 import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { createApp } from '../server/app.ts';
+import { judgesContributions } from '../judging.ts';
 import { indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
-import { seedGenesis } from './seed.ts';
+import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
 
 export interface Running {
   url: string;
   close(): Promise<void>;
 }
 
-async function genesisSource(flag: string | undefined): Promise<{ bytes: Uint8Array; source: string }> {
-  if (flag !== undefined) return { bytes: await readFile(flag), source: flag };
-  if (existsSync(COMMITTED_CHECKPOINT)) return { bytes: await readFile(COMMITTED_CHECKPOINT), source: COMMITTED_CHECKPOINT };
-  throw new Error(`no genesis checkpoint: ${COMMITTED_CHECKPOINT} is missing; pass --checkpoint FILE (train one with packages/model/src/cli/train.ts)`);
+async function committed(path: string, what: string): Promise<Uint8Array> {
+  if (!existsSync(path)) throw new Error(`no ${what}: ${path} is missing; pass --checkpoint FILE to found a network of your own`);
+  return readFile(path);
+}
+
+/**
+ * Seeds an empty store: with --checkpoint it founds a separate network (keys from `founding`);
+ * without, it imports the canonical genesis (public/genesis), which needs no private key.
+ */
+async function seed(relay: Relay, dir: string, flag: string | undefined, founding: FoundingKeys | null, f32: boolean, log: Log): Promise<void> {
+  if (flag !== undefined && founding !== null) return foundNetwork(relay.ledger, dir, await readFile(flag), founding, f32, flag, log);
+  if (flag !== undefined) throw new Error(`store ${dir} exists without blocks or keys; remove it, or found the network with blyan genesis`);
+  const [json, checkpoint] = [await committed(COMMITTED_GENESIS, 'canonical genesis'), await committed(COMMITTED_CHECKPOINT, 'genesis checkpoint')];
+  await importGenesis(relay.ledger, new TextDecoder().decode(json), checkpoint, { genesis: COMMITTED_GENESIS, checkpoint: COMMITTED_CHECKPOINT }, log);
+}
+
+/**
+ * Refuses a store whose meta head is not a valid meta block of this format (one made before the
+ * meta chain named its authorities and evaluators): no block could be authorized against it.
+ */
+async function checkMetaHead(relay: Relay, dir: string): Promise<void> {
+  const head = await relay.index.metaHead();
+  const header = head === null ? undefined : (await relay.index.block(head))?.header;
+  try {
+    parseHeader(header);
+  } catch (e) {
+    throw new Error(`store ${dir} holds a meta block ${head} this relay cannot govern by (${(e as Error).message}); move the store aside to import the canonical genesis`);
+  }
 }
 
 /** The built web app to serve at /, checked before anything opens. */
@@ -74,7 +101,10 @@ function hostUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. */
+/**
+ * `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. Verdicts are
+ * signed with --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store's evaluator.key.
+ */
 export async function serve(args: string[], log: Log): Promise<Running> {
   const { values } = parse(args, {
     ...STORE_OPTION,
@@ -87,6 +117,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     'chain-id': { type: 'string' },
     'min-improvement': { type: 'string' },
     app: { type: 'string' },
+    'evaluator-key': { type: 'string' },
   });
   const port = intOption(values.port, 'port', 8787, 0, 65535);
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
@@ -98,17 +129,20 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   let relay: Relay | undefined;
   try {
     const accounts = accountsConfig(values, webApp === undefined ? undefined : url);
-    const key = await genesisKey(dir, !existsSync(indexPath(dir)));
-    relay = await openRelay(dir, relayRules(maxPayloadBytes), accounts);
+    const founding = values.checkpoint !== undefined && !existsSync(indexPath(dir)) ? await foundingKeys(dir, values['evaluator-key']) : null;
+    const evaluator = founding?.evaluator ?? (await evaluatorKey(dir, values['evaluator-key']));
+    relay = await openRelay(dir, relayRules(maxPayloadBytes), accounts, evaluator && privateKeyToAccount(evaluator.key));
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;
-    if (total === 0) {
-      const { bytes, source } = await genesisSource(values.checkpoint);
-      await seedGenesis(relay.ledger, bytes, key, values.f32 ?? false, source, log);
-    } else if (values.checkpoint !== undefined) {
-      log(`store already holds ${total} blocks; --checkpoint ignored`);
-    }
+    if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, log);
+    else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
+    await checkMetaHead(relay, dir);
+    log(
+      (await judgesContributions(relay.index, relay.verdictSigner))
+        ? `judging contributions as evaluator ${evaluator!.address}`
+        : `not judging contributions: ${evaluator === null ? 'no evaluator key' : `the meta head does not name ${evaluator.address} as an evaluator`} (a mirror: contributions answer 503 no_evaluator)`,
+    );
   } catch (e) {
     await relay?.close();
     await closeServer(listening.server);

@@ -1,3 +1,4 @@
+import type { Signer } from '@blyan/block';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
@@ -9,6 +10,11 @@ export interface AppDeps {
   objects: ObjectStore;
   ledger: Ledger;
   accounts: Accounts;
+  /**
+   * The evaluator key verdicts are signed with, or null; contributions are judged only while the
+   * meta head names it (judgesContributions in ../judging.ts).
+   */
+  verdictSigner: Signer | null;
   /** The largest payload the chain rules accept; the request body limit adds the wire header. */
   maxPayloadBytes: number;
 }

@@ -4,7 +4,7 @@ import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { type ExpertEncoding, META_FORMAT, type MetaPayload, type SplitHashes, archOf, encodeMetaPayload } from './meta-payload.ts';
 import { encodeSlotPayload } from './slot-payload.ts';
-import { slotDecls, slotPlan } from './slots.ts';
+import { type SlotPlan, slotDecls, slotPlan } from './slots.ts';
 
 /** A trained model as the genesis command takes it (train/checkpoint.ts ModelCheckpoint fits). */
 export interface GenesisModel {
@@ -27,18 +27,20 @@ export interface GenesisOptions {
 
 export const META_SLOT_NAME = 'model';
 
+/** The payloads of a model's genesis blocks: the meta payload, then one per slot of slotPlan, in order. */
+export interface GenesisPayloads {
+  readonly meta: Uint8Array;
+  readonly slots: readonly { readonly slot: SlotPlan; readonly payload: Uint8Array }[];
+}
+
 /**
- * Cuts a model into its genesis blocks, all signed by `signer`: the meta block first (payload:
- * MetaPayload; header meta: arch and every slot), then one block per slot of slotPlan, in that
- * order, each depending on the meta block.
+ * What the genesis blocks of `model` carry, independent of who signs them and when: so a relay can
+ * rebuild the payloads of a published genesis from its checkpoint and check them against the
+ * signed headers without any private key.
  */
-export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: GenesisOptions = {}): Promise<Block[]> {
+export function genesisPayloads(model: GenesisModel, opts: Pick<GenesisOptions, 'experts' | 'staticExpertsPerLayer'> = {}): GenesisPayloads {
   const { config } = model;
   const experts = opts.experts ?? 'int8';
-  const created_at = opts.createdAt ?? Date.now();
-  const lower = (a: readonly Address[]) => a.map((x) => x.toLowerCase() as Address);
-  const authorities = lower(opts.trust?.authorities ?? [signer.address]);
-  const evaluators = lower(opts.trust?.evaluators ?? []);
   const payload: MetaPayload = {
     format: META_FORMAT,
     config,
@@ -47,6 +49,24 @@ export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: G
     quantization: { experts, dense: 'f32' },
     splits: model.splits,
   };
+  return {
+    meta: encodeMetaPayload(payload),
+    slots: slotPlan(config).map((slot) => ({ slot, payload: encodeSlotPayload(slot, model.params, experts) })),
+  };
+}
+
+/**
+ * Cuts a model into its genesis blocks, all signed by `signer`: the meta block first (payload:
+ * MetaPayload; header meta: arch, every slot, and whom it trusts), then one block per slot of
+ * slotPlan, in that order, each depending on the meta block.
+ */
+export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: GenesisOptions = {}): Promise<Block[]> {
+  const { config } = model;
+  const created_at = opts.createdAt ?? Date.now();
+  const lower = (a: readonly Address[]) => a.map((x) => x.toLowerCase() as Address);
+  const authorities = lower(opts.trust?.authorities ?? [signer.address]);
+  const evaluators = lower(opts.trust?.evaluators ?? []);
+  const payloads = genesisPayloads(model, opts);
   const meta = await buildBlock(
     {
       type: 'meta',
@@ -54,7 +74,7 @@ export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: G
       name: META_SLOT_NAME,
       depends_on: [],
       prev: null,
-      payload: encodeMetaPayload(payload),
+      payload: payloads.meta,
       meta: { arch: archOf(config), slots: slotDecls(config), authorities, evaluators },
       created_at,
     },
@@ -62,9 +82,9 @@ export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: G
   );
   const metaHash = blockHash(meta.header);
   const blocks: Block[] = [meta];
-  for (const slot of slotPlan(config)) {
+  for (const { slot, payload } of payloads.slots) {
     const draft = { type: slot.type, index: 0, name: slot.name, depends_on: [metaHash], prev: null, created_at, meta: { encoding: 'tensors-v1' as const } };
-    blocks.push(await buildBlock({ ...draft, payload: encodeSlotPayload(slot, model.params, experts) }, signer));
+    blocks.push(await buildBlock({ ...draft, payload }, signer));
   }
   return blocks;
 }

@@ -2,4 +2,4 @@
 export { type SlotPlan, expertSlotName, parseExpertSlot, slotDecls, slotPlan } from './slots.ts';
 export { type ExpertEncoding, META_FORMAT, type MetaPayload, type SplitHashes, archOf, encodeMetaPayload, parseMetaPayload } from './meta-payload.ts';
 export { encodeSlotPayload, slotParams, slotTensors } from './slot-payload.ts';
-export { type GenesisModel, type GenesisOptions, META_SLOT_NAME, genesisBlocks } from './genesis.ts';
+export { type GenesisModel, type GenesisOptions, type GenesisPayloads, META_SLOT_NAME, genesisBlocks, genesisPayloads } from './genesis.ts';
