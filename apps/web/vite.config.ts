@@ -1,4 +1,35 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Plugin, defineConfig } from 'vite';
+
+const COMMITTED_GENESIS = fileURLToPath(new URL('../../public/genesis/genesis.json', import.meta.url));
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * The genesis meta block hash the app trusts: BLYAN_GENESIS_PIN (a separately founded network), else
+ * the `meta` of the committed public/genesis/genesis.json. A build without one fails: an app that
+ * trusts whatever relay it talks to cannot be built.
+ */
+function genesisPin(): string {
+  if (process.env.BLYAN_GENESIS_PIN === undefined && !existsSync(COMMITTED_GENESIS)) throw new Error(`no genesis pin: ${COMMITTED_GENESIS} is missing and BLYAN_GENESIS_PIN is not set`);
+  const pin = process.env.BLYAN_GENESIS_PIN ?? (JSON.parse(readFileSync(COMMITTED_GENESIS, 'utf8')) as { meta?: unknown }).meta;
+  if (typeof pin !== 'string' || !HASH.test(pin)) throw new Error(`the genesis pin must be a block hash (64 lowercase hex), got ${JSON.stringify(pin)} from ${process.env.BLYAN_GENESIS_PIN === undefined ? COMMITTED_GENESIS : 'BLYAN_GENESIS_PIN'}`);
+  return pin;
+}
+
+/** Writes genesis.json ({ meta }) into the build and serves it in dev: the page reads its pin from its own origin, never from the relay. */
+const genesisFile = (): Plugin => {
+  const source = () => JSON.stringify({ meta: genesisPin() });
+  return {
+    name: 'blyan-genesis-pin',
+    configureServer(server) {
+      server.middlewares.use('/genesis.json', (_req, res) => res.setHeader('Content-Type', 'application/json').end(source()));
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'genesis.json', source: source() });
+    },
+  };
+};
 
 /** Emits shell.json, every file of the build, for the service worker to keep for offline starts. */
 const shellList = (): Plugin => ({
@@ -21,7 +52,8 @@ const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 const relayProxy = { '/v1': process.env.BLYAN_RELAY ?? 'http://127.0.0.1:8787' };
 
 export default defineConfig({
-  plugins: [shellList()],
+  // genesisFile first: shellList lists what the bundle holds when it runs.
+  plugins: [genesisFile(), shellList()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',

@@ -1,11 +1,13 @@
 /**
  * Browser benchmark of apps/web in the machine's Chromium (WebGPU on SwiftShader here):
- * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/browser.ts`. Prints time to first
- * token cold (empty cache, everything from the relay), warm from IndexedDB (after a reload) and warm
- * in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and expert bytes
+ * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/browser.ts`. Prints the cold start
+ * and the share of it the trust check takes (every head walked back to the pinned genesis), time to
+ * first token cold (empty cache, everything from the relay), warm from IndexedDB (after a reload)
+ * and warm in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and expert bytes
  * downloaded per prompt under static versus dynamic routing.
  */
 import { ChatPage } from '../e2e/chat-page.ts';
+import type { TrustCheck } from '../src/protocol.ts';
 import { openSession } from './session.ts';
 
 const PROMPTS = ['The router picks two experts', 'Once upon a time there was a', 'Numbers and punctuation, too:', 'A chain of blocks can hold', 'Idle graphics processors train'];
@@ -28,7 +30,10 @@ try {
   // Time to first token: cold, warm from IndexedDB after a reload, warm in memory.
   const ctx = await s.browser.newContext();
   const chat = new ChatPage(await ctx.newPage(), s.chatUrl);
+  const started = performance.now();
   await chat.open();
+  const coldStart = performance.now() - started;
+  const trust = JSON.parse((await chat.page.getByTestId('trust').getAttribute('data-trust'))!) as TrustCheck;
   await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
   const cold = await chat.ask(PROMPTS[0]!);
   await chat.page.reload();
@@ -36,6 +41,8 @@ try {
   const fromDisk = await chat.ask(PROMPTS[0]!);
   const inMemory = await chat.ask(PROMPTS[0]!);
   const backend = (await chat.page.getByTestId('status').textContent())?.includes('WebGPU') ? 'WebGPU' : 'CPU reference';
+  row('cold start (page load until the model is ready: the meta and dense blocks fetched and verified)', ms(coldStart));
+  row(`trust check in that cold start (${trust.blocks} blocks walked back to the pinned genesis: hash, signature, authority or verdict)`, `${ms(trust.ms)} (${((100 * trust.ms) / coldStart).toFixed(1)} % of cold start)`);
   row(`time to first token, cold (${kb(cold.stats.bytesDownloaded)} from the relay, ${backend})`, ms(cold.stats.ttftMs));
   row('time to first token, warm from IndexedDB (after a reload)', ms(fromDisk.stats.ttftMs));
   row('time to first token, warm in memory (next prompt)', ms(inMemory.stats.ttftMs));

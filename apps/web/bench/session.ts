@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Browser, chromium } from '@playwright/test';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
+import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
 import { type Running, serveStatic } from '../e2e/static-server.ts';
 
@@ -18,13 +19,15 @@ export interface BrowserSession {
 
 /**
  * A relay (the committed genesis checkpoint when there is one, else the small random e2e model),
- * the built app and the machine's Chromium, for the scripts in this folder. Build the app first.
+ * the built app with that relay's genesis pin and the machine's Chromium, for the scripts in this folder. Build the app first.
  */
 export async function openSession(): Promise<BrowserSession> {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
   const checkpoint = existsSync(GENESIS_CHECKPOINT) ? GENESIS_CHECKPOINT : undefined;
   const relay = await startRelay(checkpoint);
-  const app = await serveStatic(DIST);
+  const dist = await pinnedDist();
+  await dist.pin(relay.genesis);
+  const app = await serveStatic(dist.dir);
   const browser = await chromium.launch({ ...CHROMIUM, headless: true });
   return {
     relay,
@@ -35,6 +38,7 @@ export async function openSession(): Promise<BrowserSession> {
     async close() {
       await browser.close();
       await app.close();
+      await dist.remove();
       await relay.stop();
     },
   };

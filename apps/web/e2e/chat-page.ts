@@ -34,13 +34,18 @@ export class ChatPage {
 
   /** Hashes of the blocks the page's IndexedDB cache holds payloads for. */
   cachedHashes(): Promise<string[]> {
+    return this.storedKeys('payloads');
+  }
+
+  /** The keys of one object store of the page's block cache (IndexedDB `blyan-blocks`). */
+  storedKeys(store: 'entries' | 'payloads' | 'state'): Promise<string[]> {
     return this.page.evaluate(
-      () =>
+      (name) =>
         new Promise<string[]>((resolve, reject) => {
           const open = indexedDB.open('blyan-blocks');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
-            const req = open.result.transaction('payloads').objectStore('payloads').getAllKeys();
+            const req = open.result.transaction(name).objectStore(name).getAllKeys();
             req.onsuccess = () => {
               resolve(req.result as string[]);
               open.result.close();
@@ -48,6 +53,7 @@ export class ChatPage {
             req.onerror = () => reject(req.error);
           };
         }),
+      store,
     );
   }
 }

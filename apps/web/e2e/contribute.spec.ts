@@ -2,7 +2,7 @@ import { type BrowserContext, test as base, expect } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
-import { DIST } from './paths.ts';
+import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
 import { type RelayProcess, startRelay } from './relay-process.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';
@@ -13,15 +13,22 @@ const SHORT = { temperature: 0, maxTokens: 6 };
 /**
  * The app first, so the relay can name its origin (SIWE domain and URI, CORS with credentials);
  * the relay serves the corpus-tokenized e2e model and accepts a drop of 1e-4 nats/token.
+ * The app is built with the relay's own pin (written once the relay has founded its network).
  */
-const test = base.extend<{ app: Running; relay: RelayProcess; net: RelayProxy }>({
-  app: async ({}, use) => {
-    const app = await serveStatic(DIST);
+const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
+  dist: async ({}, use) => {
+    const dist = await pinnedDist();
+    await use(dist);
+    await dist.remove();
+  },
+  app: async ({ dist }, use) => {
+    const app = await serveStatic(dist.dir);
     await use(app);
     await app.close();
   },
-  relay: async ({ app }, use) => {
+  relay: async ({ app, dist }, use) => {
     const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4']);
+    await dist.pin(relay.genesis);
     await use(relay);
     await relay.stop();
   },

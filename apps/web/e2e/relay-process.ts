@@ -25,8 +25,10 @@ export const E2E_MODEL: ModelConfig = {
 export interface RelayProcess {
   url: string;
   dir: string;
+  /** Its genesis meta block hash (its meta head when it started): the pin of an app built for its network. */
+  genesis: string;
   stop(): Promise<void>;
-  /** Publishes a new version of an expert slot (see publish-expert.ts); resolves to its hash. */
+  /** Publishes a new version of an expert slot, signed by its network's authority (see publish-expert.ts); resolves to its hash. */
   publishExpert(slot: string): Promise<string>;
 }
 
@@ -70,9 +72,11 @@ export async function startRelay(checkpoint?: string, options: string[] = []): P
   const dir = await mkdtemp(join(tmpdir(), 'blyan-e2e-'));
   const child = spawnTsx(['apps/web/e2e/start-relay.ts', dir, ...(checkpoint ? [checkpoint] : []), ...options]);
   const { url } = await firstJsonLine(child, 'the relay');
+  const { meta_head: genesis } = (await (await fetch(`${url}/v1/heads`)).json()) as { meta_head: string };
   return {
     url: url!,
     dir,
+    genesis,
     async stop() {
       await stopProcess(child);
       await rm(dir, { recursive: true, force: true });

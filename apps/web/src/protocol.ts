@@ -1,4 +1,6 @@
 /** Messages between the page and the model worker. The worker owns the relay, the cache and the model. */
+import type { Hash } from '@blyan/block';
+import type { Distrust } from '@blyan/client';
 import type { ModelConfig } from '@blyan/model';
 
 export type RoutingMode = 'dynamic' | 'static';
@@ -17,7 +19,8 @@ export type Backend = 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | 'wasm' | 'cpu';
 
 export type ToWorker =
-  | { type: 'init'; relay: string; cacheLimitBytes: number; backend: BackendChoice }
+  /** `pin`: the genesis meta block hash this build trusts (its own genesis.json), never the relay's word. */
+  | { type: 'init'; relay: string; pin: Hash; cacheLimitBytes: number; backend: BackendChoice }
   | { type: 'prompt'; id: number; text: string; sampling: Sampling; routing: RoutingMode }
   | { type: 'stop'; id: number }
   | { type: 'clear-cache' };
@@ -66,12 +69,19 @@ export interface AnswerStats {
   expertTokens: Record<string, number>;
 }
 
+/** The last check of the relay's heads back to the pinned genesis: blocks verified (0 when nothing was new) and its milliseconds. */
+export interface TrustCheck {
+  blocks: number;
+  ms: number;
+}
+
 export interface ModelInfo {
   meta: string;
   config: ModelConfig;
   staticExpertsPerLayer: number;
   modelBytes: number;
   online: boolean;
+  trust: TrustCheck;
 }
 
 export type FromWorker =
@@ -83,4 +93,6 @@ export type FromWorker =
   | { type: 'token'; id: number; text: string }
   | { type: 'route'; id: number; layers: LayerRoute[] }
   | { type: 'done'; id: number; stats: AnswerStats; stopped: boolean }
-  | { type: 'error'; id: number | null; message: string; block: string | null };
+  | { type: 'error'; id: number | null; message: string; block: string | null }
+  /** The relay failed the lineage check: nothing it served is used or kept. */
+  | { type: 'refused'; reason: Distrust; message: string };

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import type { Hash } from '@blyan/block';
-import { BlockVerificationError, RelayClient } from '@blyan/client';
+import { BlockVerificationError, Lineage, RelayClient, TrustError } from '@blyan/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, fixture } from '../../../relay/test/helpers.ts';
 import type { BlockEvent } from '../src/protocol.ts';
@@ -76,19 +76,36 @@ describe('BlockLoader', () => {
 
 describe('currentHeads', () => {
   const unreachable = new RelayClient('http://127.0.0.1:9', () => Promise.reject(new TypeError('fetch failed')));
+  const lineage = () => new Lineage(f.meta);
+  const otherGenesis = 'ab'.repeat(32) as Hash;
 
-  it('reads the relay’s ParamIndex and model size, and falls back to the saved copy offline', async () => {
+  it('reads the relay’s ParamIndex and model size, verified back to the pinned genesis, and falls back to the saved copy offline', async () => {
     cache = await BlockCache.open(1 << 20);
-    const online = await currentHeads(client(), cache, null);
+    const online = await currentHeads(client(), cache, lineage(), null);
     expect(online.online).toBe(true);
     expect(online.snapshot.params.slots).toEqual(f.slots);
     expect(online.snapshot.modelBytes).toBe(f.genesis.reduce((s, b) => s + b.payload.length, 0));
-    const offline = await currentHeads(unreachable, cache, null);
+    expect(online.snapshot.trust.blocks).toBe(f.genesis.length);
+    const offline = await currentHeads(unreachable, cache, lineage(), null);
     expect(offline).toEqual({ snapshot: online.snapshot, online: false });
+  });
+
+  it('refuses a relay whose model starts at another genesis, and saves nothing of it', async () => {
+    cache = await BlockCache.open(1 << 20);
+    const e = await currentHeads(client(), cache, new Lineage(otherGenesis), null).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TrustError);
+    expect((e as TrustError).reason).toBe('foreign_genesis');
+    expect(await cache.getState('heads')).toBeUndefined();
+  });
+
+  it('offline, never starts from heads saved under another genesis', async () => {
+    cache = await BlockCache.open(1 << 20);
+    await currentHeads(client(), cache, lineage(), null);
+    await expect(currentHeads(unreachable, cache, new Lineage(otherGenesis), null)).rejects.toThrow(`nothing of genesis ${otherGenesis} is cached yet`);
   });
 
   it('says the model cannot start offline when nothing was saved', async () => {
     cache = await BlockCache.open(1 << 20);
-    await expect(currentHeads(unreachable, cache, null)).rejects.toThrow('relay http://127.0.0.1:9 is unreachable: fetch failed; and nothing is cached yet, so the model cannot start offline');
+    await expect(currentHeads(unreachable, cache, lineage(), null)).rejects.toThrow(`relay http://127.0.0.1:9 is unreachable: fetch failed; and nothing of genesis ${f.meta} is cached yet, so the model cannot start offline`);
   });
 });

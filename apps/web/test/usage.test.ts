@@ -156,7 +156,7 @@ describe('a signed-in answer on the CPU reference, reported to a real relay', ()
   it('claims exactly the tokens the reference routed to each expert block; the relay credits the genesis author and makes the hottest slot the next assignment', async () => {
     const me = await signIn(f);
     const posts: FromWorker[] = [];
-    const session = new ModelSession(new RelayClient('http://relay.test', me.fetchImpl), cache, (m) => posts.push(m), 'cpu', null);
+    const session = new ModelSession(new RelayClient('http://relay.test', me.fetchImpl), f.meta, cache, (m) => posts.push(m), 'cpu', null);
     const prompt = 'It was';
     const maxTokens = 6;
     await session.answer({ id: 1, text: prompt, sampling: { temperature: 0, topK: 0, topP: 1, maxTokens, seed: 1 }, routing: 'dynamic' }, () => false);

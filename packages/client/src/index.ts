@@ -8,6 +8,7 @@ export type { Fetch } from './connection.ts';
 export { type DelegationLookup, type DelegationProof, type ProvenDelegation, checkDelegation, relayDelegations } from './delegations.ts';
 export { BlockVerificationError, RelayError } from './errors.ts';
 export { leafHashAsync } from './leaf-hash.ts';
+export { type Attested, type AttestedSource, type Distrust, Lineage, TrustError } from './lineage.ts';
 export { type VerifiedBlock, loadVerifiedBlock } from './load-block.ts';
 export { RelayClient } from './relay-client.ts';
 export type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';

@@ -1,3 +1,4 @@
+import type { Distrust } from '@blyan/client';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { AnswerStats } from '../protocol.ts';
 import { type ChatSettings, DEFAULT_SETTINGS, loadJson, saveJson } from '../settings.ts';
@@ -7,6 +8,13 @@ import { formatBytes } from './format.ts';
 import { useModel } from './useModel.ts';
 
 const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'wasm (onnxruntime-web)', cpu: 'CPU reference' } as const;
+
+/** Why a relay is refused, in the reader's words (the worker's message gives the blocks). */
+const REFUSAL: Record<Distrust, string> = {
+  foreign_genesis: 'It serves a different model: its chain does not start at the genesis this app was built to trust.',
+  unattested: 'It serves a model version that no authority named by the chain signed and no named evaluator accepted.',
+  broken_lineage: 'It lists a block that does not link back to the genesis this app was built to trust.',
+};
 
 export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: AnswerStats) => void }) {
   const [settings, setSettings] = useState<ChatSettings>(() => ({ ...DEFAULT_SETTINGS, ...loadJson<Partial<ChatSettings>>('blyan.settings', {}) }));
@@ -33,6 +41,13 @@ export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: Ans
   return (
     <main className="chat">
       <section className="conversation">
+        {view.refused && (
+          <div className="refused" role="alert" data-testid="refused" data-reason={view.refused.reason}>
+            <strong>Refused the relay {relay}</strong>
+            <p>{REFUSAL[view.refused.reason]} Nothing it served was used or stored.</p>
+            <small>{view.refused.message}</small>
+          </div>
+        )}
         {view.notice && <p className="notice" data-testid="backend-notice">{view.notice}</p>}
         {view.info && !view.info.online && <p className="notice" data-testid="offline">The relay is unreachable: answering from cached blocks.</p>}
         <div className="messages" data-testid="messages">

@@ -14,6 +14,11 @@ export function Progress({ view }: { view: ModelView }) {
           <div style={{ width: `${modelBytes ? Math.min(100, (100 * view.cache.bytes) / modelBytes) : 0}%` }} />
         </div>
         <small>{formatBytes(view.cache.bytes)} in {view.cache.blocks} cached blocks · model {formatBytes(modelBytes)}</small>
+        {view.info && (
+          <small className="trust" data-testid="trust" data-trust={JSON.stringify(view.info.trust)}>
+            Every head verified back to the pinned genesis{view.info.trust.blocks > 0 && ` (${view.info.trust.blocks} blocks in ${Math.round(view.info.trust.ms)} ms)`}
+          </small>
+        )}
       </details>
       <details className="panel" open>
         <summary>Experts per layer</summary>

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Distrust } from '@blyan/client';
 import { setAnswering } from '../contribute/answering.ts';
+import { genesisPin } from '../genesis-pin.ts';
 import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
 import { loadJson, saveJson } from '../settings.ts';
 
@@ -19,6 +21,8 @@ export interface ModelView {
   cache: { bytes: number; blocks: number };
   route: LayerRoute[];
   error: { message: string; block: string | null } | null;
+  /** The relay failed the check back to the pinned genesis: the model does not start. */
+  refused: { reason: Distrust; message: string } | null;
   busyId: number | null;
 }
 
@@ -31,7 +35,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   answered.current = onAnswer;
   const nextId = useRef(1);
   const [messages, setMessages] = useState<Message[]>(() => loadJson<Message[]>(HISTORY_KEY, []));
-  const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, busyId: null });
+  const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null });
 
   const { busyId } = view;
 
@@ -67,11 +71,19 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
           return setView((v) => ({ ...v, busyId: null }));
         case 'error':
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
+        case 'refused':
+          return setView((v) => ({ ...v, info: null, refused: { reason: m.reason, message: m.message }, busyId: null }));
       }
     };
-    const init: ToWorker = { type: 'init', relay, cacheLimitBytes, backend };
-    w.postMessage(init);
-    return () => w.terminate();
+    let live = true;
+    genesisPin().then(
+      (pin) => live && w.postMessage({ type: 'init', relay, pin, cacheLimitBytes, backend } satisfies ToWorker),
+      (e: Error) => live && setView((v) => ({ ...v, error: { message: e.message, block: null } })),
+    );
+    return () => {
+      live = false;
+      w.terminate();
+    };
   }, [relay, cacheLimitBytes, backend]);
 
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {

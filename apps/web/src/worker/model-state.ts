@@ -1,44 +1,59 @@
 import type { Hash } from '@blyan/block';
-import type { ParamIndex, RelayClient } from '@blyan/client';
-import { RelayError } from '@blyan/client';
+import { type AttestedSource, type BlockInfo, type Lineage, type ParamIndex, type RelayClient, RelayError } from '@blyan/client';
+import type { TrustCheck } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 
-/** What the worker needs to start without the relay: the last ParamIndex it saw and the model's size. */
+/** What the worker needs to start without the relay: the last ParamIndex it saw, verified, and the model's size. */
 export interface HeadsSnapshot {
+  /** The genesis the heads were verified against (a snapshot of another network is never used). */
+  pin: Hash;
   params: ParamIndex;
   /** Sum of the payload sizes of every slot's head block (and the meta block). */
   modelBytes: number;
+  /** The last lineage check: blocks it verified and how long it took. */
+  trust: TrustCheck;
 }
 
 const SNAPSHOT_KEY = 'heads';
 
-async function modelBytes(client: RelayClient, params: ParamIndex): Promise<number> {
+/**
+ * The listed blocks up to the last head of `params` (every ancestor of a head is listed before it),
+ * as the lineage check's source; a block the listing lacks is asked for by hash.
+ */
+async function listedBlocks(client: RelayClient, params: ParamIndex): Promise<{ source: AttestedSource; modelBytes: number }> {
   const wanted = new Set<string>([params.meta, ...Object.values(params.slots)]);
-  let total = 0;
+  const listed = new Map<Hash, BlockInfo>();
+  let modelBytes = 0;
   for await (const b of client.allBlocks()) {
-    if (wanted.delete(b.hash)) total += b.header.payload_size;
+    listed.set(b.hash, b);
+    if (wanted.delete(b.hash)) modelBytes += b.header.payload_size;
     if (wanted.size === 0) break;
   }
-  return total;
+  return { source: async (hash) => listed.get(hash) ?? (await client.block(hash)), modelBytes };
 }
 
 /**
- * The slot heads to run: fresh from the relay when it answers (and saved for later), else the last
- * snapshot saved in the cache (online false). Throws when neither is there.
+ * The slot heads to run: fresh from the relay when it answers, each verified back to the pinned
+ * genesis by `lineage` before it is saved (TrustError otherwise, and nothing is written), else
+ * the last verified snapshot saved in the cache (online false). Throws when neither is there.
  */
-export async function currentHeads(client: RelayClient, cache: BlockCache, previous: HeadsSnapshot | null): Promise<{ snapshot: HeadsSnapshot; online: boolean }> {
+export async function currentHeads(client: RelayClient, cache: BlockCache, lineage: Lineage, previous: HeadsSnapshot | null): Promise<{ snapshot: HeadsSnapshot; online: boolean }> {
+  let params: ParamIndex;
   try {
-    const params = await client.params();
-    const sameSlots = previous !== null && previous.params.meta === params.meta && sameHeads(previous.params.slots, params.slots);
-    const snapshot = sameSlots ? previous : { params, modelBytes: await modelBytes(client, params) };
-    await cache.setState(SNAPSHOT_KEY, snapshot);
-    return { snapshot, online: true };
+    params = await client.params();
   } catch (e) {
     if (!(e instanceof RelayError) || e.code !== 'unreachable') throw e;
     const saved = previous ?? (await cache.getState<HeadsSnapshot>(SNAPSHOT_KEY)) ?? null;
-    if (saved === null) throw new Error(`${e.message}; and nothing is cached yet, so the model cannot start offline`);
+    if (saved === null || saved.pin !== lineage.pin) throw new Error(`${e.message}; and nothing of genesis ${lineage.pin} is cached yet, so the model cannot start offline`);
     return { snapshot: saved, online: false };
   }
+  if (previous !== null && previous.params.meta === params.meta && sameHeads(previous.params.slots, params.slots)) return { snapshot: previous, online: true };
+  const { source, modelBytes } = await listedBlocks(client, params);
+  const t0 = performance.now();
+  const blocks = await lineage.verifyIndex(params, source);
+  const snapshot: HeadsSnapshot = { pin: lineage.pin, params, modelBytes, trust: { blocks, ms: performance.now() - t0 } };
+  await cache.setState(SNAPSHOT_KEY, snapshot);
+  return { snapshot, online: true };
 }
 
 function sameHeads(a: Record<string, Hash>, b: Record<string, Hash>): boolean {

@@ -1,4 +1,4 @@
-import { BlockVerificationError, RelayClient } from '@blyan/client';
+import { BlockVerificationError, RelayClient, TrustError } from '@blyan/client';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { BlockCache } from './block-cache.ts';
 import { GpuRunner } from './gpu-runner.ts';
@@ -31,6 +31,7 @@ async function openGpu(): Promise<GpuRunner | null> {
 }
 
 function report(id: number | null, e: unknown): void {
+  if (e instanceof TrustError) return post({ type: 'refused', reason: e.reason, message: e.message });
   const block = e instanceof BlockVerificationError ? e.block : null;
   post({ type: 'error', id, message: (e as Error).message ?? String(e), block });
 }
@@ -42,7 +43,7 @@ scope.onmessage = ({ data: m }) => {
       const gpu = m.backend === 'auto' ? await openGpu() : null;
       const backend = gpu ? 'webgpu' : m.backend === 'cpu' ? 'cpu' : 'wasm';
       if (m.backend !== 'auto') post({ type: 'backend', backend, notice: null });
-      return { cache, model: new ModelSession(new RelayClient(m.relay), cache, post, backend, gpu) };
+      return { cache, model: new ModelSession(new RelayClient(m.relay), m.pin, cache, post, backend, gpu) };
     })();
     queue = queue.then(async () => {
       try {

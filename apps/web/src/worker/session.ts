@@ -1,5 +1,5 @@
 import type { Hash } from '@blyan/block';
-import type { RelayClient } from '@blyan/client';
+import { Lineage, type RelayClient, relayDelegations } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
@@ -51,7 +51,8 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * The model in the worker: keeps the slot heads in step with the relay (each prompt starts with a
- * check, so a new expert version is used by the next prompt that routes to it), loads the meta and
+ * check, so a new expert version is used by the next prompt that routes to it), uses a head only
+ * once its lineage is verified back to the pinned genesis (Lineage), loads the meta and
  * dense blocks, fetches only the experts a prompt routes to, and streams the answer on WebGPU,
  * onnxruntime-web (wasm) or the CPU reference, falling back in that order with a notice.
  */
@@ -59,10 +60,13 @@ export class ModelSession {
   private snapshot: HeadsSnapshot | null = null;
   private model: Model | null = null;
   private readonly loader: BlockLoader;
+  private readonly lineage: Lineage;
   private ort: OrtRunner | null = null;
 
   constructor(
     private readonly client: RelayClient,
+    /** The genesis meta block this build trusts: every head is verified back to it before use. */
+    pin: Hash,
     private readonly cache: BlockCache,
     private readonly post: (m: FromWorker) => void,
     /** The backend to use: webgpu needs `gpu`. */
@@ -70,6 +74,7 @@ export class ModelSession {
     private gpu: GpuRunner | null,
   ) {
     this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads());
+    this.lineage = new Lineage(pin, relayDelegations(client));
   }
 
   private heads(): Set<string> {
@@ -102,9 +107,9 @@ export class ModelSession {
     }
   }
 
-  /** Brings the model to the relay's current heads (or the saved ones offline). */
+  /** Brings the model to the relay's current heads, verified back to the pinned genesis (or the saved ones offline). */
   async sync(): Promise<Model> {
-    const { snapshot, online } = await currentHeads(this.client, this.cache, this.snapshot);
+    const { snapshot, online } = await currentHeads(this.client, this.cache, this.lineage, this.snapshot);
     this.snapshot = snapshot;
     const { params } = snapshot;
     const model = this.model !== null && this.model.meta === params.meta ? this.model : await this.loadMeta(params.meta);
@@ -115,7 +120,7 @@ export class ModelSession {
     await Promise.all(dense.map((s) => this.loadSlot(model, s.name)));
     this.model = model;
     const { config, routing } = model.payload;
-    this.post({ type: 'model', info: { meta: model.meta, config, staticExpertsPerLayer: routing.staticExpertsPerLayer, modelBytes: snapshot.modelBytes, online } });
+    this.post({ type: 'model', info: { meta: model.meta, config, staticExpertsPerLayer: routing.staticExpertsPerLayer, modelBytes: snapshot.modelBytes, online, trust: snapshot.trust } });
     this.postCache();
     return model;
   }

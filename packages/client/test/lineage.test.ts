@@ -1,0 +1,86 @@
+import type { Hash } from '@blyan/block';
+import { describe, expect, it } from 'vitest';
+import { Lineage, TrustError } from '../src/lineage.ts';
+import { Network, authority, contributor, evaluator, stranger } from './chains.ts';
+
+/** The TrustError `check` throws. */
+async function refusal(check: Promise<unknown>): Promise<TrustError> {
+  const e = await check.then(() => null, (x: unknown) => x);
+  expect(e).toBeInstanceOf(TrustError);
+  return e as TrustError;
+}
+
+describe('Lineage', () => {
+  it('accepts heads moved by a named authority and by a named evaluator’s verdict, and walks only new blocks the next time', async () => {
+    const net = await Network.found();
+    net.add(await net.slotBlock('layer0.expert0', null, authority));
+    net.add(await net.slotBlock('layer0.expert1', net.verdictBy(evaluator), contributor));
+    const lineage = new Lineage(net.genesis);
+    await lineage.verifyIndex(net.index, net.source);
+    expect(net.asked).toHaveLength(net.blocks.size);
+
+    const fresh = net.add(await net.slotBlock('layer0.expert1', net.verdictBy(evaluator), contributor));
+    net.asked.length = 0;
+    await lineage.verifyIndex(net.index, net.source);
+    expect(net.asked).toEqual([fresh]);
+  });
+
+  it('refuses a validly signed model that starts at another genesis', async () => {
+    const ours = await Network.found();
+    const foreign = await Network.found(stranger);
+    const e = await refusal(new Lineage(ours.genesis).verifyIndex(foreign.index, foreign.source));
+    expect(e.reason).toBe('foreign_genesis');
+    expect(e.hash).toBe(foreign.genesis);
+    expect(e.message).toContain(`starts at genesis ${foreign.genesis}, and this app trusts only genesis ${ours.genesis}`);
+  });
+
+  it('refuses a head signed by a stranger without a verdict', async () => {
+    const net = await Network.found();
+    const head = net.add(await net.slotBlock('layer0.expert0', null, stranger));
+    const e = await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source));
+    expect([e.reason, e.hash]).toEqual(['unattested', head]);
+    expect(e.message).toContain(`block layer0.expert0 (${head}) is not attested`);
+  });
+
+  it('refuses a verdict signed by an evaluator the meta block does not name', async () => {
+    const net = await Network.found();
+    const head = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(stranger), contributor));
+    const e = await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source));
+    expect([e.reason, e.hash]).toEqual(['unattested', head]);
+  });
+
+  it('refuses a verdict that rejected the block', async () => {
+    const net = await Network.found();
+    net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator, false), contributor));
+    expect((await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source))).reason).toBe('unattested');
+  });
+
+  it('refuses a forged index entry: the listed head’s lineage reaches another genesis, not the pinned one', async () => {
+    const net = await Network.found();
+    const foreign = await Network.found(stranger);
+    const forged = foreign.index.slots['layer0.expert0']!;
+    net.blocks.set(forged, foreign.blocks.get(forged)!);
+    net.index = { ...net.index, slots: { ...net.index.slots, 'layer0.expert0': forged } };
+    const e = await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source));
+    expect([e.reason, e.hash]).toEqual(['broken_lineage', forged]);
+    expect(e.message).toContain(`does not descend from genesis ${net.genesis}`);
+  });
+
+  it('refuses a forged index entry: the listed head is another slot’s block', async () => {
+    const net = await Network.found();
+    net.index = { ...net.index, slots: { ...net.index.slots, 'layer0.expert0': net.index.slots['layer0.expert1']! } };
+    const e = await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source));
+    expect(e.reason).toBe('broken_lineage');
+    expect(e.message).toContain('as the head of layer0.expert0');
+  });
+
+  it('refuses a header served under a hash it does not hash to', async () => {
+    const net = await Network.found();
+    const head = net.index.slots['layer0.expert0']!;
+    const real = net.blocks.get(head)!;
+    net.blocks.set(head, { ...real, header: { ...real.header, created_at: real.header.created_at + 1 } });
+    const e = await refusal(new Lineage(net.genesis).verifyIndex(net.index, net.source));
+    expect([e.reason, e.hash]).toEqual(['broken_lineage', head as Hash]);
+    expect(e.message).toContain('its header hashes to');
+  });
+});
