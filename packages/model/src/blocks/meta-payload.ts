@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../reference/config.ts';
-import { validateConfig } from '../reference/config.ts';
+import { canonicalConfigJson, validateConfig } from '../reference/config.ts';
 import { payloadHash } from '@blyan/block';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { TokenizerJSON } from '../tokenizer/serialize.ts';
@@ -32,8 +32,7 @@ export interface MetaPayload {
 
 /** `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys; any change starts a new model version. */
 export function archOf(cfg: ModelConfig): string {
-  const sorted = Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return payloadHash(new TextEncoder().encode(JSON.stringify(sorted)));
+  return payloadHash(new TextEncoder().encode(canonicalConfigJson(cfg)));
 }
 
 export function encodeMetaPayload(meta: MetaPayload): Uint8Array {

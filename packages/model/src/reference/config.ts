@@ -56,3 +56,10 @@ export function headDim(cfg: ModelConfig): number {
 
 /** The weight of the locality loss in the training loss: 0 for a model without sequence budgets. */
 export const localityCoef = (cfg: ModelConfig): number => cfg.sequenceBudgets?.localityLossCoef ?? 0;
+
+/** The config as JSON with every object's keys sorted: equal configs give equal strings. */
+export function canonicalConfigJson(cfg: ModelConfig): string {
+  const sorted = (x: unknown): unknown =>
+    typeof x === 'object' && x !== null ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sorted(v)])) : x;
+  return JSON.stringify(sorted(cfg));
+}

@@ -43,12 +43,12 @@ export function sampleBatch(stream: Int32Array, B: number, T: number, seed: numb
   return { inputs, targets, B, T };
 }
 
-/** Prompts of sampled budgets are between MIN_PROMPT_TOKENS and T / 2 tokens long. */
-const MIN_PROMPT_TOKENS = 8;
+/** Prompts of sampled budgets are between MIN_PROMPT_TOKENS (a few words) and T / 2 tokens long. */
+const MIN_PROMPT_TOKENS = 4;
 
 /**
  * B budgets for step `step`, so that every budget works after training: experts uniform in
- * [topK, nExperts] (nExperts = dynamic routing), prompt length uniform in [8, T / 2]. Drawn from
+ * [topK, nExperts] (nExperts = dynamic routing), prompt length uniform in [4, T / 2]. Drawn from
  * their own counter-based stream (seed + 1), so the windows stay those of a run without budgets.
  */
 export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number): SequenceBudget[] {
