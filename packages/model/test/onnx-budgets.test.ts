@@ -67,6 +67,18 @@ describe('ONNX graphs with sequence budgets', () => {
     expectScalar(actual.loss, acts.loss, 'loss', SCALAR_TOL);
   });
 
+  it('refuse budgets with expert masks, a budget count other than B, and budgets for a model without them', async () => {
+    const params = randomParams(CFG, 11);
+    const batch = randomBatch(12);
+    const masks = [null, [0, 1, 2]];
+    await expect(model.forward(params, { ...batch, budgets: BUDGETS }, masks)).rejects.toThrow(/either expert masks .* or sequence budgets, not both/);
+    await expect(model.forward(params, { ...batch, budgets: BUDGETS.slice(1) })).rejects.toThrow(/3 sequence budgets for a batch of 4 sequences/);
+    const { sequenceBudgets: _, ...v1 } = CFG;
+    const plain = OnnxModel.create(v1);
+    await expect(plain.forward(randomParams(v1, 13), { ...batch, budgets: BUDGETS })).rejects.toThrow(/has no sequence budgets/);
+    await plain.dispose();
+  });
+
   it('route dynamically when no budgets are given', async () => {
     const params = randomParams(CFG, 9);
     const batch = randomBatch(10);

@@ -19,6 +19,7 @@ export { type BlockActs, type BlockRun, type LayerWeights, blockBackward, blockF
 export { type ExpertGroup, MissingExpertError, type MoeActs, type MoeWeights, moeBackward, moeForward } from './moe.ts';
 export { attentionBackward, attentionForward } from './ops/attention.ts';
 export { auxLossBackward, auxLossForward } from './ops/aux-loss.ts';
+export { localityBackward, localityForward } from './ops/locality.ts';
 export { crossEntropyBackward, crossEntropyForward } from './ops/cross-entropy.ts';
 export { embeddingBackward, embeddingForward } from './ops/embedding.ts';
 export { matmulBackward, matmulForward } from './ops/matmul.ts';
