@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxModel } from '../src/onnx/index.ts';
-import { type ModelConfig, Rng, type SequenceBudget, backward, forward } from '../src/reference/index.ts';
+import { type ModelConfig, Rng, type SequenceBudget, argmax, backward, forward, greedyDecode } from '../src/reference/index.ts';
 import { expectClose, expectScalar, randomParams } from './compare.ts';
 
 const TOL = 1e-4;
@@ -77,6 +77,22 @@ describe('ONNX graphs with sequence budgets', () => {
     const plain = OnnxModel.create(v1);
     await expect(plain.forward(randomParams(v1, 13), { ...batch, budgets: BUDGETS })).rejects.toThrow(/has no sequence budgets/);
     await plain.dispose();
+  });
+
+  it("decode greedily token for token as the reference's static-prompt routing, the budget's prompt being the prompt", async () => {
+    const params = randomParams(CFG, 14);
+    const prompt = [3, 17, 8];
+    const count = CFG.contextLength - prompt.length;
+    for (const m of [2, 4]) {
+      const expected = greedyDecode(params, CFG, prompt, count, { mode: 'static-prompt', expertsPerLayer: m }).tokens;
+      const tokens = [...prompt];
+      while (tokens.length < prompt.length + count) {
+        const T = tokens.length;
+        const { logits } = await model.forward(params, { tokens, targets: tokens, B: 1, T, budgets: [{ experts: m, promptTokens: prompt.length }] });
+        tokens.push(argmax(logits.subarray((T - 1) * CFG.vocabSize)));
+      }
+      expect(tokens.slice(prompt.length), `${m} of ${CFG.nExperts}`).toEqual(expected);
+    }
   });
 
   it('route dynamically when no budgets are given', async () => {
