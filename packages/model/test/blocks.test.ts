@@ -94,6 +94,19 @@ describe('bad blocks give clear errors', () => {
     expect(() => slotParams(slot, payload.subarray(0, payload.length - 100))).toThrow(/^block layer0.expert1: /);
   });
 
+  it('a model with sequence budgets: the meta block carries its budget modes, default 40 % and 20 % of the experts; out-of-range ones are refused', async () => {
+    const cfg: ModelConfig = { ...CFG, nExperts: 16, sequenceBudgets: { localityLossCoef: 0.01 } };
+    const blocks = await genesisBlocks({ config: cfg, tokenizer, params: initParams(cfg, 8), splits }, account, { createdAt: 1 });
+    const meta = parseMetaPayload(blocks[0]!.payload);
+    expect(meta.routing).toEqual({ modes: ['dynamic', 'static'], topK: 2, staticExpertsPerLayer: 6, budgets: { default: 6, lowBandwidth: 3 } });
+    expect(blocks[0]!.header.meta).toMatchObject({ arch: archOf(cfg) });
+    expect(archOf(cfg)).not.toBe(archOf({ ...cfg, sequenceBudgets: { localityLossCoef: 0.1 } }));
+    const bad = (budgets: unknown) => encodeMetaPayload({ ...meta, routing: { ...meta.routing, budgets } } as MetaPayload);
+    for (const budgets of [undefined, { default: 6, lowBandwidth: 1 }, { default: 17, lowBandwidth: 3 }, { default: 3, lowBandwidth: 6 }]) {
+      expect(() => parseMetaPayload(bad(budgets)), JSON.stringify(budgets)).toThrow(/routing.budgets must hold integers lowBandwidth ≤ default in \[2, 16\]/);
+    }
+  });
+
   it('a meta payload whose tokenizer does not match the config, or that is malformed', async () => {
     const meta = parseMetaPayload((await genesis())[0]!.payload);
     const other = trainTokenizer([TEXT], 270).toJSON();
@@ -103,6 +116,7 @@ describe('bad blocks give clear errors', () => {
     expect(() => parseMetaPayload(bad({ config: { ...CFG, nHeads: 3 } }))).toThrow(/meta payload: config.dModel \(16\) must be divisible/);
     expect(() => parseMetaPayload(bad({ routing: { ...meta.routing, staticExpertsPerLayer: 9 } }))).toThrow(/staticExpertsPerLayer must be an integer in \[2, 4\], got 9/);
     expect(() => parseMetaPayload(bad({ quantization: { experts: 'int4', dense: 'f32' } }))).toThrow(/quantization.experts/);
+    expect(() => parseMetaPayload(bad({ routing: { ...meta.routing, budgets: { default: 3, lowBandwidth: 2 } } }))).toThrow(/routing.budgets needs a model with config.sequenceBudgets/);
     expect(() => parseMetaPayload(new TextEncoder().encode('{"format":'))).toThrow(/^meta payload: not UTF-8 JSON/);
     expect(() => parseMetaPayload(Uint8Array.of(0xff, 0xfe))).toThrow(/^meta payload: not UTF-8 JSON/);
   });

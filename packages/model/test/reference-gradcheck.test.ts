@@ -26,6 +26,8 @@ import {
   embeddingBackward,
   embeddingForward,
   forward,
+  localityBackward,
+  localityForward,
   matmulBackward,
   matmulForward,
   moeBackward,
@@ -242,6 +244,18 @@ describe('op gradients (float64 finite differences)', () => {
     checkGradient('probs', probs, dprobs, f);
   });
 
+  it("locality loss: dprobs of the mean entropy of each sequence's mean probabilities", () => {
+    const rng = new Rng(9);
+    const [S, T, E] = [3, 4, 5];
+    const probs = randn(rng, S * T * E, 0.05, 0.2);
+    const means = new Float64Array(S * E);
+    const f = (): number => localityForward(new Float64Array(S * E), probs, S, T, E);
+    localityForward(means, probs, S, T, E);
+    const dprobs = new Float64Array(S * T * E);
+    localityBackward(dprobs, means, 1, S, T, E);
+    checkGradient('probs', probs, dprobs, f);
+  });
+
   it('SwiGLU expert: dx, dw1, dw3, dw2', () => {
     const rng = new Rng(9);
     const [n, d, F] = [3, 5, 7];
@@ -385,6 +399,26 @@ describe('model gradients (float64 finite differences of the full loss)', () => 
     const rng = new Rng(99);
     const f = (): number => forward(params, TINY, inputs, targets, B, T).loss;
     for (const { name } of parameterShapes(TINY)) {
+      const p = params[name]!;
+      const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
+      checkGradient(name, p, grads[name]!, f, indices);
+    }
+  });
+
+  it('matches with sequence budgets chosen from the prompts and the locality loss', () => {
+    const cfg: ModelConfig = { ...TINY, nExperts: 5, sequenceBudgets: { localityLossCoef: 0.5 } };
+    const params = randomParams(cfg, 23);
+    const routing = { budgets: [{ experts: 3, promptTokens: 2 }, { experts: 2, promptTokens: 5 }] };
+    const acts = forward(params, cfg, inputs, targets, B, T, routing);
+    expect(acts.layers.map(({ acts: a }) => a.moe.budgetSets!.map((set) => set.length))).toEqual([
+      [3, 2],
+      [3, 2],
+    ]);
+    expect(acts.loss).toBeCloseTo(acts.ce + cfg.auxLossCoef * acts.aux + 0.5 * acts.locality, 12);
+    const grads = backward(params, cfg, acts);
+    const rng = new Rng(98);
+    const f = (): number => forward(params, cfg, inputs, targets, B, T, routing).loss;
+    for (const { name } of parameterShapes(cfg)) {
       const p = params[name]!;
       const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
       checkGradient(name, p, grads[name]!, f, indices);

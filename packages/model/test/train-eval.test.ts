@@ -4,7 +4,8 @@ import { bitsPerByte, textBytes, tokenByteLengths } from '../src/eval/bpb.ts';
 import { referenceEvalBackend } from '../src/eval/eval-backend.ts';
 import { withInt8Experts } from '../src/eval/quantize.ts';
 import { splitBpb } from '../src/eval/split-bpb.ts';
-import { staticPromptLosses } from '../src/eval/static-routing.ts';
+import { budgetLosses, staticPromptLosses } from '../src/eval/static-routing.ts';
+import { expertShare } from '../src/eval/expert-share.ts';
 import { evalStream, stridedWindows } from '../src/eval/windows.ts';
 import type { ModelConfig } from '../src/reference/config.ts';
 import { forward } from '../src/reference/model.ts';
@@ -85,6 +86,29 @@ describe('evaluation backends', () => {
     expect(all).toEqual(await backend.tokenLosses(batch));
     const two = await staticPromptLosses(params, CFG, 2, backend)(batch, windows);
     expect(two).not.toEqual(all);
+  });
+
+  it("budgets in the ONNX graph score each window as static-prompt routing from the window's context does", async () => {
+    const cfg: ModelConfig = { ...CFG, nExperts: 6, sequenceBudgets: { localityLossCoef: 0.01 } };
+    const v2 = initParams(cfg, 4);
+    for (const t of Object.values(v2)) for (let i = 0; i < t.length; i++) t[i]! *= 10;
+    const windows = [0, 1, 2].map((b) => ({ start: b * 16, scoreFrom: b * 4 }));
+    const onnx = await evalBackend('ort')(cfg, v2);
+    const reference = await referenceEvalBackend(cfg, v2);
+    for (const m of [2, 3]) {
+      const expected = await staticPromptLosses(v2, cfg, m, reference)(batch, windows);
+      (await budgetLosses(m, onnx)(batch, windows)).forEach((x, i) => expect(Math.abs(x - expected[i]!)).toBeLessThanOrEqual(1e-5 * Math.abs(expected[i]!)));
+    }
+    await onnx.dispose();
+  });
+
+  it('expert share counts the distinct experts prompts and answers are routed to, as a share of all', () => {
+    const tokenizer = trainTokenizer(TEXTS, 257);
+    const prompts = ['Call me', 'The whale'];
+    const dynamic = expertShare(params, CFG, tokenizer, { mode: 'dynamic' }, prompts, 6);
+    expect(dynamic.share).toBeCloseTo(dynamic.experts / (CFG.nLayers * CFG.nExperts), 12);
+    expect(dynamic.experts).toBeGreaterThan(CFG.nLayers * CFG.topK);
+    expect(expertShare(params, CFG, tokenizer, { mode: 'static-prompt', expertsPerLayer: 2 }, prompts, 6)).toEqual({ experts: 4, share: 0.5 });
   });
 
   it('int8 experts change only the expert weights, each by at most half a quantization step', () => {

@@ -217,3 +217,22 @@ describe('checkpoint.tensors', () => {
     expect(() => checkSplits(ckpt, { ...CORPUS, val: CORPUS.val.slice(1) }, 'ckpt')).toThrow(/ckpt: recorded val split [0-9a-f]{64} differs from this corpus's [0-9a-f]{64}/);
   });
 });
+
+describe('a run with sequence budgets', () => {
+  const config: ModelConfig = { ...CFG, sequenceBudgets: { localityLossCoef: 0.05 } };
+
+  it('draws budgets from (seed, step) alone: N steps straight equal N/2, stop, N/2 more, bit for bit', async () => {
+    const straight = newDir();
+    await train(straight, { config, requested: { steps: 4 } });
+    const split = newDir();
+    await train(split, { config, requested: { steps: 4 }, stopAtStep: 2 });
+    await train(split, { config });
+    expect(bytesOf(runFiles(split).checkpoint).equals(bytesOf(runFiles(straight).checkpoint))).toBe(true);
+  });
+
+  it('refuses to resume with another locality weight', async () => {
+    const dir = newDir();
+    await train(dir, { config, stopAtStep: 1 });
+    await expect(train(dir, { config: { ...config, sequenceBudgets: { localityLossCoef: 0.5 } } })).rejects.toThrow(/was trained with config .* not the requested/);
+  });
+});

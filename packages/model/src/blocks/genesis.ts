@@ -2,7 +2,7 @@ import { type Address, type Block, type Signer, blockHash, buildBlock } from '@b
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { type ExpertEncoding, META_FORMAT, type MetaPayload, type SplitHashes, archOf, encodeMetaPayload } from './meta-payload.ts';
+import { type BudgetModes, type ExpertEncoding, META_FORMAT, type MetaPayload, type SplitHashes, archOf, encodeMetaPayload } from './meta-payload.ts';
 import { encodeSlotPayload } from './slot-payload.ts';
 import { type SlotPlan, slotDecls, slotPlan } from './slots.ts';
 
@@ -19,6 +19,8 @@ export interface GenesisOptions {
   readonly experts?: ExpertEncoding;
   /** Experts per layer static routing keeps by default (default 4: half the experts of the genesis model). */
   readonly staticExpertsPerLayer?: number;
+  /** A model with sequence budgets: its budget modes (default 40 % and 20 % of the experts, at least topK). */
+  readonly budgets?: BudgetModes;
   /** Timestamp of every block (default now). */
   readonly createdAt?: number;
   /** Who the meta block trusts (default: the signer as the one authority, no evaluators). */
@@ -26,6 +28,12 @@ export interface GenesisOptions {
 }
 
 export const META_SLOT_NAME = 'model';
+
+/** Budgets of 40 % and 20 % of a layer's experts (the byte goals of issue 12), at least topK. */
+export function defaultBudgets(cfg: ModelConfig): BudgetModes {
+  const share = (fraction: number): number => Math.max(cfg.topK, Math.floor(fraction * cfg.nExperts));
+  return { default: share(0.4), lowBandwidth: share(0.2) };
+}
 
 /** The payloads of a model's genesis blocks: the meta payload, then one per slot of slotPlan, in order. */
 export interface GenesisPayloads {
@@ -38,14 +46,18 @@ export interface GenesisPayloads {
  * rebuild the payloads of a published genesis from its checkpoint and check them against the
  * signed headers without any private key.
  */
-export function genesisPayloads(model: GenesisModel, opts: Pick<GenesisOptions, 'experts' | 'staticExpertsPerLayer'> = {}): GenesisPayloads {
+export function genesisPayloads(model: GenesisModel, opts: Pick<GenesisOptions, 'experts' | 'staticExpertsPerLayer' | 'budgets'> = {}): GenesisPayloads {
   const { config } = model;
   const experts = opts.experts ?? 'int8';
+  const budgets = config.sequenceBudgets && (opts.budgets ?? defaultBudgets(config));
+  const routing = budgets
+    ? { modes: ['dynamic', 'static'] as const, topK: config.topK, staticExpertsPerLayer: budgets.default, budgets }
+    : { modes: ['dynamic', 'static'] as const, topK: config.topK, staticExpertsPerLayer: Math.min(config.nExperts, Math.max(config.topK, opts.staticExpertsPerLayer ?? 4)) };
   const payload: MetaPayload = {
     format: META_FORMAT,
     config,
     tokenizer: model.tokenizer.toJSON(),
-    routing: { modes: ['dynamic', 'static'], topK: config.topK, staticExpertsPerLayer: Math.min(config.nExperts, Math.max(config.topK, opts.staticExpertsPerLayer ?? 4)) },
+    routing,
     quantization: { experts, dense: 'f32' },
     splits: model.splits,
   };

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../reference/config.ts';
-import { validateConfig } from '../reference/config.ts';
+import { canonicalConfigJson, validateConfig } from '../reference/config.ts';
 import { payloadHash } from '@blyan/block';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { TokenizerJSON } from '../tokenizer/serialize.ts';
@@ -17,23 +17,33 @@ export interface SplitHashes {
 }
 
 /**
+ * Experts per layer a model with sequence budgets (config.sequenceBudgets) keeps per prompt: chosen
+ * from the prompt's router probabilities (static-prompt routing), `default` in the default mode
+ * and `lowBandwidth` in the low-bandwidth one, lowBandwidth ≤ default.
+ */
+export interface BudgetModes {
+  readonly default: number;
+  readonly lowBandwidth: number;
+}
+
+/**
  * The meta block's payload (UTF-8 JSON): everything a client needs besides the weights. `routing`
  * states the two modes every client supports and how many experts per layer static routing keeps
- * by default; `quantization` how expert blocks are encoded.
+ * by default (for a model with sequence budgets, its default budget), and for such a model its
+ * budget modes; `quantization` how expert blocks are encoded.
  */
 export interface MetaPayload {
   readonly format: typeof META_FORMAT;
   readonly config: ModelConfig;
   readonly tokenizer: TokenizerJSON;
-  readonly routing: { readonly modes: readonly ['dynamic', 'static']; readonly topK: number; readonly staticExpertsPerLayer: number };
+  readonly routing: { readonly modes: readonly ['dynamic', 'static']; readonly topK: number; readonly staticExpertsPerLayer: number; readonly budgets?: BudgetModes };
   readonly quantization: { readonly experts: ExpertEncoding; readonly dense: 'f32' };
   readonly splits: SplitHashes;
 }
 
 /** `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys; any change starts a new model version. */
 export function archOf(cfg: ModelConfig): string {
-  const sorted = Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return payloadHash(new TextEncoder().encode(JSON.stringify(sorted)));
+  return payloadHash(new TextEncoder().encode(canonicalConfigJson(cfg)));
 }
 
 export function encodeMetaPayload(meta: MetaPayload): Uint8Array {
@@ -73,6 +83,14 @@ export function parseMetaPayload(bytes: Uint8Array): MetaPayload {
   if (routing?.topK !== config.topK) fail(`routing.topK must equal config.topK (${config.topK})`);
   if (typeof m !== 'number' || !Number.isInteger(m) || m < config.topK || m > config.nExperts) {
     fail(`routing.staticExpertsPerLayer must be an integer in [${config.topK}, ${config.nExperts}], got ${String(m)}`);
+  }
+  const budgets = routing?.budgets;
+  if (config.sequenceBudgets === undefined && budgets !== undefined) fail('routing.budgets needs a model with config.sequenceBudgets');
+  if (config.sequenceBudgets !== undefined) {
+    const inRange = (b: unknown): boolean => typeof b === 'number' && Number.isInteger(b) && b >= config.topK && b <= config.nExperts;
+    if (!inRange(budgets?.default) || !inRange(budgets?.lowBandwidth) || budgets!.lowBandwidth > budgets!.default) {
+      fail(`routing.budgets must hold integers lowBandwidth ≤ default in [${config.topK}, ${config.nExperts}], got ${JSON.stringify(budgets)}`);
+    }
   }
   const q = x.quantization as MetaPayload['quantization'] | undefined;
   if (q?.experts !== 'int8' && q?.experts !== 'f32') fail(`quantization.experts must be "int8" or "f32", got ${JSON.stringify(q?.experts)}`);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadCorpusSplit } from '../data/corpus.ts';
 import { EVAL_BACKEND_NAMES, evalBackend } from '../eval/backends.ts';
 import { type EvalRow, evaluate } from '../eval/evaluate.ts';
+import { ANSWER_TOKENS, SHARE_PROMPTS } from '../eval/expert-share.ts';
 import { checkSplits, readCheckpoint } from '../train/checkpoint.ts';
 import { choiceArg, numberArg, requiredArg, runMain } from './args.ts';
 
@@ -9,7 +10,8 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/eval.ts --checkpoint 
   --checkpoint FILE   the MoE checkpoint.tensors
   --dense FILE        the dense baseline's checkpoint.tensors
   --stride N          window stride in tokens (default 128; 256 = non-overlapping windows)
-  --static M,M        static-prompt rows, experts per layer (default 2,4; "" for none)
+  --static M,M        rows with M experts per layer chosen from the prompt (static-prompt routing, or
+                      a budget of M for a model with sequence budgets; default 2,4; "" for none)
   --backend NAME      ${EVAL_BACKEND_NAMES.join(' | ')} (default ${EVAL_BACKEND_NAMES[0]})
   --batch N           windows per backend call (default 16)`;
 
@@ -28,8 +30,9 @@ function formatTable(rows: readonly EvalRow[]): string {
   const width = Math.max(...rows.map((r) => r.label.length));
   const cell = (x: number): string => x.toFixed(4).padStart(8);
   const delta = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`.padStart(9);
-  const lines = [`${'model'.padEnd(width)}   val bpb  hidden bpb   Δ val`, '-'.repeat(width + 33)];
-  for (const r of rows) lines.push(`${r.label.padEnd(width)}  ${cell(r.val)}    ${cell(r.hidden)}  ${r === base ? '' : delta(r.val - base.val)}`);
+  const share = (r: EvalRow): string => (r.share ? `${r.share.experts.toFixed(1).padStart(6)} (${(100 * r.share.share).toFixed(1)} %)` : '');
+  const lines = [`${'model'.padEnd(width)}   val bpb  hidden bpb     Δ val  experts per prompt + answer`, '-'.repeat(width + 62)];
+  for (const r of rows) lines.push(`${r.label.padEnd(width)}  ${cell(r.val)}    ${cell(r.hidden)}  ${r === base ? ''.padStart(9) : delta(r.val - base.val)}  ${share(r)}`);
   return lines.join('\n');
 }
 
@@ -64,7 +67,9 @@ async function main(): Promise<void> {
     `bits per byte = total cross-entropy (nats) / ln 2 / UTF-8 bytes of the split's text, over every token of every document and each\n` +
       `document's <|endoftext|>, the documents forming one stream; windows of ${T} tokens with stride ${stride}, so every target is scored once\n` +
       `and all but the first ${T} see at least ${T - stride} tokens of context. Static-prompt rows choose each layer's experts from the window's\n` +
-      `unscored context (the prompt) and score the rest within them. xz: (|xz(train + split)| − |xz(train)|) · 8 / bytes(split).\n`,
+      `unscored context (the prompt) and score the rest within them. xz: (|xz(train + split)| − |xz(train)|) · 8 / bytes(split).\n` +
+      `Experts per prompt + answer: the experts (of ${moe.config.nLayers * moe.config.nExperts}) that ${SHARE_PROMPTS.length} one-sentence prompts and their ${ANSWER_TOKENS}-token greedy answers are routed to, their mean,\n` +
+      `and that as a share of the expert bytes.\n`,
   );
 }
 

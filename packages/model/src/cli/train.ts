@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpusSplit } from '../data/corpus.ts';
+import type { ModelConfig } from '../reference/config.ts';
 import { exportRun } from '../train/export.ts';
-import { GENESIS_CONFIG, denseBaseline } from '../train/genesis-config.ts';
+import { GENESIS_CONFIGS, type GenesisName, denseBaseline } from '../train/genesis-config.ts';
 import { BACKEND_NAMES, type BackendName, trainBackend } from '../train/backends.ts';
 import { runFiles } from '../train/run-files.ts';
 import type { RunSpec } from '../train/run-spec.ts';
@@ -13,7 +14,9 @@ const DEFAULT_STEPS = 6000;
 const DEFAULT_BACKEND: BackendName = BACKEND_NAMES[0];
 
 const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
-  --out DIR                run directory (default .blyan/train/genesis, or .blyan/train/dense with --dense)
+  --model NAME             ${Object.keys(GENESIS_CONFIGS).join(' | ')} (default genesis)
+  --locality COEF          the locality loss's weight of a model with sequence budgets (genesis-v2: ${GENESIS_CONFIGS['genesis-v2'].sequenceBudgets?.localityLossCoef})
+  --out DIR                run directory (default .blyan/train/NAME, or .blyan/train/dense with --dense)
   --steps N                steps of the whole run, the length of the LR schedule (default ${DEFAULT_STEPS})
   --minutes M              stop after M minutes of this invocation (checkpointed; rerun to resume)
   --seed S                 seed of the initialization and of the window sampling (default 1)
@@ -29,6 +32,8 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
 A rerun with the same --out resumes from state.tensors; settings given then must match the run's.`;
 
 const OPTIONS = {
+  model: { type: 'string', default: 'genesis' },
+  locality: { type: 'string' },
   out: { type: 'string' },
   steps: { type: 'string' },
   minutes: { type: 'string' },
@@ -58,6 +63,14 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
 }
 
+/** The config to train: the named genesis, its dense baseline, or it with another locality weight. */
+function modelConfig(genesis: ModelConfig, dense: boolean, locality: number | undefined): ModelConfig {
+  if (dense) return denseBaseline(genesis);
+  if (locality === undefined) return genesis;
+  if (genesis.sequenceBudgets === undefined) throw new Error('--locality needs a model with sequence budgets (--model genesis-v2)');
+  return { ...genesis, sequenceBudgets: { ...genesis.sequenceBudgets, localityLossCoef: locality } };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
   if (values.help) {
@@ -65,8 +78,9 @@ async function main(): Promise<void> {
     return;
   }
   const backend = trainBackend(choiceArg('backend', values.backend, BACKEND_NAMES));
-  const config = values.dense ? denseBaseline(GENESIS_CONFIG) : GENESIS_CONFIG;
-  const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : '.blyan/train/genesis'));
+  const name = choiceArg('model', values.model, Object.keys(GENESIS_CONFIGS) as GenesisName[]);
+  const config = modelConfig(GENESIS_CONFIGS[name], values.dense, numberArg('locality', values.locality, { min: 0 }));
+  const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : `.blyan/train/${name}`));
   const corpus = loadCorpusSplit();
   if (values.export) {
     const trained = await exportRun(dir, config, corpus, backend);
@@ -84,7 +98,7 @@ async function main(): Promise<void> {
       controller.abort();
     });
   }
-  process.stdout.write(`training ${values.dense ? 'dense baseline' : 'MoE'} in ${dir} with the ${values.backend} backend\n`);
+  process.stdout.write(`training ${values.dense ? 'dense baseline' : `MoE ${name}`} in ${dir} with the ${values.backend} backend\n`);
   const result = await runTraining({
     dir,
     config,

@@ -22,3 +22,17 @@ export function staticPromptLosses(params: ParamMap, cfg: ModelConfig, m: number
     return out;
   };
 }
+
+/**
+ * The same routing in one backend call per batch, for a model with sequence budgets: each window
+ * routes within a budget of m experts per layer chosen from its prompt (the unscored context, at
+ * least one token), which the backend computes itself.
+ */
+export function budgetLosses(m: number, backend: EvalBackend): WindowLosses {
+  return (batch, windows) => backend.tokenLosses({ ...batch, budgets: windows.map(({ scoreFrom }) => ({ experts: m, promptTokens: Math.max(1, scoreFrom) })) });
+}
+
+/** The fastest scorer of prompt-chosen routing the model supports: budgetLosses with sequence budgets, else staticPromptLosses. */
+export function promptChosenLosses(params: ParamMap, cfg: ModelConfig, m: number, backend: EvalBackend): WindowLosses {
+  return cfg.sequenceBudgets ? budgetLosses(m, backend) : staticPromptLosses(params, cfg, m, backend);
+}

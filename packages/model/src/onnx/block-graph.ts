@@ -37,9 +37,10 @@ const layerTensor = (layer: number, tensor: string): string => `layers.${layer}.
 
 /**
  * Transformer block `layer` on the residual stream x [n, d], as the reference's blockForward:
- * x2 = x + wo · Attn(RMSNorm(x)), out = x2 + MoE(RMSNorm(x2)), routing within `allowed` (bool [E]).
+ * x2 = x + wo · Attn(RMSNorm(x)), out = x2 + MoE(RMSNorm(x2)), routing within `allowedFor(probs)`
+ * (bool [E] or [n, E], given the router's probabilities).
  */
-export function blockForward(g: Graph, ctx: BlockContext, layer: number, x: Value, allowed: Value): { out: Value; aux: Value; saved: BlockSaved } {
+export function blockForward(g: Graph, ctx: BlockContext, layer: number, x: Value, allowedFor: (probs: Value) => Value): { out: Value; routing: Routing; saved: BlockSaved } {
   const { cfg, seq } = ctx;
   const w = (tensor: string): Value => ctx.param(layerTensor(layer, tensor));
   const attnNorm = rmsnormForward(g, x, w('attn_norm'), cfg.normEps);
@@ -48,7 +49,7 @@ export function blockForward(g: Graph, ctx: BlockContext, layer: number, x: Valu
   const attention = attentionForward(g, q, k, v, seq, ctx.rope, ctx.causal, cfg.dModel / cfg.nHeads);
   const x2 = g.add(x, g.linear(attention.out, w('wo')));
   const ffnNorm = rmsnormForward(g, x2, w('ffn_norm'), cfg.normEps);
-  const routing = routerForward(g, ffnNorm.y, w('router'), allowed, seq, cfg);
+  const routing = routerForward(g, ffnNorm.y, w('router'), allowedFor, seq, cfg);
   const weights = Array.from({ length: cfg.nExperts }, (_, e) => {
     const names = expertTensorNames(layer, e);
     return { w1: ctx.param(names.w1), w3: ctx.param(names.w3), w2: ctx.param(names.w2) };
@@ -66,15 +67,15 @@ export function blockForward(g: Graph, ctx: BlockContext, layer: number, x: Valu
     routing,
     experts: experts.saved,
   };
-  return { out: g.add(x2, experts.out), aux: routing.aux, saved };
+  return { out: g.add(x2, experts.out), routing, saved };
 }
 
 /**
- * Backward of blockForward given dout [n, d] and daux (the loss's derivative w.r.t. this layer's
- * aux loss): returns dx, and hands each weight gradient to `grad(name, compute)`, which adds it
- * to the graph only if that parameter's gradient is wanted.
+ * Backward of blockForward given dout [n, d], daux and dlocality (the loss's derivatives w.r.t. this
+ * layer's aux and locality losses): returns dx, and hands each weight gradient to
+ * `grad(name, compute)`, which adds it to the graph only if that parameter's gradient is wanted.
  */
-export function blockBackward(g: Graph, ctx: BlockContext, s: BlockSaved, dout: Value, daux: number, grad: (name: string, compute: () => Value) => void, wanted: (name: string) => boolean): Value {
+export function blockBackward(g: Graph, ctx: BlockContext, s: BlockSaved, dout: Value, daux: number, dlocality: number, grad: (name: string, compute: () => Value) => void, wanted: (name: string) => boolean): Value {
   const { cfg, seq } = ctx;
   const name = (tensor: string): string => layerTensor(s.layer, tensor);
   const w = (tensor: string): Value => ctx.param(name(tensor));
@@ -87,7 +88,7 @@ export function blockBackward(g: Graph, ctx: BlockContext, s: BlockSaved, dout: 
     grad(names.w3, () => eg.w3);
     grad(names.w2, () => eg.w2);
   }
-  const dlogits = routerBackward(g, experts.dweights, s.routing, daux, seq, cfg);
+  const dlogits = routerBackward(g, experts.dweights, s.routing, daux, dlocality, seq, cfg);
   grad(name('router'), () => g.matmulTN(dlogits, s.ln2));
   const ffn = rmsnormBackward(g, g.add(experts.dh, g.matmul(dlogits, w('router'))), w('ffn_norm'), s.ffnNorm);
   grad(name('ffn_norm'), ffn.dw);

@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../reference/config.ts';
 import { parameterShapes, validateParams } from '../reference/params.ts';
-import { type AllowedSet, validateAllowed } from '../reference/routing.ts';
+import { type AllowedSet, type SequenceBudget, validateAllowed, validateBudgets } from '../reference/routing.ts';
 import { checkTokens } from '../reference/tokens.ts';
-import { EXPERT_MASKS, TARGETS, TOKENS } from './names.ts';
+import { EXPERT_BUDGETS, EXPERT_MASKS, PROMPT_LENGTHS, TARGETS, TOKENS } from './names.ts';
 
 /** B sequences of T tokens and their next-token targets, row-major [B, T]. */
 export interface Batch {
@@ -11,6 +11,8 @@ export interface Batch {
   readonly targets: ArrayLike<number>;
   readonly B: number;
   readonly T: number;
+  /** One per sequence, for a model with sequence budgets; omitted = every sequence routes dynamically. */
+  readonly budgets?: readonly SequenceBudget[];
 }
 
 /** Per layer, the experts routing may use (null = all of them); omitted = dynamic routing everywhere. */
@@ -63,4 +65,24 @@ export function scalarOf(outputs: ort.InferenceSession.ReturnType, name: string)
   const t = outputs[name];
   if (t === undefined || !(t.data instanceof Float32Array) || t.data.length !== 1) throw new Error(`graph output "${name}" is missing or not a float scalar`);
   return t.data[0]!;
+}
+
+/**
+ * The budget inputs of a model with sequence budgets (float [B] each; omitted budgets = all
+ * nExperts experts, chosen from the whole sequence: dynamic routing); nothing for a model without.
+ */
+export function budgetFeeds(batch: Batch, cfg: ModelConfig, masks: ExpertMasks | undefined): Feeds {
+  const { budgets, B, T } = batch;
+  if (cfg.sequenceBudgets === undefined) {
+    if (budgets !== undefined) throw new Error('this model has no sequence budgets (config.sequenceBudgets): its graphs take no budget inputs');
+    return {};
+  }
+  if (budgets !== undefined && masks !== undefined) throw new Error('give either expert masks (static routing) or sequence budgets, not both');
+  if (budgets !== undefined && budgets.length !== B) throw new Error(`${budgets.length} sequence budgets for a batch of ${B} sequences`);
+  if (budgets !== undefined) validateBudgets(budgets, cfg, T);
+  const column = (of: (b: number) => number): ort.Tensor => new ort.Tensor('float32', Float32Array.from({ length: B }, (_, b) => of(b)), [B]);
+  return {
+    [EXPERT_BUDGETS]: column((b) => budgets?.[b]!.experts ?? cfg.nExperts),
+    [PROMPT_LENGTHS]: column((b) => budgets?.[b]!.promptTokens ?? T),
+  };
 }

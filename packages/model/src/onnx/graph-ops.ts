@@ -40,9 +40,14 @@ export class Graph extends GraphBuilder {
   sqrt = (a: Value): Value => this.node1('Sqrt', [a]);
   reciprocal = (a: Value): Value => this.node1('Reciprocal', [a]);
   exp = (a: Value): Value => this.node1('Exp', [a]);
+  log = (a: Value): Value => this.node1('Log', [a]);
   sigmoid = (a: Value): Value => this.node1('Sigmoid', [a]);
   pow = (a: Value, b: Value): Value => this.node1('Pow', [a, b]);
   greater = (a: Value, b: Value): Value => this.node1('Greater', [a, b]);
+  less = (a: Value, b: Value): Value => this.node1('Less', [a, b]);
+  equal = (a: Value, b: Value): Value => this.node1('Equal', [a, b]);
+  and = (a: Value, b: Value): Value => this.node1('And', [a, b]);
+  or = (a: Value, b: Value): Value => this.node1('Or', [a, b]);
   where = (cond: Value, a: Value, b: Value): Value => this.node1('Where', [cond, a, b]);
   cast = (a: Value, to: ElemType): Value => this.node1('Cast', [a], { to: DATA_TYPE[to] });
   sum = (values: readonly Value[]): Value => this.node1('Sum', values);
@@ -60,6 +65,8 @@ export class Graph extends GraphBuilder {
   size = (a: Value): Value => this.node1('Size', [a]);
   reshape = (a: Value, shape: Value | readonly number[]): Value => this.node1('Reshape', [a, Array.isArray(shape) ? this.ints(shape) : (shape as Value)]);
   transpose = (a: Value, perm: readonly number[]): Value => this.node1('Transpose', [a], { perm });
+  /** a broadcast to the (runtime) shape. */
+  expand = (a: Value, shape: Value): Value => this.node1('Expand', [a, shape]);
   unsqueeze = (a: Value, axes: readonly number[]): Value => this.node1('Unsqueeze', [a, this.ints(axes)]);
   concat = (values: readonly Value[], axis: number): Value => this.node1('Concat', values, { axis });
   split = (a: Value, axis: number, count: number): Value[] => this.nodeN('Split', [a], count, { axis });

@@ -3,9 +3,12 @@ import { parameterShapes } from '../reference/params.ts';
 import type { Value } from './graph-builder.ts';
 import type { Graph } from './graph-ops.ts';
 import type { ModelInputs } from './model-graph.ts';
-import { EXPERT_MASKS, TARGETS, TOKENS } from './names.ts';
+import { EXPERT_BUDGETS, EXPERT_MASKS, PROMPT_LENGTHS, TARGETS, TOKENS } from './names.ts';
 
-/** Declares every parameter, the tokens, the targets and the expert masks as graph inputs. */
+/**
+ * Declares every parameter, the tokens, the targets and the expert masks as graph inputs, and with
+ * sequence budgets each sequence's expert budget and prompt length.
+ */
 export function declareModelInputs(g: Graph, cfg: ModelConfig): ModelInputs {
   const params = new Map<string, Value>();
   for (const { name, shape } of parameterShapes(cfg)) params.set(name, g.input(name, 'float32', shape));
@@ -14,10 +17,12 @@ export function declareModelInputs(g: Graph, cfg: ModelConfig): ModelInputs {
     if (value === undefined) throw new Error(`the model has no parameter "${name}"`);
     return value;
   };
-  return {
+  const inputs = {
     param,
     tokens: g.input(TOKENS, 'int64', ['batch', 'seq']),
     targets: g.input(TARGETS, 'int64', ['batch', 'seq']),
     masks: g.input(EXPERT_MASKS, 'float32', [cfg.nLayers, cfg.nExperts]),
   };
+  if (cfg.sequenceBudgets === undefined) return inputs;
+  return { ...inputs, budgets: { experts: g.input(EXPERT_BUDGETS, 'float32', ['batch']), promptTokens: g.input(PROMPT_LENGTHS, 'float32', ['batch']) } };
 }

@@ -2,9 +2,9 @@ import * as ort from 'onnxruntime-node';
 import { ADAMW_DEFAULTS, type AdamWOptions, type AdamWSettings } from '../reference/adamw.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { elementCount } from '../reference/params.ts';
-import { type Batch, type ExpertMasks, type Feeds, batchFeeds, checkParams, maskFeeds, paramFeeds, scalarFeed, scalarOf } from './feeds.ts';
+import { type Batch, type ExpertMasks, type Feeds, batchFeeds, budgetFeeds, checkParams, maskFeeds, paramFeeds, scalarFeed, scalarOf } from './feeds.ts';
 import { buildForwardGraph } from './forward-graph.ts';
-import { AUX, CE, GRAD_NORM, LOGITS, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
+import { AUX, CE, GRAD_NORM, LOCALITY, LOGITS, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
 import { buildGradientGraph, buildTrainGraph, trainableSpecs } from './train-graph.ts';
 
 export interface OnnxModelOptions {
@@ -25,6 +25,8 @@ export interface ForwardResult {
   readonly loss: number;
   readonly ce: number;
   readonly aux: number;
+  /** The mean per-layer locality loss, for a model with sequence budgets. */
+  readonly locality?: number;
 }
 
 export interface GradientResult {
@@ -103,7 +105,7 @@ export class OnnxModel {
   private modelFeeds(params: Readonly<Record<string, unknown>>, batch: Batch, masks: ExpertMasks | undefined): Feeds {
     if (this.disposed) throw new Error('this OnnxModel has been disposed');
     checkParams(params, this.cfg);
-    return { ...paramFeeds(params, this.cfg), ...batchFeeds(batch, this.cfg), ...maskFeeds(masks, this.cfg) };
+    return { ...paramFeeds(params, this.cfg), ...batchFeeds(batch, this.cfg), ...maskFeeds(masks, this.cfg), ...budgetFeeds(batch, this.cfg, masks) };
   }
 
   /** Logits [B, T, V] and losses for a batch; `masks` restricts each layer's routing (static routing). */
@@ -111,7 +113,8 @@ export class OnnxModel {
     const feeds = this.modelFeeds(params, batch, masks);
     const session = await this.session('forward', () => buildForwardGraph(this.cfg));
     const out = await session.run(feeds);
-    return { logits: out[LOGITS]!.data as Float32Array, loss: scalarOf(out, LOSS), ce: scalarOf(out, CE), aux: scalarOf(out, AUX) };
+    const locality = this.cfg.sequenceBudgets ? { locality: scalarOf(out, LOCALITY) } : {};
+    return { logits: out[LOGITS]!.data as Float32Array, loss: scalarOf(out, LOSS), ce: scalarOf(out, CE), aux: scalarOf(out, AUX), ...locality };
   }
 
   /** Gradients of the loss w.r.t. the `trainable` parameters (default: all), as the reference's `backward`. */

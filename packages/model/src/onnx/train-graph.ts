@@ -5,7 +5,7 @@ import { Graph } from './graph-ops.ts';
 import { adamwUpdate, globalNorm } from './layers/adamw.ts';
 import { modelBackward, modelForward } from './model-graph.ts';
 import { declareModelInputs } from './model-inputs.ts';
-import { AUX, CE, GRAD_NORM, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
+import { AUX, CE, GRAD_NORM, LOCALITY, LOSS, LR, STEP, firstMomentName, gradName, nextName, secondMomentName } from './names.ts';
 
 /** The parameters to train (default: all), in parameterShapes order; throws on an unknown name. */
 export function trainableSpecs(cfg: ModelConfig, trainable?: readonly string[]): ParamSpec[] {
@@ -32,6 +32,7 @@ export function buildGradientGraph(cfg: ModelConfig, trainable?: readonly string
   g.output(fwd.loss, LOSS, 'float32', []);
   g.output(fwd.ce, CE, 'float32', []);
   g.output(fwd.aux, AUX, 'float32', []);
+  if (fwd.locality) g.output(fwd.locality, LOCALITY, 'float32', []);
   return g.toBytes();
 }
 
@@ -69,5 +70,6 @@ export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainabl
   g.output(fwd.ce, CE, 'float32', []);
   g.output(fwd.aux, AUX, 'float32', []);
   g.output(norm, GRAD_NORM, 'float32', []);
+  if (fwd.locality) g.output(fwd.locality, LOCALITY, 'float32', []);
   return g.toBytes();
 }

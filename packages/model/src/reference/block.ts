@@ -88,7 +88,7 @@ export function blockForward<A extends FloatArray>(w: LayerWeights<A>, x: A, cfg
   const ln2 = zerosLike(x, n * d);
   const rstd2 = zerosLike(x, n);
   rmsnormForward(ln2, rstd2, x2, w.ffnNorm, n, d, cfg.normEps);
-  const moe = moeForward(w.moe, ln2, n, cfg, layer, run.routing);
+  const moe = moeForward(w.moe, ln2, n, cfg, layer, run.routing, B);
   const out = zerosLike(x, n * d);
   residualForward(out, x2, moe.out, n * d);
   return { x, ln1, rstd1, q, atty, x2, ln2, rstd2, moe, out };
@@ -96,8 +96,8 @@ export function blockForward<A extends FloatArray>(w: LayerWeights<A>, x: A, cfg
 
 /**
  * Backward of a training blockForward (start = 0, `k`, `v`, `att` as filled there): accumulates the
- * weight gradients into `g` and returns the gradient w.r.t. the block's input x. `daux` is the
- * loss's derivative w.r.t. this layer's load-balancing loss.
+ * weight gradients into `g` and returns the gradient w.r.t. the block's input x. `daux` and
+ * `dlocality` are the loss's derivatives w.r.t. this layer's load-balancing and locality losses.
  */
 export function blockBackward<A extends FloatArray>(
   g: LayerWeights<A>,
@@ -108,6 +108,7 @@ export function blockBackward<A extends FloatArray>(
   cfg: ModelConfig,
   layer: number,
   daux: number,
+  dlocality = 0,
 ): A {
   const { B, T, k, v, att, rope } = run;
   if (run.start !== 0) throw new Error('blockBackward supports training runs only (start = 0)');
@@ -120,7 +121,7 @@ export function blockBackward<A extends FloatArray>(
   const dmoe = zeros();
   residualBackward(dx2, dmoe, dout, n * d);
   const dln2 = zeros();
-  moeBackward(dln2, g.moe, dmoe, acts.ln2, w.moe, acts.moe, n, cfg, layer, daux);
+  moeBackward(dln2, g.moe, dmoe, acts.ln2, w.moe, acts.moe, n, cfg, layer, daux, dlocality);
   rmsnormBackward(dx2, g.ffnNorm, dln2, acts.x2, w.ffnNorm, acts.rstd2, n, d);
   const dx = zeros();
   const dproj = zeros();

@@ -16,6 +16,18 @@ export interface ModelConfig {
   readonly normEps: number;
   /** Weight of the mean per-layer load-balancing loss in the total loss (e.g. 0.01). */
   readonly auxLossCoef: number;
+  /**
+   * Present on models trained for per-sequence expert budgets (issue 12; absent = v1): each
+   * sequence may route within a budget of experts per layer chosen from its prompt (routing.ts
+   * SequenceBudget), and the training loss adds localityLossCoef · the mean per-layer locality loss
+   * (moe.ts). The graphs of such a model take each sequence's budget as inputs.
+   */
+  readonly sequenceBudgets?: SequenceBudgetConfig;
+}
+
+export interface SequenceBudgetConfig {
+  /** Weight of the locality loss (mean entropy of each sequence's mean router distribution), e.g. 0.01. */
+  readonly localityLossCoef: number;
 }
 
 const POSITIVE_INTEGERS = ['vocabSize', 'dModel', 'nLayers', 'nHeads', 'nExperts', 'topK', 'dFF', 'contextLength'] as const;
@@ -32,8 +44,22 @@ export function validateConfig(cfg: ModelConfig): void {
   if (!(cfg.ropeTheta > 0)) throw new Error(`config.ropeTheta must be positive, got ${cfg.ropeTheta}`);
   if (!(cfg.normEps > 0)) throw new Error(`config.normEps must be positive, got ${cfg.normEps}`);
   if (!(cfg.auxLossCoef >= 0)) throw new Error(`config.auxLossCoef must be non-negative, got ${cfg.auxLossCoef}`);
+  const budgets = cfg.sequenceBudgets;
+  if (budgets !== undefined && !(typeof budgets === 'object' && budgets !== null && budgets.localityLossCoef >= 0)) {
+    throw new Error(`config.sequenceBudgets.localityLossCoef must be non-negative, got ${JSON.stringify(budgets)}`);
+  }
 }
 
 export function headDim(cfg: ModelConfig): number {
   return cfg.dModel / cfg.nHeads;
+}
+
+/** The weight of the locality loss in the training loss: 0 for a model without sequence budgets. */
+export const localityCoef = (cfg: ModelConfig): number => cfg.sequenceBudgets?.localityLossCoef ?? 0;
+
+/** The config as JSON with every object's keys sorted: equal configs give equal strings. */
+export function canonicalConfigJson(cfg: ModelConfig): string {
+  const sorted = (x: unknown): unknown =>
+    typeof x === 'object' && x !== null ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sorted(v)])) : x;
+  return JSON.stringify(sorted(cfg));
 }

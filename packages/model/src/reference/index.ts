@@ -10,7 +10,7 @@ export { type FloatArray, type ParamMap } from './arrays.ts';
 export { type ModelConfig, headDim, validateConfig } from './config.ts';
 export { type ParamSpec, elementCount, expertTensorNames, initParams, layerWeights, parameterShapes, validateParams } from './params.ts';
 export { Rng } from './rng.ts';
-export { type AllowedSet, type LayerRouting, type Routing, chooseStaticExperts } from './routing.ts';
+export { type AllowedSet, type LayerRouting, type Routing, type SequenceBudget, chooseStaticExperts } from './routing.ts';
 export { type Activations, backward, forward } from './model.ts';
 export { type InferenceState, type TokenRoute, decodeStep, expertsUsed, greedyDecode, prefill } from './inference.ts';
 export { type SamplingOptions, argmax, sampleToken } from './sampling.ts';
@@ -19,6 +19,7 @@ export { type BlockActs, type BlockRun, type LayerWeights, blockBackward, blockF
 export { type ExpertGroup, MissingExpertError, type MoeActs, type MoeWeights, moeBackward, moeForward } from './moe.ts';
 export { attentionBackward, attentionForward } from './ops/attention.ts';
 export { auxLossBackward, auxLossForward } from './ops/aux-loss.ts';
+export { localityBackward, localityForward } from './ops/locality.ts';
 export { crossEntropyBackward, crossEntropyForward } from './ops/cross-entropy.ts';
 export { embeddingBackward, embeddingForward } from './ops/embedding.ts';
 export { matmulBackward, matmulForward } from './ops/matmul.ts';

@@ -1,13 +1,13 @@
 import { type FloatArray, type ParamMap, zerosLike } from './arrays.ts';
 import { type BlockActs, type BlockRun, blockBackward, blockForward } from './block.ts';
-import { type ModelConfig, headDim, validateConfig } from './config.ts';
+import { type ModelConfig, headDim, localityCoef, validateConfig } from './config.ts';
 import { crossEntropyBackward, crossEntropyForward } from './ops/cross-entropy.ts';
 import { embeddingBackward, embeddingForward } from './ops/embedding.ts';
 import { matmulBackward, matmulForward } from './ops/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from './ops/rmsnorm.ts';
 import { ropeTable } from './ops/rope.ts';
 import { elementCount, layerWeights, parameterShapes, validateParams } from './params.ts';
-import type { AllowedSet } from './routing.ts';
+import type { AllowedSet, LayerRouting, SequenceBudget } from './routing.ts';
 import { checkTokens } from './tokens.ts';
 
 /** Everything `forward` computed, kept for `backward`. Row arrays are [B·T, …]. */
@@ -30,14 +30,20 @@ export interface Activations<A extends FloatArray = Float32Array> {
   readonly ce: number;
   /** Mean over layers of the load-balancing loss. */
   readonly aux: number;
-  /** The training objective: ce + auxLossCoef · aux. */
+  /** Mean over layers of the locality loss (ops/locality.ts). */
+  readonly locality: number;
+  /** The training objective: ce + auxLossCoef · aux (+ localityLossCoef · locality with sequence budgets). */
   readonly loss: number;
 }
 
+/** How `forward` routes: per layer, a set for every token (static routing), or one budget per sequence. */
+export type TrainRouting = readonly AllowedSet[] | { readonly budgets: readonly SequenceBudget[] };
+
 /**
  * Training forward pass over B sequences of T tokens (`inputs` and `targets` are [B, T]), keeping
- * every activation the backward pass needs. Each layer routes within `allowed[layer]` (null or
- * absent: all experts, i.e. dynamic routing).
+ * every activation the backward pass needs. With an array of sets each layer routes within
+ * `routing[layer]` (null or absent: all experts, i.e. dynamic routing); with `{ budgets }` each
+ * sequence routes within its own budget in every layer.
  */
 export function forward<A extends FloatArray>(
   params: ParamMap<A>,
@@ -46,7 +52,7 @@ export function forward<A extends FloatArray>(
   targets: ArrayLike<number>,
   B: number,
   T: number,
-  allowed: readonly AllowedSet[] = [],
+  routing: TrainRouting = [],
 ): Activations<A> {
   validateConfig(cfg);
   validateParams(params, cfg, 'all');
@@ -61,9 +67,10 @@ export function forward<A extends FloatArray>(
   const rope = ropeTable(T, headDim(cfg), cfg.ropeTheta);
   let x = zerosLike(embed, n * d);
   embeddingForward(x, tokens, embed, n, d);
+  const layerRouting = (l: number): LayerRouting => ('budgets' in routing ? routing : ((routing as readonly AllowedSet[])[l] ?? null));
   const layers: { acts: BlockActs<A>; run: BlockRun<A> & { att: A } }[] = [];
   for (let l = 0; l < cfg.nLayers; l++) {
-    const run = { B, T, start: 0, k: zerosLike(x, n * d), v: zerosLike(x, n * d), att: zerosLike(x, B * cfg.nHeads * T * T), rope, routing: allowed[l] ?? null };
+    const run = { B, T, start: 0, k: zerosLike(x, n * d), v: zerosLike(x, n * d), att: zerosLike(x, B * cfg.nHeads * T * T), rope, routing: layerRouting(l) };
     const acts = blockForward(layerWeights(params, cfg, l), x, cfg, l, run);
     layers.push({ acts, run });
     x = acts.out;
@@ -79,10 +86,11 @@ export function forward<A extends FloatArray>(
   let ce = 0;
   for (let t = 0; t < n; t++) ce += losses[t]!;
   ce /= n;
-  let aux = 0;
-  for (const { acts } of layers) aux += acts.moe.aux;
-  aux /= cfg.nLayers;
-  return { B, T, inputs: tokens, targets: labels, layers, xFinal: x, lnf, rstdf, logits, probs, losses, ce, aux, loss: ce + cfg.auxLossCoef * aux };
+  const meanOverLayers = (of: (acts: BlockActs<A>) => number): number => layers.reduce((sum, { acts }) => sum + of(acts), 0) / cfg.nLayers;
+  const aux = meanOverLayers((acts) => acts.moe.aux);
+  const locality = meanOverLayers((acts) => acts.moe.locality);
+  const loss = ce + cfg.auxLossCoef * aux + (cfg.sequenceBudgets ? localityCoef(cfg) * locality : 0);
+  return { B, T, inputs: tokens, targets: labels, layers, xFinal: x, lnf, rstdf, logits, probs, losses, ce, aux, locality, loss };
 }
 
 /**
@@ -110,9 +118,10 @@ export function backward<A extends FloatArray>(params: ParamMap<A>, cfg: ModelCo
   let dx = zerosLike(embed, n * d);
   rmsnormBackward(dx, g.final_norm!, dlnf, acts.xFinal, params.final_norm!, acts.rstdf, n, d);
   const daux = cfg.auxLossCoef / cfg.nLayers;
+  const dlocality = localityCoef(cfg) / cfg.nLayers;
   for (let l = cfg.nLayers - 1; l >= 0; l--) {
     const { acts: blockActs, run } = acts.layers[l]!;
-    dx = blockBackward(layerWeights(g, cfg, l), dx, layerWeights(params, cfg, l), blockActs, run, cfg, l, daux);
+    dx = blockBackward(layerWeights(g, cfg, l), dx, layerWeights(params, cfg, l), blockActs, run, cfg, l, daux, dlocality);
   }
   embeddingBackward(g.embed!, dx, acts.inputs, n, d);
   return g;

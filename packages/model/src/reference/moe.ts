@@ -1,11 +1,12 @@
-import { type FloatArray, zerosLike } from './arrays.ts';
+import { type FloatArray, view, zerosLike } from './arrays.ts';
 import type { ModelConfig } from './config.ts';
 import { auxLossBackward, auxLossForward } from './ops/aux-loss.ts';
 import { matmulBackward, matmulForward } from './ops/matmul.ts';
+import { localityBackward, localityForward } from './ops/locality.ts';
 import { softmaxBackward, softmaxForward, topKBackward, topKForward } from './ops/router.ts';
 import { type ExpertWeights, type SwigluActs, swigluBackward, swigluForward } from './ops/swiglu.ts';
 import { expertTensorNames } from './params.ts';
-import { type AllowedSet, type LayerRouting, chooseStaticExperts, validateAllowed } from './routing.ts';
+import { type AllowedSet, type LayerRouting, chooseStaticExperts, validateAllowed, validateBudgets } from './routing.ts';
 
 /** Router [E, d] and experts of one layer; an expert whose weights are not loaded is null. */
 export interface MoeWeights<A extends FloatArray = FloatArray> {
@@ -24,8 +25,10 @@ export interface ExpertGroup<A extends FloatArray = FloatArray> extends SwigluAc
 }
 
 export interface MoeActs<A extends FloatArray = FloatArray> {
-  /** The set the tokens were routed within (null = all experts). */
+  /** The set every token was routed within (null = all experts, or see budgetSets). */
   readonly allowed: AllowedSet;
+  /** Under per-sequence budgets, each sequence's set (and `allowed` is null); else null. */
+  readonly budgetSets: readonly (readonly number[])[] | null;
   /** Router logits and softmax probabilities [n, E]. */
   readonly logits: A;
   readonly probs: A;
@@ -35,6 +38,9 @@ export interface MoeActs<A extends FloatArray = FloatArray> {
   /** Fraction of assignments per expert [E] and the layer's load-balancing loss. */
   readonly load: Float64Array;
   readonly aux: number;
+  /** Each sequence's mean router probabilities [sequences, E] and the layer's locality loss. */
+  readonly means: Float64Array;
+  readonly locality: number;
   readonly groups: readonly ExpertGroup<A>[];
   /** Σ_slot weight · expert(x) [n, d]. */
   readonly out: A;
@@ -59,10 +65,19 @@ function loaded<A extends FloatArray>(w: MoeWeights<A>, layer: number, expert: n
   return ew;
 }
 
-function resolveAllowed(routing: LayerRouting, probs: FloatArray, n: number, cfg: ModelConfig, layer: number): AllowedSet {
-  const allowed = routing !== null && 'choose' in routing ? chooseStaticExperts(rowsOf(probs, n, cfg.nExperts), routing.choose) : routing;
+/** The sets the n tokens route within: one for all of them, or one per sequence of n / sequences tokens. */
+function resolveSets(routing: LayerRouting, probs: FloatArray, n: number, sequences: number, cfg: ModelConfig, layer: number): AllowedSet[] {
+  const E = cfg.nExperts;
+  if (routing !== null && 'budgets' in routing) {
+    const { budgets } = routing;
+    if (budgets.length !== sequences) throw new Error(`layer ${layer}: ${budgets.length} sequence budgets for ${sequences} sequences`);
+    const T = n / sequences;
+    validateBudgets(budgets, cfg, T);
+    return budgets.map(({ experts, promptTokens }, b) => chooseStaticExperts(rowsOf(probs.subarray(b * T * E), promptTokens, E), experts));
+  }
+  const allowed = routing !== null && 'choose' in routing ? chooseStaticExperts(rowsOf(probs, n, E), routing.choose) : routing;
   if (allowed) validateAllowed(allowed, cfg, layer);
-  return allowed;
+  return [allowed];
 }
 
 const rowsOf = (a: FloatArray, n: number, width: number): FloatArray[] => Array.from({ length: n }, (_, t) => a.subarray(t * width, (t + 1) * width));
@@ -130,31 +145,49 @@ function combineBackward(dy: FloatArray, dweights: FloatArray, dout: FloatArray,
  * on its tokens, output = Σ weight · expert(x). Throws MissingExpertError when a token is routed to
  * an expert that is not loaded.
  */
-export function moeForward<A extends FloatArray>(w: MoeWeights<A>, x: A, n: number, cfg: ModelConfig, layer: number, routing: LayerRouting): MoeActs<A> {
+export function moeForward<A extends FloatArray>(
+  w: MoeWeights<A>,
+  x: A,
+  n: number,
+  cfg: ModelConfig,
+  layer: number,
+  routing: LayerRouting,
+  sequences = 1,
+): MoeActs<A> {
   const { nExperts: E, topK: K, dModel: d, dFF } = cfg;
   const logits = zerosLike(x, n * E);
   const probs = zerosLike(x, n * E);
   matmulForward(logits, x, w.router, n, d, E);
   softmaxForward(probs, logits, n, E);
-  const allowed = resolveAllowed(routing, probs, n, cfg, layer);
+  const sets = resolveSets(routing, probs, n, sequences, cfg, layer);
   const experts = new Int32Array(n * K);
   const weights = zerosLike(x, n * K);
-  topKForward(experts, weights, probs, n, E, K, allowed ?? Array.from({ length: E }, (_, e) => e));
+  const rows = n / sets.length;
+  for (const [s, set] of sets.entries()) {
+    const [from, to] = [s * rows, (s + 1) * rows];
+    topKForward(experts.subarray(from * K, to * K), view(weights, from * K, to * K), view(probs, from * E, to * E), rows, E, K, set ?? Array.from({ length: E }, (_, e) => e));
+  }
   const load = new Float64Array(E);
   const aux = auxLossForward(load, probs, experts, n, E, K);
+  const means = new Float64Array(sequences * E);
+  const locality = localityForward(means, probs, sequences, n / sequences, E);
   const groups = dispatch(x, experts, n, cfg);
   for (const [e, g] of groups.entries()) {
     if (g.tokens.length > 0) swigluForward(g.y, g, g.x, loaded(w, layer, e), g.tokens.length, d, dFF);
   }
   const out = zerosLike(x, n * d);
   combineForward(out, groups, weights, K, d);
-  return { allowed, logits, probs, experts, weights, load, aux, groups, out };
+  const budgets = routing !== null && 'budgets' in routing;
+  const allowed = budgets ? null : sets[0]!;
+  const budgetSets = budgets ? (sets as number[][]) : null;
+  return { allowed, budgetSets, logits, probs, experts, weights, load, aux, means, locality, groups, out };
 }
 
 /**
  * Accumulates dx and the gradients `g` (router and every expert; an expert without tokens gets
- * none) for moeForward, given dout [n, d] and daux, the loss's derivative w.r.t. this layer's aux.
- * The gradient reaches the router through the renormalized top-K weights and the aux loss.
+ * none) for moeForward, given dout [n, d] and daux and dlocality, the loss's derivatives w.r.t.
+ * this layer's aux and locality losses. The gradient reaches the router through the renormalized
+ * top-K weights and those two losses; the choice of experts (and of the allowed sets) carries none.
  */
 export function moeBackward<A extends FloatArray>(
   dx: A,
@@ -167,6 +200,7 @@ export function moeBackward<A extends FloatArray>(
   cfg: ModelConfig,
   layer: number,
   daux: number,
+  dlocality = 0,
 ): void {
   const { nExperts: E, topK: K, dModel: d, dFF } = cfg;
   const dweights = zerosLike(x, n * K);
@@ -185,6 +219,7 @@ export function moeBackward<A extends FloatArray>(
   const dprobs = zerosLike(x, n * E);
   topKBackward(dprobs, dweights, acts.probs, acts.experts, n, E, K);
   auxLossBackward(dprobs, acts.load, daux, n, E);
+  if (dlocality !== 0) localityBackward(dprobs, acts.means, dlocality, acts.means.length / E, (n * E) / acts.means.length, E);
   const dlogits = zerosLike(x, n * E);
   softmaxBackward(dlogits, dprobs, acts.probs, n, E);
   matmulBackward(dx, g.router, dlogits, x, w.router, n, d, E);

@@ -4,11 +4,22 @@ import type { ModelConfig } from './config.ts';
 export type AllowedSet = readonly number[] | null;
 
 /**
- * How one MoE layer routes a batch of tokens: a fixed AllowedSet, or `{ choose: m }`: pick the m
- * experts with the largest summed router probability over these very tokens (chooseStaticExperts),
- * then route within them.
+ * One sequence's expert budget (issue 12): each layer picks the `experts` experts with the largest
+ * summed router probability over the sequence's first `promptTokens` tokens (chooseStaticExperts),
+ * and every token of the sequence routes top-K within them. experts = nExperts is dynamic routing.
  */
-export type LayerRouting = AllowedSet | { readonly choose: number };
+export interface SequenceBudget {
+  readonly experts: number;
+  readonly promptTokens: number;
+}
+
+/**
+ * How one MoE layer routes a batch of tokens: a fixed AllowedSet, `{ choose: m }`: pick the m
+ * experts with the largest summed router probability over these very tokens (chooseStaticExperts),
+ * then route within them, or `{ budgets }`: the tokens are budgets.length sequences of equal length,
+ * each routed within its own SequenceBudget.
+ */
+export type LayerRouting = AllowedSet | { readonly choose: number } | { readonly budgets: readonly SequenceBudget[] };
 
 /**
  * Routing of a whole inference session.
@@ -60,6 +71,18 @@ export function validateRouting(routing: Routing, cfg: ModelConfig): void {
     const m = routing.expertsPerLayer;
     if (!Number.isSafeInteger(m) || m < cfg.topK || m > cfg.nExperts) {
       throw new Error(`static-prompt routing: expertsPerLayer must be an integer in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${m}`);
+    }
+  }
+}
+
+/** Throws unless each budget keeps [topK, nExperts] experts chosen from a prompt of [1, T] tokens. */
+export function validateBudgets(budgets: readonly SequenceBudget[], cfg: ModelConfig, T: number): void {
+  for (const [b, { experts, promptTokens }] of budgets.entries()) {
+    if (!Number.isSafeInteger(experts) || experts < cfg.topK || experts > cfg.nExperts) {
+      throw new Error(`sequence ${b}: an expert budget must be an integer in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${experts}`);
+    }
+    if (!Number.isSafeInteger(promptTokens) || promptTokens < 1 || promptTokens > T) {
+      throw new Error(`sequence ${b}: the prompt must be an integer number of tokens in [1, ${T}], got ${promptTokens}`);
     }
   }
 }

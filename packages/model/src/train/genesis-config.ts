@@ -23,9 +23,27 @@ export const GENESIS_CONFIG: ModelConfig = {
 };
 
 /**
+ * Genesis v2, trained for locality (issue 12): twice the experts of v1 at the same width and top-2,
+ * so a token's active feed-forward width (1024) and the dense baseline stay those of v1 while the
+ * model holds twice the expert weights (64 experts, 12.6 MB f32). Each sequence routes within a
+ * per-layer budget chosen from its prompt: 6 of 16 (37.5 % of the expert bytes) by default, 3 of
+ * 16 (19 %) for low bandwidth; training draws every budget from 2 to 16 and adds the locality loss.
+ */
+export const GENESIS_V2_CONFIG: ModelConfig = {
+  ...GENESIS_CONFIG,
+  nExperts: 16,
+  sequenceBudgets: { localityLossCoef: 0.01 },
+};
+
+/** The genesis configs by name, v1 first. */
+export const GENESIS_CONFIGS = { genesis: GENESIS_CONFIG, 'genesis-v2': GENESIS_V2_CONFIG } as const;
+export type GenesisName = keyof typeof GENESIS_CONFIGS;
+
+/**
  * The dense baseline of an MoE config: one expert as wide as the topK experts a token uses
  * together, so both models spend the same parameters and FLOPs per token.
  */
 export function denseBaseline(cfg: ModelConfig): ModelConfig {
-  return { ...cfg, nExperts: 1, topK: 1, dFF: cfg.topK * cfg.dFF };
+  const { sequenceBudgets: _, ...rest } = cfg;
+  return { ...rest, nExperts: 1, topK: 1, dFF: cfg.topK * cfg.dFF };
 }

@@ -8,9 +8,12 @@ import type { Batch } from './sampler.ts';
 /** Threads ONNX Runtime uses inside an op: both cores of the training machine. */
 export const ORT_THREADS = 2;
 
+/** The ONNX model's view of a sampled batch. */
+const onnxBatch = ({ inputs, targets, B, T, budgets }: Batch) => ({ tokens: inputs, targets, B, T, ...(budgets ? { budgets } : {}) });
+
 /** Per-token cross-entropy of a batch from the ONNX forward graph's logits, computed as the reference does. */
 export async function onnxTokenLosses(model: OnnxModel, params: ParamMap, batch: Batch, masks?: Parameters<OnnxModel['forward']>[2]): Promise<Float32Array> {
-  const { logits } = await model.forward(params, { tokens: batch.inputs, targets: batch.targets, B: batch.B, T: batch.T }, masks);
+  const { logits } = await model.forward(params, onnxBatch(batch), masks);
   const n = batch.B * batch.T;
   const V = model.cfg.vocabSize;
   const losses = new Float32Array(n);
@@ -25,7 +28,7 @@ export async function onnxTrainBackend(cfg: ModelConfig, state: TrainState): Pro
   restoreOptimizer(train, state);
   return {
     async step(batch, lr) {
-      return model.trainStep(train, { tokens: batch.inputs, targets: batch.targets, B: batch.B, T: batch.T }, lr);
+      return model.trainStep(train, onnxBatch(batch), lr);
     },
     tokenLosses: (batch) => onnxTokenLosses(model, train.params, batch),
     snapshot: async () => ({ params: copyParams(train.params), m: copyParams(train.m), v: copyParams(train.v), step: train.step }),

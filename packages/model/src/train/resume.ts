@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { createAdamW } from '../reference/adamw.ts';
-import type { ModelConfig } from '../reference/config.ts';
+import { type ModelConfig, canonicalConfigJson } from '../reference/config.ts';
 import { initParams } from '../reference/params.ts';
 import type { TrainState } from './backend.ts';
 import type { runFiles } from './run-files.ts';
 import { type SavedRun, loadRunState } from './state-file.ts';
 
-const sameConfig = (a: ModelConfig, b: ModelConfig): boolean => JSON.stringify(a, Object.keys(a).sort()) === JSON.stringify(b, Object.keys(b).sort());
+const sameConfig = (a: ModelConfig, b: ModelConfig): boolean => canonicalConfigJson(a) === canonicalConfigJson(b);
 
 /** Step 0 of a run: initParams(cfg, seed) and zero moments. */
 export function freshState(cfg: ModelConfig, seed: number): TrainState {

@@ -7,7 +7,7 @@ import { exportModel } from './export.ts';
 import { freshState, loadSaved } from './resume.ts';
 import { runFiles } from './run-files.ts';
 import { type RunSpec, resolveRunSpec } from './run-spec.ts';
-import { sampleBatch } from './sampler.ts';
+import { sampleBatch, sampleBudgets } from './sampler.ts';
 import { learningRate } from './schedule.ts';
 import { type LogWindow, type SavedRun, saveRunState } from './state-file.ts';
 import { loadOrTrainTokenizer } from './tokenizer-file.ts';
@@ -108,7 +108,8 @@ async function loop({ o, run, backend, tokenizer, stream, validation, log, saved
     lastSave = performance.now();
   };
   while (step < stopAt && !o.signal?.aborted && performance.now() < deadline) {
-    const batch = sampleBatch(stream, run.batch, T, run.seed, step);
+    const windows = sampleBatch(stream, run.batch, T, run.seed, step);
+    const batch = cfg.sequenceBudgets ? { ...windows, budgets: sampleBudgets(cfg, run.batch, T, run.seed, step) } : windows;
     const t0 = performance.now();
     const stats: StepStats = await backend.step(batch, lrAt(step));
     stepMs += performance.now() - t0;

@@ -1,4 +1,6 @@
+import type { ModelConfig } from '../reference/config.ts';
 import { Rng } from '../reference/rng.ts';
+import type { SequenceBudget } from '../reference/routing.ts';
 
 /** B windows of T inputs and their T next-token targets, [B, T] each, row-major. */
 export interface Batch {
@@ -6,6 +8,8 @@ export interface Batch {
   readonly targets: Int32Array;
   readonly B: number;
   readonly T: number;
+  /** One per window, for a model with sequence budgets; omitted = dynamic routing. */
+  readonly budgets?: readonly SequenceBudget[];
 }
 
 /** murmur3's 32-bit finalizer: a bijection that spreads every input bit over the output. */
@@ -37,4 +41,19 @@ export function sampleBatch(stream: Int32Array, B: number, T: number, seed: numb
     targets.set(stream.subarray(start + 1, start + T + 1), b * T);
   }
   return { inputs, targets, B, T };
+}
+
+/** Prompts of sampled budgets are between MIN_PROMPT_TOKENS (a few words) and T / 2 tokens long. */
+const MIN_PROMPT_TOKENS = 4;
+
+/**
+ * B budgets for step `step`, so that every budget works after training: experts uniform in
+ * [topK, nExperts] (nExperts = dynamic routing), prompt length uniform in [4, T / 2]. Drawn from
+ * their own counter-based stream (seed + 1), so the windows stay those of a run without budgets.
+ */
+export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number): SequenceBudget[] {
+  const rng = stepRng((seed + 1) >>> 0, step);
+  const between = (lo: number, hi: number): number => lo + Math.floor(rng.next() * (hi - lo + 1));
+  const longest = Math.max(1, Math.floor(T / 2));
+  return Array.from({ length: B }, () => ({ experts: between(cfg.topK, cfg.nExperts), promptTokens: between(Math.min(MIN_PROMPT_TOKENS, longest), longest) }));
 }
