@@ -53,7 +53,7 @@ export async function openRelay(
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const evalSecret = await openEvalSecret(dir);
     const db = openAccountsDb(accountsPath(dir));
-    const auth = new AuthStore(db, config.now);
+    const auth = new AuthStore(db, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();

@@ -12,6 +12,7 @@ import { type GenesisFile, genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
+import type { ClientLimits } from '../src/server/client-limits.ts';
 
 export const GENESIS_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 export const genesisAccount = privateKeyToAccount(GENESIS_KEY);
@@ -38,6 +39,10 @@ export const TINY: ModelConfig = {
   normEps: 1e-5,
   auxLossCoef: 0.01,
 };
+
+/** Per-client limits no functional test reaches (the attack tests build apps with the defaults). */
+const wide = { limit: 1_000_000, windowMs: 60_000 };
+export const UNLIMITED: ClientLimits = { nonce: wide, login: wide, blocks: wide, contributions: wide };
 
 export const tinyCheckpoint = (seed = 1, config: ModelConfig = TINY) => randomCheckpoint(config, seed);
 
@@ -72,7 +77,7 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
   return {
     dir,
     relay,
-    app: createApp({ ...relay, maxPayloadBytes }),
+    app: createApp({ ...relay, maxPayloadBytes, limits: UNLIMITED }),
     genesis,
     meta: blockHash(genesis[0]!.header),
     slots,

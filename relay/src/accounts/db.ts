@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -16,6 +16,21 @@ const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
 ) WITHOUT ROWID;`;
 /** Finds an earlier submission of the same delta on the same base (schema 2). */
 const BY_DELTA = 'CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);';
+
+/* ---- schema 3 (issue 11, trust): the usage pool ---- */
+/**
+ * Usage counted toward each period's pool: one row per account, block and period, whatever the
+ * tokens; and each settled period with what its pool paid (schema 3).
+ */
+const USAGE_POOL = `CREATE TABLE IF NOT EXISTS usage_counts (
+  period INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  block TEXT NOT NULL,
+  author TEXT NOT NULL,
+  PRIMARY KEY (period, account, block)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS usage_periods (period INTEGER PRIMARY KEY, settled_at INTEGER NOT NULL, pool INTEGER NOT NULL, paid INTEGER NOT NULL);`;
+/* ---- end schema 3 ---- */
 
 /**
  * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
@@ -79,6 +94,7 @@ CREATE TABLE postings (
   amount INTEGER NOT NULL CHECK (amount <> 0)
 );
 CREATE INDEX postings_by_account ON postings (account, journal_id);
+${USAGE_POOL}
 `;
 
 /**
@@ -99,6 +115,8 @@ UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', deta
 ${BY_DELTA}
 ${ASSIGNMENTS}
 `,
+  /** Schema 2 to 3: usage credit comes from a fixed pool per period (usage already credited stays). */
+  2: USAGE_POOL,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');
