@@ -1,4 +1,4 @@
-
+import type { Address } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, type LoggedIn, ORIGIN, accountsFixture, clock, login, postJson } from './accounts-helpers.ts';
 import { authority, genesisAccount } from './helpers.ts';
