@@ -45,9 +45,8 @@ export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono 
     const now = config.now();
     const login = await checkSiweLogin(message, signature, siwe, now);
     if (!login.ok) return c.json(errorBody(login.code, login.message), login.status);
-    const held = await checkSessionKey(login.sessionKey, message, keySignature, await trustedKeys(index));
+    const held = await checkSessionKey(login.sessionKey, message, keySignature, await trustedKeys(index), (k) => auth.keyInUse(k));
     if (!held.ok) return c.json(errorBody(held.code, held.message), held.status);
-    if (auth.keyInUse(login.sessionKey)) return c.json(errorBody('session_key_in_use', `${login.sessionKey} is already the key of a live session; make a fresh key`), 409);
     const nonce = auth.useNonce(login.nonce);
     if (nonce !== 'ok') {
       const why = { unknown_nonce: 'this relay did not issue that nonce, or it was already used: sign a fresh message', nonce_expired: 'that nonce expired: ask for a new one' };

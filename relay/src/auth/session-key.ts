@@ -2,7 +2,7 @@ import type { Address } from '@blyan/block';
 import { type Hex, isHex, recoverMessageAddress } from 'viem';
 import type { IndexStore } from '../store/index-store.ts';
 
-export type KeyCheck = { ok: true } | { ok: false; status: 400 | 401 | 403; code: string; message: string };
+export type KeyCheck = { ok: true } | { ok: false; status: 400 | 401 | 403 | 409; code: string; message: string };
 
 /** The keys the meta head trusts (authorities and evaluators): none of them may be a session key. */
 export async function trustedKeys(index: IndexStore): Promise<ReadonlySet<Address>> {
@@ -12,12 +12,20 @@ export async function trustedKeys(index: IndexStore): Promise<ReadonlySet<Addres
 }
 
 /**
- * Proof that the login's session key is held by whoever signs in: `keySignature` is the session
- * key's EIP-191 signature of the SIWE message itself. A key the meta head trusts is refused: a
- * delegation to it would let an account's usage or blocks pass for an authority's or evaluator's.
+ * May the login delegate to `sessionKey`? Not a key the meta head trusts (403: a delegation to it
+ * would let an account's usage or blocks pass for an authority's or evaluator's); not the key of
+ * another live session (409: one key, one delegation); and only with proof of possession:
+ * `keySignature` is the session key's EIP-191 signature of the SIWE message itself.
  */
-export async function checkSessionKey(sessionKey: Address, message: string, keySignature: unknown, trusted: ReadonlySet<Address>): Promise<KeyCheck> {
+export async function checkSessionKey(
+  sessionKey: Address,
+  message: string,
+  keySignature: unknown,
+  trusted: ReadonlySet<Address>,
+  inUse: (key: Address) => boolean,
+): Promise<KeyCheck> {
   if (trusted.has(sessionKey)) return { ok: false, status: 403, code: 'trusted_key', message: `${sessionKey} is a key the meta chain trusts; it cannot be a session key` };
+  if (inUse(sessionKey)) return { ok: false, status: 409, code: 'session_key_in_use', message: `${sessionKey} is already the key of a live session; make a fresh key` };
   if (typeof keySignature !== 'string' || !isHex(keySignature) || keySignature.length !== 132) {
     return { ok: false, status: 400, code: 'no_key_signature', message: 'key_signature must be the session key\'s signature of the message (65 bytes of 0x-hex)' };
   }
