@@ -45,7 +45,7 @@ export async function openRelay(
   verdictSigner: Signer | null = null,
 ): Promise<Relay> {
   await mkdir(dir, { recursive: true });
-  const unlock = await lockStore(join(dir, 'relay.lock'));
+  const unlock = await lockStore(join(dir, 'store.lock'));
   let stores: Stores | undefined;
   try {
     stores = await openStores(dir, 'readwrite');

@@ -1,31 +1,24 @@
-import { open, readFile, unlink, writeFile } from 'node:fs/promises';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import Database from 'better-sqlite3';
 
 /**
- * A pid file that keeps a second writer off a store: startup removes unreferenced payload files,
- * which is only safe while no other process is between writing a payload and committing its row.
- * A lock left by a dead process (kill -9) is taken over.
+ * The store lock: an SQLite file held open in exclusive locking mode, so the operating system's
+ * file lock is what keeps a second writer off a store (startup removes unreferenced payload files,
+ * which is only safe while no other process is between writing a payload and committing its row).
+ * Taking it is one atomic step in the kernel: of two relays starting at once exactly one gets it,
+ * and a lock whose holder died (kill -9) is free again with nothing to take over. The file stays;
+ * only its lock matters. Resolves to the release.
  */
 export async function lockStore(path: string): Promise<() => Promise<void>> {
+  const db = new Database(path, { timeout: 0 });
   try {
-    const fh = await open(path, 'wx');
-    await fh.writeFile(String(process.pid));
-    await fh.close();
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (one INTEGER); COMMIT;');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const pid = Number((await readFile(path, 'utf8')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) {
-      throw new Error(`store is in use by process ${pid} (${path})`);
-    }
-    await writeFile(path, String(process.pid));
+    db.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new Error(`store is in use by another process (${path})`);
+    throw e;
   }
-  return () => unlink(path).catch(() => undefined);
+  return async () => {
+    if (db.open) db.close();
+  };
 }
