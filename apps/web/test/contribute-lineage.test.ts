@@ -1,13 +1,14 @@
 import 'fake-indexeddb/auto';
 import type { Hash } from '@blyan/block';
 import { type Fetch, type ParamIndex, RelayClient, TrustError } from '@blyan/client';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
 import { type Fixture, fixture } from '../../../relay/test/helpers.ts';
 import { FrozenModel } from '../src/contribute/frozen-model.ts';
 
 const SLOT = 'layer0.expert0';
+/** A relay app, reached in process. */
+type Hono = Fixture['app'];
 
 /** A relay client that reaches `app` in process; `route` may send a path to another app, `edit` may rewrite a JSON answer. */
 function client(app: Hono, opts: { route?: (path: string) => Hono | undefined; edit?: Record<string, (body: never) => unknown> } = {}): RelayClient {
