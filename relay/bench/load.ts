@@ -5,7 +5,7 @@
  * once. Then the relay is killed -9 mid-write and restarted: every block it acknowledged (201)
  * must still be there, and `blyan verify` must pass.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, get, request } from 'node:http';
@@ -19,6 +19,7 @@ import { genesisKey, relayRules } from '../src/config.ts';
 import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
+import { BIN, startRelay } from './relay-process.ts';
 import { mbps } from './timing.ts';
 
 /** Experts of ~300 KB (int8 384 × 256 × 3 plus scales), 8 of them. */
@@ -27,21 +28,6 @@ const DOWNLOADERS = 50;
 const WRITERS = 5;
 const FLOODERS = 32;
 const PHASE_MS = 10_000;
-const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
-
-async function startRelay(store: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`relay exited with ${code}: ${out}`)));
-  });
-  return { child, url };
-}
 
 /** One HTTP exchange: status, body bytes, and the Retry-After header. */
 function exchange(agent: Agent, url: string, method: 'GET' | 'POST', body?: Uint8Array): Promise<{ status: number; bytes: number; retryAfter: number }> {
