@@ -50,7 +50,7 @@ export class AuthStore {
   private readonly s;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly now: () => number,
     /** Most unused nonces kept: issuing one more evicts the oldest. */
     private readonly maxNonces = 10_000,
@@ -101,19 +101,26 @@ export class AuthStore {
     return this.s.keyInUse.get(sessionKey, this.now()) !== undefined;
   }
 
-  /** Stores a session for a checked login and returns its cookie token. */
-  openSession(d: Delegation, message: string, signature: string): string {
+  /**
+   * Stores a session for a checked login and returns its cookie token, or null when another live
+   * session already holds its session key (checked and written in one step, so two logins racing
+   * with one key cannot both win).
+   */
+  openSession(d: Delegation, message: string, signature: string): string | null {
     const token = randomBytes(32).toString('base64url');
-    this.s.insertSession.run({
-      token_hash: tokenHash(token),
-      account: d.account,
-      session_key: d.sessionKey,
-      issued_at: d.issuedAt,
-      expires_at: d.expiresAt,
-      message,
-      signature,
-    });
-    return token;
+    return this.db.transaction(() => {
+      if (this.keyInUse(d.sessionKey)) return null;
+      this.s.insertSession.run({
+        token_hash: tokenHash(token),
+        account: d.account,
+        session_key: d.sessionKey,
+        issued_at: d.issuedAt,
+        expires_at: d.expiresAt,
+        message,
+        signature,
+      });
+      return token;
+    })();
   }
 
   session(token: string): Delegation | undefined {

@@ -53,6 +53,7 @@ export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono 
       return c.json(errorBody(nonce, why[nonce]), 401);
     }
     const token = auth.openSession(login, message, signature);
+    if (token === null) return c.json(errorBody('session_key_in_use', `${login.sessionKey} became the key of another live session; make a fresh key`), 409);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'Strict',

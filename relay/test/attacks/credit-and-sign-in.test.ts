@@ -76,6 +76,14 @@ describe('attacks on sign-in', () => {
     expect(sessions()).toBe(before);
   });
 
+  it('two sign-ins racing with one session key: exactly one session, the other 409', async () => {
+    const key = newAccount();
+    const before = sessions();
+    const attempts = await Promise.all([0, 1].map(() => loginNaming(key.address.toLowerCase() as Address, key)));
+    expect(attempts.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(sessions()).toBe(before + 1);
+  });
+
   it("a sign-in naming a key the caller does not hold (no proof of possession): 401, no session", async () => {
     const before = sessions();
     const r = await loginNaming(newAccount().address.toLowerCase() as Address);
