@@ -50,8 +50,16 @@ export interface LayerRoute {
   cached: number[];
 }
 
+/** Why an answer ended: it reached Max tokens, the model ended the text, the context was full, or the user stopped it. */
+export type AnswerEnd = 'max-tokens' | 'end-of-text' | 'context-full' | 'stopped';
+
 export interface AnswerStats {
   tokens: number;
+  end: AnswerEnd;
+  /** The prompt's tokens, and how many of them (its last ones) the model read: at most its context less the answer's room. */
+  promptTokens: number;
+  promptTokensRead: number;
+  contextLength: number;
   ttftMs: number;
   totalMs: number;
   bytesDownloaded: number;

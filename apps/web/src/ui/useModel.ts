@@ -24,7 +24,11 @@ export interface ModelView {
   /** The relay failed the check back to the pinned genesis: the model does not start. */
   refused: { reason: Distrust; message: string } | null;
   busyId: number | null;
+  /** What `blocks` lists: the blocks loaded to start the model, or those of the last answer. */
+  blocksOf: 'start' | 'answer';
 }
+
+const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null, blocksOf: 'start' };
 
 const HISTORY_KEY = 'blyan.history';
 
@@ -35,7 +39,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   answered.current = onAnswer;
   const nextId = useRef(1);
   const [messages, setMessages] = useState<Message[]>(() => loadJson<Message[]>(HISTORY_KEY, []));
-  const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null });
+  const [view, setView] = useState<ModelView>(STARTING);
 
   const { busyId } = view;
 
@@ -49,6 +53,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   useEffect(() => {
     const w = new Worker(new URL('../worker/model.worker.ts', import.meta.url), { type: 'module', name: 'blyan-model' });
     worker.current = w;
+    // A new worker (another engine or cache limit) starts from nothing: Send waits for its model.
+    setView((v) => ({ ...STARTING, cache: v.cache }));
     w.onmessage = ({ data: m }: MessageEvent<FromWorker>) => {
       switch (m.type) {
         case 'status':
@@ -70,6 +76,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
           return setView((v) => ({ ...v, busyId: null }));
         case 'error':
+          // A question that got no answer at all leaves the history with its (empty) answer: the error says why.
+          if (m.id !== null) setMessages((ms) => (ms.at(-1)?.role === 'model' && ms.at(-1)?.text === '' ? ms.slice(0, -2) : ms));
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
         case 'refused':
           return setView((v) => ({ ...v, info: null, refused: { reason: m.reason, message: m.message }, busyId: null }));
@@ -89,7 +97,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;
     setMessages((ms) => [...ms, { role: 'user', text }, { role: 'model', text: '' }]);
-    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [] }));
+    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [], blocksOf: 'answer' }));
     const m: ToWorker = { type: 'prompt', id, text, sampling, routing };
     worker.current?.postMessage(m);
   }, []);
