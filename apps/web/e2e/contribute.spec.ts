@@ -104,7 +104,7 @@ test('a wallet signs in, its answer is reported as signed usage that credits the
   await page.getByTestId('contribute-switch').uncheck();
   const block = (await accepted.getAttribute('data-block'))!;
   const slot = (await accepted.locator('td').first().textContent())!;
-  await expect(accepted).toContainText(/accepted, Δ 0\.\d+ nats\/token/);
+  await expect(accepted.getByTestId('verdict')).toContainText(/^Kept: your update improved this expert \(it got \d+\.\d+ % better/);
   await expect(accepted).toContainText(/of 288\.0 KB raw, \d+\.\d×/);
   await expect(page.getByTestId('contribute-notice')).toHaveCount(0); // trained on WebGPU, no CPU fallback
   await expect(page.getByTestId('balance')).not.toHaveAttribute('data-balance', /^(0|)$/);
