@@ -15,8 +15,12 @@ export interface Sampling {
 
 export type Backend = 'webgpu' | 'wasm' | 'cpu';
 
-/** What the user asks for: WebGPU falling back to wasm, onnxruntime-web wasm, or the CPU reference. */
-export type BackendChoice = 'auto' | 'wasm' | 'cpu';
+/**
+ * What the user asks for: the fastest engine this device really has (WebGPU on a GPU; on a
+ * software-only adapter, whichever a short calibration finds fastest), WebGPU (falling back to
+ * wasm), onnxruntime-web wasm, or the CPU reference.
+ */
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 
 export type ToWorker =
   /** `pin`: the genesis meta block hash this build trusts (its own genesis.json), never the relay's word. */

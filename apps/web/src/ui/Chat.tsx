@@ -39,9 +39,9 @@ export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: Ans
 
   const busy = view.busyId !== null;
   const bad = Object.keys(errors).length > 0;
-  const ready = view.info !== null && !busy && !bad;
+  const ready = view.info !== null && view.status === 'ready' && !busy && !bad;
   // Why Send is off, when it is: the person should never face a dead button.
-  const waiting = view.refused ? 'The relay was refused: no model to answer with.' : view.info === null ? `The model is loading (${view.status}); Send unlocks when it is ready.` : bad ? 'Fix the settings marked in red first.' : null;
+  const waiting = view.refused ? 'The relay was refused: no model to answer with.' : view.info === null || view.status !== 'ready' ? `The model is loading (${view.status}); Send unlocks when it is ready.` : bad ? 'Fix the settings marked in red first.' : null;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (text.trim() === '') {

@@ -51,6 +51,7 @@ export function SettingsPanel({ settings, onChange, disabled, messages, onClearH
         <label>Engine
           <select data-testid="backend" value={settings.backend} onChange={(e) => onChange({ ...settings, backend: e.target.value as ChatSettings['backend'] })}>
             <option value="auto">fastest on this device</option>
+            <option value="webgpu">WebGPU, else wasm</option>
             <option value="wasm">onnxruntime-web (wasm)</option>
             <option value="cpu">CPU reference</option>
           </select>

@@ -74,7 +74,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
         case 'done':
           answered.current(m.stats);
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
-          return setView((v) => ({ ...v, busyId: null }));
+          return setView((v) => ({ ...v, busyId: null, status: 'ready' }));
         case 'error':
           // A question that got no answer at all leaves the history with its (empty) answer: the error says why.
           if (m.id !== null) setMessages((ms) => (ms.at(-1)?.role === 'model' && ms.at(-1)?.text === '' ? ms.slice(0, -2) : ms));

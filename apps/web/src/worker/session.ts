@@ -86,6 +86,16 @@ export class ModelSession {
     this.post({ type: 'cache', bytes: this.cache.bytes, blocks: this.cache.size });
   }
 
+  /** Runs on `backend` from now on (the engine calibration's choice), releasing WebGPU when that is not it. */
+  useBackend(backend: Backend, notice: string): void {
+    if (backend !== 'webgpu') {
+      this.gpu?.destroy();
+      this.gpu = null;
+    }
+    this.backend = backend;
+    this.post({ type: 'backend', backend, notice });
+  }
+
   /** Leaves WebGPU for onnxruntime-web's wasm backend, saying why. */
   private dropGpu(reason: string): void {
     this.gpu?.destroy();
