@@ -1,42 +1,6 @@
-import { type BrowserContext, test as base, expect } from '@playwright/test';
-import type { Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
-import { type RelayProcess, startRelay } from './relay-process.ts';
-import { type RelayProxy, relayProxy } from './relay-proxy.ts';
+import type { BrowserContext } from '@playwright/test';
 import { shoot } from './screenshots.ts';
-import { type Running, serveStatic } from './static-server.ts';
-
-/**
- * The page as a newcomer walks through it, asserting what the person sees: the first-visit
- * explanation, the engine the app picked and why, a prompt, bad settings, an empty and a very long
- * message, the explorer's block detail, installing a wallet and signing in (EIP-6963), starting
- * and stopping Contribute, the wallet switching chain and account, and an offline reload.
- * With BLYAN_SCREENSHOTS=DIR it saves the README's first-visit, explorer and contribute screenshots there.
- */
-const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
-  dist: async ({}, use) => {
-    const dist = await pinnedDist();
-    await use(dist);
-    await dist.remove();
-  },
-  app: async ({ dist }, use) => {
-    const app = await serveStatic(dist.dir);
-    await use(app);
-    await app.close();
-  },
-  relay: async ({ app, dist }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url]);
-    await dist.pin(relay.genesis);
-    await use(relay);
-    await relay.stop();
-  },
-  net: async ({ relay }, use) => {
-    const proxy = await relayProxy(relay.url);
-    await use(proxy);
-    await proxy.close();
-  },
-});
+import { expect, test, testSigner } from './signed-in-app.ts';
 
 /**
  * Two browser-extension wallets that announce themselves (EIP-6963) once "installed" (a flag in
@@ -44,8 +8,7 @@ const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; 
  * key in the test (real signatures), with EIP-1193 events the test fires; and a second one.
  */
 async function walletExtensions(context: BrowserContext): Promise<string> {
-  const wallet = privateKeyToAccount(generatePrivateKey());
-  await context.exposeFunction('blyanTestSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+  const address = await testSigner(context);
   await context.addInitScript((address: string) => {
     if (localStorage.getItem('test.wallet-installed') === null) return;
     const w = window as unknown as { blyanTestSign(hex: string): Promise<string>; blyanWalletEmit(event: string, value: unknown): void };
@@ -69,10 +32,17 @@ async function walletExtensions(context: BrowserContext): Promise<string> {
     };
     window.addEventListener('eip6963:requestProvider', announce);
     announce();
-  }, wallet.address);
-  return wallet.address.toLowerCase();
+  }, address);
+  return address;
 }
 
+/**
+ * The page as a newcomer walks through it, asserting what the person sees: the first-visit
+ * explanation, the engine the app picked and why, a prompt, bad settings, an empty and a very long
+ * message, the explorer's block detail, installing a wallet and signing in (EIP-6963), starting
+ * and stopping Contribute, the wallet switching chain and account, and an offline reload.
+ * With BLYAN_SCREENSHOTS=DIR it saves the README's first-visit, explorer and contribute screenshots there.
+ */
 test('a newcomer walks through the page: it explains itself, answers, guards its settings, opens blocks, signs in with a discovered wallet, contributes and stops, follows the wallet, and works offline', async ({ app, net, browser }) => {
   test.setTimeout(300_000);
   const url = `${app.url}/?relay=${encodeURIComponent(net.url)}`;

@@ -1,6 +1,7 @@
-import { type TensorMap, quantizeInt8, toF32 } from '@blyan/block';
+import type { TensorMap } from '@blyan/block';
 import { BlyanEngine, requestGpuDevice } from '@blyan/gpu';
-import { type ModelConfig, type ParamMap, argmax, decodeStep, initParams, parameterShapes, prefill } from '@blyan/model';
+import { type ModelConfig, type ParamMap, argmax, decodeStep, initParams, prefill } from '@blyan/model';
+import { encodeSlotPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { Backend } from '../protocol.ts';
 import { OrtRunner } from './ort-runner.ts';
 
@@ -48,17 +49,18 @@ export function pickEngine(adapter: string | null, speeds: readonly EngineSpeed[
 const STEPS = 8;
 const PROMPT = 16;
 
-/** A model of the real shape with random weights: the calibration measures speed, not text. */
+/**
+ * A model of the real shape with random weights, through the blocks' own encoding (int8 experts):
+ * the calibration measures speed, not text.
+ */
 function calibrationModel(cfg: ModelConfig): { params: ParamMap; tensors: TensorMap; prompt: number[] } {
-  const params = initParams(cfg, 1);
+  const random = initParams(cfg, 1);
+  const params: ParamMap = {};
   const tensors: TensorMap = {};
-  for (const { name, shape } of parameterShapes(cfg)) {
-    const value = params[name]!;
-    if (name.includes('.experts.')) {
-      const q = quantizeInt8(value, [...shape]);
-      tensors[name] = q;
-      params[name] = toF32(q);
-    } else tensors[name] = { dtype: 'f32', shape: [...shape], data: value };
+  for (const slot of slotPlan(cfg)) {
+    const payload = encodeSlotPayload(slot, random, 'int8');
+    Object.assign(tensors, slotTensors(slot, payload));
+    Object.assign(params, slotParams(slot, payload));
   }
   return { params, tensors, prompt: Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % cfg.vocabSize) };
 }
