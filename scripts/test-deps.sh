@@ -3,18 +3,19 @@
 # a machine that has it all is left untouched. `--dry-run` prints what would be installed and
 # installs nothing.
 #
-# To add a need: one line in PACKAGES ("check|package", the check a shell command that succeeds
-# when the machine already has it), or in BACKPORTS for a package wanted from bookworm-backports.
+# To add a need: one line in PACKAGES ("check|package": the check, a shell command that succeeds
+# when the machine already has it, may hold pipes; the package is what follows the last "|"), or
+# in BACKPORTS for a package wanted from bookworm-backports.
 set -euo pipefail
 
 PACKAGES=(
   # Debian's chromium: the browser of the end-to-end tests; its SwiftShader Vulkan driver is the
   # WebGPU adapter of the Node GPU tests.
-  'command -v chromium|chromium'
+  'chromium --version|chromium'
   # The Vulkan loader Dawn opens.
-  'ldconfig -p | grep -q libvulkan.so.1|libvulkan1'
+  '/sbin/ldconfig -p | grep -q libvulkan.so.1|libvulkan1'
   # xz: the compression floor of the model evaluation tests.
-  'command -v xz|xz-utils'
+  'xz --version|xz-utils'
 )
 
 BACKPORTS=(
@@ -31,7 +32,7 @@ DRY_RUN=0
 missing() {
   local entry
   for entry in "$@"; do
-    bash -c "${entry%%|*}" >/dev/null 2>&1 || echo "${entry##*|}"
+    bash -c "${entry%|*}" >/dev/null 2>&1 || echo "${entry##*|}"
   done
 }
 
@@ -53,7 +54,7 @@ run() {
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-echo "test-deps: installing ${NEED[*]} ${NEED_BACKPORTS[*]}"
+echo "test-deps: missing ${NEED[*]} ${NEED_BACKPORTS[*]}"
 if [ ${#NEED_BACKPORTS[@]} -gt 0 ] && [ ! -f /etc/apt/sources.list.d/bookworm-backports.list ]; then
   run "${SUDO[@]}" sh -c "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list"
 fi
