@@ -25,13 +25,18 @@ export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: Ans
   const [settings, setSettings] = useState<ChatSettings>(() => ({ ...DEFAULT_SETTINGS, ...loadJson<Partial<ChatSettings>>('blyan.settings', {}) }));
   const errors = settingsErrors(settings);
   const cacheLimitMB = errors.cacheLimitMB ? DEFAULT_SETTINGS.cacheLimitMB : settings.cacheLimitMB;
-  const { view, messages, send, stop, clearCache, clearHistory } = useModel(relay, cacheLimitMB * 1024 * 1024, settings.backend, onAnswer);
+  const { view, messages, send, stop, clearCache, clearHistory, unanswered, takeUnanswered } = useModel(relay, cacheLimitMB * 1024 * 1024, settings.backend, onAnswer);
   const [text, setText] = useState('');
   const [hint, setHint] = useState<string | null>(null);
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
     saveJson('blyan.settings', settings);
   }, [settings]);
+  useEffect(() => {
+    if (unanswered === null) return;
+    setText((t) => (t === '' ? unanswered : t));
+    takeUnanswered();
+  }, [unanswered, takeUnanswered]);
   useEffect(() => {
     // Chromium's scrollIntoView now returns a promise, which an effect must not return.
     void end.current?.scrollIntoView({ block: 'end' });

@@ -40,6 +40,10 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const nextId = useRef(1);
   const [messages, setMessages] = useState<Message[]>(() => loadJson<Message[]>(HISTORY_KEY, []));
   const [view, setView] = useState<ModelView>(STARTING);
+  const shown = useRef(messages);
+  shown.current = messages;
+  /** The text of the last question that failed before any answer, for the composer to take back. */
+  const [unanswered, setUnanswered] = useState<string | null>(null);
 
   const { busyId } = view;
 
@@ -76,8 +80,11 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
           return setView((v) => ({ ...v, busyId: null, status: 'ready' }));
         case 'error':
-          // A question that got no answer at all leaves the history with its (empty) answer: the error says why.
-          if (m.id !== null) setMessages((ms) => (ms.at(-1)?.role === 'model' && ms.at(-1)?.text === '' ? ms.slice(0, -2) : ms));
+          // A question that got no answer at all leaves the history (the error says why) and goes back to the composer.
+          if (m.id !== null && shown.current.at(-1)?.role === 'model' && shown.current.at(-1)?.text === '') {
+            setUnanswered(shown.current.at(-2)?.text ?? null);
+            setMessages((ms) => ms.slice(0, -2));
+          }
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
         case 'refused':
           return setView((v) => ({ ...v, info: null, refused: { reason: m.reason, message: m.message }, busyId: null }));
@@ -109,5 +116,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const clearCache = useCallback(() => worker.current?.postMessage({ type: 'clear-cache' } satisfies ToWorker), []);
   const clearHistory = useCallback(() => setMessages([]), []);
 
-  return { view, messages, send, stop, clearCache, clearHistory };
+  const takeUnanswered = useCallback(() => setUnanswered(null), []);
+
+  return { view, messages, send, stop, clearCache, clearHistory, unanswered, takeUnanswered };
 }
