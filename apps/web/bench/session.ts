@@ -33,7 +33,7 @@ export async function openSession(): Promise<BrowserSession> {
     relay,
     app,
     browser,
-    model: checkpoint ? 'the committed genesis checkpoint' : 'the small random e2e model (no public/genesis/checkpoint.tensors)',
+    model: checkpoint ? 'the committed genesis checkpoint' : 'the small random e2e model (no public/genesis-v2/checkpoint.tensors)',
     chatUrl: `${app.url}/?relay=${encodeURIComponent(relay.url)}`,
     async close() {
       await browser.close();
