@@ -19,7 +19,8 @@ export function SettingsPanel({ settings, onChange, disabled, onClearHistory, on
         <label>Routing
           <select data-testid="routing" value={settings.routing} onChange={(e) => onChange({ ...settings, routing: e.target.value as ChatSettings['routing'] })}>
             <option value="dynamic">dynamic (top-k per token)</option>
-            <option value="static">static (experts chosen from the prompt)</option>
+            <option value="static">budget (experts chosen from the prompt)</option>
+            <option value="low-bandwidth">low bandwidth (fewer experts chosen from the prompt)</option>
           </select>
         </label>
         <label>Temperature <input type="number" min={0} max={2} step={0.05} value={s.temperature} onChange={sampling('temperature')} data-testid="temperature" /></label>
