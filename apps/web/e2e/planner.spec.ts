@@ -1,4 +1,4 @@
-import { type ParamMap, type Routing, budgetRouting, greedyDecode } from '@blyan/model';
+import { type ParamMap, type Routing, budgetRouting, expertsUsed, greedyDecode } from '@blyan/model';
 import { encodeSlotPayload, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 import { PREDICTED_MASS, predictExperts } from '../src/worker/planner.ts';
@@ -36,7 +36,7 @@ function referenceRun(routing: Routing) {
   const mass = state.routes.map((positions) => Array.from({ length: v2.config.nExperts }, (_, e) => positions.slice(0, prompt.length).reduce((s, r) => s + r.probs[e]!, 0) / prompt.length));
   const slots = (from: number, to: number) => new Set(state.routes.flatMap((positions, l) => positions.slice(from, to).flatMap((r) => r.experts.map((e) => expertSlotName(l, e)))));
   // The last generated token is never fed back through the model.
-  return { text: v2.tokenizer.decode(tokens), allowed: state.allowed, mass, prompt: slots(0, prompt.length), answer: slots(prompt.length, prompt.length + TOKENS - 1) };
+  return { text: v2.tokenizer.decode(tokens), allowed: state.allowed, used: expertsUsed(state), mass, prompt: slots(0, prompt.length), answer: slots(prompt.length, prompt.length + TOKENS - 1) };
 }
 
 /** Slot names of the expert payloads in the relay's log since `mark`. */
@@ -82,5 +82,19 @@ test('dynamic routing fetches the prompt’s experts, prefetches those holding 9
   const want = Object.fromEntries([...[...expected.prompt].map((s) => [s, 'prompt']), ...[...predicted].map((s) => [s, 'predicted']), ...onDemand.map((s) => [s, 'on-demand'])]);
   expect(reasons).toEqual(want);
   expect(fetched.length).toBeLessThan(v2.config.nLayers * v2.config.nExperts);
+  expect(answer).toBe(expected.text);
+});
+
+test('on onnxruntime-web (wasm) the graph chooses the default budget from the prompt (expert_budgets): the same experts fetched, routed and answered as the reference', async ({ chat, net, relay }) => {
+  await chat.open();
+  await chat.settings({ routing: 'static', temperature: 0, maxTokens: TOKENS });
+  await chat.page.getByTestId('backend').selectOption('wasm');
+  await expect(chat.page.getByTestId('status')).toContainText('wasm');
+  await expect(chat.page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  const mark = net.log.length;
+  const { answer, route } = await chat.ask(PROMPT);
+  const expected = referenceRun(budgetRouting(6, v2.config));
+  expect((await fetchedExperts(relay.url, net.log, mark)).sort()).toEqual(expected.allowed.flatMap((set, l) => set!.map((e) => expertSlotName(l, e))).sort());
+  expect(route.map((r) => r.used)).toEqual(expected.used);
   expect(answer).toBe(expected.text);
 });
