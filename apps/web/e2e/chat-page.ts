@@ -74,12 +74,13 @@ export const routeSlots = (route: LayerRoute[], which: (r: LayerRoute) => number
 
 /**
  * The experts fetched (`fetched`, slot names from the relay's log) are exactly the download plan's,
- * each once; every expert the answer used is among them, and any it did not use was a prediction.
+ * each once; every expert the answer needed (used, or under a budget the prompt's set) is among
+ * them, and any it did not need was a prediction.
  */
 export function expectFetchedAsPlanned(fetched: string[], route: LayerRoute[], plan: PlannedFetch[]): void {
   expect(new Set(fetched).size, 'each expert fetched once').toBe(fetched.length);
   expect([...fetched].sort(), 'the fetched experts are the plan’s').toEqual(plan.map((f) => f.slot).sort());
-  const used = routeSlots(route, (r) => r.used);
-  expect(used.filter((s) => !fetched.includes(s)), 'used but not fetched').toEqual([]);
-  expect(plan.filter((f) => !used.includes(f.slot) && f.reason !== 'predicted'), 'fetched, unused and not a prediction').toEqual([]);
+  const needed = routeSlots(route, (r) => r.selected ?? r.used);
+  expect(needed.filter((s) => !fetched.includes(s)), 'needed but not fetched').toEqual([]);
+  expect(plan.filter((f) => !needed.includes(f.slot) && f.reason !== 'predicted'), 'fetched, not needed and not a prediction').toEqual([]);
 }

@@ -8,7 +8,7 @@ import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
-const SHORT = { temperature: 0, maxTokens: 6 };
+const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
 
 /**
  * The app first, so the relay can name its origin (SIWE domain and URI, CORS with credentials);
