@@ -283,10 +283,12 @@ export class ModelSession {
     );
     const rng = new Rng(run.seed);
     for (;;) {
+      // The experts this pass runs with: a prefetch may land while it runs, after its zeros were fed.
+      const present = new Set(model.loaded.keys());
       const pass = await ort.forward(model.params, seq, masks, budget(seq.length));
-      const layer = pass.routed.findIndex((tokens, l) => tokens.some((experts) => experts.some((e) => !model.loaded.has(expertSlotName(l, e)))));
+      const layer = pass.routed.findIndex((tokens, l) => tokens.some((experts) => experts.some((e) => !present.has(expertSlotName(l, e)))));
       if (layer >= 0) {
-        const missing = [...new Set(pass.routed[layer]!.flat())].filter((e) => !model.loaded.has(expertSlotName(layer, e)));
+        const missing = [...new Set(pass.routed[layer]!.flat())].filter((e) => !present.has(expertSlotName(layer, e)));
         await run.loadExperts(missing.map((expert) => ({ layer, expert })));
         continue;
       }
