@@ -72,7 +72,7 @@ try {
   await ctx.close();
 
   // Selective loading: genesis v1's dynamic routing against v2's budgets, each prompt in a fresh profile.
-  await compareGenesis(s.browser, s, PROMPTS, MAX_TOKENS);
+  await compareGenesis(s.browser, s, PROMPTS, MAX_TOKENS, [{ bytesPerSecond: 2.5e6, latencyMs: 20 }]);
 } finally {
   await s.close();
 }

@@ -5,6 +5,7 @@ import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
+import { type Link, relayProxy } from '../e2e/relay-proxy.ts';
 import { type Running, serveStatic } from '../e2e/static-server.ts';
 
 /** A relay seeded from one checkpoint and the built app pinned to its network, served from its own origin. */
@@ -12,6 +13,8 @@ export interface Network {
   relay: RelayProcess;
   app: Running;
   chatUrl: string;
+  /** The chat page reaching the relay through a proxy that emulates `link`; close it when done. */
+  throttled(link: Link): Promise<{ chatUrl: string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,10 @@ export async function openNetwork(checkpoint?: string): Promise<Network> {
     relay,
     app,
     chatUrl: `${app.url}/?relay=${encodeURIComponent(relay.url)}`,
+    async throttled(link) {
+      const proxy = await relayProxy(relay.url, 0, link);
+      return { chatUrl: `${app.url}/?relay=${encodeURIComponent(proxy.url)}`, close: () => proxy.close() };
+    },
     async close() {
       await app.close();
       await dist.remove();
