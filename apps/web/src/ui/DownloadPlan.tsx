@@ -17,8 +17,9 @@ export function DownloadPlan({ fetches }: { fetches: PlannedFetch[] }) {
         {fetches.map((f) => (
           <li key={f.slot} className={f.reason}>
             <span className="slot">{f.slot}</span>
-            <span className="bytes">{f.reason}{f.source === 'cache' ? ', cache' : ''}</span>
-            <span className="mark">{(100 * f.mass).toFixed(0)} %</span>
+            <span className="hash">{f.reason}</span>
+            <span className="bytes">{f.source === 'cache' ? 'from cache' : 'downloaded'}</span>
+            <span className="mark" title="share of the prompt's router mass in its layer">{(100 * f.mass).toFixed(0)} %</span>
           </li>
         ))}
       </ul>
