@@ -80,7 +80,9 @@ export interface AnswerStats {
   bytesDownloaded: number;
   /** Of bytesDownloaded, the expert blocks' (the rest is the meta and dense blocks of a first start). */
   expertBytesDownloaded: number;
+  /** Expert blocks the download planner fetched from the relay for this answer (prompt set, predicted, on demand). */
   expertsDownloaded: number;
+  /** Experts the answer needed that were in memory or IndexedDB already. */
   expertsFromCache: number;
   /** Slot → block hash of every expert this answer ran. */
   expertBlocks: Record<string, string>;

@@ -255,7 +255,7 @@ export class ModelSession {
       totalMs: performance.now() - t0,
       bytesDownloaded: this.loader.downloaded - downloadedBefore,
       expertBytesDownloaded: this.loader.downloaded - downloadedBeforeExperts,
-      expertsDownloaded: layers.reduce((s, r) => s + r.downloaded.length, 0),
+      expertsDownloaded: planner.fetches.filter((f) => f.source === 'network').length,
       expertsFromCache: layers.reduce((s, r) => s + r.cached.length, 0),
       expertBlocks,
       expertTokens: blockTokens(computed(), (l, e) => model.loaded.get(expertSlotName(l, e))!),
