@@ -1,48 +1,14 @@
-import { type BrowserContext, test as base, expect } from '@playwright/test';
+import type { BrowserContext } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
-import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
-import { type RelayProcess, startRelay } from './relay-process.ts';
-import { type RelayProxy, relayProxy } from './relay-proxy.ts';
-import { type Running, serveStatic } from './static-server.ts';
+import { expect, test, testSigner } from './signed-in-app.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
 const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
 
-/**
- * The app first, so the relay can name its origin (SIWE domain and URI, CORS with credentials);
- * the relay serves the corpus-tokenized e2e model and accepts a drop of 1e-4 nats/token.
- * The app is built with the relay's own pin (written once the relay has founded its network).
- */
-const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
-  dist: async ({}, use) => {
-    const dist = await pinnedDist();
-    await use(dist);
-    await dist.remove();
-  },
-  app: async ({ dist }, use) => {
-    const app = await serveStatic(dist.dir);
-    await use(app);
-    await app.close();
-  },
-  relay: async ({ app, dist }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4']);
-    await dist.pin(relay.genesis);
-    await use(relay);
-    await relay.stop();
-  },
-  net: async ({ relay }, use) => {
-    const proxy = await relayProxy(relay.url);
-    await use(proxy);
-    await proxy.close();
-  },
-});
-
-/** An EIP-1193 provider in the page backed by a viem local account in the test (real secp256k1 signatures). */
+/** An EIP-1193 provider in the page, its signatures by the test's key. */
 async function injectWallet(context: BrowserContext): Promise<string> {
-  const wallet = privateKeyToAccount(generatePrivateKey());
-  await context.exposeFunction('blyanTestSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+  const address = await testSigner(context);
   await context.addInitScript((address: string) => {
     const w = window as unknown as { ethereum: unknown; blyanTestSign(hex: string): Promise<string> };
     w.ethereum = {
@@ -52,8 +18,8 @@ async function injectWallet(context: BrowserContext): Promise<string> {
         throw new Error(`the test wallet does not do ${method}`);
       },
     };
-  }, wallet.address);
-  return wallet.address.toLowerCase();
+  }, address);
+  return address;
 }
 
 test('a wallet signs in, its answer is reported as signed usage that credits the genesis author and makes its experts hot, the browser trains the hottest on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
@@ -104,7 +70,7 @@ test('a wallet signs in, its answer is reported as signed usage that credits the
   await page.getByTestId('contribute-switch').uncheck();
   const block = (await accepted.getAttribute('data-block'))!;
   const slot = (await accepted.locator('td').first().textContent())!;
-  await expect(accepted).toContainText(/accepted, Δ 0\.\d+ nats\/token/);
+  await expect(accepted.getByTestId('verdict')).toContainText(/^Kept: your update improved this expert \(it got \d+\.\d+ % better/);
   await expect(accepted).toContainText(/of 288\.0 KB raw, \d+\.\d×/);
   await expect(page.getByTestId('contribute-notice')).toHaveCount(0); // trained on WebGPU, no CPU fallback
   await expect(page.getByTestId('balance')).not.toHaveAttribute('data-balance', /^(0|)$/);
