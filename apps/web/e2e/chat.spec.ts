@@ -95,6 +95,11 @@ test('a tampered tile is fetched again once, then the block is reported by name 
 test('Stop ends an answer early and the next prompt runs', async ({ chat }) => {
   await chat.open();
   await chat.settings({ temperature: 0, maxTokens: 120 });
+  // On wasm (the whole sequence each step) an answer lasts seconds: the click lands mid-answer even on
+  // a loaded machine; the other engines stream 120 tokens of the prompt's loaded experts in about one.
+  await chat.page.getByTestId('backend').selectOption('wasm');
+  await expect(chat.page.getByTestId('status')).toContainText('wasm');
+  await expect(chat.page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
   await chat.page.getByTestId('prompt').fill(PROMPT);
   await chat.page.getByTestId('send').click();
   const answer = chat.page.getByTestId('answer').first();
