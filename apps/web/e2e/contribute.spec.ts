@@ -4,7 +4,7 @@ import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
 import { expect, test, testSigner } from './signed-in-app.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
-const SHORT = { temperature: 0, maxTokens: 6 };
+const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
 
 /** An EIP-1193 provider in the page, its signatures by the test's key. */
 async function injectWallet(context: BrowserContext): Promise<string> {
