@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Plugin, defineConfig } from 'vite';
 
-const COMMITTED_GENESIS = fileURLToPath(new URL('../../public/genesis/genesis.json', import.meta.url));
+const COMMITTED_GENESIS = fileURLToPath(new URL('../../public/genesis-v2/genesis.json', import.meta.url));
 const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * The genesis meta block hash the app trusts: BLYAN_GENESIS_PIN (a separately founded network), else
- * the `meta` of the committed public/genesis/genesis.json. A build without one fails: an app that
+ * the `meta` of the committed canonical public/genesis-v2/genesis.json. A build without one fails: an app that
  * trusts whatever relay it talks to cannot be built.
  */
 function genesisPin(): string {

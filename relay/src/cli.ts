@@ -8,11 +8,12 @@ const USAGE = `usage: blyan <command> [options]
 
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
            [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002] [--evaluator-key FILE]
-           [--usage-period 3600]
+           [--genesis DIR] [--usage-period 3600]
            serve the relay API under /v1. An empty store first imports the canonical genesis
-           (public/genesis/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed),
-           or with --checkpoint founds a network of its own, as genesis does. Contributions are
-           judged only with an evaluator key the meta head names: --evaluator-key FILE, else
+           (public/genesis-v2/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed;
+           --genesis public/genesis imports genesis v1 instead, for comparison), or with
+           --checkpoint founds a network of its own, as genesis does. Contributions are judged
+           only with an evaluator key the meta head names: --evaluator-key FILE, else
            $BLYAN_EVALUATOR_KEY, else <store>/evaluator.key. --app serves a built web app (apps/web/dist) at /.
            --origin is the web app's origin: the SIWE domain and URI logins must name, and the
            one origin that gets credentialed (cookie) requests; it defaults to the relay's own

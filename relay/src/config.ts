@@ -9,9 +9,16 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEFAULT_STORE = join(REPO_ROOT, '.blyan', 'relay');
-export const COMMITTED_CHECKPOINT = join(REPO_ROOT, 'public', 'genesis', 'checkpoint.tensors');
+/** The canonical genesis: genesis v2 (issue 12), its genesis.json next to its checkpoint. */
+export const CANONICAL_GENESIS_DIR = join(REPO_ROOT, 'public', 'genesis-v2');
+/** Genesis v1, kept for comparison: `blyan serve --genesis public/genesis` imports it instead. */
+export const GENESIS_V1_DIR = join(REPO_ROOT, 'public', 'genesis');
+/** A genesis directory's checkpoint (the payloads are rebuilt from it) and its signed headers. */
+export const genesisCheckpoint = (dir: string): string => join(dir, 'checkpoint.tensors');
+export const genesisJson = (dir: string): string => join(dir, 'genesis.json');
+export const COMMITTED_CHECKPOINT = genesisCheckpoint(CANONICAL_GENESIS_DIR);
 /** The canonical network's signed genesis headers (its payloads are rebuilt from COMMITTED_CHECKPOINT). */
-export const COMMITTED_GENESIS = join(REPO_ROOT, 'public', 'genesis', 'genesis.json');
+export const COMMITTED_GENESIS = genesisJson(CANONICAL_GENESIS_DIR);
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 const KEY_RE = /^0x[0-9a-fA-F]{64}$/;
 

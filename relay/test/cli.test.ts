@@ -12,7 +12,7 @@ import { genesis } from '../src/cli/genesis.ts';
 import { inspect } from '../src/cli/inspect.ts';
 import { serve } from '../src/cli/serve.ts';
 import { verify } from '../src/cli/verify.ts';
-import { COMMITTED_GENESIS, genesisKey } from '../src/config.ts';
+import { COMMITTED_GENESIS, GENESIS_V1_DIR, genesisJson, genesisKey } from '../src/config.ts';
 import { parseGenesisFile } from '../src/genesis.ts';
 import { EVALUATOR_KEY, GENESIS_KEY, OCTETS, authority, evaluator, fixture, importedBlocks, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
@@ -191,6 +191,20 @@ describe('serve without --checkpoint', () => {
       expect(out.text()).toContain('not judging contributions: no evaluator key');
       expect((await (await fetch(`${running.url}/v1/health`)).json()).meta_head).toBe(pinned);
       expect((await readdir(store)).filter((n) => n.endsWith('.key'))).toEqual([]);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('imports genesis v1 instead with --genesis public/genesis (kept for comparison), and refuses --genesis with --checkpoint', async () => {
+    const dir = await scratch();
+    const out = capture();
+    await expect(serve(['--store', join(dir, 'both'), '--port', '0', '--genesis', GENESIS_V1_DIR, '--checkpoint', 'x.tensors'], out.log)).rejects.toThrow(/--genesis DIR .* or --checkpoint FILE .*, not both/);
+    const running = await serve(['--store', join(dir, 'v1'), '--port', '0', '--genesis', GENESIS_V1_DIR], out.log);
+    try {
+      const v1 = JSON.parse(await readFile(genesisJson(GENESIS_V1_DIR), 'utf8')).meta;
+      expect(v1).not.toBe(JSON.parse(await readFile(COMMITTED_GENESIS, 'utf8')).meta);
+      expect((await (await fetch(`${running.url}/v1/health`)).json()).meta_head).toBe(v1);
     } finally {
       await running.close();
     }

@@ -36,7 +36,7 @@ describe('genesis from a checkpoint file', () => {
   });
 });
 
-describe('the canonical genesis (public/genesis)', () => {
+describe('the canonical genesis (public/genesis-v2)', () => {
   it('imports on two empty stores without any key, and both hold exactly the signed blocks it pins', async () => {
     const json = await readFile(COMMITTED_GENESIS, 'utf8');
     const checkpoint = await readFile(COMMITTED_CHECKPOINT);

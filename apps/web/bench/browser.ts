@@ -3,11 +3,13 @@
  * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/browser.ts`. Prints the cold start
  * and the share of it the trust check takes (every head walked back to the pinned genesis), time to
  * first token cold (empty cache, everything from the relay), warm from IndexedDB (after a reload)
- * and warm in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and expert bytes
- * downloaded per prompt under static versus dynamic routing.
+ * and warm in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and
+ * selective loading (selective.ts): cold start, cold time to first token, bytes and experts per
+ * prompt, genesis v1 (dynamic) against v2 (default budget, low bandwidth, dynamic) in the same run.
  */
 import { ChatPage } from '../e2e/chat-page.ts';
 import type { TrustCheck } from '../src/protocol.ts';
+import { compareGenesis } from './selective.ts';
 import { openSession } from './session.ts';
 
 const PROMPTS = ['The router picks two experts', 'Once upon a time there was a', 'Numbers and punctuation, too:', 'A chain of blocks can hold', 'Idle graphics processors train'];
@@ -17,7 +19,6 @@ const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const kb = (x: number) => `${(x / 1024).toFixed(1)} KB`;
 
@@ -70,24 +71,8 @@ try {
   row('tile verification in the page (32 MiB in 64 KiB tiles: leaves against the root, each tile against its leaf)', `${mbps.toFixed(0)} MB/s`);
   await ctx.close();
 
-  // Expert bytes per prompt, each in a fresh profile: static versus dynamic routing.
-  const perMode: Record<string, number[]> = { dynamic: [], static: [] };
-  let modelExpertBytes = 0;
-  for (const mode of ['dynamic', 'static'] as const) {
-    for (const prompt of PROMPTS) {
-      const c = await s.browser.newContext();
-      const p = new ChatPage(await c.newPage(), s.chatUrl);
-      await p.open();
-      await p.settings({ temperature: 0, maxTokens: MAX_TOKENS, routing: mode });
-      const a = await p.ask(prompt);
-      perMode[mode]!.push(a.stats.expertBytesDownloaded);
-      modelExpertBytes = Math.max(modelExpertBytes, a.stats.expertBytesDownloaded / Math.max(1, a.stats.expertsDownloaded));
-      await c.close();
-    }
-  }
-  row(`expert bytes per prompt, dynamic routing (mean of ${PROMPTS.length} prompts, fresh cache)`, kb(mean(perMode.dynamic!)));
-  row(`expert bytes per prompt, static routing (mean of ${PROMPTS.length} prompts, fresh cache)`, kb(mean(perMode.static!)));
-  row('one expert block', kb(modelExpertBytes));
+  // Selective loading: genesis v1's dynamic routing against v2's budgets, each prompt in a fresh profile.
+  await compareGenesis(s.browser, s, PROMPTS, MAX_TOKENS, [{ bytesPerSecond: 2.5e6, latencyMs: 20 }]);
 } finally {
   await s.close();
 }

@@ -5,41 +5,63 @@ import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
+import { type Link, relayProxy } from '../e2e/relay-proxy.ts';
 import { type Running, serveStatic } from '../e2e/static-server.ts';
 
-export interface BrowserSession {
+/** A relay seeded from one checkpoint and the built app pinned to its network, served from its own origin. */
+export interface Network {
   relay: RelayProcess;
   app: Running;
-  browser: Browser;
-  /** Which model the relay serves. */
-  model: string;
   chatUrl: string;
+  /** The chat page reaching the relay through a proxy that emulates `link`; close it when done. */
+  throttled(link: Link): Promise<{ chatUrl: string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
-/**
- * A relay (the committed genesis checkpoint when there is one, else the small random e2e model),
- * the built app with that relay's genesis pin and the machine's Chromium, for the scripts in this folder. Build the app first.
- */
-export async function openSession(): Promise<BrowserSession> {
+/** A relay founding its own network from `checkpoint` (else the small random e2e model) and a copy of the build pinned to it. Build the app first. */
+export async function openNetwork(checkpoint?: string): Promise<Network> {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
-  const checkpoint = existsSync(GENESIS_CHECKPOINT) ? GENESIS_CHECKPOINT : undefined;
   const relay = await startRelay(checkpoint);
   const dist = await pinnedDist();
   await dist.pin(relay.genesis);
   const app = await serveStatic(dist.dir);
-  const browser = await chromium.launch({ ...CHROMIUM, headless: true });
   return {
     relay,
     app,
-    browser,
-    model: checkpoint ? 'the committed genesis checkpoint' : 'the small random e2e model (no public/genesis/checkpoint.tensors)',
     chatUrl: `${app.url}/?relay=${encodeURIComponent(relay.url)}`,
+    async throttled(link) {
+      const proxy = await relayProxy(relay.url, 0, link);
+      return { chatUrl: `${app.url}/?relay=${encodeURIComponent(proxy.url)}`, close: () => proxy.close() };
+    },
     async close() {
-      await browser.close();
       await app.close();
       await dist.remove();
       await relay.stop();
+    },
+  };
+}
+
+export interface BrowserSession extends Network {
+  browser: Browser;
+  /** Which model the relay serves. */
+  model: string;
+}
+
+/**
+ * A relay (the committed canonical genesis checkpoint when there is one, else the small random e2e
+ * model), the built app with that relay's genesis pin and the machine's Chromium, for the scripts in this folder.
+ */
+export async function openSession(): Promise<BrowserSession> {
+  const checkpoint = existsSync(GENESIS_CHECKPOINT) ? GENESIS_CHECKPOINT : undefined;
+  const network = await openNetwork(checkpoint);
+  const browser = await chromium.launch({ ...CHROMIUM, headless: true });
+  return {
+    ...network,
+    browser,
+    model: checkpoint ? 'the committed canonical genesis checkpoint (v2)' : 'the small random e2e model (no public/genesis-v2/checkpoint.tensors)',
+    async close() {
+      await browser.close();
+      await network.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { type Page, expect } from '@playwright/test';
-import type { AnswerStats, LayerRoute } from '../src/protocol.ts';
+import type { AnswerStats, LayerRoute, PlannedFetch, RoutingMode } from '../src/protocol.ts';
 
 /** The chat page driven like a person would, plus what it shows. */
 export class ChatPage {
@@ -21,14 +21,14 @@ export class ChatPage {
     await expect(this.page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
   }
 
-  async settings(s: { routing?: 'dynamic' | 'static'; temperature?: number; maxTokens?: number }): Promise<void> {
+  async settings(s: { routing?: RoutingMode; temperature?: number; maxTokens?: number }): Promise<void> {
     if (s.routing) await this.page.getByTestId('routing').selectOption(s.routing);
     if (s.temperature !== undefined) await this.page.getByTestId('temperature').fill(String(s.temperature));
     if (s.maxTokens !== undefined) await this.page.getByTestId('max-tokens').fill(String(s.maxTokens));
   }
 
-  /** Sends a prompt and waits for the answer to finish; returns its text, stats and route map. */
-  async ask(text: string): Promise<{ answer: string; stats: AnswerStats; route: LayerRoute[] }> {
+  /** Sends a prompt and waits for the answer to finish; returns its text, stats, route map and download plan. */
+  async ask(text: string): Promise<{ answer: string; stats: AnswerStats; route: LayerRoute[]; plan: PlannedFetch[] }> {
     const answers = this.page.getByTestId('answer');
     const before = await answers.count();
     await this.page.getByTestId('prompt').fill(text);
@@ -37,7 +37,9 @@ export class ChatPage {
     const stats = answer.getByTestId('stats');
     await expect(stats).toBeVisible({ timeout: 90_000 });
     const route = JSON.parse((await this.page.getByTestId('expert-map').getAttribute('data-route'))!) as LayerRoute[];
-    return { answer: (await answer.locator('span').first().textContent()) ?? '', stats: JSON.parse((await stats.getAttribute('data-stats'))!) as AnswerStats, route };
+    const planned = this.page.getByTestId('download-plan');
+    const plan = (await planned.count()) === 0 ? [] : (JSON.parse((await planned.getAttribute('data-plan'))!) as PlannedFetch[]);
+    return { answer: (await answer.locator('span').first().textContent()) ?? '', stats: JSON.parse((await stats.getAttribute('data-stats'))!) as AnswerStats, route, plan };
   }
 
   /** Hashes of the blocks the page's IndexedDB cache holds payloads for. */
@@ -77,3 +79,16 @@ export async function slotHeads(relayUrl: string): Promise<Record<string, string
 export const routeSlots = (route: LayerRoute[], which: (r: LayerRoute) => number[]): string[] =>
   route.flatMap((r, l) => which(r).map((e) => `layer${l}.expert${e}`)).sort();
 
+
+/**
+ * The experts fetched (`fetched`, slot names from the relay's log) are exactly the download plan's,
+ * each once; every expert the answer needed (used, or under a budget the prompt's set) is among
+ * them, and any it did not need was a prediction.
+ */
+export function expectFetchedAsPlanned(fetched: string[], route: LayerRoute[], plan: PlannedFetch[]): void {
+  expect(new Set(fetched).size, 'each expert fetched once').toBe(fetched.length);
+  expect([...fetched].sort(), 'the fetched experts are the plan’s').toEqual(plan.map((f) => f.slot).sort());
+  const needed = routeSlots(route, (r) => r.selected ?? r.used);
+  expect(needed.filter((s) => !fetched.includes(s)), 'needed but not fetched').toEqual([]);
+  expect(plan.filter((f) => !needed.includes(f.slot) && f.reason !== 'predicted'), 'fetched, not needed and not a prediction').toEqual([]);
+}

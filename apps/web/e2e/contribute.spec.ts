@@ -4,7 +4,7 @@ import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
 import { USAGE_PERIOD_S, expect, test, testSigner } from './signed-in-app.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
-const SHORT = { temperature: 0, maxTokens: 6 };
+const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
 /** The usage pool's units per period (the relay's default). */
 const USAGE_POOL = 10_000;
 

@@ -34,4 +34,4 @@ export const test = base.extend<{ net: RelayProxy; app: Running; chat: ChatPage 
 });
 
 export { expect };
-export { ChatPage, payloadHashesIn, routeSlots, slotHeads } from './chat-page.ts';
+export { ChatPage, expectFetchedAsPlanned, payloadHashesIn, routeSlots, slotHeads } from './chat-page.ts';

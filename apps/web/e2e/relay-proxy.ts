@@ -4,6 +4,12 @@ import type { AddressInfo } from 'node:net';
 /** Rewrites the body of a relay answer before the browser sees it. */
 export type Tamper = (path: string, body: Buffer) => Buffer;
 
+/** A slow link between the browser and the relay: answers share `bytesPerSecond` one after another, each after `latencyMs`. */
+export interface Link {
+  bytesPerSecond: number;
+  latencyMs: number;
+}
+
 export interface RelayProxy {
   url: string;
   /** Every path the browser asked the relay for, in order. */
@@ -15,10 +21,18 @@ export interface RelayProxy {
 
 /**
  * The relay as the browser sees it: forwards to the real relay, logs every request path (the
- * network log the tests check) and can tamper with answers.
+ * network log the tests check), can tamper with answers and, given a `link`, delivers them as a
+ * link of that bandwidth and latency would.
  */
-export async function relayProxy(target: string, port = 0): Promise<RelayProxy> {
+export async function relayProxy(target: string, port = 0, link: Link | null = null): Promise<RelayProxy> {
   const proxy: RelayProxy = { url: '', log: [], tamper: null, close: async () => {} };
+  let linkFreeAt = 0;
+  const delivered = async (bytes: number) => {
+    if (!link) return;
+    const start = Math.max(Date.now() + link.latencyMs, linkFreeAt);
+    linkFreeAt = start + (1000 * bytes) / link.bytesPerSecond;
+    await new Promise((resolve) => setTimeout(resolve, linkFreeAt - Date.now()));
+  };
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method !== 'OPTIONS') proxy.log.push(path);
@@ -35,6 +49,7 @@ export async function relayProxy(target: string, port = 0): Promise<RelayProxy> 
         if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
       });
       out['content-length'] = String(body.length);
+      await delivered(body.length);
       res.writeHead(upstream.status, out).end(body);
     } catch (e) {
       res.writeHead(502).end(String(e));

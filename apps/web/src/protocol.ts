@@ -3,7 +3,30 @@ import type { Hash } from '@blyan/block';
 import type { Distrust } from '@blyan/client';
 import type { ModelConfig } from '@blyan/model';
 
-export type RoutingMode = 'dynamic' | 'static';
+/**
+ * dynamic: top-k per token over all experts. static: each layer keeps the experts chosen from the
+ * prompt (a model with sequence budgets: its default budget). low-bandwidth: the same with the
+ * model's low-bandwidth budget (a model without budgets keeps topK experts per layer).
+ */
+export type RoutingMode = 'dynamic' | 'static' | 'low-bandwidth';
+
+/**
+ * Why the download planner fetched an expert: `prompt`: the prompt's tokens route to it (or, with a
+ * budget, it is in the set the prompt chose), fetched before the first token; `predicted`: the
+ * prompt's router mass says the answer is likely to need it, prefetched while answering;
+ * `on-demand`: a generated token routed to an expert nobody predicted, fetched while it waited.
+ */
+export type FetchReason = 'prompt' | 'predicted' | 'on-demand';
+
+/** One expert the planner fetched for an answer: why, from where, and its share of the prompt's router mass in its layer. */
+export interface PlannedFetch {
+  slot: string;
+  layer: number;
+  expert: number;
+  reason: FetchReason;
+  source: 'network' | 'cache';
+  mass: number;
+}
 
 export interface Sampling {
   temperature: number;
@@ -69,7 +92,9 @@ export interface AnswerStats {
   bytesDownloaded: number;
   /** Of bytesDownloaded, the expert blocks' (the rest is the meta and dense blocks of a first start). */
   expertBytesDownloaded: number;
+  /** Expert blocks the download planner fetched from the relay for this answer (prompt set, predicted, on demand). */
   expertsDownloaded: number;
+  /** Experts the answer needed that were in memory or IndexedDB already. */
   expertsFromCache: number;
   /** Slot → block hash of every expert this answer ran. */
   expertBlocks: Record<string, string>;
@@ -104,6 +129,8 @@ export type FromWorker =
   | { type: 'cache'; bytes: number; blocks: number }
   | { type: 'token'; id: number; text: string }
   | { type: 'route'; id: number; layers: LayerRoute[] }
+  /** Every expert the download planner fetched for this answer so far, in order. */
+  | { type: 'plan'; id: number; fetches: PlannedFetch[] }
   | { type: 'done'; id: number; stats: AnswerStats; stopped: boolean }
   | { type: 'error'; id: number | null; message: string; block: string | null }
   /** The relay failed the lineage check: nothing it served is used or kept. */

@@ -19,7 +19,8 @@ export interface ChatSettings {
 
 export const DEFAULT_SETTINGS: ChatSettings = {
   sampling: { temperature: 0.8, topK: 40, topP: 0.95, maxTokens: 48, seed: 1 },
-  routing: 'dynamic',
+  // The model's default expert budget, chosen from the prompt (genesis v2: 6 of 16 experts per layer).
+  routing: 'static',
   cacheLimitMB: 512,
   backend: 'auto',
 };

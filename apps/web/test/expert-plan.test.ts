@@ -13,20 +13,24 @@ function withoutExperts(): ParamMap {
 async function plan(routing: Routing) {
   const params = withoutExperts();
   const loads: ExpertRef[][] = [];
-  const sets = await loadPromptExperts(params, cfg, tokens, routing, async (missing) => {
+  const { sets, mass } = await loadPromptExperts(params, cfg, tokens, routing, async (missing) => {
     loads.push(missing);
     for (const { layer, expert } of missing) {
       for (const name of Object.values(expertTensorNames(layer, expert))) params[name] = full[name]!;
     }
   });
-  return { params, loads, sets };
+  return { params, loads, sets, mass };
 }
 
 describe('loadPromptExperts', () => {
   it('loads exactly the experts dynamic routing uses, one batch per layer, and matches the full model', async () => {
-    const { params, loads, sets } = await plan({ mode: 'dynamic' });
+    const { params, loads, sets, mass } = await plan({ mode: 'dynamic' });
     const reference = prefill(full, cfg, tokens);
     expect(sets).toEqual(expertsUsed(reference.state));
+    for (const [l, positions] of reference.state.routes.entries()) {
+      const expected = Array.from({ length: cfg.nExperts }, (_, e) => positions.reduce((sum, r) => sum + r.probs[e]!, 0) / positions.length);
+      mass[l]!.forEach((m, e) => expect(m, `layer ${l} expert ${e}: the prompt's mean router probability`).toBeCloseTo(expected[e]!, 12));
+    }
     expect(loads.map((batch) => batch[0]!.layer)).toEqual([0, 1, 2]);
     expect(loads.flat().map(({ layer, expert }) => `${layer}.${expert}`).sort()).toEqual(sets.flatMap((s, l) => s.map((e) => `${l}.${e}`)).sort());
     expect(prefill(params, cfg, tokens).logits).toEqual(reference.logits);

@@ -18,12 +18,16 @@ describe('the block cache under a budget, as a page reload meets it', () => {
   });
   afterAll(() => f.close());
 
-  /** Answers `prompt` (one token: the experts it needs are its own top-K per layer) in a fresh session over `cache`, like a newly loaded page. */
+  /**
+   * Answers `prompt` (one token: the experts it needs are its own top-K per layer) in a fresh session
+   * over `cache`, like a newly loaded page. Low bandwidth keeps topK experts per layer chosen from
+   * the prompt, for one token exactly its own top-K, with nothing prefetched beyond them.
+   */
   async function answerFresh(cache: BlockCache, prompt: string): Promise<Record<string, string>> {
     const client = new RelayClient('http://relay.test', (url, init) => Promise.resolve(f.app.request(new URL(url).pathname + new URL(url).search, init)));
     const posts: FromWorker[] = [];
     const session = new ModelSession(client, f.meta, cache, (m) => posts.push(m), 'cpu', null);
-    await session.answer({ id: 1, text: prompt, sampling: { temperature: 0, topK: 0, topP: 1, maxTokens: 1, seed: 1 }, routing: 'dynamic' }, () => false);
+    await session.answer({ id: 1, text: prompt, sampling: { temperature: 0, topK: 0, topP: 1, maxTokens: 1, seed: 1 }, routing: 'low-bandwidth' }, () => false);
     const done = posts.find((m) => m.type === 'done');
     if (done?.type !== 'done') throw new Error(`no answer: ${JSON.stringify(posts.filter((m) => m.type === 'error'))}`);
     return done.stats.expertBlocks;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { parseHeader } from '@blyan/block';
 import { getRequestListener } from '@hono/node-server';
 import { privateKeyToAccount } from 'viem/accounts';
-import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS, DEFAULT_MAX_PAYLOAD, evaluatorKey, relayRules, storeDir } from '../config.ts';
+import { CANONICAL_GENESIS_DIR, DEFAULT_MAX_PAYLOAD, genesisCheckpoint, genesisJson, evaluatorKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
 import { namedEvaluator } from '../contributions/judging.ts';
 import { corpusDocs } from '../corpus.ts';
@@ -29,13 +29,15 @@ async function committed(path: string, what: string): Promise<Uint8Array> {
 
 /**
  * Seeds an empty store: with --checkpoint it founds a separate network (keys from `founding`);
- * without, it imports the canonical genesis (public/genesis), which needs no private key.
+ * without, it imports a published genesis, which needs no private key: `genesisDir`'s genesis.json
+ * and checkpoint.tensors (--genesis DIR; the canonical public/genesis-v2 by default).
  */
-async function seed(relay: Relay, dir: string, flag: string | undefined, founding: FoundingKeys | null, f32: boolean, log: Log): Promise<void> {
+async function seed(relay: Relay, dir: string, flag: string | undefined, founding: FoundingKeys | null, f32: boolean, genesisDir: string, log: Log): Promise<void> {
   if (flag !== undefined && founding !== null) return foundNetwork(relay.ledger, dir, await readFile(flag), founding, f32, flag, log);
   if (flag !== undefined) throw new Error(`store ${dir} exists without blocks or keys; remove it, or found the network with blyan genesis`);
-  const [json, checkpoint] = [await committed(COMMITTED_GENESIS, 'canonical genesis'), await committed(COMMITTED_CHECKPOINT, 'genesis checkpoint')];
-  await importGenesis(relay.ledger, new TextDecoder().decode(json), checkpoint, { genesis: COMMITTED_GENESIS, checkpoint: COMMITTED_CHECKPOINT }, log);
+  const [jsonPath, checkpointPath] = [genesisJson(genesisDir), genesisCheckpoint(genesisDir)];
+  const [json, checkpoint] = [await committed(jsonPath, 'genesis file'), await committed(checkpointPath, 'genesis checkpoint')];
+  await importGenesis(relay.ledger, new TextDecoder().decode(json), checkpoint, { genesis: jsonPath, checkpoint: checkpointPath }, log);
 }
 
 /**
@@ -119,8 +121,11 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     'min-improvement': { type: 'string' },
     app: { type: 'string' },
     'evaluator-key': { type: 'string' },
+    genesis: { type: 'string' },
     'usage-period': { type: 'string' },
   });
+  if (values.genesis !== undefined && values.checkpoint !== undefined) throw new UsageError('give --genesis DIR (import a published genesis) or --checkpoint FILE (found a network), not both');
+  const genesisDir = resolve(values.genesis ?? CANONICAL_GENESIS_DIR);
   const port = intOption(values.port, 'port', 8787, 0, 65535);
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
   const host = values.host ?? '127.0.0.1';
@@ -137,7 +142,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;
-    if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, log);
+    if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, genesisDir, log);
     else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
     await checkMetaHead(relay, dir);
     log(

@@ -1,4 +1,5 @@
 import type { LayerRoute } from '../protocol.ts';
+import { DownloadPlan } from './DownloadPlan.tsx';
 import { formatBytes, shortHash } from './format.ts';
 import type { ModelView } from './useModel.ts';
 
@@ -23,6 +24,10 @@ export function Progress({ view }: { view: ModelView }) {
       <details className="panel" open>
         <summary>Experts per layer</summary>
         <ExpertMap route={view.route} nExperts={view.info?.config.nExperts ?? 0} />
+      </details>
+      <details className="panel" open>
+        <summary>Download plan</summary>
+        <DownloadPlan fetches={view.plan} />
       </details>
       <details className="panel" open>
         <summary data-testid="blocks-title">{view.blocksOf === 'answer' ? 'Blocks this answer' : 'Blocks loaded to start the model'} ({blocks.length})</summary>

@@ -39,7 +39,8 @@ export function SettingsPanel({ settings, onChange, disabled, messages, onClearH
         <label>Routing
           <select data-testid="routing" value={settings.routing} onChange={(e) => onChange({ ...settings, routing: e.target.value as ChatSettings['routing'] })}>
             <option value="dynamic">dynamic (top-k per token)</option>
-            <option value="static">static (experts chosen from the prompt)</option>
+            <option value="static">budget (experts chosen from the prompt)</option>
+            <option value="low-bandwidth">low bandwidth (fewer experts chosen from the prompt)</option>
           </select>
         </label>
         {number('temperature', 'temperature')}

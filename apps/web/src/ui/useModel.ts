@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Distrust } from '@blyan/client';
 import { setAnswering } from '../contribute/answering.ts';
 import { genesisPin } from '../genesis-pin.ts';
-import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
+import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, PlannedFetch, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
 import { loadJson, saveJson } from '../settings.ts';
 
 export interface Message {
@@ -20,6 +20,8 @@ export interface ModelView {
   blocks: Record<string, BlockEvent>;
   cache: { bytes: number; blocks: number };
   route: LayerRoute[];
+  /** The experts the download planner fetched for the current answer, and why. */
+  plan: PlannedFetch[];
   error: { message: string; block: string | null } | null;
   /** The relay failed the check back to the pinned genesis: the model does not start. */
   refused: { reason: Distrust; message: string } | null;
@@ -28,7 +30,7 @@ export interface ModelView {
   blocksOf: 'start' | 'answer';
 }
 
-const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null, blocksOf: 'start' };
+const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], plan: [], error: null, refused: null, busyId: null, blocksOf: 'start' };
 
 const HISTORY_KEY = 'blyan.history';
 
@@ -73,6 +75,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
           return setView((v) => ({ ...v, cache: { bytes: m.bytes, blocks: m.blocks } }));
         case 'route':
           return setView((v) => ({ ...v, route: m.layers }));
+        case 'plan':
+          return setView((v) => ({ ...v, plan: m.fetches }));
         case 'token':
           return setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, text: x.text + m.text } : x)));
         case 'done':
@@ -104,7 +108,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;
     setMessages((ms) => [...ms, { role: 'user', text }, { role: 'model', text: '' }]);
-    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [], blocksOf: 'answer' }));
+    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [], plan: [], blocksOf: 'answer' }));
     const m: ToWorker = { type: 'prompt', id, text, sampling, routing };
     worker.current?.postMessage(m);
   }, []);

@@ -8,13 +8,20 @@ export interface ExpertRef {
 /** Per layer, the experts a prompt needs: those its tokens route to, or the static set it keeps. */
 export type ExpertSets = number[][];
 
+/** What the router says about a prompt: per layer the experts it needs, and its tokens' mean router probabilities [nExperts]. */
+export interface PromptPlan {
+  sets: ExpertSets;
+  mass: number[][];
+}
+
 /**
  * Finds, layer by layer, the experts a prompt routes to and has `load` fetch exactly those. A probe
  * prefill runs with zero weights standing in for experts not yet loaded; the first layer that
  * needs an absent expert is exact (every layer before it ran real weights), so its missing experts
  * are loaded together, and the probe runs again, at most nLayers + 1 times. With static routing
  * the whole static set of a layer is loaded (decode steps may route to any of it). Adds the loaded
- * experts to `params`; returns the sets.
+ * experts to `params`; returns the sets and the prompt's router mass per layer (from the last,
+ * exact, probe).
  */
 export async function loadPromptExperts(
   params: ParamMap,
@@ -22,7 +29,7 @@ export async function loadPromptExperts(
   tokens: readonly number[],
   routing: Routing,
   load: (missing: ExpertRef[]) => Promise<void>,
-): Promise<ExpertSets> {
+): Promise<PromptPlan> {
   const zeros = zeroExperts(cfg);
   for (let round = 0; round <= cfg.nLayers; round++) {
     const probe: ParamMap = { ...params };
@@ -36,13 +43,19 @@ export async function loadPromptExperts(
     const used = expertsUsed(state);
     const sets = routing.mode === 'dynamic' ? used : state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
     const layer = sets.findIndex((set, l) => set.some((e) => params[expertTensorNames(l, e).w1] === undefined));
-    if (layer < 0) return sets;
+    if (layer < 0) return { sets, mass: state.routes.map((positions) => meanProbs(positions.map((r) => r.probs), cfg.nExperts)) };
     await load(sets[layer]!.filter((e) => params[expertTensorNames(layer, e).w1] === undefined).map((expert) => ({ layer, expert })));
     for (const e of sets[layer]!) {
       if (params[expertTensorNames(layer, e).w1] === undefined) throw new Error(`loading layer${layer}.expert${e} did not add its weights`);
     }
   }
   throw new Error('expert planning did not converge');
+}
+
+function meanProbs(rows: readonly number[][], E: number): number[] {
+  const mean = new Array<number>(E).fill(0);
+  for (const row of rows) for (let e = 0; e < E; e++) mean[e]! += row[e]! / rows.length;
+  return mean;
 }
 
 function zeroExperts(cfg: ModelConfig): { w1: Float32Array; w3: Float32Array; w2: Float32Array } {

@@ -1,4 +1,4 @@
-import { type ModelConfig, type ParamMap, elementCount, parameterShapes } from '@blyan/model';
+import { type ModelConfig, type ParamMap, type SequenceBudget, elementCount, parameterShapes } from '@blyan/model';
 import { buildRoutedForwardGraph, ioNames, routedName } from '@blyan/model/onnx/graphs';
 import * as ort from 'onnxruntime-web/wasm';
 import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
@@ -32,8 +32,12 @@ export class OrtRunner {
     return new OrtRunner(cfg, session);
   }
 
-  /** One pass over `tokens`, routing within `masks` (per layer; null = all experts). */
-  async forward(params: ParamMap, tokens: readonly number[], masks: readonly (readonly number[] | null)[]): Promise<OrtPass> {
+  /**
+   * One pass over `tokens`, routing within `masks` (per layer; null = all experts) and, for a model
+   * with sequence budgets, within `budget` (each layer's set chosen in the graph from the first
+   * promptTokens tokens; required for such a model, refused for others).
+   */
+  async forward(params: ParamMap, tokens: readonly number[], masks: readonly (readonly number[] | null)[], budget: SequenceBudget | null = null): Promise<OrtPass> {
     const { cfg } = this;
     const T = tokens.length;
     const feeds: Record<string, ort.Tensor> = {};
@@ -48,6 +52,11 @@ export class OrtRunner {
       for (const e of allowed) maskData[l * cfg.nExperts + e] = 1;
     }
     feeds[ioNames.EXPERT_MASKS] = new ort.Tensor('float32', maskData, [cfg.nLayers, cfg.nExperts]);
+    if ((cfg.sequenceBudgets !== undefined) !== (budget !== null)) throw new Error(cfg.sequenceBudgets ? 'this model routes within sequence budgets: give the pass its budget' : 'this model has no sequence budgets');
+    if (budget) {
+      feeds[ioNames.EXPERT_BUDGETS] = new ort.Tensor('float32', Float32Array.of(budget.experts), [1]);
+      feeds[ioNames.PROMPT_LENGTHS] = new ort.Tensor('float32', Float32Array.of(budget.promptTokens), [1]);
+    }
     const fetches = [ioNames.LOGITS, ...Array.from({ length: cfg.nLayers }, (_, l) => routedName(l))];
     const out = await this.session.run(feeds, fetches);
     const all = out[ioNames.LOGITS]!.data as Float32Array;

@@ -1,12 +1,13 @@
 import type { Hash } from '@blyan/block';
 import { Lineage, type RelayClient, relayDelegations } from '@blyan/client';
-import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
+import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, type SequenceBudget, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerEnd, AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
 import { type ExpertCounts, blockTokens, routedCounts, spreadCounts } from '../usage/expert-tokens.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BlockLoader } from './block-loader.ts';
 import { type ExpertRef, type ExpertSets, loadPromptExperts } from './expert-plan.ts';
+import { DownloadPlanner, PREDICTED_MASS, modeRouting, predictExperts } from './planner.ts';
 import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
 import { OrtRunner } from './ort-runner.ts';
@@ -38,7 +39,7 @@ interface Run {
   routing: Routing;
   /** Per layer, what the prompt needed (static: the static sets). */
   sets: ExpertSets;
-  /** Fetches experts (cache or relay) into the model; posts the route map after. */
+  /** What a token needs: awaits a predicted expert's prefetch, else fetches it on demand (the planner). */
   loadExperts(refs: ExpertRef[]): Promise<void>;
   /** Streams one sampled token; false = stop generating. */
   emit(token: number): Promise<boolean>;
@@ -188,18 +189,28 @@ export class ModelSession {
     if (encoded.length === 0) throw new Error('the prompt is empty');
     const maxTokens = Math.max(1, Math.min(p.sampling.maxTokens, cfg.contextLength - 1));
     const tokens = encoded.slice(-(cfg.contextLength - maxTokens));
-    const routing: Routing = p.routing === 'static' ? { mode: 'static-prompt', expertsPerLayer: metaRouting.staticExpertsPerLayer } : { mode: 'dynamic' };
+    const routing = modeRouting(p.routing, metaRouting, cfg);
     // Where each expert of this answer came from; those already in memory count as cached.
     const sources = new Map<string, 'network' | 'cache'>([...model.loaded.keys()].map((slot) => [slot, 'cache']));
     let route: () => LayerRoute[] = () => [];
     let computed: () => ExpertCounts = () => [];
-    const loadExperts = async (refs: ExpertRef[]) => {
-      this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')}` });
-      await Promise.all(refs.map(async ({ layer, expert }) => sources.set(expertSlotName(layer, expert), await this.loadSlot(model, expertSlotName(layer, expert)))));
-      this.postCache();
-      this.post({ type: 'route', id: p.id, layers: route() });
-    };
-    const sets = await loadPromptExperts(model.params, cfg, tokens, routing, loadExperts);
+    const planner = new DownloadPlanner(
+      async ({ layer, expert }) => {
+        const slot = expertSlotName(layer, expert);
+        this.post({ type: 'status', text: `fetching ${slot}` });
+        const source = await this.loadSlot(model, slot);
+        sources.set(slot, source);
+        this.postCache();
+        this.post({ type: 'route', id: p.id, layers: route() });
+        return source;
+      },
+      [],
+      (fetches) => this.post({ type: 'plan', id: p.id, fetches: [...fetches] }),
+    );
+    // The prompt's set first (a router probe, layer by layer), then what the answer will likely need, in the background.
+    const { sets, mass } = await loadPromptExperts(model.params, cfg, tokens, routing, (refs) => planner.prompt(refs));
+    planner.setMass(mass);
+    planner.prefetch(predictExperts(mass, PREDICTED_MASS, ({ layer, expert }) => model.loaded.has(expertSlotName(layer, expert)) || !allowedIn(routing, sets, layer, expert)));
     this.post({ type: 'status', text: 'generating' });
 
     const decoder = new StreamDecoder(tokenizer);
@@ -213,7 +224,7 @@ export class ModelSession {
       seed: p.sampling.seed,
       routing,
       sets,
-      loadExperts,
+      loadExperts: (refs) => planner.demand(refs),
       emit: async (token) => {
         if (token === tokenizer.endOfTextId || stopped()) {
           end = stopped() ? 'stopped' : 'end-of-text';
@@ -247,6 +258,7 @@ export class ModelSession {
       if (ort) await this.generateOnWasm(ort, model, run, onRoute);
     }
     if (this.backend === 'cpu') await this.generateOnCpu(model, run, onRoute);
+    await planner.settle();
     const tail = decoder.flush();
     if (tail) this.post({ type: 'token', id: p.id, text: tail });
     const layers = route();
@@ -263,7 +275,7 @@ export class ModelSession {
       totalMs: performance.now() - t0,
       bytesDownloaded: this.loader.downloaded - downloadedBefore,
       expertBytesDownloaded: this.loader.downloaded - downloadedBeforeExperts,
-      expertsDownloaded: layers.reduce((s, r) => s + r.downloaded.length, 0),
+      expertsDownloaded: planner.fetches.filter((f) => f.source === 'network').length,
       expertsFromCache: layers.reduce((s, r) => s + r.cached.length, 0),
       expertBlocks,
       expertTokens: blockTokens(computed(), (l, e) => model.loaded.get(expertSlotName(l, e))!),
@@ -279,7 +291,11 @@ export class ModelSession {
   private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: OnRoute): Promise<void> {
     const cfg = model.payload.config;
     const seq = [...run.tokens];
-    const masks = run.routing.mode === 'dynamic' ? run.sets.map(() => null) : run.sets;
+    // A model with sequence budgets chooses each layer's set in the graph from the prompt (expert_budgets, prompt_lengths); others get the sets as masks.
+    const budgeted = cfg.sequenceBudgets !== undefined;
+    const masks = run.routing.mode === 'dynamic' || budgeted ? run.sets.map(() => null) : run.sets;
+    const budget = (length: number): SequenceBudget | null =>
+      !budgeted ? null : run.routing.mode === 'static-prompt' ? { experts: run.routing.expertsPerLayer, promptTokens: run.tokens.length } : { experts: cfg.nExperts, promptTokens: length };
     let routed: number[][][] = run.sets.map(() => []);
     onRoute(
       () => routed.map((tokens) => [...new Set(tokens.flat())].sort((a, b) => a - b)),
@@ -287,10 +303,12 @@ export class ModelSession {
     );
     const rng = new Rng(run.seed);
     for (;;) {
-      const pass = await ort.forward(model.params, seq, masks);
-      const layer = pass.routed.findIndex((tokens, l) => tokens.some((experts) => experts.some((e) => !model.loaded.has(expertSlotName(l, e)))));
+      // The experts this pass runs with: a prefetch may land while it runs, after its zeros were fed.
+      const present = new Set(model.loaded.keys());
+      const pass = await ort.forward(model.params, seq, masks, budget(seq.length));
+      const layer = pass.routed.findIndex((tokens, l) => tokens.some((experts) => experts.some((e) => !present.has(expertSlotName(l, e)))));
       if (layer >= 0) {
-        const missing = [...new Set(pass.routed[layer]!.flat())].filter((e) => !model.loaded.has(expertSlotName(layer, e)));
+        const missing = [...new Set(pass.routed[layer]!.flat())].filter((e) => !present.has(expertSlotName(layer, e)));
         await run.loadExperts(missing.map((expert) => ({ layer, expert })));
         continue;
       }
@@ -334,6 +352,11 @@ export class ModelSession {
     await gpu.prefill(run.tokens, gpuRouting, load);
     await gpu.generate(run.maxTokens, run.sampling, run.seed, load, run.emit);
   }
+}
+
+/** Whether routing may send a token of this answer to the expert: under a prompt-chosen set, only its members. */
+function allowedIn(routing: Routing, sets: ExpertSets, layer: number, expert: number): boolean {
+  return routing.mode === 'dynamic' || (sets[layer]?.includes(expert) ?? false);
 }
 
 async function decodeRetrying(state: InferenceState, token: number, load: (refs: ExpertRef[]) => Promise<void>): Promise<Float32Array> {

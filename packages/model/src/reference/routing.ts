@@ -86,3 +86,11 @@ export function validateBudgets(budgets: readonly SequenceBudget[], cfg: ModelCo
     }
   }
 }
+
+/**
+ * Inference under a sequence budget of m experts per layer chosen from the prompt (the budget's
+ * prompt is the prompt): static-prompt routing, or dynamic routing when m keeps every expert.
+ */
+export function budgetRouting(m: number, cfg: ModelConfig): Routing {
+  return m === cfg.nExperts ? { mode: 'dynamic' } : { mode: 'static-prompt', expertsPerLayer: m };
+}
