@@ -28,4 +28,5 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
-export const STORE_OPTION = { store: { type: 'string' } } as const;
+/** `--store DIR` (this relay's files), and optionally `--database postgres://…` and `--objects s3://…` for shared back-ends. */
+export const STORE_OPTION = { store: { type: 'string' }, database: { type: 'string' }, objects: { type: 'string' } } as const;

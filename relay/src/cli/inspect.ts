@@ -2,7 +2,7 @@ import { type BlockHeader, decodeTensors, isHash } from '@blyan/block';
 import { storeDir } from '../config.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { openStores } from '../store/open.ts';
+import { backendsFrom, openStores } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, parse } from './args.ts';
 import { formatTable } from './table.ts';
 
@@ -45,7 +45,7 @@ async function payloadTable(h: BlockHeader, objects: ObjectStore, log: Log): Pro
 /** `blyan inspect [HASH]`: every block in acceptance order, or one header and its tensor table. */
 export async function inspect(args: string[], log: Log): Promise<number> {
   const { values, positionals } = parse(args, STORE_OPTION, 1);
-  const { index, objects } = await openStores(storeDir(values.store), 'readonly');
+  const { index, objects } = await openStores(storeDir(values.store), 'readonly', backendsFrom(values));
   try {
     const hash = positionals[0];
     if (hash === undefined) {

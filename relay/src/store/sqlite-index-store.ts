@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict } from '@blyan/chain';
-import type { ChainCounts, HistoryEntry, IndexStore, BlockInfo } from './index-store.ts';
+import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
 import { openSqlite } from './sqlite-file.ts';
 
 const SCHEMA_VERSION = 2;
@@ -38,11 +38,6 @@ CREATE TABLE counts (chain TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counts VALUES ('A', 0), ('B', 0), ('D', 0);
 ${VERDICTS}
 `;
-
-/** Thrown by `append` when a head moved since validation; the transaction rolled back. */
-export class StaleHeadError extends Error {
-  override name = 'StaleHeadError';
-}
 
 interface BlockRow {
   seq: number;
