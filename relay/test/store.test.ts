@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
 import { openRelay } from '../src/relay.ts';
+import { CachedObjectStore } from '../src/store/cached-object-store.ts';
 import { FileObjectStore } from '../src/store/file-object-store.ts';
 import { openStores } from '../src/store/open.ts';
 import { StaleHeadError } from '../src/store/index-store.ts';
@@ -72,6 +73,27 @@ describe.runIf(embedded)('FileObjectStore', () => {
     expect(await store.has(payloadHash(keep))).toBe(true);
     expect(await store.has(payloadHash(drop))).toBe(false);
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+  });
+});
+
+describe.runIf(embedded)('CachedObjectStore', () => {
+  it('serves small payloads from memory once read, bounded in total, and forgets removed orphans', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const files = await FileObjectStore.open(dir);
+    const store = new CachedObjectStore(files, 1000, 2500);
+    const [a, b, c, big] = [bytes(1000, 1), bytes(1000, 2), bytes(1000, 3), bytes(1001, 4)];
+    for (const x of [a, b, c, big]) await store.put(payloadHash(x), x);
+    expect(Buffer.from(await store.read(payloadHash(a), 10, 20)).equals(a.subarray(10, 20))).toBe(true);
+    await rm(join(dir, payloadHash(a).slice(0, 2), payloadHash(a).slice(2)));
+    expect(Buffer.from(await store.read(payloadHash(a))).equals(a)).toBe(true);
+    expect(Buffer.from(await new Response(await store.stream(payloadHash(a), 5, 995)).arrayBuffer()).equals(a.subarray(5, 995))).toBe(true);
+    await store.read(payloadHash(b));
+    await store.read(payloadHash(c));
+    await expect(store.read(payloadHash(a))).rejects.toThrow(/ENOENT/);
+    expect(Buffer.from(await store.read(payloadHash(big), 1, 1001)).equals(big.subarray(1))).toBe(true);
+    expect(await store.removeOrphans(async (h) => h !== payloadHash(b))).toEqual([payloadHash(b)]);
+    await expect(store.read(payloadHash(b))).rejects.toThrow(/ENOENT/);
   });
 });
 

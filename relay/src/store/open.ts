@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CachedObjectStore } from './cached-object-store.ts';
 import { FileObjectStore } from './file-object-store.ts';
 import type { IndexStore } from './index-store.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -45,12 +46,12 @@ function openObjects(dir: string, mode: 'readwrite' | 'readonly', backends: Back
 
 /**
  * The store: by default embedded in `dir` (`index.sqlite` and content-addressed `objects/`), else
- * on the `backends` given. Read-only opens (verify, inspect) need an existing store and never
+ * on the `backends` given; small payloads are kept in memory (CachedObjectStore). Read-only opens (verify, inspect) need an existing store and never
  * write to it.
  */
 export async function openStores(dir: string, mode: 'readwrite' | 'readonly', backends: Backends = {}): Promise<Stores> {
   if (mode === 'readonly' && backends.database === undefined && !existsSync(indexPath(dir))) throw new Error(`no relay store at ${dir}`);
   if (mode === 'readwrite') await mkdir(dir, { recursive: true });
-  const objects = await openObjects(dir, mode, backends);
+  const objects = new CachedObjectStore(await openObjects(dir, mode, backends));
   return { objects, index: await openIndex(dir, mode, backends) };
 }

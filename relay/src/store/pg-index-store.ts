@@ -2,6 +2,7 @@ import { type BlockHeader, type ChainId, type Hash, blockHash } from '@blyan/blo
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict, slotOf } from '@blyan/chain';
 import pg from 'pg';
 import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
+import { Lru } from './lru.ts';
 import { APPEND_LOCK, checkSchema, migrate } from './pg-schema.ts';
 
 interface BlockRow {
@@ -22,6 +23,7 @@ interface ViewRow {
 
 const BLOCK_COLUMNS = 'seq, hash, version, slot, header, verdict FROM blocks';
 const NO_UNTIL = 2 ** 31 - 1;
+const BLOCK_CACHE = 4096;
 
 const verdictOf = (text: string | null): SignedVerdict | null => (text === null ? null : (JSON.parse(text) as SignedVerdict));
 
@@ -67,6 +69,9 @@ class PrefetchedView implements ChainView {
  * order across replicas (a reader paging by `seq` never misses a block committed late).
  */
 export class PgIndexStore implements IndexStore {
+  /** Committed block rows never change (the verdict is written with the block), so found ones are kept. */
+  private readonly blocks = new Lru<Hash, BlockInfo>(BLOCK_CACHE);
+
   private constructor(private readonly pool: pg.Pool) {}
 
   /** Connects to `url` (postgres://…); read-write opens migrate the schema, read-only opens require it. */
@@ -138,8 +143,12 @@ export class PgIndexStore implements IndexStore {
   }
 
   async block(hash: Hash): Promise<BlockInfo | undefined> {
+    const hit = this.blocks.get(hash);
+    if (hit !== undefined) return hit;
     const [row] = await this.rows<BlockRow>(`SELECT ${BLOCK_COLUMNS} WHERE hash = $1`, [hash]);
-    return row && toStored(row);
+    const found = row && toStored(row);
+    if (found !== undefined) this.blocks.set(hash, found);
+    return found;
   }
 
   async verdict(hash: Hash): Promise<SignedVerdict | undefined> {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict } from '@blyan/chain';
 import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
+import { Lru } from './lru.ts';
 import { openSqlite } from './sqlite-file.ts';
 
 const SCHEMA_VERSION = 2;
@@ -142,6 +143,8 @@ export class SqliteIndexStore implements IndexStore {
   private readonly s: Statements;
   private readonly chainView: SqliteChainView;
   private readonly appendTx: (a: Accepted, leaves: Uint8Array) => number;
+  /** Committed block rows never change (the verdict is written with the block), so found ones are kept. */
+  private readonly blocks = new Lru<Hash, BlockInfo>(HEADER_CACHE);
 
   private constructor(private readonly db: Database.Database) {
     this.s = statements(db);
@@ -191,8 +194,12 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async block(hash: Hash): Promise<BlockInfo | undefined> {
+    const hit = this.blocks.get(hash);
+    if (hit !== undefined) return hit;
     const row = this.s.block.get(hash);
-    return row && toStored(row);
+    const found = row && toStored(row);
+    if (found !== undefined) this.blocks.set(hash, found);
+    return found;
   }
 
   async verdict(hash: Hash): Promise<SignedVerdict | undefined> {
