@@ -85,12 +85,17 @@ describe('PgIndexStore', () => {
   });
 });
 
+/** An S3ObjectStore on a fresh prefix of the test bucket, with its client. */
+async function s3Store() {
+  const at = parseS3Url((await backend()).backends.objects!);
+  const client = s3Client();
+  cleanup.push(async () => client.destroy());
+  return { at, client, store: await S3ObjectStore.open(client, at) };
+}
+
 describe('S3ObjectStore', () => {
   it('removes unreferenced objects only once they are older than the grace period a replica may still be committing in', async () => {
-    const at = parseS3Url((await backend()).backends.objects!);
-    const client = s3Client();
-    cleanup.push(async () => client.destroy());
-    const store = await S3ObjectStore.open(client, at);
+    const { at, client, store } = await s3Store();
     const keep = bytes(100, 1);
     const drop = bytes(100, 2);
     await store.put(payloadHash(keep), keep);
@@ -104,10 +109,7 @@ describe('S3ObjectStore', () => {
   });
 
   it('reads ranges and refuses a bucket that does not exist', async () => {
-    const at = parseS3Url((await backend()).backends.objects!);
-    const client = s3Client();
-    cleanup.push(async () => client.destroy());
-    const store = await S3ObjectStore.open(client, at);
+    const { client, store } = await s3Store();
     const data = bytes(300_000, 3);
     await store.put(payloadHash(data), data);
     expect(await store.size(payloadHash(data))).toBe(300_000);

@@ -2,17 +2,9 @@ import { type BlockHeader, type ChainId, type Hash, blockHash } from '@blyan/blo
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict, slotOf } from '@blyan/chain';
 import pg from 'pg';
 import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
+import { type BlockRow, toStored, verdictOf } from './block-row.ts';
 import { Lru } from './lru.ts';
 import { APPEND_LOCK, checkSchema, migrate } from './pg-schema.ts';
-
-interface BlockRow {
-  seq: number;
-  hash: Hash;
-  version: Hash;
-  slot: string;
-  header: string;
-  verdict: string | null;
-}
 
 interface ViewRow {
   hash: Hash;
@@ -24,12 +16,6 @@ interface ViewRow {
 const BLOCK_COLUMNS = 'seq, hash, version, slot, header, verdict FROM blocks';
 const NO_UNTIL = 2 ** 31 - 1;
 const BLOCK_CACHE = 4096;
-
-const verdictOf = (text: string | null): SignedVerdict | null => (text === null ? null : (JSON.parse(text) as SignedVerdict));
-
-function toStored(row: BlockRow): BlockInfo {
-  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader, verdict: verdictOf(row.verdict) };
-}
 
 /**
  * The rows `validateBlock` reads for one header, fetched before it runs: the block itself (is it a

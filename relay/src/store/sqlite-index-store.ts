@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict } from '@blyan/chain';
 import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
+import { type BlockRow, toStored, verdictOf } from './block-row.ts';
 import { Lru } from './lru.ts';
 import { openSqlite } from './sqlite-file.ts';
 
@@ -39,15 +40,6 @@ CREATE TABLE counts (chain TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counts VALUES ('A', 0), ('B', 0), ('D', 0);
 ${VERDICTS}
 `;
-
-interface BlockRow {
-  seq: number;
-  hash: Hash;
-  version: Hash;
-  slot: string;
-  header: string;
-  verdict: string | null;
-}
 
 type HistoryRow = Omit<HistoryEntry, 'verdict'> & { verdict: string | null };
 
@@ -126,12 +118,6 @@ class SqliteChainView implements ChainView {
   slotHead(version: Hash, slot: string): Hash | null {
     return this.s.slotHead.get(version, slot)?.hash ?? null;
   }
-}
-
-const verdictOf = (text: string | null): SignedVerdict | null => (text === null ? null : (JSON.parse(text) as SignedVerdict));
-
-function toStored(row: BlockRow): BlockInfo {
-  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader, verdict: verdictOf(row.verdict) };
 }
 
 /**
