@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relayRules, storeDir } from '../config.ts';
 import { openRelay } from '../relay.ts';
-import { backendsFrom } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, parse } from './args.ts';
 import { foundNetwork, foundingKeys } from './seed.ts';
 
 /**

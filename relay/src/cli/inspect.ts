@@ -2,8 +2,8 @@ import { type BlockHeader, decodeTensors, isHash } from '@blyan/block';
 import { storeDir } from '../config.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { backendsFrom, openStores } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, parse } from './args.ts';
+import { openStores } from '../store/open.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, parse } from './args.ts';
 import { formatTable } from './table.ts';
 
 const PAGE = 500;

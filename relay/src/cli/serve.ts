@@ -13,8 +13,8 @@ import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { createApp } from '../server/app.ts';
-import { backendsFrom, indexPath } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
+import { indexPath } from '../store/open.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
 
 export interface Running {

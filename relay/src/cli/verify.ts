@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { accountsPath, openAccountsDb } from '../accounts/db.ts';
 import { provenDelegations } from '../auth/proofs.ts';
 import { storeDir } from '../config.ts';
-import { backendsFrom, openStores } from '../store/open.ts';
+import { openStores } from '../store/open.ts';
 import { verifyStore } from '../verify.ts';
-import { type Log, STORE_OPTION, parse } from './args.ts';
+import { type Log, STORE_OPTION, backendsFrom, parse } from './args.ts';
 
 const SHOWN = 20;
 

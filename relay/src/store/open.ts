@@ -24,14 +24,6 @@ export interface Backends {
   objects?: string;
 }
 
-/** `--database`, else $BLYAN_DATABASE_URL; `--objects`, else $BLYAN_OBJECTS_URL. */
-export function backendsFrom(flags: { database?: string; objects?: string }, env: NodeJS.ProcessEnv = process.env): Backends {
-  const database = flags.database ?? (env.BLYAN_DATABASE_URL || undefined);
-  const objects = flags.objects ?? (env.BLYAN_OBJECTS_URL || undefined);
-  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new Error(`--database must be a postgres:// URL, got ${database}`);
-  return { ...(database !== undefined && { database }), ...(objects !== undefined && { objects }) };
-}
-
 export const indexPath = (dir: string) => join(dir, 'index.sqlite');
 
 function openIndex(dir: string, mode: 'readwrite' | 'readonly', backends: Backends): Promise<IndexStore> | IndexStore {
