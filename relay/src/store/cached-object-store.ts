@@ -10,7 +10,8 @@ export const CACHE_TOTAL = 256 * 1024 * 1024;
  * An ObjectStore in front of another that keeps whole small payloads in memory (a bounded LRU):
  * payloads are immutable and content-addressed, so a kept copy is never stale, and the relay's
  * hottest path (serving an expert again and again) reads neither disk nor bucket. Larger objects
- * and everything else pass through.
+ * and everything else pass through. `read` hands out a copy, as the stores it fronts do: callers
+ * (the evaluator decoding tensors, say) may write to what they get without touching the cache.
  */
 export class CachedObjectStore implements ObjectStore {
   private readonly cache: Lru<Hash, Uint8Array<ArrayBuffer>>;
@@ -48,7 +49,7 @@ export class CachedObjectStore implements ObjectStore {
 
   async read(hash: Hash, start = 0, end?: number): Promise<Uint8Array<ArrayBuffer>> {
     const bytes = await this.whole(hash);
-    return bytes === undefined ? this.inner.read(hash, start, end) : bytes.subarray(start, end ?? bytes.byteLength);
+    return bytes === undefined ? this.inner.read(hash, start, end) : bytes.slice(start, end ?? bytes.byteLength);
   }
 
   async stream(hash: Hash, start = 0, end?: number): Promise<ReadableStream<Uint8Array>> {
