@@ -28,7 +28,11 @@ const USAGE = `usage: blyan <command> [options]
   inspect  [HASH] [--store DIR]
            list all blocks, or show one header and its tensors
 
-The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. A founded network's keys
+The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every command also takes
+--database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
+s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
+replicas sharing both serve as one relay, each with its own --store for its lock and keys. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;
 

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
+import { cors } from './cors.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
 import { mountWebApp } from './web-app.ts';
@@ -21,8 +21,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.use(
     '*',
     cors({
-      origin: (origin) => (origin === appOrigin ? origin : '*'),
-      credentials: true,
+      credentialedOrigin: appOrigin,
       allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
       exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
