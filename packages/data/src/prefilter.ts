@@ -130,9 +130,9 @@ export function checkDocument(index: number, raw: Uint8Array, known: Known, seen
   }
   const sha256 = docHash(r.text);
   if (seen.hashes.has(sha256)) return refuse(index, bytes, 'duplicate', `an earlier document of this upload is the same (${sha256})`);
-  if (known.has(sha256)) return refuse(index, bytes, 'duplicate', `chain D already holds this document (${sha256}); it is stored once`);
+  if (known.has(sha256)) return refuse(index, bytes, 'duplicate', `the data hub already holds this document (${sha256}); it is stored once`);
   const sig = signature(r.text);
-  for (const [where, near] of [['chain D', known.near], ['this upload', seen.near]] as const) {
+  for (const [where, near] of [['the data hub', known.near], ['this upload', seen.near]] as const) {
     const hit = near.nearest(sig);
     if (hit !== null && hit.similarity >= l.nearDuplicate) {
       return refuse(index, bytes, 'near_duplicate', `${pct(hit.similarity)} of its word 3-shingles match document ${hit.doc} of ${where} (limit ${pct(l.nearDuplicate)})`);

@@ -64,8 +64,8 @@ describe('L0 prefilter: attacks each refused with its reason', () => {
     const index = new MemoryNearIndex();
     index.add(docHash(base), signature(base));
     const known: Known = { has: (h) => h === docHash(base), near: index };
-    expect(one(bytesOf(base), known)).toMatchObject({ ok: false, code: 'duplicate', message: expect.stringContaining('chain D') });
-    expect(one(bytesOf(near), known)).toMatchObject({ ok: false, code: 'near_duplicate', message: expect.stringContaining('chain D') });
+    expect(one(bytesOf(base), known)).toMatchObject({ ok: false, code: 'duplicate', message: expect.stringContaining('data hub') });
+    expect(one(bytesOf(near), known)).toMatchObject({ ok: false, code: 'near_duplicate', message: expect.stringContaining('data hub') });
   });
 
   it('every refusal carries a message', () => {

@@ -1,0 +1,38 @@
+import type { Address } from '@blyan/block';
+import { type DocVerdict, prefilter, splitDocuments } from '@blyan/data';
+import type { DataConfig } from './config.ts';
+import { isHidden } from './hidden.ts';
+import type { DataStore, NewDoc, StoredVerdict } from './store.ts';
+
+/** What the uploader says about an upload (query parameters of the upload route). */
+export interface UploadInfo {
+  readonly name: string;
+  readonly source: string;
+  readonly licence: string;
+}
+
+export type Intake =
+  | { readonly ok: true; readonly verdicts: StoredVerdict[]; readonly docs: NewDoc[] }
+  | { readonly ok: false; readonly verdicts: StoredVerdict[] };
+
+const stored = (v: DocVerdict): StoredVerdict =>
+  v.ok ? { index: v.index, ok: true, sha256: v.sha256, bytes: v.bytes, redacted: v.redacted } : { index: v.index, ok: false, code: v.code, message: v.message, bytes: v.bytes };
+
+/**
+ * L0 on an upload's bytes, the rule that counts (the page runs the same code for instant
+ * feedback): cut at separator lines, each document checked against what the hub already holds
+ * and against the upload's earlier documents; each kept one gets its held-out flag from the
+ * keyed hash. Writes nothing.
+ */
+export function checkUpload(store: DataStore, secret: Uint8Array, config: DataConfig, body: Uint8Array): Intake {
+  const verdicts = prefilter(splitDocuments(body), store.known(), config.limits);
+  const docs: NewDoc[] = verdicts.flatMap((v) =>
+    v.ok ? [{ sha256: v.sha256, text: v.text, bytes: v.bytes, signature: v.signature, hidden: isHidden(secret, v.sha256, config.hiddenFraction) }] : [],
+  );
+  const out = verdicts.map(stored);
+  return docs.length === 0 ? { ok: false, verdicts: out } : { ok: true, verdicts: out, docs };
+}
+
+export function storeUpload(store: DataStore, info: UploadInfo, account: Address, body: Uint8Array, intake: Intake & { ok: true }, now: number): number {
+  return store.addUpload({ ...info, account, rawBytes: body.length, verdicts: intake.verdicts }, intake.docs, now);
+}
