@@ -26,7 +26,7 @@ export function dataFixture(data: Partial<DataConfig> = {}): Promise<AccountsFix
 export const encode = (s: string) => new TextEncoder().encode(s);
 export const uploadBody = (docs: readonly string[]) => encode(joinDocuments(docs));
 
-export function upload(app: Hono, who: LoggedIn, body: Uint8Array, name = 'tales', q = 'source=test%20fixture&licence=CC0-1.0'): Promise<Response> {
+export async function upload(app: Hono, who: LoggedIn, body: Uint8Array, name = 'tales', q = 'source=test%20fixture&licence=CC0-1.0'): Promise<Response> {
   return app.request(`/v1/datasets/${name}/uploads?${q}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'text/plain', cookie: who.cookie } });
 }
 
