@@ -3,7 +3,7 @@ import type { Hash } from '@blyan/block';
 import { type Vote, joinDocuments, signVote } from '@blyan/data';
 import type { Hono } from 'hono';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../src/data/config.ts';
-import type { UploadView } from '../src/data/views.ts';
+import type { UploadView } from '@blyan/data';
 import { type AccountsFixture, type LoggedIn, accountsFixture, clock } from './accounts-helpers.ts';
 
 /** Plain prose, distinct per seed, long enough for every L0 bound. */

@@ -7,3 +7,4 @@ export * from './prefilter.ts';
 export * from './split.ts';
 export * from './tiers.ts';
 export * from './vote.ts';
+export * from './wire.ts';

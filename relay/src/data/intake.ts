@@ -1,8 +1,8 @@
 import type { Address } from '@blyan/block';
-import { type DocVerdict, prefilter, splitDocuments } from '@blyan/data';
+import { type DocVerdict, type StoredVerdict, prefilter, splitDocuments } from '@blyan/data';
 import type { DataConfig } from './config.ts';
 import { isHidden } from './hidden.ts';
-import type { DataStore, NewDoc, StoredVerdict } from './store.ts';
+import type { DataStore, NewDoc } from './store.ts';
 
 /** What the uploader says about an upload (query parameters of the upload route). */
 export interface UploadInfo {

@@ -1,5 +1,4 @@
-import type { Hash } from '@blyan/block';
-import { TIERS, type Tier } from '@blyan/data';
+import { type ReviewItem, TIERS, type Tier, type UploadView } from '@blyan/data';
 import { type Context, Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
@@ -10,7 +9,7 @@ import { readBody } from '../server/read-body.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { type UploadInfo, checkUpload, storeUpload } from './intake.ts';
 import { castVote } from './review.ts';
-import { type UploadView, summarize, uploadView } from './views.ts';
+import { summarize, uploadView } from './views.ts';
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const FIELD_MAX = 200;
@@ -111,7 +110,8 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     const session = requireSession(c, auth, config.siwe.uri);
     const r = store.reviewable(session.account);
     if (r === undefined) throw new ApiError(404, 'nothing_to_review', 'no sampled document of anyone else is waiting for your vote');
-    return c.json({ upload: r.upload, name: r.name, doc: r.sha256 as Hash, text: store.text(r.sha256) });
+    const item: ReviewItem = { upload: r.upload, name: r.name, doc: r.sha256, text: store.text(r.sha256) };
+    return c.json(item);
   });
 
   app.post('/votes', async (c) => {

@@ -1,13 +1,6 @@
 import type { Address, Hash } from '@blyan/block';
-import { type Known, type NearIndex, type RefusalCode, type Signature, type Tier, bandKeys, similarity } from '@blyan/data';
+import { type Known, type NearIndex, type Signature, type StoredVerdict, type Tier, type UploadStatus, bandKeys, similarity } from '@blyan/data';
 import type Database from 'better-sqlite3';
-
-export type UploadStatus = 'scoring' | 'review' | 'appending' | 'accepted' | 'refused' | 'failed';
-
-/** One document's L0 verdict as the uploader sees it (the text itself is not repeated). */
-export type StoredVerdict =
-  | { readonly index: number; readonly ok: true; readonly sha256: Hash; readonly bytes: number; readonly redacted: { readonly emails: number; readonly phones: number } }
-  | { readonly index: number; readonly ok: false; readonly code: RefusalCode; readonly message: string; readonly bytes: number };
 
 export interface Upload {
   readonly id: number;

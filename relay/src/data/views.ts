@@ -1,29 +1,7 @@
-import type { Address, Hash } from '@blyan/block';
-import { type TierCounts, countTiers } from '@blyan/data';
+import type { Hash } from '@blyan/block';
+import { type DatasetSummary, type UploadView, countTiers } from '@blyan/data';
 import type { IndexStore } from '../store/index-store.ts';
-import type { DataStore, StoredVerdict, Upload, UploadStatus } from './store.ts';
-
-export interface UploadView {
-  readonly id: number;
-  readonly name: string;
-  readonly uploader: Address;
-  readonly source: string;
-  readonly licence: string;
-  readonly status: UploadStatus;
-  readonly detail: string | null;
-  readonly raw_bytes: number;
-  readonly verdicts: readonly StoredVerdict[];
-  /** Documents L0 kept, public and held out (whose addresses are not shown). */
-  readonly documents: number;
-  readonly hidden: number;
-  readonly text_bytes: number;
-  readonly tiers: TierCounts;
-  readonly mean_bpb: number | null;
-  readonly sample: { readonly size: number; readonly keep: number; readonly drop: number; readonly votes: number };
-  readonly blocks: readonly { readonly hash: Hash; readonly payload_bytes: number }[];
-  readonly created_at: number;
-  readonly decided_at: number | null;
-}
+import type { DataStore, Upload } from './store.ts';
 
 export async function uploadView(store: DataStore, index: IndexStore, votes: (id: number) => number, u: Upload): Promise<UploadView> {
   const docs = store.docs(u.id);
@@ -51,21 +29,6 @@ export async function uploadView(store: DataStore, index: IndexStore, votes: (id
     created_at: u.created_at,
     decided_at: u.decided_at,
   };
-}
-
-export interface DatasetSummary {
-  readonly name: string;
-  /** The dataset's block at the head of its slot on chain D, or null before its first accepted upload. */
-  readonly head: Hash | null;
-  readonly versions: number;
-  readonly blocks: number;
-  readonly documents: number;
-  readonly text_bytes: number;
-  readonly payload_bytes: number;
-  readonly tiers: TierCounts;
-  readonly uploaders: readonly Address[];
-  readonly pending: number;
-  readonly votes: number;
 }
 
 export function summarize(name: string, head: Hash | null, uploads: readonly UploadView[]): DatasetSummary {

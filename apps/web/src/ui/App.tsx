@@ -2,12 +2,14 @@ import { useEffect, useState } from 'react';
 import { AccountBar } from '../auth/AccountBar.tsx';
 import { useAuth } from '../auth/useAuth.ts';
 import { ContributePanel } from '../contribute/ContributePanel.tsx';
+import { DataPage } from '../data/DataPage.tsx';
 import { relayUrl } from '../settings.ts';
 import { useUsageReports } from '../usage/useUsageReports.ts';
 import { Chat } from './Chat.tsx';
 import { Explorer } from './Explorer.tsx';
 
-const page = () => (location.hash.startsWith('#/explorer') ? 'explorer' : location.hash.startsWith('#/contribute') ? 'contribute' : 'chat');
+const page = () =>
+  location.hash.startsWith('#/explorer') ? 'explorer' : location.hash.startsWith('#/contribute') ? 'contribute' : location.hash.startsWith('#/data') ? 'data' : 'chat';
 
 export function App() {
   const [current, setCurrent] = useState(page);
@@ -28,6 +30,7 @@ export function App() {
           <a href="#/" className={current === 'chat' ? 'on' : ''}>Chat</a>
           <a href="#/explorer" className={current === 'explorer' ? 'on' : ''}>Explorer</a>
           <a href="#/contribute" className={current === 'contribute' ? 'on' : ''}>Contribute</a>
+          <a href="#/data" className={current === 'data' ? 'on' : ''}>Data</a>
         </nav>
         <span className="relay" title="relay">{relay}</span>
         <AccountBar auth={auth} login={() => void login()} logout={() => void logout()} />
@@ -37,6 +40,7 @@ export function App() {
         <Chat relay={relay} onAnswer={record} />
       </div>
       {current === 'explorer' && <Explorer relay={relay} />}
+      {current === 'data' && <DataPage relay={relay} account={session?.account ?? null} />}
       {/* Mounted throughout, like the chat, so training goes on while the user chats. */}
       <div hidden={current !== 'contribute'}>
         <ContributePanel relay={relay} accounts={accounts} session={session} usage={usage} />

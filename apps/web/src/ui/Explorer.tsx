@@ -1,5 +1,6 @@
 import { type BlockInfo, type Heads, type HistoryEntry, RelayClient } from '@blyan/client';
 import { useEffect, useMemo, useState } from 'react';
+import { DatasetsSection } from '../data/DatasetsSection.tsx';
 import { SlotDag } from './SlotDag.tsx';
 import { formatBytes, shortHash } from './format.ts';
 
@@ -79,6 +80,7 @@ export function Explorer({ relay }: { relay: string }) {
           </table>
         </div>
       </section>
+      <DatasetsSection relay={relay} />
     </main>
   );
 }
