@@ -1,11 +1,11 @@
-import { type BrowserContext, test as base, expect } from '@playwright/test';
+import { test as base, expect } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
 import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
 import { type RelayProcess, startRelay } from './relay-process.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';
+import { injectWallet } from './wallet.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
 const SHORT = { temperature: 0, maxTokens: 6 };
@@ -38,23 +38,6 @@ const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; 
     await proxy.close();
   },
 });
-
-/** An EIP-1193 provider in the page backed by a viem local account in the test (real secp256k1 signatures). */
-async function injectWallet(context: BrowserContext): Promise<string> {
-  const wallet = privateKeyToAccount(generatePrivateKey());
-  await context.exposeFunction('blyanTestSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
-  await context.addInitScript((address: string) => {
-    const w = window as unknown as { ethereum: unknown; blyanTestSign(hex: string): Promise<string> };
-    w.ethereum = {
-      async request({ method, params }: { method: string; params?: unknown[] }) {
-        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [address];
-        if (method === 'personal_sign') return w.blyanTestSign(params![0] as string);
-        throw new Error(`the test wallet does not do ${method}`);
-      },
-    };
-  }, wallet.address);
-  return wallet.address.toLowerCase();
-}
 
 test('a wallet signs in, its answer is reported as signed usage that credits the genesis author and makes its experts hot, the browser trains the hottest on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
   test.setTimeout(300_000);

@@ -1,6 +1,7 @@
 import type { Hash } from '@blyan/block';
-import { type ParamMap, Tokenizer } from '@blyan/model';
+import { type ModelConfig, type ParamMap, Tokenizer } from '@blyan/model';
 import { evalStream, windowBatch } from '@blyan/model/eval';
+import type { OnnxModel } from '@blyan/model/onnx';
 import type { EvalContext, HiddenEvaluator } from '../contributions/hidden-eval.ts';
 import type { IndexStore } from '../store/index-store.ts';
 
@@ -20,9 +21,9 @@ export interface DocScorer {
  * inputs (each target scored once, context restarting at each window), windows of equal length
  * run `perBatch` at a time through the relay's ONNX forward graph.
  */
-async function streamNats(ctx: EvalContext, params: ParamMap, stream: Int32Array, perBatch: number): Promise<number> {
+async function streamNats(model: OnnxModel, cfg: ModelConfig, params: ParamMap, stream: Int32Array, perBatch: number): Promise<number> {
   const targets = stream.length - 1;
-  const T = ctx.payload.config.contextLength;
+  const T = cfg.contextLength;
   const full = Math.floor(targets / T);
   const groups: { starts: number[]; length: number }[] = [];
   for (let i = 0; i < full; i += perBatch) groups.push({ starts: Array.from({ length: Math.min(perBatch, full - i) }, (_, k) => (i + k) * T), length: T });
@@ -30,16 +31,23 @@ async function streamNats(ctx: EvalContext, params: ParamMap, stream: Int32Array
   let nats = 0;
   for (const g of groups) {
     const b = windowBatch(stream, g.starts.map((start) => ({ start, scoreFrom: 0 })), g.length);
-    const { ce } = await ctx.model.forward(params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T });
+    const { ce } = await model.forward(params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T });
     nats += ce * b.B * b.T;
   }
   return nats;
 }
 
+/** The model's bits per byte on one document, scored as its own stream `<|endoftext|> text <|endoftext|>`. */
+export async function documentBpb(model: OnnxModel, cfg: ModelConfig, params: ParamMap, tokenizer: Tokenizer, text: string, perBatch: number): Promise<DocScore> {
+  const stream = evalStream(tokenizer, [text]);
+  const nats = await streamNats(model, cfg, params, stream, perBatch);
+  return { bpb: nats / Math.LN2 / new TextEncoder().encode(text).length, tokens: stream.length - 1 };
+}
+
 /**
  * L1's scorer: the relay's hidden-evaluation path (HiddenEvaluator's ONNX session on
  * onnxruntime-node, the model of the current heads), each document scored as its own stream
- * `<|endoftext|> text <|endoftext|>`, bits per byte = nats / ln 2 / UTF-8 bytes.
+ * (documentBpb), bits per byte = nats / ln 2 / UTF-8 bytes.
  */
 export function modelScorer(evaluator: HiddenEvaluator, index: IndexStore, perBatch: number): DocScorer {
   const tokenizers = new WeakMap<EvalContext, Tokenizer>();
@@ -50,11 +58,7 @@ export function modelScorer(evaluator: HiddenEvaluator, index: IndexStore, perBa
       let tokenizer = tokenizers.get(ctx);
       if (tokenizer === undefined) tokenizers.set(ctx, (tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer)));
       const out: DocScore[] = [];
-      for (const text of texts) {
-        const stream = evalStream(tokenizer, [text]);
-        const nats = await streamNats(ctx, params, stream, perBatch);
-        out.push({ bpb: nats / Math.LN2 / new TextEncoder().encode(text).length, tokens: stream.length - 1 });
-      }
+      for (const text of texts) out.push(await documentBpb(ctx.model, ctx.payload.config, params, tokenizer, text, perBatch));
       return out;
     },
   };
