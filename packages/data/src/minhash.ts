@@ -34,23 +34,37 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
-function shingleHashes(text: string): Uint32Array {
-  const w = words(text);
+/** Hashes of the word 3-shingles of a document's words (one shingle, of all its words, when it has fewer than 3). */
+function shingleHashes(w: readonly string[]): Uint32Array {
+  const wh = Uint32Array.from(w, hashString);
   const n = Math.max(1, w.length - SHINGLE + 1);
   const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = hashString(w.slice(i, i + SHINGLE).join(' '));
+  for (let i = 0; i < n; i++) {
+    let h = 0x9747b28c;
+    for (let j = i; j < Math.min(i + SHINGLE, wh.length); j++) h = fmix(h ^ wh[j]!) + j - i;
+    out[i] = h >>> 0;
+  }
   return out;
 }
 
-export function signature(text: string): Signature {
-  const sig = new Uint32Array(NUM_HASHES).fill(0xffffffff);
-  for (const s of shingleHashes(text)) {
-    for (let k = 0; k < NUM_HASHES; k++) {
-      const v = fmix(s ^ SEEDS[k]!);
-      if (v < sig[k]!) sig[k] = v;
+/** The MinHash signature of a document, from its words (see `words`). */
+export function signatureOfWords(w: readonly string[]): Signature {
+  const shingles = shingleHashes(w);
+  const sig = new Uint32Array(NUM_HASHES);
+  for (let k = 0; k < NUM_HASHES; k++) {
+    const seed = SEEDS[k]!;
+    let min = 0xffffffff;
+    for (let i = 0; i < shingles.length; i++) {
+      const v = fmix(shingles[i]! ^ seed);
+      if (v < min) min = v;
     }
+    sig[k] = min;
   }
   return sig;
+}
+
+export function signature(text: string): Signature {
+  return signatureOfWords(words(text));
 }
 
 /** Estimated Jaccard similarity of the two documents' shingle sets. */

@@ -1,6 +1,6 @@
 import type { Hash } from '@blyan/block';
 import { docHash, utf8Bytes } from './hash.ts';
-import { MemoryNearIndex, type NearIndex, type Signature, signature } from './minhash.ts';
+import { MemoryNearIndex, type NearIndex, type Signature, signatureOfWords, words } from './minhash.ts';
 import { findSecret, redactPii } from './pii.ts';
 
 /** Why L0 refused a document; each comes with a message the uploader sees. */
@@ -91,12 +91,12 @@ function decode(index: number, raw: Uint8Array): string | Refused {
 function shapeProblem(index: number, text: string, bytes: number, l: PrefilterLimits): Refused | null {
   if (bytes < l.minBytes) return refuse(index, bytes, 'too_short', `${bytes} bytes; a document needs at least ${l.minBytes}`);
   if (bytes > l.maxBytes) return refuse(index, bytes, 'too_long', `${bytes} bytes; a document may have at most ${l.maxBytes}`);
-  const distinct = new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).size;
+  const distinct = new Set(words(text)).size;
   if (distinct < l.minWords) return refuse(index, bytes, 'near_empty', `only ${distinct} distinct words; a document needs at least ${l.minWords}`);
-  const visible = text.replace(/\s/gu, '');
-  const letters = visible.match(/\p{L}/gu)?.length ?? 0;
-  if (letters / visible.length < l.minLetterShare) {
-    return refuse(index, bytes, 'few_letters', `${pct(letters / visible.length)} of its characters are letters; at least ${pct(l.minLetterShare)} must be`);
+  const visible = text.length - text.replace(/\S/g, '').length;
+  const letters = text.replace(/\P{L}/gu, '').length;
+  if (letters / visible < l.minLetterShare) {
+    return refuse(index, bytes, 'few_letters', `${pct(letters / visible)} of its characters are letters; at least ${pct(l.minLetterShare)} must be`);
   }
   const lines = text.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
   if (lines.length >= 4) {
@@ -131,7 +131,7 @@ export function checkDocument(index: number, raw: Uint8Array, known: Known, seen
   const sha256 = docHash(r.text);
   if (seen.hashes.has(sha256)) return refuse(index, bytes, 'duplicate', `an earlier document of this upload is the same (${sha256})`);
   if (known.has(sha256)) return refuse(index, bytes, 'duplicate', `the data hub already holds this document (${sha256}); it is stored once`);
-  const sig = signature(r.text);
+  const sig = signatureOfWords(words(r.text));
   for (const [where, near] of [['the data hub', known.near], ['this upload', seen.near]] as const) {
     const hit = near.nearest(sig);
     if (hit !== null && hit.similarity >= l.nearDuplicate) {
@@ -147,4 +147,22 @@ export function checkDocument(index: number, raw: Uint8Array, known: Known, seen
 export function prefilter(docs: readonly Uint8Array[], known: Known = NOTHING_KNOWN, l: PrefilterLimits = DEFAULT_LIMITS): DocVerdict[] {
   const seen = { hashes: new Set<Hash>(), near: new MemoryNearIndex() };
   return docs.map((raw, i) => checkDocument(i, raw, known, seen, l));
+}
+
+/**
+ * `prefilter`, handing the thread back (a macrotask) after every `sliceMs` of work, so a relay
+ * keeps serving and a page keeps painting while a large upload is checked. Same verdicts.
+ */
+export async function prefilterYielding(docs: readonly Uint8Array[], known: Known = NOTHING_KNOWN, l: PrefilterLimits = DEFAULT_LIMITS, sliceMs = 10): Promise<DocVerdict[]> {
+  const seen = { hashes: new Set<Hash>(), near: new MemoryNearIndex() };
+  const out: DocVerdict[] = [];
+  let slice = performance.now();
+  for (const [i, raw] of docs.entries()) {
+    out.push(checkDocument(i, raw, known, seen, l));
+    if (performance.now() - slice > sliceMs) {
+      await new Promise((r) => setTimeout(r, 0));
+      slice = performance.now();
+    }
+  }
+  return out;
 }

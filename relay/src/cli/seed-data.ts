@@ -31,7 +31,7 @@ export async function seedData(args: string[], log: Log): Promise<number> {
     const uploader = key.address.toLowerCase() as `0x${string}`;
     for (let at = 0; at < texts.length; at += PER_UPLOAD) {
       const body = new TextEncoder().encode(joinDocuments(texts.slice(at, at + PER_UPLOAD)));
-      const intake = checkUpload(store, secret, config, body);
+      const intake = await checkUpload(store, secret, config, body);
       const refused = new Map<string, number>();
       for (const v of intake.verdicts) if (!v.ok) refused.set(v.code, (refused.get(v.code) ?? 0) + 1);
       const why = [...refused].map(([c, n]) => `${n} ${c}`).join(', ') || 'none';

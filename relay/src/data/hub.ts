@@ -6,6 +6,7 @@ import type { Ledger } from '../ledger.ts';
 import type { Journal } from '../rewards/journal.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
 import type { IndexStore } from '../store/index-store.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { DataConfig } from './config.ts';
 import type { ReviewDeps } from './review.ts';
 import { modelScorer } from './scoring.ts';
@@ -17,6 +18,8 @@ export interface DataHub {
   readonly store: DataStore;
   readonly worker: DataWorker;
   readonly limiter: RateLimiter;
+  /** Uploads pass L0 and are stored one at a time, so each is checked against every document stored before it. */
+  readonly intake: SerialQueue;
   readonly config: DataConfig;
   /** The store's evaluation secret: it picks each dataset's held-out part. */
   readonly secret: Uint8Array;
@@ -36,6 +39,7 @@ export function openDataHub(
     store,
     worker: new DataWorker({ index: deps.index, ledger: deps.ledger, store, scorer, verdictSigner: deps.verdictSigner, config, now }),
     limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, now),
+    intake: new SerialQueue(),
     config,
     secret,
     review: { db, store, journal: deps.journal, isDelegate: deps.auth.isDelegate, config, now },

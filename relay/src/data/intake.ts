@@ -1,5 +1,5 @@
 import type { Address } from '@blyan/block';
-import { type DocVerdict, type StoredVerdict, prefilter, splitDocuments } from '@blyan/data';
+import { type DocVerdict, type StoredVerdict, prefilterYielding, splitDocuments } from '@blyan/data';
 import type { DataConfig } from './config.ts';
 import { isHidden } from './hidden.ts';
 import type { DataStore, NewDoc } from './store.ts';
@@ -22,10 +22,12 @@ const stored = (v: DocVerdict): StoredVerdict =>
  * L0 on an upload's bytes, the rule that counts (the page runs the same code for instant
  * feedback): cut at separator lines, each document checked against what the hub already holds
  * and against the upload's earlier documents; each kept one gets its held-out flag from the
- * keyed hash. Writes nothing.
+ * keyed hash. Hands the event loop back every few milliseconds (prefilterYielding), so serving
+ * goes on while a large upload is checked; run it with storeUpload inside the hub's intake queue,
+ * so no other upload's documents are stored between the check and the store. Writes nothing.
  */
-export function checkUpload(store: DataStore, secret: Uint8Array, config: DataConfig, body: Uint8Array): Intake {
-  const verdicts = prefilter(splitDocuments(body), store.known(), config.limits);
+export async function checkUpload(store: DataStore, secret: Uint8Array, config: DataConfig, body: Uint8Array): Promise<Intake> {
+  const verdicts = await prefilterYielding(splitDocuments(body), store.known(), config.limits);
   const docs: NewDoc[] = verdicts.flatMap((v) =>
     v.ok ? [{ sha256: v.sha256, text: v.text, bytes: v.bytes, signature: v.signature, hidden: isHidden(secret, v.sha256, config.hiddenFraction) }] : [],
   );

@@ -70,9 +70,12 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
       });
     }
     const body = await readBody(c.req.raw, data.config.maxUploadBytes);
-    const intake = checkUpload(store, data.secret, data.config, body);
-    if (!intake.ok) return c.json({ ...errorBody('nothing_accepted', 'the prefilter refused every document of the upload'), verdicts: intake.verdicts }, 422);
-    const id = storeUpload(store, info, session.account, body, intake, config.now());
+    const taken = await data.intake.run(async () => {
+      const intake = await checkUpload(store, data.secret, data.config, body);
+      return intake.ok ? { ok: true as const, id: storeUpload(store, info, session.account, body, intake, config.now()) } : intake;
+    });
+    if (!taken.ok) return c.json({ ...errorBody('nothing_accepted', 'the prefilter refused every document of the upload'), verdicts: taken.verdicts }, 422);
+    const id = taken.id;
     worker.enqueue(id);
     return c.json(await view(store.get(id)!), 202, { Location: `/v1/uploads/${id}` });
   });

@@ -75,3 +75,28 @@ describe('attacks on dataset uploads (L0 on the relay: refused with a reason, no
     }
   });
 });
+
+describe('uploads never block serving', () => {
+  it('reads are answered while a 1 MiB upload is being checked', async () => {
+    const g = await dataFixture({ maxUploadBytes: 2 << 20 });
+    try {
+      const bob = await login(g.app);
+      // Near duplicates of one document: L0 does its full work on each, L1 (at close) scores only the first.
+      const docs: string[] = [];
+      for (let i = 0; uploadBody(docs).length < 1 << 20; i++) docs.push(`${prose(1000, 40)} Variant ${i}.`);
+      let uploaded = 0;
+      const pending = upload(g.app, bob, uploadBody(docs)).then((r) => {
+        uploaded = performance.now();
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 5));
+      const health = await g.app.request('/v1/health');
+      const answered = performance.now();
+      expect(health.status).toBe(200);
+      expect((await pending).status).toBe(202);
+      expect(answered).toBeLessThan(uploaded);
+    } finally {
+      await g.close();
+    }
+  });
+});

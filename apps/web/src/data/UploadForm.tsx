@@ -1,5 +1,5 @@
-import { type StoredVerdict, type UploadView, prefilter, splitDocuments } from '@blyan/data';
-import { useMemo, useState } from 'react';
+import { type StoredVerdict, type UploadView, prefilterYielding, splitDocuments } from '@blyan/data';
+import { useEffect, useMemo, useState } from 'react';
 import { formatBytes, shortHash } from '../ui/format.ts';
 import { type DataClient, DataError } from './data-client.ts';
 import { VerdictList } from './VerdictList.tsx';
@@ -9,10 +9,10 @@ type Stage = { kind: 'idle' } | { kind: 'uploading' } | { kind: 'tracking'; uplo
 const STAGES = ['uploading', 'scoring', 'review', 'accepted'] as const;
 const POLL_MS = 1000;
 
-/** The page's own L0 run (the same code the relay runs), timed, as verdicts. */
-function localVerdicts(bytes: Uint8Array): { verdicts: StoredVerdict[]; ms: number } {
+/** The page's own L0 run (the same code the relay runs, yielding so the page keeps painting), timed, as verdicts. */
+async function localVerdicts(bytes: Uint8Array): Promise<{ verdicts: StoredVerdict[]; ms: number }> {
   const t = performance.now();
-  const verdicts = prefilter(splitDocuments(bytes)).map((v): StoredVerdict =>
+  const verdicts = (await prefilterYielding(splitDocuments(bytes))).map((v): StoredVerdict =>
     v.ok ? { index: v.index, ok: true, sha256: v.sha256, bytes: v.bytes, redacted: v.redacted } : { index: v.index, ok: false, code: v.code, message: v.message, bytes: v.bytes },
   );
   return { verdicts, ms: performance.now() - t };
@@ -31,7 +31,15 @@ export function UploadForm({ client, signedIn }: { client: DataClient; signedIn:
   const [file, setFile] = useState<Uint8Array | null>(null);
   const [stage, setStage] = useState<Stage>({ kind: 'idle' });
   const bytes = useMemo(() => file ?? new TextEncoder().encode(text), [file, text]);
-  const local = useMemo(() => (bytes.length === 0 ? null : localVerdicts(bytes)), [bytes]);
+  const [local, setLocal] = useState<{ verdicts: StoredVerdict[]; ms: number } | null>(null);
+  useEffect(() => {
+    let live = true;
+    setLocal(null);
+    if (bytes.length > 0) void localVerdicts(bytes).then((v) => live && setLocal(v));
+    return () => {
+      live = false;
+    };
+  }, [bytes]);
 
   const track = async (u: UploadView) => {
     setStage({ kind: 'tracking', upload: u });
