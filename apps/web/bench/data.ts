@@ -43,7 +43,10 @@ function median(fn: () => unknown, runs = 3): number {
   return t.sort((a, b) => a - b)[Math.floor(runs / 2)]! / 1000;
 }
 
-const rate = (docs: number, bytes: number, secs: number) => `${(docs / secs).toFixed(0)} docs/s, ${(bytes / MB / secs).toFixed(2)} MB/s`;
+const rate = (docs: number, bytes: number, secs: number) => {
+  const mbs = bytes / MB / secs;
+  return `${(docs / secs).toFixed(docs / secs < 10 ? 1 : 0)} docs/s, ${mbs < 0.1 ? `${(mbs * 1000).toFixed(1)} kB/s` : `${mbs.toFixed(2)} MB/s`}`;
+};
 
 const texts = spamAssassinTexts(DOCS);
 const upload = new TextEncoder().encode(joinDocuments(texts));
