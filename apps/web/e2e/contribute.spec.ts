@@ -1,37 +1,15 @@
-import { test as base, expect } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
-import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
-import { type RelayProcess, startRelay } from './relay-process.ts';
+import { originRelayTest } from './origin-relay.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
-import { type Running, serveStatic } from './static-server.ts';
 import { injectWallet } from './wallet.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
 const SHORT = { temperature: 0, maxTokens: 6 };
 
-/**
- * The app first, so the relay can name its origin (SIWE domain and URI, CORS with credentials);
- * the relay serves the corpus-tokenized e2e model and accepts a drop of 1e-4 nats/token.
- * The app is built with the relay's own pin (written once the relay has founded its network).
- */
-const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
-  dist: async ({}, use) => {
-    const dist = await pinnedDist();
-    await use(dist);
-    await dist.remove();
-  },
-  app: async ({ dist }, use) => {
-    const app = await serveStatic(dist.dir);
-    await use(app);
-    await app.close();
-  },
-  relay: async ({ app, dist }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4']);
-    await dist.pin(relay.genesis);
-    await use(relay);
-    await relay.stop();
-  },
+/** The relay accepts a drop of 1e-4 nats/token; the page reaches it through a proxy that counts traffic. */
+const test = originRelayTest(['--min-improvement', '1e-4']).extend<{ net: RelayProxy }>({
   net: async ({ relay }, use) => {
     const proxy = await relayProxy(relay.url);
     await use(proxy);

@@ -1,28 +1,8 @@
-import { type Browser, test as base, expect } from '@playwright/test';
-import { type PinnedDist, pinnedDist } from './pinned-dist.ts';
-import { type RelayProcess, startRelay } from './relay-process.ts';
-import { type Running, serveStatic } from './static-server.ts';
+import { type Browser, expect } from '@playwright/test';
+import { originRelayTest } from './origin-relay.ts';
 import { injectWallet } from './wallet.ts';
 
-/** The app first, so the relay can name its origin; the relay's corpus model scores uploads (L1). */
-const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess }>({
-  dist: async ({}, use) => {
-    const dist = await pinnedDist();
-    await use(dist);
-    await dist.remove();
-  },
-  app: async ({ dist }, use) => {
-    const app = await serveStatic(dist.dir);
-    await use(app);
-    await app.close();
-  },
-  relay: async ({ app, dist }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url]);
-    await dist.pin(relay.genesis);
-    await use(relay);
-    await relay.stop();
-  },
-});
+const test = originRelayTest([]);
 
 const DOCS = [
   'The lighthouse keeper wrote every evening about the weather, the ships that passed and the birds that rested on the gallery rail.',

@@ -1,21 +1,12 @@
 import type { Address, Hash } from '@blyan/block';
-import { type Known, type NearIndex, type Signature, type StoredVerdict, type Tier, type UploadStatus, bandKeys, similarity } from '@blyan/data';
+import { type Known, type NearIndex, type Signature, type StoredVerdict, type Tier, type UploadStatus, type UploadView, bandKeys, similarity } from '@blyan/data';
 import type Database from 'better-sqlite3';
 
-export interface Upload {
-  readonly id: number;
-  readonly name: string;
+/** An upload's row: what its view shows of it, with the uploading account and its blocks' hashes. */
+export type Upload = Pick<UploadView, 'id' | 'name' | 'source' | 'licence' | 'status' | 'detail' | 'raw_bytes' | 'verdicts' | 'created_at' | 'decided_at'> & {
   readonly account: Address;
-  readonly source: string;
-  readonly licence: string;
-  readonly status: UploadStatus;
-  readonly detail: string | null;
-  readonly raw_bytes: number;
-  readonly verdicts: readonly StoredVerdict[];
   readonly blocks: readonly Hash[];
-  readonly created_at: number;
-  readonly decided_at: number | null;
-}
+};
 
 export interface UploadDoc {
   readonly position: number;
