@@ -41,7 +41,7 @@ describe('accounts schema 1 to 3', () => {
       expect(store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
       expect(store.pendingIds()).toEqual([]);
       expect(db.prepare('SELECT COUNT(*) AS n FROM assignments').get()).toEqual({ n: 0 });
-      expect(db.prepare('SELECT COUNT(*) AS n FROM uploads').get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM data_uploads').get()).toEqual({ n: 0 });
     } finally {
       db.close();
     }

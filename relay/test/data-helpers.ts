@@ -57,12 +57,12 @@ export async function dataState(f: AccountsFixture): Promise<unknown> {
   const { db, journal } = f.relay.accounts;
   const n = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
   return {
-    uploads: n('uploads'),
-    documents: n('documents'),
-    bands: n('document_bands'),
-    uploadDocs: n('upload_docs'),
-    votes: n('votes'),
-    settled: (db.prepare('SELECT COUNT(*) AS n FROM upload_docs WHERE settled IS NOT NULL').get() as { n: number }).n,
+    uploads: n('data_uploads'),
+    documents: n('data_documents'),
+    bands: n('data_document_bands'),
+    uploadDocs: n('data_upload_docs'),
+    votes: n('data_votes'),
+    settled: (db.prepare('SELECT COUNT(*) AS n FROM data_upload_docs WHERE settled IS NOT NULL').get() as { n: number }).n,
     chain: await f.relay.index.counts(),
     journal: journal.trialBalance(),
   };

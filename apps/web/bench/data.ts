@@ -80,7 +80,7 @@ try {
   const second = await checkUpload(store, secret, DEFAULT_DATA_CONFIG, upload);
   const relayL0Again = (performance.now() - t) / 1000;
   row('L0 prefilter, relay, the same corpus again (every document already held)', rate(texts.length, upload.length, relayL0Again));
-  const stored = (db.prepare('SELECT SUM(bytes) AS b, COUNT(*) AS n FROM documents').get() as { b: number; n: number });
+  const stored = (db.prepare('SELECT SUM(bytes) AS b, COUNT(*) AS n FROM data_documents').get() as { b: number; n: number });
   const dup = second.verdicts.filter((v) => !v.ok && v.code === 'duplicate').length;
   row('dedup: corpus uploaded twice', `${dup} of ${second.verdicts.length} documents refused as duplicates the second time; ${((2 * upload.length) / MB).toFixed(2)} MB submitted, ${(stored.b / MB).toFixed(2)} MB stored (${stored.n} documents): ratio ${((2 * upload.length) / stored.b).toFixed(2)}`);
   db.close();

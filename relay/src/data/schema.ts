@@ -4,7 +4,7 @@
  * upload's documents (tier, held-out flag, review sample), and signed review votes.
  */
 export const DATA_TABLES = `
-CREATE TABLE IF NOT EXISTS uploads (
+CREATE TABLE IF NOT EXISTS data_uploads (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   account TEXT NOT NULL,
@@ -18,16 +18,16 @@ CREATE TABLE IF NOT EXISTS uploads (
   created_at INTEGER NOT NULL,
   decided_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS uploads_by_name ON uploads (name, id);
-CREATE INDEX IF NOT EXISTS uploads_by_status ON uploads (status, id);
-CREATE INDEX IF NOT EXISTS uploads_by_account ON uploads (account, status);
-CREATE TABLE IF NOT EXISTS documents (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL, bytes INTEGER NOT NULL, signature BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS document_bands (band TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES documents (sha256));
-CREATE INDEX IF NOT EXISTS document_bands_by_band ON document_bands (band);
-CREATE TABLE IF NOT EXISTS upload_docs (
-  upload INTEGER NOT NULL REFERENCES uploads (id),
+CREATE INDEX IF NOT EXISTS data_uploads_by_name ON data_uploads (name, id);
+CREATE INDEX IF NOT EXISTS data_uploads_by_status ON data_uploads (status, id);
+CREATE INDEX IF NOT EXISTS data_uploads_by_account ON data_uploads (account, status);
+CREATE TABLE IF NOT EXISTS data_documents (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL, bytes INTEGER NOT NULL, signature BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS data_document_bands (band TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES data_documents (sha256));
+CREATE INDEX IF NOT EXISTS data_document_bands_by_band ON data_document_bands (band);
+CREATE TABLE IF NOT EXISTS data_upload_docs (
+  upload INTEGER NOT NULL REFERENCES data_uploads (id),
   position INTEGER NOT NULL,
-  sha256 TEXT NOT NULL REFERENCES documents (sha256),
+  sha256 TEXT NOT NULL REFERENCES data_documents (sha256),
   hidden INTEGER NOT NULL,
   tier TEXT CHECK (tier IN ('gold', 'silver', 'experimental')),
   bpb REAL,
@@ -36,10 +36,10 @@ CREATE TABLE IF NOT EXISTS upload_docs (
   settled TEXT CHECK (settled IN ('keep', 'drop')),
   PRIMARY KEY (upload, position)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS upload_docs_by_doc ON upload_docs (sha256);
-CREATE TABLE IF NOT EXISTS votes (
+CREATE INDEX IF NOT EXISTS data_upload_docs_by_doc ON data_upload_docs (sha256);
+CREATE TABLE IF NOT EXISTS data_votes (
   id INTEGER PRIMARY KEY,
-  upload INTEGER NOT NULL REFERENCES uploads (id),
+  upload INTEGER NOT NULL REFERENCES data_uploads (id),
   doc TEXT NOT NULL,
   account TEXT NOT NULL,
   signer TEXT NOT NULL,

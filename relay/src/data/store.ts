@@ -60,43 +60,43 @@ export class DataStore {
   constructor(private readonly db: Database.Database) {
     this.s = {
       insertUpload: db.prepare(
-        "INSERT INTO uploads (name, account, source, licence, status, raw_bytes, verdicts, created_at) VALUES (?, ?, ?, ?, 'scoring', ?, ?, ?)",
+        "INSERT INTO data_uploads (name, account, source, licence, status, raw_bytes, verdicts, created_at) VALUES (?, ?, ?, ?, 'scoring', ?, ?, ?)",
       ),
-      insertDoc: db.prepare('INSERT INTO documents (sha256, text, bytes, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
-      insertBand: db.prepare('INSERT INTO document_bands (band, sha256) VALUES (?, ?)'),
-      insertUploadDoc: db.prepare('INSERT INTO upload_docs (upload, position, sha256, hidden) VALUES (?, ?, ?, ?)'),
-      upload: db.prepare<[number], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
-      uploadsOf: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE name = ? ORDER BY id'),
-      names: db.prepare<[], { name: string }>('SELECT DISTINCT name FROM uploads ORDER BY name'),
-      pendingIds: db.prepare<[], { id: number }>("SELECT id FROM uploads WHERE status IN ('scoring', 'appending') ORDER BY id"),
-      openOf: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE account = ? AND status IN ('scoring', 'review', 'appending')"),
+      insertDoc: db.prepare('INSERT INTO data_documents (sha256, text, bytes, signature) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      insertBand: db.prepare('INSERT INTO data_document_bands (band, sha256) VALUES (?, ?)'),
+      insertUploadDoc: db.prepare('INSERT INTO data_upload_docs (upload, position, sha256, hidden) VALUES (?, ?, ?, ?)'),
+      upload: db.prepare<[number], UploadRow>('SELECT * FROM data_uploads WHERE id = ?'),
+      uploadsOf: db.prepare<[string], UploadRow>('SELECT * FROM data_uploads WHERE name = ? ORDER BY id'),
+      names: db.prepare<[], { name: string }>('SELECT DISTINCT name FROM data_uploads ORDER BY name'),
+      pendingIds: db.prepare<[], { id: number }>("SELECT id FROM data_uploads WHERE status IN ('scoring', 'appending') ORDER BY id"),
+      openOf: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM data_uploads WHERE account = ? AND status IN ('scoring', 'review', 'appending')"),
       docs: db.prepare<[number], DocRow>(
-        'SELECT u.position, u.sha256, u.hidden, u.tier, u.bpb, u.overlap, u.sampled, u.settled, d.bytes FROM upload_docs u JOIN documents d USING (sha256) WHERE u.upload = ? ORDER BY u.position',
+        'SELECT u.position, u.sha256, u.hidden, u.tier, u.bpb, u.overlap, u.sampled, u.settled, d.bytes FROM data_upload_docs u JOIN data_documents d USING (sha256) WHERE u.upload = ? ORDER BY u.position',
       ),
-      text: db.prepare<[string], { text: string }>('SELECT text FROM documents WHERE sha256 = ?'),
-      held: db.prepare<[string], { upload: number }>(`SELECT d.upload FROM upload_docs d JOIN uploads u ON u.id = d.upload WHERE d.sha256 = ? AND u.status IN ${LIVE} LIMIT 1`),
+      text: db.prepare<[string], { text: string }>('SELECT text FROM data_documents WHERE sha256 = ?'),
+      held: db.prepare<[string], { upload: number }>(`SELECT d.upload FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload WHERE d.sha256 = ? AND u.status IN ${LIVE} LIMIT 1`),
       band: db.prepare<[string, number], { sha256: Hash; signature: Buffer }>(
-        `SELECT DISTINCT b.sha256, d.signature FROM document_bands b JOIN documents d USING (sha256)
-         WHERE b.band = ? AND EXISTS (SELECT 1 FROM upload_docs x JOIN uploads u ON u.id = x.upload WHERE x.sha256 = b.sha256 AND u.status IN ${LIVE} AND u.id <> ?)`,
+        `SELECT DISTINCT b.sha256, d.signature FROM data_document_bands b JOIN data_documents d USING (sha256)
+         WHERE b.band = ? AND EXISTS (SELECT 1 FROM data_upload_docs x JOIN data_uploads u ON u.id = x.upload WHERE x.sha256 = b.sha256 AND u.status IN ${LIVE} AND u.id <> ?)`,
       ),
-      signature: db.prepare<[string], { signature: Buffer }>('SELECT signature FROM documents WHERE sha256 = ?'),
-      setStatus: db.prepare('UPDATE uploads SET status = ?, detail = ?, decided_at = ? WHERE id = ?'),
-      setBlocks: db.prepare('UPDATE uploads SET blocks = ? WHERE id = ?'),
-      file: db.prepare('UPDATE upload_docs SET tier = ?, bpb = ?, overlap = ? WHERE upload = ? AND position = ?'),
-      sample: db.prepare('UPDATE upload_docs SET sampled = 1 WHERE upload = ? AND position = ?'),
-      settle: db.prepare('UPDATE upload_docs SET settled = ? WHERE upload = ? AND sha256 = ?'),
+      signature: db.prepare<[string], { signature: Buffer }>('SELECT signature FROM data_documents WHERE sha256 = ?'),
+      setStatus: db.prepare('UPDATE data_uploads SET status = ?, detail = ?, decided_at = ? WHERE id = ?'),
+      setBlocks: db.prepare('UPDATE data_uploads SET blocks = ? WHERE id = ?'),
+      file: db.prepare('UPDATE data_upload_docs SET tier = ?, bpb = ?, overlap = ? WHERE upload = ? AND position = ?'),
+      sample: db.prepare('UPDATE data_upload_docs SET sampled = 1 WHERE upload = ? AND position = ?'),
+      settle: db.prepare('UPDATE data_upload_docs SET settled = ? WHERE upload = ? AND sha256 = ?'),
       corpus: db.prepare<[string, number], CorpusDoc & { upload: number }>(
-        `SELECT d.sha256, t.text, d.tier, d.bpb, d.upload FROM upload_docs d JOIN uploads u ON u.id = d.upload JOIN documents t USING (sha256)
+        `SELECT d.sha256, t.text, d.tier, d.bpb, d.upload FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)
          WHERE u.name = ? AND u.status = 'accepted' AND d.hidden = ? AND (d.settled IS NULL OR d.settled = 'keep')
          ORDER BY CASE d.tier WHEN 'gold' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, u.id, d.position`,
       ),
       reviewable: db.prepare<[string, string], { upload: number; sha256: Hash; name: string }>(
-        `SELECT d.upload, d.sha256, u.name FROM upload_docs d JOIN uploads u ON u.id = d.upload
+        `SELECT d.upload, d.sha256, u.name FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload
          WHERE u.status = 'review' AND d.sampled = 1 AND d.settled IS NULL AND u.account <> ?
-           AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.upload = d.upload AND v.doc = d.sha256 AND v.account = ?)
+           AND NOT EXISTS (SELECT 1 FROM data_votes v WHERE v.upload = d.upload AND v.doc = d.sha256 AND v.account = ?)
          ORDER BY random() LIMIT 1`,
       ),
-      votesOf: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM votes WHERE upload = ?'),
+      votesOf: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM data_votes WHERE upload = ?'),
     };
   }
 
