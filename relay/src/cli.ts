@@ -39,6 +39,10 @@ come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key 
 /** Runs one command; resolves to an exit status, or null while `serve` keeps running. */
 async function main(argv: string[], log: Log): Promise<number | null> {
   const [command, ...args] = argv;
+  if (args.some((a) => a === '--help' || a === '-h')) {
+    log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'serve': {
       const running = await serve(args, log);

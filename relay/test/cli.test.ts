@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -59,6 +60,15 @@ async function closedFixture() {
   cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
   return f;
 }
+
+describe('blyan --help', () => {
+  it.each(['serve', 'genesis', 'verify', 'inspect'])('blyan %s --help prints the usage and exits 0, with no complaint', (command) => {
+    const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'blyan.mjs'), command, '--help'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^usage: blyan <command> \[options\]/);
+    expect(run.status).toBe(0);
+  });
+});
 
 describe('blyan serve', () => {
   it('seeds an empty store from --checkpoint, then serves over HTTP; a restart does not reseed', async () => {

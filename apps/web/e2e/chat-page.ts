@@ -8,7 +8,15 @@ export class ChatPage {
     readonly url: string,
   ) {}
 
+  /**
+   * Opens the chat. These tests drive the WebGPU engine: on this machine's SwiftShader the app's
+   * own choice ("fastest on this device") would be the CPU reference (walk.spec.ts checks that
+   * choice), so a page without saved settings starts on WebGPU.
+   */
   async open(): Promise<void> {
+    await this.page.addInitScript(() => {
+      if (localStorage.getItem('blyan.settings') === null) localStorage.setItem('blyan.settings', JSON.stringify({ backend: 'webgpu' }));
+    });
     await this.page.goto(this.url);
     await expect(this.page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
   }

@@ -88,6 +88,9 @@ test('a tampered tile is fetched again once, then the block is reported by name 
   expect(cached.filter((h) => experts.has(h))).toEqual([]);
   expect(cached.length).toBeGreaterThan(0);
   await expect(chat.page.getByTestId('send')).toBeEnabled();
+  // The question that got no answer left the history and is back in the composer, to send again.
+  await expect(chat.page.getByTestId('question')).toHaveCount(0);
+  await expect(chat.page.getByTestId('prompt')).toHaveValue(PROMPT);
 });
 
 test('Stop ends an answer early and the next prompt runs', async ({ chat }) => {

@@ -1,8 +1,6 @@
-import { type Browser, expect } from '@playwright/test';
-import { originRelayTest } from './origin-relay.ts';
+import type { Browser } from '@playwright/test';
+import { expect, test } from './signed-in-app.ts';
 import { injectWallet } from './wallet.ts';
-
-const test = originRelayTest([]);
 
 const DOCS = [
   'The lighthouse keeper wrote every evening about the weather, the ships that passed and the birds that rested on the gallery rail.',

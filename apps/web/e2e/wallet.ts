@@ -1,11 +1,9 @@
 import type { BrowserContext } from '@playwright/test';
-import type { Hex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { testSigner } from './signed-in-app.ts';
 
-/** An EIP-1193 provider in the page backed by a viem local account in the test (real secp256k1 signatures). */
+/** An EIP-1193 provider in the page, its signatures by the test's key; its lowercase address. */
 export async function injectWallet(context: BrowserContext): Promise<string> {
-  const wallet = privateKeyToAccount(generatePrivateKey());
-  await context.exposeFunction('blyanTestSign', (hex: Hex) => wallet.signMessage({ message: { raw: hex } }));
+  const address = await testSigner(context);
   await context.addInitScript((address: string) => {
     const w = window as unknown as { ethereum: unknown; blyanTestSign(hex: string): Promise<string> };
     w.ethereum = {
@@ -15,6 +13,6 @@ export async function injectWallet(context: BrowserContext): Promise<string> {
         throw new Error(`the test wallet does not do ${method}`);
       },
     };
-  }, wallet.address);
-  return wallet.address.toLowerCase();
+  }, address);
+  return address;
 }

@@ -15,8 +15,12 @@ export interface Sampling {
 
 export type Backend = 'webgpu' | 'wasm' | 'cpu';
 
-/** What the user asks for: WebGPU falling back to wasm, onnxruntime-web wasm, or the CPU reference. */
-export type BackendChoice = 'auto' | 'wasm' | 'cpu';
+/**
+ * What the user asks for: the fastest engine this device really has (WebGPU on a GPU; on a
+ * software-only adapter, whichever a short calibration finds fastest), WebGPU (falling back to
+ * wasm), onnxruntime-web wasm, or the CPU reference.
+ */
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 
 export type ToWorker =
   /** `pin`: the genesis meta block hash this build trusts (its own genesis.json), never the relay's word. */
@@ -50,8 +54,16 @@ export interface LayerRoute {
   cached: number[];
 }
 
+/** Why an answer ended: it reached Max tokens, the model ended the text, the context was full, or the user stopped it. */
+export type AnswerEnd = 'max-tokens' | 'end-of-text' | 'context-full' | 'stopped';
+
 export interface AnswerStats {
   tokens: number;
+  end: AnswerEnd;
+  /** The prompt's tokens, and how many of them (its last ones) the model read: at most its context less the answer's room. */
+  promptTokens: number;
+  promptTokensRead: number;
+  contextLength: number;
   ttftMs: number;
   totalMs: number;
   bytesDownloaded: number;

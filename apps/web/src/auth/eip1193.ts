@@ -6,13 +6,6 @@ export interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
 }
 
-/** The page's injected wallet, or an error saying there is none. */
-export function injectedWallet(): Eip1193Provider {
-  const provider = (globalThis as { ethereum?: Eip1193Provider }).ethereum;
-  if (!provider || typeof provider.request !== 'function') throw new Error('no Ethereum wallet in this browser: install MetaMask or another EIP-1193 wallet to sign in');
-  return provider;
-}
-
 /** The wallet's first account, after asking the user to connect. */
 export async function requestAccount(provider: Eip1193Provider): Promise<Address> {
   const accounts = await provider.request({ method: 'eth_requestAccounts' });

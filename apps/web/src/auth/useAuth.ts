@@ -1,7 +1,7 @@
 import type { Address } from '@blyan/block';
 import { AccountsClient } from '@blyan/client';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { injectedWallet, personalSign, requestAccount } from './eip1193.ts';
+import { type Eip1193Provider, personalSign, requestAccount } from './eip1193.ts';
 import { dropSessionKey, newSessionKey, storedSessionKey } from './session-key.ts';
 import { loginMessage } from './siwe-message.ts';
 
@@ -24,6 +24,11 @@ export function useAuth(relay: string) {
 
   useEffect(() => {
     let live = true;
+    // Without this tab's session key there is no session to resume: asking would only earn a 401.
+    if (storedSessionKey() === null) {
+      setAuth({ state: 'out', error: null });
+      return;
+    }
     accounts
       .me()
       .then((s) => {
@@ -37,10 +42,9 @@ export function useAuth(relay: string) {
     };
   }, [accounts]);
 
-  const login = useCallback(async () => {
+  const login = useCallback(async (wallet: Eip1193Provider) => {
     setAuth({ state: 'signing' });
     try {
-      const wallet = injectedWallet();
       const account = await requestAccount(wallet);
       const challenge = await accounts.challenge();
       const key = newSessionKey();
@@ -53,10 +57,11 @@ export function useAuth(relay: string) {
     }
   }, [accounts]);
 
-  const logout = useCallback(async () => {
+  /** Ends the session; `reason` is shown to the user (the wallet switched account). */
+  const logout = useCallback(async (reason?: string) => {
     try {
       await accounts.logout();
-      setAuth({ state: 'out', error: null });
+      setAuth({ state: 'out', error: reason ?? null });
     } catch (e) {
       setAuth({ state: 'out', error: `logout: ${(e as Error).message}` });
     } finally {

@@ -5,14 +5,31 @@ import type { UsageView } from '../usage/reporter.ts';
 import { Leaderboard } from './Leaderboard.tsx';
 import { LossChart } from './LossChart.tsx';
 import type { SubmissionView } from './protocol.ts';
+import { contributeStatus } from './status-text.ts';
 import { useContribute } from './useContribute.ts';
+import { plainVerdict } from './verdict-text.ts';
 
-const PAUSED = { off: 'off', answering: 'paused: answering a prompt first', hidden: 'paused while the tab is hidden' } as const;
-
-function verdict(s: SubmissionView): string {
-  if (s.state === 'accepted') return `accepted, Δ ${s.improvement!.toFixed(5)} nats/token, +${s.credit ?? 0} credit`;
-  if (s.state === 'rejected') return `refused: ${s.reason ?? 'no reason given'}`;
-  return s.state;
+/** A verdict in plain words, with the relay's own figures one click away. */
+function Verdict({ s, minImprovement, steps }: { s: SubmissionView; minImprovement: number | null; steps: number }) {
+  const v = plainVerdict(s, minImprovement, steps);
+  return (
+    <div className={`verdict ${v.tone}`}>
+      <span data-testid="verdict">{v.headline}</span>
+      {v.advice && <small className="advice" data-testid="verdict-advice">{v.advice}</small>}
+      {(s.figures || s.reason) && (
+        <details data-testid="verdict-figures">
+          <summary>figures</summary>
+          {s.figures && (
+            <small>
+              held-out loss {s.figures.baseline.toFixed(5)} → {s.figures.candidate.toFixed(5)} nats/token (Δ {s.figures.improvement.toFixed(5)}
+              {minImprovement !== null && `, at least ${minImprovement} needed`}) over {s.figures.tokens.toLocaleString('en')} tokens in {Math.round(s.figures.ms)} ms
+            </small>
+          )}
+          {s.reason && <small>relay: {s.reason}</small>}
+        </details>
+      )}
+    </div>
+  );
 }
 
 /** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance, usage reports and the leaderboard. */
@@ -36,15 +53,22 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
           <input type="number" min={1} max={1000} value={settings.steps} disabled={view.on} onChange={(e) => update({ steps: Math.max(1, Math.floor(Number(e.target.value) || 1)) })} data-testid="contribute-steps" />
         </label>
         <p className="status" data-testid="contribute-status" data-paused={view.paused ?? ''}>
-          {view.on && view.paused !== null ? PAUSED[view.paused] : view.status}
+          {contributeStatus(view, session !== null)}
         </p>
         {view.notice && <p className="notice" data-testid="contribute-notice">{view.notice}</p>}
         {view.error && <p className="error" role="alert" data-testid="contribute-error">{view.error}</p>}
-        <p data-testid="balance" data-balance={view.balance ?? ''}>Balance: {view.balance ?? '—'}</p>
+        <p data-testid="balance" data-balance={view.balance ?? ''}>
+          Your balance: {view.balance ?? '—'} credits <small className="hint">(earned when the relay keeps one of your updates, and when answers use an expert version you wrote)</small>
+        </p>
         {session && (
-          <p className="hint" data-testid="usage" data-reports={usage.reports} data-tokens={usage.tokens} data-pending={usage.pending}>
-            Usage reported this session: {usage.tokens} expert-tokens in {usage.reports} signed reports{usage.pending > 0 && `, ${usage.pending} waiting`}
-          </p>
+          <>
+            <p className="hint" data-testid="usage" data-reports={usage.reports} data-tokens={usage.tokens} data-pending={usage.pending}>
+              Usage reported this session: {usage.tokens} expert-tokens in {usage.reports} signed reports{usage.pending > 0 && `, ${usage.pending} waiting`}
+            </p>
+            <p className="hint" data-testid="usage-explained">
+              Your chats are reported as usage and credit the <b>authors of the experts</b> that computed the answers (for now mostly the genesis key), not you: that is how writers of useful experts are paid. You earn credit by contributing.
+            </p>
+          </>
         )}
         {usage.error && <p className="error" data-testid="usage-error">{usage.error}</p>}
       </section>
@@ -65,15 +89,15 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
         <h3>Submissions</h3>
         <table className="submissions" data-testid="submissions">
           <thead>
-            <tr><th>expert</th><th>block</th><th>delta</th><th>verdict</th></tr>
+            <tr><th>expert</th><th>block</th><th>update size</th><th>verdict</th></tr>
           </thead>
           <tbody>
             {view.submissions.map((s) => (
               <tr key={s.round} data-testid="submission" data-state={s.state} data-block={s.block}>
                 <td>{s.slot}</td>
                 <td title={s.block}>{shortHash(s.block)}{s.rebases > 0 && ` (rebased ${s.rebases}×)`}</td>
-                <td>{formatBytes(s.size.encodedBytes)} of {formatBytes(s.size.rawBytes)} raw, {s.size.ratio.toFixed(1)}×</td>
-                <td>{verdict(s)}</td>
+                <td title="the compressed sparse update sent, against the expert's full size">{formatBytes(s.size.encodedBytes)} of {formatBytes(s.size.rawBytes)} raw, {s.size.ratio.toFixed(1)}×</td>
+                <td><Verdict s={s} minImprovement={a?.rules.min_improvement ?? null} steps={settings.steps} /></td>
               </tr>
             ))}
           </tbody>

@@ -1,5 +1,5 @@
 import type { Address, Hash } from '@blyan/block';
-import type { Assignment } from '@blyan/client';
+import type { Assignment, ContributionView } from '@blyan/client';
 import type { Hex } from 'viem';
 import type { PauseReason } from './gate.ts';
 
@@ -28,6 +28,9 @@ export interface SubmissionView {
   size: { rawBytes: number; encodedBytes: number; ratio: number; entries: number };
   improvement: number | null;
   reason: string | null;
+  /** The relay's reason code and its evaluation figures (nats/token), for the plain-language verdict. */
+  code: ContributionView['reason'];
+  figures: ContributionView['figures'];
   credit: number | null;
 }
 

@@ -50,12 +50,14 @@ export async function contributeRound(ctx: RoundContext, round: number): Promise
   const batches = new ShardBatches(evalStream(model.tokenizer, shard.docs.map((d) => d.text)), s.batch, seqLen);
   const base = await model.block(a.base, a.slot);
   const train = { batch: s.batch, seqLen, adamw: { lr: s.lr } };
+  post({ type: 'status', text: `preparing to train ${a.slot}: setting up the trainer` });
   const trainer: ExpertTrainer = ctx.device ? await gpuTrainer(ctx.device, model, slot.layer, slot.expert, base, train) : await cpuTrainer(model, slot.layer, slot.expert, base, train);
   let change: Record<string, Float32Array>;
   try {
     for (let step = 0; step < s.steps; step++) {
       if (!(await ctx.gate.turn())) return false;
-      post({ type: 'status', text: `training ${a.slot} on ${trainer.backend === 'webgpu' ? 'WebGPU' : 'the CPU reference'}: micro-step ${step + 1} of ${s.steps}` });
+      const on = trainer.backend === 'webgpu' ? 'WebGPU' : 'the CPU reference';
+      post({ type: 'status', text: step === 0 ? `preparing to train ${a.slot} on ${on}: the first micro-step of ${s.steps} also sets up the trainer, so it takes longest` : `training ${a.slot} on ${on}: micro-step ${step + 1} of ${s.steps}` });
       const { inputs, targets } = batches.at(round * s.steps + step);
       const t0 = performance.now();
       const loss = await trainer.microStep(inputs, targets);
@@ -92,7 +94,7 @@ async function submit(ctx: RoundContext, round: number, a: Assignment, model: Fr
       account: ctx.account,
       now: Date.now(),
     });
-    const view: SubmissionView = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, credit: null };
+    const view: SubmissionView = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, code: null, figures: null, credit: null };
     ctx.post({ type: 'submission', submission: view });
     const sent = await ctx.accounts.submit(c.body);
     if (sent.kind === 'queued') {
@@ -119,7 +121,7 @@ async function verdict(ctx: RoundContext, queued: SubmissionView): Promise<void>
   for (;;) {
     await sleep(POLL_MS);
     const v: ContributionView = await ctx.accounts.contribution(queued.id!);
-    const next: SubmissionView = { ...view, state: v.status, improvement: v.figures?.improvement ?? null, reason: v.reason === null ? null : `${v.reason}${v.detail ? `: ${v.detail}` : ''}`, credit: v.credit };
+    const next: SubmissionView = { ...view, state: v.status, improvement: v.figures?.improvement ?? null, reason: v.reason === null ? null : `${v.reason}${v.detail ? `: ${v.detail}` : ''}`, code: v.reason, figures: v.figures, credit: v.credit };
     if (next.state !== view.state) ctx.post({ type: 'submission', submission: next });
     view = next;
     if (v.status === 'accepted' || v.status === 'rejected') return;

@@ -15,6 +15,8 @@ export interface LossPoint {
 
 export interface ContributeView {
   on: boolean;
+  /** The worker is still in a round (true from start until it reports it stopped). */
+  running: boolean;
   backend: 'webgpu' | 'cpu' | null;
   notice: string | null;
   status: string;
@@ -35,7 +37,7 @@ const MAX_POINTS = 400;
 export function useContribute(relay: string, accounts: AccountsClient, account: Address | null) {
   const worker = useRef<Worker | null>(null);
   const [settings, setSettings] = useState<ContributeSettings>(() => ({ ...DEFAULT_CONTRIBUTE, ...loadJson<Partial<ContributeSettings>>(SETTINGS_KEY, {}) }));
-  const [view, setView] = useState<ContributeView>({ on: false, backend: null, notice: null, status: 'off', paused: 'off', assignment: null, losses: [], speed: null, submissions: [], balance: null, error: null });
+  const [view, setView] = useState<ContributeView>({ on: false, running: false, backend: null, notice: null, status: 'off', paused: 'off', assignment: null, losses: [], speed: null, submissions: [], balance: null, error: null });
 
   const refreshBalance = useCallback(() => {
     if (account === null) return;
@@ -73,7 +75,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
         case 'error':
           return setView((v) => ({ ...v, error: m.message }));
         case 'stopped':
-          return setView((v) => ({ ...v, on: false, status: 'off' }));
+          return setView((v) => ({ ...v, on: false, running: false, status: 'off' }));
       }
     };
     const unwatch = watchAnswering((on) => send({ type: 'answering', on }));
@@ -97,7 +99,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
         setView((v) => ({ ...v, error: 'sign in first: contributions are signed by this tab’s session key' }));
         return;
       }
-      setView((v) => ({ ...v, on, error: null }));
+      setView((v) => ({ ...v, on, running: v.running || on, error: null }));
       worker.current?.postMessage((on ? { type: 'start', relay, sessionKey: key!, account: account!, settings } : { type: 'stop' }) satisfies ToContributor);
     },
     [relay, account, settings],

@@ -25,7 +25,7 @@ export function Progress({ view }: { view: ModelView }) {
         <ExpertMap route={view.route} nExperts={view.info?.config.nExperts ?? 0} />
       </details>
       <details className="panel" open>
-        <summary>Blocks this answer ({blocks.length})</summary>
+        <summary data-testid="blocks-title">{view.blocksOf === 'answer' ? 'Blocks this answer' : 'Blocks loaded to start the model'} ({blocks.length})</summary>
         <ul className="blocks" data-testid="blocks">
           {blocks.map((b) => (
             <li key={b.hash} className={b.state} title={b.hash}>

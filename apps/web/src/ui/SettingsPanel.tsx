@@ -1,17 +1,37 @@
+import { useState } from 'react';
 import type { ChatSettings } from '../settings.ts';
+import { BOUNDS, type NumberField, fieldValue, settingsErrors } from '../settings-check.ts';
 
 interface Props {
   settings: ChatSettings;
   onChange: (s: ChatSettings) => void;
   disabled: boolean;
+  /** Messages in the history (Clear history asks before deleting them). */
+  messages: number;
   onClearHistory: () => void;
   onClearCache: () => void;
 }
 
-export function SettingsPanel({ settings, onChange, disabled, onClearHistory, onClearCache }: Props) {
-  const sampling = (k: keyof ChatSettings['sampling']) => (e: React.ChangeEvent<HTMLInputElement>) =>
-    onChange({ ...settings, sampling: { ...settings.sampling, [k]: Number(e.target.value) } });
-  const { sampling: s } = settings;
+const LABELS: Record<NumberField, string> = { temperature: 'Temperature', topK: 'Top-k', topP: 'Top-p', maxTokens: 'Max tokens', seed: 'Seed', cacheLimitMB: 'Cache limit (MB)' };
+const HINTS: Partial<Record<NumberField, string>> = { temperature: '0 always picks the likeliest token', topK: '0: no limit', maxTokens: 'length of an answer' };
+
+export function SettingsPanel({ settings, onChange, disabled, messages, onClearHistory, onClearCache }: Props) {
+  const errors = settingsErrors(settings);
+  const [confirming, setConfirming] = useState(false);
+  const set = (field: NumberField, value: number) =>
+    onChange(field === 'cacheLimitMB' ? { ...settings, cacheLimitMB: value } : { ...settings, sampling: { ...settings.sampling, [field]: value } });
+  const number = (field: NumberField, testId?: string) => {
+    const b = BOUNDS[field];
+    const error = errors[field];
+    return (
+      <label key={field} className={error ? 'invalid' : ''}>
+        <span>{LABELS[field]} <small className="hint">{b.min}–{b.max}{HINTS[field] && `, ${HINTS[field]}`}</small></span>
+        <input type="number" min={b.min} max={b.max} step={b.step} value={Number.isFinite(fieldValue(settings, field)) ? fieldValue(settings, field) : ''} aria-invalid={error !== undefined}
+          onChange={(e) => set(field, e.target.value === '' ? Number.NaN : Number(e.target.value))} data-testid={testId ?? `setting-${field}`} />
+        {error && <small className="field-error" data-testid={`${testId ?? `setting-${field}`}-error`}>{LABELS[field]} {error}</small>}
+      </label>
+    );
+  };
   return (
     <details className="panel" open>
       <summary>Settings</summary>
@@ -22,23 +42,32 @@ export function SettingsPanel({ settings, onChange, disabled, onClearHistory, on
             <option value="static">static (experts chosen from the prompt)</option>
           </select>
         </label>
-        <label>Temperature <input type="number" min={0} max={2} step={0.05} value={s.temperature} onChange={sampling('temperature')} data-testid="temperature" /></label>
-        <label>Top-k <input type="number" min={0} step={1} value={s.topK} onChange={sampling('topK')} /></label>
-        <label>Top-p <input type="number" min={0.05} max={1} step={0.05} value={s.topP} onChange={sampling('topP')} /></label>
-        <label>Max tokens <input type="number" min={1} max={512} step={1} value={s.maxTokens} onChange={sampling('maxTokens')} data-testid="max-tokens" /></label>
-        <label>Seed <input type="number" min={0} step={1} value={s.seed} onChange={sampling('seed')} /></label>
-        <label>Cache limit (MB) <input type="number" min={1} step={1} value={settings.cacheLimitMB} onChange={(e) => onChange({ ...settings, cacheLimitMB: Number(e.target.value) })} /></label>
+        {number('temperature', 'temperature')}
+        {number('topK')}
+        {number('topP')}
+        {number('maxTokens', 'max-tokens')}
+        {number('seed')}
+        {number('cacheLimitMB')}
         <label>Engine
           <select data-testid="backend" value={settings.backend} onChange={(e) => onChange({ ...settings, backend: e.target.value as ChatSettings['backend'] })}>
-            <option value="auto">WebGPU, else wasm</option>
+            <option value="auto">fastest on this device</option>
+            <option value="webgpu">WebGPU, else wasm</option>
             <option value="wasm">onnxruntime-web (wasm)</option>
             <option value="cpu">CPU reference</option>
           </select>
         </label>
-        <div className="row">
-          <button type="button" onClick={onClearHistory}>Clear history</button>
-          <button type="button" onClick={onClearCache}>Clear block cache</button>
-        </div>
+        {confirming ? (
+          <div className="row confirm" data-testid="clear-history-confirm">
+            <span>Delete all {messages} messages?</span>
+            <button type="button" className="danger" onClick={() => { onClearHistory(); setConfirming(false); }} data-testid="clear-history-yes">Delete</button>
+            <button type="button" onClick={() => setConfirming(false)}>Keep</button>
+          </div>
+        ) : (
+          <div className="row">
+            <button type="button" onClick={() => setConfirming(true)} disabled={messages === 0} data-testid="clear-history">Clear history</button>
+            <button type="button" onClick={onClearCache}>Clear block cache</button>
+          </div>
+        )}
       </fieldset>
     </details>
   );

@@ -5,3 +5,6 @@ export function formatBytes(n: number): string {
 }
 
 export const shortHash = (h: string): string => `${h.slice(0, 8)}…`;
+
+/** Whole numbers with thousands separators, and `1 block` / `2 blocks`. */
+export const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;

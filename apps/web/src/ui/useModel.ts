@@ -24,7 +24,11 @@ export interface ModelView {
   /** The relay failed the check back to the pinned genesis: the model does not start. */
   refused: { reason: Distrust; message: string } | null;
   busyId: number | null;
+  /** What `blocks` lists: the blocks loaded to start the model, or those of the last answer. */
+  blocksOf: 'start' | 'answer';
 }
+
+const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null, blocksOf: 'start' };
 
 const HISTORY_KEY = 'blyan.history';
 
@@ -35,7 +39,11 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   answered.current = onAnswer;
   const nextId = useRef(1);
   const [messages, setMessages] = useState<Message[]>(() => loadJson<Message[]>(HISTORY_KEY, []));
-  const [view, setView] = useState<ModelView>({ status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], error: null, refused: null, busyId: null });
+  const [view, setView] = useState<ModelView>(STARTING);
+  const shown = useRef(messages);
+  shown.current = messages;
+  /** The text of the last question that failed before any answer, for the composer to take back. */
+  const [unanswered, setUnanswered] = useState<string | null>(null);
 
   const { busyId } = view;
 
@@ -49,6 +57,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   useEffect(() => {
     const w = new Worker(new URL('../worker/model.worker.ts', import.meta.url), { type: 'module', name: 'blyan-model' });
     worker.current = w;
+    // A new worker (another engine or cache limit) starts from nothing: Send waits for its model.
+    setView((v) => ({ ...STARTING, cache: v.cache }));
     w.onmessage = ({ data: m }: MessageEvent<FromWorker>) => {
       switch (m.type) {
         case 'status':
@@ -68,8 +78,13 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
         case 'done':
           answered.current(m.stats);
           setMessages((ms) => ms.map((x, i) => (i === ms.length - 1 && x.role === 'model' ? { ...x, stats: m.stats, stopped: m.stopped } : x)));
-          return setView((v) => ({ ...v, busyId: null }));
+          return setView((v) => ({ ...v, busyId: null, status: 'ready' }));
         case 'error':
+          // A question that got no answer at all leaves the history (the error says why) and goes back to the composer.
+          if (m.id !== null && shown.current.at(-1)?.role === 'model' && shown.current.at(-1)?.text === '') {
+            setUnanswered(shown.current.at(-2)?.text ?? null);
+            setMessages((ms) => ms.slice(0, -2));
+          }
           return setView((v) => ({ ...v, error: { message: m.message, block: m.block }, busyId: m.id === v.busyId ? null : v.busyId }));
         case 'refused':
           return setView((v) => ({ ...v, info: null, refused: { reason: m.reason, message: m.message }, busyId: null }));
@@ -89,7 +104,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const send = useCallback((text: string, sampling: Sampling, routing: RoutingMode) => {
     const id = nextId.current++;
     setMessages((ms) => [...ms, { role: 'user', text }, { role: 'model', text: '' }]);
-    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [] }));
+    setView((v) => ({ ...v, busyId: id, error: null, blocks: {}, route: [], blocksOf: 'answer' }));
     const m: ToWorker = { type: 'prompt', id, text, sampling, routing };
     worker.current?.postMessage(m);
   }, []);
@@ -101,5 +116,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
   const clearCache = useCallback(() => worker.current?.postMessage({ type: 'clear-cache' } satisfies ToWorker), []);
   const clearHistory = useCallback(() => setMessages([]), []);
 
-  return { view, messages, send, stop, clearCache, clearHistory };
+  const takeUnanswered = useCallback(() => setUnanswered(null), []);
+
+  return { view, messages, send, stop, clearCache, clearHistory, unanswered, takeUnanswered };
 }

@@ -1,6 +1,7 @@
 import { BlockVerificationError, RelayClient, TrustError } from '@blyan/client';
 import type { FromWorker, ToWorker } from '../protocol.ts';
 import { BlockCache } from './block-cache.ts';
+import { calibrate, needsCalibration, pickEngine } from './engine-choice.ts';
 import { GpuRunner } from './gpu-runner.ts';
 import { ModelSession } from './session.ts';
 
@@ -40,14 +41,22 @@ scope.onmessage = ({ data: m }) => {
   if (m.type === 'init') {
     session = (async () => {
       const cache = await BlockCache.open(await cacheBudget(m.cacheLimitBytes));
-      const gpu = m.backend === 'auto' ? await openGpu() : null;
+      const gpu = m.backend === 'auto' || m.backend === 'webgpu' ? await openGpu() : null;
       const backend = gpu ? 'webgpu' : m.backend === 'cpu' ? 'cpu' : 'wasm';
-      if (m.backend !== 'auto') post({ type: 'backend', backend, notice: null });
+      if (m.backend === 'wasm' || m.backend === 'cpu') post({ type: 'backend', backend, notice: null });
       return { cache, model: new ModelSession(new RelayClient(m.relay), m.pin, cache, post, backend, gpu) };
     })();
     queue = queue.then(async () => {
       try {
-        await (await session!).model.sync();
+        const { model } = await session!;
+        const { config } = (await model.sync()).payload;
+        const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+        const doubt = m.backend === 'auto' ? await needsCalibration(gpu) : false;
+        if (doubt) {
+          post({ type: 'status', text: 'no hardware GPU: timing each engine on this device (a few seconds, once per visit)' });
+          const choice = pickEngine(doubt.adapter, await calibrate(config, doubt.adapter === null ? undefined : gpu));
+          model.useBackend(choice.backend, choice.notice);
+        }
         post({ type: 'status', text: 'ready' });
       } catch (e) {
         report(null, e);

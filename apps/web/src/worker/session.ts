@@ -2,7 +2,7 @@ import type { Hash } from '@blyan/block';
 import { Lineage, type RelayClient, relayDelegations } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
-import type { AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
+import type { AnswerEnd, AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
 import { type ExpertCounts, blockTokens, routedCounts, spreadCounts } from '../usage/expert-tokens.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BlockLoader } from './block-loader.ts';
@@ -84,6 +84,16 @@ export class ModelSession {
 
   private postCache(): void {
     this.post({ type: 'cache', bytes: this.cache.bytes, blocks: this.cache.size });
+  }
+
+  /** Runs on `backend` from now on (the engine calibration's choice), releasing WebGPU when that is not it. */
+  useBackend(backend: Backend, notice: string): void {
+    if (backend !== 'webgpu') {
+      this.gpu?.destroy();
+      this.gpu = null;
+    }
+    this.backend = backend;
+    this.post({ type: 'backend', backend, notice });
   }
 
   /** Leaves WebGPU for onnxruntime-web's wasm backend, saying why. */
@@ -195,6 +205,7 @@ export class ModelSession {
     const decoder = new StreamDecoder(tokenizer);
     let produced = 0;
     let ttftMs = 0;
+    let end: AnswerEnd = 'context-full';
     const run: Run = {
       tokens,
       maxTokens,
@@ -204,12 +215,17 @@ export class ModelSession {
       sets,
       loadExperts,
       emit: async (token) => {
-        if (token === tokenizer.endOfTextId || stopped()) return false;
+        if (token === tokenizer.endOfTextId || stopped()) {
+          end = stopped() ? 'stopped' : 'end-of-text';
+          return false;
+        }
         produced++;
         if (produced === 1) ttftMs = performance.now() - t0;
         this.post({ type: 'token', id: p.id, text: decoder.push(token) });
         await nextTurn();
-        return !stopped() && produced < maxTokens;
+        if (stopped()) end = 'stopped';
+        else if (produced >= maxTokens) end = 'max-tokens';
+        return end === 'context-full';
       },
     };
     const staticSets = routing.mode === 'dynamic' ? null : sets;
@@ -239,6 +255,10 @@ export class ModelSession {
     for (const [l, r] of layers.entries()) for (const e of r.selected ?? r.used) expertBlocks[expertSlotName(l, e)] = model.loaded.get(expertSlotName(l, e))!;
     const stats: AnswerStats = {
       tokens: produced,
+      end,
+      promptTokens: encoded.length,
+      promptTokensRead: tokens.length,
+      contextLength: cfg.contextLength,
       ttftMs,
       totalMs: performance.now() - t0,
       bytesDownloaded: this.loader.downloaded - downloadedBefore,
