@@ -63,7 +63,7 @@ export class DataWorker {
     const signer = await this.signer();
     const blocks = await appendUpload({ ...this.d, signer }, u, u.created_at, MAX_BLOCK_TEXT);
     this.d.store.setBlocks(id, blocks);
-    this.d.store.setStatus(id, 'accepted', null, this.d.now());
+    this.d.store.setStatus(id, 'accepted', u.detail, this.d.now());
   }
 
   private async signer(): Promise<Signer> {
