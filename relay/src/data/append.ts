@@ -1,4 +1,4 @@
-import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock, payloadHash } from '@blyan/block';
+import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock } from '@blyan/block';
 import { type SignedVerdict, signVerdict } from '@blyan/chain';
 import { type DatasetDoc, datasetMeta, encodeDatasetPayload, packParts } from '@blyan/data';
 import { freshSample } from '../contributions/sample.ts';
@@ -62,7 +62,7 @@ export async function appendUpload(d: { index: IndexStore; ledger: Ledger; store
   for (const [i, p] of cut.entries()) {
     if (i < done.length) continue;
     const payload = encodeDatasetPayload({ v: 1, docs: p.pub });
-    const hidden = { count: p.hidden.length, commitment: hiddenCommitment(p.hidden, payloadHash) };
+    const hidden = { count: p.hidden.length, commitment: hiddenCommitment(p.hidden) };
     const block = await buildBlock(
       {
         type: 'dataset',

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Hash } from '@blyan/block';
+import { type Hash, payloadHash } from '@blyan/block';
 
 /** Share of each dataset's documents held out for evaluation. */
 export const HIDDEN_FRACTION = 0.05;
@@ -15,6 +15,6 @@ export function isHidden(secret: Uint8Array, sha256: Hash, fraction = HIDDEN_FRA
 }
 
 /** The commitment a block header carries to its held-out documents: SHA-256 over their sorted addresses, newline-joined. */
-export function hiddenCommitment(hashes: readonly Hash[], sha: (b: Uint8Array) => Hash): Hash {
-  return sha(new TextEncoder().encode([...hashes].sort().join('\n')));
+export function hiddenCommitment(hashes: readonly Hash[]): Hash {
+  return payloadHash(new TextEncoder().encode([...hashes].sort().join('\n')));
 }

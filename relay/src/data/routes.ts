@@ -9,6 +9,7 @@ import { readBody } from '../server/read-body.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { type UploadInfo, checkUpload, storeUpload } from './intake.ts';
 import { castVote } from './review.ts';
+import type { Upload } from './store.ts';
 import { summarize, uploadView } from './views.ts';
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -36,7 +37,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   const app = new Hono();
   const { auth, config, data } = accounts;
   const { store, worker, limiter } = data;
-  const view = (u: Parameters<typeof uploadView>[3]) => uploadView(store, index, (id) => store.votesOf(id), u);
+  const view = (u: Upload) => uploadView(store, index, u);
 
   const datasetOf = async (name: string) => {
     const meta = await index.metaHead();

@@ -3,9 +3,10 @@ import { type DatasetSummary, type UploadView, countTiers } from '@blyan/data';
 import type { IndexStore } from '../store/index-store.ts';
 import type { DataStore, Upload } from './store.ts';
 
-export async function uploadView(store: DataStore, index: IndexStore, votes: (id: number) => number, u: Upload): Promise<UploadView> {
+export async function uploadView(store: DataStore, index: IndexStore, u: Upload): Promise<UploadView> {
   const docs = store.docs(u.id);
   const pub = docs.filter((d) => !d.hidden);
+  const held = new Set(docs.filter((d) => d.hidden).map((d) => d.sha256));
   const sample = docs.filter((d) => d.sampled);
   const scored = pub.filter((d) => d.bpb !== null);
   const blocks = await Promise.all(u.blocks.map(async (hash) => ({ hash, payload_bytes: (await index.block(hash))?.header.payload_size ?? 0 })));
@@ -18,13 +19,13 @@ export async function uploadView(store: DataStore, index: IndexStore, votes: (id
     status: u.status,
     detail: u.detail,
     raw_bytes: u.raw_bytes,
-    verdicts: u.verdicts.map((v) => (v.ok && docs.find((d) => d.sha256 === v.sha256)?.hidden ? { ...v, sha256: 'held-out' as Hash } : v)),
+    verdicts: u.verdicts.map((v) => (v.ok && held.has(v.sha256) ? { ...v, sha256: 'held-out' as Hash } : v)),
     documents: docs.length,
     hidden: docs.length - pub.length,
     text_bytes: pub.reduce((n, d) => n + d.bytes, 0),
     tiers: countTiers(pub.flatMap((d) => (d.tier === null ? [] : [d.tier]))),
     mean_bpb: scored.length === 0 ? null : scored.reduce((s, d) => s + d.bpb!, 0) / scored.length,
-    sample: { size: sample.length, keep: sample.filter((d) => d.settled === 'keep').length, drop: sample.filter((d) => d.settled === 'drop').length, votes: votes(u.id) },
+    sample: { size: sample.length, keep: sample.filter((d) => d.settled === 'keep').length, drop: sample.filter((d) => d.settled === 'drop').length, votes: store.votesOf(u.id) },
     blocks,
     created_at: u.created_at,
     decided_at: u.decided_at,
