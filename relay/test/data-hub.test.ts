@@ -12,7 +12,8 @@ let reviewers: LoggedIn[];
 const docs = Array.from({ length: 40 }, (_, i) => prose(200 + i, 8));
 
 beforeAll(async () => {
-  f = await dataFixture();
+  // A quarter held out: every upload here has some (the chance that one of 40 has none is 1e-5).
+  f = await dataFixture({ hiddenFraction: 0.25 });
   uploader = await login(f.app);
   reviewers = [await login(f.app), await login(f.app), await login(f.app)];
 });
@@ -52,23 +53,25 @@ describe('the data hub end to end', () => {
   it('the held-out part is chosen by the keyed hash, never in a payload nor served, and handed to evaluation alone', async () => {
     const store = f.relay.accounts.data.store;
     const hidden = store.heldOutDocs('tales');
+    expect(hidden.length).toBeGreaterThan(0);
     const training = store.trainingDocs('tales', ['gold', 'silver', 'experimental']);
     expect(hidden.length + training.length).toBe(40);
-    for (const d of hidden) expect(isHidden(f.relay.accounts.data.secret, d.sha256)).toBe(true);
+    for (const d of hidden) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(true);
+    for (const d of training) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(false);
     const served = (await (await f.app.request('/v1/datasets/tales/documents?limit=1000')).json()) as { documents: { sha256: string }[] };
     expect(served.documents.map((d) => d.sha256).sort()).toEqual(training.map((d) => d.sha256).sort());
     for (const d of hidden) expect(served.documents.some((s) => s.sha256 === d.sha256)).toBe(false);
   });
 
   it('a second upload to the same dataset is its next version; a mostly dropped one is refused and appends nothing', async () => {
-    const v2 = await uploadScored(f, uploader, [prose(300, 8), prose(301, 8), prose(302, 8)]);
+    const v2 = await uploadScored(f, uploader, Array.from({ length: 8 }, (_, i) => prose(300 + i, 8)));
     await reviewAll(v2.id, () => true);
     const detail = (await (await f.app.request('/v1/datasets/tales')).json()) as { versions: number; head: string; uploads: { blocks: { hash: string }[] }[] };
     expect(detail.versions).toBe(2);
     const second = (await f.relay.index.block(detail.head as never))!;
     expect(second.header.prev).toBe(detail.uploads[0]!.blocks[0]!.hash);
     const counts = await f.relay.index.counts();
-    const bad = await uploadScored(f, uploader, [prose(400, 8), prose(401, 8), prose(402, 8)]);
+    const bad = await uploadScored(f, uploader, Array.from({ length: 8 }, (_, i) => prose(400 + i, 8)));
     await reviewAll(bad.id, () => false);
     expect(((await (await f.app.request(`/v1/uploads/${bad.id}`)).json()) as { status: string }).status).toBe('refused');
     expect(await f.relay.index.counts()).toEqual(counts);

@@ -9,7 +9,7 @@ let id: number;
 let doc: Awaited<ReturnType<typeof sampled>>[number];
 
 beforeAll(async () => {
-  f = await dataFixture();
+  f = await dataFixture({ hiddenFraction: 0 });
   uploader = await login(f.app);
   reviewer = await login(f.app);
   id = (await uploadScored(f, uploader, [prose(1), prose(2), prose(3)])).id;

@@ -6,7 +6,7 @@ let f: AccountsFixture;
 let alice: LoggedIn;
 
 beforeAll(async () => {
-  f = await dataFixture({ maxUploadBytes: 64 * 1024, rateLimit: { max: 50, windowMs: 60_000 } });
+  f = await dataFixture({ maxUploadBytes: 64 * 1024, rateLimit: { max: 50, windowMs: 60_000 }, hiddenFraction: 0 });
   alice = await login(f.app);
 });
 afterAll(() => f.close());
