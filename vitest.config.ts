@@ -1,9 +1,35 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The relay's store suites run once per store back-end: `embedded` (SQLite + files, with every other
+ * test) and `postgres+s3` (a throwaway PostgreSQL cluster and an s3rver, started by
+ * relay/test/global-setup.ts; these tests fail, never skip, when the servers cannot start).
+ */
+const BACKEND_SUITES = ['store', 'routes', 'versions', 'submit', 'replicas', 'pg-s3-store'].map((name) => `relay/test/${name}.test.ts`);
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'relay/test/**/*.test.ts', 'apps/web/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'embedded',
+          include: ['packages/*/test/**/*.test.ts', 'relay/test/**/*.test.ts', 'apps/web/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts'],
+          provide: { backend: 'embedded' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres+s3',
+          include: BACKEND_SUITES,
+          globalSetup: ['relay/test/global-setup.ts'],
+          provide: { backend: 'postgres+s3' },
+        },
+      },
+    ],
   },
 });

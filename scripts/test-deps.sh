@@ -16,6 +16,9 @@ PACKAGES=(
   '/sbin/ldconfig -p | grep -q libvulkan.so.1|libvulkan1'
   # xz: the compression floor of the model evaluation tests.
   'xz --version|xz-utils'
+  # PostgreSQL 15: the postgres+s3 test project starts a throwaway cluster with its initdb and
+  # pg_ctl (relay/test/global-setup.ts); its S3 server, s3rver, is an npm dev dependency.
+  'test -x /usr/lib/postgresql/15/bin/initdb|postgresql'
 )
 
 BACKPORTS=(

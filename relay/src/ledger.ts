@@ -1,7 +1,7 @@
 import { type Block, type Hash, blockHash, verifyPayload } from '@blyan/block';
 import { type Rejection, type RuleOptions, type SignedVerdict, validateBlock } from '@blyan/chain';
 import { joinLeaves } from './leaves.ts';
-import type { IndexStore } from './store/index-store.ts';
+import { type IndexStore, StaleHeadError } from './store/index-store.ts';
 import type { ObjectStore } from './store/object-store.ts';
 import { SerialQueue } from './store/serial-queue.ts';
 
@@ -14,6 +14,9 @@ export type Submission = { ok: true; created: boolean; hash: Hash; seq: number }
  * between leaves an unreferenced file that the next start removes. A rejected block writes nothing.
  * A block moves a head only if an authority of its meta block signed it, or with an accepted
  * `verdict` from one of its evaluators (the evaluation worker's path); the verdict is stored with it.
+ * Replicas sharing one index serialize nothing between them: when another one moved the head
+ * between validation and append (StaleHeadError), the block is judged once more against the new
+ * heads, which answers it as stored (the same block) or as stale_prev.
  */
 export class Ledger {
   private readonly queue = new SerialQueue();
@@ -25,7 +28,7 @@ export class Ledger {
   ) {}
 
   submit(block: Block, verdict?: SignedVerdict): Promise<Submission> {
-    return this.queue.run(() => this.accept(block, verdict));
+    return this.queue.run(() => this.accept(block, verdict).catch((e) => (e instanceof StaleHeadError ? this.accept(block, verdict) : Promise.reject(e))));
   }
 
   /** Resolves once every submission made so far has finished. */

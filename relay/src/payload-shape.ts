@@ -1,6 +1,7 @@
 import type { Block, Hash } from '@blyan/block';
 import type { MetaHeader, PayloadCheck } from '@blyan/chain';
 import { type ExpertEncoding, type SlotPlan, parseMetaPayload, slotPlan, slotTensors } from '@blyan/model/blocks';
+import { DATASET_ENCODING, decodeDatasetPayload } from '@blyan/data';
 import type { ObjectStore } from './store/object-store.ts';
 
 /** What a meta block's payload declares for each slot, or why it declares nothing. */
@@ -34,6 +35,17 @@ function tensorProblem(d: Declared, block: Block): string | null {
   }
 }
 
+/** A dataset-v1 payload must inflate to documents each at its own address; text-utf8 must be UTF-8. */
+function datasetProblem(block: Block): string | null {
+  if (block.header.meta.encoding !== DATASET_ENCODING) return utf8Problem(block.payload);
+  try {
+    decodeDatasetPayload(block.payload);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function utf8Problem(payload: Uint8Array): string | null {
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(payload);
@@ -46,7 +58,7 @@ function utf8Problem(payload: Uint8Array): string | null {
 /**
  * The relay's payload rule (RuleOptions.checkPayload): a parameter block's payload must decode to
  * exactly the tensors, shapes and dtypes that its meta block's model declares for the slot, so no
- * block the model cannot load is accepted; a dataset payload must be UTF-8. Meta payloads are the
+ * block the model cannot load is accepted; a dataset payload must be a well-formed dataset-v1 payload (or UTF-8 text). Meta payloads are the
  * authorities' to get right. What each meta payload declares is read once and kept.
  */
 export function slotShapes(objects: ObjectStore): PayloadCheck {
@@ -54,7 +66,7 @@ export function slotShapes(objects: ObjectStore): PayloadCheck {
   return async (block, meta) => {
     const { header } = block;
     if (header.type === 'meta') return null;
-    if (header.type === 'dataset') return utf8Problem(block.payload);
+    if (header.type === 'dataset') return datasetProblem(block);
     let d = cache.get(meta.payload_hash);
     if (d === undefined) cache.set(meta.payload_hash, (d = declared(objects, meta)));
     return tensorProblem(await d, block);

@@ -13,7 +13,7 @@ import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { ObjectStore } from './store/object-store.ts';
-import { type Stores, openStores } from './store/open.ts';
+import { type Backends, type Stores, openStores } from './store/open.ts';
 
 export interface Relay {
   objects: ObjectStore;
@@ -36,19 +36,21 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
  * and parameter payloads only when they hold exactly their slot's tensors), opens (or creates) the
  * evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open
  * at a time. `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay
- * judges nothing).
+ * judges nothing). `backends` puts the index on PostgreSQL and the payloads in S3, shared with other
+ * replicas; `dir` then keeps only this replica's own files (lock, accounts, evaluation secret).
  */
 export async function openRelay(
   dir: string,
   rules: RuleOptions,
   config: AccountsConfig = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs),
   verdictSigner: Signer | null = null,
+  backends: Backends = {},
 ): Promise<Relay> {
   await mkdir(dir, { recursive: true });
   const unlock = await lockStore(join(dir, 'store.lock'));
   let stores: Stores | undefined;
   try {
-    stores = await openStores(dir, 'readwrite');
+    stores = await openStores(dir, 'readwrite', backends);
     const { objects, index } = stores;
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const evalSecret = await openEvalSecret(dir);
@@ -57,6 +59,7 @@ export async function openRelay(
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();
+    accounts.data.worker.resume();
     return {
       objects,
       index,
@@ -66,6 +69,7 @@ export async function openRelay(
       removedOrphans,
       async close() {
         await accounts.worker.drain();
+        await accounts.data.worker.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();

@@ -154,6 +154,8 @@ describe('blyan serve', () => {
     await expect(serve(['--port', '70000'], log)).rejects.toThrow(/--port must be an integer/);
     await expect(serve(['--nope'], log)).rejects.toThrow(UsageError);
     await expect(serve(['extra'], log)).rejects.toThrow(/unexpected argument extra/);
+    await expect(serve(['--database', 'mysql://db/x'], log)).rejects.toThrow(/--database must be a postgres:\/\/ URL/);
+    await expect(serve(['--objects', 'https://bucket.example/x'], log)).rejects.toThrow(/--objects must be s3:\/\/bucket/);
     await expect(genesis([], log)).rejects.toThrow(/needs --checkpoint/);
     await expect(inspect(['a', 'b'], log)).rejects.toThrow(UsageError);
   });

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Block, type BlockHeader, type Hash, blockHash, payloadHash } from '@blyan/block';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GENESIS_KEY, OCTETS, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
+import { BIN, startServe } from './serve-process.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
 const SLOTS = ['layer0.expert0', 'layer0.expert1', 'layer0.expert2', 'layer0.expert3', 'layer1.expert0', 'layer1.expert1', 'layer1.expert2', 'layer1.expert3'];
 const KILL_AFTER = 40;
 const ROUNDS = 3;
@@ -18,23 +18,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** Spawns `blyan serve` on `store` with an OS-chosen port; resolves once it is listening. */
-async function start(store: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
-  });
-  return { child, url, output: () => output };
-}
+const start = (store: string, extra: string[] = []) => startServe(children, store, extra);
 
 const json = async (url: string) => (await fetch(url)).json();
 const asPrev = (header: BlockHeader): Block => ({ header, payload: new Uint8Array(0) });

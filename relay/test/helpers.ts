@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Address, type Block, type Hash, type ParamType, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
@@ -13,6 +13,8 @@ import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
 import type { ClientLimits } from '../src/server/client-limits.ts';
+import type { Backends } from '../src/store/open.ts';
+import { type TestBackend, testBackend } from './backends.ts';
 
 export const GENESIS_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 export const genesisAccount = privateKeyToAccount(GENESIS_KEY);
@@ -53,6 +55,8 @@ export const bytes = (n: number, seed: number) => Uint8Array.from({ length: n },
 
 export interface Fixture {
   dir: string;
+  /** Where the index and payloads live: this test project's back-end. */
+  backend: TestBackend;
   relay: Relay;
   app: Hono;
   genesis: Block[];
@@ -62,11 +66,20 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-/** A relay on a temp store seeded with the genesis of `checkpoint`; `genesis.key` is written for the CLI. */
-export async function seededFixture(open: (dir: string) => Promise<Relay>, checkpoint: Uint8Array, createdAt: number, maxPayloadBytes: number): Promise<Fixture> {
+/**
+ * A relay on a temp store, on this test project's back-end, seeded with the genesis of
+ * `checkpoint`; `genesis.key` is written for the CLI.
+ */
+export async function seededFixture(
+  open: (dir: string, backends: Backends) => Promise<Relay>,
+  checkpoint: Uint8Array,
+  createdAt: number,
+  maxPayloadBytes: number,
+): Promise<Fixture> {
   const dir = await tempDir();
   await writeFile(join(dir, 'genesis.key'), `${GENESIS_KEY}\n`, { mode: 0o600 });
-  const relay = await open(dir);
+  const backend = await testBackend();
+  const relay = await open(dir, backend.backends);
   const genesis = await genesisFromCheckpoint(checkpoint, 'test checkpoint', genesisAccount, { createdAt, trust: TRUST });
   for (const b of genesis) {
     const r = await relay.ledger.submit(b);
@@ -74,23 +87,26 @@ export async function seededFixture(open: (dir: string) => Promise<Relay>, check
   }
   const slots: Record<string, Hash> = {};
   for (const b of genesis.slice(1)) slots[b.header.name] = blockHash(b.header);
-  return {
+  const f: Fixture = {
     dir,
+    backend,
     relay,
     app: createApp({ ...relay, maxPayloadBytes, limits: UNLIMITED }),
     genesis,
     meta: blockHash(genesis[0]!.header),
     slots,
     async close() {
-      await relay.close();
+      await f.relay.close();
+      await backend.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return f;
 }
 
 /** A relay on a temp store seeded with the tiny genesis. */
 export const fixture = (maxPayloadBytes = 1 << 20): Promise<Fixture> =>
-  seededFixture((dir) => openRelay(dir, relayRules(maxPayloadBytes), undefined, evaluatorAccount), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
+  seededFixture((dir, backends) => openRelay(dir, relayRules(maxPayloadBytes), undefined, evaluatorAccount, backends), tinyCheckpoint(), 1_700_000_000_000, maxPayloadBytes);
 
 export interface ParamDraft {
   meta: Hash;
@@ -154,10 +170,7 @@ export const wireBody = (b: Block) => encodeBlock(b) as Uint8Array<ArrayBuffer>;
 /** Row count and payload file count: what a rejected submission must leave unchanged. */
 export async function storeState(f: Fixture): Promise<{ rows: number; files: number; head: Hash | null }> {
   const c = await f.relay.index.counts();
-  let files = 0;
-  const root = join(f.dir, 'objects');
-  for (const d of await readdir(root)) if (d !== 'tmp') files += (await readdir(join(root, d))).length;
-  files += (await readdir(join(root, 'tmp'))).length;
+  const files = (await f.backend.objectKeys(f.dir)).length;
   return { rows: c.A + c.B + c.D, files, head: await f.relay.index.metaHead() };
 }
 

@@ -1,28 +1,12 @@
-import type { BrowserContext } from '@playwright/test';
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
-import { USAGE_PERIOD_S, expect, test, testSigner } from './signed-in-app.ts';
+import { USAGE_PERIOD_S, expect, test } from './signed-in-app.ts';
+import { injectWallet } from './wallet.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
 const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
 /** The usage pool's units per period (the relay's default). */
 const USAGE_POOL = 10_000;
-
-/** An EIP-1193 provider in the page, its signatures by the test's key. */
-async function injectWallet(context: BrowserContext): Promise<string> {
-  const address = await testSigner(context);
-  await context.addInitScript((address: string) => {
-    const w = window as unknown as { ethereum: unknown; blyanTestSign(hex: string): Promise<string> };
-    w.ethereum = {
-      async request({ method, params }: { method: string; params?: unknown[] }) {
-        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [address];
-        if (method === 'personal_sign') return w.blyanTestSign(params![0] as string);
-        throw new Error(`the test wallet does not do ${method}`);
-      },
-    };
-  }, address);
-  return address;
-}
 
 test('a wallet signs in, its answer is reported as signed usage whose period pays the usage pool to the genesis author and makes its experts hot, the browser trains the hottest on WebGPU until the relay accepts its delta, and another browser answers with the new version', async ({ app, net, browser }) => {
   test.setTimeout(300_000);

@@ -1,5 +1,6 @@
 import { DEFAULT_TILE_SIZE, equalBytes, merkleRootOfLeaves, tileLeaves } from '@blyan/block';
 import { leafHashAsync } from '@blyan/client';
+import { prefilter, splitDocuments } from '@blyan/data';
 import { BlockCache } from './worker/block-cache.ts';
 
 /**
@@ -21,6 +22,19 @@ const bench = {
       if (!equalBytes(await leafHashAsync(payload.subarray(i * DEFAULT_TILE_SIZE, (i + 1) * DEFAULT_TILE_SIZE)), leaves[i]!)) throw new Error('tile mismatch');
     }
     return megabytes / ((performance.now() - t0) / 1000);
+  },
+
+  /** The data hub's L0 prefilter on an upload, as the Data page runs it: documents, kept, and median milliseconds of `runs` runs. */
+  prefilterMs(upload: string, runs: number): { docs: number; kept: number; ms: number } {
+    const bytes = new TextEncoder().encode(upload);
+    let verdicts = prefilter(splitDocuments(bytes));
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      verdicts = prefilter(splitDocuments(bytes));
+      times.push(performance.now() - t0);
+    }
+    return { docs: verdicts.length, kept: verdicts.filter((v) => v.ok).length, ms: times.sort((a, b) => a - b)[Math.floor(runs / 2)]! };
   },
 
   /** Milliseconds of BlockCache.get (what the worker does on a cache hit) for each hash, `rounds` times. */

@@ -38,7 +38,8 @@ export interface MetaBlockMeta {
 
 /** Parameter and dataset blocks say how their payload is encoded. */
 export interface PayloadMeta {
-  encoding: 'tensors-v1' | 'text-utf8';
+  /** Parameters: tensors-v1. Datasets: dataset-v1 (@blyan/data: deflated JSON of addressed documents) or plain text-utf8. */
+  encoding: 'tensors-v1' | 'text-utf8' | 'dataset-v1';
   [k: string]: Json;
 }
 
@@ -138,8 +139,8 @@ function parseMeta(type: BlockType, meta: unknown): void {
     parseAddresses(meta.evaluators, 'meta.evaluators');
     return;
   }
-  const want = type === 'dataset' ? 'text-utf8' : 'tensors-v1';
-  if (meta.encoding !== want) fail(`meta.encoding of a ${type} block must be ${want}`);
+  const allowed = type === 'dataset' ? ['dataset-v1', 'text-utf8'] : ['tensors-v1'];
+  if (!allowed.includes(meta.encoding as string)) fail(`meta.encoding of a ${type} block must be ${allowed.join(' or ')}`);
 }
 
 /** Checks an untrusted value (e.g. parsed JSON from the network) and returns it typed. */

@@ -20,7 +20,8 @@ async function verdictProblem(h: BlockHeader, hash: Hash, governing: MetaHeader,
   if (signer !== v.evaluator) return `verdict names evaluator ${v.evaluator} but was signed by ${signer}`;
   if (!governing.meta.evaluators.includes(v.evaluator)) return `${v.evaluator} is not an evaluator of meta block ${governingHash}`;
   if (v.block !== hash) return `verdict judges block ${v.block}, not ${hash}`;
-  if (v.base !== h.prev) return `verdict judges a change from ${v.base}, the block replaces ${h.prev ?? 'nothing'}`;
+  const base = h.prev ?? (h.type === 'dataset' ? governingHash : null);
+  if (v.base !== base) return `verdict judges a change from ${v.base}, the block replaces ${h.prev ?? 'nothing'}`;
   if (v.slot !== h.name) return `verdict judges slot ${v.slot}, the block is ${h.name}`;
   if (v.meta !== governingHash) return `verdict was judged under meta block ${v.meta}, the block depends on ${governingHash}`;
   if (!v.accepted) return 'verdict rejected the block';
@@ -33,7 +34,9 @@ async function verdictProblem(h: BlockHeader, hash: Hash, governing: MetaHeader,
  * block its one meta dependency. An authority that the governing meta block names may sign
  * anything with its own key; anyone else needs an accepted verdict for exactly this block, signed
  * by an evaluator the governing meta block names (the block itself may then be signed by a session
- * key its author delegated). Pure: the relay and the browser run the same rule.
+ * key its author delegated). A verdict names as its `base` the block it replaces; the first block of a
+ * dataset replaces nothing, and its verdict names the governing meta block instead (the first block
+ * of a parameter slot is the authorities' alone). Pure: the relay and the browser run the same rule.
  */
 export async function authorizeBlock(
   h: BlockHeader,

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
+import { type DataHub, openDataHub } from '../data/hub.ts';
 import { HiddenEvaluator } from '../contributions/hidden-eval.ts';
 import { ContributionStore } from '../contributions/store.ts';
 import { EvaluationWorker } from '../contributions/worker.ts';
@@ -25,6 +26,8 @@ export interface Accounts {
   readonly worker: EvaluationWorker;
   readonly assigner: Assigner;
   readonly limiter: RateLimiter;
+  /** Datasets: uploads, their gates and reviews (chain D). */
+  readonly data: DataHub;
 }
 
 /** Everything but the auth store, which is made first: the block Ledger's rules ask it about delegations. */
@@ -39,6 +42,7 @@ export function openAccounts(
   const contributions = new ContributionStore(db);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ db, ...chain, evaluator, store: contributions, journal, config });
+  const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
   return {
     db,
     config,
@@ -50,5 +54,6 @@ export function openAccounts(
     worker,
     assigner: new Assigner(db),
     limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now),
+    data,
   };
 }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { DATA_TABLES } from '../data/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -17,10 +18,10 @@ const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
 /** Finds an earlier submission of the same delta on the same base (schema 2). */
 const BY_DELTA = 'CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);';
 
-/* ---- schema 3 (issue 11, trust): the usage pool ---- */
+/* ---- schema 4 (issue 11, trust): the usage pool ---- */
 /**
  * Usage counted toward each period's pool: one row per account, block and period, whatever the
- * tokens; and each settled period with what its pool paid (schema 3).
+ * tokens; and each settled period with what its pool paid (schema 4).
  */
 const USAGE_POOL = `CREATE TABLE IF NOT EXISTS usage_counts (
   period INTEGER NOT NULL,
@@ -30,7 +31,7 @@ const USAGE_POOL = `CREATE TABLE IF NOT EXISTS usage_counts (
   PRIMARY KEY (period, account, block)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS usage_periods (period INTEGER PRIMARY KEY, settled_at INTEGER NOT NULL, pool INTEGER NOT NULL, paid INTEGER NOT NULL);`;
-/* ---- end schema 3 ---- */
+/* ---- end schema 4 ---- */
 
 /**
  * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
@@ -94,6 +95,7 @@ CREATE TABLE postings (
   amount INTEGER NOT NULL CHECK (amount <> 0)
 );
 CREATE INDEX postings_by_account ON postings (account, journal_id);
+${DATA_TABLES}
 ${USAGE_POOL}
 `;
 
@@ -115,8 +117,11 @@ UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', deta
 ${BY_DELTA}
 ${ASSIGNMENTS}
 `,
-  /** Schema 2 to 3: usage credit comes from a fixed pool per period (usage already credited stays). */
-  2: USAGE_POOL,
+  // ---- data hub (issue 13): schema 2 to 3 adds the data hub's tables, nothing else changes ----
+  2: DATA_TABLES,
+  // ---- end data hub ----
+  /** Schema 3 to 4 (issue 11, trust): usage credit comes from a fixed pool per period (usage already credited stays). */
+  3: USAGE_POOL,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { Backends } from '../store/open.ts';
+import { parseS3Url } from '../store/s3-object-store.ts';
 
 /** A bad command line: reported with the usage text and exit status 2. */
 export class UsageError extends Error {
@@ -28,4 +30,20 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
-export const STORE_OPTION = { store: { type: 'string' } } as const;
+/** `--store DIR` (this relay's files), and optionally `--database postgres://…` and `--objects s3://…` for shared back-ends. */
+export const STORE_OPTION = { store: { type: 'string' }, database: { type: 'string' }, objects: { type: 'string' } } as const;
+
+/** `--database`, else $BLYAN_DATABASE_URL; `--objects`, else $BLYAN_OBJECTS_URL; each checked for its scheme. */
+export function backendsFrom(flags: { database?: string; objects?: string }, env: NodeJS.ProcessEnv = process.env): Backends {
+  const database = flags.database ?? (env.BLYAN_DATABASE_URL || undefined);
+  const objects = flags.objects ?? (env.BLYAN_OBJECTS_URL || undefined);
+  if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) throw new UsageError(`--database must be a postgres:// URL, got ${database}`);
+  if (objects !== undefined) {
+    try {
+      parseS3Url(objects);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return { ...(database !== undefined && { database }), ...(objects !== undefined && { objects }) };
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relayRules, storeDir } from '../config.ts';
 import { openRelay } from '../relay.ts';
-import { type Log, STORE_OPTION, UsageError, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, parse } from './args.ts';
 import { foundNetwork, foundingKeys } from './seed.ts';
 
 /**
@@ -15,7 +15,7 @@ export async function genesis(args: string[], log: Log): Promise<number> {
   const bytes = await readFile(values.checkpoint);
   const dir = storeDir(values.store);
   const keys = await foundingKeys(dir, values['evaluator-key']);
-  const relay = await openRelay(dir, relayRules(Number.MAX_SAFE_INTEGER));
+  const relay = await openRelay(dir, relayRules(Number.MAX_SAFE_INTEGER), undefined, null, backendsFrom(values));
   try {
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;

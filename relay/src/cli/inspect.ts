@@ -3,7 +3,7 @@ import { storeDir } from '../config.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { openStores } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, parse } from './args.ts';
 import { formatTable } from './table.ts';
 
 const PAGE = 500;
@@ -45,7 +45,7 @@ async function payloadTable(h: BlockHeader, objects: ObjectStore, log: Log): Pro
 /** `blyan inspect [HASH]`: every block in acceptance order, or one header and its tensor table. */
 export async function inspect(args: string[], log: Log): Promise<number> {
   const { values, positionals } = parse(args, STORE_OPTION, 1);
-  const { index, objects } = await openStores(storeDir(values.store), 'readonly');
+  const { index, objects } = await openStores(storeDir(values.store), 'readonly', backendsFrom(values));
   try {
     const hash = positionals[0];
     if (hash === undefined) {

@@ -14,7 +14,7 @@ import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { createApp } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, intOption, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
 
 export interface Running {
@@ -96,6 +96,13 @@ async function bind(port: number, host: string): Promise<{ server: Server; serve
   return { server, serve: (fetch) => (listener = getRequestListener(fetch)) };
 }
 
+/** A database URL for logs: its password hidden. */
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -131,6 +138,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   const host = values.host ?? '127.0.0.1';
   const webApp = webAppDir(values.app);
   const dir = storeDir(values.store);
+  const backends = backendsFrom(values);
   const listening = await bind(port, host);
   const url = hostUrl(host, (listening.server.address() as AddressInfo).port);
   let relay: Relay | undefined;
@@ -138,7 +146,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     const accounts = accountsConfig(values, webApp === undefined ? undefined : url);
     const founding = values.checkpoint !== undefined && !existsSync(indexPath(dir)) ? await foundingKeys(dir, values['evaluator-key']) : null;
     const evaluator = founding?.evaluator ?? (await evaluatorKey(dir, values['evaluator-key']));
-    relay = await openRelay(dir, relayRules(maxPayloadBytes), accounts, evaluator && privateKeyToAccount(evaluator.key));
+    relay = await openRelay(dir, relayRules(maxPayloadBytes), accounts, evaluator && privateKeyToAccount(evaluator.key), backends);
     if (relay.removedOrphans.length > 0) log(`removed ${relay.removedOrphans.length} orphan payload file(s) left by an interrupted submission`);
     const counts = await relay.index.counts();
     const total = counts.A + counts.B + counts.D;
@@ -157,7 +165,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   }
   listening.serve(createApp({ ...relay, maxPayloadBytes }, webApp).fetch);
   const counts = await relay.index.counts();
-  log(`blyan relay listening on ${url} (store ${dir}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
+  log(`blyan relay listening on ${url} (store ${[dir, backends.database && redact(backends.database), backends.objects].filter(Boolean).join(', ')}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
   if (webApp !== undefined) log(`web app: open ${url}/ (sign-in accepts ${relay.accounts.config.siwe.uri})`);
   const opened = relay;
   return {

@@ -4,7 +4,7 @@ import { provenDelegations } from '../auth/proofs.ts';
 import { storeDir } from '../config.ts';
 import { openStores } from '../store/open.ts';
 import { verifyStore } from '../verify.ts';
-import { type Log, STORE_OPTION, parse } from './args.ts';
+import { type Log, STORE_OPTION, backendsFrom, parse } from './args.ts';
 
 const SHOWN = 20;
 
@@ -12,7 +12,7 @@ const SHOWN = 20;
 export async function verify(args: string[], log: Log): Promise<number> {
   const { values } = parse(args, STORE_OPTION);
   const dir = storeDir(values.store);
-  const { index, objects } = await openStores(dir, 'readonly');
+  const { index, objects } = await openStores(dir, 'readonly', backendsFrom(values));
   try {
     const started = performance.now();
     const accounts = existsSync(accountsPath(dir)) ? openAccountsDb(accountsPath(dir), 'readonly') : undefined;

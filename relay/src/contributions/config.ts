@@ -1,5 +1,6 @@
 import type { Doc } from '@blyan/model/data';
 import type { SiweExpectations } from '../auth/siwe-login.ts';
+import { DEFAULT_DATA_CONFIG, type DataConfig } from '../data/config.ts';
 import type { PoolConfig } from '../rewards/pool.ts';
 
 /** Sign-in, contribution and reward settings of a relay. */
@@ -40,6 +41,8 @@ export interface AccountsConfig {
   readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number; readonly poolFraction: number };
   readonly hiddenDocs: () => readonly Doc[];
   readonly trainDocs: () => readonly Doc[];
+  /** The data hub's bounds and gates. */
+  readonly data: DataConfig;
   readonly now: () => number;
 }
 
@@ -67,6 +70,7 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
     eval: { windows: 32, perBatch: 8, threads: 1, poolFraction: 0.5 },
     hiddenDocs: docs.hidden,
     trainDocs: docs.train,
+    data: DEFAULT_DATA_CONFIG,
     now: Date.now,
   };
 }

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
+import { dataRoutes } from '../data/routes.ts';
 import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
 import { DEFAULT_CLIENT_LIMITS, SMALL_JSON_BYTES, bodyCap, perClient } from './client-limits.ts';
+import { cors } from './cors.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
 import { mountWebApp } from './web-app.ts';
@@ -23,8 +24,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.use(
     '*',
     cors({
-      origin: (origin) => (origin === appOrigin ? origin : '*'),
-      credentials: true,
+      credentialedOrigin: appOrigin,
       allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
       exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
@@ -44,6 +44,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.route('/v1', authRoutes(deps.accounts, deps.index));
   app.route('/v1', contributionRoutes(deps.accounts, deps.index, deps.objects));
   app.route('/v1', rewardRoutes(deps.accounts, deps.index));
+  app.route('/v1', dataRoutes(deps.accounts, deps.index));
   if (webApp !== undefined) mountWebApp(app, webApp);
   app.notFound((c) => c.json(errorBody('no_route', `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((e, c) => {

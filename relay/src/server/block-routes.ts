@@ -1,5 +1,6 @@
 import { type Hash, tileProof, tileRange } from '@blyan/block';
 import { Hono } from 'hono';
+import { CACHE_OBJECT_MAX } from '../store/cached-object-store.ts';
 import type { IndexStore, BlockInfo } from '../store/index-store.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import type { AppDeps } from './deps.ts';
@@ -9,6 +10,8 @@ import { parseRange } from './range.ts';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const OCTETS = 'application/octet-stream';
 const MAX_LIST = 1000;
+/** Payloads up to this size are sent as one buffer (from the payload cache), larger ones streamed. */
+const INLINE_MAX = CACHE_OBJECT_MAX;
 
 const noBlock = (hash: Hash) => new ApiError(404, 'not_found', `no block ${hash}`);
 
@@ -76,6 +79,7 @@ export function blockRoutes({ index, objects }: AppDeps): Hono {
     if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`;
     const status = range.kind === 'partial' ? 206 : 200;
     if (c.req.method === 'HEAD') return c.body(null, status, headers);
+    if (size <= INLINE_MAX) return c.body(await objects.read(b.header.payload_hash, start, end), status, headers);
     return c.body(await objects.stream(b.header.payload_hash, start, end), status, headers);
   });
 

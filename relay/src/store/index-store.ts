@@ -5,6 +5,11 @@ import type { BlockInfo, HistoryEntry } from '@blyan/client';
 /** The index stores and lists blocks and slot histories exactly as clients read them (the wire types of @blyan/client). */
 export type { BlockInfo, HistoryEntry };
 
+/** Thrown by `append` when a head moved since validation (another submission, perhaps on another replica, won); nothing was written. */
+export class StaleHeadError extends Error {
+  override name = 'StaleHeadError';
+}
+
 export type ChainCounts = Record<ChainId, number>;
 
 /**

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { BlockHeader, ChainId, Hash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict } from '@blyan/chain';
-import type { ChainCounts, HistoryEntry, IndexStore, BlockInfo } from './index-store.ts';
+import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
+import { type BlockRow, toStored, verdictOf } from './block-row.ts';
+import { Lru } from './lru.ts';
 import { openSqlite } from './sqlite-file.ts';
 
 const SCHEMA_VERSION = 2;
@@ -38,20 +40,6 @@ CREATE TABLE counts (chain TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counts VALUES ('A', 0), ('B', 0), ('D', 0);
 ${VERDICTS}
 `;
-
-/** Thrown by `append` when a head moved since validation; the transaction rolled back. */
-export class StaleHeadError extends Error {
-  override name = 'StaleHeadError';
-}
-
-interface BlockRow {
-  seq: number;
-  hash: Hash;
-  version: Hash;
-  slot: string;
-  header: string;
-  verdict: string | null;
-}
 
 type HistoryRow = Omit<HistoryEntry, 'verdict'> & { verdict: string | null };
 
@@ -132,12 +120,6 @@ class SqliteChainView implements ChainView {
   }
 }
 
-const verdictOf = (text: string | null): SignedVerdict | null => (text === null ? null : (JSON.parse(text) as SignedVerdict));
-
-function toStored(row: BlockRow): BlockInfo {
-  return { hash: row.hash, seq: row.seq, version: row.version, slot: row.slot, header: JSON.parse(row.header) as BlockHeader, verdict: verdictOf(row.verdict) };
-}
-
 /**
  * The embedded index: one SQLite file in WAL mode with synchronous=FULL, so a commit is durable
  * when `append` returns. A block's row, its leaves, its head move and the chain count are written
@@ -147,6 +129,8 @@ export class SqliteIndexStore implements IndexStore {
   private readonly s: Statements;
   private readonly chainView: SqliteChainView;
   private readonly appendTx: (a: Accepted, leaves: Uint8Array) => number;
+  /** Committed block rows never change (the verdict is written with the block), so found ones are kept. */
+  private readonly blocks = new Lru<Hash, BlockInfo>(HEADER_CACHE);
 
   private constructor(private readonly db: Database.Database) {
     this.s = statements(db);
@@ -196,8 +180,12 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async block(hash: Hash): Promise<BlockInfo | undefined> {
+    const hit = this.blocks.get(hash);
+    if (hit !== undefined) return hit;
     const row = this.s.block.get(hash);
-    return row && toStored(row);
+    const found = row && toStored(row);
+    if (found !== undefined) this.blocks.set(hash, found);
+    return found;
   }
 
   async verdict(hash: Hash): Promise<SignedVerdict | undefined> {

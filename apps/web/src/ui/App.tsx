@@ -3,13 +3,15 @@ import { AccountBar } from '../auth/AccountBar.tsx';
 import { useAuth } from '../auth/useAuth.ts';
 import { useWalletSession } from '../auth/useWalletSession.ts';
 import { ContributePanel } from '../contribute/ContributePanel.tsx';
+import { DataPage } from '../data/DataPage.tsx';
 import { relayUrl } from '../settings.ts';
 import { useUsageReports } from '../usage/useUsageReports.ts';
 import { Chat } from './Chat.tsx';
 import { Explorer } from './Explorer.tsx';
 import { Intro, useIntro } from './Intro.tsx';
 
-const page = () => (location.hash.startsWith('#/explorer') ? 'explorer' : location.hash.startsWith('#/contribute') ? 'contribute' : 'chat');
+const page = () =>
+  location.hash.startsWith('#/explorer') ? 'explorer' : location.hash.startsWith('#/contribute') ? 'contribute' : location.hash.startsWith('#/data') ? 'data' : 'chat';
 
 export function App() {
   const [current, setCurrent] = useState(page);
@@ -32,6 +34,7 @@ export function App() {
           <a href="#/" className={current === 'chat' ? 'on' : ''}>Chat</a>
           <a href="#/explorer" className={current === 'explorer' ? 'on' : ''}>Explorer</a>
           <a href="#/contribute" className={current === 'contribute' ? 'on' : ''}>Contribute</a>
+          <a href="#/data" className={current === 'data' ? 'on' : ''}>Data</a>
           {!intro.open && <button type="button" className="link" onClick={intro.show} data-testid="intro-open">What is this?</button>}
         </nav>
         <span className="relay" data-testid="relay" title="The server this page fetches the model's blocks from. Every block is verified in this browser, so the relay need not be trusted.">
@@ -45,6 +48,7 @@ export function App() {
         <Chat relay={relay} onAnswer={record} />
       </div>
       {current === 'explorer' && <Explorer relay={relay} />}
+      {current === 'data' && <DataPage relay={relay} account={session?.account ?? null} />}
       {/* Mounted throughout, like the chat, so training goes on while the user chats. */}
       <div hidden={current !== 'contribute'}>
         <ContributePanel relay={relay} accounts={accounts} session={session} usage={usage} />

@@ -1,6 +1,7 @@
 import { type Hash, isHash } from '@blyan/block';
 import { type BlockInfo, type Heads, type HistoryEntry, RelayClient } from '@blyan/client';
 import { useEffect, useMemo, useState } from 'react';
+import { DatasetsSection } from '../data/DatasetsSection.tsx';
 import { BlockDetail, blockLink } from './BlockDetail.tsx';
 import { SlotDag } from './SlotDag.tsx';
 import { count, formatBytes, shortHash } from './format.ts';
@@ -100,6 +101,7 @@ export function Explorer({ relay }: { relay: string }) {
           </table>
         </div>
       </section>
+      <DatasetsSection relay={relay} />
     </main>
   );
 }
