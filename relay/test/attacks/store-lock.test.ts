@@ -37,7 +37,7 @@ describe('attacks on the store lock', () => {
     const first = await racer(path, Date.now());
     expect(first.said).toBe('locked');
     await killed(first.child);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const at = Date.now() + 1500;
       const both = await Promise.all([racer(path, at), racer(path, at)]);
       expect(both.map((r) => r.said).sort()).toEqual(['busy', 'locked']);
