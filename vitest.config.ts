@@ -7,9 +7,10 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const BACKEND_SUITES = ['store', 'routes', 'versions', 'submit', 'replicas', 'pg-s3-store'].map((name) => `relay/test/${name}.test.ts`);
 
+/** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
+    testTimeout: 90_000,
     hookTimeout: 60_000,
     projects: [
       {
