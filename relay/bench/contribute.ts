@@ -94,7 +94,7 @@ async function signIn() {
     expirationTime: new Date(now + 3600_000).toISOString(),
     resources: [`urn:blyan:session-key:${key.address}`],
   }).prepareMessage();
-  const login = await app.request('/v1/auth/login', { method: 'POST', body: JSON.stringify({ message, signature: await wallet.signMessage({ message }) }) });
+  const login = await app.request('/v1/auth/login', { method: 'POST', body: JSON.stringify({ message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) }) });
   const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
   const assignment = (await (await app.request('/v1/assignment', { headers: { cookie } })).json()) as { slot: string; base: string; shard: { index: number; url: string } };
   return { wallet, key, cookie, assignment };

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
@@ -11,6 +10,7 @@ import type { ModelConfig } from '@blyan/model';
 import { genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
+import { startRelay } from './relay-process.ts';
 import { mbps } from './timing.ts';
 
 /** Experts of ~300 KB: int8 w1, w2, w3 of 384 × 256 plus their scales. */
@@ -18,21 +18,6 @@ const SERVE_MODEL: ModelConfig = { vocabSize: 300, dModel: 256, nLayers: 1, nHea
 export const CLIENTS = 32;
 const REQUESTS = 8000;
 const WARMUP = 500;
-
-async function startRelay(store: string): Promise<{ child: ChildProcess; url: string }> {
-  const bin = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
-  const child = spawn(process.execPath, [bin, 'serve', '--store', store, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`relay exited with ${code}: ${out}`)));
-  });
-  return { child, url };
-}
 
 function fetchOnce(agent: Agent, url: string): Promise<number> {
   return new Promise((resolve, reject) => {

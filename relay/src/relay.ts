@@ -47,7 +47,7 @@ export async function openRelay(
   backends: Backends = {},
 ): Promise<Relay> {
   await mkdir(dir, { recursive: true });
-  const unlock = await lockStore(join(dir, 'relay.lock'));
+  const unlock = await lockStore(join(dir, 'store.lock'));
   let stores: Stores | undefined;
   try {
     stores = await openStores(dir, 'readwrite', backends);
@@ -55,7 +55,7 @@ export async function openRelay(
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const evalSecret = await openEvalSecret(dir);
     const db = openAccountsDb(accountsPath(dir));
-    const auth = new AuthStore(db, config.now);
+    const auth = new AuthStore(db, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();

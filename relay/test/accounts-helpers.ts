@@ -11,7 +11,7 @@ import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
-import { type Fixture, TINY, evaluatorAccount, seededFixture } from './helpers.ts';
+import { type Fixture, TINY, UNLIMITED, evaluatorAccount, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -81,7 +81,7 @@ export interface LoggedIn {
 export async function login(app: Hono, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
   const key = newAccount();
   const message = siweMessage(wallet.address, await nonce(app), { sessionKey: key.address, ...f });
-  const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }) });
+  const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   return { wallet, key, account: wallet.address.toLowerCase() as Address, cookie };
@@ -156,7 +156,7 @@ export async function reopen(f: AccountsFixture): Promise<void> {
   const { accounts, verdictSigner } = f.relay;
   await f.relay.close();
   f.relay = await openRelay(f.dir, relayRules(1 << 20), accounts.config, verdictSigner);
-  f.app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20 });
+  f.app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20, limits: UNLIMITED });
 }
 
 export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>

@@ -7,8 +7,8 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-async function attempt(message: string, signer = newAccount()) {
-  const res = await postJson(f.app, '/v1/auth/login', { message, signature: await signer.signMessage({ message }) });
+async function attempt(message: string, signer = newAccount(), key = newAccount()) {
+  const res = await postJson(f.app, '/v1/auth/login', { message, signature: await signer.signMessage({ message }), key_signature: await key.signMessage({ message }) });
   return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string }; account?: string } };
 }
 
@@ -17,7 +17,7 @@ describe('Sign-In with Ethereum', () => {
     const wallet = newAccount();
     const key = newAccount();
     const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: key.address });
-    const res = await postJson(f.app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }) });
+    const res = await postJson(f.app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
     expect(res.status).toBe(200);
     const set = res.headers.get('set-cookie')!;
     expect(set).toMatch(/^blyan_session=[A-Za-z0-9_-]{43};/);
@@ -48,22 +48,27 @@ describe('Sign-In with Ethereum', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBe('*');
   });
 
-  it('refuses a replayed nonce', async () => {
+  it('refuses a replayed nonce: a used nonce is deleted', async () => {
     const wallet = newAccount();
-    const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: newAccount().address });
-    expect((await attempt(message, wallet)).status).toBe(200);
-    const again = await attempt(message, wallet);
-    expect(again).toEqual({ status: 401, body: { error: { code: 'nonce_used', message: expect.stringMatching(/already used/) } } });
+    const key = newAccount();
+    const message = siweMessage(wallet.address, await nonce(f.app), { sessionKey: key.address });
+    const first = await postJson(f.app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
+    expect(first.status).toBe(200);
+    await f.app.request('/v1/auth/logout', { method: 'POST', headers: { cookie: first.headers.get('set-cookie')!.split(';')[0]! } });
+    const again = await attempt(message, wallet, key);
+    expect(again.status).toBe(401);
+    expect(again.body.error).toEqual({ code: 'unknown_nonce', message: expect.stringMatching(/already used/) });
   });
 
   it('refuses nonces it never issued and nonces that expired', async () => {
     const wallet = newAccount();
-    const made = siweMessage(wallet.address, 'abcdef0123456789', { sessionKey: newAccount().address });
-    expect((await attempt(made, wallet)).body.error?.code).toBe('unknown_nonce');
+    const key = newAccount();
+    const made = siweMessage(wallet.address, 'abcdef0123456789', { sessionKey: key.address });
+    expect((await attempt(made, wallet, key)).body.error?.code).toBe('unknown_nonce');
     const n = await nonce(f.app);
     clock.now += 11 * 60_000;
-    const late = siweMessage(wallet.address, n, { sessionKey: newAccount().address });
-    expect((await attempt(late, wallet)).body.error?.code).toBe('nonce_expired');
+    const late = siweMessage(wallet.address, n, { sessionKey: key.address });
+    expect((await attempt(late, wallet, key)).body.error?.code).toBe('nonce_expired');
   });
 
   it('refuses expired, future, foreign-domain, foreign-URI, wrong-chain, tampered and key-less messages', async () => {

@@ -12,6 +12,7 @@ import { type GenesisFile, genesisFromCheckpoint } from '../src/genesis.ts';
 import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
+import type { ClientLimits } from '../src/server/client-limits.ts';
 import type { Backends } from '../src/store/open.ts';
 import { type TestBackend, testBackend } from './backends.ts';
 
@@ -40,6 +41,10 @@ export const TINY: ModelConfig = {
   normEps: 1e-5,
   auxLossCoef: 0.01,
 };
+
+/** Per-client limits no functional test reaches (the attack tests build apps with the defaults). */
+const wide = { limit: 1_000_000, windowMs: 60_000 };
+export const UNLIMITED: ClientLimits = { nonce: wide, login: wide, blocks: wide, contributions: wide };
 
 export const tinyCheckpoint = (seed = 1, config: ModelConfig = TINY) => randomCheckpoint(config, seed);
 
@@ -86,7 +91,7 @@ export async function seededFixture(
     dir,
     backend,
     relay,
-    app: createApp({ ...relay, maxPayloadBytes }),
+    app: createApp({ ...relay, maxPayloadBytes, limits: UNLIMITED }),
     genesis,
     meta: blockHash(genesis[0]!.header),
     slots,

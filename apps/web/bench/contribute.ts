@@ -7,6 +7,7 @@
  *
  *   pnpm exec tsx apps/web/bench/contribute.ts [tiny|genesis] [--steps 8] [--batch 2] [--seq 64]
  */
+import { blockHash } from '@blyan/block';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ const app = createApp({ ...relay, maxPayloadBytes: 64 << 20 });
 const { fetchImpl, accounts, key, account } = await signIn({ app });
 
 const a = await accounts.assignment();
-const model = await FrozenModel.open(new RelayClient('http://relay.test', fetchImpl), a.meta);
+const model = await FrozenModel.open(new RelayClient('http://relay.test', fetchImpl), a.meta, blockHash(genesis[0]!.header));
 const slot = model.plan(a.slot);
 if (slot.type !== 'expert') throw new Error('assigned a non-expert slot');
 const batches = new ShardBatches(evalStream(model.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text)), settings.batch, settings.seqLen);

@@ -6,10 +6,13 @@ import { type RelayProcess, startRelay } from './relay-process.ts';
 import { type RelayProxy, relayProxy } from './relay-proxy.ts';
 import { type Running, serveStatic } from './static-server.ts';
 
+/** The usage pool's period on the signed-in relay (`--usage-period`): short, so a test sees one end. */
+export const USAGE_PERIOD_S = 2;
+
 /**
  * For tests that sign in: the app first, so the relay can name its origin (SIWE domain and URI,
- * CORS with credentials); the relay serves the corpus-tokenized e2e model and accepts a drop of
- * 1e-4 nats/token. The app is built with the relay's own pin (written once the relay has founded
+ * CORS with credentials); the relay serves the corpus-tokenized e2e model, accepts a drop of
+ * 1e-4 nats/token and pays its usage pool every USAGE_PERIOD_S. The app is built with the relay's own pin (written once the relay has founded
  * its network).
  */
 export const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
@@ -24,7 +27,7 @@ export const test = base.extend<{ dist: PinnedDist; app: Running; relay: RelayPr
     await app.close();
   },
   relay: async ({ app, dist }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4']);
+    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4', '--usage-period', String(USAGE_PERIOD_S)]);
     await dist.pin(relay.genesis);
     await use(relay);
     await relay.stop();

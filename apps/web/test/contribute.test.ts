@@ -78,6 +78,7 @@ describe('a contribution round on the CPU reference against a real relay', () =>
     gate.set({ on: true });
     ctx = {
       relay: new RelayClient('http://relay.test', fetchImpl),
+      pin: f.meta,
       accounts,
       device: null,
       signer: key,

@@ -29,6 +29,6 @@ export async function signIn(f: Pick<AccountsFixture, 'app'>): Promise<SignedInC
   const key = newAccount();
   const account = wallet.address.toLowerCase() as Address;
   const message = loginMessage(await accounts.challenge(), account, key.address.toLowerCase() as Address, ORIGIN, Date.now());
-  const session = await accounts.login(message, await wallet.signMessage({ message }));
+  const session = await accounts.login(message, await wallet.signMessage({ message }), await key.signMessage({ message }));
   return { fetchImpl, accounts, key, account, message, session };
 }

@@ -4,7 +4,7 @@ import { RelayClient, RelayError, type UsageReceipt } from '@blyan/client';
 import { type ParamMap, Tokenizer, greedyDecode } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
+import { type AccountsFixture, ORIGIN, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
 import { authority } from '../../../relay/test/helpers.ts';
 import type { AnswerStats, FromWorker } from '../src/protocol.ts';
 import { blockTokens, routedCounts, spreadCounts } from '../src/usage/expert-tokens.ts';
@@ -79,7 +79,8 @@ describe('usage reports from answers', () => {
   });
 
   it('writes the report text the relay parses', () => {
-    expect(JSON.parse(reportText([{ block: 'a', tokens: 2 }], 1234))).toEqual({ created_at: 1234, experts: [{ block: 'a', tokens: 2 }] });
+    const bind = { account: '0xabc', origin: 'http://localhost:5173' };
+    expect(JSON.parse(reportText([{ block: 'a', tokens: 2 }], 1234, bind))).toEqual({ ...bind, created_at: 1234, experts: [{ block: 'a', tokens: 2 }] });
   });
 });
 
@@ -95,7 +96,7 @@ function fakeRelay(answers: (UsageReceipt | Error)[]) {
       inFlight--;
       const { experts } = JSON.parse(report) as { experts: UsageEntry[] };
       got.push({ experts, signature });
-      const a = answers.shift() ?? { kind: 'recorded', id: String(got.length), tokens: experts.reduce((s, e) => s + e.tokens, 0), credited: [] };
+      const a = answers.shift() ?? { kind: 'recorded', id: String(got.length), tokens: experts.reduce((s, e) => s + e.tokens, 0), period: 0, counted: [], not_heads: [] };
       if (a instanceof Error) throw a;
       return a;
     },
@@ -105,12 +106,13 @@ function fakeRelay(answers: (UsageReceipt | Error)[]) {
 
 describe('UsageReporter', () => {
   const sign = async (m: string) => `signed:${m.length}`;
+  const bind = { account: '0xabc', origin: 'http://localhost:5173' };
 
   it('sends one report at a time, waits out a rate limit, and signs every report', async () => {
     const relay = fakeRelay([{ kind: 'rate_limited', retryAfterMs: 3000 }]);
     const slept: number[] = [];
     const views: UsageView[] = [];
-    const r = new UsageReporter(relay.accounts, { sign, onChange: (v) => views.push(v), limits: { maxTokens: 10, maxEntries: 256 }, sleep: async (ms) => void slept.push(ms) });
+    const r = new UsageReporter(relay.accounts, { bind, sign, onChange: (v) => views.push(v), limits: { maxTokens: 10, maxEntries: 256 }, sleep: async (ms) => void slept.push(ms) });
     void r.record({ a: 8, b: 7 });
     await r.record({ c: 4 });
     expect(slept).toEqual([3000]);
@@ -125,9 +127,9 @@ describe('UsageReporter', () => {
   });
 
   it('keeps what an unreachable relay did not take for the next answer, and drops what the relay refused', async () => {
-    const relay = fakeRelay([new RelayError(0, 'unreachable', 'relay is unreachable'), { kind: 'recorded', id: 'x', tokens: 5, credited: [] }, new RelayError(422, 'not_expert', 'not an expert block')]);
+    const relay = fakeRelay([new RelayError(0, 'unreachable', 'relay is unreachable'), { kind: 'recorded', id: 'x', tokens: 5, period: 0, counted: [], not_heads: [] }, new RelayError(422, 'not_expert', 'not an expert block')]);
     const views: UsageView[] = [];
-    const r = new UsageReporter(relay.accounts, { sign, onChange: (v) => views.push(v) });
+    const r = new UsageReporter(relay.accounts, { bind, sign, onChange: (v) => views.push(v) });
     await r.record({ a: 3 });
     expect(views.at(-1)).toMatchObject({ reports: 0, pending: 3, error: expect.stringContaining('kept for the next answer') });
     await r.record({ a: 2 });
@@ -141,11 +143,16 @@ describe('UsageReporter', () => {
   });
 });
 
+/** A short pool period, so a test sees one end on the real clock. */
+const POOL = { units: 10_000, periodMs: 1000 };
+const nextPeriod = () => new Promise((r) => setTimeout(r, POOL.periodMs - (Date.now() % POOL.periodMs) + 5));
+const counted = (f: AccountsFixture, account: string) => (f.relay.accounts.db.prepare('SELECT DISTINCT block FROM usage_counts WHERE account = ? ORDER BY block').all(account) as { block: string }[]).map((r) => r.block);
+
 describe('a signed-in answer on the CPU reference, reported to a real relay', () => {
   let f: AccountsFixture;
   let cache: BlockCache;
   beforeAll(async () => {
-    f = await accountsFixture({ now: Date.now, rateLimit: { max: 50, windowMs: 60_000 } });
+    f = await accountsFixture({ now: Date.now, rateLimit: { max: 50, windowMs: 60_000 }, usagePool: POOL });
     cache = await BlockCache.open(1 << 24);
   });
   afterAll(async () => {
@@ -153,7 +160,7 @@ describe('a signed-in answer on the CPU reference, reported to a real relay', ()
     await f.close();
   });
 
-  it('claims exactly the tokens the reference routed to each expert block; the relay credits the genesis author and makes the hottest slot the next assignment', async () => {
+  it('claims exactly the tokens the reference routed to each expert block; the relay pays the genesis author the period’s pool and makes the hottest slot the next assignment', async () => {
     const me = await signIn(f);
     const posts: FromWorker[] = [];
     const session = new ModelSession(new RelayClient('http://relay.test', me.fetchImpl), f.meta, cache, (m) => posts.push(m), 'cpu', null);
@@ -182,30 +189,31 @@ describe('a signed-in answer on the CPU reference, reported to a real relay', ()
     expect(total(stats.expertTokens)).toBe(state.pos * cfg.nLayers * cfg.topK);
 
     const views: UsageView[] = [];
-    const reporter = new UsageReporter(me.accounts, { sign: (message) => me.key.signMessage({ message }), onChange: (v) => views.push(v) });
+    const reporter = new UsageReporter(me.accounts, { bind: { account: me.account, origin: ORIGIN }, sign: (message) => me.key.signMessage({ message }), onChange: (v) => views.push(v) });
     await reporter.record(stats.expertTokens);
     expect(views.at(-1)).toEqual({ reports: 1, tokens: total(expected), pending: 0, error: null });
 
     const rows = f.relay.accounts.db.prepare('SELECT block, tokens FROM usage').all() as { block: string; tokens: number }[];
     expect(Object.fromEntries(rows.map((r) => [r.block, r.tokens]))).toEqual(expected);
+    expect(counted(f, me.account)).toEqual(Object.keys(expected).sort());
+    await nextPeriod();
     const history = await me.accounts.history(authority);
-    expect(history.balance).toBe(total(expected));
-    expect(history.entries).toMatchObject([{ kind: 'usage', amount: total(expected) }]);
-    expect((await me.accounts.leaderboard()).leaders).toEqual([{ address: authority, balance: total(expected) }]);
+    expect(history.balance).toBe(POOL.units);
+    expect(history.entries).toMatchObject([{ kind: 'usage', amount: POOL.units }]);
+    expect((await me.accounts.leaderboard()).leaders).toEqual([{ address: authority, balance: POOL.units }]);
 
     const slotOf = new Map(Object.entries(f.slots).map(([slot, hash]) => [hash as string, slot]));
     const [hottest] = Object.entries(expected).sort(([a, x], [b, y]) => y - x || slotOf.get(a)!.localeCompare(slotOf.get(b)!));
     expect(await me.accounts.assignment()).toMatchObject({ reason: 'hot', slot: slotOf.get(hottest![0]) });
   });
 
-  it('splits a tally over the relay’s limit into reports the relay records one by one', async () => {
+  it('splits a tally over the relay’s limit into reports the relay records one by one, each block counted once', async () => {
     const me = await signIn(f);
     const tally = { [f.slots['layer0.expert0']!]: 7, [f.slots['layer1.expert1']!]: 4, [f.slots['layer1.expert2']!]: 2 };
-    const before = (await me.accounts.history(authority)).balance;
     const views: UsageView[] = [];
-    const reporter = new UsageReporter(me.accounts, { sign: (message) => me.key.signMessage({ message }), onChange: (v) => views.push(v), limits: { maxTokens: 5, maxEntries: 256 } });
+    const reporter = new UsageReporter(me.accounts, { bind: { account: me.account, origin: ORIGIN }, sign: (message) => me.key.signMessage({ message }), onChange: (v) => views.push(v), limits: { maxTokens: 5, maxEntries: 256 } });
     await reporter.record(tally);
     expect(views.at(-1)).toEqual({ reports: 3, tokens: 13, pending: 0, error: null });
-    expect((await me.accounts.history(authority)).balance).toBe(before + 13);
+    expect(counted(f, me.account)).toEqual(Object.keys(tally).sort());
   });
 });

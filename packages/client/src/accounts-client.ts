@@ -62,11 +62,15 @@ export interface ContributionView {
   verdict: SignedVerdict | null;
 }
 
-/** POST /v1/usage, recorded: the report's id (its SHA-256), its tokens, and the authors it credited. */
+/** POST /v1/usage, recorded: the report's id (its SHA-256), its tokens, and what it counted toward the period's usage pool. */
 interface UsageRecord {
   id: string;
   tokens: number;
-  credited: { address: Address; amount: number }[];
+  /** The pool period the report counts toward (credit is paid when the period ends). */
+  period: number;
+  /** Blocks newly counted for this account this period; blocks that are not heads now count nothing. */
+  counted: Hash[];
+  not_heads: Hash[];
 }
 
 /** What POST /v1/usage answered: recorded, or a rate limit to wait out. */
@@ -108,8 +112,9 @@ export class AccountsClient extends RelayConnection {
     return this.json('POST', '/auth/nonce');
   }
 
-  login(message: string, signature: string): Promise<Session> {
-    return this.json('POST', '/auth/login', { message, signature });
+  /** Signs in: the wallet's signature of the SIWE message, and the session key's signature of the same message (proof that the caller holds the key it delegates to). */
+  login(message: string, signature: string, keySignature: string): Promise<Session> {
+    return this.json('POST', '/auth/login', { message, signature, key_signature: keySignature });
   }
 
   async logout(): Promise<void> {

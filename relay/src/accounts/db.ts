@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { DATA_TABLES } from '../data/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -17,6 +17,21 @@ const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
 ) WITHOUT ROWID;`;
 /** Finds an earlier submission of the same delta on the same base (schema 2). */
 const BY_DELTA = 'CREATE INDEX IF NOT EXISTS contributions_by_delta ON contributions (base, payload_hash);';
+
+/* ---- schema 4 (issue 11, trust): the usage pool ---- */
+/**
+ * Usage counted toward each period's pool: one row per account, block and period, whatever the
+ * tokens; and each settled period with what its pool paid (schema 4).
+ */
+const USAGE_POOL = `CREATE TABLE IF NOT EXISTS usage_counts (
+  period INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  block TEXT NOT NULL,
+  author TEXT NOT NULL,
+  PRIMARY KEY (period, account, block)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS usage_periods (period INTEGER PRIMARY KEY, settled_at INTEGER NOT NULL, pool INTEGER NOT NULL, paid INTEGER NOT NULL);`;
+/* ---- end schema 4 ---- */
 
 /**
  * Everything about people rather than blocks: SIWE nonces and sessions (each a session-key
@@ -80,7 +95,9 @@ CREATE TABLE postings (
   amount INTEGER NOT NULL CHECK (amount <> 0)
 );
 CREATE INDEX postings_by_account ON postings (account, journal_id);
-${DATA_TABLES}`;
+${DATA_TABLES}
+${USAGE_POOL}
+`;
 
 /**
  * Schema 1 to 2: contributions gain their payload hash, shard, sample seed and commitment, and
@@ -103,6 +120,8 @@ ${ASSIGNMENTS}
   // ---- data hub (issue 13): schema 2 to 3 adds the data hub's tables, nothing else changes ----
   2: DATA_TABLES,
   // ---- end data hub ----
+  /** Schema 3 to 4 (issue 11, trust): usage credit comes from a fixed pool per period (usage already credited stays). */
+  3: USAGE_POOL,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

@@ -17,7 +17,7 @@ export interface DelegationProof extends Delegation {
   readonly signature: string;
 }
 
-export type NonceUse = 'ok' | 'unknown_nonce' | 'nonce_used' | 'nonce_expired';
+export type NonceUse = 'ok' | 'unknown_nonce' | 'nonce_expired';
 
 interface SessionRow {
   account: Address;
@@ -50,14 +50,18 @@ export class AuthStore {
   private readonly s;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly now: () => number,
+    /** Most unused nonces kept: issuing one more evicts the oldest. */
+    private readonly maxNonces = 10_000,
   ) {
     this.s = {
       insertNonce: db.prepare('INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)'),
-      nonce: db.prepare<[string], { expires_at: number; used_at: number | null }>('SELECT expires_at, used_at FROM nonces WHERE nonce = ?'),
-      useNonce: db.prepare('UPDATE nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL AND expires_at > ?'),
+      useNonce: db.prepare<[string], { expires_at: number }>('DELETE FROM nonces WHERE nonce = ? RETURNING expires_at'),
       pruneNonces: db.prepare('DELETE FROM nonces WHERE expires_at <= ?'),
+      nonceCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM nonces'),
+      evictNonces: db.prepare('DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces ORDER BY expires_at LIMIT ?)'),
+      keyInUse: db.prepare<[string, number], { one: number }>('SELECT 1 AS one FROM sessions WHERE session_key = ? AND revoked_at IS NULL AND expires_at > ? LIMIT 1'),
       insertSession: db.prepare(
         `INSERT INTO sessions (token_hash, account, session_key, issued_at, expires_at, message, signature)
          VALUES (@token_hash, @account, @session_key, @issued_at, @expires_at, @message, @signature)`,
@@ -71,36 +75,52 @@ export class AuthStore {
     };
   }
 
+  /**
+   * A fresh nonce. The table holds at most `maxNonces`: expired ones are pruned, then the oldest
+   * unused are evicted, so a flood costs honest users at worst a retry and never grows the table.
+   */
   issueNonce(ttlMs: number): { nonce: string; expiresAt: number } {
     const now = this.now();
     this.s.pruneNonces.run(now);
+    const over = this.s.nonceCount.get()!.n - this.maxNonces + 1;
+    if (over > 0) this.s.evictNonces.run(over);
     const nonce = randomBytes(16).toString('hex');
     this.s.insertNonce.run(nonce, now + ttlMs);
     return { nonce, expiresAt: now + ttlMs };
   }
 
-  /** Marks the nonce used if it was issued, unused and unexpired; says why not otherwise. */
+  /** Deletes the nonce: 'ok' if it was issued, unused (still stored) and unexpired; says why not otherwise. */
   useNonce(nonce: string): NonceUse {
-    const now = this.now();
-    if (this.s.useNonce.run(now, nonce, now).changes === 1) return 'ok';
-    const row = this.s.nonce.get(nonce);
+    const row = this.s.useNonce.get(nonce);
     if (!row) return 'unknown_nonce';
-    return row.used_at !== null ? 'nonce_used' : 'nonce_expired';
+    return row.expires_at > this.now() ? 'ok' : 'nonce_expired';
   }
 
-  /** Stores a session for a checked login and returns its cookie token. */
-  openSession(d: Delegation, message: string, signature: string): string {
+  /** Is `sessionKey` the key of a live session (of any account)? */
+  keyInUse(sessionKey: Address): boolean {
+    return this.s.keyInUse.get(sessionKey, this.now()) !== undefined;
+  }
+
+  /**
+   * Stores a session for a checked login and returns its cookie token, or null when another live
+   * session already holds its session key (checked and written in one step, so two logins racing
+   * with one key cannot both win).
+   */
+  openSession(d: Delegation, message: string, signature: string): string | null {
     const token = randomBytes(32).toString('base64url');
-    this.s.insertSession.run({
-      token_hash: tokenHash(token),
-      account: d.account,
-      session_key: d.sessionKey,
-      issued_at: d.issuedAt,
-      expires_at: d.expiresAt,
-      message,
-      signature,
-    });
-    return token;
+    return this.db.transaction(() => {
+      if (this.keyInUse(d.sessionKey)) return null;
+      this.s.insertSession.run({
+        token_hash: tokenHash(token),
+        account: d.account,
+        session_key: d.sessionKey,
+        issued_at: d.issuedAt,
+        expires_at: d.expiresAt,
+        message,
+        signature,
+      });
+      return token;
+    })();
   }
 
   session(token: string): Delegation | undefined {

@@ -4,6 +4,8 @@ import type { Accounts } from '../accounts/accounts.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { addressParam } from '../server/params.ts';
 import { SESSION_COOKIE, requireSession } from './session.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import { checkSessionKey, trustedKeys } from './session-key.ts';
 import { SESSION_KEY_URN, checkSiweLogin } from './siwe-login.ts';
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
@@ -16,8 +18,11 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   throw new ApiError(400, 'malformed_body', 'body must be a JSON object');
 }
 
-/** Sign-In with Ethereum: nonces, login (session cookie + session-key delegation), logout, me, and published delegations. */
-export function authRoutes({ auth, config }: Accounts): Hono {
+/**
+ * Sign-In with Ethereum: nonces, login (session cookie + session-key delegation, the session key
+ * proving itself by signing the same message), logout, me, and published delegations.
+ */
+export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono {
   const app = new Hono();
   const { siwe } = config;
 
@@ -35,17 +40,20 @@ export function authRoutes({ auth, config }: Accounts): Hono {
   });
 
   app.post('/auth/login', async (c) => {
-    const { message, signature } = await jsonBody(c.req.raw);
-    if (typeof message !== 'string' || typeof signature !== 'string') throw new ApiError(400, 'malformed_body', 'body must be { message, signature }');
+    const { message, signature, key_signature: keySignature } = await jsonBody(c.req.raw);
+    if (typeof message !== 'string' || typeof signature !== 'string') throw new ApiError(400, 'malformed_body', 'body must be { message, signature, key_signature }');
     const now = config.now();
     const login = await checkSiweLogin(message, signature, siwe, now);
     if (!login.ok) return c.json(errorBody(login.code, login.message), login.status);
+    const held = await checkSessionKey(login.sessionKey, message, keySignature, await trustedKeys(index), (k) => auth.keyInUse(k));
+    if (!held.ok) return c.json(errorBody(held.code, held.message), held.status);
     const nonce = auth.useNonce(login.nonce);
     if (nonce !== 'ok') {
-      const why = { unknown_nonce: 'this relay never issued that nonce', nonce_used: 'that nonce was already used: sign a fresh message', nonce_expired: 'that nonce expired: ask for a new one' };
+      const why = { unknown_nonce: 'this relay did not issue that nonce, or it was already used: sign a fresh message', nonce_expired: 'that nonce expired: ask for a new one' };
       return c.json(errorBody(nonce, why[nonce]), 401);
     }
     const token = auth.openSession(login, message, signature);
+    if (token === null) return c.json(errorBody('session_key_in_use', `${login.sessionKey} became the key of another live session; make a fresh key`), 409);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'Strict',

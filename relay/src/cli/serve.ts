@@ -63,7 +63,7 @@ function webAppDir(flag: string | undefined): string | undefined {
 }
 
 /** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
-function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string }, ownOrigin: string | undefined) {
+function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string }, ownOrigin: string | undefined) {
   const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? ownOrigin ?? DEFAULT_ORIGIN;
   let url: URL;
   try {
@@ -75,7 +75,8 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   const delta = values['min-improvement'] === undefined ? base.minImprovement : Number(values['min-improvement']);
   if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
   const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
-  return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId } };
+  const periodS = intOption(values['usage-period'], 'usage-period', base.usagePool.periodMs / 1000, 1, 366 * 86400);
+  return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId }, usagePool: { ...base.usagePool, periodMs: periodS * 1000 } };
 }
 
 /**
@@ -128,6 +129,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     app: { type: 'string' },
     'evaluator-key': { type: 'string' },
     genesis: { type: 'string' },
+    'usage-period': { type: 'string' },
   });
   if (values.genesis !== undefined && values.checkpoint !== undefined) throw new UsageError('give --genesis DIR (import a published genesis) or --checkpoint FILE (found a network), not both');
   const genesisDir = resolve(values.genesis ?? CANONICAL_GENESIS_DIR);

@@ -1,12 +1,15 @@
 import type { Doc } from '@blyan/model/data';
 import type { SiweExpectations } from '../auth/siwe-login.ts';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../data/config.ts';
+import type { PoolConfig } from '../rewards/pool.ts';
 
 /** Sign-in, contribution and reward settings of a relay. */
 export interface AccountsConfig {
   readonly siwe: SiweExpectations;
   /** How long a nonce from POST /auth/nonce may be used. */
   readonly nonceTtlMs: number;
+  /** Most unused nonces kept; issuing another evicts the oldest. */
+  readonly maxNonces: number;
   /**
    * δ: the least drop in mean hidden cross-entropy (nats/token) a contribution must achieve.
    * Production 0.002 (see docs/ARCHITECTURE.md, "Proof of learning").
@@ -26,8 +29,8 @@ export interface AccountsConfig {
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   /** Credit units per nat/token of improvement. */
   readonly creditPerNat: number;
-  /** Usage credit units per token an expert served for someone else. */
-  readonly creditPerUsageToken: number;
+  /** Usage credit: a fixed pool of units per period, split over distinct accounts' use of head blocks. */
+  readonly usagePool: PoolConfig;
   /** Largest token count one usage report may claim. */
   readonly maxUsageTokens: number;
   /** Recent usage that makes a slot hot. */
@@ -51,6 +54,7 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
   return {
     siwe: { domain: url.host, uri: url.origin, chainId: 1, maxSessionMs: 24 * 3600_000, maxAgeMs: 10 * 60_000, clockSkewMs: 60_000 },
     nonceTtlMs: 10 * 60_000,
+    maxNonces: 10_000,
     minImprovement: PRODUCTION_MIN_IMPROVEMENT,
     maxDeltaBytes: 256 * 1024,
     maxRelativeNorm: 0.1,
@@ -59,7 +63,7 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
     assignmentTtlMs: 3600_000,
     rateLimit: { max: 6, windowMs: 60_000 },
     creditPerNat: 1_000_000,
-    creditPerUsageToken: 1,
+    usagePool: { units: 10_000, periodMs: 3600_000 },
     maxUsageTokens: 100_000,
     hotWindowMs: 3600_000,
     shardDocs: 8,

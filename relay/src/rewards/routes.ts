@@ -5,9 +5,10 @@ import { ApiError, errorBody } from '../server/api-error.ts';
 import { addressParam, intParam } from '../server/params.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { userAccount } from './journal.ts';
+import { settleUsage } from './pool.ts';
 import { type UsageBody, recordUsage } from './usage.ts';
 
-/** Signed usage reports, the leaderboard and per-account history. */
+/** Signed usage reports, the leaderboard and per-account history; each settles the usage pool of every ended period first. */
 export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
   const app = new Hono();
   const { auth, config, journal, limiter, db, contributions } = accounts;
@@ -22,20 +23,24 @@ export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
     } catch {
       throw new ApiError(400, 'malformed_report', 'body must be JSON { report, signature }');
     }
-    const limits = { maxTokens: config.maxUsageTokens, creditPerToken: config.creditPerUsageToken, skewMs: 5 * 60_000 };
-    const r = await recordUsage(db, journal, index, session, body, limits, config.now());
+    const limits = { maxTokens: config.maxUsageTokens, skewMs: 5 * 60_000, origin: config.siwe.uri, pool: config.usagePool };
+    const now = config.now();
+    settleUsage(db, journal, config.usagePool, now);
+    const r = await recordUsage(db, index, session, body, limits, now);
     if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
     return c.json(r, 201);
   });
 
   app.get('/leaderboard', (c) => {
     const limit = intParam(c.req.query('limit'), 'limit', 20, 1, 100);
+    settleUsage(db, journal, config.usagePool, config.now());
     return c.json({ leaders: journal.leaderboard(limit), trial_balance: journal.trialBalance() });
   });
 
   app.get('/accounts/:address/history', (c) => {
     const address = addressParam(c.req.param('address'), 'an address is 0x and 40 hex digits');
     const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500);
+    settleUsage(db, journal, config.usagePool, config.now());
     return c.json({
       address,
       balance: journal.balance(userAccount(address)),

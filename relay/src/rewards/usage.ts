@@ -5,12 +5,13 @@ import { type Hex, isHex, recoverMessageAddress } from 'viem';
 import type Database from 'better-sqlite3';
 import type { Delegation } from '../auth/auth-store.ts';
 import type { IndexStore } from '../store/index-store.ts';
-import { REWARDS_ACCOUNT, type Journal, type Posting, userAccount } from './journal.ts';
+import { type PoolConfig, periodOf } from './pool.ts';
 
 /**
  * A usage report, as the client signs it: the JSON text `report` (UTF-8, EIP-191 personal_sign by
- * the session key) of `{ created_at, experts: [{ block, tokens }] }`: how many tokens each expert
- * block computed for this user since the last report.
+ * the session key) of `{ account, origin, created_at, experts: [{ block, tokens }] }`: how many
+ * tokens each expert block computed for `account` since the last report, bound to this relay's
+ * sign-in origin so it counts nowhere else.
  */
 export interface UsageBody {
   readonly report: string;
@@ -18,19 +19,23 @@ export interface UsageBody {
 }
 
 interface Report {
+  account: string;
+  origin: string;
   created_at: number;
   experts: { block: Hash; tokens: number }[];
 }
 
 export interface UsageLimits {
   readonly maxTokens: number;
-  readonly creditPerToken: number;
   /** How far created_at may be from now. */
   readonly skewMs: number;
+  /** The relay's sign-in origin, which the report must name. */
+  readonly origin: string;
+  readonly pool: PoolConfig;
 }
 
 export type UsageResult =
-  | { ok: true; id: string; tokens: number; credited: { address: Address; amount: number }[] }
+  | { ok: true; id: string; tokens: number; period: number; counted: Hash[]; not_heads: Hash[] }
   | { ok: false; status: 400 | 403 | 409 | 422; code: string; message: string };
 
 const refuse = (status: 400 | 403 | 409 | 422, code: string, message: string): UsageResult => ({ ok: false, status, code, message });
@@ -44,6 +49,7 @@ function parseReport(text: string, maxTokens: number): Report | string {
   }
   const r = x as Partial<Report>;
   if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.created_at)) return 'report.created_at must be an integer (ms)';
+  if (typeof r.account !== 'string' || typeof r.origin !== 'string') return 'report must name its account and the relay origin';
   if (!Array.isArray(r.experts) || r.experts.length < 1 || r.experts.length > 256) return 'report.experts must list 1 to 256 entries';
   let total = 0;
   const seen = new Set<string>();
@@ -59,13 +65,14 @@ function parseReport(text: string, maxTokens: number): Report | string {
 }
 
 /**
- * Records a signed usage report and credits the authors of the experts it names: each expert
- * block earns `creditPerToken` per token it computed for someone other than its author (self-use
- * counts toward hotness but earns nothing). Each report is taken once (its SHA-256 is its id).
+ * Records a signed usage report. It mints nothing: each (account, block) pair counts once toward
+ * the report's period, and only for a block that is its slot's head now and that someone other
+ * than the account wrote; `settleUsage` later splits the period's fixed pool over those counts.
+ * The report must be signed by the session key (not the wallet), name the session's account and
+ * this relay's origin, and is taken once (its SHA-256 is its id). Tokens feed slot hotness only.
  */
 export async function recordUsage(
   db: Database.Database,
-  journal: Journal,
   index: IndexStore,
   session: Delegation,
   body: UsageBody,
@@ -80,33 +87,36 @@ export async function recordUsage(
   } catch (e) {
     return refuse(403, 'bad_signature', `signature does not recover: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (signer !== session.sessionKey && signer !== session.account) return refuse(403, 'bad_signature', `report is signed by ${signer}, not by this session's key`);
+  if (signer === session.account) return refuse(403, 'bad_signature', 'usage reports are signed by the session key, not the wallet');
+  if (signer !== session.sessionKey) return refuse(403, 'bad_signature', `report is signed by ${signer}, not by this session's key`);
   const report = parseReport(body.report, limits.maxTokens);
   if (typeof report === 'string') return refuse(400, 'malformed_report', report);
+  if (report.account.toLowerCase() !== session.account) return refuse(403, 'wrong_account', `report is for ${report.account}, this session is ${session.account}`);
+  if (report.origin !== limits.origin) return refuse(403, 'wrong_origin', `report is for ${report.origin}, this relay signs in ${limits.origin}`);
   if (Math.abs(report.created_at - now) > limits.skewMs) return refuse(422, 'stale_report', `report is dated ${report.created_at}, more than ${limits.skewMs / 1000} s from now`);
-  const rows: { slot: string; block: Hash; tokens: number; author: Address }[] = [];
+  const meta = await index.metaHead();
+  const heads = meta === null ? {} : await index.paramIndex((await index.versionOf(meta))!);
+  const rows: { slot: string; block: Hash; tokens: number; author: Address; head: boolean }[] = [];
   for (const e of report.experts) {
     const b = await index.block(e.block);
     if (b?.header.type !== 'expert') return refuse(422, 'not_expert', `${e.block} is not an expert block on this relay`);
-    rows.push({ slot: b.slot, block: e.block, tokens: e.tokens, author: b.header.author });
+    rows.push({ slot: b.slot, block: e.block, tokens: e.tokens, author: b.header.author, head: heads[b.slot] === e.block });
   }
   const id = createHash('sha256').update(body.report, 'utf8').digest('hex');
-  const owed = new Map<Address, number>();
-  for (const r of rows) if (r.author !== session.account) owed.set(r.author, (owed.get(r.author) ?? 0) + r.tokens * limits.creditPerToken);
-  const credited = [...owed].map(([address, amount]) => ({ address, amount }));
+  const period = periodOf(now, limits.pool);
   const tokens = rows.reduce((s, r) => s + r.tokens, 0);
   const insertReport = db.prepare('INSERT INTO usage_reports (id, account, at, tokens) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const insertUsage = db.prepare('INSERT INTO usage (report, slot, block, tokens, at) VALUES (?, ?, ?, ?, ?)');
+  const count = db.prepare('INSERT INTO usage_counts (period, account, block, author) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const counted: Hash[] = [];
   const fresh = db.transaction(() => {
     if (insertReport.run(id, session.account, now, tokens).changes === 0) return false;
-    for (const r of rows) insertUsage.run(id, r.slot, r.block, r.tokens, now);
-    const total = credited.reduce((s, c) => s + c.amount, 0);
-    if (total > 0) {
-      const postings: Posting[] = [{ account: REWARDS_ACCOUNT, amount: -total }, ...credited.map((c) => ({ account: userAccount(c.address), amount: c.amount }))];
-      journal.post({ kind: 'usage', ref: id, memo: `${tokens} tokens reported by ${session.account}`, postings });
+    for (const r of rows) {
+      insertUsage.run(id, r.slot, r.block, r.tokens, now);
+      if (r.head && r.author !== session.account && count.run(period, session.account, r.block, r.author).changes === 1) counted.push(r.block);
     }
     return true;
   })();
   if (!fresh) return refuse(409, 'duplicate_report', `report ${id} was already recorded`);
-  return { ok: true, id, tokens, credited };
+  return { ok: true, id, tokens, period, counted, not_heads: rows.filter((r) => !r.head).map((r) => r.block) };
 }

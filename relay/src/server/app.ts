@@ -6,6 +6,7 @@ import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
+import { DEFAULT_CLIENT_LIMITS, SMALL_JSON_BYTES, bodyCap, perClient } from './client-limits.ts';
 import { cors } from './cors.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
@@ -14,7 +15,8 @@ import { mountWebApp } from './web-app.ts';
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
  * URI) also gets credentialed requests, so its session cookie reaches the account routes. With
- * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin.
+ * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin. Writes
+ * and sign-in are rate-limited per client, and JSON bodies capped, before any route reads them.
  */
 export function createApp(deps: AppDeps, webApp?: string): Hono {
   const app = new Hono();
@@ -29,10 +31,17 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
       maxAge: 86400,
     }),
   );
+  const limits = deps.limits ?? DEFAULT_CLIENT_LIMITS;
+  app.post('/v1/auth/nonce', perClient('nonce', limits.nonce));
+  app.post('/v1/auth/login', perClient('login', limits.login));
+  app.post('/v1/blocks', perClient('blocks', limits.blocks));
+  app.post('/v1/contributions', perClient('contributions', limits.contributions));
+  app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
+  app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));
   app.route('/v1', submitRoute(deps));
-  app.route('/v1', authRoutes(deps.accounts));
+  app.route('/v1', authRoutes(deps.accounts, deps.index));
   app.route('/v1', contributionRoutes(deps.accounts, deps.index, deps.objects));
   app.route('/v1', rewardRoutes(deps.accounts, deps.index));
   app.route('/v1', dataRoutes(deps.accounts, deps.index));

@@ -2,6 +2,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import type { ClientLimits } from './client-limits.ts';
 
 /** What the HTTP layer needs from the relay. */
 export interface AppDeps {
@@ -11,4 +12,6 @@ export interface AppDeps {
   accounts: Accounts;
   /** The largest payload the chain rules accept; the request body limit adds the wire header. */
   maxPayloadBytes: number;
+  /** Per-client rate limits; DEFAULT_CLIENT_LIMITS when absent. */
+  limits?: ClientLimits;
 }

@@ -15,7 +15,8 @@ export type AuthState = { state: 'checking' } | { state: 'out'; error: string | 
 
 /**
  * Sign-In with Ethereum against the relay: nonce, a fresh session key, the wallet's signature of
- * the EIP-4361 message delegating to it, login (httpOnly cookie); on load, the cookie's session
+ * the EIP-4361 message delegating to it and the session key's own signature of that message (the
+ * relay's proof that this tab holds the key), login (httpOnly cookie); on load, the cookie's session
  * is resumed when this tab still holds its session key. Logout revokes the delegation.
  */
 export function useAuth(relay: string) {
@@ -49,7 +50,7 @@ export function useAuth(relay: string) {
       const challenge = await accounts.challenge();
       const key = newSessionKey();
       const message = loginMessage(challenge, account, key.address.toLowerCase() as Address, location.origin, Date.now());
-      const s = await accounts.login(message, await personalSign(wallet, account, message));
+      const s = await accounts.login(message, await personalSign(wallet, account, message), await key.signMessage({ message }));
       setAuth({ state: 'in', account: s.account, sessionKey: s.session_key, expiresAt: s.expires_at });
     } catch (e) {
       dropSessionKey();

@@ -66,7 +66,7 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
               Usage reported this session: {usage.tokens} expert-tokens in {usage.reports} signed reports{usage.pending > 0 && `, ${usage.pending} waiting`}
             </p>
             <p className="hint" data-testid="usage-explained">
-              Your chats are reported as usage and credit the <b>authors of the experts</b> that computed the answers (for now mostly the genesis key), not you: that is how writers of useful experts are paid. You earn credit by contributing.
+              Your chats are reported as usage and credit the <b>authors of the experts</b> that computed the answers (for now mostly the genesis key), not you: that is how writers of useful experts are paid, from a fixed pool each hour shared in proportion to use. You earn credit by contributing.
             </p>
           </>
         )}

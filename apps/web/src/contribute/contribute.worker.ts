@@ -50,6 +50,7 @@ scope.onmessage = ({ data: m }) => {
     gate.set({ on: true, pauseWhenHidden: m.settings.pauseWhenHidden });
     running ??= run({
       relay: new RelayClient(m.relay),
+      pin: m.pin,
       accounts: new AccountsClient(m.relay),
       signer: privateKeyToAccount(m.sessionKey),
       account: m.account,

@@ -1,4 +1,4 @@
-import { type Address, type Signer, blockHash } from '@blyan/block';
+import { type Address, type Hash, type Signer, blockHash } from '@blyan/block';
 import type { AccountsClient, Assignment, ContributionView, RelayClient } from '@blyan/client';
 import { evalStream } from '@blyan/model/eval';
 import { ShardBatches } from './batches.ts';
@@ -12,6 +12,8 @@ import type { ContributeSettings, FromContributor, SubmissionView } from './prot
 
 export interface RoundContext {
   relay: RelayClient;
+  /** The genesis meta block this build trusts: the model trained on must descend from it. */
+  pin: Hash;
   accounts: AccountsClient;
   /** null: train on the CPU reference. */
   device: GPUDevice | null;
@@ -39,7 +41,7 @@ export async function contributeRound(ctx: RoundContext, round: number): Promise
   post({ type: 'status', text: 'asking the relay for an assignment' });
   const a = await accounts.assignment();
   post({ type: 'assignment', round, assignment: a });
-  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta);
+  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta, ctx.pin);
   ctx.model = model;
   await model.refresh();
   const slot = model.plan(a.slot);

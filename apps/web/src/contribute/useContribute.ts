@@ -2,6 +2,7 @@ import type { Address } from '@blyan/block';
 import type { AccountHistory, AccountsClient, Assignment } from '@blyan/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { loadJson, saveJson } from '../settings.ts';
+import { genesisPin } from '../genesis-pin.ts';
 import { storedSessionKey } from '../auth/session-key.ts';
 import { watchAnswering } from './answering.ts';
 import type { PauseReason } from './gate.ts';
@@ -100,7 +101,14 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
         return;
       }
       setView((v) => ({ ...v, on, running: v.running || on, error: null }));
-      worker.current?.postMessage((on ? { type: 'start', relay, sessionKey: key!, account: account!, settings } : { type: 'stop' }) satisfies ToContributor);
+      if (!on) {
+        worker.current?.postMessage({ type: 'stop' } satisfies ToContributor);
+        return;
+      }
+      genesisPin().then(
+        (pin) => worker.current?.postMessage({ type: 'start', relay, pin, sessionKey: key!, account: account!, settings } satisfies ToContributor),
+        (e: unknown) => setView((v) => ({ ...v, on: false, error: (e as Error).message })),
+      );
     },
     [relay, account, settings],
   );

@@ -1,5 +1,5 @@
 import { type AccountsClient, RelayError } from '@blyan/client';
-import { RELAY_LIMITS, type ReportLimits, addTokens, reportText, splitReports, takeTokens } from './reports.ts';
+import { RELAY_LIMITS, type ReportBinding, type ReportLimits, addTokens, reportText, splitReports, takeTokens } from './reports.ts';
 
 /** What this session reported so far, for the page. */
 export interface UsageView {
@@ -14,6 +14,8 @@ export interface UsageView {
 export const NO_USAGE: UsageView = { reports: 0, tokens: 0, pending: 0, error: null };
 
 export interface ReporterOptions {
+  /** What every report is bound to: the signed-in account and the relay's sign-in origin (this page's). */
+  bind: ReportBinding;
   /** EIP-191 (personal_sign) signature of `message` by the session key. */
   sign(message: string): Promise<string>;
   onChange(view: UsageView): void;
@@ -63,7 +65,7 @@ export class UsageReporter {
     for (;;) {
       const [experts] = splitReports(this.pending, this.options.limits ?? RELAY_LIMITS);
       if (this.closed || experts === undefined) return;
-      const text = reportText(experts, Date.now());
+      const text = reportText(experts, Date.now(), this.options.bind);
       try {
         const answer = await this.accounts.reportUsage(text, await this.options.sign(text));
         if (answer.kind === 'rate_limited') {

@@ -57,7 +57,13 @@ export function splitReports(pending: ReadonlyMap<string, number>, limits: Repor
   return reports;
 }
 
-/** The report's JSON text, which the session key signs and the relay parses. */
-export function reportText(experts: readonly UsageEntry[], createdAt: number): string {
-  return JSON.stringify({ created_at: createdAt, experts });
+/** Whose use a report states and for which relay: the signed-in account and the relay's sign-in origin. */
+export interface ReportBinding {
+  account: string;
+  origin: string;
+}
+
+/** The report's JSON text, which the session key signs and the relay parses; it counts only for `bind`. */
+export function reportText(experts: readonly UsageEntry[], createdAt: number, bind: ReportBinding): string {
+  return JSON.stringify({ account: bind.account, origin: bind.origin, created_at: createdAt, experts });
 }

@@ -20,7 +20,7 @@ export function useUsageReports(accounts: AccountsClient, session: SignedIn | nu
     const key = storedSessionKey();
     if (account === null || sessionKey === null || key === null) return;
     const signer = privateKeyToAccount(key);
-    const r = new UsageReporter(accounts, { sign: (message) => signer.signMessage({ message }), onChange: setUsage });
+    const r = new UsageReporter(accounts, { bind: { account, origin: location.origin }, sign: (message) => signer.signMessage({ message }), onChange: setUsage });
     reporter.current = r;
     return () => {
       r.close();

@@ -1,0 +1,46 @@
+import type { Address } from '@blyan/block';
+import type Database from 'better-sqlite3';
+import { REWARDS_ACCOUNT, type Journal, type Posting, userAccount } from './journal.ts';
+
+/** The usage pool: `units` of credit per period of `periodMs`, split over that period's counted use. */
+export interface PoolConfig {
+  readonly units: number;
+  readonly periodMs: number;
+}
+
+export const periodOf = (at: number, pool: PoolConfig) => Math.floor(at / pool.periodMs);
+
+/** Each author's share of a pool: ⌊units · uses / all uses⌋; the rounding remainder is not paid. */
+export function splitPool(units: number, uses: ReadonlyMap<Address, number>): { address: Address; amount: number }[] {
+  const total = [...uses.values()].reduce((s, n) => s + n, 0);
+  if (total === 0) return [];
+  return [...uses]
+    .map(([address, n]) => ({ address, amount: Math.floor((units * n) / total) }))
+    .filter((c) => c.amount > 0)
+    .sort((a, b) => b.amount - a.amount || a.address.localeCompare(b.address));
+}
+
+/**
+ * Pays out every period before `now`'s that has counted use and is not yet settled: one journal
+ * entry per period, the rewards account paying at most `pool.units`, each author credited for the
+ * (account, block) pairs counted on its blocks. Idempotent: a settled period is never paid again.
+ */
+export function settleUsage(db: Database.Database, journal: Journal, pool: PoolConfig, now: number): { period: number; paid: number }[] {
+  const open = db.prepare<[number], { period: number }>(
+    'SELECT DISTINCT c.period FROM usage_counts c LEFT JOIN usage_periods p ON p.period = c.period WHERE p.period IS NULL AND c.period < ? ORDER BY c.period',
+  );
+  const uses = db.prepare<[number], { author: Address; n: number }>('SELECT author, COUNT(*) AS n FROM usage_counts WHERE period = ? GROUP BY author');
+  const close = db.prepare('INSERT INTO usage_periods (period, settled_at, pool, paid) VALUES (?, ?, ?, ?)');
+  return db.transaction(() =>
+    open.all(periodOf(now, pool)).map(({ period }) => {
+      const credited = splitPool(pool.units, new Map(uses.all(period).map((r) => [r.author, r.n])));
+      const paid = credited.reduce((s, c) => s + c.amount, 0);
+      if (paid > 0) {
+        const postings: Posting[] = [{ account: REWARDS_ACCOUNT, amount: -paid }, ...credited.map((c) => ({ account: userAccount(c.address), amount: c.amount }))];
+        journal.post({ kind: 'usage', ref: `period:${period}`, memo: `usage pool of period ${period} (${new Date(period * pool.periodMs).toISOString()})`, postings });
+      }
+      close.run(period, now, pool.units, paid);
+      return { period, paid };
+    }),
+  )();
+}

@@ -1,0 +1,58 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { rateLimiter } from 'hono-rate-limiter';
+import { errorBody } from './api-error.ts';
+
+/** Body cap of JSON routes that carry a signed message (login, usage): a SIWE message and a signature or two. */
+export const SMALL_JSON_BYTES = 16 * 1024;
+
+/**
+ * Refuses a body over `maxBytes` with 413 before any handler parses it: a larger Content-Length is
+ * refused unread; a body without one is read from the raw stream only up to the cap.
+ */
+export const bodyCap = (maxBytes: number): MiddlewareHandler =>
+  bodyLimit({ maxSize: maxBytes, onError: (c) => c.json(errorBody('body_too_large', `request body exceeds ${maxBytes} bytes`), 413) });
+
+/** The client a request comes from: its socket's remote address (the relay trusts no forwarding header). */
+export function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'local';
+}
+
+/** How many requests one client may make to a route group per window. */
+export interface ClientLimit {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/**
+ * At most `limit` requests per client address per `windowMs` (hono-rate-limiter, in memory); the
+ * rest get 429 `rate_limited` with Retry-After. `name` keeps each route group's count apart.
+ */
+export const perClient = (name: string, { limit, windowMs }: ClientLimit): MiddlewareHandler =>
+  rateLimiter({
+    windowMs,
+    limit,
+    standardHeaders: 'draft-6',
+    keyGenerator: (c) => `${name}:${clientAddress(c)}`,
+    handler: (c) => c.json(errorBody('rate_limited', `at most ${limit} ${name} requests per ${windowMs / 1000} s from one client; retry after Retry-After`), 429),
+  });
+
+/** Per-client limits of the routes that write or start a sign-in. */
+export interface ClientLimits {
+  readonly nonce: ClientLimit;
+  readonly login: ClientLimit;
+  readonly blocks: ClientLimit;
+  readonly contributions: ClientLimit;
+}
+
+/**
+ * Well above what one person's browser needs (a sign-in takes one nonce and one login), far
+ * below a flood: one client gets 60 nonces a minute where main gave 896 a second.
+ */
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  nonce: { limit: 60, windowMs: 60_000 },
+  login: { limit: 30, windowMs: 60_000 },
+  blocks: { limit: 600, windowMs: 60_000 },
+  contributions: { limit: 60, windowMs: 60_000 },
+};
