@@ -1,22 +1,28 @@
 /**
- * Decode and training speed of the WebGPU engine next to the CPU reference, on the genesis
- * config (or a smaller one: `tsx bench/engine.ts small`), at each precision on each adapter: on a
+ * Decode and training speed of the WebGPU engine next to the CPU reference, on genesis v2's config
+ * with random weights (or v1's: `tsx bench/engine.ts genesis`, or a small one: `… small`), at each precision on each adapter: on a
  * machine without a GPU, lavapipe (f16 and f32) and SwiftShader (f32), whichever are installed;
  * with VK_ICD_FILENAMES set (a real GPU), its adapter at f16 (with shader-f16) and f32. Prints
  * tokens/s, ms per training micro-step + AdamW step, their GPU / CPU ratios, GPU submissions and
- * readbacks per token, and how many greedy tokens equal the reference's.
+ * readbacks per token, what the engine encodes per decode token and per training micro-step
+ * (dispatches, bind-group changes, bytes its bindings span: counted, not timed), and how many
+ * greedy tokens equal the reference's.
  */
+import { fileURLToPath } from 'node:url';
 import { type TensorMap, quantizeInt8, toF32 } from '@blyan/block';
+import { readCheckpoint } from '@blyan/model/checkpoint';
 import { BlyanEngine, type Precision } from '../src/engine.ts';
+import type { DispatchCounts } from '../src/kernel.ts';
 import { GpuUnavailableError } from '../src/errors.ts';
 import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
 
 const CONFIGS: Record<string, ModelConfig> = {
+  'genesis-v2': readCheckpoint(fileURLToPath(new URL('../../../public/genesis-v2/checkpoint.tensors', import.meta.url))).config,
   genesis: GENESIS_CONFIG,
   small: { vocabSize: 1024, dModel: 64, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 192, contextLength: 128, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 },
 };
-const name = process.argv[2] ?? 'genesis';
+const name = process.argv[2] ?? 'genesis-v2';
 const cfg = CONFIGS[name];
 if (!cfg) throw new Error(`unknown config ${name}; one of ${Object.keys(CONFIGS).join(', ')}`);
 const PROMPT = 16;
@@ -82,7 +88,18 @@ interface Run {
   readonly trainS: number;
   readonly submissions: number;
   readonly readbacks: number;
+  readonly decodeCounts: DispatchCounts;
+  readonly microCounts: DispatchCounts;
   readonly equal: number;
+}
+
+/** The engine's dispatch counters encoded by `f`, divided by `per`. */
+async function counted(engine: BlyanEngine, per: number, f: () => Promise<unknown>): Promise<DispatchCounts> {
+  const before = { ...engine.counters };
+  await f();
+  const c = engine.counters;
+  const delta = (k: keyof DispatchCounts) => (c[k] - before[k]) / per;
+  return { dispatches: delta('dispatches'), bindGroups: delta('bindGroups'), bytesRead: delta('bytesRead'), bytesWritten: delta('bytesWritten') };
 }
 
 async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
@@ -92,11 +109,15 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
   const createS = seconds(t);
   await engine.prefill(prompt);
   await engine.readLogits();
+  for await (const _ of engine.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
   const prefills: number[] = [];
   const decodes: number[] = [];
   const trains: number[] = [];
   let tokens: number[] = [];
   let [submissions, readbacks] = [0, 0];
+  const decodeCounts = await counted(engine, DECODE - 1, async () => {
+    for await (const _ of engine.generate({ maxTokens: DECODE - 1, sampling: { temperature: 0 } }));
+  });
   for (let round = 0; round < ROUNDS; round++) {
     t = performance.now();
     await engine.prefill(prompt);
@@ -110,7 +131,7 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
     readbacks += (engine.counters.readbacks - before.readbacks) / (ROUNDS * DECODE);
   }
   const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
-  await trainer.microStep(inputs, targets);
+  const microCounts = await counted(engine, 1, () => trainer.microStep(inputs, targets));
   await trainer.step();
   for (let round = 0; round < ROUNDS; round++) {
     t = performance.now();
@@ -121,7 +142,7 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
   const [prefillS, decodeS, trainS] = [median(prefills), median(decodes), median(trains)];
   engine.destroy();
   const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
-  return { adapter, precision, createS, prefillS, decodeS, trainS, submissions, readbacks, equal: equal < 0 ? DECODE : equal };
+  return { adapter, precision, createS, prefillS, decodeS, trainS, submissions, readbacks, decodeCounts, microCounts, equal: equal < 0 ? DECODE : equal };
 }
 
 /**
@@ -166,4 +187,8 @@ console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.p
 console.log(row('decode (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.decodeS).toFixed(1), cpuDecodeS / r.decodeS)));
 console.log(row('training step (ms)', (cpuTrainS * 1e3).toFixed(0), (r) => cell((r.trainS * 1e3).toFixed(0), cpuTrainS / r.trainS)));
 console.log(row('submissions / readbacks per token', '', (r) => `${r.submissions.toFixed(2)} / ${r.readbacks.toFixed(2)}`));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const counts = (c: DispatchCounts) => `${c.dispatches} / ${c.bindGroups} / ${kb(c.bytesRead)} / ${kb(c.bytesWritten)}`;
+console.log(row('per decode token: dispatches / bind groups / bytes bound read-only / writable', '', (r) => counts(r.decodeCounts)));
+console.log(row('per training micro-step: the same', '', (r) => counts(r.microCounts)));
 console.log(row('greedy tokens equal to the reference', `${DECODE}`, (r) => `${r.equal === DECODE ? 'all' : `first ${r.equal}`} of ${DECODE}`));

@@ -2,6 +2,7 @@ import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 import { type GenerateOptions, Inference } from './inference.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
+import { noDispatches } from './kernel.ts';
 import { expertLayout } from './layout.ts';
 import type { Counters } from './plan.ts';
 import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
@@ -40,7 +41,7 @@ export class BlyanEngine {
   private constructor(
     readonly device: GPUDevice,
     readonly cfg: ModelConfig,
-    /** GPU submissions and readbacks since creation. */
+    /** GPU submissions, readbacks, dispatches, bind-group changes and bound bytes since creation. */
     readonly counters: Counters,
     private readonly weights: ModelWeights,
     private readonly inference: Inference,
@@ -62,7 +63,7 @@ export class BlyanEngine {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
-    const counters = { submissions: 0, readbacks: 0 };
+    const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
     const inference = await Inference.create(device, cfg, weights, counters);
     const validation = await device.popErrorScope();
     const memory = await device.popErrorScope();

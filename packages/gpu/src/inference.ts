@@ -194,7 +194,7 @@ export class Inference {
     this.device.queue.writeBuffer(this.step, 0, encodeStep(s));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.sample.dispatches, 1);
+    encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.submit(encoder);
@@ -225,8 +225,8 @@ export class Inference {
     this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1);
+    encodeDispatches(pass, plan.dispatches, n, this.counters);
+    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.readback.copy(encoder, this.status, 0, 1);

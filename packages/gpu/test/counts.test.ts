@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlyanEngine } from '../src/engine.ts';
+import type { DispatchCounts } from '../src/kernel.ts';
+import { gpuDevice, randomTokens, Rng } from './gpu.ts';
+import { TINY, randomModel } from './model.ts';
+
+/** Dispatches, bind-group changes and bound bytes encoded by `run`, per `per`. */
+async function counted(engine: BlyanEngine, per: number, run: () => Promise<unknown>): Promise<DispatchCounts> {
+  const before = { ...engine.counters };
+  await run();
+  const c = engine.counters;
+  return {
+    dispatches: (c.dispatches - before.dispatches) / per,
+    bindGroups: (c.bindGroups - before.bindGroups) / per,
+    bytesRead: (c.bytesRead - before.bytesRead) / per,
+    bytesWritten: (c.bytesWritten - before.bytesWritten) / per,
+  };
+}
+
+/**
+ * The engine's work per decode token and per training micro-step on the TINY model (2 layers),
+ * pinned: a change in these numbers is a change in what the GPU is asked to do, and shows here.
+ */
+describe('dispatch counts', () => {
+  const engines: BlyanEngine[] = [];
+  afterAll(() => engines.forEach((e) => e.destroy()));
+
+  it('per decode token and per training micro-step', async () => {
+    const device = await gpuDevice();
+    const engine = await BlyanEngine.create(device, TINY, { precision: 'f32' });
+    engines.push(engine);
+    engine.load(randomModel(TINY, 3).tensors);
+    await engine.prefill([1, 2, 3]);
+    for await (const _ of engine.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
+    const tokens = 4;
+    const decode = await counted(engine, tokens, async () => {
+      for await (const _ of engine.generate({ maxTokens: tokens, sampling: { temperature: 0 } }));
+    });
+    expect(decode).toEqual({ dispatches: 13 * TINY.nLayers + 4, bindGroups: 13 * TINY.nLayers + 4, bytesRead: 256192, bytesWritten: 101840 });
+
+    const rng = new Rng(5);
+    const [B, T] = [2, 6];
+    const trainer = await engine.createTrainer({ layer: 1, expert: 0, batch: B, seqLen: T, adamw: { lr: 1e-3 } });
+    const inputs = Array.from(randomTokens(rng, B * T, TINY.vocabSize));
+    const targets = Array.from(randomTokens(rng, B * T, TINY.vocabSize));
+    const micro = await counted(engine, 1, () => trainer.microStep(inputs, targets));
+    expect(micro).toEqual({ dispatches: 40, bindGroups: 40, bytesRead: 324640, bytesWritten: 164944 });
+  });
+});
