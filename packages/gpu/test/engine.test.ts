@@ -65,6 +65,18 @@ describe('engine: decoding matches the CPU reference', () => {
     });
   }
 
+  it('static-prompt routing chosen from a one-token prompt (the one-token pass picks the set)', async () => {
+    const device = await gpuDevice();
+    const { params, tensors } = randomModel(TINY, 5);
+    const engine = await BlyanEngine.create(device, TINY);
+    engines.push(engine);
+    engine.load(tensors);
+    const routing = { mode: 'static-prompt', expertsPerLayer: 2 } as const;
+    const expected = greedyDecode(params, TINY, [11], 8, routing);
+    await engine.prefill([11], routing);
+    expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
+  });
+
   it('samples with temperature, top-k and top-p like the reference for the same seed', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 6, 3);
