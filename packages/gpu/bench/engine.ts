@@ -83,14 +83,11 @@ interface Run {
   readonly adapter: string;
   readonly precision: Precision;
   readonly createS: number;
-  readonly prefillS: number;
-  readonly decodeS: number;
+  /** Decoding with the fused one-token pass (the default) and with the per-operation one (the baseline). */
+  readonly fused: Decoding;
+  readonly perOperation: Decoding;
   readonly trainS: number;
-  readonly submissions: number;
-  readonly readbacks: number;
-  readonly decodeCounts: DispatchCounts;
   readonly microCounts: DispatchCounts;
-  readonly equal: number;
 }
 
 /** The engine's dispatch counters encoded by `f`, divided by `per`. */
@@ -102,24 +99,30 @@ async function counted(engine: BlyanEngine, per: number, f: () => Promise<unknow
   return { dispatches: delta('dispatches'), bindGroups: delta('bindGroups'), bytesRead: delta('bytesRead'), bytesWritten: delta('bytesWritten') };
 }
 
-async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
-  let t = performance.now();
-  const engine = await BlyanEngine.create(device, cfg!, { precision });
-  engine.load(tensors);
-  const createS = seconds(t);
+interface Decoding {
+  readonly prefillS: number;
+  readonly decodeS: number;
+  readonly submissions: number;
+  readonly readbacks: number;
+  readonly counts: DispatchCounts;
+  /** Greedy tokens equal to the reference's before the first difference. */
+  readonly equal: number;
+}
+
+/** Prefill and greedy decode on `engine` (medians of ROUNDS), with what a decode token encodes. */
+async function decoding(engine: BlyanEngine): Promise<Decoding> {
   await engine.prefill(prompt);
   await engine.readLogits();
   for await (const _ of engine.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
-  const prefills: number[] = [];
-  const decodes: number[] = [];
-  const trains: number[] = [];
-  let tokens: number[] = [];
-  let [submissions, readbacks] = [0, 0];
-  const decodeCounts = await counted(engine, DECODE - 1, async () => {
+  const counts = await counted(engine, DECODE - 1, async () => {
     for await (const _ of engine.generate({ maxTokens: DECODE - 1, sampling: { temperature: 0 } }));
   });
+  const prefills: number[] = [];
+  const decodes: number[] = [];
+  let tokens: number[] = [];
+  let [submissions, readbacks] = [0, 0];
   for (let round = 0; round < ROUNDS; round++) {
-    t = performance.now();
+    let t = performance.now();
     await engine.prefill(prompt);
     prefills.push(seconds(t));
     tokens = [];
@@ -130,19 +133,33 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
     submissions += (engine.counters.submissions - before.submissions) / (ROUNDS * DECODE);
     readbacks += (engine.counters.readbacks - before.readbacks) / (ROUNDS * DECODE);
   }
+  const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
+  return { prefillS: median(prefills), decodeS: median(decodes), submissions, readbacks, counts, equal: equal < 0 ? DECODE : equal };
+}
+
+/** On one adapter and precision: decode with the fused and the per-operation pass, then training. */
+async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
+  const baseline = await BlyanEngine.create(device, cfg!, { precision, decode: 'per-operation' });
+  baseline.load(tensors);
+  const perOperation = await decoding(baseline);
+  baseline.destroy();
+  let t = performance.now();
+  const engine = await BlyanEngine.create(device, cfg!, { precision });
+  engine.load(tensors);
+  const createS = seconds(t);
+  const fused = await decoding(engine);
   const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
   const microCounts = await counted(engine, 1, () => trainer.microStep(inputs, targets));
   await trainer.step();
+  const trains: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     t = performance.now();
     await trainer.microStep(inputs, targets);
     await trainer.step();
     trains.push(seconds(t));
   }
-  const [prefillS, decodeS, trainS] = [median(prefills), median(decodes), median(trains)];
   engine.destroy();
-  const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
-  return { adapter, precision, createS, prefillS, decodeS, trainS, submissions, readbacks, decodeCounts, microCounts, equal: equal < 0 ? DECODE : equal };
+  return { adapter, precision, createS, fused, perOperation, trainS: median(trains), microCounts };
 }
 
 /**
@@ -183,12 +200,19 @@ console.log(`greedy decode of ${DECODE} tokens after a ${PROMPT}-token prompt; t
 console.log(row('', 'CPU reference', (r) => `${r.adapter} ${r.precision}`));
 console.log(row('---', '---', () => '---'));
 console.log(row('engine created + loaded (s)', '', (r) => r.createS.toFixed(2)));
-console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.prefillS * 1e3).toFixed(1), cpuPrefillS / r.prefillS)));
-console.log(row('decode (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.decodeS).toFixed(1), cpuDecodeS / r.decodeS)));
-console.log(row('training step (ms)', (cpuTrainS * 1e3).toFixed(0), (r) => cell((r.trainS * 1e3).toFixed(0), cpuTrainS / r.trainS)));
-console.log(row('submissions / readbacks per token', '', (r) => `${r.submissions.toFixed(2)} / ${r.readbacks.toFixed(2)}`));
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const counts = (c: DispatchCounts) => `${c.dispatches} / ${c.bindGroups} / ${kb(c.bytesRead)} / ${kb(c.bytesWritten)}`;
-console.log(row('per decode token: dispatches / bind groups / bytes bound read-only / writable', '', (r) => counts(r.decodeCounts)));
+/** Dispatches per layer: all but the embedding, final norm, logits and sampler. */
+const perLayer = (c: DispatchCounts) => ((c.dispatches - 4) / cfg.nLayers).toFixed(0);
+const equal = (d: Decoding) => `${d.equal === DECODE ? 'all' : `first ${d.equal}`} of ${DECODE}`;
+console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.fused.prefillS * 1e3).toFixed(1), cpuPrefillS / r.fused.prefillS)));
+console.log(row('decode, per-operation pass (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.perOperation.decodeS).toFixed(1), cpuDecodeS / r.perOperation.decodeS)));
+console.log(row('decode, fused pass (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.fused.decodeS).toFixed(1), cpuDecodeS / r.fused.decodeS)));
+console.log(row('fused / per-operation decode speed', '', (r) => `${(r.perOperation.decodeS / r.fused.decodeS).toFixed(2)}×`));
+console.log(row('training step (ms)', (cpuTrainS * 1e3).toFixed(0), (r) => cell((r.trainS * 1e3).toFixed(0), cpuTrainS / r.trainS)));
+console.log(row('submissions / readbacks per token', '', (r) => `${r.fused.submissions.toFixed(2)} / ${r.fused.readbacks.toFixed(2)}`));
+console.log(row('dispatches per layer per token, per-operation → fused', '', (r) => `${perLayer(r.perOperation.counts)} → ${perLayer(r.fused.counts)}`));
+console.log(row('per token, per-operation: dispatches / bind groups / bytes bound read-only / writable', '', (r) => counts(r.perOperation.counts)));
+console.log(row('per token, fused: the same', '', (r) => counts(r.fused.counts)));
 console.log(row('per training micro-step: the same', '', (r) => counts(r.microCounts)));
-console.log(row('greedy tokens equal to the reference', `${DECODE}`, (r) => `${r.equal === DECODE ? 'all' : `first ${r.equal}`} of ${DECODE}`));
+console.log(row('greedy tokens equal to the reference, per-operation / fused', `${DECODE}`, (r) => `${equal(r.perOperation)} / ${equal(r.fused)}`));

@@ -1,6 +1,6 @@
 import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
-import { type GenerateOptions, Inference } from './inference.ts';
+import { type DecodePass, type GenerateOptions, Inference } from './inference.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
 import { noDispatches } from './kernel.ts';
 import { expertLayout } from './layout.ts';
@@ -22,6 +22,8 @@ export interface EngineOptions {
    * reference.
    */
   readonly precision?: Precision;
+  /** How a decode step runs each layer (DecodePass); default 'fused'. */
+  readonly decode?: DecodePass;
 }
 
 export type Precision = Storage;
@@ -64,7 +66,9 @@ export class BlyanEngine {
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
     const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
-    const inference = await Inference.create(device, cfg, weights, counters);
+    const decode = options.decode ?? 'fused';
+    if (decode !== 'fused' && decode !== 'per-operation') throw new Error(`decode must be 'fused' or 'per-operation', got ${String(decode)}`);
+    const inference = await Inference.create(device, cfg, weights, counters, decode);
     const validation = await device.popErrorScope();
     const memory = await device.popErrorScope();
     if (memory) throw new GpuUnavailableError(`the GPU ran out of memory creating the engine: ${memory.message}`);

@@ -135,9 +135,10 @@ export class Inference {
     this.sample.add(k.sample, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
   }
 
-  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters): Promise<Inference> {
+  /** `decode`: how the one-token pass runs a layer (EngineOptions.decode). */
+  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass): Promise<Inference> {
     const s = weights.matrices;
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s), passKernels(device, cfg, PROMPT_ROWS, s), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused'), passKernels(device, cfg, PROMPT_ROWS, s, false), compileKernel(device, sampleKernel(cfg.vocabSize))]);
     return new Inference(device, cfg, weights, counters, { decode, prompt, sample });
   }
 
@@ -324,6 +325,14 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
 }
 
 /**
+ * How the one-token pass runs a layer: 'fused', three dispatches (kernels/decode.ts, two of them
+ * one workgroup each: for a model this size a decode step is bound by dispatch latency), or
+ * 'per-operation', the prompt pass's thirteen kernels at one row (more workgroups per layer:
+ * for models too wide for one workgroup per token, and the baseline `pnpm bench:gpu` compares with).
+ */
+export type DecodePass = 'fused' | 'per-operation';
+
+/**
  * A layer's KV cache is one buffer, keys first, values from this byte offset on (the keys' size
  * rounded up to the binding alignment), so a kernel can append to both through one binding.
  */
@@ -335,9 +344,9 @@ type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
 type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
-/** A pass's kernels; the one-token pass (rows 1) also gets the fused decode kernels. */
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage): Promise<PassKernels> {
+/** A pass's kernels, with the fused decode kernels when `withFused` (the one-token pass: rows 1). */
+async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, withFused: boolean): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), rows === 1 ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), withFused ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
   return { ...base, routeLayout: route, fused };
 }

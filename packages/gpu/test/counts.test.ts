@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
+import type { DecodePass } from '../src/inference.ts';
 import type { DispatchCounts } from '../src/kernel.ts';
 import { gpuDevice, randomTokens, Rng } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
@@ -25,21 +26,29 @@ describe('dispatch counts', () => {
   const engines: BlyanEngine[] = [];
   afterAll(() => engines.forEach((e) => e.destroy()));
 
-  it('per decode token and per training micro-step', async () => {
-    const device = await gpuDevice();
-    const engine = await BlyanEngine.create(device, TINY, { precision: 'f32' });
+  /** A TINY engine after a prompt and one sampled token: each later token is one decode step. */
+  async function decoding(decode: DecodePass): Promise<BlyanEngine> {
+    const engine = await BlyanEngine.create(await gpuDevice(), TINY, { precision: 'f32', decode });
     engines.push(engine);
     engine.load(randomModel(TINY, 3).tensors);
     await engine.prefill([1, 2, 3]);
     for await (const _ of engine.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
-    const tokens = 4;
-    const decode = await counted(engine, tokens, async () => {
+    return engine;
+  }
+
+  const perToken = (engine: BlyanEngine, tokens = 4) =>
+    counted(engine, tokens, async () => {
       for await (const _ of engine.generate({ maxTokens: tokens, sampling: { temperature: 0 } }));
     });
-    // Three fused dispatches per layer (kernels/decode.ts) plus the embedding, final norm, logits
-    // and sampler; before the fusions: 13 per layer + 4 = 30, 256,192 / 101,840 bytes.
-    expect(decode).toEqual({ dispatches: 3 * TINY.nLayers + 4, bindGroups: 3 * TINY.nLayers + 4, bytesRead: 138720, bytesWritten: 38096 });
 
+  it('per decode token: three fused dispatches per layer, thirteen per operation', async () => {
+    // Plus the embedding, the final norm, the logits and the sampler: 3 · 2 + 4 and 13 · 2 + 4.
+    expect(await perToken(await decoding('fused'))).toEqual({ dispatches: 3 * TINY.nLayers + 4, bindGroups: 3 * TINY.nLayers + 4, bytesRead: 138720, bytesWritten: 38096 });
+    expect(await perToken(await decoding('per-operation'))).toEqual({ dispatches: 13 * TINY.nLayers + 4, bindGroups: 13 * TINY.nLayers + 4, bytesRead: 256192, bytesWritten: 101840 });
+  });
+
+  it('per training micro-step', async () => {
+    const engine = await decoding('fused');
     const rng = new Rng(5);
     const [B, T] = [2, 6];
     const trainer = await engine.createTrainer({ layer: 1, expert: 0, batch: B, seqLen: T, adamw: { lr: 1e-3 } });

@@ -37,6 +37,17 @@ describe('engine: decoding matches the CPU reference', () => {
     });
   }
 
+  it("decode: 'per-operation' runs the prompt pass's kernels at one row, token for token like the reference", async () => {
+    const device = await gpuDevice();
+    const { params, tensors } = randomModel(TINY, 3);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'per-operation' });
+    engines.push(engine);
+    engine.load(tensors);
+    const expected = greedyDecode(params, TINY, [5, 17, 3], 12);
+    await engine.prefill([5, 17, 3]);
+    expect(await collect(engine.generate({ maxTokens: 12, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
+  });
+
   it('continues a generation across generate calls, and a one-token prompt', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 4);
