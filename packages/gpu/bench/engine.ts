@@ -144,7 +144,7 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
   const perOperation = await decoding(baseline);
   baseline.destroy();
   let t = performance.now();
-  const engine = await BlyanEngine.create(device, cfg!, { precision });
+  const engine = await BlyanEngine.create(device, cfg!, { precision, decode: 'fused' });
   engine.load(tensors);
   const createS = seconds(t);
   const fused = await decoding(engine);

@@ -22,7 +22,11 @@ export interface EngineOptions {
    * reference.
    */
   readonly precision?: Precision;
-  /** How a decode step runs each layer (DecodePass); default 'fused'. */
+  /**
+   * How a decode step runs each layer (DecodePass). Default: 'fused' on a hardware adapter, where
+   * a step waits on dispatch latency; 'per-operation' on fallback (software, CPU) adapters, where
+   * the fused pass's one-workgroup kernels leave cores idle and measured slower (docs/BENCHMARKS.md).
+   */
   readonly decode?: DecodePass;
 }
 
@@ -66,7 +70,7 @@ export class BlyanEngine {
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
     const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
-    const decode = options.decode ?? 'fused';
+    const decode = options.decode ?? (device.adapterInfo.isFallbackAdapter ? 'per-operation' : 'fused');
     if (decode !== 'fused' && decode !== 'per-operation') throw new Error(`decode must be 'fused' or 'per-operation', got ${String(decode)}`);
     const inference = await Inference.create(device, cfg, weights, counters, decode);
     const validation = await device.popErrorScope();

@@ -16,11 +16,11 @@ describe('engine: decoding matches the CPU reference', () => {
   const engines: BlyanEngine[] = [];
   afterAll(() => engines.forEach((e) => e.destroy()));
 
-  for (const [cfg, name] of [[TINY, 'tiny'], [ODD, 'odd sizes']] as const) {
-    it(`${name}: prefill logits, then greedy decoding token for token`, async () => {
+  for (const [cfg, name, decode] of [[TINY, 'tiny', 'fused'], [ODD, 'odd sizes', 'fused'], [ODD, 'odd sizes', 'per-operation']] as const) {
+    it(`${name}, ${decode} decode pass: prefill logits, then greedy decoding token for token`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(cfg, 3);
-      const engine = await BlyanEngine.create(device, cfg);
+      const engine = await BlyanEngine.create(device, cfg, { decode });
       engines.push(engine);
       engine.load(tensors);
       const prompt = [5, 17, 3, 3, 28, 0, 9].map((t) => t % cfg.vocabSize);
@@ -37,21 +37,10 @@ describe('engine: decoding matches the CPU reference', () => {
     });
   }
 
-  it("decode: 'per-operation' runs the prompt pass's kernels at one row, token for token like the reference", async () => {
-    const device = await gpuDevice();
-    const { params, tensors } = randomModel(TINY, 3);
-    const engine = await BlyanEngine.create(device, TINY, { decode: 'per-operation' });
-    engines.push(engine);
-    engine.load(tensors);
-    const expected = greedyDecode(params, TINY, [5, 17, 3], 12);
-    await engine.prefill([5, 17, 3]);
-    expect(await collect(engine.generate({ maxTokens: 12, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
-  });
-
   it('continues a generation across generate calls, and a one-token prompt', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 4);
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const expected = greedyDecode(params, TINY, [7], 10);
@@ -66,7 +55,7 @@ describe('engine: decoding matches the CPU reference', () => {
     it(`${routing.mode} routing`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(TINY, 5);
-      const engine = await BlyanEngine.create(device, TINY);
+      const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
       engines.push(engine);
       engine.load(tensors);
       const prompt = [1, 2, 3, 4, 5, 6];
@@ -79,7 +68,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('static-prompt routing chosen from a one-token prompt (the one-token pass picks the set)', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 5);
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const routing = { mode: 'static-prompt', expertsPerLayer: 2 } as const;
@@ -91,7 +80,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('samples with temperature, top-k and top-p like the reference for the same seed', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 6, 3);
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const prompt = [9, 8, 7];
@@ -120,7 +109,7 @@ describe('engine: decoding matches the CPU reference', () => {
     };
     const promptExpert = expected.state.routes[1]![0]!.experts[0]!;
     const names = Object.values(expertTensorNames(1, promptExpert));
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(Object.fromEntries(Object.entries(tensors).filter(([n]) => !names.includes(n))));
     expect(engine.hasExpert(1, promptExpert)).toBe(false);
@@ -141,7 +130,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('needs a free pool slot for each expert', async () => {
     const device = await gpuDevice();
     const { tensors } = randomModel(TINY, 3);
-    const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1 });
+    const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1, decode: 'fused' });
     engines.push(engine);
     expect(() => engine.load(tensors)).toThrow(/no free expert slot/);
   });
