@@ -51,31 +51,24 @@ describe('engine: decoding matches the CPU reference', () => {
     expect(engine.position).toBe(10);
   });
 
-  for (const routing of [{ mode: 'static', allowed: [[0, 2, 3], null] }, { mode: 'static-prompt', expertsPerLayer: 2 }] as const satisfies readonly Routing[]) {
-    it(`${routing.mode} routing`, async () => {
+  // A one-token prompt runs the one-token pass, which then chooses the static-prompt set itself.
+  const routings = [
+    [{ mode: 'static', allowed: [[0, 2, 3], null] }, [1, 2, 3, 4, 5, 6]],
+    [{ mode: 'static-prompt', expertsPerLayer: 2 }, [1, 2, 3, 4, 5, 6]],
+    [{ mode: 'static-prompt', expertsPerLayer: 2 }, [11]],
+  ] as const satisfies readonly (readonly [Routing, readonly number[]])[];
+  for (const [routing, prompt] of routings) {
+    it(`${routing.mode} routing, ${prompt.length}-token prompt`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(TINY, 5);
       const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
       engines.push(engine);
       engine.load(tensors);
-      const prompt = [1, 2, 3, 4, 5, 6];
-      const expected = greedyDecode(params, TINY, prompt, 8, routing);
+      const expected = greedyDecode(params, TINY, [...prompt], 8, routing);
       await engine.prefill(prompt, routing);
       expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
     });
   }
-
-  it('static-prompt routing chosen from a one-token prompt (the one-token pass picks the set)', async () => {
-    const device = await gpuDevice();
-    const { params, tensors } = randomModel(TINY, 5);
-    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
-    engines.push(engine);
-    engine.load(tensors);
-    const routing = { mode: 'static-prompt', expertsPerLayer: 2 } as const;
-    const expected = greedyDecode(params, TINY, [11], 8, routing);
-    await engine.prefill([11], routing);
-    expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
-  });
 
   it('samples with temperature, top-k and top-p like the reference for the same seed', async () => {
     const device = await gpuDevice();

@@ -1,6 +1,7 @@
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import type { ExpertLayout } from '../layout.ts';
 import { weightInput } from '../loads.ts';
+import { attendWgsl } from './attention.ts';
 import { LAYER, REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
 
 /**
@@ -247,28 +248,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let col = h * ${hd}u;
     for (var c = lid; c < ${hd}u; c += 64u) { qs[c] = q[col + c]; }
     workgroupBarrier();
-    var mx = -3.0e38;
-    for (var j = lid; j < keys; j += 64u) {
-      let kr = j * ${d}u + col;
-      var sc = 0.0;
-      for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * f32(kv[kr + c]); }
-      sc *= ${f32Literal(1 / Math.sqrt(hd))};
-      scores[j] = sc;
-      mx = max(mx, sc);
-    }
-    mx = reduce_max(lid, mx);
-    var sum = 0.0;
-    for (var j = lid; j < keys; j += 64u) {
-      let e = exp(scores[j] - mx);
-      scores[j] = e;
-      sum += e;
-    }
-    sum = reduce_sum(lid, sum);
-    for (var c = lid; c < ${hd}u; c += 64u) {
-      var acc = 0.0;
-      for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * f32(kv[${vOffset}u + j * ${d}u + col + c]); }
-      att[col + c] = acc;
-    }
+    ${attendWgsl(hd, 'kv', (j) => `${j} * ${d}u + col`, 'kv', (j) => `${vOffset}u + ${j} * ${d}u + col`, (c, acc) => `att[col + ${c}] = ${acc};`)}
     workgroupBarrier();
   }
   for (var c = ${d}u + lid; c < ${D4}u; c += 64u) { att[c] = 0.0; }
