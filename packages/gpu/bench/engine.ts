@@ -202,6 +202,18 @@ console.log(row('---', '---', () => '---'));
 console.log(row('engine created + loaded (s)', '', (r) => r.createS.toFixed(2)));
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const counts = (c: DispatchCounts) => `${c.dispatches} / ${c.bindGroups} / ${kb(c.bytesRead)} / ${kb(c.bytesWritten)}`;
+/**
+ * Bytes of the weights one decode token needs at `precision`: its embedding row, the tied logits
+ * matrix, per layer the attention projections, router, norms and topK int8 experts with their
+ * scales, and the final norm: the floor for bytes read per token (the KV cache aside).
+ */
+function activeWeightBytes(precision: Precision): number {
+  const { vocabSize: V, dModel: d, dFF: F, nExperts: E, topK: K, nLayers: L } = cfg!;
+  const dense = precision === 'f16' ? 2 : 4;
+  const expert = 3 * d * F + 4 * (2 * F + d);
+  return (V + 1) * d * dense + L * (4 * d * d * dense + 4 * (E * d + 2 * d) + K * expert) + 4 * d;
+}
+console.log(row('active weights per decode token', '', (r) => kb(activeWeightBytes(r.precision))));
 /** Dispatches per layer: all but the embedding, final norm, logits and sampler. */
 const perLayer = (c: DispatchCounts) => ((c.dispatches - 4) / cfg.nLayers).toFixed(0);
 const equal = (d: Decoding) => `${d.equal === DECODE ? 'all' : `first ${d.equal}`} of ${DECODE}`;

@@ -2,6 +2,7 @@ import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 import { type DecodePass, type GenerateOptions, Inference } from './inference.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
+import { decodeWorkgroupBytes } from './kernels/decode.ts';
 import { noDispatches } from './kernel.ts';
 import { expertLayout } from './layout.ts';
 import type { Counters } from './plan.ts';
@@ -24,8 +25,9 @@ export interface EngineOptions {
   readonly precision?: Precision;
   /**
    * How a decode step runs each layer (DecodePass). Default: 'fused' on a hardware adapter, where
-   * a step waits on dispatch latency; 'per-operation' on fallback (software, CPU) adapters, where
-   * the fused pass's one-workgroup kernels leave cores idle and measured slower (docs/BENCHMARKS.md).
+   * a step waits on dispatch latency (unless its kernels need more workgroup memory than the
+   * adapter allows); 'per-operation' on fallback (software, CPU) adapters, where the fused pass's
+   * one-workgroup kernels leave cores idle and measured slower (docs/BENCHMARKS.md).
    */
   readonly decode?: DecodePass;
 }
@@ -66,12 +68,11 @@ export class BlyanEngine {
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got ${String(precision)}`);
     if (precision === 'f16' && !f16) throw new GpuUnavailableError("precision 'f16' needs a device with the 'shader-f16' feature (this adapter has none); use 'f32'");
     checkLimits(device, cfg, slots);
+    const decode = decodePass(device, cfg, options.decode);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
     const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
-    const decode = options.decode ?? (device.adapterInfo.isFallbackAdapter ? 'per-operation' : 'fused');
-    if (decode !== 'fused' && decode !== 'per-operation') throw new Error(`decode must be 'fused' or 'per-operation', got ${String(decode)}`);
     const inference = await Inference.create(device, cfg, weights, counters, decode);
     const validation = await device.popErrorScope();
     const memory = await device.popErrorScope();
@@ -181,6 +182,19 @@ export class BlyanEngine {
     const info = this.lostInfo ?? (await Promise.race([this.device.lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), 0))]));
     return info ? new GpuDeviceLostError(info.reason, info.message) : e;
   }
+}
+
+/**
+ * The decode pass asked for, or the default: 'fused' on a hardware adapter whose workgroup memory
+ * holds the fused kernels, 'per-operation' otherwise. 'fused' asked for on an adapter too small
+ * for it is a GpuUnavailableError.
+ */
+function decodePass(device: GPUDevice, cfg: ModelConfig, asked: DecodePass | undefined): DecodePass {
+  if (asked !== undefined && asked !== 'fused' && asked !== 'per-operation') throw new Error(`decode must be 'fused' or 'per-operation', got ${String(asked)}`);
+  const needs = decodeWorkgroupBytes(cfg);
+  const allows = device.limits.maxComputeWorkgroupStorageSize;
+  if (asked === 'fused' && needs > allows) throw new GpuUnavailableError(`the fused decode pass needs ${needs} bytes of workgroup memory for this model; this adapter allows ${allows} (use decode: 'per-operation')`);
+  return asked ?? (device.adapterInfo.isFallbackAdapter || needs > allows ? 'per-operation' : 'fused');
 }
 
 function checkLimits(device: GPUDevice, cfg: ModelConfig, slots: number): void {

@@ -1,4 +1,5 @@
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type ModelConfig, headDim } from '@blyan/model';
 import type { ExpertLayout } from '../layout.ts';
 import { weightInput } from '../loads.ts';
 import { attendWgsl } from './attention.ts';
@@ -11,6 +12,18 @@ import { LAYER, REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
  */
 
 const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/**
+ * Workgroup memory in bytes of the largest fused decode kernel for `cfg` (attention out holds the
+ * scores of every cached key, the MoE block the activations of its K experts): the adapter must
+ * allow it for the fused pass.
+ */
+export function decodeWorkgroupBytes(cfg: ModelConfig): number {
+  const { dModel: d, dFF: F, nExperts: E, topK: K, contextLength: keys } = cfg;
+  const attentionOut = keys + headDim(cfg) + pad4(d) + 64;
+  const moe = pad4(d) + 2 * E + 3 * K + K * pad4(F) + 64;
+  return 4 * Math.max(attentionOut, moe);
+}
 
 /**
  * WGSL fn dot_NAME(base, o, at) = Σ_k W[o, k] · v[at + k] over a row of `cols`, W's four
