@@ -1,22 +1,28 @@
 /**
- * Decode and training speed of the WebGPU engine next to the CPU reference, on the genesis
- * config (or a smaller one: `tsx bench/engine.ts small`), at each precision on each adapter: on a
+ * Decode and training speed of the WebGPU engine next to the CPU reference, on genesis v2's config
+ * with random weights (or v1's: `tsx bench/engine.ts genesis`, or a small one: `… small`), at each precision on each adapter: on a
  * machine without a GPU, lavapipe (f16 and f32) and SwiftShader (f32), whichever are installed;
  * with VK_ICD_FILENAMES set (a real GPU), its adapter at f16 (with shader-f16) and f32. Prints
  * tokens/s, ms per training micro-step + AdamW step, their GPU / CPU ratios, GPU submissions and
- * readbacks per token, and how many greedy tokens equal the reference's.
+ * readbacks per token, what the engine encodes per decode token and per training micro-step
+ * (dispatches, bind-group changes, bytes its bindings span: counted, not timed), and how many
+ * greedy tokens equal the reference's.
  */
+import { fileURLToPath } from 'node:url';
 import { type TensorMap, quantizeInt8, toF32 } from '@blyan/block';
+import { readCheckpoint } from '@blyan/model/checkpoint';
 import { BlyanEngine, type Precision } from '../src/engine.ts';
+import type { DispatchCounts } from '../src/kernel.ts';
 import { GpuUnavailableError } from '../src/errors.ts';
 import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
 
 const CONFIGS: Record<string, ModelConfig> = {
+  'genesis-v2': readCheckpoint(fileURLToPath(new URL('../../../public/genesis-v2/checkpoint.tensors', import.meta.url))).config,
   genesis: GENESIS_CONFIG,
   small: { vocabSize: 1024, dModel: 64, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 192, contextLength: 128, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 },
 };
-const name = process.argv[2] ?? 'genesis';
+const name = process.argv[2] ?? 'genesis-v2';
 const cfg = CONFIGS[name];
 if (!cfg) throw new Error(`unknown config ${name}; one of ${Object.keys(CONFIGS).join(', ')}`);
 const PROMPT = 16;
@@ -77,28 +83,46 @@ interface Run {
   readonly adapter: string;
   readonly precision: Precision;
   readonly createS: number;
+  /** Decoding with the fused one-token pass (the default) and with the per-operation one (the baseline). */
+  readonly fused: Decoding;
+  readonly perOperation: Decoding;
+  readonly trainS: number;
+  readonly microCounts: DispatchCounts;
+}
+
+/** The engine's dispatch counters encoded by `f`, divided by `per`. */
+async function counted(engine: BlyanEngine, per: number, f: () => Promise<unknown>): Promise<DispatchCounts> {
+  const before = { ...engine.counters };
+  await f();
+  const c = engine.counters;
+  const delta = (k: keyof DispatchCounts) => (c[k] - before[k]) / per;
+  return { dispatches: delta('dispatches'), bindGroups: delta('bindGroups'), bytesRead: delta('bytesRead'), bytesWritten: delta('bytesWritten') };
+}
+
+interface Decoding {
   readonly prefillS: number;
   readonly decodeS: number;
-  readonly trainS: number;
   readonly submissions: number;
   readonly readbacks: number;
+  readonly counts: DispatchCounts;
+  /** Greedy tokens equal to the reference's before the first difference. */
   readonly equal: number;
 }
 
-async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
-  let t = performance.now();
-  const engine = await BlyanEngine.create(device, cfg!, { precision });
-  engine.load(tensors);
-  const createS = seconds(t);
+/** Prefill and greedy decode on `engine` (medians of ROUNDS), with what a decode token encodes. */
+async function decoding(engine: BlyanEngine): Promise<Decoding> {
   await engine.prefill(prompt);
   await engine.readLogits();
+  for await (const _ of engine.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
+  const counts = await counted(engine, DECODE - 1, async () => {
+    for await (const _ of engine.generate({ maxTokens: DECODE - 1, sampling: { temperature: 0 } }));
+  });
   const prefills: number[] = [];
   const decodes: number[] = [];
-  const trains: number[] = [];
   let tokens: number[] = [];
   let [submissions, readbacks] = [0, 0];
   for (let round = 0; round < ROUNDS; round++) {
-    t = performance.now();
+    let t = performance.now();
     await engine.prefill(prompt);
     prefills.push(seconds(t));
     tokens = [];
@@ -109,19 +133,33 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
     submissions += (engine.counters.submissions - before.submissions) / (ROUNDS * DECODE);
     readbacks += (engine.counters.readbacks - before.readbacks) / (ROUNDS * DECODE);
   }
+  const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
+  return { prefillS: median(prefills), decodeS: median(decodes), submissions, readbacks, counts, equal: equal < 0 ? DECODE : equal };
+}
+
+/** On one adapter and precision: decode with the fused and the per-operation pass, then training. */
+async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
+  const baseline = await BlyanEngine.create(device, cfg!, { precision, decode: 'per-operation' });
+  baseline.load(tensors);
+  const perOperation = await decoding(baseline);
+  baseline.destroy();
+  let t = performance.now();
+  const engine = await BlyanEngine.create(device, cfg!, { precision, decode: 'fused' });
+  engine.load(tensors);
+  const createS = seconds(t);
+  const fused = await decoding(engine);
   const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
-  await trainer.microStep(inputs, targets);
+  const microCounts = await counted(engine, 1, () => trainer.microStep(inputs, targets));
   await trainer.step();
+  const trains: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     t = performance.now();
     await trainer.microStep(inputs, targets);
     await trainer.step();
     trains.push(seconds(t));
   }
-  const [prefillS, decodeS, trainS] = [median(prefills), median(decodes), median(trains)];
   engine.destroy();
-  const equal = tokens.findIndex((token, i) => token !== cpuTokens[i]);
-  return { adapter, precision, createS, prefillS, decodeS, trainS, submissions, readbacks, equal: equal < 0 ? DECODE : equal };
+  return { adapter, precision, createS, fused, perOperation, trainS: median(trains), microCounts };
 }
 
 /**
@@ -162,8 +200,31 @@ console.log(`greedy decode of ${DECODE} tokens after a ${PROMPT}-token prompt; t
 console.log(row('', 'CPU reference', (r) => `${r.adapter} ${r.precision}`));
 console.log(row('---', '---', () => '---'));
 console.log(row('engine created + loaded (s)', '', (r) => r.createS.toFixed(2)));
-console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.prefillS * 1e3).toFixed(1), cpuPrefillS / r.prefillS)));
-console.log(row('decode (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.decodeS).toFixed(1), cpuDecodeS / r.decodeS)));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const counts = (c: DispatchCounts) => `${c.dispatches} / ${c.bindGroups} / ${kb(c.bytesRead)} / ${kb(c.bytesWritten)}`;
+/**
+ * Bytes of the weights one decode token needs at `precision`: its embedding row, the tied logits
+ * matrix, per layer the attention projections, router, norms and topK int8 experts with their
+ * scales, and the final norm: the floor for bytes read per token (the KV cache aside).
+ */
+function activeWeightBytes(precision: Precision): number {
+  const { vocabSize: V, dModel: d, dFF: F, nExperts: E, topK: K, nLayers: L } = cfg!;
+  const dense = precision === 'f16' ? 2 : 4;
+  const expert = 3 * d * F + 4 * (2 * F + d);
+  return (V + 1) * d * dense + L * (4 * d * d * dense + 4 * (E * d + 2 * d) + K * expert) + 4 * d;
+}
+console.log(row('active weights per decode token', '', (r) => kb(activeWeightBytes(r.precision))));
+/** Dispatches per layer: all but the embedding, final norm, logits and sampler. */
+const perLayer = (c: DispatchCounts) => ((c.dispatches - 4) / cfg.nLayers).toFixed(0);
+const equal = (d: Decoding) => `${d.equal === DECODE ? 'all' : `first ${d.equal}`} of ${DECODE}`;
+console.log(row('prefill (ms)', (cpuPrefillS * 1e3).toFixed(1), (r) => cell((r.fused.prefillS * 1e3).toFixed(1), cpuPrefillS / r.fused.prefillS)));
+console.log(row('decode, per-operation pass (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.perOperation.decodeS).toFixed(1), cpuDecodeS / r.perOperation.decodeS)));
+console.log(row('decode, fused pass (tokens/s)', (DECODE / cpuDecodeS).toFixed(1), (r) => cell((DECODE / r.fused.decodeS).toFixed(1), cpuDecodeS / r.fused.decodeS)));
+console.log(row('fused / per-operation decode speed', '', (r) => `${(r.perOperation.decodeS / r.fused.decodeS).toFixed(2)}×`));
 console.log(row('training step (ms)', (cpuTrainS * 1e3).toFixed(0), (r) => cell((r.trainS * 1e3).toFixed(0), cpuTrainS / r.trainS)));
-console.log(row('submissions / readbacks per token', '', (r) => `${r.submissions.toFixed(2)} / ${r.readbacks.toFixed(2)}`));
-console.log(row('greedy tokens equal to the reference', `${DECODE}`, (r) => `${r.equal === DECODE ? 'all' : `first ${r.equal}`} of ${DECODE}`));
+console.log(row('submissions / readbacks per token', '', (r) => `${r.fused.submissions.toFixed(2)} / ${r.fused.readbacks.toFixed(2)}`));
+console.log(row('dispatches per layer per token, per-operation → fused', '', (r) => `${perLayer(r.perOperation.counts)} → ${perLayer(r.fused.counts)}`));
+console.log(row('per token, per-operation: dispatches / bind groups / bytes bound read-only / writable', '', (r) => counts(r.perOperation.counts)));
+console.log(row('per token, fused: the same', '', (r) => counts(r.fused.counts)));
+console.log(row('per training micro-step: the same', '', (r) => counts(r.microCounts)));
+console.log(row('greedy tokens equal to the reference, per-operation / fused', `${DECODE}`, (r) => `${equal(r.perOperation)} / ${equal(r.fused)}`));

@@ -1,7 +1,9 @@
 import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
-import { type GenerateOptions, Inference } from './inference.ts';
+import { type DecodePass, type GenerateOptions, Inference } from './inference.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
+import { decodeWorkgroupBytes } from './kernels/decode.ts';
+import { noDispatches } from './kernel.ts';
 import { expertLayout } from './layout.ts';
 import type { Counters } from './plan.ts';
 import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
@@ -21,6 +23,13 @@ export interface EngineOptions {
    * reference.
    */
   readonly precision?: Precision;
+  /**
+   * How a decode step runs each layer (DecodePass). Default: 'fused' on a hardware adapter, where
+   * a step waits on dispatch latency (unless its kernels need more workgroup memory than the
+   * adapter allows); 'per-operation' on fallback (software, CPU) adapters, where the fused pass's
+   * one-workgroup kernels leave cores idle and measured slower (docs/BENCHMARKS.md).
+   */
+  readonly decode?: DecodePass;
 }
 
 export type Precision = Storage;
@@ -40,7 +49,7 @@ export class BlyanEngine {
   private constructor(
     readonly device: GPUDevice,
     readonly cfg: ModelConfig,
-    /** GPU submissions and readbacks since creation. */
+    /** GPU submissions, readbacks, dispatches, bind-group changes and bound bytes since creation. */
     readonly counters: Counters,
     private readonly weights: ModelWeights,
     private readonly inference: Inference,
@@ -59,11 +68,12 @@ export class BlyanEngine {
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got ${String(precision)}`);
     if (precision === 'f16' && !f16) throw new GpuUnavailableError("precision 'f16' needs a device with the 'shader-f16' feature (this adapter has none); use 'f32'");
     checkLimits(device, cfg, slots);
+    const decode = decodePass(device, cfg, options.decode);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
-    const counters = { submissions: 0, readbacks: 0 };
-    const inference = await Inference.create(device, cfg, weights, counters);
+    const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
+    const inference = await Inference.create(device, cfg, weights, counters, decode);
     const validation = await device.popErrorScope();
     const memory = await device.popErrorScope();
     if (memory) throw new GpuUnavailableError(`the GPU ran out of memory creating the engine: ${memory.message}`);
@@ -172,6 +182,19 @@ export class BlyanEngine {
     const info = this.lostInfo ?? (await Promise.race([this.device.lost, new Promise<null>((resolve) => setTimeout(() => resolve(null), 0))]));
     return info ? new GpuDeviceLostError(info.reason, info.message) : e;
   }
+}
+
+/**
+ * The decode pass asked for, or the default: 'fused' on a hardware adapter whose workgroup memory
+ * holds the fused kernels, 'per-operation' otherwise. 'fused' asked for on an adapter too small
+ * for it is a GpuUnavailableError.
+ */
+function decodePass(device: GPUDevice, cfg: ModelConfig, asked: DecodePass | undefined): DecodePass {
+  if (asked !== undefined && asked !== 'fused' && asked !== 'per-operation') throw new Error(`decode must be 'fused' or 'per-operation', got ${String(asked)}`);
+  const needs = decodeWorkgroupBytes(cfg);
+  const allows = device.limits.maxComputeWorkgroupStorageSize;
+  if (asked === 'fused' && needs > allows) throw new GpuUnavailableError(`the fused decode pass needs ${needs} bytes of workgroup memory for this model; this adapter allows ${allows} (use decode: 'per-operation')`);
+  return asked ?? (device.adapterInfo.isFallbackAdapter || needs > allows ? 'per-operation' : 'fused');
 }
 
 function checkLimits(device: GPUDevice, cfg: ModelConfig, slots: number): void {

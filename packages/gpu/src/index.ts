@@ -4,6 +4,7 @@
  * device from src/node-device.ts.
  */
 export { BlyanEngine, type EngineOptions, type Precision } from './engine.ts';
+export type { DecodePass } from './inference.ts';
 export { requestGpuDevice } from './device.ts';
 export { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 export type { GenerateOptions } from './inference.ts';

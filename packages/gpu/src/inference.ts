@@ -6,6 +6,7 @@ import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
+import { decodeAttentionInGrid, decodeAttentionInKernel, decodeAttentionOutKernel, decodeMoeKernel } from './kernels/decode.ts';
 import { rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
@@ -63,7 +64,12 @@ export class Inference {
   ) {
     const { dModel: d, nExperts: E, topK: K, dFF: F, contextLength: ctx, vocabSize: V } = cfg;
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
-    const cache = (label: string): GPUBuffer => this.own(storageBuffer(device, label, ctx * d * (weights.matrices === 'f16' ? 2 : 4)));
+    const cacheBytes = ctx * d * (weights.matrices === 'f16' ? 2 : 4);
+    const vOffset = kvCacheValueOffset(cacheBytes, device.limits.minStorageBufferOffsetAlignment);
+    const kvCache = (l: number) => {
+      const buffer = this.own(storageBuffer(device, `kv cache ${l}`, vOffset + cacheBytes));
+      return { kv: buffer, k: { buffer, offset: 0, size: cacheBytes }, v: { buffer, offset: vOffset, size: cacheBytes } };
+    };
     this.step = this.own(uniformBuffer(device, 'step', STEP_BYTES));
     this.tokens = f32('tokens', ctx);
     this.logits = f32('logits', V);
@@ -77,8 +83,7 @@ export class Inference {
       ln: f32('ln', ctx * d),
       q: f32('q', ctx * d),
       att: f32('attention out', ctx * d),
-      kCache: Array.from({ length: cfg.nLayers }, (_, l) => cache(`k cache ${l}`)),
-      vCache: Array.from({ length: cfg.nLayers }, (_, l) => cache(`v cache ${l}`)),
+      kvCache: Array.from({ length: cfg.nLayers }, (_, l) => kvCache(l)),
       routerLogits: f32('router logits', ctx * E),
       probs: f32('router probs', ctx * E),
       gates: f32('gates', ctx * K),
@@ -94,14 +99,21 @@ export class Inference {
       const tiles = (n: number) => tilesFor(route, n);
       const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread: rows }, n);
       plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d));
-      for (const [l, w] of weights.layers.entries()) {
-        const layer = layerInfo[l]!;
+      type Layer = { readonly w: (typeof weights.layers)[number]; readonly layer: GPUBuffer; readonly cache: (typeof a.kvCache)[number] };
+      /** A layer in three fused dispatches (the one-token pass). */
+      const fusedLayer = (f: NonNullable<PassKernels['fused']>) => ({ w, layer, cache: { kv } }: Layer) => {
+        plan.add(f.attentionIn, { step, x: a.x, norm: w.attnNorm, wq: w.wq, wk: w.wk, wv: w.wv, table: weights.rope, q: a.q, kv }, () => decodeAttentionInGrid(d));
+        plan.add(f.attentionOut, { step, q: a.q, kv, wo: w.wo, x: a.x, x2: a.x2 }, () => [1, 1, 1]);
+        plan.add(f.moe, { step, layer, x2: a.x2, norm: w.ffnNorm, router: w.router, table: w.table, w: w.pool, w_scales: w.scales, status: this.status, out: a.x }, () => [1, 1, 1]);
+      };
+      /** A layer over the step's n rows, one kernel per operation. */
+      const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
         plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.linear, { step, x: a.ln, w: w.wq, y: a.q }, lin(d));
-        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: a.kCache[l]! }, lin(d));
-        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: a.vCache[l]! }, lin(d));
-        plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k: a.kCache[l]! }, (n) => ropeGrid(n, d));
-        plan.add(kernels.attention, { step, q: a.q, k: a.kCache[l]!, v: a.vCache[l]!, out: a.att }, (n) => [n, cfg.nHeads, 1]);
+        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k }, lin(d));
+        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v }, lin(d));
+        plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k }, (n) => ropeGrid(n, d));
+        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att }, (n) => [n, cfg.nHeads, 1]);
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
         plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
@@ -110,7 +122,9 @@ export class Inference {
         plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)));
         plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
-      }
+      };
+      const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
+      for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: a.kvCache[l]! });
       plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
       plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: this.logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1));
       return plan;
@@ -121,9 +135,10 @@ export class Inference {
     this.sample.add(k.sample, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
   }
 
-  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters): Promise<Inference> {
+  /** `decode`: how the one-token pass runs a layer (EngineOptions.decode). */
+  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass): Promise<Inference> {
     const s = weights.matrices;
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s), passKernels(device, cfg, PROMPT_ROWS, s), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused'), passKernels(device, cfg, PROMPT_ROWS, s, false), compileKernel(device, sampleKernel(cfg.vocabSize))]);
     return new Inference(device, cfg, weights, counters, { decode, prompt, sample });
   }
 
@@ -194,7 +209,7 @@ export class Inference {
     this.device.queue.writeBuffer(this.step, 0, encodeStep(s));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.sample.dispatches, 1);
+    encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.submit(encoder);
@@ -225,8 +240,8 @@ export class Inference {
     this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1);
+    encodeDispatches(pass, plan.dispatches, n, this.counters);
+    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.readback.copy(encoder, this.status, 0, 1);
@@ -295,9 +310,43 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
   };
 }
 
-type PassKernels = { readonly [K in keyof ReturnType<typeof passSpecs>]: Kernel } & { readonly routeLayout: RouteLayout };
+/**
+ * The fused kernels of the one-token decode pass (kernels/decode.ts), three per layer: the
+ * attention's input side (norm, q/k/v, rotary), the attention with its output projection, and a token's whole MoE block (norm, router, routing, its experts and
+ * their weighted sum).
+ */
+function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
+  const vElement = vOffset / (s === 'f16' ? 2 : 4);
+  return {
+    attentionIn: decodeAttentionInKernel(cfg.nHeads, headDim(cfg), cfg.normEps, s, vElement),
+    attentionOut: decodeAttentionOutKernel(cfg.nHeads, headDim(cfg), cfg.contextLength, s, vElement),
+    moe: decodeMoeKernel(expertLayout(cfg.dModel, cfg.dFF), cfg.nExperts, cfg.topK, cfg.normEps),
+  };
+}
 
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage): Promise<PassKernels> {
+/**
+ * How the one-token pass runs a layer: 'fused', three dispatches (kernels/decode.ts, two of them
+ * one workgroup each: for a model this size a decode step is bound by dispatch latency), or
+ * 'per-operation', the prompt pass's thirteen kernels at one row (more workgroups per layer:
+ * for models too wide for one workgroup per token, and the baseline `pnpm bench:gpu` compares with).
+ */
+export type DecodePass = 'fused' | 'per-operation';
+
+/**
+ * A layer's KV cache is one buffer, keys first, values from this byte offset on (the keys' size
+ * rounded up to the binding alignment), so a kernel can append to both through one binding.
+ */
+function kvCacheValueOffset(cacheBytes: number, alignment: number): number {
+  return Math.ceil(cacheBytes / alignment) * alignment;
+}
+
+type Kernels<S> = { readonly [K in keyof S]: Kernel };
+
+type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
+
+/** A pass's kernels, with the fused decode kernels when `withFused` (the one-token pass: rows 1). */
+async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, withFused: boolean): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s))), routeLayout: route };
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), withFused ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
+  return { ...base, routeLayout: route, fused };
 }

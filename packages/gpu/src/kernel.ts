@@ -7,6 +7,8 @@ export interface KernelSpec {
   readonly label: string;
   readonly code: string;
   readonly bindings: readonly string[];
+  /** The bindings the kernel may write (read_write storage); the others are only read. */
+  readonly writable: readonly string[];
 }
 
 /**
@@ -36,7 +38,7 @@ export function kernelSpec(label: string, bindings: readonly (Binding | false)[]
     ...used.flatMap((b) => (b.needs ? [b.needs] : [])),
     ...used.map((b, i) => `@group(0) @binding(${i}) var<${b.space}> ${b.name}: ${b.type};`),
   ];
-  return { label, bindings: used.map((b) => b.name), code: `${header.join('\n')}\n${code}` };
+  return { label, bindings: used.map((b) => b.name), writable: used.filter((b) => b.space === 'storage, read_write').map((b) => b.name), code: `${header.join('\n')}\n${code}` };
 }
 
 export interface Kernel {
@@ -85,20 +87,57 @@ export function bindKernel(device: GPUDevice, kernel: Kernel, resources: Readonl
   return device.createBindGroup({ label: kernel.spec.label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
 }
 
-/** One recorded dispatch: a pipeline, its bind group and a workgroup count for a pass's row count. */
+/** Bytes of the buffer ranges bound by `resources` to a kernel: read-only ones and writable ones. */
+export function boundBytes(kernel: Kernel, resources: Readonly<Record<string, Resource>>): { readonly read: number; readonly written: number } {
+  let [read, written] = [0, 0];
+  for (const [name, r] of Object.entries(resources)) {
+    const size = 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
+    if (kernel.spec.writable.includes(name)) written += size;
+    else read += size;
+  }
+  return { read, written };
+}
+
+/**
+ * One recorded dispatch: a pipeline, its bind group, a workgroup count for a pass's row count, and
+ * the bytes its bindings span (read-only, writable): an upper bound of its memory traffic.
+ */
 export interface Dispatch {
   readonly kernel: Kernel;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: (n: number) => readonly [number, number, number];
+  readonly bytes: { readonly read: number; readonly written: number };
 }
 
-export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], n: number): void {
+/**
+ * What passes have encoded, counted as they are recorded (deterministic, not timed): dispatches,
+ * bind-group changes (setBindGroup calls) and the bytes their bindings span, read-only and
+ * writable.
+ */
+export interface DispatchCounts {
+  dispatches: number;
+  bindGroups: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+export const noDispatches = (): DispatchCounts => ({ dispatches: 0, bindGroups: 0, bytesRead: 0, bytesWritten: 0 });
+
+/** Encodes `dispatches` for n rows, setting a pipeline or bind group only when it changes. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], n: number, counts: DispatchCounts): void {
+  let [pipeline, bindGroup]: [GPUComputePipeline | null, GPUBindGroup | null] = [null, null];
   for (const d of dispatches) {
     const [x, y, z] = d.workgroups(n);
     if (x === 0 || y === 0 || z === 0) continue;
-    pass.setPipeline(d.kernel.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
+    if (d.kernel.pipeline !== pipeline) pass.setPipeline((pipeline = d.kernel.pipeline));
+    if (d.bindGroup !== bindGroup) {
+      pass.setBindGroup(0, (bindGroup = d.bindGroup));
+      counts.bindGroups++;
+    }
     pass.dispatchWorkgroups(x, y, z);
+    counts.dispatches++;
+    counts.bytesRead += d.bytes.read;
+    counts.bytesWritten += d.bytes.written;
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Dispatch, type Kernel, type Resource, bindKernel } from './kernel.ts';
+import { type Dispatch, type DispatchCounts, type Kernel, type Resource, bindKernel, boundBytes } from './kernel.ts';
 
 /**
  * Recording of a pass: the dispatches are bound once (pipelines, bind groups, buffers fixed at
@@ -10,12 +10,12 @@ export class Plan {
   constructor(private readonly device: GPUDevice) {}
 
   add(kernel: Kernel, resources: Readonly<Record<string, Resource>>, workgroups: (n: number) => readonly [number, number, number]): void {
-    this.dispatches.push({ kernel, bindGroup: bindKernel(this.device, kernel, resources), workgroups });
+    this.dispatches.push({ kernel, bindGroup: bindKernel(this.device, kernel, resources), workgroups, bytes: boundBytes(kernel, resources) });
   }
 }
 
-/** Submissions and readbacks so far: what a token costs in GPU round trips. */
-export interface Counters {
+/** Submissions and readbacks so far (what a token costs in GPU round trips), and what they encoded. */
+export interface Counters extends DispatchCounts {
   submissions: number;
   readbacks: number;
 }

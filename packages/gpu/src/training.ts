@@ -218,7 +218,7 @@ export class Trainer {
     dequant.add(k.dequant, { layer: layerInfo[trainedLayer]!, table: tw.table, pool: tw.pool, scales: tw.scales, param: this.param, init: this.init }, () => grid1d(x.elements));
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, dequant.dispatches, 1);
+    encodeDispatches(pass, dequant.dispatches, 1, this.counters);
     pass.end();
     this.submit(encoder);
   }
@@ -254,7 +254,7 @@ export class Trainer {
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(this.grad, 0, this.gradBackup, 0, this.grad.size);
       const pass = encoder.beginComputePass();
-      encodeDispatches(pass, this.pass.dispatches, this.n);
+      encodeDispatches(pass, this.pass.dispatches, this.n, this.counters);
       pass.end();
       this.lossReadback.copy(encoder, this.result, 0, 0, 3);
       this.lossReadback.copy(encoder, this.status, 0, 3);
@@ -284,7 +284,7 @@ export class Trainer {
       this.device.queue.writeBuffer(this.adam, 0, encodeAdamW({ lr, beta1, beta2, eps, weightDecay, maxGradNorm, c1, c2, gradScale: 1 / this.microSteps }));
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      encodeDispatches(pass, this.optimizer.dispatches, 1);
+      encodeDispatches(pass, this.optimizer.dispatches, 1, this.counters);
       pass.end();
       encoder.clearBuffer(this.grad);
       this.normReadback.copy(encoder, this.norm, 0, 0);

@@ -29,6 +29,13 @@ describe('no usable WebGPU', () => {
     device.destroy();
   });
 
+  it("for decode 'fused' when its kernels need more workgroup memory than the adapter allows", async () => {
+    const device = await nodeGpuDevice();
+    const wide = { ...TINY, dFF: device.limits.maxComputeWorkgroupStorageSize / 8 };
+    await expect(BlyanEngine.create(device, wide, { decode: 'fused' })).rejects.toThrow(/the fused decode pass needs \d+ bytes of workgroup memory/);
+    device.destroy();
+  });
+
   it('with an adapter too small for the model', async () => {
     const device = await nodeGpuDevice();
     const huge = { ...TINY, contextLength: device.limits.maxComputeWorkgroupStorageSize };

@@ -66,7 +66,7 @@ describe('engine on lavapipe: f16 and f32 decoding against the CPU reference', (
       it(`${name} at ${precision}: logits at every step and greedy top-1 agreement`, async () => {
         const device = await f16Device();
         const { params, tensors } = randomModel(cfg, 3);
-        const engine = await BlyanEngine.create(device, cfg, { precision });
+        const engine = await BlyanEngine.create(device, cfg, { precision, decode: 'fused' });
         engines.push(engine);
         engine.load(tensors);
         const prompt = [5, 17, 3, 3, 28, 0, 9].map((t) => t % cfg.vocabSize);
@@ -84,7 +84,7 @@ describe('engine on lavapipe: f16 and f32 decoding against the CPU reference', (
     for (const [name, t] of Object.entries(tensors)) halved[name] = /^(embed|layers\.\d+\.w[qkvo])$/.test(name) && t.dtype === 'f32' ? toF16(t.data, t.shape) : t;
     const logits: Float32Array[] = [];
     for (const set of [tensors, halved]) {
-      const engine = await BlyanEngine.create(device, TINY, { precision: 'f16' });
+      const engine = await BlyanEngine.create(device, TINY, { precision: 'f16', decode: 'fused' });
       engines.push(engine);
       engine.load(set);
       await engine.prefill([1, 2, 3, 4]);
@@ -108,7 +108,7 @@ describe('engine on lavapipe: f16 and f32 decoding against the CPU reference', (
     const grads = backward(params, cfg, acts);
     const expert = acts.layers[layer]!.acts.moe.groups.findIndex((g) => g.tokens.length > 0);
     const names = expertTensorNames(layer, expert);
-    const engine = await BlyanEngine.create(device, cfg, { precision: 'f16' });
+    const engine = await BlyanEngine.create(device, cfg, { precision: 'f16', decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: { lr: 1e-3 } });

@@ -16,11 +16,11 @@ describe('engine: decoding matches the CPU reference', () => {
   const engines: BlyanEngine[] = [];
   afterAll(() => engines.forEach((e) => e.destroy()));
 
-  for (const [cfg, name] of [[TINY, 'tiny'], [ODD, 'odd sizes']] as const) {
-    it(`${name}: prefill logits, then greedy decoding token for token`, async () => {
+  for (const [cfg, name, decode] of [[TINY, 'tiny', 'fused'], [ODD, 'odd sizes', 'fused'], [ODD, 'odd sizes', 'per-operation']] as const) {
+    it(`${name}, ${decode} decode pass: prefill logits, then greedy decoding token for token`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(cfg, 3);
-      const engine = await BlyanEngine.create(device, cfg);
+      const engine = await BlyanEngine.create(device, cfg, { decode });
       engines.push(engine);
       engine.load(tensors);
       const prompt = [5, 17, 3, 3, 28, 0, 9].map((t) => t % cfg.vocabSize);
@@ -40,7 +40,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('continues a generation across generate calls, and a one-token prompt', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 4);
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const expected = greedyDecode(params, TINY, [7], 10);
@@ -51,15 +51,20 @@ describe('engine: decoding matches the CPU reference', () => {
     expect(engine.position).toBe(10);
   });
 
-  for (const routing of [{ mode: 'static', allowed: [[0, 2, 3], null] }, { mode: 'static-prompt', expertsPerLayer: 2 }] as const satisfies readonly Routing[]) {
-    it(`${routing.mode} routing`, async () => {
+  // A one-token prompt runs the one-token pass, which then chooses the static-prompt set itself.
+  const routings = [
+    [{ mode: 'static', allowed: [[0, 2, 3], null] }, [1, 2, 3, 4, 5, 6]],
+    [{ mode: 'static-prompt', expertsPerLayer: 2 }, [1, 2, 3, 4, 5, 6]],
+    [{ mode: 'static-prompt', expertsPerLayer: 2 }, [11]],
+  ] as const satisfies readonly (readonly [Routing, readonly number[]])[];
+  for (const [routing, prompt] of routings) {
+    it(`${routing.mode} routing, ${prompt.length}-token prompt`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(TINY, 5);
-      const engine = await BlyanEngine.create(device, TINY);
+      const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
       engines.push(engine);
       engine.load(tensors);
-      const prompt = [1, 2, 3, 4, 5, 6];
-      const expected = greedyDecode(params, TINY, prompt, 8, routing);
+      const expected = greedyDecode(params, TINY, [...prompt], 8, routing);
       await engine.prefill(prompt, routing);
       expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
     });
@@ -68,7 +73,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('samples with temperature, top-k and top-p like the reference for the same seed', async () => {
     const device = await gpuDevice();
     const { params, tensors } = randomModel(TINY, 6, 3);
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(tensors);
     const prompt = [9, 8, 7];
@@ -97,7 +102,7 @@ describe('engine: decoding matches the CPU reference', () => {
     };
     const promptExpert = expected.state.routes[1]![0]!.experts[0]!;
     const names = Object.values(expertTensorNames(1, promptExpert));
-    const engine = await BlyanEngine.create(device, TINY);
+    const engine = await BlyanEngine.create(device, TINY, { decode: 'fused' });
     engines.push(engine);
     engine.load(Object.fromEntries(Object.entries(tensors).filter(([n]) => !names.includes(n))));
     expect(engine.hasExpert(1, promptExpert)).toBe(false);
@@ -118,7 +123,7 @@ describe('engine: decoding matches the CPU reference', () => {
   it('needs a free pool slot for each expert', async () => {
     const device = await gpuDevice();
     const { tensors } = randomModel(TINY, 3);
-    const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1 });
+    const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1, decode: 'fused' });
     engines.push(engine);
     expect(() => engine.load(tensors)).toThrow(/no free expert slot/);
   });

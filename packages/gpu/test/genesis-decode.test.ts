@@ -14,7 +14,7 @@ describe('the genesis model on WebGPU', () => {
     const { config, tokenizer, tensors, reference } = genesisModel(GENESIS_V1);
     const prompt = tokenizer.encode(PROMPT);
     const expected = greedyDecode(reference, config, prompt, TOKENS).tokens;
-    engine = await BlyanEngine.create(await gpuDevice(), config);
+    engine = await BlyanEngine.create(await gpuDevice(), config, { decode: 'fused' });
     engine.load(tensors);
     await engine.prefill(prompt);
     const got: number[] = [];

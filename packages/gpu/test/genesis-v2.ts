@@ -18,7 +18,7 @@ async function expectBudgetDecode(device: GPUDevice, precision: Precision, model
   const expected = greedyDecode(model.reference, model.config, prompt, ANSWER_TOKENS, routing);
   const kept = expected.state.allowed.map((set) => set?.length ?? model.config.nExperts);
   expect(kept, 'experts each layer keeps').toEqual(Array.from({ length: model.config.nLayers }, () => m));
-  const engine = await BlyanEngine.create(device, model.config, { precision });
+  const engine = await BlyanEngine.create(device, model.config, { precision, decode: 'fused' });
   try {
     engine.load(model.tensors);
     await engine.prefill(prompt, routing);

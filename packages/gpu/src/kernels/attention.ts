@@ -12,6 +12,37 @@ export interface AttentionShape {
 export const attentionWorkgroupBytes = (s: AttentionShape): number => 4 * (s.maxKeys + s.headDim + 64);
 
 /**
+ * WGSL, one head of one query in a 64-thread workgroup (uniform control flow; `qs` holds the
+ * query's head in workgroup memory): scores[j] = exp(q · k_j / sqrt(hd) − max) for the `keys` keys,
+ * `sum` their sum, then `store(c, acc)` for each column c of Σ_j p_j v_j. `kAt(j)` and `vAt(j)` are
+ * the element indices of key j's and value j's head in `kBuf` and `vBuf`.
+ */
+export function attendWgsl(hd: number, kBuf: string, kAt: (j: string) => string, vBuf: string, vAt: (j: string) => string, store: (c: string, acc: string) => string): string {
+  return `var mx = -3.0e38;
+  for (var j = lid; j < keys; j += 64u) {
+    let kr = ${kAt('j')};
+    var sc = 0.0;
+    for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * f32(${kBuf}[kr + c]); }
+    sc *= ${f32Literal(1 / Math.sqrt(hd))};
+    scores[j] = sc;
+    mx = max(mx, sc);
+  }
+  mx = reduce_max(lid, mx);
+  var sum = 0.0;
+  for (var j = lid; j < keys; j += 64u) {
+    let e = exp(scores[j] - mx);
+    scores[j] = e;
+    sum += e;
+  }
+  sum = reduce_sum(lid, sum);
+  for (var c = lid; c < ${hd}u; c += 64u) {
+    var acc = 0.0;
+    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * f32(${vBuf}[${vAt('j')} + c]); }
+    ${store('c', 'acc')}
+  }`;
+}
+
+/**
  * Causal attention, one 64-thread workgroup per (query row m, head h), dispatched [n, H]. Row m is
  * query i = m mod seqLen of sequence b = m / seqLen at position start + i; it attends to keys
  * 0 … start + i, which sit at rows b · seqLen + j of the key and value buffers (the KV cache when
@@ -42,28 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let col = h * ${hd}u;
   for (var c = lid; c < ${hd}u; c += 64u) { qs[c] = q[m * ${d}u + col + c]; }
   workgroupBarrier();
-  var mx = -3.0e38;
-  for (var j = lid; j < keys; j += 64u) {
-    let kr = (kv0 + j) * ${d}u + col;
-    var sc = 0.0;
-    for (var c = 0u; c < ${hd}u; c++) { sc += qs[c] * f32(k[kr + c]); }
-    sc *= ${f32Literal(1 / Math.sqrt(hd))};
-    scores[j] = sc;
-    mx = max(mx, sc);
-  }
-  mx = reduce_max(lid, mx);
-  var sum = 0.0;
-  for (var j = lid; j < keys; j += 64u) {
-    let e = exp(scores[j] - mx);
-    scores[j] = e;
-    sum += e;
-  }
-  sum = reduce_sum(lid, sum);
-  for (var c = lid; c < ${hd}u; c += 64u) {
-    var acc = 0.0;
-    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * f32(v[(kv0 + j) * ${d}u + col + c]); }
-    out[m * ${d}u + col + c] = acc;
-  }
+  ${attendWgsl(hd, 'k', (j) => `(kv0 + ${j}) * ${d}u + col`, 'v', (j) => `(kv0 + ${j}) * ${d}u + col`, (c, acc) => `out[m * ${d}u + col + ${c}] = ${acc};`)}
   ${
     keepProbs
       ? `let width = step.start + T;
