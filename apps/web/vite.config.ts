@@ -17,9 +17,17 @@ function genesisPin(): string {
   return pin;
 }
 
-/** Writes genesis.json ({ meta }) into the build and serves it in dev: the page reads its pin from its own origin, never from the relay. */
+/** The signed genesis headers of the committed genesis.json (meta first). */
+const committedHeaders = (): unknown => (JSON.parse(readFileSync(COMMITTED_GENESIS, 'utf8')) as { headers?: unknown }).headers;
+
+/**
+ * Writes genesis.json into the build and serves it in dev: the page reads its pin from its own
+ * origin, never from the relay. For the committed genesis it is { meta, headers } (the signed
+ * genesis headers, which the page hashes against the pin instead of fetching and verifying them);
+ * for BLYAN_GENESIS_PIN, { meta } alone.
+ */
 const genesisFile = (): Plugin => {
-  const source = () => JSON.stringify({ meta: genesisPin() });
+  const source = () => JSON.stringify(process.env.BLYAN_GENESIS_PIN === undefined ? { meta: genesisPin(), headers: committedHeaders() } : { meta: genesisPin() });
   return {
     name: 'blyan-genesis-pin',
     configureServer(server) {

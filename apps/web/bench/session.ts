@@ -8,7 +8,7 @@ import { type RelayProcess, startRelay } from '../e2e/relay-process.ts';
 import { type Link, relayProxy } from '../e2e/relay-proxy.ts';
 import { type Running, serveStatic } from '../e2e/static-server.ts';
 
-/** A relay seeded from one checkpoint and the built app pinned to its network, served from its own origin. */
+/** A relay seeded from one checkpoint and the built app pinned to its network (its genesis headers shipped, as a build for it would), served from its own origin. */
 export interface Network {
   relay: RelayProcess;
   app: Running;
@@ -23,7 +23,7 @@ export async function openNetwork(checkpoint?: string): Promise<Network> {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
   const relay = await startRelay(checkpoint);
   const dist = await pinnedDist();
-  await dist.pin(relay.genesis);
+  await dist.pin(relay.genesis, await relay.genesisHeaders());
   const app = await serveStatic(dist.dir);
   return {
     relay,

@@ -5,8 +5,8 @@ import { DIST } from './paths.ts';
 
 export interface PinnedDist {
   dir: string;
-  /** Writes genesis.json naming `meta` as the genesis this copy of the app trusts. */
-  pin(meta: string): Promise<void>;
+  /** Writes genesis.json naming `meta` as the genesis this copy of the app trusts, with its signed genesis `headers` (meta first) when given. */
+  pin(meta: string, headers?: unknown[]): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -19,7 +19,7 @@ export async function pinnedDist(): Promise<PinnedDist> {
   for (const name of await readdir(DIST)) if (name !== 'genesis.json') await symlink(join(DIST, name), join(dir, name));
   return {
     dir,
-    pin: (meta) => writeFile(join(dir, 'genesis.json'), JSON.stringify({ meta })),
+    pin: (meta, headers) => writeFile(join(dir, 'genesis.json'), JSON.stringify(headers === undefined ? { meta } : { meta, headers })),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

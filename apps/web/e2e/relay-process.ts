@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,6 +27,8 @@ export interface RelayProcess {
   dir: string;
   /** Its genesis meta block hash (its meta head when it started): the pin of an app built for its network. */
   genesis: string;
+  /** The signed genesis headers (meta first) its founding wrote to its store's genesis.json: what an app built for its network ships. */
+  genesisHeaders(): Promise<unknown[]>;
   stop(): Promise<void>;
   /** Publishes a new version of an expert slot, signed by its network's authority (see publish-expert.ts); resolves to its hash. */
   publishExpert(slot: string): Promise<string>;
@@ -77,6 +79,7 @@ export async function startRelay(checkpoint?: string, options: string[] = []): P
     url: url!,
     dir,
     genesis,
+    genesisHeaders: async () => (JSON.parse(await readFile(join(dir, 'store', 'genesis.json'), 'utf8')) as { headers: unknown[] }).headers,
     async stop() {
       await stopProcess(child);
       await rm(dir, { recursive: true, force: true });

@@ -2,8 +2,10 @@ import { type Hash, blockHash, buildBlock } from '@blyan/block';
 import type { BlockInfo, ParamIndex } from '@blyan/client';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ChatPage, expect, payloadHashesIn, test } from './fixtures.ts';
+import { pinnedDist } from './pinned-dist.ts';
 import { startRelay } from './relay-process.ts';
 import { relayProxy } from './relay-proxy.ts';
+import { serveStatic } from './static-server.ts';
 
 /** A key no meta block names: neither an authority nor an evaluator. */
 const stranger = privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba');
@@ -37,6 +39,40 @@ test('the app built for this network verifies the relay’s heads back to its ge
   await expect(trust).toContainText('Every head verified back to the pinned genesis');
   expect(JSON.parse((await trust.getAttribute('data-trust'))!).blocks).toBeGreaterThan(1);
   await expect(chat.page.getByTestId('refused')).toHaveCount(0);
+});
+
+/** The built app pinned to `relay`'s genesis with `headers` shipped beside the pin, reaching the relay through `net`. */
+async function shippedApp(pin: string, headers: unknown[], run: (appUrl: string) => Promise<void>): Promise<void> {
+  const dist = await pinnedDist();
+  await dist.pin(pin, headers);
+  const app = await serveStatic(dist.dir);
+  try {
+    await run(app.url);
+  } finally {
+    await app.close();
+    await dist.remove();
+  }
+}
+
+test('the app shipped with its genesis headers proves the genesis by hashing them: its check verifies no block', async ({ relay, net, page }) => {
+  await shippedApp(relay.genesis, await relay.genesisHeaders(), async (appUrl) => {
+    const chat = new ChatPage(page, `${appUrl}/?relay=${encodeURIComponent(net.url)}`);
+    await chat.open();
+    const trust = chat.page.getByTestId('trust');
+    await expect(trust).toContainText('Every head verified back to the pinned genesis');
+    expect(JSON.parse((await trust.getAttribute('data-trust'))!).blocks).toBe(0);
+  });
+});
+
+test('an app shipped with genesis headers that are not its pin’s refuses every relay, and stores nothing', async ({ relay, net, page }) => {
+  const foreign = await startRelay();
+  try {
+    await shippedApp(relay.genesis, await foreign.genesisHeaders(), async (appUrl) => {
+      await expectRefused(new ChatPage(page, `${appUrl}/?relay=${encodeURIComponent(net.url)}`), 'foreign_genesis', [`not those of its pin ${relay.genesis}`]);
+    });
+  } finally {
+    await foreign.stop();
+  }
 });
 
 test('a relay serving a validly signed model of another genesis is refused, and nothing of it is stored', async ({ app, relay, page }) => {

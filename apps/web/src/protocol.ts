@@ -46,8 +46,8 @@ export type Backend = 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 
 export type ToWorker =
-  /** `pin`: the genesis meta block hash this build trusts (its own genesis.json), never the relay's word. */
-  | { type: 'init'; relay: string; pin: Hash; cacheLimitBytes: number; backend: BackendChoice }
+  /** `pin`: the genesis meta block hash this build trusts (its own genesis.json), never the relay's word; `genesisHeaders`: the signed genesis headers shipped beside it. */
+  | { type: 'init'; relay: string; pin: Hash; genesisHeaders?: unknown[]; cacheLimitBytes: number; backend: BackendChoice }
   | { type: 'prompt'; id: number; text: string; sampling: Sampling; routing: RoutingMode }
   | { type: 'stop'; id: number }
   | { type: 'clear-cache' };

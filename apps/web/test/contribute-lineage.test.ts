@@ -48,6 +48,21 @@ describe('the contribute panel trains only on what descends from the pinned gene
     expect((await model.head(SLOT)).header.name).toBe(SLOT);
   });
 
+  it('with the genesis headers the app shipped, fetches no slot genesis block to prove the heads', async () => {
+    const asked = (headers?: unknown[]) => {
+      const paths: string[] = [];
+      return { paths, open: FrozenModel.open(client(f.app, { route: (path) => void paths.push(path) }), f.meta, f.meta, headers) };
+    };
+    const genesisSlots = Object.values(f.slots);
+    const fetchedGenesis = (paths: string[]) => genesisSlots.filter((h) => paths.some((p) => p.includes(h)));
+    const shipped = asked(f.genesis.map((b) => b.header));
+    expect((await shipped.open).heads).toEqual(f.slots);
+    expect(fetchedGenesis(shipped.paths)).toEqual([]);
+    const bare = asked();
+    await bare.open;
+    expect(fetchedGenesis(bare.paths)).toEqual(genesisSlots);
+  });
+
   it('refuses a relay serving a validly signed model of another genesis (foreign_genesis), before loading its meta block', async () => {
     expect(foreign.meta).not.toBe(f.meta);
     const e = await refusal(FrozenModel.open(client(foreign.app), foreign.meta, f.meta));

@@ -1,4 +1,4 @@
-import type { BlockHeader, Hash } from '@blyan/block';
+import { type BlockHeader, type Hash, blockHash, parseHeader } from '@blyan/block';
 import { type SignedVerdict, authorizeBlock, parseVerdict } from '@blyan/chain';
 import type { DelegationLookup } from './delegations.ts';
 import type { ParamIndex } from './types.ts';
@@ -41,6 +41,12 @@ export class TrustError extends Error {
  * block hash-checked and signature-verified (session keys through `delegated`) and authorized by
  * authorizeBlock under its governing meta block, which must itself be on the pinned meta chain.
  * Blocks verified once are remembered, so a later check walks only what is new.
+ *
+ * `genesis`, the signed genesis headers the page shipped with (its own genesis.json, as trusted as
+ * the pin itself), lets the walks stop at genesis without fetching or verifying it: each header is
+ * hashed locally, and the set is accepted only if its meta block hashes to the pin and every other
+ * header is a first version (no prev) of one of that meta block's slots depending on it alone.
+ * Those blocks are proven; any other block, a relay's forged genesis included, is fully verified.
  */
 export class Lineage {
   /** Meta blocks proven to descend from the pin (the pin included). */
@@ -51,7 +57,18 @@ export class Lineage {
   constructor(
     readonly pin: Hash,
     private readonly delegated?: DelegationLookup,
+    /** Untrusted until hashed: adopted (or refused with TrustError) by the first check. */
+    private genesis?: readonly unknown[],
   ) {}
+
+  /** Proves the shipped genesis blocks once, before the first walk; throws TrustError (every time) if the set is not the pin's. */
+  private adoptGenesis(): void {
+    if (this.genesis === undefined) return;
+    const proven = shippedGenesis(this.pin, this.genesis);
+    this.genesis = undefined;
+    this.metas.set(this.pin, proven.meta);
+    for (const hash of proven.slots) this.slotted.add(hash);
+  }
 
   /** Throws TrustError unless `index.meta` and every head `index.slots` lists are proven; returns how many blocks it verified (not proven before). */
   async verifyIndex(index: ParamIndex, source: AttestedSource): Promise<number> {
@@ -62,6 +79,7 @@ export class Lineage {
 
   /** Throws TrustError unless meta block `head` descends from the pin through authorized meta blocks; returns how many it verified. */
   async verifyMeta(head: Hash, source: AttestedSource): Promise<number> {
+    this.adoptGenesis();
     const walked: { hash: Hash; block: Attested & { header: MetaHeader } }[] = [];
     let hash: Hash | null = head;
     while (hash !== null && !this.metas.has(hash)) {
@@ -84,6 +102,7 @@ export class Lineage {
 
   /** Throws TrustError unless `head` is a version of `slot` whose every ancestor is authorized under the pinned meta chain; returns how many it verified. */
   async verifyHead(head: Hash, slot: string, source: AttestedSource): Promise<number> {
+    this.adoptGenesis();
     const walked: { hash: Hash; block: Attested }[] = [];
     for (let hash: Hash | null = head; hash !== null && !this.slotted.has(hash); ) {
       const block = await source(hash);
@@ -130,4 +149,29 @@ export class Lineage {
     const ok = await authorizeBlock(h, hash, { signer, delegated: signer !== h.author }, governing, governingHash, verdict);
     if (!ok.ok) throw new TrustError('unattested', hash, `block ${h.name} (${hash}) is not attested: ${ok.message}`);
   }
+}
+
+/** The genesis meta header and slot genesis hashes of `headers` (meta first), or TrustError unless they are exactly the genesis of `pin`. */
+function shippedGenesis(pin: Hash, headers: readonly unknown[]): { meta: MetaHeader; slots: Hash[] } {
+  const refuse = (hash: Hash, why: string) => new TrustError('foreign_genesis', hash, `the genesis headers this app shipped with are not those of its pin ${pin}: ${why}`);
+  const parsed = headers.map((x, i) => {
+    try {
+      return parseHeader(x);
+    } catch (e) {
+      throw refuse(pin, `header ${i} is malformed (${(e as Error).message})`);
+    }
+  });
+  const [meta, ...rest] = parsed;
+  if (meta === undefined) throw refuse(pin, 'there are none');
+  const metaHash = blockHash(meta);
+  if (metaHash !== pin || meta.type !== 'meta' || meta.prev !== null) throw refuse(metaHash, `the first hashes to ${metaHash}`);
+  const names = new Set(meta.meta.slots.map((s) => s.name));
+  const slots = rest.map((h) => {
+    const hash = blockHash(h);
+    if (h.type === 'meta' || h.prev !== null || !names.has(h.name) || h.depends_on.length !== 1 || h.depends_on[0] !== pin) {
+      throw refuse(hash, `block ${h.name} (${hash}) is not a first version of a slot of the pinned meta block`);
+    }
+    return hash;
+  });
+  return { meta: meta as MetaHeader, slots };
 }

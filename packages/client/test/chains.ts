@@ -1,4 +1,4 @@
-import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock } from '@blyan/block';
+import { type Address, type Block, type BlockHeader, type Hash, type Signer, blockHash, buildBlock } from '@blyan/block';
 import { type SignedVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Attested, AttestedSource } from '../src/lineage.ts';
@@ -22,6 +22,8 @@ export class Network {
   /** Hashes the lineage check asked for, in order. */
   readonly asked: Hash[] = [];
   index: ParamIndex = { meta: '' as Hash, version: '' as Hash, slots: {} };
+  /** The signed genesis headers, meta first, as the app ships them in its genesis.json. */
+  shipped: BlockHeader[] = [];
 
   private constructor(readonly genesis: Hash) {}
 
@@ -32,6 +34,7 @@ export class Network {
     net.add(meta);
     net.index = { meta: meta.hash, version: meta.hash, slots: {} };
     for (const name of SLOTS) net.add(await net.slotBlock(name, null, founder));
+    net.shipped = [...net.blocks.values()].map((b) => b.header);
     return net;
   }
 

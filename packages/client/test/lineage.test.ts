@@ -83,4 +83,54 @@ describe('Lineage', () => {
     expect([e.reason, e.hash]).toEqual(['broken_lineage', head as Hash]);
     expect(e.message).toContain('its header hashes to');
   });
+
+  describe('with the genesis headers the app shipped with', () => {
+    it('proves the genesis without fetching or verifying a block of it, and walks only what is newer', async () => {
+      const net = await Network.found();
+      const lineage = new Lineage(net.genesis, undefined, net.shipped);
+      expect(await lineage.verifyIndex(net.index, net.source)).toBe(0);
+      expect(net.asked).toEqual([]);
+
+      const fresh = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator), contributor));
+      expect(await lineage.verifyIndex(net.index, net.source)).toBe(1);
+      expect(net.asked).toEqual([fresh]);
+    });
+
+    it('refuses a shipped set whose meta block does not hash to the pin, on every check', async () => {
+      const ours = await Network.found();
+      const foreign = await Network.found(stranger);
+      const lineage = new Lineage(ours.genesis, undefined, foreign.shipped);
+      for (const check of [lineage.verifyIndex(ours.index, ours.source), lineage.verifyHead(ours.index.slots['layer0.expert0']!, 'layer0.expert0', ours.source)]) {
+        const e = await refusal(check);
+        expect([e.reason, e.hash]).toEqual(['foreign_genesis', foreign.genesis]);
+        expect(e.message).toContain(`not those of its pin ${ours.genesis}`);
+      }
+      expect(ours.asked).toEqual([]);
+    });
+
+    it('refuses a shipped set that slips in a block other than a slot genesis of the pin', async () => {
+      const net = await Network.found();
+      const later = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator), contributor));
+      const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, net.blocks.get(later)!.header]).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['foreign_genesis', later]);
+    });
+
+    it('refuses a malformed shipped header', async () => {
+      const net = await Network.found();
+      const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, { name: 'x' }]).verifyIndex(net.index, net.source));
+      expect(e.message).toContain('header 3 is malformed');
+    });
+
+    it('still fully verifies a relay head that forges a genesis block of the pinned model', async () => {
+      const net = await Network.found();
+      const { slots } = net.index;
+      net.index = { ...net.index, slots: {} };
+      const forged = net.add(await net.slotBlock('layer0.expert0', null, stranger));
+      net.index = { ...net.index, slots: { ...slots, 'layer0.expert0': forged } };
+      expect(forged).not.toBe(slots['layer0.expert0']);
+      const e = await refusal(new Lineage(net.genesis, undefined, net.shipped).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['unattested', forged]);
+      expect(net.asked).toEqual([forged]);
+    });
+  });
 });

@@ -51,6 +51,7 @@ scope.onmessage = ({ data: m }) => {
     running ??= run({
       relay: new RelayClient(m.relay),
       pin: m.pin,
+      genesisHeaders: m.genesisHeaders,
       accounts: new AccountsClient(m.relay),
       signer: privateKeyToAccount(m.sessionKey),
       account: m.account,

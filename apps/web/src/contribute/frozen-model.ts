@@ -38,9 +38,9 @@ export class FrozenModel {
     this.tokenizer = Tokenizer.fromJSON(payload.tokenizer);
   }
 
-  /** The model of meta block `meta`, which must descend from genesis `pin` (this build's). */
-  static async open(client: RelayClient, meta: Hash, pin: Hash): Promise<FrozenModel> {
-    const lineage = new Lineage(pin, relayDelegations(client));
+  /** The model of meta block `meta`, which must descend from genesis `pin` (this build's; `genesisHeaders`: its shipped genesis, see Lineage). */
+  static async open(client: RelayClient, meta: Hash, pin: Hash, genesisHeaders?: readonly unknown[]): Promise<FrozenModel> {
+    const lineage = new Lineage(pin, relayDelegations(client), genesisHeaders);
     await lineage.verifyMeta(meta, (hash) => client.block(hash));
     const block = await loadVerifiedBlock(client, meta);
     if (block.info.header.type !== 'meta') throw new Error(`block ${meta} is a ${block.info.header.type} block, not the meta block`);

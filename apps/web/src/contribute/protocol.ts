@@ -35,7 +35,7 @@ export interface SubmissionView {
 }
 
 export type ToContributor =
-  | { type: 'start'; relay: string; pin: Hash; sessionKey: Hex; account: Address; settings: ContributeSettings }
+  | { type: 'start'; relay: string; pin: Hash; genesisHeaders?: unknown[]; sessionKey: Hex; account: Address; settings: ContributeSettings }
   | { type: 'stop' }
   | { type: 'answering'; on: boolean }
   | { type: 'visibility'; hidden: boolean; pauseWhenHidden: boolean };

@@ -14,6 +14,8 @@ export interface RoundContext {
   relay: RelayClient;
   /** The genesis meta block this build trusts: the model trained on must descend from it. */
   pin: Hash;
+  /** The signed genesis headers shipped beside the pin (see Lineage). */
+  genesisHeaders?: readonly unknown[];
   accounts: AccountsClient;
   /** null: train on the CPU reference. */
   device: GPUDevice | null;
@@ -41,7 +43,7 @@ export async function contributeRound(ctx: RoundContext, round: number): Promise
   post({ type: 'status', text: 'asking the relay for an assignment' });
   const a = await accounts.assignment();
   post({ type: 'assignment', round, assignment: a });
-  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta, ctx.pin);
+  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta, ctx.pin, ctx.genesisHeaders);
   ctx.model = model;
   await model.refresh();
   const slot = model.plan(a.slot);

@@ -106,7 +106,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
         return;
       }
       genesisPin().then(
-        (pin) => worker.current?.postMessage({ type: 'start', relay, pin, sessionKey: key!, account: account!, settings } satisfies ToContributor),
+        ({ pin, headers }) => worker.current?.postMessage({ type: 'start', relay, pin, genesisHeaders: headers, sessionKey: key!, account: account!, settings } satisfies ToContributor),
         (e: unknown) => setView((v) => ({ ...v, on: false, error: (e as Error).message })),
       );
     },

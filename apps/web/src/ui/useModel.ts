@@ -96,7 +96,7 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
     };
     let live = true;
     genesisPin().then(
-      (pin) => live && w.postMessage({ type: 'init', relay, pin, cacheLimitBytes, backend } satisfies ToWorker),
+      ({ pin, headers }) => live && w.postMessage({ type: 'init', relay, pin, genesisHeaders: headers, cacheLimitBytes, backend } satisfies ToWorker),
       (e: Error) => live && setView((v) => ({ ...v, error: { message: e.message, block: null } })),
     );
     return () => {

@@ -44,7 +44,7 @@ scope.onmessage = ({ data: m }) => {
       const gpu = m.backend === 'auto' || m.backend === 'webgpu' ? await openGpu() : null;
       const backend = gpu ? 'webgpu' : m.backend === 'cpu' ? 'cpu' : 'wasm';
       if (m.backend === 'wasm' || m.backend === 'cpu') post({ type: 'backend', backend, notice: null });
-      return { cache, model: new ModelSession(new RelayClient(m.relay), m.pin, cache, post, backend, gpu) };
+      return { cache, model: new ModelSession(new RelayClient(m.relay), m.pin, cache, post, backend, gpu, m.genesisHeaders) };
     })();
     queue = queue.then(async () => {
       try {

@@ -73,9 +73,11 @@ export class ModelSession {
     /** The backend to use: webgpu needs `gpu`. */
     private backend: Backend,
     private gpu: GpuRunner | null,
+    /** The signed genesis headers this build shipped beside the pin: proven by hashing, so the check stops at genesis. */
+    genesisHeaders?: readonly unknown[],
   ) {
     this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads());
-    this.lineage = new Lineage(pin, relayDelegations(client));
+    this.lineage = new Lineage(pin, relayDelegations(client), genesisHeaders);
   }
 
   private heads(): Set<string> {
