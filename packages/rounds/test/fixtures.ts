@@ -1,3 +1,5 @@
+import type { Hash } from '@blyan/block';
+
 /** A seeded generator of uniform numbers in [0, 1) (mulberry32), so simulations repeat exactly. */
 export function uniform(seed: number): () => number {
   let s = seed >>> 0;
@@ -18,4 +20,9 @@ export function normal(u: () => number): () => number {
 /** A dense random vector of `n` entries, normal with standard deviation `sd`. */
 export function randomVector(n: number, sd: number, g: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => sd * g());
+}
+
+/** A submission of `change` scored `before` → `after`, its hash standing for its delta bytes. */
+export function submission(id: string, change: Record<string, Float32Array>, before: number, after: number, hash = `0x${id.padStart(64, '0')}`) {
+  return { id, author: `author-${id}`, hash: hash as Hash, change, before, after };
 }
