@@ -57,6 +57,7 @@ export async function openRelay(
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();
+    await accounts.rounds.resume();
     return {
       objects,
       index,
@@ -66,6 +67,7 @@ export async function openRelay(
       removedOrphans,
       async close() {
         await accounts.worker.drain();
+        await accounts.rounds.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();

@@ -27,20 +27,21 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('accounts schema 1 to 2', () => {
-  it('keeps decided contributions, closes waiting ones as evaluation_failed and adds assignments', () => {
+describe('accounts schema 1 to 3', () => {
+  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments and the rounds tables', () => {
     const path = join(dir, 'accounts.sqlite');
     const old = new Database(path);
     old.exec(SCHEMA_1_CONTRIBUTIONS);
     old.close();
     const db = openAccountsDb(path);
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
       const store = new ContributionStore(db);
       expect(store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
       expect(store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
       expect(store.pendingIds()).toEqual([]);
       expect(db.prepare('SELECT COUNT(*) AS n FROM assignments').get()).toEqual({ n: 0 });
+      for (const table of ['rounds', 'round_deltas', 'round_momentum']) expect(db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()).toEqual({ n: 0 });
     } finally {
       db.close();
     }

@@ -1,4 +1,5 @@
 import type { Hash } from '@blyan/block';
+import { type PairedTestOptions, pairedTest } from './paired.ts';
 import { type Tensors, cosine } from './tensors.ts';
 
 /** One contributor's update in a round: its change to the slot and its own score. */
@@ -8,9 +9,9 @@ export interface Submission {
   /** SHA-256 of the submitted delta's bytes. */
   readonly hash: Hash;
   readonly change: Tensors;
-  /** Mean loss (nats/token) on a relay-held sample of the contributor's shard, base and base + change. */
-  readonly before: number;
-  readonly after: number;
+  /** Per-window losses (nats/token) on a relay-held sample of the contributor's shard, base and base + change. */
+  readonly before: readonly number[];
+  readonly after: readonly number[];
 }
 
 /** An update seen before (earlier in the round or in an earlier round of the slot). */
@@ -23,8 +24,12 @@ export interface Seen {
 export interface ScreenOptions {
   /** A change whose cosine similarity to one seen before exceeds this is a copy (e.g. 0.99). */
   readonly maxCosine: number;
-  /** A change must lower its own sample's loss by more than this to be kept (0: anything that does not hurt). */
-  readonly minImprovement: number;
+  /**
+   * The paired test a change must pass on its own sample to be kept: the lower confidence bound of
+   * its mean per-window improvement above the margin. A change that does nothing (noise) then
+   * passes only at the test's error rate, instead of whenever its sample happens to favour it.
+   */
+  readonly own: PairedTestOptions;
 }
 
 export type Screened =
@@ -35,17 +40,28 @@ export type Screened =
 /**
  * Each submission of a round, in arrival order, scored on its own: a copy of an update seen
  * before (the same delta bytes, or a change pointing the same way, cosine > maxCosine) earns
- * nothing, whatever its score; a change that does not lower its own sample's loss by more than
- * minImprovement is dropped; the rest are kept. The earlier of two copies keeps its place.
+ * nothing, whatever its score; a change that does not pass the paired test on its own sample
+ * (`own`) is dropped; the rest are kept. `improvement` is the mean per-window improvement. The
+ * earlier of two copies keeps its place.
  */
 export function screen(round: readonly Submission[], earlier: readonly Seen[], o: ScreenOptions): Screened[] {
   const seen: Seen[] = [...earlier];
   return round.map((s) => {
-    const improvement = s.before - s.after;
+    const own = ownTest(s, o.own);
+    const improvement = own?.mean ?? Number.NaN;
     const original = seen.find((e) => e.hash === s.hash || cosine(e.change, s.change) > o.maxCosine);
     seen.push(s);
     const head = { id: s.id, author: s.author, improvement };
     if (original !== undefined) return { ...head, status: 'copy', copyOf: original.id };
-    return Number.isFinite(improvement) && improvement > o.minImprovement ? { ...head, status: 'kept' } : { ...head, status: 'hurt' };
+    return own?.accepted === true ? { ...head, status: 'kept' } : { ...head, status: 'hurt' };
   });
+}
+
+/** The paired test of a submission on its own sample; null when its losses cannot be tested (unpaired, non-finite). */
+function ownTest(s: Submission, o: PairedTestOptions) {
+  try {
+    return pairedTest(s.before, s.after, o);
+  } catch {
+    return null;
+  }
 }

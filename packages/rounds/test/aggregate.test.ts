@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregate, combine, cosine, outerStep, roundCredit, screen } from '../src/index.ts';
 import { normal, randomVector, submission, uniform } from './fixtures.ts';
 
-const OPTS = { maxCosine: 0.99, minImprovement: 0, lr: 0.7, momentum: 0.9 };
+const OPTS = { maxCosine: 0.99, own: { confidence: 0.95, margin: 0 }, lr: 0.7, momentum: 0.9 };
 const g = normal(uniform(7));
 const change = () => ({ w1: randomVector(500, 0.01, g), w2: randomVector(300, 0.01, g) });
 
@@ -31,8 +31,10 @@ describe('screen', () => {
     expect(s[0]).toMatchObject({ status: 'copy', copyOf: 'old' });
   });
 
-  it('drops a change with a non-finite score', () => {
+  it('drops a change with a non-finite score, and one whose gain on its own sample is within the noise', () => {
     expect(screen([submission('1', change(), 3, Number.NaN)], [], OPTS)[0]!.status).toBe('hurt');
+    const lucky = { ...submission('2', change(), 3, 3), after: [3.29, 2.81, 3.08, 2.81] };
+    expect(screen([lucky], [], OPTS)[0]).toMatchObject({ status: 'hurt', improvement: expect.closeTo(0.0025, 6) });
   });
 });
 

@@ -22,7 +22,10 @@ export function randomVector(n: number, sd: number, g: () => number): Float32Arr
   return Float32Array.from({ length: n }, () => sd * g());
 }
 
-/** A submission of `change` scored `before` → `after`, its hash standing for its delta bytes. */
+/** Per-window losses around `mean`: windows differ in difficulty, as real text does. */
+const windows = (mean: number): number[] => [0.3, -0.2, 0.1, -0.2].map((d) => mean + d);
+
+/** A submission of `change` whose every sample window moves from around `before` to around `after`; its hash stands for its delta bytes. */
 export function submission(id: string, change: Record<string, Float32Array>, before: number, after: number, hash = `0x${id.padStart(64, '0')}`) {
-  return { id, author: `author-${id}`, hash: hash as Hash, change, before, after };
+  return { id, author: `author-${id}`, hash: hash as Hash, change, before: windows(before), after: windows(after) };
 }

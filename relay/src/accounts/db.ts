@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { ROUNDS_SCHEMA } from '../rounds/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -79,6 +80,7 @@ CREATE TABLE postings (
   amount INTEGER NOT NULL CHECK (amount <> 0)
 );
 CREATE INDEX postings_by_account ON postings (account, journal_id);
+${ROUNDS_SCHEMA}
 `;
 
 /**
@@ -99,6 +101,9 @@ UPDATE contributions SET status = 'rejected', reason = 'evaluation_failed', deta
 ${BY_DELTA}
 ${ASSIGNMENTS}
 `,
+  // ---- schema 2 to 3: rounds (relay/src/rounds/schema.ts) ----
+  2: ROUNDS_SCHEMA,
+  // ---- end of schema 2 to 3 ----
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

@@ -1,5 +1,6 @@
 import type { Doc } from '@blyan/model/data';
 import type { SiweExpectations } from '../auth/siwe-login.ts';
+import { DEFAULT_ROUNDS, type RoundsConfig } from '../rounds/config.ts';
 
 /** Sign-in, contribution and reward settings of a relay. */
 export interface AccountsConfig {
@@ -35,6 +36,8 @@ export interface AccountsConfig {
   readonly shardDocs: number;
   /** Windows drawn per evaluation, windows per forward pass, ORT threads, and the fraction of hidden passages the keyed pool keeps. */
   readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number; readonly poolFraction: number };
+  /** Rounds per slot: work units, screening, aggregation and the paired test (relay/src/rounds). */
+  readonly rounds: RoundsConfig;
   readonly hiddenDocs: () => readonly Doc[];
   readonly trainDocs: () => readonly Doc[];
   readonly now: () => number;
@@ -61,6 +64,7 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
     hotWindowMs: 3600_000,
     shardDocs: 8,
     eval: { windows: 32, perBatch: 8, threads: 1, poolFraction: 0.5 },
+    rounds: DEFAULT_ROUNDS,
     hiddenDocs: docs.hidden,
     trainDocs: docs.train,
     now: Date.now,

@@ -1,0 +1,35 @@
+import type { OuterOptions, PairedTestOptions, ScreenOptions } from '@blyan/rounds';
+
+/** How rounds are run and judged. */
+export interface RoundsConfig {
+  /** H: local AdamW micro-steps each work unit asks for. */
+  readonly steps: number;
+  /** Work units a round hands out before the next slot's round opens. */
+  readonly contributors: number;
+  /** Hidden-pool windows the aggregate is judged on (drawn by the round's committed seed). */
+  readonly windows: number;
+  /** Windows of a contributor's own shard its delta is scored on. */
+  readonly scoreWindows: number;
+  /** Earlier rounds of the same slot whose deltas a new one is checked against for copies. */
+  readonly history: number;
+  readonly test: PairedTestOptions;
+  readonly screen: ScreenOptions;
+  readonly outer: OuterOptions;
+}
+
+/**
+ * Production: 16 contributors per round at H = 32, judged on 32 hidden windows at 99 % one-sided
+ * confidence with a 1e-4 nats/token margin; each delta kept only if it passes the same test at
+ * 99 % on 8 windows of its own shard; copies at cosine > 0.99 over the last 4 rounds;
+ * outer step lr 1 with Nesterov momentum 0.9 (the settings of `pnpm bench:swarm`).
+ */
+export const DEFAULT_ROUNDS: RoundsConfig = {
+  steps: 32,
+  contributors: 16,
+  windows: 32,
+  scoreWindows: 8,
+  history: 4,
+  test: { confidence: 0.99, margin: 1e-4 },
+  screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0 } },
+  outer: { lr: 1, momentum: 0.9 },
+};
