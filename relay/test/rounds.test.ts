@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { corpusDocs } from '../src/corpus.ts';
 import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
-import { type AccountsFixture, accountsFixture, newAccount } from './accounts-helpers.ts';
+import { type AccountsFixture, accountsFixture, login, newAccount } from './accounts-helpers.ts';
 import { TINY, evaluator } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -133,5 +133,26 @@ describe('rounds per slot', () => {
     const next = await join();
     expect(next.unit.round).not.toBe(first.round);
     expect(next.unit.slot).not.toBe(first.slot);
+  });
+});
+
+describe('round routes', () => {
+  it('hands a signed-in browser its work unit, takes its delta, and shows the round with its own entry', async () => {
+    expect((await f.app.request('/v1/rounds/unit')).status).toBe(401);
+    const who = await login(f.app);
+    const res = await f.app.request('/v1/rounds/unit', { headers: { cookie: who.cookie } });
+    expect(res.status).toBe(200);
+    const unit = (await res.json()) as WorkUnit & { shard: { url: string } };
+    expect(unit).toMatchObject({ meta: f.meta, steps: 30, shard: { url: `/v1/shards/${unit.shard.index}` } });
+    const { base } = model(unit);
+    const delta = encodeDelta(sparsifyDelta(base, Object.fromEntries(Object.entries(base).map(([k, v]) => [k, v.map((x) => x * 1.01)])), 0.1));
+    const post = (body: Uint8Array, cookie = who.cookie) =>
+      f.app.request(`/v1/rounds/${unit.round}/deltas`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie } });
+    expect(await post(Uint8Array.of(9, 9))).toMatchObject({ status: 400 });
+    expect(await post(delta)).toMatchObject({ status: 202 });
+    expect(await post(delta)).toMatchObject({ status: 409 });
+    const view = (await (await f.app.request(`/v1/rounds/${unit.round}`)).json()) as { status: string; commitment: string; verdict: unknown; deltas: { account: string; status: string }[] };
+    expect(view).toMatchObject({ status: 'open', verdict: null, deltas: [{ account: who.account, status: 'submitted' }] });
+    expect(JSON.stringify(view)).not.toContain(f.relay.accounts.roundStore.round(unit.round)!.seed);
   });
 });

@@ -4,8 +4,10 @@ import type { OuterOptions, PairedTestOptions, ScreenOptions } from '@blyan/roun
 export interface RoundsConfig {
   /** H: local AdamW micro-steps each work unit asks for. */
   readonly steps: number;
-  /** Work units a round hands out before the next slot's round opens. */
+  /** Work units a round hands out before the next slot's round opens; it is judged once all of them hold a delta. */
   readonly contributors: number;
+  /** A round open this long is judged with the deltas it has (ms). */
+  readonly openMs: number;
   /** Hidden-pool windows the aggregate is judged on (drawn by the round's committed seed). */
   readonly windows: number;
   /** Windows of a contributor's own shard its delta is scored on. */
@@ -26,6 +28,7 @@ export interface RoundsConfig {
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 32,
   contributors: 16,
+  openMs: 15 * 60_000,
   windows: 32,
   scoreWindows: 8,
   history: 4,

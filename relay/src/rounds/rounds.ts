@@ -70,6 +70,7 @@ const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').
  */
 export class Rounds {
   private readonly queue = new SerialQueue();
+  private readonly closing = new Set<number>();
   private slotTurn = 0;
   private shardTurn = 0;
 
@@ -129,6 +130,23 @@ export class Rounds {
     }
     if (!store.fill(unit.id, bytes, payloadHash(bytes), accounts.now())) return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
     return { ok: true, id: unit.id };
+  }
+
+  /**
+   * The rounds to judge now: each full round whose every work unit holds a delta, and each open
+   * longer than `openMs`. Returns their ids; their judgements run in the background, one at a time.
+   */
+  closeDue(): number[] {
+    const { store, config, accounts } = this.d;
+    const full = store.allOpen().filter((r) => store.units(r.id) >= config.contributors && store.filled(r.id) >= config.contributors).map((r) => r.id);
+    const due = [...new Set([...full, ...store.due(accounts.now() - config.openMs)])].filter((id) => !this.closing.has(id));
+    for (const id of due) {
+      this.closing.add(id);
+      this.close(id)
+        .catch((e: unknown) => console.error(`round ${id}: ${(e as Error).message}`))
+        .finally(() => this.closing.delete(id));
+    }
+    return due;
   }
 
   /** Judges round `id` (queued behind any round being judged). */

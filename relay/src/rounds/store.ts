@@ -76,8 +76,11 @@ export class RoundStore {
       ),
       round: db.prepare<[number], RoundRow>('SELECT * FROM rounds WHERE id = ?'),
       openRounds: db.prepare<[string], RoundRow>("SELECT * FROM rounds WHERE status = 'open' AND meta = ? ORDER BY id"),
+      allOpen: db.prepare<[], RoundRow>("SELECT * FROM rounds WHERE status = 'open' ORDER BY id"),
       byStatus: db.prepare<[RoundStatus], { id: number }>('SELECT id FROM rounds WHERE status = ? ORDER BY id'),
       unitCount: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM round_deltas WHERE round = ?'),
+      filledCount: db.prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM round_deltas WHERE round = ? AND status <> 'assigned'"),
+      due: db.prepare<[number], { id: number }>("SELECT id FROM rounds WHERE status = 'open' AND opened_at <= ? ORDER BY id"),
       unitOf: db.prepare<[number, string], DeltaRow>('SELECT * FROM round_deltas WHERE round = ? AND account = ?'),
       openUnitOf: db.prepare<[string], DeltaRow>("SELECT d.* FROM round_deltas d JOIN rounds r ON r.id = d.round WHERE d.account = ? AND r.status = 'open' ORDER BY d.id DESC LIMIT 1"),
       issue: db.prepare<[number, string, number, number]>("INSERT INTO round_deltas (round, account, shard, issued_at, status) VALUES (?, ?, ?, ?, 'assigned')"),
@@ -113,12 +116,27 @@ export class RoundStore {
     return this.s.openRounds.all(meta);
   }
 
+  /** Every open round, under any meta block. */
+  allOpen(): RoundRow[] {
+    return this.s.allOpen.all();
+  }
+
   withStatus(status: RoundStatus): number[] {
     return this.s.byStatus.all(status).map((r) => r.id);
   }
 
   units(round: number): number {
     return this.s.unitCount.get(round)!.n;
+  }
+
+  /** Work units of the round that hold their delta. */
+  filled(round: number): number {
+    return this.s.filledCount.get(round)!.n;
+  }
+
+  /** Open rounds opened at or before `openedBy`. */
+  due(openedBy: number): number[] {
+    return this.s.due.all(openedBy).map((r) => r.id);
   }
 
   unit(round: number, account: Address): DeltaRow | undefined {
