@@ -1,39 +1,30 @@
 import { createHash } from 'node:crypto';
-import { type Address, type Block, type Hash, type Signer, blockHash, buildBlock, payloadHash, toHash } from '@blyan/block';
+import { type Address, type Block, type Hash, blockHash, buildBlock, payloadHash, toHash } from '@blyan/block';
 import { type SignedVerdict, parseVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
 import { DeltaError, applyDelta, compression, decodeDelta, deltaNorm, paramsNorm } from '@blyan/delta';
 import { Tokenizer } from '@blyan/model';
 import { type SlotPlan, encodeSlotPayload, slotParams } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { type Seen, type Submission, aggregate, combine, pairedTest, roundCredit } from '@blyan/rounds';
-import type Database from 'better-sqlite3';
 import { type Shard, shardBody } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
-import type { EvalContext, HiddenEvaluator } from '../contributions/hidden-eval.ts';
+import type { EvalContext } from '../contributions/hidden-eval.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
+import type { WorkerDeps } from '../contributions/worker.ts';
 import { type Refusal, refuse } from '../contributions/refusal.ts';
 import { drawWindows, freshSample } from '../contributions/sample.ts';
-import type { Ledger } from '../ledger.ts';
-import { REWARDS_ACCOUNT, type Journal, userAccount } from '../rewards/journal.ts';
-import type { IndexStore } from '../store/index-store.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
 import type { DeltaOutcome, RoundRow, RoundStore } from './store.ts';
 import { windowLosses } from './window-losses.ts';
 
-export interface RoundsDeps {
-  readonly db: Database.Database;
-  readonly index: IndexStore;
-  readonly objects: ObjectStore;
-  readonly ledger: Ledger;
-  readonly verdictSigner: Signer | null;
-  readonly evaluator: HiddenEvaluator;
-  readonly journal: Journal;
+/** The evaluation worker's dependencies, with the round store and both configurations. */
+export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
   readonly store: RoundStore;
   readonly accounts: AccountsConfig;
   readonly config: RoundsConfig;
-}
+};
 
 /** A work unit: train `slot` from `base` on `shard` for `steps` micro-steps, and submit the delta to `round`. */
 export interface WorkUnit {
