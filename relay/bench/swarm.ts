@@ -13,6 +13,8 @@
  * kept apart from the windows the paired test draws. Resumable: the state after each round is
  * saved under --out, and progress is appended to --out/progress.log.
  *
+ * `--table` prints the table of the run in --out as far as it got, without running anything.
+ *
  *   pnpm bench:swarm [--browsers 16] [--rounds 20] [--steps 32] [--slots 2] [--adversarial 0.25] [--out DIR]
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +33,6 @@ import { ShardBatches } from '../../apps/web/src/contribute/batches.ts';
 import { buildCandidate } from '../../apps/web/src/contribute/candidate.ts';
 import type { LoadedBlock } from '../../apps/web/src/contribute/frozen-model.ts';
 import { DEFAULT_CONTRIBUTE } from '../../apps/web/src/contribute/protocol.ts';
-import { formatTable } from '../src/cli/table.ts';
 import { defaultAccountsConfig } from '../src/contributions/config.ts';
 import { hiddenPassages } from '../src/contributions/eval-pool.ts';
 import { drawWindows, freshSample } from '../src/contributions/sample.ts';
@@ -39,6 +40,7 @@ import { parseGenesisFile, rebuildGenesis } from '../src/genesis.ts';
 import { windowLosses } from '../src/rounds/window-losses.ts';
 import { keyedSplit, shards, spamAssassin } from './swarm/domain.ts';
 import { ortTrainer } from './swarm/ort-trainer.ts';
+import { type Row, type Saved, swarmReport } from './swarm/report.ts';
 import { loadState, saveState, type TensorSet } from './swarm/state.ts';
 import { type TextSet, everyTarget, takeTokens, textSet } from './swarm/texts.ts';
 
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     'pool-tokens': { type: 'string' },
     'genesis-budget': { type: 'string' },
     threads: { type: 'string' },
+    table: { type: 'boolean' },
   },
 });
 const num = (name: keyof typeof values, fallback: number): number => (values[name] === undefined ? fallback : Number(values[name]));
@@ -83,6 +86,13 @@ const HIDDEN_FRACTION = 0.1;
 const MAIL_CHARS = 4000;
 const GENESIS = 'public/genesis';
 const PERBATCH = 8;
+
+if (values.table === true) {
+  const done = loadState<Saved>(join(OUT, 'state.bin'));
+  if (done === null) throw new Error(`${OUT} holds no swarm run`);
+  console.log(swarmReport(done.json.rows));
+  process.exit(0);
+}
 
 const production = defaultAccountsConfig('http://localhost:5173', { hidden: () => [], train: () => [] });
 const settings = { ...DEFAULT_CONTRIBUTE, steps: H };
@@ -177,29 +187,6 @@ function mailExperts(p: ParamMap, count: number): string[] {
 
 type Kind = 'honest' | 'noise' | 'sign-flip' | 'copy';
 const ADVERSARY_KINDS: readonly Kind[] = ['noise', 'sign-flip', 'copy'];
-
-interface Row {
-  round: number;
-  contributors: number;
-  dropped: number;
-  copies: number;
-  accepted: number;
-  judged: number;
-  improvement: number | null;
-  newBpb: number;
-  oldBpb: number;
-  credit: number;
-  adversaryCredit: number;
-  seconds: number;
-}
-
-interface Saved {
-  round: number;
-  slots: string[];
-  rows: Row[];
-  heads: Record<string, string>;
-  seen: Record<string, { id: string; hash: string }[]>;
-}
 
 // Resume, or start from the genesis with the baseline row.
 const saved = loadState<Saved>(join(OUT, 'state.bin'));
@@ -356,29 +343,7 @@ for (let r = state.round + 1; r <= ROUNDS; r++) {
   );
 }
 
-const first = state.rows[0]!;
-const last = state.rows.at(-1)!;
-const table = formatTable(
-  ['round', 'contributors', 'dropped (copies)', 'verdict', 'mean improvement (nats/token)', 'new-domain hidden bpb', 'genesis-domain hidden bpb', 'credit paid (to adversaries)', 's'],
-  state.rows.map((r) => [
-    r.round === 0 ? 'genesis' : String(r.round),
-    String(r.contributors),
-    `${r.dropped} (${r.copies})`,
-    r.round === 0 ? '' : `${r.accepted}/${r.judged} accepted`,
-    r.improvement === null ? '' : r.improvement.toFixed(5),
-    r.newBpb.toFixed(4),
-    r.oldBpb.toFixed(4),
-    `${r.credit} (${r.adversaryCredit})`,
-    r.seconds.toFixed(0),
-  ]),
-);
-const rounds = state.rows.slice(1);
-const acceptedShare = rounds.reduce((s, r) => s + r.accepted, 0) / Math.max(1, rounds.reduce((s, r) => s + r.judged, 0));
-const summary = [
-  `new-domain hidden bpb ${first.newBpb.toFixed(4)} → ${last.newBpb.toFixed(4)} (${(((last.newBpb - first.newBpb) / first.newBpb) * 100).toFixed(1)} %, goal ≤ −15 %)`,
-  `genesis-domain hidden bpb ${first.oldBpb.toFixed(4)} → ${last.oldBpb.toFixed(4)} (${(last.oldBpb - first.oldBpb >= 0 ? '+' : '')}${(last.oldBpb - first.oldBpb).toFixed(4)}, goal ≤ +0.01)`,
-  `slot rounds accepted ${(acceptedShare * 100).toFixed(0)} % (goal ≥ 80 %); credit paid ${rounds.reduce((s, r) => s + r.credit, 0)}, to adversaries ${rounds.reduce((s, r) => s + r.adversaryCredit, 0)}`,
-].join('\n');
-writeFileSync(join(OUT, 'table.md'), `${table}\n\n${summary}\n`);
-console.log(`\n${table}\n\n${summary}`);
+const report = swarmReport(state.rows);
+writeFileSync(join(OUT, 'table.md'), `${report}\n`);
+console.log(`\n${report}`);
 await model.dispose();
