@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { corpusDocs } from '../src/corpus.ts';
 import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
-import { type AccountsFixture, accountsFixture, login, newAccount } from './accounts-helpers.ts';
+import { type AccountsFixture, accountsFixture, login, newAccount, reopen } from './accounts-helpers.ts';
 import { TINY, evaluator } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -93,6 +93,27 @@ describe('rounds per slot', () => {
     for (const [i, d] of outcomes.slice(0, 3).entries()) expect(paid[i]).toBe(d.credit);
     expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     expect(f.relay.accounts.roundStore.momentum(r.slot, f.meta)).not.toBeNull();
+  });
+
+  it('finishes a round the relay died appending on the next start, paying its authors exactly once', async () => {
+    const honestOnes = [await join(), await join()];
+    const round = honestOnes[0]!.unit.round;
+    for (const h of honestOnes) expect(await rounds().submit(h.who, round, await honest(h.unit))).toMatchObject({ ok: true });
+    const ledger = f.relay.ledger;
+    const submit = ledger.submit.bind(ledger);
+    ledger.submit = () => Promise.reject(new Error('killed mid-append'));
+    await expect(rounds().close(round)).rejects.toThrow('killed mid-append');
+    ledger.submit = submit;
+    expect(f.relay.accounts.roundStore.round(round)!.status).toBe('appending');
+    expect(honestOnes.map((h) => credited(h.who))).toEqual([0, 0]);
+    await reopen(f);
+    const r = f.relay.accounts.roundStore.round(round)!;
+    expect(r.status).toBe('accepted');
+    expect((await f.relay.index.paramIndex(f.meta))[r.slot]).toBe(r.block);
+    const paid = honestOnes.map((h) => credited(h.who));
+    expect(paid.reduce((x, y) => x + y, 0)).toBe(r.pool);
+    await rounds().resume();
+    expect(honestOnes.map((h) => credited(h.who))).toEqual(paid);
   });
 
   it('rejects a round whose every delta hurts: no block, no credit, no momentum', async () => {
