@@ -44,7 +44,6 @@ export interface RoundResult {
   readonly block: Hash | null;
 }
 
-const PER_BATCH = 8;
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */
 const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').update(`${seed}:${id}`).digest());
@@ -183,12 +182,13 @@ export class Rounds {
       const length = Math.min(ctx.length, stream.length - 2);
       const windows = drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows);
       const change = dense(row.delta!);
-      const before = await windowLosses(ctx.model, params, stream, windows, length, PER_BATCH);
-      const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, PER_BATCH);
+      const before = await windowLosses(ctx.model, params, stream, windows, length, accounts.eval.perBatch);
+      const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
       submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
     }
     const earlier: Seen[] = store.recent(r.slot, id, id - config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
-    const agg = aggregate(submissions, earlier, (m => (m === null ? null : { momentum: m }))(store.momentum(r.slot, r.meta)), { ...config.screen, ...config.outer });
+    const momentum = store.momentum(r.slot, r.meta);
+    const agg = aggregate(submissions, earlier, momentum === null ? null : { momentum }, { ...config.screen, ...config.outer });
     const outcome = (credits: ReadonlyMap<string, number>): DeltaOutcome[] =>
       agg.screened.map((s, i) => ({ id: rows[i]!.id, status: s.status, copyOf: s.status === 'copy' ? Number(s.copyOf) : null, before: mean(submissions[i]!.before), after: mean(submissions[i]!.after), credit: credits.get(s.id) ?? 0 }));
     if (agg.outer === null) return this.reject(id, 'all_dropped: no delta lowered the loss on its own shard', outcome(new Map()));
@@ -243,8 +243,8 @@ export class Rounds {
   private async paired(ctx: EvalContext, params: Record<string, Float32Array>, slot: SlotPlan, payload: Uint8Array, seed: Hash) {
     const windows = drawWindows(seed, ctx.stream.length, ctx.length, this.d.config.windows);
     return {
-      base: await windowLosses(ctx.model, params, ctx.stream, windows, ctx.length, PER_BATCH),
-      candidate: await windowLosses(ctx.model, { ...params, ...slotParams(slot, payload) }, ctx.stream, windows, ctx.length, PER_BATCH),
+      base: await windowLosses(ctx.model, params, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
+      candidate: await windowLosses(ctx.model, { ...params, ...slotParams(slot, payload) }, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
       tokens: windows.length * ctx.length,
     };
   }
