@@ -16,7 +16,7 @@ const plan = slotPlan(TINY);
 let f: AccountsFixture;
 
 beforeEach(async () => {
-  f = await accountsFixture({ maxRelativeNorm: 10, rounds: { ...DEFAULT_ROUNDS, contributors: 6, windows: 64, scoreWindows: 64, steps: 30, screen: { ...DEFAULT_ROUNDS.screen, own: { confidence: 0.95, margin: 0 } } } });
+  f = await accountsFixture({ maxRelativeNorm: 10, rounds: { ...DEFAULT_ROUNDS, contributors: 6, windows: 64, scoreWindows: 64, steps: 30, outer: { lr: 1, momentum: 0.9 }, screen: { ...DEFAULT_ROUNDS.screen, own: { confidence: 0.95, margin: 0 } } } });
 });
 afterEach(() => f.close());
 
