@@ -96,7 +96,7 @@ describe('rounds per slot', () => {
   });
 
   it('finishes a round the relay died appending on the next start, paying its authors exactly once', async () => {
-    const honestOnes = [await join(), await join()];
+    const honestOnes = [await join(), await join(), await join()];
     const round = honestOnes[0]!.unit.round;
     for (const h of honestOnes) expect(await rounds().submit(h.who, round, await honest(h.unit))).toMatchObject({ ok: true });
     const ledger = f.relay.ledger;
@@ -105,7 +105,7 @@ describe('rounds per slot', () => {
     await expect(rounds().close(round)).rejects.toThrow('killed mid-append');
     ledger.submit = submit;
     expect(f.relay.accounts.roundStore.round(round)!.status).toBe('appending');
-    expect(honestOnes.map((h) => credited(h.who))).toEqual([0, 0]);
+    expect(honestOnes.map((h) => credited(h.who))).toEqual([0, 0, 0]);
     await reopen(f);
     const r = f.relay.accounts.roundStore.round(round)!;
     expect(r.status).toBe('accepted');
