@@ -60,6 +60,7 @@ const { values } = parseArgs({
     'pool-tokens': { type: 'string' },
     'genesis-budget': { type: 'string' },
     threads: { type: 'string' },
+    'own-margin': { type: 'string' },
     table: { type: 'boolean' },
   },
 });
@@ -78,7 +79,7 @@ const POOL_TOKENS = num('pool-tokens', 200_000);
 const GENESIS_BUDGET_BPB = num('genesis-budget', 0.01);
 const THREADS = num('threads', 1);
 const OUTER = { lr: num('outer-lr', 1), momentum: num('momentum', 0.9) };
-const SCREEN = { maxCosine: 0.99, own: { confidence: 0.99, margin: 0 } };
+const SCREEN = { maxCosine: 0.99, own: { confidence: 0.99, margin: num('own-margin', 0.02) } };
 const TEST = { confidence: 0.99, margin: 1e-4 };
 const SPLIT_KEY = 'blyan swarm bench: the hidden part of the SpamAssassin corpus';
 const HIDDEN_FRACTION = 0.1;
