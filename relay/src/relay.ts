@@ -60,6 +60,8 @@ export async function openRelay(
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
     accounts.worker.resume();
     accounts.data.worker.resume();
+
+    await accounts.rounds.resume();
     return {
       objects,
       index,
@@ -70,6 +72,8 @@ export async function openRelay(
       async close() {
         await accounts.worker.drain();
         await accounts.data.worker.drain();
+
+        await accounts.rounds.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();

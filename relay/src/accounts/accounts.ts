@@ -9,6 +9,8 @@ import { ContributionStore } from '../contributions/store.ts';
 import { EvaluationWorker } from '../contributions/worker.ts';
 import type { Ledger } from '../ledger.ts';
 import { Journal } from '../rewards/journal.ts';
+import { Rounds } from '../rounds/rounds.ts';
+import { RoundStore } from '../rounds/store.ts';
 import { RateLimiter } from '../server/rate-limit.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -28,6 +30,10 @@ export interface Accounts {
   readonly limiter: RateLimiter;
   /** Datasets: uploads, their gates and reviews (chain D). */
   readonly data: DataHub;
+
+  /** Rounds per slot: many contributors' deltas judged together (relay/src/rounds). */
+  readonly rounds: Rounds;
+  readonly roundStore: RoundStore;
 }
 
 /** Everything but the auth store, which is made first: the block Ledger's rules ask it about delegations. */
@@ -43,6 +49,9 @@ export function openAccounts(
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ db, ...chain, evaluator, store: contributions, journal, config });
   const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
+
+  const roundStore = new RoundStore(db);
+  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, accounts: config, config: config.rounds });
   return {
     db,
     config,
@@ -55,5 +64,8 @@ export function openAccounts(
     assigner: new Assigner(db),
     limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now),
     data,
+
+    rounds,
+    roundStore,
   };
 }

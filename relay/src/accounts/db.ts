@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { DATA_TABLES } from '../data/schema.ts';
+import { ROUNDS_SCHEMA } from '../rounds/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -97,6 +98,8 @@ CREATE TABLE postings (
 CREATE INDEX postings_by_account ON postings (account, journal_id);
 ${DATA_TABLES}
 ${USAGE_POOL}
+
+${ROUNDS_SCHEMA}
 `;
 
 /**
@@ -122,6 +125,8 @@ ${ASSIGNMENTS}
   // ---- end data hub ----
   /** Schema 3 to 4 (issue 11, trust): usage credit comes from a fixed pool per period (usage already credited stays). */
   3: USAGE_POOL,
+  /** Schema 4 to 5 (issue 14): rounds per slot (relay/src/rounds/schema.ts). */
+  4: ROUNDS_SCHEMA,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

@@ -3,6 +3,8 @@ import type { SiweExpectations } from '../auth/siwe-login.ts';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../data/config.ts';
 import type { PoolConfig } from '../rewards/pool.ts';
 
+import { DEFAULT_ROUNDS, type RoundsConfig } from '../rounds/config.ts';
+
 /** Sign-in, contribution and reward settings of a relay. */
 export interface AccountsConfig {
   readonly siwe: SiweExpectations;
@@ -39,6 +41,8 @@ export interface AccountsConfig {
   readonly shardDocs: number;
   /** Windows drawn per evaluation, windows per forward pass, ORT threads, and the fraction of hidden passages the keyed pool keeps. */
   readonly eval: { readonly windows: number; readonly perBatch: number; readonly threads: number; readonly poolFraction: number };
+  /** Rounds per slot: work units, screening, aggregation and the paired test (relay/src/rounds). */
+  readonly rounds: RoundsConfig;
   readonly hiddenDocs: () => readonly Doc[];
   readonly trainDocs: () => readonly Doc[];
   /** The data hub's bounds and gates. */
@@ -68,6 +72,7 @@ export function defaultAccountsConfig(origin: string, docs: { hidden: () => read
     hotWindowMs: 3600_000,
     shardDocs: 8,
     eval: { windows: 32, perBatch: 8, threads: 1, poolFraction: 0.5 },
+    rounds: DEFAULT_ROUNDS,
     hiddenDocs: docs.hidden,
     trainDocs: docs.train,
     data: DEFAULT_DATA_CONFIG,

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 export const REWARDS_ACCOUNT = 'system:rewards';
 export const userAccount = (a: Address) => `user:${a}`;
 
-export type EntryKind = 'contribution' | 'usage' | 'review';
+export type EntryKind = 'contribution' | 'usage' | 'review' | 'round';
 
 export interface Posting {
   readonly account: string;

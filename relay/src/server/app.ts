@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { dataRoutes } from '../data/routes.ts';
+
+import { roundRoutes } from '../rounds/routes.ts';
 import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.route('/v1', submitRoute(deps));
   app.route('/v1', authRoutes(deps.accounts, deps.index));
   app.route('/v1', contributionRoutes(deps.accounts, deps.index, deps.objects));
+  app.route('/v1', roundRoutes(deps.accounts, deps.index));
   app.route('/v1', rewardRoutes(deps.accounts, deps.index));
   app.route('/v1', dataRoutes(deps.accounts, deps.index));
   if (webApp !== undefined) mountWebApp(app, webApp);

@@ -1,0 +1,41 @@
+import type { OuterOptions, PairedTestOptions, ScreenOptions } from '@blyan/rounds';
+
+/** How rounds are run and judged. */
+export interface RoundsConfig {
+  /** H: local AdamW micro-steps each work unit asks for. */
+  readonly steps: number;
+  /** Work units a round hands out before the next slot's round opens; it is judged once all of them hold a delta. */
+  readonly contributors: number;
+  /** A round open this long is judged with the deltas it has (ms). */
+  readonly openMs: number;
+  /** Hidden-pool windows the aggregate is judged on (drawn by the round's committed seed). */
+  readonly windows: number;
+  /** Windows of a contributor's own shard its delta is scored on. */
+  readonly scoreWindows: number;
+  /** Earlier rounds of the same slot whose deltas a new one is checked against for copies. */
+  readonly history: number;
+  readonly test: PairedTestOptions;
+  readonly screen: ScreenOptions;
+  readonly outer: OuterOptions;
+}
+
+/**
+ * Production, as `pnpm bench:swarm` ran it (docs/BENCHMARKS.md): 8 contributors per round at the
+ * browser's H = 16, the aggregate judged on 32 hidden windows at 99 % one-sided confidence with a
+ * 1e-4 nats/token margin; each delta kept only if it passes the same test at 99 % on 8 windows of
+ * its own shard with a 0.02 nats/token margin (honest deltas gained 0.15–0.9 there, a noise delta
+ * once passed at margin 0 with 0.007); copies at cosine > 0.99 over the last 4 rounds; outer step lr 0.05 with Nesterov
+ * momentum 0.9 (at lr 1 one round cost the genesis domain a quarter of its 0.01 bpb budget; at
+ * lr 0.1 the budget was spent by round 11 and every later round was refused).
+ */
+export const DEFAULT_ROUNDS: RoundsConfig = {
+  steps: 16,
+  contributors: 8,
+  openMs: 15 * 60_000,
+  windows: 32,
+  scoreWindows: 8,
+  history: 4,
+  test: { confidence: 0.99, margin: 1e-4 },
+  screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
+  outer: { lr: 0.05, momentum: 0.9 },
+};

@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { type Address, type Block, type Hash, blockHash, buildBlock, payloadHash, toHash } from '@blyan/block';
+import { type SignedVerdict, parseVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
+import { DeltaError, applyDelta, compression, decodeDelta, deltaNorm, paramsNorm } from '@blyan/delta';
+import { Tokenizer } from '@blyan/model';
+import { type SlotPlan, encodeSlotPayload, slotParams } from '@blyan/model/blocks';
+import { evalStream } from '@blyan/model/eval';
+import { type Seen, type Submission, aggregate, combine, pairedTest, roundCredit } from '@blyan/rounds';
+import { type Shard, shardBody } from '../contributions/assignment.ts';
+import type { AccountsConfig } from '../contributions/config.ts';
+import type { EvalContext } from '../contributions/hidden-eval.ts';
+import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
+import type { WorkerDeps } from '../contributions/worker.ts';
+import { type Refusal, refuse } from '../contributions/refusal.ts';
+import { drawWindows, freshSample } from '../contributions/sample.ts';
+import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
+import type { RoundsConfig } from './config.ts';
+import type { DeltaOutcome, RoundRow, RoundStore } from './store.ts';
+import { windowLosses } from './window-losses.ts';
+
+/** The evaluation worker's dependencies, with the round store and both configurations. */
+export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
+  readonly store: RoundStore;
+  readonly accounts: AccountsConfig;
+  readonly config: RoundsConfig;
+};
+
+/** A work unit: train `slot` from `base` on `shard` for `steps` micro-steps, and submit the delta to `round`. */
+export interface WorkUnit {
+  readonly round: number;
+  readonly meta: Hash;
+  readonly slot: string;
+  readonly base: Hash;
+  readonly steps: number;
+  readonly shard: Shard;
+}
+
+/** How a round ended. */
+export interface RoundResult {
+  readonly round: number;
+  readonly accepted: boolean;
+  readonly reason: string | null;
+  readonly block: Hash | null;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */
+const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').update(`${seed}:${id}`).digest());
+
+/**
+ * Rounds per slot. `unit` hands a signed-in account a work unit in the open round that still has
+ * room (else opens the next expert slot's round on its head, with a fresh committed seed);
+ * `submit` stores the account's delta after the intake bounds (density, norm); `close` judges the
+ * round: each delta's loss before and after on a sample of its own shard, copies and hurting
+ * deltas dropped (screen), the rest averaged into one Nesterov outer step, the aggregate block
+ * judged by the paired test on hidden-pool windows the round's seed draws, the verdict signed
+ * (revealing the seed), the block appended with it, and the pool credited to the kept authors in
+ * proportion to their own improvement. One round is judged at a time.
+ */
+export class Rounds {
+  private readonly queue = new SerialQueue();
+  private readonly closing = new Set<number>();
+  private slotTurn = 0;
+  private shardTurn = 0;
+
+  constructor(private readonly d: RoundsDeps) {}
+
+  async unit(account: Address): Promise<WorkUnit> {
+    const { index, store, accounts, config } = this.d;
+    const meta = await index.metaHead();
+    if (meta === null) throw new Error('the relay holds no model');
+    const docs = accounts.trainDocs();
+    const held = store.openUnit(account);
+    const round = held === undefined ? undefined : store.round(held.round)!;
+    if (held !== undefined && round!.meta === meta) return this.view(round!, held.shard, docs);
+    const room = store.openRounds(meta).find((r) => store.units(r.id) < config.contributors) ?? (await this.openNext(meta));
+    const shard = this.shardTurn++ % Math.ceil(docs.length / accounts.shardDocs);
+    store.issue(room.id, account, shard, accounts.now());
+    return this.view(room, shard, docs);
+  }
+
+  private view(r: RoundRow, shard: number, docs: ReturnType<AccountsConfig['trainDocs']>): WorkUnit {
+    return { round: r.id, meta: r.meta, slot: r.slot, base: r.base, steps: r.steps, shard: shardBody(docs, shard, this.d.accounts.shardDocs).shard };
+  }
+
+  private async openNext(meta: Hash): Promise<RoundRow> {
+    const { index, evaluator, store, config, accounts } = this.d;
+    const ctx = await evaluator.context(meta);
+    const experts = [...ctx.plan.values()].filter((s) => s.type === 'expert').map((s) => s.name);
+    const heads = await index.paramIndex((await index.versionOf(meta))!);
+    const slot = experts[this.slotTurn++ % experts.length]!;
+    const { seed, commitment } = freshSample();
+    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now() }))!;
+  }
+
+  /** Stores `account`'s delta in its work unit of `round` after the intake bounds; nothing is stored on a refusal. */
+  async submit(account: Address, round: number, bytes: Uint8Array): Promise<{ ok: true; id: number } | Refusal> {
+    const { store, index, objects, evaluator, accounts } = this.d;
+    const r = store.round(round);
+    if (r === undefined) return refuse(422, 'unknown_round', `there is no round ${round}`);
+    if (r.status !== 'open') return refuse(409, 'round_closed', `round ${round} is ${r.status}; ask for a new work unit`);
+    const unit = store.unit(round, account);
+    if (unit === undefined) return refuse(403, 'no_work_unit', `${account} holds no work unit in round ${round}`);
+    if (unit.status !== 'assigned') return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
+    const slot = (await evaluator.context(r.meta)).plan.get(r.slot)!;
+    const baseParams = slotParams(slot, await objects.read((await index.block(r.base))!.header.payload_hash));
+    try {
+      const delta = decodeDelta(bytes);
+      applyDelta(baseParams, delta);
+      const { entries } = compression(delta, bytes.length);
+      const allowed = Object.values(baseParams).reduce((n, t) => n + Math.ceil(accounts.maxDensity * t.length), 0);
+      if (entries > allowed) return refuse(422, 'too_dense', `the delta changes ${entries} entries of the expert; at most ${allowed} may change`);
+      const norm = deltaNorm(delta);
+      const bound = accounts.maxRelativeNorm * paramsNorm(baseParams);
+      if (norm > bound) return refuse(422, 'over_norm', `‖Δ‖ = ${norm.toPrecision(4)} exceeds ${accounts.maxRelativeNorm} × ‖W‖ = ${bound.toPrecision(4)}`);
+    } catch (e) {
+      if (e instanceof DeltaError) return refuse(e.code === 'malformed_delta' ? 400 : 422, e.code, e.message);
+      throw e;
+    }
+    if (!store.fill(unit.id, bytes, payloadHash(bytes), accounts.now())) return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
+    return { ok: true, id: unit.id };
+  }
+
+  /**
+   * The rounds to judge now: each full round whose every work unit holds a delta, and each open
+   * longer than `openMs`. Returns their ids; their judgements run in the background, one at a time.
+   */
+  closeDue(): number[] {
+    const { store, config, accounts } = this.d;
+    const full = store.allOpen().filter((r) => store.units(r.id) >= config.contributors && store.filled(r.id) >= config.contributors).map((r) => r.id);
+    const due = [...new Set([...full, ...store.due(accounts.now() - config.openMs)])].filter((id) => !this.closing.has(id));
+    for (const id of due) {
+      this.closing.add(id);
+      this.close(id)
+        .catch((e: unknown) => console.error(`round ${id}: ${(e as Error).message}`))
+        .finally(() => this.closing.delete(id));
+    }
+    return due;
+  }
+
+  /** Judges round `id` (queued behind any round being judged). */
+  close(id: number): Promise<RoundResult> {
+    return this.queue.run(() => this.judge(id));
+  }
+
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
+
+  /** Finishes every round a previous run left `appending`. */
+  async resume(): Promise<void> {
+    for (const id of this.d.store.withStatus('appending')) await this.queue.run(() => this.append(this.d.store.round(id)!));
+  }
+
+  private reject(id: number, reason: string, outcomes: readonly DeltaOutcome[] = []): RoundResult {
+    this.d.store.decide(id, { accepted: false, reason, at: this.d.accounts.now(), block: null, header: null, payload: null, verdict: null, improvement: null, lower: null, pool: null, outcomes, momentum: null });
+    return { round: id, accepted: false, reason, block: null };
+  }
+
+  private async judge(id: number): Promise<RoundResult> {
+    const { index, objects, evaluator, store, accounts, config } = this.d;
+    const r = store.round(id);
+    if (r === undefined || r.status !== 'open') throw new Error(`round ${id} is not open`);
+    const signer = await namedEvaluator(index, this.d.verdictSigner, r.meta);
+    if (signer === null) return this.reject(id, NO_EVALUATOR);
+    const ctx = await evaluator.context(r.meta);
+    const heads = await index.paramIndex((await index.versionOf(r.meta))!);
+    if ((await index.metaHead()) !== r.meta || heads[r.slot] !== r.base) return this.reject(id, `stale_base: the head of ${r.slot} is now ${heads[r.slot]}`);
+    const rows = store.deltas(id);
+    if (rows.length === 0) return this.reject(id, 'no_deltas: nobody submitted a delta');
+    const slot = ctx.plan.get(r.slot)!;
+    const params = await evaluator.assemble(ctx, heads);
+    const baseSlot = slotParams(slot, await objects.read((await index.block(r.base))!.header.payload_hash));
+    const dense = (bytes: Uint8Array) => applyDelta(Object.fromEntries(Object.entries(baseSlot).map(([n, t]) => [n, new Float32Array(t.length)])), decodeDelta(bytes));
+    const tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer);
+    const docs = accounts.trainDocs();
+    const submissions: Submission[] = [];
+    for (const row of rows) {
+      const from = row.shard * accounts.shardDocs;
+      const stream = evalStream(tokenizer, docs.slice(from, from + accounts.shardDocs).map((doc) => doc.text));
+      const length = Math.min(ctx.length, stream.length - 2);
+      const windows = drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows);
+      const change = dense(row.delta!);
+      const before = await windowLosses(ctx.model, params, stream, windows, length, accounts.eval.perBatch);
+      const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
+      submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
+    }
+    const earlier: Seen[] = store.recent(r.slot, id, id - config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
+    const momentum = store.momentum(r.slot, r.meta);
+    const agg = aggregate(submissions, earlier, momentum === null ? null : { momentum }, { ...config.screen, ...config.outer });
+    const outcome = (credits: ReadonlyMap<string, number>): DeltaOutcome[] =>
+      agg.screened.map((s, i) => ({ id: rows[i]!.id, status: s.status, copyOf: s.status === 'copy' ? Number(s.copyOf) : null, before: mean(submissions[i]!.before), after: mean(submissions[i]!.after), credit: credits.get(s.id) ?? 0 }));
+    if (agg.outer === null) return this.reject(id, 'all_dropped: no delta lowered the loss on its own shard', outcome(new Map()));
+    const payload = encodeSlotPayload(slot, combine([baseSlot, agg.outer.step], [1, 1]), ctx.payload.quantization.experts);
+    const judged = await this.paired(ctx, params, slot, payload, r.seed);
+    const test = pairedTest(judged.base, judged.candidate, config.test);
+    const baseHeader = (await index.block(r.base))!.header;
+    const block = await buildBlock(
+      { type: 'expert', index: baseHeader.index + 1, name: r.slot, depends_on: [r.meta, r.base], prev: r.base, payload, meta: { encoding: 'tensors-v1', round: id }, created_at: accounts.now() },
+      signer,
+    );
+    const hash = blockHash(block.header);
+    const verdict = await signVerdict(
+      {
+        v: 1,
+        block: hash,
+        slot: r.slot,
+        base: r.base,
+        meta: r.meta,
+        accepted: test.accepted,
+        baseline: mean(judged.base),
+        candidate: mean(judged.candidate),
+        tokens: judged.tokens,
+        sample: { seed: r.seed, commitment: sampleCommitment(r.seed) },
+        evaluator: signer.address.toLowerCase() as Address,
+        judged_at: accounts.now(),
+      },
+      signer,
+    );
+    const pool = Math.max(1, Math.round(test.mean * accounts.creditPerNat));
+    const credits = new Map(roundCredit(agg.screened, pool).map((c) => [c.id, c.credit]));
+    const figures = `hidden loss ${verdict.baseline.toFixed(5)} → ${verdict.candidate.toFixed(5)} nats/token, mean improvement ${test.mean.toFixed(5)}, ${test.confidence * 100} % lower bound ${test.lower.toFixed(5)} (margin ${test.margin})`;
+    store.decide(id, {
+      accepted: test.accepted,
+      reason: test.accepted ? null : `no_improvement: ${figures}`,
+      at: accounts.now(),
+      block: hash,
+      header: JSON.stringify(block.header),
+      payload: test.accepted ? payload : null,
+      verdict: JSON.stringify(verdict),
+      improvement: test.mean,
+      lower: test.lower,
+      pool,
+      outcomes: outcome(credits),
+      momentum: { slot: r.slot, meta: r.meta, state: agg.outer.state.momentum },
+    });
+    if (!test.accepted) return { round: id, accepted: false, reason: `no_improvement: ${figures}`, block: hash };
+    return this.append(store.round(id)!);
+  }
+
+  /** Base and candidate per-window losses on the hidden-pool windows `seed` draws. */
+  private async paired(ctx: EvalContext, params: Record<string, Float32Array>, slot: SlotPlan, payload: Uint8Array, seed: Hash) {
+    const windows = drawWindows(seed, ctx.stream.length, ctx.length, this.d.config.windows);
+    return {
+      base: await windowLosses(ctx.model, params, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
+      candidate: await windowLosses(ctx.model, { ...params, ...slotParams(slot, payload) }, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
+      tokens: windows.length * ctx.length,
+    };
+  }
+
+  /** Appends an `appending` round's block with its verdict (if not yet in), then pays its credit once and marks it accepted. */
+  private async append(r: RoundRow): Promise<RoundResult> {
+    const { index, ledger, store, journal, db, accounts } = this.d;
+    const block: Block = { header: JSON.parse(r.header!), payload: new Uint8Array(r.payload!) };
+    const verdict: SignedVerdict = parseVerdict(JSON.parse(r.verdict!));
+    if ((await index.block(r.block!)) === undefined) {
+      const res = await ledger.submit(block, verdict);
+      if (!res.ok) {
+        store.refuse(r.id, `append_refused: ${res.code}: ${res.message}`, accounts.now());
+        return { round: r.id, accepted: false, reason: `append_refused: ${res.code}`, block: r.block };
+      }
+    }
+    const paid = store.deltas(r.id).filter((d) => (d.credit ?? 0) > 0);
+    db.transaction(() => {
+      if (!store.finish(r.id, accounts.now())) return;
+      journal.post({
+        kind: 'round',
+        ref: String(r.id),
+        memo: `round ${r.id} on ${r.slot}: ${paid.length} authors, mean improvement ${r.improvement!.toFixed(5)} nats/token (block ${r.block})`,
+        postings: [{ account: REWARDS_ACCOUNT, amount: -r.pool! }, ...paid.map((d) => ({ account: userAccount(d.account), amount: d.credit! }))],
+      });
+    })();
+    return { round: r.id, accepted: true, reason: null, block: r.block };
+  }
+}

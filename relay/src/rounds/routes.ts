@@ -1,0 +1,84 @@
+import { parseVerdict } from '@blyan/chain';
+import { Hono } from 'hono';
+import type { Accounts } from '../accounts/accounts.ts';
+import { requireSession } from '../auth/session.ts';
+import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
+import { ApiError, errorBody } from '../server/api-error.ts';
+import { readBody } from '../server/read-body.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import type { RoundRow, RoundStore } from './store.ts';
+
+/** A round as the API shows it: its verdict and every delta's own score, outcome and credit (the seed only once decided). */
+function roundView(r: RoundRow, store: RoundStore) {
+  return {
+    id: r.id,
+    slot: r.slot,
+    meta: r.meta,
+    base: r.base,
+    steps: r.steps,
+    status: r.status,
+    reason: r.reason,
+    commitment: r.commitment,
+    opened_at: r.opened_at,
+    decided_at: r.decided_at,
+    block: r.block,
+    improvement: r.improvement,
+    lower: r.lower,
+    credit: r.pool,
+    verdict: r.verdict === null ? null : parseVerdict(JSON.parse(r.verdict)),
+    deltas: store.deltas(r.id).map((d) => ({
+      id: d.id,
+      account: d.account,
+      shard: d.shard,
+      status: d.status,
+      copy_of: d.copy_of,
+      improvement: d.before === null || d.after === null ? null : d.before - d.after,
+      credit: d.credit,
+    })),
+  };
+}
+
+/**
+ * Rounds per slot: GET /rounds/unit hands the signed-in account its work unit; POST
+ * /rounds/:id/deltas takes its blyan-delta-v1 body; GET /rounds/:id shows the round. Full rounds
+ * and rounds past their time are judged in the background whenever a unit is asked for or a delta
+ * arrives.
+ */
+export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
+  const app = new Hono();
+  const { auth, config, rounds, roundStore, limiter } = accounts;
+  const requireEvaluator = async () => {
+    if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
+  };
+
+  app.get('/rounds/unit', async (c) => {
+    const session = requireSession(c, auth, config.siwe.uri);
+    await requireEvaluator();
+    rounds.closeDue();
+    const unit = await rounds.unit(session.account);
+    return c.json({ ...unit, shard: { ...unit.shard, split: 'train', url: `/v1/shards/${unit.shard.index}` }, rules: { max_relative_norm: config.maxRelativeNorm, max_density: config.maxDensity } });
+  });
+
+  app.post('/rounds/:id/deltas', async (c) => {
+    const session = requireSession(c, auth, config.siwe.uri);
+    const raw = c.req.param('id');
+    if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
+    const slot = limiter.take(session.account);
+    if (!slot.ok) return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
+    const body = await readBody(c.req.raw, config.maxDeltaBytes);
+    const r = await rounds.submit(session.account, Number(raw), body);
+    if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
+    rounds.closeDue();
+    return c.json({ id: r.id, round: Number(raw), status: 'submitted' }, 202, { Location: `/v1/rounds/${raw}` });
+  });
+
+  app.get('/rounds/:id', (c) => {
+    const raw = c.req.param('id');
+    if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
+    const r = roundStore.round(Number(raw));
+    if (r === undefined) throw new ApiError(404, 'not_found', `no round ${raw}`);
+    return c.json(roundView(r, roundStore));
+  });
+
+  return app;
+}

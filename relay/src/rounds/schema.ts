@@ -1,0 +1,47 @@
+/**
+ * Rounds (schema 3): a round per slot gathers many contributors' deltas against one base, judges
+ * their aggregate once, and keeps each delta's own score and share. `round_deltas` rows are work
+ * units until their delta arrives; `round_momentum` is each slot's outer optimizer state.
+ */
+export const ROUNDS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS rounds (
+  id INTEGER PRIMARY KEY,
+  slot TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  base TEXT NOT NULL,
+  steps INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'appending', 'accepted', 'rejected')),
+  reason TEXT,
+  seed TEXT NOT NULL,
+  commitment TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  decided_at INTEGER,
+  block TEXT,
+  header TEXT,
+  payload BLOB,
+  verdict TEXT,
+  improvement REAL,
+  lower REAL,
+  pool INTEGER
+);
+CREATE INDEX IF NOT EXISTS rounds_by_slot ON rounds (slot, id);
+CREATE INDEX IF NOT EXISTS rounds_by_status ON rounds (status, id);
+CREATE TABLE IF NOT EXISTS round_deltas (
+  id INTEGER PRIMARY KEY,
+  round INTEGER NOT NULL REFERENCES rounds (id),
+  account TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  delta BLOB,
+  payload_hash TEXT,
+  submitted_at INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('assigned', 'submitted', 'kept', 'hurt', 'copy')),
+  copy_of INTEGER,
+  before REAL,
+  after REAL,
+  credit INTEGER,
+  UNIQUE (round, account)
+);
+CREATE INDEX IF NOT EXISTS round_deltas_by_account ON round_deltas (account, id);
+CREATE TABLE IF NOT EXISTS round_momentum (slot TEXT PRIMARY KEY, meta TEXT NOT NULL, momentum BLOB NOT NULL) WITHOUT ROWID;
+`;
