@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { dataRoutes } from '../data/routes.ts';
-
 import { roundRoutes } from '../rounds/routes.ts';
 import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
