@@ -1,7 +1,7 @@
 import { type Hex, hexToBytes, recoverMessageAddress } from 'viem';
 import { ChatPage, payloadHashesIn, slotHeads } from './chat-page.ts';
 import { USAGE_PERIOD_S, expect, test } from './signed-in-app.ts';
-import { injectWallet } from './wallet.ts';
+import { signedIn } from './wallet.ts';
 
 const PROMPT = 'It is a truth universally acknowledged that a single man in possession of a good fortune must be in want of a wife';
 const SHORT = { temperature: 0, maxTokens: 6, routing: 'dynamic' } as const;
@@ -19,12 +19,7 @@ test('a wallet signs in, its answer is reported as signed usage whose period pay
   await reader.settings(SHORT);
   const first = await reader.ask(PROMPT);
 
-  const contributorContext = await browser.newContext();
-  const address = await injectWallet(contributorContext);
-  const page = await contributorContext.newPage();
-  await page.goto(`${url}#/contribute`);
-  await page.getByTestId('login').click();
-  await expect(page.getByTestId('account')).toHaveAttribute('data-address', address, { timeout: 30_000 });
+  const { context: contributorContext, page, address } = await signedIn(browser, url, '#/contribute');
 
   // Signed in, an answer is reported: one report signed by the session key, which counts toward the
   // period's usage pool; when the (here short) period ends, the pool goes to the genesis author

@@ -1,6 +1,5 @@
-import type { Browser } from '@playwright/test';
 import { expect, test } from './signed-in-app.ts';
-import { injectWallet } from './wallet.ts';
+import { signedIn } from './wallet.ts';
 
 const DOCS = [
   'The lighthouse keeper wrote every evening about the weather, the ships that passed and the birds that rested on the gallery rail.',
@@ -10,20 +9,10 @@ const DOCS = [
 ];
 const FILE = DOCS.join('\n<|endoftext|>\n');
 
-async function signedIn(browser: Browser, url: string) {
-  const context = await browser.newContext();
-  const address = await injectWallet(context);
-  const page = await context.newPage();
-  await page.goto(`${url}#/data`);
-  await page.getByTestId('login').click();
-  await expect(page.getByTestId('account')).toHaveAttribute('data-address', address, { timeout: 30_000 });
-  return { context, page, address };
-}
-
 test('a signed-in user uploads a small file, sees the verdicts and the tier, two other accounts review its sample, and the explorer shows the dataset', async ({ app, relay, browser }) => {
   test.setTimeout(180_000);
   const url = `${app.url}/?relay=${encodeURIComponent(relay.url)}`;
-  const uploader = await signedIn(browser, url);
+  const uploader = await signedIn(browser, url, '#/data');
   const { page } = uploader;
 
   await page.getByTestId('dataset-name').fill('e2e-notes');
@@ -44,7 +33,7 @@ test('a signed-in user uploads a small file, sees the verdicts and the tier, two
   await expect(page.getByTestId('review-empty')).toBeVisible();
 
   for (let i = 0; i < 2; i++) {
-    const reviewer = await signedIn(browser, url);
+    const reviewer = await signedIn(browser, url, '#/data');
     await expect(reviewer.page.getByTestId('review-text')).toBeVisible({ timeout: 30_000 });
     const text = await reviewer.page.getByTestId('review-text').textContent();
     expect(DOCS.slice(0, 3)).toContain(text);

@@ -1,4 +1,4 @@
-import type { BrowserContext } from '@playwright/test';
+import { type Browser, type BrowserContext, type Page, expect } from '@playwright/test';
 import { testSigner } from './signed-in-app.ts';
 
 /** An EIP-1193 provider in the page, its signatures by the test's key; its lowercase address. */
@@ -15,4 +15,15 @@ export async function injectWallet(context: BrowserContext): Promise<string> {
     };
   }, address);
   return address;
+}
+
+/** A new browser context with the test wallet, signed in on `url`'s page `route` (e.g. `#/data`). */
+export async function signedIn(browser: Browser, url: string, route: string): Promise<{ context: BrowserContext; page: Page; address: string }> {
+  const context = await browser.newContext();
+  const address = await injectWallet(context);
+  const page = await context.newPage();
+  await page.goto(`${url}${route}`);
+  await page.getByTestId('login').click();
+  await expect(page.getByTestId('account')).toHaveAttribute('data-address', address, { timeout: 30_000 });
+  return { context, page, address };
 }
