@@ -1,5 +1,5 @@
-import { type ParamMap, type Routing, budgetRouting, expertsUsed, greedyDecode } from '@blyan/model';
-import { encodeSlotPayload, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
+import { type Routing, budgetRouting, expertsUsed, greedyDecode } from '@blyan/model';
+import { expertSlotName, parseMetaPayload, throughBlocks } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 import { PREDICTED_MASS, predictExperts } from '../src/worker/planner.ts';
 import { ChatPage, test as base, expect, expectFetchedAsPlanned, payloadHashesIn, slotHeads } from './fixtures.ts';
@@ -26,8 +26,7 @@ const PROMPT = 'Fellow-Citizens of the Senate and House of Representatives: The 
 const TOKENS = 12;
 
 const v2 = readCheckpoint(GENESIS_CHECKPOINT);
-const reference: ParamMap = {};
-for (const slot of slotPlan(v2.config)) Object.assign(reference, slotParams(slot, encodeSlotPayload(slot, v2.params, 'int8')));
+const reference = throughBlocks(v2.config, v2.params, 'int8').params;
 const prompt = v2.tokenizer.encode(PROMPT);
 
 /** The reference's greedy answer under `routing`: its text, and per layer the prompt's router mass and every position's experts. */

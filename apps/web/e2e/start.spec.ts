@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ParamMap, greedyDecode } from '@blyan/model';
-import { encodeSlotPayload, slotParams, slotPlan } from '@blyan/model/blocks';
+import { greedyDecode } from '@blyan/model';
+import { throughBlocks } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 import { shoot } from './screenshots.ts';
 import { ChatPage, expect, test } from './fixtures.ts';
@@ -23,8 +23,7 @@ async function startProduct(store: string): Promise<{ url: string; child: ChildP
 /** What the genesis model says to PROMPT at temperature 0 on the CPU reference, from the int8 expert blocks the relay serves. */
 function referenceAnswer(): string {
   const { config, tokenizer, params } = readCheckpoint(GENESIS_CHECKPOINT);
-  const blocks: ParamMap = {};
-  for (const slot of slotPlan(config)) Object.assign(blocks, slotParams(slot, encodeSlotPayload(slot, params, 'int8')));
+  const blocks = throughBlocks(config, params, 'int8').params;
   return tokenizer.decode(greedyDecode(blocks, config, tokenizer.encode(PROMPT), TOKENS).tokens);
 }
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TensorMap } from '@blyan/block';
 import type { ModelConfig, ParamMap, Tokenizer } from '@blyan/model';
-import { encodeSlotPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
+import { throughBlocks } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 
 export const GENESIS_V1 = fileURLToPath(new URL('../../../public/genesis/checkpoint.tensors', import.meta.url));
@@ -16,12 +16,6 @@ export const PROMPT = 'Fellow-Citizens of the Senate and House of Representative
  */
 export function genesisModel(path: string): { config: ModelConfig; tokenizer: Tokenizer; tensors: TensorMap; reference: ParamMap } {
   const { config, tokenizer, params } = readCheckpoint(path);
-  const tensors: TensorMap = {};
-  const reference: ParamMap = {};
-  for (const slot of slotPlan(config)) {
-    const payload = encodeSlotPayload(slot, params, 'int8');
-    Object.assign(tensors, slotTensors(slot, payload));
-    Object.assign(reference, slotParams(slot, payload));
-  }
+  const { tensors, params: reference } = throughBlocks(config, params, 'int8');
   return { config, tokenizer, tensors, reference };
 }

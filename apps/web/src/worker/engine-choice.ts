@@ -1,7 +1,7 @@
 import type { TensorMap } from '@blyan/block';
 import { BlyanEngine, requestGpuDevice } from '@blyan/gpu';
 import { type ModelConfig, type ParamMap, argmax, decodeStep, initParams, prefill } from '@blyan/model';
-import { encodeSlotPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
+import { throughBlocks } from '@blyan/model/blocks';
 import type { Backend } from '../protocol.ts';
 import { OrtRunner } from './ort-runner.ts';
 
@@ -54,14 +54,7 @@ const PROMPT = 16;
  * the calibration measures speed, not text.
  */
 function calibrationModel(cfg: ModelConfig): { params: ParamMap; tensors: TensorMap; prompt: number[] } {
-  const random = initParams(cfg, 1);
-  const params: ParamMap = {};
-  const tensors: TensorMap = {};
-  for (const slot of slotPlan(cfg)) {
-    const payload = encodeSlotPayload(slot, random, 'int8');
-    Object.assign(tensors, slotTensors(slot, payload));
-    Object.assign(params, slotParams(slot, payload));
-  }
+  const { params, tensors } = throughBlocks(cfg, initParams(cfg, 1), 'int8');
   return { params, tensors, prompt: Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % cfg.vocabSize) };
 }
 

@@ -2,7 +2,8 @@ import { type TensorMap, decodeTensors, encodeTensors, quantizeInt8, toF32 } fro
 import type { ParamMap } from '../reference/arrays.ts';
 import { sameShape } from '../reference/params.ts';
 import type { ExpertEncoding } from './meta-payload.ts';
-import type { SlotPlan } from './slots.ts';
+import type { ModelConfig } from '../reference/config.ts';
+import { type SlotPlan, slotPlan } from './slots.ts';
 
 /** A slot's payload: its f32 parameters as tensors-v1, experts int8 with one scale per output row unless `experts` is 'f32'. */
 export function encodeSlotPayload(slot: SlotPlan, params: Readonly<ParamMap>, experts: ExpertEncoding): Uint8Array {
@@ -44,4 +45,19 @@ export function slotParams(slot: SlotPlan, payload: Uint8Array): ParamMap {
   const params: ParamMap = {};
   for (const { name } of slot.tensors) params[name] = toF32(tensors[name]!);
   return params;
+}
+
+/**
+ * The whole model as a client holds it after loading its blocks: every slot's payload encoded as
+ * the chain stores it, then read back as the GPU engine's tensors and the CPU reference's f32 params.
+ */
+export function throughBlocks(cfg: ModelConfig, params: Readonly<ParamMap>, experts: ExpertEncoding): { tensors: TensorMap; params: ParamMap } {
+  const tensors: TensorMap = {};
+  const decoded: ParamMap = {};
+  for (const slot of slotPlan(cfg)) {
+    const payload = encodeSlotPayload(slot, params, experts);
+    Object.assign(tensors, slotTensors(slot, payload));
+    Object.assign(decoded, slotParams(slot, payload));
+  }
+  return { tensors, params: decoded };
 }
