@@ -96,7 +96,11 @@ export class MemoryNearIndex implements NearIndex {
 
   add(doc: string, sig: Signature): void {
     this.sigs.set(doc, sig);
-    for (const k of bandKeys(sig)) this.byBand.set(k, [...(this.byBand.get(k) ?? []), doc]);
+    for (const k of bandKeys(sig)) {
+      const docs = this.byBand.get(k);
+      if (docs === undefined) this.byBand.set(k, [doc]);
+      else docs.push(doc);
+    }
   }
 
   nearest(sig: Signature): { doc: string; similarity: number } | null {

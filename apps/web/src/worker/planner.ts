@@ -58,6 +58,7 @@ export class DownloadPlanner {
   setMass(mass: readonly (readonly number[])[]): void {
     this.mass = mass;
     for (const f of this.fetches) f.mass = mass[f.layer]?.[f.expert] ?? 0;
+    if (this.fetches.length > 0) this.changed(this.fetches);
   }
 
   /** The prompt's experts, all together; resolves once every one is loaded. */
