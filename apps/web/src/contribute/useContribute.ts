@@ -37,6 +37,8 @@ const MAX_POINTS = 400;
 /** The contribute worker as React state, for the signed-in account; contributing is opt-in and off on load. */
 export function useContribute(relay: string, accounts: AccountsClient, account: Address | null) {
   const worker = useRef<Worker | null>(null);
+  /** Whether the user last asked Contribute on: a start waiting for the pin is dropped once unticked. */
+  const wantOn = useRef(false);
   const [settings, setSettings] = useState<ContributeSettings>(() => ({ ...DEFAULT_CONTRIBUTE, ...loadJson<Partial<ContributeSettings>>(SETTINGS_KEY, {}) }));
   const [view, setView] = useState<ContributeView>({ on: false, running: false, backend: null, notice: null, status: 'off', paused: 'off', assignment: null, losses: [], speed: null, submissions: [], balance: null, error: null });
 
@@ -101,13 +103,17 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
         return;
       }
       setView((v) => ({ ...v, on, running: v.running || on, error: null }));
+      wantOn.current = on;
       if (!on) {
         worker.current?.postMessage({ type: 'stop' } satisfies ToContributor);
         return;
       }
       genesisPin().then(
-        ({ pin, headers }) => worker.current?.postMessage({ type: 'start', relay, pin, genesisHeaders: headers, sessionKey: key!, account: account!, settings } satisfies ToContributor),
-        (e: unknown) => setView((v) => ({ ...v, on: false, error: (e as Error).message })),
+        ({ pin, headers }) => {
+          // Unticked while the pin loaded: the stop already went out, so no start follows it.
+          if (wantOn.current) worker.current?.postMessage({ type: 'start', relay, pin, genesisHeaders: headers, sessionKey: key!, account: account!, settings } satisfies ToContributor);
+        },
+        (e: unknown) => setView((v) => ({ ...v, on: false, running: false, error: (e as Error).message })),
       );
     },
     [relay, account, settings],
