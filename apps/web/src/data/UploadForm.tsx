@@ -1,5 +1,5 @@
 import { type StoredVerdict, type UploadView, prefilterYielding, splitDocuments } from '@blyan/data';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatBytes, shortHash } from '../ui/format.ts';
 import { type DataClient, DataError } from './data-client.ts';
 import { VerdictList } from './VerdictList.tsx';
@@ -8,6 +8,8 @@ type Stage = { kind: 'idle' } | { kind: 'uploading' } | { kind: 'tracking'; uplo
 
 const STAGES = ['uploading', 'scoring', 'review', 'accepted'] as const;
 const POLL_MS = 1000;
+/** Typing pauses this long before the page's prefilter runs over the whole text again. */
+const TYPING_PAUSE_MS = 300;
 
 /** The page's own L0 run (the same code the relay runs, yielding so the page keeps painting), timed, as verdicts. */
 async function localVerdicts(bytes: Uint8Array): Promise<{ verdicts: StoredVerdict[]; ms: number }> {
@@ -35,17 +37,29 @@ export function UploadForm({ client, signedIn }: { client: DataClient; signedIn:
   useEffect(() => {
     let live = true;
     setLocal(null);
-    if (bytes.length > 0) void localVerdicts(bytes).then((v) => live && setLocal(v));
+    const run = setTimeout(() => {
+      if (bytes.length > 0) void localVerdicts(bytes).then((v) => live && setLocal(v));
+    }, TYPING_PAUSE_MS);
     return () => {
       live = false;
+      clearTimeout(run);
     };
   }, [bytes]);
+  /** False once the form is gone: its upload's status is no longer polled. */
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
 
   const track = async (u: UploadView) => {
     setStage({ kind: 'tracking', upload: u });
     let cur = u;
-    while (cur.status === 'scoring' || cur.status === 'appending') {
+    while (mounted.current && (cur.status === 'scoring' || cur.status === 'appending')) {
       await new Promise((r) => setTimeout(r, POLL_MS));
+      if (!mounted.current) return;
       cur = await client.uploadStatus(u.id);
       setStage({ kind: 'tracking', upload: cur });
     }
