@@ -1,5 +1,5 @@
 import type { Address, Hash } from '@blyan/block';
-import type { RefusalCode } from './prefilter.ts';
+import type { DocVerdict, RefusalCode } from './prefilter.ts';
 import type { TierCounts } from './tiers.ts';
 
 /** Where an upload stands: L1 scoring, L2 review, appending to chain D, and how it ended. */
@@ -9,6 +9,10 @@ export type UploadStatus = 'scoring' | 'review' | 'appending' | 'accepted' | 're
 export type StoredVerdict =
   | { readonly index: number; readonly ok: true; readonly sha256: Hash; readonly bytes: number; readonly redacted: { readonly emails: number; readonly phones: number } }
   | { readonly index: number; readonly ok: false; readonly code: RefusalCode; readonly message: string; readonly bytes: number };
+
+/** A prefilter verdict as it is stored and shown: the document's text dropped. */
+export const storedVerdict = (v: DocVerdict): StoredVerdict =>
+  v.ok ? { index: v.index, ok: true, sha256: v.sha256, bytes: v.bytes, redacted: v.redacted } : { index: v.index, ok: false, code: v.code, message: v.message, bytes: v.bytes };
 
 /** GET /v1/uploads/:id (and the answer to an upload). */
 export interface UploadView {

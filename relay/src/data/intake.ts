@@ -1,5 +1,5 @@
 import type { Address } from '@blyan/block';
-import { type DocVerdict, type StoredVerdict, prefilterYielding, splitDocuments } from '@blyan/data';
+import { type StoredVerdict, prefilterYielding, splitDocuments, storedVerdict } from '@blyan/data';
 import type { DataConfig } from './config.ts';
 import { isHidden } from './hidden.ts';
 import type { DataStore, NewDoc } from './store.ts';
@@ -15,9 +15,6 @@ export type Intake =
   | { readonly ok: true; readonly verdicts: StoredVerdict[]; readonly docs: NewDoc[] }
   | { readonly ok: false; readonly verdicts: StoredVerdict[] };
 
-const stored = (v: DocVerdict): StoredVerdict =>
-  v.ok ? { index: v.index, ok: true, sha256: v.sha256, bytes: v.bytes, redacted: v.redacted } : { index: v.index, ok: false, code: v.code, message: v.message, bytes: v.bytes };
-
 /**
  * L0 on an upload's bytes, the rule that counts (the page runs the same code for instant
  * feedback): cut at separator lines, each document checked against what the hub already holds
@@ -31,7 +28,7 @@ export async function checkUpload(store: DataStore, secret: Uint8Array, config: 
   const docs: NewDoc[] = verdicts.flatMap((v) =>
     v.ok ? [{ sha256: v.sha256, text: v.text, bytes: v.bytes, signature: v.signature, hidden: isHidden(secret, v.sha256, config.hiddenFraction) }] : [],
   );
-  const out = verdicts.map(stored);
+  const out = verdicts.map(storedVerdict);
   return docs.length === 0 ? { ok: false, verdicts: out } : { ok: true, verdicts: out, docs };
 }
 

@@ -1,4 +1,4 @@
-import { type StoredVerdict, type UploadView, prefilterYielding, splitDocuments } from '@blyan/data';
+import { type StoredVerdict, type UploadView, prefilterYielding, splitDocuments, storedVerdict } from '@blyan/data';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { formatBytes, shortHash } from '../ui/format.ts';
 import { type DataClient, DataError } from './data-client.ts';
@@ -14,9 +14,7 @@ const TYPING_PAUSE_MS = 300;
 /** The page's own L0 run (the same code the relay runs, yielding so the page keeps painting), timed, as verdicts. */
 async function localVerdicts(bytes: Uint8Array): Promise<{ verdicts: StoredVerdict[]; ms: number }> {
   const t = performance.now();
-  const verdicts = (await prefilterYielding(splitDocuments(bytes))).map((v): StoredVerdict =>
-    v.ok ? { index: v.index, ok: true, sha256: v.sha256, bytes: v.bytes, redacted: v.redacted } : { index: v.index, ok: false, code: v.code, message: v.message, bytes: v.bytes },
-  );
+  const verdicts = (await prefilterYielding(splitDocuments(bytes))).map(storedVerdict);
   return { verdicts, ms: performance.now() - t };
 }
 
