@@ -1,11 +1,11 @@
-import type { Address, Hash } from '@blyan/block';
+import { type Address, type Hash, toHash } from '@blyan/block';
 import { type ReviewItem, signVote } from '@blyan/data';
 import { useCallback, useEffect, useState } from 'react';
 import { privateKeyToAccount } from 'viem/accounts';
 import { storedSessionKey } from '../auth/session-key.ts';
 import type { DataClient } from './data-client.ts';
 
-const randomNonce = (): Hash => `${Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('')}` as Hash;
+const randomNonce = (): Hash => toHash(crypto.getRandomValues(new Uint8Array(32)));
 
 /** L2 review: a random sampled document of someone else's pending upload, kept or dropped by a vote the session key signs. */
 export function ReviewPanel({ client, account }: { client: DataClient; account: Address }) {
