@@ -74,6 +74,18 @@ describe('Lineage', () => {
     expect(e.message).toContain('as the head of layer0.expert0');
   });
 
+  it('refuses another slot’s block as a head once that block is remembered from an earlier walk', async () => {
+    const net = await Network.found();
+    const lineage = new Lineage(net.genesis);
+    await lineage.verifyIndex(net.index, net.source);
+    const other = net.index.slots['layer0.expert1']!;
+    net.asked.length = 0;
+    const e = await refusal(lineage.verifyHead(other, 'layer0.expert0', net.source));
+    expect([e.reason, e.hash]).toEqual(['broken_lineage', other]);
+    expect(e.message).toContain(`the relay lists ${other} as the head of layer0.expert0`);
+    expect(net.asked).toEqual([]);
+  });
+
   it('refuses a header served under a hash it does not hash to', async () => {
     const net = await Network.found();
     const head = net.index.slots['layer0.expert0']!;
@@ -94,6 +106,16 @@ describe('Lineage', () => {
       const fresh = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator), contributor));
       expect(await lineage.verifyIndex(net.index, net.source)).toBe(1);
       expect(net.asked).toEqual([fresh]);
+    });
+
+    it('refuses another slot’s shipped genesis block listed as a head', async () => {
+      const net = await Network.found();
+      const other = net.index.slots['layer0.expert1']!;
+      net.index = { ...net.index, slots: { ...net.index.slots, 'layer0.expert0': other } };
+      const e = await refusal(new Lineage(net.genesis, undefined, net.shipped).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['broken_lineage', other]);
+      expect(e.message).toContain('as the head of layer0.expert0');
+      expect(net.asked).toEqual([]);
     });
 
     it('refuses a shipped set whose meta block does not hash to the pin, on every check', async () => {
