@@ -45,7 +45,7 @@ export class TrustError extends Error {
  * `genesis`, the signed genesis headers the page shipped with (its own genesis.json, as trusted as
  * the pin itself), lets the walks stop at genesis without fetching or verifying it: each header is
  * hashed locally, and the set is accepted only if its meta block hashes to the pin and every other
- * header is a first version (no prev) of one of that meta block's slots depending on it alone.
+ * header is a first version (no prev) of one of that meta block's slots, of the type it declares for that slot and one per slot, depending on it alone.
  * Those blocks are proven; any other block, a relay's forged genesis included, is fully verified.
  */
 export class Lineage {
@@ -172,12 +172,16 @@ function shippedGenesis(pin: Hash, headers: readonly unknown[]): { meta: MetaHea
   if (meta === undefined) throw refuse(pin, 'there are none');
   const metaHash = blockHash(meta);
   if (metaHash !== pin || meta.type !== 'meta' || meta.prev !== null) throw refuse(metaHash, `the first hashes to ${metaHash}`);
-  const names = new Set(meta.meta.slots.map((s) => s.name));
+  const declared = new Map<string, string>(meta.meta.slots.map((s) => [s.name, s.type]));
+  const seen = new Set<string>();
   const slots = rest.map((h) => {
     const hash = blockHash(h);
-    if (h.type === 'meta' || h.prev !== null || !names.has(h.name) || h.depends_on.length !== 1 || h.depends_on[0] !== pin) {
+    if (h.type === 'meta' || h.prev !== null || !declared.has(h.name) || h.depends_on.length !== 1 || h.depends_on[0] !== pin) {
       throw refuse(hash, `block ${h.name} (${hash}) is not a first version of a slot of the pinned meta block`);
     }
+    if (h.type !== declared.get(h.name)) throw refuse(hash, `block ${h.name} (${hash}) is a ${h.type} block, but the pinned meta block declares slot ${h.name} of type ${declared.get(h.name)}`);
+    if (seen.has(h.name)) throw refuse(hash, `block ${h.name} (${hash}) is a second genesis block of slot ${h.name}`);
+    seen.add(h.name);
     return { hash, name: h.name, type: h.type };
   });
   return { meta: meta as MetaHeader, slots };

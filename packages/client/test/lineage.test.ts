@@ -1,4 +1,4 @@
-import type { Hash } from '@blyan/block';
+import { type Hash, blockHash, buildBlock } from '@blyan/block';
 import { describe, expect, it } from 'vitest';
 import { Lineage, TrustError } from '../src/lineage.ts';
 import { Network, authority, contributor, evaluator, stranger } from './chains.ts';
@@ -135,6 +135,27 @@ describe('Lineage', () => {
       const later = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator), contributor));
       const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, net.blocks.get(later)!.header]).verifyIndex(net.index, net.source));
       expect([e.reason, e.hash]).toEqual(['foreign_genesis', later]);
+    });
+
+    it('refuses a shipped slot genesis whose type is not the one the meta block declares for its slot', async () => {
+      const net = await Network.found();
+      const { header } = await buildBlock({ type: 'dense', index: 0, name: 'layer0.expert0', depends_on: [net.genesis], prev: null, payload: new Uint8Array([0, 7]), meta: { encoding: 'tensors-v1' }, created_at: 1_760_000_000_000 }, authority);
+      const shipped = [net.shipped[0]!, header, ...net.shipped.slice(2)];
+      const e = await refusal(new Lineage(net.genesis, undefined, shipped).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['foreign_genesis', blockHash(header)]);
+      expect(e.message).toContain('is a dense block, but the pinned meta block declares slot layer0.expert0 of type expert');
+    });
+
+    it('refuses a shipped set with two genesis blocks for one slot', async () => {
+      const net = await Network.found();
+      const { slots } = net.index;
+      net.index = { ...net.index, slots: {} };
+      const second = net.add(await net.slotBlock('layer0.expert0', null, stranger));
+      net.index = { ...net.index, slots };
+      expect(second).not.toBe(slots['layer0.expert0']);
+      const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, net.blocks.get(second)!.header]).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['foreign_genesis', second]);
+      expect(e.message).toContain('a second genesis block of slot layer0.expert0');
     });
 
     it('refuses a malformed shipped header', async () => {
