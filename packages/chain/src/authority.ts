@@ -21,7 +21,11 @@ async function verdictProblem(h: BlockHeader, hash: Hash, governing: MetaHeader,
   if (!governing.meta.evaluators.includes(v.evaluator)) return `${v.evaluator} is not an evaluator of meta block ${governingHash}`;
   if (v.block !== hash) return `verdict judges block ${v.block}, not ${hash}`;
   const base = h.prev ?? (h.type === 'dataset' ? governingHash : null);
-  if (v.base !== base) return `verdict judges a change from ${v.base}, the block replaces ${h.prev ?? 'nothing'}`;
+  if (v.base !== base) {
+    return base === null
+      ? `verdict names base ${v.base}, but the first block of parameter slot ${h.name} is the authorities' alone`
+      : `verdict must name base ${base}, it names ${v.base}`;
+  }
   if (v.slot !== h.name) return `verdict judges slot ${v.slot}, the block is ${h.name}`;
   if (v.meta !== governingHash) return `verdict was judged under meta block ${v.meta}, the block depends on ${governingHash}`;
   if (!v.accepted) return 'verdict rejected the block';

@@ -43,6 +43,15 @@ describe("chain D: the evaluator's verdict appends dataset blocks", () => {
     expect(await chain.submit(d1, opts, await verdict(d1, blockHash(d0.header)))).toMatchObject({ ok: true, by: 'verdict' });
   });
 
+  it('a verdict on the wrong base is refused with the base it must name', async () => {
+    const d0 = await next('dataset', 'notes', null);
+    const wrong = 'ab'.repeat(32);
+    expect(await chain.submit(d0, opts, await verdict(d0, wrong))).toMatchObject({ ok: false, code: 'bad_verdict', message: `verdict must name base ${metaHash()}, it names ${wrong}` });
+    expect((await chain.submit(d0, opts, await verdict(d0, metaHash()))).ok).toBe(true);
+    const d1 = await next('dataset', 'notes', d0);
+    expect(await chain.submit(d1, opts, await verdict(d1, metaHash()))).toMatchObject({ ok: false, code: 'bad_verdict', message: `verdict must name base ${blockHash(d0.header)}, it names ${metaHash()}` });
+  });
+
   it("the first block of a parameter slot stays the authorities' alone, whatever the verdict names", async () => {
     const e0 = await next('expert', 'layer0.expert0', null);
     expect(await chain.submit(e0, opts, await verdict(e0, metaHash()))).toMatchObject({ ok: false, code: 'bad_verdict' });

@@ -45,14 +45,14 @@ export class TrustError extends Error {
  * `genesis`, the signed genesis headers the page shipped with (its own genesis.json, as trusted as
  * the pin itself), lets the walks stop at genesis without fetching or verifying it: each header is
  * hashed locally, and the set is accepted only if its meta block hashes to the pin and every other
- * header is a first version (no prev) of one of that meta block's slots depending on it alone.
+ * header is a first version (no prev) of one of that meta block's slots, of the type it declares for that slot and one per slot, depending on it alone.
  * Those blocks are proven; any other block, a relay's forged genesis included, is fully verified.
  */
 export class Lineage {
   /** Meta blocks proven to descend from the pin (the pin included). */
   private readonly metas = new Map<Hash, MetaHeader>();
-  /** Parameter and dataset blocks proven back to their slot's genesis. */
-  private readonly slotted = new Set<Hash>();
+  /** Parameter and dataset blocks proven back to their slot's genesis, with the slot and type each belongs to. */
+  private readonly slotted = new Map<Hash, { name: string; type: string }>();
 
   constructor(
     readonly pin: Hash,
@@ -67,7 +67,7 @@ export class Lineage {
     const proven = shippedGenesis(this.pin, this.genesis);
     this.genesis = undefined;
     this.metas.set(this.pin, proven.meta);
-    for (const hash of proven.slots) this.slotted.add(hash);
+    for (const { hash, name, type } of proven.slots) this.slotted.set(hash, { name, type });
   }
 
   /** Throws TrustError unless `index.meta` and every head `index.slots` lists are proven; returns how many blocks it verified (not proven before). */
@@ -104,20 +104,27 @@ export class Lineage {
   async verifyHead(head: Hash, slot: string, source: AttestedSource): Promise<number> {
     this.adoptGenesis();
     const walked: { hash: Hash; block: Attested }[] = [];
-    for (let hash: Hash | null = head; hash !== null && !this.slotted.has(hash); ) {
+    const broken = (hash: Hash, type: string, name: string) =>
+      new TrustError('broken_lineage', hash, `the relay lists ${head} as the head of ${slot}, but its lineage holds block ${hash}, a ${type} block named ${name}`);
+    let hash: Hash | null = head;
+    while (hash !== null && !this.slotted.has(hash)) {
       const block = await source(hash);
       const child = walked.at(-1)?.block.header;
       const { name, type } = block.header;
-      if (name !== slot || type === 'meta' || (child !== undefined && type !== child.type)) {
-        throw new TrustError('broken_lineage', hash, `the relay lists ${head} as the head of ${slot}, but its lineage holds block ${hash}, a ${type} block named ${name}`);
-      }
+      if (name !== slot || type === 'meta' || (child !== undefined && type !== child.type)) throw broken(hash, type, name);
       walked.push({ hash, block });
       hash = block.header.prev;
+    }
+    // A walk that stops on a proven block is only as good as that block being this slot's, of the walked blocks' type.
+    const known = hash === null ? undefined : this.slotted.get(hash);
+    if (hash !== null && known !== undefined) {
+      const child = walked.at(-1)?.block.header;
+      if (known.name !== slot || (child !== undefined && known.type !== child.type)) throw broken(hash, known.type, known.name);
     }
     for (const { hash, block } of walked.reverse()) {
       const governing = this.governingMeta(hash, block.header);
       await this.authorize(hash, block, this.metas.get(governing)!, governing);
-      this.slotted.add(hash);
+      this.slotted.set(hash, { name: block.header.name, type: block.header.type });
     }
     return walked.length;
   }
@@ -152,7 +159,7 @@ export class Lineage {
 }
 
 /** The genesis meta header and slot genesis hashes of `headers` (meta first), or TrustError unless they are exactly the genesis of `pin`. */
-function shippedGenesis(pin: Hash, headers: readonly unknown[]): { meta: MetaHeader; slots: Hash[] } {
+function shippedGenesis(pin: Hash, headers: readonly unknown[]): { meta: MetaHeader; slots: { hash: Hash; name: string; type: string }[] } {
   const refuse = (hash: Hash, why: string) => new TrustError('foreign_genesis', hash, `the genesis headers this app shipped with are not those of its pin ${pin}: ${why}`);
   const parsed = headers.map((x, i) => {
     try {
@@ -165,13 +172,17 @@ function shippedGenesis(pin: Hash, headers: readonly unknown[]): { meta: MetaHea
   if (meta === undefined) throw refuse(pin, 'there are none');
   const metaHash = blockHash(meta);
   if (metaHash !== pin || meta.type !== 'meta' || meta.prev !== null) throw refuse(metaHash, `the first hashes to ${metaHash}`);
-  const names = new Set(meta.meta.slots.map((s) => s.name));
+  const declared = new Map<string, string>(meta.meta.slots.map((s) => [s.name, s.type]));
+  const seen = new Set<string>();
   const slots = rest.map((h) => {
     const hash = blockHash(h);
-    if (h.type === 'meta' || h.prev !== null || !names.has(h.name) || h.depends_on.length !== 1 || h.depends_on[0] !== pin) {
+    if (h.type === 'meta' || h.prev !== null || !declared.has(h.name) || h.depends_on.length !== 1 || h.depends_on[0] !== pin) {
       throw refuse(hash, `block ${h.name} (${hash}) is not a first version of a slot of the pinned meta block`);
     }
-    return hash;
+    if (h.type !== declared.get(h.name)) throw refuse(hash, `block ${h.name} (${hash}) is a ${h.type} block, but the pinned meta block declares slot ${h.name} of type ${declared.get(h.name)}`);
+    if (seen.has(h.name)) throw refuse(hash, `block ${h.name} (${hash}) is a second genesis block of slot ${h.name}`);
+    seen.add(h.name);
+    return { hash, name: h.name, type: h.type };
   });
   return { meta: meta as MetaHeader, slots };
 }

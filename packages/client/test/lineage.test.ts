@@ -1,4 +1,4 @@
-import type { Hash } from '@blyan/block';
+import { type Hash, blockHash, buildBlock } from '@blyan/block';
 import { describe, expect, it } from 'vitest';
 import { Lineage, TrustError } from '../src/lineage.ts';
 import { Network, authority, contributor, evaluator, stranger } from './chains.ts';
@@ -74,6 +74,18 @@ describe('Lineage', () => {
     expect(e.message).toContain('as the head of layer0.expert0');
   });
 
+  it('refuses another slot’s block as a head once that block is remembered from an earlier walk', async () => {
+    const net = await Network.found();
+    const lineage = new Lineage(net.genesis);
+    await lineage.verifyIndex(net.index, net.source);
+    const other = net.index.slots['layer0.expert1']!;
+    net.asked.length = 0;
+    const e = await refusal(lineage.verifyHead(other, 'layer0.expert0', net.source));
+    expect([e.reason, e.hash]).toEqual(['broken_lineage', other]);
+    expect(e.message).toContain(`the relay lists ${other} as the head of layer0.expert0`);
+    expect(net.asked).toEqual([]);
+  });
+
   it('refuses a header served under a hash it does not hash to', async () => {
     const net = await Network.found();
     const head = net.index.slots['layer0.expert0']!;
@@ -96,6 +108,16 @@ describe('Lineage', () => {
       expect(net.asked).toEqual([fresh]);
     });
 
+    it('refuses another slot’s shipped genesis block listed as a head', async () => {
+      const net = await Network.found();
+      const other = net.index.slots['layer0.expert1']!;
+      net.index = { ...net.index, slots: { ...net.index.slots, 'layer0.expert0': other } };
+      const e = await refusal(new Lineage(net.genesis, undefined, net.shipped).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['broken_lineage', other]);
+      expect(e.message).toContain('as the head of layer0.expert0');
+      expect(net.asked).toEqual([]);
+    });
+
     it('refuses a shipped set whose meta block does not hash to the pin, on every check', async () => {
       const ours = await Network.found();
       const foreign = await Network.found(stranger);
@@ -113,6 +135,27 @@ describe('Lineage', () => {
       const later = net.add(await net.slotBlock('layer0.expert0', net.verdictBy(evaluator), contributor));
       const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, net.blocks.get(later)!.header]).verifyIndex(net.index, net.source));
       expect([e.reason, e.hash]).toEqual(['foreign_genesis', later]);
+    });
+
+    it('refuses a shipped slot genesis whose type is not the one the meta block declares for its slot', async () => {
+      const net = await Network.found();
+      const { header } = await buildBlock({ type: 'dense', index: 0, name: 'layer0.expert0', depends_on: [net.genesis], prev: null, payload: new Uint8Array([0, 7]), meta: { encoding: 'tensors-v1' }, created_at: 1_760_000_000_000 }, authority);
+      const shipped = [net.shipped[0]!, header, ...net.shipped.slice(2)];
+      const e = await refusal(new Lineage(net.genesis, undefined, shipped).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['foreign_genesis', blockHash(header)]);
+      expect(e.message).toContain('is a dense block, but the pinned meta block declares slot layer0.expert0 of type expert');
+    });
+
+    it('refuses a shipped set with two genesis blocks for one slot', async () => {
+      const net = await Network.found();
+      const { slots } = net.index;
+      net.index = { ...net.index, slots: {} };
+      const second = net.add(await net.slotBlock('layer0.expert0', null, stranger));
+      net.index = { ...net.index, slots };
+      expect(second).not.toBe(slots['layer0.expert0']);
+      const e = await refusal(new Lineage(net.genesis, undefined, [...net.shipped, net.blocks.get(second)!.header]).verifyIndex(net.index, net.source));
+      expect([e.reason, e.hash]).toEqual(['foreign_genesis', second]);
+      expect(e.message).toContain('a second genesis block of slot layer0.expert0');
     });
 
     it('refuses a malformed shipped header', async () => {

@@ -1,12 +1,12 @@
-import { type Address, type Hash, hashBytes, merkleRootOfLeaves, tileCount } from '@blyan/block';
-import type { BlockInfo, HistoryEntry, RelayClient } from '@blyan/client';
-import { useEffect, useState } from 'react';
-import { bytesToHex, recoverMessageAddress } from 'viem';
+import { type Address, type Hash, merkleRootOfLeaves, tileCount } from '@blyan/block';
+import { type BlockInfo, type HistoryEntry, type RelayClient, relayDelegations, verifyHeader } from '@blyan/client';
+import { useEffect, useMemo, useState } from 'react';
+import { bytesToHex } from 'viem';
 import { count, formatBytes, shortHash } from './format.ts';
 
 interface Detail {
   block: BlockInfo;
-  /** The key that signed the block hash, recovered from its signature. */
+  /** The key that signed the block hash, recovered from its signature once the header hashes to it (the author, or a session key a proven delegation covers). */
   signer: Address;
   leaves: Uint8Array[];
   history: HistoryEntry[];
@@ -17,10 +17,11 @@ const TILES_SHOWN = 512;
 
 export const blockLink = (hash: string): string => `#/explorer/block/${hash}`;
 
-/** One block: header, signature and signer, payload tiles (checked against the header's Merkle root), the verdict that let it in, and its slot's history. */
+/** One block: header (checked to hash to `hash`), signature and signer (the author or a proven delegate), payload tiles (checked against the header's Merkle root), the verdict that let it in, and its slot's history. */
 export function BlockDetail({ client, hash }: { client: RelayClient; hash: Hash }) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const delegated = useMemo(() => relayDelegations(client), [client]);
   useEffect(() => {
     let live = true;
     setDetail(null);
@@ -28,16 +29,16 @@ export function BlockDetail({ client, hash }: { client: RelayClient; hash: Hash 
     (async () => {
       const block = await client.block(hash);
       const [signer, leaves, history] = await Promise.all([
-        recoverMessageAddress({ message: { raw: hashBytes(hash) }, signature: block.header.sig }),
+        verifyHeader(hash, block.header, delegated),
         client.leaves(hash),
         block.header.chain === 'B' ? client.history(block.slot) : Promise.resolve([]),
       ]);
-      if (live) setDetail({ block, signer: signer.toLowerCase() as Address, leaves, history });
+      if (live) setDetail({ block, signer, leaves, history });
     })().catch((e: unknown) => live && setError((e as Error).message));
     return () => {
       live = false;
     };
-  }, [client, hash]);
+  }, [client, delegated, hash]);
 
   if (error) return <p className="error" data-testid="block-error">Block {shortHash(hash)}: {error}</p>;
   if (!detail) return <p className="hint">Loading block {shortHash(hash)}…</p>;
