@@ -44,7 +44,7 @@ export const TINY: ModelConfig = {
 
 /** Per-client limits no functional test reaches (the attack tests build apps with the defaults). */
 const wide = { limit: 1_000_000, windowMs: 60_000 };
-export const UNLIMITED: ClientLimits = { nonce: wide, login: wide, blocks: wide, contributions: wide };
+export const UNLIMITED: ClientLimits = { nonce: wide, login: wide, blocks: wide, contributions: wide, uploads: wide, votes: wide, deltas: wide, usage: wide };
 
 export const tinyCheckpoint = (seed = 1, config: ModelConfig = TINY) => randomCheckpoint(config, seed);
 

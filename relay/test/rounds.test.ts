@@ -144,6 +144,23 @@ describe('rounds per slot', () => {
     expect(await rounds().submit(a.who, a.unit.round, ok)).toMatchObject({ ok: false, code: 'already_submitted' });
   });
 
+  it('refuses a delta that arrives while its round is being judged, and hands out no unit of that round meanwhile', async () => {
+    const [a, b] = [await join(), await join()];
+    const round = a.unit.round;
+    const scaled = (unit: WorkUnit) => {
+      const { base } = model(unit);
+      return encodeDelta(sparsifyDelta(base, Object.fromEntries(Object.entries(base).map(([k, v]) => [k, v.map((x) => x * 1.01)])), 0.1));
+    };
+    expect(await rounds().submit(a.who, round, scaled(a.unit))).toMatchObject({ ok: true });
+    const judged = rounds().close(round);
+    expect(await rounds().submit(b.who, round, scaled(b.unit))).toMatchObject({ ok: false, status: 409, code: 'round_closed' });
+    expect((await rounds().unit(b.who)).round).not.toBe(round);
+    expect((await join()).unit.round).not.toBe(round);
+    await judged;
+    expect(f.relay.accounts.roundStore.deltas(round).map((d) => d.account)).toEqual([a.who]);
+    expect(f.relay.accounts.roundStore.unit(round, b.who)!.status).toBe('assigned');
+  });
+
   it('keeps an account in its round until the round closes, and opens the next slot when a round is full', async () => {
     const who = account();
     const first = await rounds().unit(who);

@@ -73,8 +73,8 @@ export class Rounds {
     const docs = accounts.trainDocs();
     const held = store.openUnit(account);
     const round = held === undefined ? undefined : store.round(held.round)!;
-    if (held !== undefined && round!.meta === meta) return this.view(round!, held.shard, docs);
-    const room = store.openRounds(meta).find((r) => store.units(r.id) < config.contributors) ?? (await this.openNext(meta));
+    if (held !== undefined && round!.meta === meta && !this.closing.has(round!.id)) return this.view(round!, held.shard, docs);
+    const room = store.openRounds(meta).find((r) => !this.closing.has(r.id) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta));
     const shard = this.shardTurn++ % Math.ceil(docs.length / accounts.shardDocs);
     store.issue(room.id, account, shard, accounts.now());
     return this.view(room, shard, docs);
@@ -118,6 +118,9 @@ export class Rounds {
       if (e instanceof DeltaError) return refuse(e.code === 'malformed_delta' ? 400 : 422, e.code, e.message);
       throw e;
     }
+    // Judging reads the round's deltas before its first await and keeps the round open until it
+    // decides: a delta filled meanwhile would be neither judged nor credited, and could not be sent again.
+    if (this.closing.has(round)) return refuse(409, 'round_closed', `round ${round} is being judged; ask for a new work unit`);
     if (!store.fill(unit.id, bytes, payloadHash(bytes), accounts.now())) return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
     return { ok: true, id: unit.id };
   }
@@ -130,18 +133,17 @@ export class Rounds {
     const { store, config, accounts } = this.d;
     const full = store.allOpen().filter((r) => store.units(r.id) >= config.contributors && store.filled(r.id) >= config.contributors).map((r) => r.id);
     const due = [...new Set([...full, ...store.due(accounts.now() - config.openMs)])].filter((id) => !this.closing.has(id));
-    for (const id of due) {
-      this.closing.add(id);
-      this.close(id)
-        .catch((e: unknown) => console.error(`round ${id}: ${(e as Error).message}`))
-        .finally(() => this.closing.delete(id));
-    }
+    for (const id of due) this.close(id).catch((e: unknown) => console.error(`round ${id}: ${(e as Error).message}`));
     return due;
   }
 
-  /** Judges round `id` (queued behind any round being judged). */
+  /**
+   * Judges round `id` (queued behind any round being judged). From this call until the judgement
+   * ends the round takes no delta and hands out no work unit.
+   */
   close(id: number): Promise<RoundResult> {
-    return this.queue.run(() => this.judge(id));
+    this.closing.add(id);
+    return this.queue.run(() => this.judge(id)).finally(() => this.closing.delete(id));
   }
 
   drain(): Promise<void> {

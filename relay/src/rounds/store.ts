@@ -98,9 +98,6 @@ export class RoundStore {
       finish: db.prepare<[number, number]>("UPDATE rounds SET status = 'accepted', decided_at = ? WHERE id = ? AND status = 'appending'"),
       momentum: db.prepare<[string, string], { momentum: Buffer }>('SELECT momentum FROM round_momentum WHERE slot = ? AND meta = ?'),
       saveMomentum: db.prepare<[string, string, Buffer]>('INSERT INTO round_momentum (slot, meta, momentum) VALUES (?, ?, ?) ON CONFLICT (slot) DO UPDATE SET meta = excluded.meta, momentum = excluded.momentum'),
-      ofAccount: db.prepare<[string, number], DeltaRow & { slot: string; round_status: RoundStatus }>(
-        'SELECT d.*, r.slot AS slot, r.status AS round_status FROM round_deltas d JOIN rounds r ON r.id = d.round WHERE d.account = ? ORDER BY d.id DESC LIMIT ?',
-      ),
     };
   }
 
@@ -212,10 +209,5 @@ export class RoundStore {
   /** Marks an appended round accepted; false if it was not `appending`. */
   finish(id: number, at: number): boolean {
     return this.s.finish.run(at, id).changes === 1;
-  }
-
-  /** The account's latest work units with their round's slot and status, newest first. */
-  history(account: Address, limit: number): (DeltaRow & { slot: string; round_status: RoundStatus })[] {
-    return this.s.ofAccount.all(account, limit);
   }
 }

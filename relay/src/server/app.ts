@@ -37,6 +37,10 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/auth/login', perClient('login', limits.login));
   app.post('/v1/blocks', perClient('blocks', limits.blocks));
   app.post('/v1/contributions', perClient('contributions', limits.contributions));
+  app.post('/v1/datasets/:name/uploads', perClient('uploads', limits.uploads));
+  app.post('/v1/votes', perClient('votes', limits.votes));
+  app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas));
+  app.post('/v1/usage', perClient('usage', limits.usage));
   app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
   app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));

@@ -44,6 +44,10 @@ export interface ClientLimits {
   readonly login: ClientLimit;
   readonly blocks: ClientLimit;
   readonly contributions: ClientLimit;
+  readonly uploads: ClientLimit;
+  readonly votes: ClientLimit;
+  readonly deltas: ClientLimit;
+  readonly usage: ClientLimit;
 }
 
 /**
@@ -55,4 +59,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   login: { limit: 30, windowMs: 60_000 },
   blocks: { limit: 600, windowMs: 60_000 },
   contributions: { limit: 60, windowMs: 60_000 },
+  uploads: { limit: 30, windowMs: 60_000 },
+  votes: { limit: 120, windowMs: 60_000 },
+  deltas: { limit: 60, windowMs: 60_000 },
+  usage: { limit: 120, windowMs: 60_000 },
 };

@@ -40,8 +40,4 @@ export class Lru<K, V> {
     this.map.delete(key);
     this.total -= this.weigh(v);
   }
-
-  get weight(): number {
-    return this.total;
-  }
 }

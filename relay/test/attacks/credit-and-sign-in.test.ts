@@ -139,9 +139,9 @@ describe('abuse limits', () => {
     expect(rows() - before).toBe(60);
   });
 
-  it.each(['/v1/auth/login', '/v1/blocks', '/v1/contributions'])('POST %s beyond its per-client limit: 429 with Retry-After before the route reads anything', async (path) => {
+  it.each(['/v1/auth/login', '/v1/blocks', '/v1/contributions', '/v1/datasets/notes/uploads', '/v1/votes', '/v1/rounds/1/deltas', '/v1/usage'])('POST %s beyond its per-client limit: 429 with Retry-After before the route reads anything', async (path) => {
     const one = { limit: 2, windowMs: 60_000 };
-    const app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20, limits: { nonce: one, login: one, blocks: one, contributions: one } });
+    const app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20, limits: { nonce: one, login: one, blocks: one, contributions: one, uploads: one, votes: one, deltas: one, usage: one } });
     const send = () => app.request(path, { method: 'POST', body: '{}', headers: { 'content-type': 'application/octet-stream' } });
     expect((await send()).status).not.toBe(429);
     expect((await send()).status).not.toBe(429);
