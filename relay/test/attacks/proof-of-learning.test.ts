@@ -75,7 +75,8 @@ describe('attacks on proof of learning', () => {
     await f.relay.accounts.worker.drain();
     const judged = await status(f, ((await queued.json()) as { id: number }).id);
     expect(judged).toMatchObject({ status: 'rejected', credit: null, verdict: { accepted: false } });
-    expect(judged.verdict!.candidate).toBeGreaterThan(judged.verdict!.baseline);
+    // On the tiny random model a 10 %-dense poison moves the loss by about one draw's noise: what holds on every draw is that it does not improve by δ.
+    expect(judged.verdict!.baseline - judged.verdict!.candidate).toBeLessThan(f.relay.accounts.config.minImprovement);
     expect((await f.relay.index.paramIndex(f.meta))[SLOT]).toBe(prev);
     expect(balance(f, attacker)).toBe(0);
   });
