@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Block, type Hash, blockHash, equalBytes } from '@blyan/block';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRequestListener } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { relayListener } from '../src/server/app.ts';
 import type { AppDeps } from '../src/server/deps.ts';
 import { CachedObjectStore } from '../src/store/cached-object-store.ts';
@@ -25,7 +28,17 @@ let bigHash: Hash;
 const servers: Server[] = [];
 
 async function listen(deps: AppDeps, payloadUrl?: string): Promise<string> {
-  const server = createServer(relayListener(deps, undefined, payloadUrl));
+  return serveOn(createServer(relayListener(deps, undefined, payloadUrl)));
+}
+
+/** A static file server over `root`, as nginx or a CDN origin would serve an objects/ folder. */
+function listenObjects(root: string): Promise<string> {
+  const app = new Hono();
+  app.get('*', serveStatic({ root }));
+  return serveOn(createServer(getRequestListener(app.fetch)));
+}
+
+async function serveOn(server: Server): Promise<string> {
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -193,5 +206,17 @@ describe(`payloads over HTTP, fast path in front of Hono (${currentBackend()})`,
       expect(r.headers.get('access-control-allow-origin')).toBe('*');
     }
     expect((await fetch(`${cdn}${path('1'.repeat(64) as Hash)}`, { redirect: 'manual' })).status).toBe(404);
+  });
+
+  it('--payload-url at the objects themselves (a static server over objects/, or the bucket): following the redirect gets the exact bytes, ranges too', async () => {
+    const objects = f.backend.name === 'embedded' ? await listenObjects(join(f.dir, 'objects')) : `${inject('s3Endpoint')}/${f.backend.backends.objects!.slice('s3://'.length)}`;
+    const relay = await listen(deps(), objects);
+    const full = await fetch(`${relay}${path()}`);
+    expect(full.status).toBe(200);
+    expect(full.redirected).toBe(true);
+    expect(equalBytes(await bodyOf(full), big.payload)).toBe(true);
+    const part = await fetch(`${relay}${path()}`, { headers: { range: 'bytes=4000-4200' } });
+    expect(part.status).toBe(206);
+    expect(equalBytes(await bodyOf(part), big.payload.subarray(4000, 4201))).toBe(true);
   });
 });
