@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { randomCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import { freePort } from '../test/servers.ts';
 import { startServe } from '../test/serve-process.ts';
+import { startListening } from './relay-process.ts';
 import { CLIENTS, EXPERT_197K, type Result, check, measure, startNginx } from './static-baseline.ts';
 
 /**
@@ -26,21 +27,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function startHonoOnly(children: ChildProcess[], store: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'hono-only.ts'), store], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hono-only exited with ${code}: ${out}`)));
-  });
-  return { child, url };
-}
 
 interface Target {
   name: string;
@@ -80,7 +66,8 @@ async function main(): Promise<void> {
     const redirectStore = join(work, 'store-redirect');
     await cp(store, redirectStore, { recursive: true });
     const fast = await startServe(children, store);
-    const hono = await startHonoOnly(children, copy);
+    const hono = await startListening(['--import', 'tsx', join(import.meta.dirname, 'hono-only.ts'), copy]);
+    children.push(hono.child);
     const redirect = await startServe(children, redirectStore, ['--payload-url', nginxBase]);
     const targets: Target[] = [
       { name: 'nginx 1.22, static file (sendfile)', url: `${nginxBase}${object}`, pids: nginx.pids, status: 200 },
