@@ -7,10 +7,11 @@ import { ApiError, errorBody } from '../server/api-error.ts';
 import { readBody } from '../server/read-body.ts';
 import { shardBody } from '../contributions/assignment.ts';
 import type { IndexStore } from '../store/index-store.ts';
+import type { RoundsConfig } from './config.ts';
 import type { RoundRow, RoundStore } from './store.ts';
 
 /** A round as the API shows it: its verdict and every delta's own score, outcome and credit (the seed only once decided). */
-function roundView(r: RoundRow, store: RoundStore) {
+function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
   return {
     id: r.id,
     slot: r.slot,
@@ -21,6 +22,8 @@ function roundView(r: RoundRow, store: RoundStore) {
     reason: r.reason,
     commitment: r.commitment,
     opened_at: r.opened_at,
+    closes_at: r.opened_at + config.openMs,
+    contributors: config.contributors,
     decided_at: r.decided_at,
     block: r.block,
     improvement: r.improvement,
@@ -102,7 +105,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
     const r = roundStore.round(Number(raw));
     if (r === undefined) throw new ApiError(404, 'not_found', `no round ${raw}`);
-    return c.json(roundView(r, roundStore));
+    return c.json(roundView(r, roundStore, config.rounds));
   });
 
   return app;
