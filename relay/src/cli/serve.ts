@@ -65,7 +65,7 @@ function webAppDir(flag: string | undefined): string | undefined {
 
 /** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
 /** How a small network runs rounds and reviews: fewer contributors per round, tiers a fresh model reaches, fewer review votes. */
-type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'review-sample'?: string; 'review-votes'?: string };
+type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'round-own-margin'?: string; 'review-sample'?: string; 'review-votes'?: string };
 
 function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string } & SmallNetwork, ownOrigin: string | undefined) {
   const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? ownOrigin ?? DEFAULT_ORIGIN;
@@ -83,6 +83,8 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   const contributors = intOption(values['round-contributors'], 'round-contributors', base.rounds.contributors, 1, 1000);
   const tiers = values['round-tiers'] === undefined ? base.rounds.dataset.tiers : values['round-tiers'].split(',');
   if (tiers.length === 0 || !tiers.every((t) => (TIERS as readonly string[]).includes(t))) throw new UsageError(`--round-tiers is a comma-separated list of ${TIERS.join(', ')}, got ${values['round-tiers']}`);
+  const ownMargin = values['round-own-margin'] === undefined ? base.rounds.screen.own.margin : Number(values['round-own-margin']);
+  if (!(ownMargin >= 0 && Number.isFinite(ownMargin))) throw new UsageError(`--round-own-margin must be a non-negative number of nats/token, got ${values['round-own-margin']}`);
   const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
   const votesToSettle = intOption(values['review-votes'], 'review-votes', base.data.votesToSettle, 1, 1000);
   return {
@@ -90,7 +92,7 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
     minImprovement: delta,
     siwe: { ...base.siwe, chainId },
     usagePool: { ...base.usagePool, periodMs: periodS * 1000 },
-    rounds: { ...base.rounds, contributors, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[] } },
+    rounds: { ...base.rounds, contributors, screen: { ...base.rounds.screen, own: { ...base.rounds.screen.own, margin: ownMargin } }, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[] } },
     data: { ...base.data, sampleSize, votesToSettle },
   };
 }
@@ -148,6 +150,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     'usage-period': { type: 'string' },
     'round-contributors': { type: 'string' },
     'round-tiers': { type: 'string' },
+    'round-own-margin': { type: 'string' },
     'review-sample': { type: 'string' },
     'review-votes': { type: 'string' },
   });
