@@ -1,3 +1,4 @@
+import { TIERS, type Tier } from '@blyan/data';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type RequestListener, type Server, createServer } from 'node:http';
@@ -68,8 +69,11 @@ function payloadBase(flag: string | undefined): string | undefined {
   return flag;
 }
 
+/** How a small network runs rounds and reviews: fewer contributors per round, tiers a fresh model reaches, fewer review votes. */
+type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'round-own-margin'?: string; 'review-sample'?: string; 'review-votes'?: string };
+
 /** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
-function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string }, ownOrigin: string | undefined) {
+function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string } & SmallNetwork, ownOrigin: string | undefined) {
   const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? ownOrigin ?? DEFAULT_ORIGIN;
   let url: URL;
   try {
@@ -82,7 +86,21 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
   const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
   const periodS = intOption(values['usage-period'], 'usage-period', base.usagePool.periodMs / 1000, 1, 366 * 86400);
-  return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId }, usagePool: { ...base.usagePool, periodMs: periodS * 1000 } };
+  const contributors = intOption(values['round-contributors'], 'round-contributors', base.rounds.contributors, 1, 1000);
+  const tiers = values['round-tiers'] === undefined ? base.rounds.dataset.tiers : values['round-tiers'].split(',');
+  if (tiers.length === 0 || !tiers.every((t) => (TIERS as readonly string[]).includes(t))) throw new UsageError(`--round-tiers is a comma-separated list of ${TIERS.join(', ')}, got ${values['round-tiers']}`);
+  const ownMargin = values['round-own-margin'] === undefined ? base.rounds.screen.own.margin : Number(values['round-own-margin']);
+  if (!(ownMargin >= 0 && Number.isFinite(ownMargin))) throw new UsageError(`--round-own-margin must be a non-negative number of nats/token, got ${values['round-own-margin']}`);
+  const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
+  const votesToSettle = intOption(values['review-votes'], 'review-votes', base.data.votesToSettle, 1, 1000);
+  return {
+    ...base,
+    minImprovement: delta,
+    siwe: { ...base.siwe, chainId },
+    usagePool: { ...base.usagePool, periodMs: periodS * 1000 },
+    rounds: { ...base.rounds, contributors, screen: { ...base.rounds.screen, own: { ...base.rounds.screen.own, margin: ownMargin } }, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[] } },
+    data: { ...base.data, sampleSize, votesToSettle },
+  };
 }
 
 /**
@@ -137,6 +155,11 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     genesis: { type: 'string' },
     'usage-period': { type: 'string' },
     'payload-url': { type: 'string' },
+    'round-contributors': { type: 'string' },
+    'round-tiers': { type: 'string' },
+    'round-own-margin': { type: 'string' },
+    'review-sample': { type: 'string' },
+    'review-votes': { type: 'string' },
   });
   if (values.genesis !== undefined && values.checkpoint !== undefined) throw new UsageError('give --genesis DIR (import a published genesis) or --checkpoint FILE (found a network), not both');
   const genesisDir = resolve(values.genesis ?? CANONICAL_GENESIS_DIR);
