@@ -49,7 +49,7 @@ export class BlyanEngine {
   private constructor(
     readonly device: GPUDevice,
     readonly cfg: ModelConfig,
-    /** GPU submissions, readbacks, dispatches, bind-group changes and bound bytes since creation. */
+    /** GPU submissions, readbacks, dispatches and the bytes they read and write, since creation. */
     readonly counters: Counters,
     private readonly weights: ModelWeights,
     private readonly inference: Inference,
@@ -113,6 +113,11 @@ export class BlyanEngine {
   /** Runs a prompt, resetting the sequence; see Inference.prefill. */
   prefill(tokens: ArrayLike<number>, routing?: Routing): Promise<void> {
     return this.exclusive(() => this.inference.prefill(tokens, routing));
+  }
+
+  /** Appends tokens to the sequence in one pass; see Inference.extend. */
+  extend(tokens: ArrayLike<number>): Promise<void> {
+    return this.exclusive(() => this.inference.extend(tokens));
   }
 
   /** Streams generated tokens (one submission and one small readback each). */

@@ -1,6 +1,6 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
-import { type Counters, Plan, Readback } from './plan.ts';
-import { type Kernel, compileAll, compileKernel, encodeDispatches, grid1d } from './kernel.ts';
+import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf } from './plan.ts';
+import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeDispatches, grid1d } from './kernel.ts';
 import { attentionKernel } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
@@ -60,51 +60,61 @@ export class Inference {
     private readonly cfg: ModelConfig,
     private readonly weights: ModelWeights,
     private readonly counters: Counters,
+    cache: KvCacheLayout,
     k: { decode: PassKernels; prompt: PassKernels; sample: Kernel },
   ) {
     const { dModel: d, nExperts: E, topK: K, dFF: F, contextLength: ctx, vocabSize: V } = cfg;
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
-    const cacheBytes = ctx * d * (weights.matrices === 'f16' ? 2 : 4);
-    const vOffset = kvCacheValueOffset(cacheBytes, device.limits.minStorageBufferOffsetAlignment);
+    const { rowBytes, bytes: cacheBytes, vOffset } = cache;
+    /** Bytes a pass touches, per resource: activations by rows, the KV cache by rows appended (attention overrides it with the keys it reads). */
+    const extents = new Map<Resource, Extent>();
+    const rowsOfBuffer = (b: GPUBuffer, bytesPerRow: number): GPUBuffer => (extents.set(b, rowsOf(bytesPerRow)), b);
     const kvCache = (l: number) => {
       const buffer = this.own(storageBuffer(device, `kv cache ${l}`, vOffset + cacheBytes));
-      return { kv: buffer, k: { buffer, offset: 0, size: cacheBytes }, v: { buffer, offset: vOffset, size: cacheBytes } };
+      const [kView, vView] = [{ buffer, offset: 0, size: cacheBytes }, { buffer, offset: vOffset, size: cacheBytes }];
+      extents.set(kView, rowsOf(rowBytes)).set(vView, rowsOf(rowBytes));
+      return { kv: rowsOfBuffer(buffer, 2 * rowBytes), k: kView, v: vView };
     };
+    const x = expertLayout(d, F);
+    /** The expert pool's bytes a pass reads: `bytes` and `scales` of each row's K experts (at most every slot). */
+    const chosenExperts = (bytes: number, scales: number) => ({ w: rowsOf(K * bytes), w_scales: rowsOf(K * 4 * scales) });
     this.step = this.own(uniformBuffer(device, 'step', STEP_BYTES));
-    this.tokens = f32('tokens', ctx);
+    this.tokens = rowsOfBuffer(f32('tokens', ctx), 4);
     this.logits = f32('logits', V);
     this.status = f32('status', 1);
     this.result = f32('result', 1);
     this.readback = new Readback(device, 'token readback', 2);
     const layerInfo = Array.from({ length: cfg.nLayers }, (_, l) => this.own(uniformWith(device, `layer ${l}`, encodeLayer(l, NO_EXPERT, NO_EXPERT, 0))));
+    const rows = (label: string, perRow: number): GPUBuffer => rowsOfBuffer(f32(label, ctx * perRow), 4 * perRow);
+    extents.set(weights.rope, rowsOf(4 * headDim(cfg)));
     const a = {
-      x: f32('x', ctx * d),
-      x2: f32('x2', ctx * d),
-      ln: f32('ln', ctx * d),
-      q: f32('q', ctx * d),
-      att: f32('attention out', ctx * d),
+      x: rows('x', d),
+      x2: rows('x2', d),
+      ln: rows('ln', d),
+      q: rows('q', d),
+      att: rows('attention out', d),
       kvCache: Array.from({ length: cfg.nLayers }, (_, l) => kvCache(l)),
-      routerLogits: f32('router logits', ctx * E),
-      probs: f32('router probs', ctx * E),
-      gates: f32('gates', ctx * K),
-      act: f32('expert act', ctx * K * F),
-      y: f32('expert out', ctx * K * d),
+      routerLogits: rows('router logits', E),
+      probs: rows('router probs', E),
+      gates: rows('gates', K),
+      act: rows('expert act', K * F),
+      y: rows('expert out', K * d),
       stats: f32('routing stats', cfg.nLayers * statsStride(E)),
     };
     const variant = (kernels: PassKernels, rows: number): Plan => {
       const route = kernels.routeLayout;
       const routeBuffer = f32(`route ${rows}`, route.words);
-      const plan = new Plan(device);
+      const plan = new Plan(device, extents);
       const step = this.step;
       const tiles = (n: number) => tilesFor(route, n);
       const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread: rows }, n);
-      plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d));
+      plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d), { embed: rowsOf(rowBytes) });
       type Layer = { readonly w: (typeof weights.layers)[number]; readonly layer: GPUBuffer; readonly cache: (typeof a.kvCache)[number] };
       /** A layer in three fused dispatches (the one-token pass). */
       const fusedLayer = (f: NonNullable<PassKernels['fused']>) => ({ w, layer, cache: { kv } }: Layer) => {
         plan.add(f.attentionIn, { step, x: a.x, norm: w.attnNorm, wq: w.wq, wk: w.wk, wv: w.wv, table: weights.rope, q: a.q, kv }, () => decodeAttentionInGrid(d));
-        plan.add(f.attentionOut, { step, q: a.q, kv, wo: w.wo, x: a.x, x2: a.x2 }, () => [1, 1, 1]);
-        plan.add(f.moe, { step, layer, x2: a.x2, norm: w.ffnNorm, router: w.router, table: w.table, w: w.pool, w_scales: w.scales, status: this.status, out: a.x }, () => [1, 1, 1]);
+        plan.add(f.attentionOut, { step, q: a.q, kv, wo: w.wo, x: a.x, x2: a.x2 }, () => [1, 1, 1], { kv: keysOf(2 * rowBytes) });
+        plan.add(f.moe, { step, layer, x2: a.x2, norm: w.ffnNorm, router: w.router, table: w.table, w: w.pool, w_scales: w.scales, status: this.status, out: a.x }, () => [1, 1, 1], chosenExperts(x.elements, x.scales));
       };
       /** A layer over the step's n rows, one kernel per operation. */
       const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
@@ -113,20 +123,20 @@ export class Inference {
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v }, lin(d));
         plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k }, (n) => ropeGrid(n, d));
-        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att }, (n) => [n, cfg.nHeads, 1]);
+        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att }, (n) => [n, cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
         plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
-        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)));
-        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)));
+        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
+        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
       for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: a.kvCache[l]! });
       plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
-      plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: this.logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1));
+      plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: this.logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
       return plan;
     };
     this.decode = variant(k.decode, 1);
@@ -138,8 +148,9 @@ export class Inference {
   /** `decode`: how the one-token pass runs a layer (EngineOptions.decode). */
   static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass): Promise<Inference> {
     const s = weights.matrices;
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused'), passKernels(device, cfg, PROMPT_ROWS, s, false), compileKernel(device, sampleKernel(cfg.vocabSize))]);
-    return new Inference(device, cfg, weights, counters, { decode, prompt, sample });
+    const cache = kvCacheLayout(cfg, s, device.limits.minStorageBufferOffsetAlignment);
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused' ? cache : null), passKernels(device, cfg, PROMPT_ROWS, s, null), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    return new Inference(device, cfg, weights, counters, cache, { decode, prompt, sample });
   }
 
   /**
@@ -148,17 +159,9 @@ export class Inference {
    * MissingExpertError (add it and prefill again).
    */
   async prefill(tokens: ArrayLike<number>, routing: Routing = { mode: 'dynamic' }): Promise<void> {
-    const { cfg } = this;
     this.weights.checkComplete();
-    const n = tokens.length;
-    if (n === 0) throw new Error('prefill needs at least one token');
-    if (n > cfg.contextLength) throw new Error(`prompt of ${n} tokens exceeds contextLength ${cfg.contextLength}`);
-    const ids = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = tokens[i]!;
-      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`tokens[${i}] = ${id} is not a token id in [0, ${cfg.vocabSize})`);
-      ids[i] = id;
-    }
+    const ids = this.checkTokens(tokens, 0, 'prefill');
+    const n = ids.length;
     const { prefillMode, decodeMode, chooseM } = this.routingModes(routing);
     this.pos = 0;
     this.pending = null;
@@ -168,6 +171,23 @@ export class Inference {
     this.pos = n;
     this.decodeMode = decodeMode;
     this.hasLogits = true;
+  }
+
+  /**
+   * Appends `tokens` to the sequence (a conversation's next turn) in one pass, after the last
+   * generated token if it has not been fed yet, routed as decode steps are; leaves the last
+   * logits for generate. A MissingExpertError leaves the sequence as it was (add the expert and
+   * extend again).
+   */
+  async extend(tokens: ArrayLike<number>): Promise<void> {
+    if (!this.hasLogits) throw new Error('extend needs a prefill first');
+    const fed = this.pending === null ? [] : [this.pending];
+    const ids = this.checkTokens([...fed, ...Array.from(tokens)], this.pos, 'extend');
+    const n = ids.length;
+    this.device.queue.writeBuffer(this.tokens, 0, ids);
+    await this.forward(n, { n, start: this.pos, seqLen: n, lastRow: n - 1, routeMode: this.decodeMode }, false);
+    this.pos += n;
+    this.pending = null;
   }
 
   /** Streams up to maxTokens tokens, each sampled on the GPU from the logits so far. */
@@ -205,11 +225,26 @@ export class Inference {
     this.readback.destroy();
   }
 
+  /** Token ids to feed at position `at`, checked: at least one, each in the vocabulary, within the context. */
+  private checkTokens(tokens: ArrayLike<number>, at: number, what: string): Uint32Array<ArrayBuffer> {
+    const { cfg } = this;
+    const n = tokens.length;
+    if (n === 0) throw new Error(`${what} needs at least one token`);
+    if (at + n > cfg.contextLength) throw new Error(`${what}: ${n} tokens after ${at} exceed contextLength ${cfg.contextLength}`);
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = tokens[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`tokens[${i}] = ${id} is not a token id in [0, ${cfg.vocabSize})`);
+      ids[i] = id;
+    }
+    return ids;
+  }
+
   private async sampleOnly(s: Pick<StepFields, 'temperature' | 'topK' | 'topP' | 'draw'>): Promise<number> {
     this.device.queue.writeBuffer(this.step, 0, encodeStep(s));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
+    encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.submit(encoder);
@@ -240,8 +275,8 @@ export class Inference {
     this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n, this.counters);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
+    encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
+    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.readback.copy(encoder, this.status, 0, 1);
@@ -315,8 +350,8 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
  * attention's input side (norm, q/k/v, rotary), the attention with its output projection, and a token's whole MoE block (norm, router, routing, its experts and
  * their weighted sum).
  */
-function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
-  const vElement = vOffset / (s === 'f16' ? 2 : 4);
+function decodeSpecs(cfg: ModelConfig, s: Storage, cache: KvCacheLayout) {
+  const vElement = cache.vOffset / (s === 'f16' ? 2 : 4);
   return {
     attentionIn: decodeAttentionInKernel(cfg.nHeads, headDim(cfg), cfg.normEps, s, vElement),
     attentionOut: decodeAttentionOutKernel(cfg.nHeads, headDim(cfg), cfg.contextLength, s, vElement),
@@ -333,20 +368,30 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
 export type DecodePass = 'fused' | 'per-operation';
 
 /**
- * A layer's KV cache is one buffer, keys first, values from this byte offset on (the keys' size
- * rounded up to the binding alignment), so a kernel can append to both through one binding.
+ * A layer's KV cache is one buffer, keys first (contextLength rows of rowBytes), values from byte
+ * vOffset on (the keys' size rounded up to the binding alignment), so a kernel can append to both
+ * through one binding.
  */
-function kvCacheValueOffset(cacheBytes: number, alignment: number): number {
-  return Math.ceil(cacheBytes / alignment) * alignment;
+interface KvCacheLayout {
+  readonly rowBytes: number;
+  /** Bytes of the keys (and of the values). */
+  readonly bytes: number;
+  readonly vOffset: number;
+}
+
+function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number): KvCacheLayout {
+  const rowBytes = cfg.dModel * (s === 'f16' ? 2 : 4);
+  const bytes = cfg.contextLength * rowBytes;
+  return { rowBytes, bytes, vOffset: Math.ceil(bytes / alignment) * alignment };
 }
 
 type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
 type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
-/** A pass's kernels, with the fused decode kernels when `withFused` (the one-token pass: rows 1). */
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, withFused: boolean): Promise<PassKernels> {
+/** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
+async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), withFused ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
   return { ...base, routeLayout: route, fused };
 }
