@@ -1,6 +1,8 @@
 import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
-import { type DecodePass, type GenerateOptions, Inference } from './inference.ts';
+import type { BatchDecoder } from './batch.ts';
+import { type DecodePass, Inference } from './inference.ts';
+import type { GenerateOptions } from './sampling.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
 import { decodeWorkgroupBytes } from './kernels/decode.ts';
 import { noDispatches } from './kernel.ts';
@@ -140,6 +142,13 @@ export class BlyanEngine {
   /** Tokens in the KV cache. */
   get position(): number {
     return this.inference.position;
+  }
+
+  /** A decoder of up to `sequences` sequences in one pass per token (BatchDecoder). */
+  createBatch(sequences: number): Promise<BatchDecoder> {
+    this.alive();
+    this.weights.checkComplete();
+    return this.inference.createBatch(sequences, (f) => this.exclusive(f));
   }
 
   /** A trainer for one expert with the rest of the model frozen; the expert must be loaded. */

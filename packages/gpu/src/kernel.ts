@@ -153,9 +153,9 @@ export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readon
   }
 }
 
-/** Encodes a buffer copy, counting its bytes as read and written. */
-export function encodeCopy(encoder: GPUCommandEncoder, from: GPUBuffer, to: GPUBuffer, bytes: number, counts: DispatchCounts): void {
-  encoder.copyBufferToBuffer(from, 0, to, 0, bytes);
+/** Encodes a copy of `bytes` from byte `fromOffset` of `from` to `toOffset` of `to`, counting them as read and written. */
+export function encodeCopy(encoder: GPUCommandEncoder, from: GPUBuffer, fromOffset: number, to: GPUBuffer, toOffset: number, bytes: number, counts: DispatchCounts): void {
+  encoder.copyBufferToBuffer(from, fromOffset, to, toOffset, bytes);
   counts.bytesRead += bytes;
   counts.bytesWritten += bytes;
 }

@@ -255,7 +255,7 @@ export class Trainer {
       device.queue.writeBuffer(this.targets, 0, this.checkTokens(targets, 'targets'));
       device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
       const encoder = device.createCommandEncoder();
-      encodeCopy(encoder, this.grad, this.gradBackup, this.grad.size, this.counters);
+      encodeCopy(encoder, this.grad, 0, this.gradBackup, 0, this.grad.size, this.counters);
       const pass = encoder.beginComputePass();
       encodeDispatches(pass, this.pass.dispatches, this.n, 0, this.counters);
       pass.end();
@@ -266,7 +266,7 @@ export class Trainer {
       const missing = missingExpert(new Uint32Array(out)[3]!, this.cfg.nExperts);
       if (missing) {
         const restore = device.createCommandEncoder();
-        encodeCopy(restore, this.gradBackup, this.grad, this.grad.size, this.counters);
+        encodeCopy(restore, this.gradBackup, 0, this.grad, 0, this.grad.size, this.counters);
         this.submit(restore);
         throw missing;
       }

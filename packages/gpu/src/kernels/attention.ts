@@ -14,7 +14,8 @@ export const attentionWorkgroupBytes = (s: AttentionShape): number => 4 * (s.max
 /**
  * WGSL, one head of one query in a 64-thread workgroup (uniform control flow; `qs` holds the
  * query's head in workgroup memory): scores[j] = exp(q · k_j / sqrt(hd) − max) for the `keys` keys,
- * `sum` their sum, then `store(c, acc)` for each column c of Σ_j p_j v_j. `kAt(j)` and `vAt(j)` are
+ * `sum` their sum, then `store(c, acc)` for each column c of Σ_j p_j v_j (Σ_j scores[j] v_j / sum: one
+ * division per column, not per key). `kAt(j)` and `vAt(j)` are
  * the element indices of key j's and value j's head in `kBuf` and `vBuf`.
  */
 export function attendWgsl(hd: number, kBuf: string, kAt: (j: string) => string, vBuf: string, vAt: (j: string) => string, store: (c: string, acc: string) => string): string {
@@ -37,7 +38,8 @@ export function attendWgsl(hd: number, kBuf: string, kAt: (j: string) => string,
   sum = reduce_sum(lid, sum);
   for (var c = lid; c < ${hd}u; c += 64u) {
     var acc = 0.0;
-    for (var j = 0u; j < keys; j++) { acc += (scores[j] / sum) * f32(${vBuf}[${vAt('j')} + c]); }
+    for (var j = 0u; j < keys; j++) { acc += scores[j] * f32(${vBuf}[${vAt('j')} + c]); }
+    acc /= sum;
     ${store('c', 'acc')}
   }`;
 }
@@ -49,14 +51,16 @@ export function attendWgsl(hd: number, kBuf: string, kAt: (j: string) => string,
  * decoding, B = 1). Scores go to workgroup memory, softmax with the max subtracted, then each
  * thread sums Σ_j p_j v_j for its columns. With `keepProbs` the probabilities go to
  * att [B, H, seqLen, start + seqLen], zero above the diagonal, for the backward pass.
- * `kv` f16: keys and values are an f16 KV cache, widened to f32 as they are read.
+ * `kv` f16: keys and values are an f16 KV cache, widened to f32 as they are read. `cacheRows` > 0:
+ * row m is one token of sequence m at position positions[m], attending to rows m · cacheRows …
+ * m · cacheRows + positions[m] (batched decoding: one KV cache of cacheRows rows per sequence).
  */
-export function attentionKernel(s: AttentionShape, keepProbs: boolean, kv: Storage = 'f32'): KernelSpec {
+export function attentionKernel(s: AttentionShape, keepProbs: boolean, kv: Storage = 'f32', cacheRows = 0): KernelSpec {
   const { nHeads: H, headDim: hd, maxKeys } = s;
   const d = H * hd;
   return kernelSpec(
-    `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''} kv ${kv}`,
-    [STEP, read('q'), read('k', `array<${kv}>`), read('v', `array<${kv}>`), readWrite('out'), keepProbs && readWrite('att')],
+    `attention H${H} hd${hd} keys${maxKeys}${keepProbs ? ' probs' : ''} kv ${kv}${cacheRows ? ` sequences of ${cacheRows}` : ''}`,
+    [STEP, read('q'), read('k', `array<${kv}>`), read('v', `array<${kv}>`), readWrite('out'), keepProbs && readWrite('att'), cacheRows > 0 && read('positions', 'array<u32>')],
     /* wgsl */ `
 ${REDUCE_WGSL}
 var<workgroup> scores: array<f32, ${maxKeys}>;
@@ -68,8 +72,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (m >= step.n) { return; }
   let T = step.seqLen;
   let i = m % T;
-  let kv0 = (m / T) * T;
-  let keys = step.start + i + 1u;
+  let kv0 = ${cacheRows ? `m * ${cacheRows}u` : '(m / T) * T'};
+  let keys = ${cacheRows ? 'positions[m] + 1u' : 'step.start + i + 1u'};
   let col = h * ${hd}u;
   for (var c = lid; c < ${hd}u; c += 64u) { qs[c] = q[m * ${d}u + col + c]; }
   workgroupBarrier();
