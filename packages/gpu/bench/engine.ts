@@ -96,6 +96,7 @@ interface Run {
   readonly perOperation: Decoding;
   /** Prefill of each PREFILLS length on the adapter's default pass. */
   readonly prefills: readonly Prefill[];
+  readonly batches: readonly Batched[];
   readonly trainS: number;
   readonly microCounts: DispatchCounts;
 }
@@ -186,7 +187,41 @@ async function prefilling(engine: BlyanEngine): Promise<Prefill[]> {
   return out;
 }
 
-/** On one adapter and precision: decode with the fused and the per-operation pass, prefill, then training. */
+/** Batch sizes of the batched decode table. */
+const BATCHES = [1, 4, 16];
+
+interface Batched {
+  readonly sequences: number;
+  /** Seconds of DECODE − 1 steps after the first (prompts loaded, first tokens sampled); median of ROUNDS. */
+  readonly stepsS: number;
+  /** Per step. */
+  readonly counts: DispatchCounts;
+}
+
+/** Batched greedy decoding of BATCHES[i] different 16-token prompts, DECODE tokens each (dynamic routing). */
+async function batching(engine: BlyanEngine): Promise<Batched[]> {
+  const batch = await engine.createBatch(BATCHES.at(-1)!);
+  const out: Batched[] = [];
+  for (const sequences of BATCHES) {
+    const prompts = Array.from({ length: sequences }, (_, r) => longPrompt.slice(r, r + PROMPT));
+    const xs: number[] = [];
+    let counts: DispatchCounts | null = null;
+    for (let round = 0; round < ROUNDS; round++) {
+      const steps = batch.generate(prompts, { maxTokens: DECODE, sampling: { temperature: 0 } });
+      await steps.next();
+      const t = performance.now();
+      const c = await counted(engine, DECODE - 1, async () => {
+        for await (const _ of steps);
+      });
+      xs.push(seconds(t));
+      counts ??= c;
+    }
+    out.push({ sequences, stepsS: median(xs), counts: counts! });
+  }
+  return out;
+}
+
+/** On one adapter and precision: decode with the fused and the per-operation pass, prefill, batched decode, then training. */
 async function run(device: GPUDevice, adapter: string, precision: Precision): Promise<Run> {
   const baseline = await BlyanEngine.create(device, cfg!, { precision, decode: 'per-operation' });
   baseline.load(tensors);
@@ -197,6 +232,7 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
   const createS = seconds(t);
   const fused = await decoding(engine);
   const prefills = await prefilling(device.adapterInfo.isFallbackAdapter ? baseline : engine);
+  const batches = await batching(baseline);
   baseline.destroy();
   const trainer = await engine.createTrainer({ layer, expert, batch: B, seqLen: T, adamw: ADAMW });
   const microCounts = await counted(engine, 1, () => trainer.microStep(inputs, targets));
@@ -209,7 +245,7 @@ async function run(device: GPUDevice, adapter: string, precision: Precision): Pr
     trains.push(seconds(t));
   }
   engine.destroy();
-  return { adapter, precision, createS, fused, perOperation, prefills, trainS: median(trains), microCounts };
+  return { adapter, precision, createS, fused, perOperation, prefills, batches, trainS: median(trains), microCounts };
 }
 
 /**
@@ -284,3 +320,13 @@ for (const [i, n] of PREFILLS.entries()) {
   console.log(row(`${n}`, 'dispatches, one pass / loop', (r) => `${at(r).batched.dispatches} / ${at(r).perToken.dispatches}`));
 }
 console.log(row(`${PREFILLS[0]} → ${PREFILLS.at(-1)}`, `one-pass time growth for ${PREFILLS.at(-1)! / PREFILLS[0]!}× the tokens`, (r) => `${(r.prefills.at(-1)!.batchedS / r.prefills[0]!.batchedS).toFixed(2)}×`));
+
+console.log(`\nbatched decode: ${BATCHES.join(', ')} different ${PROMPT}-token prompts, ${DECODE} greedy tokens each, dynamic routing; tokens/s over all sequences (× batch 1), per step: dispatches / bytes read / written\n`);
+console.log(row('', '', (r) => `${r.adapter} ${r.precision}`).replace('|  |  |', '| sequences | what |'));
+console.log(row('---', '---', () => '---'));
+for (const [i, sequences] of BATCHES.entries()) {
+  const at = (r: Run) => r.batches[i]!;
+  const rate = (b: Batched) => (b.sequences * (DECODE - 1)) / b.stepsS;
+  console.log(row(`${sequences}`, 'tokens/s', (r) => cell(rate(at(r)).toFixed(1), rate(at(r)) / rate(r.batches[0]!))));
+  console.log(row(`${sequences}`, 'per step', (r) => `${at(r).counts.dispatches} / ${kb(at(r).counts.bytesRead)} / ${kb(at(r).counts.bytesWritten)}`));
+}
