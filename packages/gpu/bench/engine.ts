@@ -3,7 +3,7 @@
  * v2's config with random weights, routed as v2's default budget mode (6 of 16 experts per layer
  * chosen from the prompt), or v1's (`tsx bench/engine.ts genesis`, dynamic top-2), or a small one
  * (`… small`), at each precision on each adapter: on a machine without a GPU, lavapipe (f16 and
- * f32) and SwiftShader (f32), whichever are installed; with VK_ICD_FILENAMES set (a real GPU), its
+ * f32) and SwiftShader (f32), whichever are installed (or the one named: `… genesis 16 lavapipe`); with VK_ICD_FILENAMES set (a real GPU), its
  * adapter at f16 (with shader-f16) and f32. Prints tokens/s, prefill ms at 16-256 tokens in one
  * pass against a per-token loop, ms per training micro-step + AdamW step, their GPU / CPU ratios,
  * what the engine encodes per decode token, per prompt and per training micro-step (dispatches,
@@ -34,6 +34,8 @@ const PROMPT = 16;
 /** Prompt lengths of the prefill table (up to the context). */
 const PREFILLS = [16, 48, 128, 256].filter((n) => n <= cfg.contextLength);
 const DECODE = Math.min(Number(process.argv[3] ?? 32), cfg.contextLength - PROMPT);
+/** The software adapters to measure (`… genesis 16 lavapipe`: that one only). */
+const DRIVERS = (['lavapipe', 'swiftshader'] as const).filter((d) => process.argv[4] === undefined || process.argv[4] === d);
 const [B, T] = [4, 32];
 const ADAMW = { lr: 1e-3 };
 
@@ -260,7 +262,7 @@ async function* devices(): AsyncGenerator<{ device: GPUDevice; adapter: string; 
     return;
   }
   const names: Record<SoftwareDriver, string> = { lavapipe: 'lavapipe', swiftshader: 'SwiftShader' };
-  for (const driver of ['lavapipe', 'swiftshader'] as const) {
+  for (const driver of DRIVERS) {
     let device: GPUDevice;
     try {
       device = await nodeGpuDevice(driver);

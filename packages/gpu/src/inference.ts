@@ -182,7 +182,7 @@ export class Inference {
   async extend(tokens: ArrayLike<number>): Promise<void> {
     if (!this.hasLogits) throw new Error('extend needs a prefill first');
     const fed = this.pending === null ? [] : [this.pending];
-    const ids = this.checkTokens([...fed, ...Array.from(tokens)], this.pos, 'extend');
+    const ids = Uint32Array.from([...fed, ...this.checkTokens(tokens, this.pos + fed.length, 'extend')]);
     const n = ids.length;
     this.device.queue.writeBuffer(this.tokens, 0, ids);
     await this.forward(n, { n, start: this.pos, seqLen: n, lastRow: n - 1, routeMode: this.decodeMode }, false);

@@ -56,11 +56,15 @@ describe.each(['f32', 'f16'] as const)('extend at %s', (precision) => {
     expectClose(await e.readLogits(), prefill(params, TINY, whole).logits, 'logits after the turn', TOLERANCE[precision]);
   });
 
-  it('refuses an extend past the context, and before any prefill', async () => {
+  it('refuses an extend before any prefill, past the context or with a token outside the vocabulary, and changes nothing', async () => {
     const e = await engine();
     await expect(e.extend([1])).rejects.toThrow('extend needs a prefill first');
     await e.prefill(prompt);
     await expect(e.extend(new Array(TINY.contextLength - prompt.length + 1).fill(1))).rejects.toThrow(/exceed contextLength/);
+    for await (const _ of e.generate({ maxTokens: 1, sampling: { temperature: 0 } }));
+    await expect(e.extend([3, TINY.vocabSize])).rejects.toThrow(`tokens[1] = ${TINY.vocabSize} is not a token id`);
     expect(e.position).toBe(prompt.length);
+    await e.extend([3]);
+    expect(e.position).toBe(prompt.length + 2);
   });
 });
