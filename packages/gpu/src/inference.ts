@@ -3,7 +3,7 @@ import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf } from './plan.t
 import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
 import { BatchDecoder } from './batch.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
-import { attentionKernel } from './kernels/attention.ts';
+import { attentionKernel, promptAttentionKernel, promptAttentionRows } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
@@ -121,7 +121,7 @@ export class Inference {
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k, ...at }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v, ...at }, lin(d));
         plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k, ...at }, (n) => ropeGrid(n, d));
-        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [n, cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
+        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [Math.ceil(n / kernels.attentionRows), cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
         plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
@@ -363,10 +363,12 @@ export class Inference {
  * The kernels of an inference pass whose dense products use `rows`-row register blocks, with the
  * embedding, attention projections and KV cache stored as `s`; `batched`: row r is one token of
  * sequence r at its own position, with its own KV cache of contextLength rows, and every row gets
- * logits (the batched decode pass).
+ * logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
+ * many query rows per workgroup (promptAttentionKernel).
  */
-function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage, batched: boolean) {
+function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage, batched: boolean, attentionRows: number) {
   const { dModel: d, nExperts: E, dFF: F, contextLength: ctx } = cfg;
+  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
   const cacheRows = batched ? ctx : 0;
   const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
   const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number; cacheRows?: number } = {}) =>
@@ -380,7 +382,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
     router: lin(d, E, { weight: 'f32' }),
     logits: batched ? lin(d, cfg.vocabSize) : lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
-    attention: attentionKernel({ nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx }, false, s, cacheRows),
+    attention: attentionRows > 1 ? promptAttentionKernel(shape, s, attentionRows) : attentionKernel(shape, false, s, cacheRows),
     route: routeKernel(route),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
@@ -447,18 +449,20 @@ function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number): KvCache
 
 type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
-type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
+type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
 /** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
-  return { ...base, rows, routeLayout: route, fused };
+  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength };
+  const attentionRows = rows === 1 ? 1 : promptAttentionRows(shape, device.limits.maxComputeWorkgroupStorageSize);
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
+  return { ...base, rows, attentionRows, routeLayout: route, fused };
 }
 
 /** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
 async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
   const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences);
-  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true))), rows, routeLayout: route, fused: null };
+  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
 }
