@@ -332,11 +332,17 @@ export class Inference {
     const [kernels, sample] = await Promise.all([batchKernels(device, cfg, sequences, this.weights.matrices), compileKernel(device, sampleKernel(cfg.vocabSize, true))]);
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
     const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, sequences));
-    const io = { caches, logits: f32('batch logits', sequences * cfg.vocabSize), tokens: f32('batch tokens', sequences), positions: f32('batch positions', sequences) };
-    const buffers = { ...io, step: this.step, status: this.status, draws: f32('batch draws', sequences), result: f32('batch result', sequences) };
+    /** Per-sequence buffers: a pass over n sequences touches n rows of each. */
+    const rows = (label: string, perRow: number): GPUBuffer => {
+      const b = f32(label, sequences * perRow);
+      this.extents.set(b, rowsOf(4 * perRow));
+      return b;
+    };
+    const io = { caches, logits: rows('batch logits', cfg.vocabSize), tokens: rows('batch tokens', 1), positions: rows('batch positions', 1) };
+    const buffers = { ...io, step: this.step, status: this.status, draws: rows('batch draws', 1), result: rows('batch result', 1) };
     const forward = this.record(kernels, io);
-    const sampler = new Plan(device);
-    sampler.add(sample, { step: this.step, logits: io.logits, scratch: f32('batch sample scratch', sequences * sampleScratch(cfg.vocabSize)), result: buffers.result, tokens: io.tokens, draws: buffers.draws }, (n) => [n, 1, 1]);
+    const sampler = new Plan(device, this.extents);
+    sampler.add(sample, { step: this.step, logits: io.logits, scratch: rows('batch sample scratch', sampleScratch(cfg.vocabSize)), result: buffers.result, tokens: io.tokens, draws: buffers.draws }, (n) => [n, 1, 1]);
     const load = (row: number, prompt: readonly number[]) =>
       exclusive(async () => {
         await this.prefill(prompt);
