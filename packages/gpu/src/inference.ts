@@ -88,7 +88,7 @@ export class Inference {
       y: rows('expert out', K * d),
       stats: f32('routing stats', cfg.nLayers * statsStride(E)),
     };
-    this.caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`kv cache ${l}`, 1));
+    this.caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`kv cache ${l}`, cache));
     /**
      * Records a forward pass with `kernels` from `tokens` over `caches` into `logits`: the one-token
      * and prompt passes (the last row's logits), or with `positions` the batched pass (row r:
@@ -310,12 +310,9 @@ export class Inference {
   }
 
   /** Per layer, a KV cache of `sequences` sequences of contextLength rows: keys, then values from byte vOffset on. */
-  private kvCache(label: string, sequences: number): KvCache {
-    const { rowBytes, bytes } = this.cache;
-    const keys = sequences * bytes;
-    const vOffset = sequences === 1 ? this.cache.vOffset : alignTo(keys, this.device.limits.minStorageBufferOffsetAlignment);
-    const buffer = this.own(storageBuffer(this.device, label, vOffset + keys));
-    const [k, v] = [{ buffer, offset: 0, size: keys }, { buffer, offset: vOffset, size: keys }];
+  private kvCache(label: string, { rowBytes, bytes, vOffset }: KvCacheLayout): KvCache {
+    const buffer = this.own(storageBuffer(this.device, label, vOffset + bytes));
+    const [k, v] = [{ buffer, offset: 0, size: bytes }, { buffer, offset: vOffset, size: bytes }];
     this.extents.set(k, rowsOf(rowBytes)).set(v, rowsOf(rowBytes)).set(buffer, rowsOf(2 * rowBytes));
     return { kv: buffer, k, v };
   }
@@ -331,7 +328,8 @@ export class Inference {
     if (!Number.isSafeInteger(sequences) || sequences < 1 || sequences > cfg.contextLength) throw new Error(`a batch holds 1 to ${cfg.contextLength} sequences, got ${sequences}`);
     const [kernels, sample] = await Promise.all([batchKernels(device, cfg, sequences, this.weights.matrices), compileKernel(device, sampleKernel(cfg.vocabSize, true))]);
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
-    const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, sequences));
+    const layout = kvCacheLayout(cfg, this.weights.matrices, device.limits.minStorageBufferOffsetAlignment, sequences);
+    const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, layout));
     /** Per-sequence buffers: a pass over n sequences touches n rows of each. */
     const rows = (label: string, perRow: number): GPUBuffer => {
       const b = f32(label, sequences * perRow);
@@ -436,9 +434,9 @@ interface KvCache {
 }
 
 /**
- * A layer's KV cache is one buffer, keys first (contextLength rows of rowBytes), values from byte
- * vOffset on (the keys' size rounded up to the binding alignment), so a kernel can append to both
- * through one binding.
+ * A layer's KV cache is one buffer, keys first (contextLength rows of rowBytes per sequence: one,
+ * or a batch's), values from byte vOffset on (the keys' size rounded up to the binding alignment),
+ * so a kernel can append to both through one binding.
  */
 interface KvCacheLayout {
   readonly rowBytes: number;
@@ -447,9 +445,9 @@ interface KvCacheLayout {
   readonly vOffset: number;
 }
 
-function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number): KvCacheLayout {
+function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number, sequences = 1): KvCacheLayout {
   const rowBytes = cfg.dModel * (s === 'f16' ? 2 : 4);
-  const bytes = cfg.contextLength * rowBytes;
+  const bytes = sequences * cfg.contextLength * rowBytes;
   return { rowBytes, bytes, vOffset: alignTo(bytes, alignment) };
 }
 
