@@ -39,6 +39,16 @@ describe.each(['f32', 'f16'] as const)('batched decode at %s', (precision: Preci
     }
   });
 
+  it('sampling: a one-prompt batch draws as generate does, so it samples the same tokens for the same seed', async () => {
+    const e = await engine();
+    const sampling = { temperature: 0.9, topP: 0.95 };
+    await e.prefill(prompts[1]!);
+    const single = await collect(e.generate({ maxTokens: steps, sampling, seed: 3 }));
+    const batch = await e.createBatch(2);
+    const batched = await collect(batch.generate([prompts[1]!], { maxTokens: steps, sampling, seed: 3 }));
+    expect(batched.map(([t]) => t)).toEqual(single);
+  });
+
   it('a step is one submission and the same dispatches whatever the number of sequences', async () => {
     const e = await engine();
     const batch = await e.createBatch(4);
