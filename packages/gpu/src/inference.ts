@@ -12,7 +12,7 @@ import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
-import { MissingExpertError, type ModelConfig, Rng, type Routing, type SamplingOptions, headDim } from '@blyan/model';
+import { MissingExpertError, type ModelConfig, Rng, type Routing, type SamplingOptions, headDim, routerBase } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
@@ -320,7 +320,7 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
   return {
     attentionIn: decodeAttentionInKernel(cfg.nHeads, headDim(cfg), cfg.normEps, s, vElement),
     attentionOut: decodeAttentionOutKernel(cfg.nHeads, headDim(cfg), cfg.contextLength, s, vElement),
-    moe: decodeMoeKernel(expertLayout(cfg.dModel, cfg.dFF), cfg.nExperts, cfg.topK, cfg.normEps),
+    moe: decodeMoeKernel(expertLayout(cfg.dModel, cfg.dFF), cfg.nExperts, cfg.topK, cfg.normEps, routerBase(cfg)),
   };
 }
 
@@ -346,7 +346,7 @@ type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly routeLayou
 
 /** A pass's kernels, with the fused decode kernels when `withFused` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, withFused: boolean): Promise<PassKernels> {
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
+  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
   const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), withFused ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
   return { ...base, routeLayout: route, fused };
 }
