@@ -425,6 +425,22 @@ describe('model gradients (float64 finite differences of the full loss)', () => 
     }
   });
 
+  it('matches on a grown model, its router normalized over the first experts (issue 14)', () => {
+    const cfg: ModelConfig = { ...TINY, nExperts: 6, baseExperts: 4 };
+    const params = randomParams(cfg, 25);
+    const acts = forward(params, cfg, inputs, targets, B, T);
+    for (const { acts: layer } of acts.layers) expect([...layer.moe.experts].some((e) => e >= 4), 'some token routes to a new expert').toBe(true);
+    const grads = backward(params, cfg, acts);
+    const rng = new Rng(97);
+    const f = (): number => forward(params, cfg, inputs, targets, B, T).loss;
+    for (const { name } of parameterShapes(cfg)) {
+      const p = params[name]!;
+      const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
+      if (name.endsWith('.router')) indices.push(...Array.from({ length: 2 * cfg.dModel }, (_, i) => 4 * cfg.dModel + i), 0, 1, 2);
+      checkGradient(name, p, grads[name]!, f, indices);
+    }
+  });
+
   it('gives zero expert gradients to experts that received no tokens', () => {
     const params = randomParams(TINY, 22);
     const acts = forward(params, TINY, [7], [2], 1, 1);
