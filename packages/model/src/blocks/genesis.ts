@@ -43,10 +43,13 @@ export function defaultBudgets(cfg: ModelConfig): BudgetModes {
   return { default: share(0.4), lowBandwidth: share(0.2) };
 }
 
-/** The payloads of a model's genesis blocks: the meta payload, then one per slot of slotPlan, in order. */
+/**
+ * The payloads of a model's genesis blocks: the meta payload, then one per slot of slotPlan, in
+ * order. A slot with `prev` is the next block of that slot's history (versionBlocks).
+ */
 export interface GenesisPayloads {
   readonly meta: Uint8Array;
-  readonly slots: readonly { readonly slot: SlotPlan; readonly payload: Uint8Array }[];
+  readonly slots: readonly { readonly slot: SlotPlan; readonly payload: Uint8Array; readonly prev?: { readonly hash: Hash; readonly index: number } }[];
 }
 
 /**
@@ -80,13 +83,17 @@ export function genesisPayloads(model: GenesisModel, opts: Pick<GenesisOptions, 
  * Cuts a model into its genesis blocks, all signed by `signer`: the meta block first (payload:
  * MetaPayload; header meta: arch, every slot, and whom it trusts), then one block per slot of
  * slotPlan, in that order, each depending on the meta block. With `opts.parent` the meta block
- * follows that one on chain A instead (a new model version, e.g. a grown model: grow/grow-blocks.ts).
+ * follows that one on chain A instead (e.g. a grown model: grow/version.ts).
  */
 export async function genesisBlocks(model: GenesisModel, signer: Signer, opts: GenesisOptions = {}): Promise<Block[]> {
   return versionBlocks(model.config, genesisPayloads(model, opts), signer, opts);
 }
 
-/** Signs a model version's payloads as blocks: the meta block, then one block per slot, as genesisBlocks describes. */
+/**
+ * Signs payloads as blocks: the meta block, then one block per given slot depending on it, as
+ * genesisBlocks describes; a slot with `prev` follows that block of its history (a grown model's
+ * routers), the others start their slot.
+ */
 export async function versionBlocks(config: ModelConfig, payloads: GenesisPayloads, signer: Signer, opts: Omit<GenesisOptions, 'experts' | 'staticExpertsPerLayer' | 'budgets' | 'growth'> = {}): Promise<Block[]> {
   const created_at = opts.createdAt ?? Date.now();
   const lower = (a: readonly Address[]) => a.map((x) => x.toLowerCase() as Address);
@@ -107,8 +114,9 @@ export async function versionBlocks(config: ModelConfig, payloads: GenesisPayloa
   );
   const metaHash = blockHash(meta.header);
   const blocks: Block[] = [meta];
-  for (const { slot, payload } of payloads.slots) {
-    const draft = { type: slot.type, index: 0, name: slot.name, depends_on: [metaHash], prev: null, created_at, meta: { encoding: 'tensors-v1' as const } };
+  for (const { slot, payload, prev } of payloads.slots) {
+    const lineage = prev ? { index: prev.index + 1, depends_on: [metaHash, prev.hash], prev: prev.hash } : { index: 0, depends_on: [metaHash], prev: null };
+    const draft = { type: slot.type, name: slot.name, ...lineage, created_at, meta: { encoding: 'tensors-v1' as const } };
     blocks.push(await buildBlock({ ...draft, payload }, signer));
   }
   return blocks;

@@ -56,9 +56,15 @@ export interface MetaPayload {
   readonly growth?: readonly GrowthRecord[];
 }
 
-/** `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys; any change starts a new model version. */
+/**
+ * `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys, taken as it was
+ * before any growth (nExperts = baseExperts, no baseExperts). Growing a model therefore continues
+ * its model version (its ParamIndex, histories and datasets; grow/version.ts); any other change
+ * starts a new one.
+ */
 export function archOf(cfg: ModelConfig): string {
-  return payloadHash(new TextEncoder().encode(canonicalConfigJson(cfg)));
+  const { baseExperts, ...rest } = cfg;
+  return payloadHash(new TextEncoder().encode(canonicalConfigJson(baseExperts === undefined ? cfg : { ...rest, nExperts: baseExperts })));
 }
 
 export function encodeMetaPayload(meta: MetaPayload): Uint8Array {

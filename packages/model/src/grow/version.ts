@@ -1,4 +1,4 @@
-import { type TensorMap, decodeTensors, encodeTensors } from '@blyan/block';
+import { type Hash, type TensorMap, decodeTensors, encodeTensors } from '@blyan/block';
 import type { GenesisPayloads } from '../blocks/genesis.ts';
 import { type GrowthRecord, type MetaPayload, encodeMetaPayload } from '../blocks/meta-payload.ts';
 import { slotPlan } from '../blocks/slots.ts';
@@ -70,4 +70,23 @@ function renamedExpert(bytes: Uint8Array, layer: number, from: number, to: numbe
     out[target[w]] = t;
   }
   return encodeTensors(out);
+}
+
+/**
+ * What a growth appends to its model version (the grown meta payload continues it: archOf): each
+ * router's next block, following its current head in `heads` (slot → hash and index), and each new
+ * expert's first block. Every other slot keeps its head.
+ */
+export function growthPayloads(meta: MetaPayload, slots: ReadonlyMap<string, Uint8Array>, heads: ReadonlyMap<string, { readonly hash: Hash; readonly index: number }>, record: GrowthRecord): GenesisPayloads {
+  const all = grownPayloads(meta, slots, record);
+  const changed = all.slots.filter((s) => s.payload !== slots.get(s.slot.name));
+  return {
+    meta: all.meta,
+    slots: changed.map((s) => {
+      if (s.slot.type !== 'router') return s;
+      const prev = heads.get(s.slot.name);
+      if (prev === undefined) throw new Error(`growth: no current head for ${s.slot.name}`);
+      return { ...s, prev };
+    }),
+  };
 }
