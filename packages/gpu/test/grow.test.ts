@@ -7,7 +7,7 @@
 import { type AdamWOptions, type Routing, Rng, backward, expertTensorNames, expertsUsed, forward, greedyDecode } from '@blyan/model';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine, type Precision } from '../src/engine.ts';
-import { expectClose, f16Device, gpuDevice, randomTokens } from './gpu.ts';
+import { collect, expectClose, f16Device, gpuDevice, randomTokens } from './gpu.ts';
 import { TINY, grownRandomModel } from './model.ts';
 
 const SOURCES = [[1, 3], [0, 2]];
@@ -16,11 +16,6 @@ const PROMPT = [5, 17, 3, 3, 28, 0, 9];
 const BUDGET_PROMPT = [61, 43, 48, 48];
 const ADAMW: AdamWOptions = { lr: 1e-3, weightDecay: 0.1, maxGradNorm: 1 };
 
-async function collect(it: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of it) out.push(t);
-  return out;
-}
 
 describe('a grown model on WebGPU matches the CPU reference', () => {
   const engines: BlyanEngine[] = [];

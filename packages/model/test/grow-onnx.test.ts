@@ -7,23 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { growModel, growthTraining } from '../src/grow/index.ts';
 import { OnnxModel } from '../src/onnx/index.ts';
 import { type ModelConfig, type ParamMap, Rng, adamwStep, argmax, backward, createAdamW, expertsUsed, forward, greedyDecode } from '../src/reference/index.ts';
-import { expectClose, expectScalar, randomParams } from './compare.ts';
+import { BUDGET_CFG, expectClose, expectScalar, randomParams } from './compare.ts';
 
 const TOL = 1e-4;
-const BASE: ModelConfig = {
-  vocabSize: 37,
-  dModel: 12,
-  nLayers: 2,
-  nHeads: 3,
-  nExperts: 6,
-  topK: 2,
-  dFF: 7,
-  contextLength: 9,
-  ropeTheta: 10000,
-  normEps: 1e-5,
-  auxLossCoef: 0.05,
-  sequenceBudgets: { localityLossCoef: 0.3 },
-};
+const BASE = BUDGET_CFG;
 const [B, T] = [3, 9];
 
 /** BASE grown by two experts per layer, the new router rows random (as after training) so that tokens route to them. */
