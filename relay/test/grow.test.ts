@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Hash, blockHash, buildBlock } from '@blyan/block';
+import { Lineage } from '@blyan/client';
 import { docHash, encodeDatasetPayload } from '@blyan/data';
 import { Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
@@ -74,6 +75,13 @@ describe('blyan grow', () => {
     expect(after.params).toEqual(grown.params);
     expect(before.meta.config.nExperts).toBe(4);
     expect(before.params['layers.0.router']!.length).toBe(4 * before.meta.config.dModel);
+
+    const lineage = new Lineage(f.meta);
+    const source = async (hash: Hash) => {
+      const b = (await relay.index.block(hash))!;
+      return { header: b.header, verdict: b.verdict };
+    };
+    await expect(lineage.verifyIndex({ meta: head, version, slots: await relay.index.paramIndex(version) }, source), 'a browser trusts the grown index back to genesis').resolves.toBeGreaterThan(0);
 
     const routers = await relay.index.history(version, 'layer0.router');
     expect(routers.map((h) => h.index)).toEqual([0, 1]);
