@@ -27,7 +27,7 @@ const heldMail = evalStream(tokenizer, mail.filter((_, i) => i % 2 === 1));
 const genesisVal = evalStream(tokenizer, loadCorpusSplit().val.map((d) => d.text));
 
 const started = performance.now();
-const { record, counts } = planGrowth({ config } as Parameters<typeof planGrowth>[0], params, { name: 'spam-assassin', block: '0'.repeat(64), stream: publicMail }, 2, 64);
+const { record, counts } = planGrowth(config, params, { name: 'spam-assassin', block: '0'.repeat(64), stream: publicMail }, 2, 64);
 const grown = growModel({ config, params }, record.sources);
 const planSeconds = (performance.now() - started) / 1000;
 

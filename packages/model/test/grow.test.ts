@@ -141,14 +141,14 @@ describe('grown blocks', () => {
   const decoded: ParamMap = Object.assign({}, ...slotPlan(cfg).map((slot) => slotParams(slot, slots.get(slot.name)!)));
 
   it('planGrowth upcycles the experts the router picks most on the dataset\'s text', () => {
-    const { record, counts } = planGrowth(meta, decoded, data, 2);
+    const { record, counts } = planGrowth(cfg, decoded, data, 2);
     expect(data.stream.length).toBeGreaterThan(2 * cfg.contextLength);
     expect(record).toEqual({ dataset: 'new-text', datasetBlock: data.block, first: 4, sources: mostRouted(routingCounts(decoded, cfg, data.stream), 2) });
     expect(counts).toEqual(routingCounts(decoded, cfg, data.stream));
   });
 
   it('decode to growModel\'s parameters exactly; old slots keep their bytes; new experts are their sources\' int8 bytes', () => {
-    const { record } = planGrowth(meta, decoded, data, 2);
+    const { record } = planGrowth(cfg, decoded, data, 2);
     const out = grownPayloads(meta, slots, record);
     const grown = growModel({ config: cfg, params: decoded }, record.sources);
     const grownMeta = JSON.parse(new TextDecoder().decode(out.meta)) as MetaPayload;
@@ -162,7 +162,7 @@ describe('grown blocks', () => {
   });
 
   it('parseMetaPayload checks the growth against the config', () => {
-    const { record } = planGrowth(meta, decoded, data, 2);
+    const { record } = planGrowth(cfg, decoded, data, 2);
     const grownMeta = JSON.parse(new TextDecoder().decode(grownPayloads(meta, slots, record).meta)) as MetaPayload;
     const parse = (m: unknown) => parseMetaPayload(encodeMetaPayload(m as MetaPayload));
     expect(parse(grownMeta).growth).toEqual([record]);

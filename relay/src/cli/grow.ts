@@ -87,7 +87,7 @@ export async function grow(args: string[], log: Log): Promise<number> {
     const tokenizer = Tokenizer.fromJSON(now.meta.tokenizer);
     const stream = evalStream(tokenizer, data.texts);
     const params = paramsOf(slotPlan(now.meta.config), now.payloads);
-    const { record, counts } = planGrowth(now.meta, params, { name: values.dataset, block: data.block, stream }, added, windows);
+    const { record, counts } = planGrowth(now.meta.config, params, { name: values.dataset, block: data.block, stream }, added, windows);
     const payloads = growthPayloads(now.meta, now.payloads, now.heads, record);
     const config = parseMetaPayload(payloads.meta).config;
     const trust = { authorities: now.authorities as `0x${string}`[], evaluators: now.evaluators as `0x${string}`[] };

@@ -3,6 +3,7 @@ import type { GenesisPayloads } from '../blocks/genesis.ts';
 import { type GrowthRecord, type MetaPayload, encodeMetaPayload } from '../blocks/meta-payload.ts';
 import { slotPlan } from '../blocks/slots.ts';
 import type { ParamMap } from '../reference/arrays.ts';
+import type { ModelConfig } from '../reference/config.ts';
 import { expertTensorNames } from '../reference/params.ts';
 import { mostRouted, routingCounts } from './counts.ts';
 import { grownConfig } from './grow.ts';
@@ -19,9 +20,9 @@ export interface GrowthData {
  * most on the dataset's public text (routingCounts over at most `maxWindows` windows) become the
  * sources of the new experts. Returns the record the grown meta payload carries, and the counts.
  */
-export function planGrowth(meta: MetaPayload, params: Readonly<ParamMap>, data: GrowthData, added: number, maxWindows = Infinity): { record: GrowthRecord; counts: number[][] } {
-  const counts = routingCounts(params, meta.config, data.stream, maxWindows);
-  return { record: { dataset: data.name, datasetBlock: data.block, first: meta.config.nExperts, sources: mostRouted(counts, added) }, counts };
+export function planGrowth(cfg: ModelConfig, params: Readonly<ParamMap>, data: GrowthData, added: number, maxWindows = Infinity): { record: GrowthRecord; counts: number[][] } {
+  const counts = routingCounts(params, cfg, data.stream, maxWindows);
+  return { record: { dataset: data.name, datasetBlock: data.block, first: cfg.nExperts, sources: mostRouted(counts, added) }, counts };
 }
 
 /**
