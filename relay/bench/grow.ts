@@ -6,16 +6,19 @@
  * to none keeps its losses bit for bit. Baseline: the ungrown model on the same windows.
  */
 import { fileURLToPath } from 'node:url';
-import { type ModelConfig, type ParamMap, type SequenceBudget, forward } from '@blyan/model';
+import { type ModelConfig, type ParamMap, Rng, type SequenceBudget, forward } from '@blyan/model';
 import { throughBlocks } from '@blyan/model/blocks';
 import { readCheckpoint } from '@blyan/model/checkpoint';
 import { loadCorpusSplit } from '@blyan/model/data';
-import { evalStream } from '@blyan/model/eval';
-import { growModel, planGrowth } from '@blyan/model/grow';
+import { evalStream, windowBatch } from '@blyan/model/eval';
+import { growModel, growthTraining, planGrowth } from '@blyan/model/grow';
+import { OnnxModel } from '@blyan/model/onnx';
 import { formatTable } from '../src/cli/table.ts';
 import { spamAssassinTexts } from '../src/data/seed-corpus.ts';
 
 const WINDOWS = Number(process.env.GROW_WINDOWS ?? 16);
+const MEASURE = process.env.GROW_MEASURE !== '0';
+const COUNT_WINDOWS = Number(process.env.GROW_COUNT_WINDOWS ?? 64);
 const T = 128;
 const PROMPT = 32;
 
@@ -27,7 +30,7 @@ const heldMail = evalStream(tokenizer, mail.filter((_, i) => i % 2 === 1));
 const genesisVal = evalStream(tokenizer, loadCorpusSplit().val.map((d) => d.text));
 
 const started = performance.now();
-const { record, counts } = planGrowth(config, params, { name: 'spam-assassin', block: '0'.repeat(64), stream: publicMail }, 2, 64);
+const { record, counts } = planGrowth(config, params, { name: 'spam-assassin', block: '0'.repeat(64), stream: publicMail }, 2, COUNT_WINDOWS);
 const grown = growModel({ config, params }, record.sources);
 const planSeconds = (performance.now() - started) / 1000;
 
@@ -76,10 +79,10 @@ function measure(stream: Int32Array, budget: number | null): Measure {
 }
 
 console.log(`genesis v2 (int8 blocks) grown by 2 experts per layer for SpamAssassin mail; CPU reference; ${WINDOWS} windows of ${T} tokens per row`);
-console.log(formatTable(['layer', 'top-2 picks per expert on the public mail (64 windows of 256)', 'upcycled'], counts.map((c, l) => [String(l), c.join(' '), record.sources[l]!.map((e, i) => `${e} → ${16 + i}`).join(', ')])));
+console.log(formatTable(['layer', `top-2 picks per expert on the public mail (${COUNT_WINDOWS} windows of 256)`, 'upcycled'], counts.map((c, l) => [String(l), c.join(' '), record.sources[l]!.map((e, i) => `${e} → ${16 + i}`).join(', ')])));
 console.log(`routing counts and growth: ${planSeconds.toFixed(1)} s`);
 const rows: string[][] = [];
-for (const [label, stream] of [['held-out mail', heldMail], ['genesis val', genesisVal]] as const) {
+for (const [label, stream] of MEASURE ? ([['held-out mail', heldMail], ['genesis val', genesisVal]] as const) : []) {
   for (const budget of [null, 6, 3]) {
     const m = measure(stream, budget);
     rows.push([
@@ -93,4 +96,54 @@ for (const [label, stream] of [['held-out mail', heldMail], ['genesis val', gene
     ]);
   }
 }
-console.log(formatTable(['text', 'routing', 'assignments to new experts', 'windows routed to them', 'other windows bit-equal', 'ungrown nats/token', 'grown (zero rows) nats/token'], rows));
+if (MEASURE) console.log(formatTable(['text', 'routing', 'assignments to new experts', 'windows routed to them', 'other windows bit-equal', 'ungrown nats/token', 'grown (zero rows) nats/token'], rows));
+
+/**
+ * With GROW_TRAIN_STEPS > 0: trains only the new experts and their router rows (growthTraining:
+ * every old byte frozen) on random windows of the public mail (GROW_REPLAY of each batch's 8 from
+ * the genesis train split instead), AdamW on onnxruntime-node, and
+ * reports the mean cross-entropy of held-out mail and genesis val (dynamic routing, the windows
+ * above) as it goes, and the share of their assignments the new experts then take.
+ */
+const STEPS = Number(process.env.GROW_TRAIN_STEPS ?? 0);
+if (STEPS > 0) {
+  const LR = Number(process.env.GROW_LR ?? 1e-3);
+  const BATCH = 8;
+  const REPLAY = Number(process.env.GROW_REPLAY ?? 0);
+  const genesisTrain = evalStream(tokenizer, loadCorpusSplit().train.map((d) => d.text));
+  const model = OnnxModel.create(grown.config);
+  const state = model.createTrainState(Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, v.slice()])), growthTraining(grown.config, config.nExperts));
+  const evalWindows = (stream: Int32Array) => windowBatch(stream, Array.from({ length: WINDOWS }, (_, w) => ({ start: w * Math.floor((stream.length - T - 1) / WINDOWS), scoreFrom: 0 })), T);
+  const evalCe = async (stream: Int32Array) => {
+    const b = evalWindows(stream);
+    return (await model.forward(state.params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T })).ce;
+  };
+  const newShare = (stream: Int32Array): number => {
+    const b = evalWindows(stream);
+    const acts = forward(state.params, grown.config, b.inputs.subarray(0, 4 * T), b.targets.subarray(0, 4 * T), 4, T);
+    const all = acts.layers.flatMap(({ acts: a }) => [...a.moe.experts]);
+    return all.filter((e) => e >= config.nExperts).length / all.length;
+  };
+  const rng = new Rng(7);
+  const trainRows: string[][] = [];
+  const report = async (at: number, seconds: number) =>
+    trainRows.push([String(at), (await evalCe(heldMail)).toFixed(4), (await evalCe(genesisVal)).toFixed(4), `${(100 * newShare(heldMail)).toFixed(1)} %`, `${(100 * newShare(genesisVal)).toFixed(1)} %`, seconds.toFixed(0)]);
+  const t0 = performance.now();
+  await report(0, 0);
+  for (let s = 1; s <= STEPS; s++) {
+    const from = (stream: Int32Array, n: number) => windowBatch(stream, Array.from({ length: n }, () => ({ start: rng.nextUint32() % (stream.length - T - 1), scoreFrom: 0 })), T);
+    const mailBatch = from(publicMail, BATCH - REPLAY);
+    const replay = from(genesisTrain, REPLAY);
+    const b = { inputs: Int32Array.from([...mailBatch.inputs, ...replay.inputs]), targets: Int32Array.from([...mailBatch.targets, ...replay.targets]), B: BATCH, T };
+    await model.trainStep(state, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T }, LR);
+    if (s % Math.max(1, Math.floor(STEPS / 4)) === 0 || s === STEPS) await report(s, (performance.now() - t0) / 1000);
+  }
+  const frozen = Object.entries(grown.params).every(([name, v]) => {
+    const now = state.params[name]!;
+    if (name.endsWith('.router')) return now.subarray(0, config.nExperts * config.dModel).every((x, i) => Object.is(x, v[i]));
+    return state.trainable.includes(name) || now.every((x, i) => Object.is(x, v[i]));
+  });
+  console.log(`\ntraining the new experts and their router rows only: ${STEPS} AdamW steps of ${BATCH} windows of ${T} tokens (${BATCH - REPLAY} public mail, ${REPLAY} genesis train), lr ${LR}, onnxruntime-node; old bytes unchanged: ${frozen}`);
+  console.log(formatTable(['step', 'held-out mail nats/token', 'genesis val nats/token', 'mail to new experts', 'genesis val to new experts', 'seconds'], trainRows));
+  await model.dispose();
+}
