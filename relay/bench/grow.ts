@@ -102,8 +102,9 @@ if (MEASURE) console.log(formatTable(['text', 'routing', 'assignments to new exp
  * With GROW_TRAIN_STEPS > 0: trains only the new experts and their router rows (growthTraining:
  * every old byte frozen) on random windows of the public mail (GROW_REPLAY of each batch's 8 from
  * the genesis train split instead), AdamW on onnxruntime-node, and
- * reports the mean cross-entropy of held-out mail and genesis val (dynamic routing, the windows
- * above) as it goes, and the share of their assignments the new experts then take.
+ * reports the mean cross-entropy (nats/token) of held-out mail and genesis val (the windows above,
+ * dynamic and at the default budget of 6 experts per layer chosen from the first 32 tokens) as it
+ * goes, and the share of their assignments the new experts then take.
  */
 const STEPS = Number(process.env.GROW_TRAIN_STEPS ?? 0);
 if (STEPS > 0) {
@@ -114,9 +115,10 @@ if (STEPS > 0) {
   const model = OnnxModel.create(grown.config);
   const state = model.createTrainState(Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, v.slice()])), growthTraining(grown.config, config.nExperts));
   const evalWindows = (stream: Int32Array) => windowBatch(stream, Array.from({ length: WINDOWS }, (_, w) => ({ start: w * Math.floor((stream.length - T - 1) / WINDOWS), scoreFrom: 0 })), T);
-  const evalCe = async (stream: Int32Array) => {
+  const evalCe = async (stream: Int32Array, budget?: number) => {
     const b = evalWindows(stream);
-    return (await model.forward(state.params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T })).ce;
+    const budgets = budget === undefined ? {} : { budgets: Array.from({ length: b.B }, () => ({ experts: budget, promptTokens: PROMPT })) };
+    return (await model.forward(state.params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T, ...budgets })).ce;
   };
   const newShare = (stream: Int32Array): number => {
     const b = evalWindows(stream);
@@ -127,7 +129,16 @@ if (STEPS > 0) {
   const rng = new Rng(7);
   const trainRows: string[][] = [];
   const report = async (at: number, seconds: number) =>
-    trainRows.push([String(at), (await evalCe(heldMail)).toFixed(4), (await evalCe(genesisVal)).toFixed(4), `${(100 * newShare(heldMail)).toFixed(1)} %`, `${(100 * newShare(genesisVal)).toFixed(1)} %`, seconds.toFixed(0)]);
+    trainRows.push([
+      String(at),
+      (await evalCe(heldMail)).toFixed(4),
+      (await evalCe(genesisVal)).toFixed(4),
+      (await evalCe(heldMail, 6)).toFixed(4),
+      (await evalCe(genesisVal, 6)).toFixed(4),
+      `${(100 * newShare(heldMail)).toFixed(1)} %`,
+      `${(100 * newShare(genesisVal)).toFixed(1)} %`,
+      seconds.toFixed(0),
+    ]);
   const t0 = performance.now();
   await report(0, 0);
   for (let s = 1; s <= STEPS; s++) {
@@ -144,6 +155,6 @@ if (STEPS > 0) {
     return state.trainable.includes(name) || now.every((x, i) => Object.is(x, v[i]));
   });
   console.log(`\ntraining the new experts and their router rows only: ${STEPS} AdamW steps of ${BATCH} windows of ${T} tokens (${BATCH - REPLAY} public mail, ${REPLAY} genesis train), lr ${LR}, onnxruntime-node; old bytes unchanged: ${frozen}`);
-  console.log(formatTable(['step', 'held-out mail nats/token', 'genesis val nats/token', 'mail to new experts', 'genesis val to new experts', 'seconds'], trainRows));
+  console.log(formatTable(['step', 'mail, dynamic', 'genesis val, dynamic', `mail, budget 6 (prompt ${PROMPT})`, 'genesis val, budget 6', 'mail to new experts', 'genesis val to new experts', 'seconds'], trainRows));
   await model.dispose();
 }
