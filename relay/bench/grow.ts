@@ -104,7 +104,8 @@ if (MEASURE) console.log(formatTable(['text', 'routing', 'assignments to new exp
  * the genesis train split instead), AdamW on onnxruntime-node, and
  * reports the mean cross-entropy (nats/token) of held-out mail and genesis val (the windows above,
  * dynamic and at the default budget of 6 experts per layer chosen from the first 32 tokens) as it
- * goes, and the share of their assignments the new experts then take.
+ * goes, and the share of their assignments the new experts then take. GROW_ROUTER=0 keeps the new
+ * router rows frozen too.
  */
 const STEPS = Number(process.env.GROW_TRAIN_STEPS ?? 0);
 if (STEPS > 0) {
@@ -113,7 +114,10 @@ if (STEPS > 0) {
   const REPLAY = Number(process.env.GROW_REPLAY ?? 0);
   const genesisTrain = evalStream(tokenizer, loadCorpusSplit().train.map((d) => d.text));
   const model = OnnxModel.create(grown.config);
-  const state = model.createTrainState(Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, v.slice()])), growthTraining(grown.config, config.nExperts));
+  const ROUTER = process.env.GROW_ROUTER !== '0';
+  const training = growthTraining(grown.config, config.nExperts);
+  const options = ROUTER ? training : { trainable: training.trainable.filter((name) => !name.endsWith('.router')) };
+  const state = model.createTrainState(Object.fromEntries(Object.entries(grown.params).map(([k, v]) => [k, v.slice()])), options);
   const evalWindows = (stream: Int32Array) => windowBatch(stream, Array.from({ length: WINDOWS }, (_, w) => ({ start: w * Math.floor((stream.length - T - 1) / WINDOWS), scoreFrom: 0 })), T);
   const evalCe = async (stream: Int32Array, budget?: number) => {
     const b = evalWindows(stream);
@@ -154,7 +158,7 @@ if (STEPS > 0) {
     if (name.endsWith('.router')) return now.subarray(0, config.nExperts * config.dModel).every((x, i) => Object.is(x, v[i]));
     return state.trainable.includes(name) || now.every((x, i) => Object.is(x, v[i]));
   });
-  console.log(`\ntraining the new experts and their router rows only: ${STEPS} AdamW steps of ${BATCH} windows of ${T} tokens (${BATCH - REPLAY} public mail, ${REPLAY} genesis train), lr ${LR}, onnxruntime-node; old bytes unchanged: ${frozen}`);
+  console.log(`\ntraining the new experts${ROUTER ? ' and their router rows' : ' (router rows frozen at zero)'} only: ${STEPS} AdamW steps of ${BATCH} windows of ${T} tokens (${BATCH - REPLAY} public mail, ${REPLAY} genesis train), lr ${LR}, onnxruntime-node; old bytes unchanged: ${frozen}`);
   console.log(formatTable(['step', 'mail, dynamic', 'genesis val, dynamic', `mail, budget 6 (prompt ${PROMPT})`, 'genesis val, budget 6', 'mail to new experts', 'genesis val to new experts', 'seconds'], trainRows));
   await model.dispose();
 }
