@@ -1,4 +1,5 @@
 import { genesis } from './cli/genesis.ts';
+import { grow } from './cli/grow.ts';
 import { inspect } from './cli/inspect.ts';
 import { type Log, UsageError } from './cli/args.ts';
 import { seedData } from './cli/seed-data.ts';
@@ -36,6 +37,12 @@ const USAGE = `usage: blyan <command> [options]
            data PDDL-1.0, contents CC0-1.0) through the data hub's L0 and L1 gates as dataset
            spam-assassin and append them to chain D (a stopped relay's store; the operator's seed
            skips L2 review)
+  grow     --dataset NAME [--experts 2] [--windows 64] [--store DIR] [--authority-key FILE]
+           add --experts experts per layer for a dataset on chain D (a stopped relay's store):
+           copies of the experts the router picks most on its public text (sparse upcycling),
+           with zero router rows, as a meta block naming the dataset plus the routers' and new
+           experts' blocks, signed by a genesis authority (--authority-key FILE, else
+           $BLYAN_GENESIS_KEY, else <store>/genesis.key)
   verify   [--store DIR]
            re-validate every block from genesis and check every head; exit 1 on any problem
   inspect  [HASH] [--store DIR]
@@ -68,6 +75,8 @@ async function main(argv: string[], log: Log): Promise<number | null> {
       return genesis(args, log);
     case 'seed-data':
       return seedData(args, log);
+    case 'grow':
+      return grow(args, log);
     case 'verify':
       return verify(args, log);
     case 'inspect':

@@ -14,7 +14,7 @@ import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
-import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim } from '@blyan/model';
+import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
@@ -404,7 +404,7 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, cache: KvCacheLayout) {
   return {
     attentionIn: decodeAttentionInKernel(cfg.nHeads, headDim(cfg), cfg.normEps, s, vElement),
     attentionOut: decodeAttentionOutKernel(cfg.nHeads, headDim(cfg), cfg.contextLength, s, vElement),
-    moe: decodeMoeKernel(expertLayout(cfg.dModel, cfg.dFF), cfg.nExperts, cfg.topK, cfg.normEps),
+    moe: decodeMoeKernel(expertLayout(cfg.dModel, cfg.dFF), cfg.nExperts, cfg.topK, cfg.normEps, routerBase(cfg)),
   };
 }
 
@@ -457,7 +457,7 @@ type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: numb
 
 /** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
+  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
   const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength };
   const attentionRows = rows === 1 ? 1 : promptAttentionRows(shape, device.limits.maxComputeWorkgroupStorageSize);
   const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
@@ -467,6 +467,6 @@ async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s:
 /** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
 async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
   const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences);
+  const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences, routerBase(cfg));
   return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
 }

@@ -37,6 +37,8 @@ export function expertLayout(d: number, dFF: number): ExpertLayout {
  */
 export interface RouteLayout {
   readonly experts: number;
+  /** Experts the router softmax is normalized over: all but a grown model's new ones (@blyan/model routerBase). */
+  readonly baseExperts: number;
   readonly topK: number;
   readonly tileRows: number;
   readonly maxRows: number;
@@ -51,15 +53,18 @@ export interface RouteLayout {
   readonly words: number;
 }
 
-export function routeLayout(experts: number, topK: number, tileRows: number, maxRows: number): RouteLayout {
+export function routeLayout(experts: number, topK: number, tileRows: number, maxRows: number, baseExperts = experts): RouteLayout {
   const assignments = maxRows * topK;
   const maxTiles = tileBound(experts, assignments, tileRows);
   const tiles = 1 + 2 * experts;
   const order = tiles + 3 * maxTiles;
   const pos = order + assignments;
   const chosen = pos + assignments;
-  return { experts, topK, tileRows, maxRows, maxTiles, tileCount: 0, segStart: 1, segCount: 1 + experts, tiles, order, pos, chosen, words: chosen + assignments };
+  return { experts, baseExperts, topK, tileRows, maxRows, maxTiles, tileCount: 0, segStart: 1, segCount: 1 + experts, tiles, order, pos, chosen, words: chosen + assignments };
 }
+
+/** A kernel-name suffix that tells a grown model's routing apart: '' unless baseExperts < experts. */
+export const grownTag = (route: RouteLayout): string => (route.baseExperts < route.experts ? ` base${route.baseExperts}` : '');
 
 /** Σ_e ceil(count_e / R) ≤ floor(A / R) + (number of non-empty experts) for A assignments. */
 function tileBound(experts: number, assignments: number, tileRows: number): number {
@@ -76,6 +81,7 @@ function routeWgsl(route: RouteLayout): string {
   return [
     `const TOPK = ${route.topK}u;`,
     `const N_EXPERTS = ${route.experts}u;`,
+    `const N_BASE = ${route.baseExperts}u;`,
     `const TILE_ROWS = ${route.tileRows}u;`,
     `const ROUTE_TILE_COUNT = ${route.tileCount}u;`,
     `const ROUTE_SEG_START = ${route.segStart}u;`,

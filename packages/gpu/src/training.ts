@@ -13,7 +13,7 @@ import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { type ExpertLayout, type RouteLayout, routeLayout, tilesFor } from './layout.ts';
 import { type Counters, Plan, Readback, bytesOf, rowsOf } from './plan.ts';
-import { type AdamWOptions, type ModelConfig, headDim } from '@blyan/model';
+import { type AdamWOptions, type ModelConfig, headDim, routerBase } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
@@ -412,6 +412,6 @@ function trainingSpecs(cfg: ModelConfig, x: ExpertLayout, route: RouteLayout, n:
 type TrainingKernels = { readonly [K in keyof ReturnType<typeof trainingSpecs>]: Kernel } & { readonly route: RouteLayout };
 
 async function trainingKernels(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, n: number, T: number): Promise<TrainingKernels> {
-  const route = routeLayout(cfg.nExperts, cfg.topK, ROWS, n);
+  const route = routeLayout(cfg.nExperts, cfg.topK, ROWS, n, routerBase(cfg));
   return { ...(await compileAll(device, trainingSpecs(cfg, weights.expert, route, n, T, weights.matrices))), route };
 }

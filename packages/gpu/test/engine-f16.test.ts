@@ -2,7 +2,7 @@ import { type TensorMap, toF16 } from '@blyan/block';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
 import { type ModelConfig, type ParamMap, argmax, backward, decodeStep, expertTensorNames, forward, prefill } from '@blyan/model';
-import { Rng, expectClose, f16Device, randomTokens, relativeError } from './gpu.ts';
+import { Rng, collect, expectClose, f16Device, randomTokens, relativeError } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
 
 const ODD: ModelConfig = { vocabSize: 37, dModel: 12, nLayers: 3, nHeads: 2, nExperts: 5, topK: 2, dFF: 10, contextLength: 20, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.05 };
@@ -39,11 +39,6 @@ async function decodeAgainstReference(engine: BlyanEngine, params: ParamMap, cfg
   return { worst, agree, steps };
 }
 
-async function collect(it: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of it) out.push(t);
-  return out;
-}
 
 describe('precision follows the adapter', () => {
   it('is f32 on lavapipe (shader-f16, but a fallback adapter) unless f16 is asked for', async () => {

@@ -1,16 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, decodeStep, expertTensorNames, greedyDecode, prefill, sampleToken } from '@blyan/model';
-import { expectClose, gpuDevice } from './gpu.ts';
+import { collect, expectClose, gpuDevice } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
 
 const ODD: ModelConfig = { vocabSize: 37, dModel: 12, nLayers: 3, nHeads: 2, nExperts: 5, topK: 2, dFF: 10, contextLength: 20, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
 
-async function collect(it: AsyncIterable<number>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const t of it) out.push(t);
-  return out;
-}
 
 describe('engine: decoding matches the CPU reference', () => {
   const engines: BlyanEngine[] = [];

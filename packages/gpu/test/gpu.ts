@@ -127,3 +127,10 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 export { Rng };
+
+/** Every token a generation yields, in order. */
+export async function collect(it: AsyncIterable<number>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const t of it) out.push(t);
+  return out;
+}

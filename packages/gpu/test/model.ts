@@ -1,5 +1,6 @@
 import { type TensorMap, decodeTensors, encodeTensors, quantizeInt8, toF32 } from '@blyan/block';
-import { type ModelConfig, type ParamMap, initParams, parameterShapes } from '@blyan/model';
+import { type ModelConfig, type ParamMap, Rng, expertTensorNames, initParams, parameterShapes } from '@blyan/model';
+import { growModel } from '@blyan/model/grow';
 
 /**
  * A random model for the engine tests: the reference's initialization with matrices scaled up so
@@ -24,3 +25,27 @@ export function randomModel(cfg: ModelConfig, seed: number, scale = 8): { params
 }
 
 export const TINY: ModelConfig = { vocabSize: 64, dModel: 32, nLayers: 2, nHeads: 2, nExperts: 4, topK: 2, dFF: 48, contextLength: 24, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
+
+/**
+ * randomModel grown by `sources[l].length` experts per layer (@blyan/model/grow growModel: the new
+ * experts are their sources' int8 tensors), the new router rows then drawn at the scale of the old
+ * ones, as training might leave them, so that tokens route to the new experts.
+ */
+export function grownRandomModel(cfg: ModelConfig, seed: number, sources: readonly (readonly number[])[], scale = 8): { config: ModelConfig; params: ParamMap; tensors: TensorMap } {
+  const base = randomModel(cfg, seed, scale);
+  const grown = growModel({ config: cfg, params: base.params }, sources);
+  const params: ParamMap = { ...grown.params };
+  const tensors: TensorMap = { ...base.tensors };
+  const rng = new Rng(seed + 1);
+  for (const [l, list] of sources.entries()) {
+    const router = params[`layers.${l}.router`]!.slice();
+    for (let i = cfg.nExperts * cfg.dModel; i < router.length; i++) router[i] = 0.02 * scale * rng.normal();
+    params[`layers.${l}.router`] = router;
+    tensors[`layers.${l}.router`] = { dtype: 'f32', shape: [grown.config.nExperts, cfg.dModel], data: router };
+    for (const [i, source] of list.entries()) {
+      const [from, to] = [expertTensorNames(l, source), expertTensorNames(l, cfg.nExperts + i)];
+      for (const w of ['w1', 'w3', 'w2'] as const) tensors[to[w]] = base.tensors[from[w]]!;
+    }
+  }
+  return { config: grown.config, params, tensors };
+}

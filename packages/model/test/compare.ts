@@ -34,3 +34,19 @@ export function randomParams(cfg: ModelConfig, seed: number): ParamMap {
   }
   return params;
 }
+
+/** A small model with sequence budgets (issue 12) for the ONNX graph tests: six experts, odd widths. */
+export const BUDGET_CFG: ModelConfig = {
+  vocabSize: 37,
+  dModel: 12,
+  nLayers: 2,
+  nHeads: 3,
+  nExperts: 6,
+  topK: 2,
+  dFF: 7,
+  contextLength: 9,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+  auxLossCoef: 0.05,
+  sequenceBudgets: { localityLossCoef: 0.3 },
+};

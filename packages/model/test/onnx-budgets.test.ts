@@ -5,26 +5,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnnxModel } from '../src/onnx/index.ts';
-import { type ModelConfig, Rng, type SequenceBudget, argmax, backward, forward, greedyDecode } from '../src/reference/index.ts';
-import { expectClose, expectScalar, randomParams } from './compare.ts';
+import { Rng, type SequenceBudget, argmax, backward, forward, greedyDecode } from '../src/reference/index.ts';
+import { BUDGET_CFG, expectClose, expectScalar, randomParams } from './compare.ts';
 
 const TOL = 1e-4;
 const SCALAR_TOL = 1e-5;
 
-const CFG: ModelConfig = {
-  vocabSize: 37,
-  dModel: 12,
-  nLayers: 2,
-  nHeads: 3,
-  nExperts: 6,
-  topK: 2,
-  dFF: 7,
-  contextLength: 9,
-  ropeTheta: 10000,
-  normEps: 1e-5,
-  auxLossCoef: 0.05,
-  sequenceBudgets: { localityLossCoef: 0.3 },
-};
+const CFG = BUDGET_CFG;
 const [B, T] = [4, 9];
 const BUDGETS: SequenceBudget[] = [
   { experts: 2, promptTokens: 3 },

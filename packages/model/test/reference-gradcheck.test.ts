@@ -384,6 +384,16 @@ function randomParams(cfg: ModelConfig, seed: number): ParamMap<Float64Array> {
   return params;
 }
 
+/** checkGradient at 4 random entries of every parameter tensor (seeded), plus the entries `extra` names. */
+function checkSampled(params: ParamMap<Float64Array>, cfg: ModelConfig, grads: ParamMap<Float64Array>, f: () => number, seed: number, extra: (name: string) => number[] = () => []): void {
+  const rng = new Rng(seed);
+  for (const { name } of parameterShapes(cfg)) {
+    const p = params[name]!;
+    const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
+    checkGradient(name, p, grads[name]!, f, [...indices, ...extra(name)]);
+  }
+}
+
 describe('model gradients (float64 finite differences of the full loss)', () => {
   const B = 2;
   const T = 5;
@@ -395,14 +405,7 @@ describe('model gradients (float64 finite differences of the full loss)', () => 
     const acts = forward(params, TINY, inputs, targets, B, T);
     for (const { acts: layer } of acts.layers) expect(topKMargin(layer.moe.probs, B * T, TINY.nExperts, TINY.topK)).toBeGreaterThan(1e-3);
     expect(acts.aux).toBeGreaterThan(0);
-    const grads = backward(params, TINY, acts);
-    const rng = new Rng(99);
-    const f = (): number => forward(params, TINY, inputs, targets, B, T).loss;
-    for (const { name } of parameterShapes(TINY)) {
-      const p = params[name]!;
-      const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
-      checkGradient(name, p, grads[name]!, f, indices);
-    }
+    checkSampled(params, TINY, backward(params, TINY, acts), () => forward(params, TINY, inputs, targets, B, T).loss, 99);
   });
 
   it('matches with sequence budgets chosen from the prompts and the locality loss', () => {
@@ -415,14 +418,16 @@ describe('model gradients (float64 finite differences of the full loss)', () => 
       [3, 2],
     ]);
     expect(acts.loss).toBeCloseTo(acts.ce + cfg.auxLossCoef * acts.aux + 0.5 * acts.locality, 12);
-    const grads = backward(params, cfg, acts);
-    const rng = new Rng(98);
-    const f = (): number => forward(params, cfg, inputs, targets, B, T, routing).loss;
-    for (const { name } of parameterShapes(cfg)) {
-      const p = params[name]!;
-      const indices = Array.from({ length: 4 }, () => rng.nextUint32() % p.length);
-      checkGradient(name, p, grads[name]!, f, indices);
-    }
+    checkSampled(params, cfg, backward(params, cfg, acts), () => forward(params, cfg, inputs, targets, B, T, routing).loss, 98);
+  });
+
+  it('matches on a grown model, its router normalized over the first experts (issue 14)', () => {
+    const cfg: ModelConfig = { ...TINY, nExperts: 6, baseExperts: 4 };
+    const params = randomParams(cfg, 25);
+    const acts = forward(params, cfg, inputs, targets, B, T);
+    for (const { acts: layer } of acts.layers) expect([...layer.moe.experts].some((e) => e >= 4), 'some token routes to a new expert').toBe(true);
+    const newRows = Array.from({ length: 2 * cfg.dModel }, (_, i) => 4 * cfg.dModel + i);
+    checkSampled(params, cfg, backward(params, cfg, acts), () => forward(params, cfg, inputs, targets, B, T).loss, 97, (name) => (name.endsWith('.router') ? [...newRows, 0, 1, 2] : []));
   });
 
   it('gives zero expert gradients to experts that received no tokens', () => {

@@ -114,7 +114,7 @@ export const decodeAttentionInGrid = (d: number): [number, number, number] => [M
  * The whole MoE block of one token in one 64-thread workgroup (dispatch [1, 1, 1]), from the
  * residual row x2 (row 0) to out = x2 + Σ gate · expert(ln):
  * 1. ln = RMSNorm(x2) · norm and the router logits, in workgroup memory;
- * 2. routing as routeKernel does it for one row (softmax; allowed experts by step.routeMode,
+ * 2. routing as routeKernel does it for one row (softmax over the baseExperts; allowed experts by step.routeMode,
  *    mode 2 storing the chosen set in `table`; top-K by probability, ties to the lower index,
  *    renormalized gates; a chosen expert without a pool slot lowers `status`);
  * 3. per chosen expert (int8, from the layer's pool) act = silu(w1 · ln) ⊙ (w3 · ln);
@@ -123,13 +123,13 @@ export const decodeAttentionInGrid = (d: number): [number, number, number] => [M
  * Replaces rmsnorm, the router's linear kernel, routeKernel, the expert up and down kernels and
  * combine. The one-token pass keeps no routing statistics (only training reads them).
  */
-export function decodeMoeKernel(x: ExpertLayout, experts: number, topK: number, eps: number): KernelSpec {
+export function decodeMoeKernel(x: ExpertLayout, experts: number, topK: number, eps: number, baseExperts = experts): KernelSpec {
   const { d, dFF: F } = x;
-  const [D4, F4, E, K] = [pad4(d), pad4(F), experts, topK];
+  const [D4, F4, E, K, B] = [pad4(d), pad4(F), experts, topK, baseExperts];
   const w = weightInput('w', 'i8', d);
   const router = weightInput('router', 'f32', d);
   return kernelSpec(
-    `decode moe d${d} F${F} E${E} K${K}`,
+    `decode moe d${d} F${F} E${E}${B < E ? ` base${B}` : ''} K${K}`,
     [STEP, LAYER, read('x2'), read('norm'), ...router.bindings, readWrite('table', 'array<i32>'), ...w.bindings, readWrite('status', 'atomic<u32>'), readWrite('out')],
     /* wgsl */ `
 ${REDUCE_WGSL}
@@ -157,9 +157,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   workgroupBarrier();
   if (lid == 0u) {
     var mx = probs[0];
-    for (var e = 1u; e < ${E}u; e++) { mx = max(mx, probs[e]); }
+    for (var e = 1u; e < ${B}u; e++) { mx = max(mx, probs[e]); }
     var sum = 0.0;
-    for (var e = 0u; e < ${E}u; e++) { sum += exp(probs[e] - mx); }
+    for (var e = 0u; e < ${B}u; e++) { sum += exp(probs[e] - mx); }
     for (var e = 0u; e < ${E}u; e++) { probs[e] = exp(probs[e] - mx) / sum; }
     for (var e = 0u; e < ${E}u; e++) {
       var ok = 1u;

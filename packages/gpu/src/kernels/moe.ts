@@ -1,5 +1,5 @@
 import { type KernelSpec, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
-import { type RouteLayout, routeBinding } from '../layout.ts';
+import { type RouteLayout, grownTag, routeBinding } from '../layout.ts';
 import { LAYER, REDUCE_WGSL, STEP } from '../wgsl.ts';
 import { statsStride } from './route.ts';
 
@@ -77,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 export function routerBackwardKernel(route: RouteLayout): KernelSpec {
   const E = route.experts;
   return kernelSpec(
-    `router backward E${E} K${route.topK}`,
+    `router backward E${E}${grownTag(route)} K${route.topK}`,
     [STEP, LAYER, routeBinding(route), read('probs'), read('dgates'), read('stats'), readWrite('dlogits')],
     /* wgsl */ `
 @compute @workgroup_size(64)
@@ -102,7 +102,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     dp[e] += auxScale * stats[layer.layer * ${statsStride(E)}u + e];
     pdp += probs[o + e] * dp[e];
   }
-  for (var e = 0u; e < N_EXPERTS; e++) { dlogits[o + e] = probs[o + e] * (dp[e] - pdp); }
+  for (var e = 0u; e < N_EXPERTS; e++) { dlogits[o + e] = probs[o + e] * (dp[e] - select(0.0, pdp, e < N_BASE)); }
 }`,
   );
 }

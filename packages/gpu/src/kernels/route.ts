@@ -1,6 +1,6 @@
 import { MissingExpertError } from '@blyan/model';
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
-import { type RouteLayout, routeBinding } from '../layout.ts';
+import { type RouteLayout, grownTag, routeBinding } from '../layout.ts';
 import { LAYER, STEP } from '../wgsl.ts';
 
 /** The `status` word before a pass: routeKernel lowers it to layer · E + expert on a missing expert. */
@@ -16,7 +16,8 @@ export const statsStride = (experts: number): number => 2 * experts + 1;
 
 /**
  * Routing of one layer in a single 64-thread workgroup, from the router logits [n, E]:
- * 1. probs = softmax per token (max subtracted);
+ * 1. probs = softmax per token (max subtracted), max and sum over the N_BASE base experts (all but a
+ *    grown model's new ones, whose scores share that max and sum);
  * 2. the experts tokens may use: all (routeMode 0), the layer's allowed flags (1), or (2) the
  *    chooseM experts with the largest summed probability over these tokens, ties to the lower
  *    index, which are stored as the allowed flags for later steps;
@@ -34,7 +35,7 @@ export function routeKernel(route: RouteLayout): KernelSpec {
   const E = route.experts;
   const S = statsStride(E);
   return kernelSpec(
-    `route E${E} K${route.topK} R${route.tileRows} rows${route.maxRows}`,
+    `route E${E}${grownTag(route)} K${route.topK} R${route.tileRows} rows${route.maxRows}`,
     [STEP, LAYER, read('logits'), readWrite('probs'), readWrite('gates'), routeBinding(route, true), readWrite('table', 'array<i32>'), readWrite('stats'), readWrite('status', 'atomic<u32>')],
     /* wgsl */ `
 var<workgroup> totals: array<f32, ${E}>;
@@ -46,9 +47,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var t = lid; t < n; t += 64u) {
     let o = t * N_EXPERTS;
     var mx = logits[o];
-    for (var e = 1u; e < N_EXPERTS; e++) { mx = max(mx, logits[o + e]); }
+    for (var e = 1u; e < N_BASE; e++) { mx = max(mx, logits[o + e]); }
     var sum = 0.0;
-    for (var e = 0u; e < N_EXPERTS; e++) { sum += exp(logits[o + e] - mx); }
+    for (var e = 0u; e < N_BASE; e++) { sum += exp(logits[o + e] - mx); }
     for (var e = 0u; e < N_EXPERTS; e++) { probs[o + e] = exp(logits[o + e] - mx) / sum; }
   }
   storageBarrier();

@@ -27,6 +27,19 @@ export interface BudgetModes {
 }
 
 /**
+ * Experts a meta block added for a dataset (issue 14): in every layer experts
+ * [first, first + sources[l].length), each upcycled from expert sources[l][i] (grow/grow.ts).
+ */
+export interface GrowthRecord {
+  /** The dataset on chain D (its slot name) the experts were added for. */
+  readonly dataset: string;
+  /** That dataset's head block when they were; the meta block also lists it in depends_on. */
+  readonly datasetBlock: string;
+  readonly first: number;
+  readonly sources: readonly (readonly number[])[];
+}
+
+/**
  * The meta block's payload (UTF-8 JSON): everything a client needs besides the weights. `routing`
  * states the two modes every client supports and how many experts per layer static routing keeps
  * by default (for a model with sequence budgets, its default budget), and for such a model its
@@ -39,11 +52,19 @@ export interface MetaPayload {
   readonly routing: { readonly modes: readonly ['dynamic', 'static']; readonly topK: number; readonly staticExpertsPerLayer: number; readonly budgets?: BudgetModes };
   readonly quantization: { readonly experts: ExpertEncoding; readonly dense: 'f32' };
   readonly splits: SplitHashes;
+  /** A grown model (config.baseExperts set): every growth, oldest first, together adding experts [baseExperts, nExperts). */
+  readonly growth?: readonly GrowthRecord[];
 }
 
-/** `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys; any change starts a new model version. */
+/**
+ * `meta.arch` of the meta block: SHA-256 of the config as JSON with sorted keys, taken as it was
+ * before any growth (nExperts = baseExperts, no baseExperts). Growing a model therefore continues
+ * its model version (its ParamIndex, histories and datasets; grow/version.ts); any other change
+ * starts a new one.
+ */
 export function archOf(cfg: ModelConfig): string {
-  return payloadHash(new TextEncoder().encode(canonicalConfigJson(cfg)));
+  const { baseExperts, ...rest } = cfg;
+  return payloadHash(new TextEncoder().encode(canonicalConfigJson(baseExperts === undefined ? cfg : { ...rest, nExperts: baseExperts })));
 }
 
 export function encodeMetaPayload(meta: MetaPayload): Uint8Array {
@@ -96,5 +117,31 @@ export function parseMetaPayload(bytes: Uint8Array): MetaPayload {
   if (q?.experts !== 'int8' && q?.experts !== 'f32') fail(`quantization.experts must be "int8" or "f32", got ${JSON.stringify(q?.experts)}`);
   const splits = x.splits as SplitHashes | undefined;
   for (const s of ['train', 'val', 'hidden'] as const) if (typeof splits?.[s] !== 'string') fail(`splits.${s} must be a hash string`);
+  checkGrowth(x.growth, config);
   return x as unknown as MetaPayload;
+}
+
+/** `growth` is absent on a model that was never grown, else it accounts for experts [baseExperts, nExperts) exactly, in order. */
+function checkGrowth(growth: unknown, config: ModelConfig): void {
+  if (config.baseExperts === undefined) {
+    if (growth !== undefined) fail('growth needs a model with config.baseExperts');
+    return;
+  }
+  if (!Array.isArray(growth) || growth.length === 0) fail('a model with config.baseExperts must list its growth');
+  let next = config.baseExperts;
+  for (const [i, r] of (growth as Partial<GrowthRecord>[]).entries()) {
+    const where = `growth[${i}]`;
+    if (typeof r?.dataset !== 'string' || r.dataset.length === 0) fail(`${where}.dataset must name a dataset`);
+    if (typeof r.datasetBlock !== 'string' || !/^[0-9a-f]{64}$/.test(r.datasetBlock)) fail(`${where}.datasetBlock must be a block hash`);
+    if (r.first !== next) fail(`${where}.first must be ${next}, got ${String(r.first)}`);
+    const sources = r.sources;
+    if (!Array.isArray(sources) || sources.length !== config.nLayers) fail(`${where}.sources must list ${config.nLayers} layers`);
+    const added = (sources[0] as unknown[] | undefined)?.length ?? 0;
+    for (const [l, list] of sources.entries()) {
+      if (!Array.isArray(list) || list.length !== added || added === 0) fail(`${where}.sources[${l}] must list ${added || 'at least one'} source experts`);
+      for (const e of list) if (!Number.isInteger(e) || e < 0 || e >= next) fail(`${where}.sources[${l}]: source expert ${String(e)} is not in [0, ${next})`);
+    }
+    next += added;
+  }
+  if (next !== config.nExperts) fail(`growth adds experts up to ${next}, config.nExperts is ${config.nExperts}`);
 }

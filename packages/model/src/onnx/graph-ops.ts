@@ -73,6 +73,7 @@ export class Graph extends GraphBuilder {
   slice = (a: Value, starts: Value, ends: Value, axes: readonly number[]): Value => this.node1('Slice', [a, starts, ends, this.ints(axes)]);
 
   reduceSum = (a: Value, axes: readonly number[], keepdims: boolean): Value => this.node1('ReduceSum', [a, this.ints(axes)], { keepdims: Number(keepdims) });
+  reduceMax = (a: Value, axes: readonly number[], keepdims: boolean): Value => this.node1('ReduceMax', [a], { axes, keepdims: Number(keepdims) });
   reduceMean = (a: Value, axes: readonly number[], keepdims: boolean): Value => this.node1('ReduceMean', [a], { axes, keepdims: Number(keepdims) });
   /** Σ a² over every element: a scalar. */
   sumSquares = (a: Value): Value => this.node1('ReduceSumSquare', [a], { keepdims: 0 });

@@ -44,6 +44,8 @@ export interface TrainState {
   readonly params: Record<string, Float32Array>;
   /** The trained parameter names, in parameterShapes order; the others stay frozen. */
   readonly trainable: readonly string[];
+  /** Leading rows of trained tensors that stay frozen (name → rows), as the reference's createAdamW. */
+  readonly frozenRows: Readonly<Record<string, number>>;
   readonly m: Record<string, Float32Array>;
   readonly v: Record<string, Float32Array>;
   readonly adamw: AdamWSettings;
@@ -132,17 +134,20 @@ export class OnnxModel {
    * Optimizer state for training `trainable` (default: every parameter) of `params`, which
    * trainStep will update in place. AdamW options other than lr are fixed here; lr is per step.
    */
-  createTrainState(params: Record<string, Float32Array>, options: Omit<AdamWOptions, 'lr'> & { readonly trainable?: readonly string[] } = {}): TrainState {
+  createTrainState(
+    params: Record<string, Float32Array>,
+    options: Omit<AdamWOptions, 'lr'> & { readonly trainable?: readonly string[]; readonly frozenRows?: Readonly<Record<string, number>> } = {},
+  ): TrainState {
     checkParams(params, this.cfg);
-    const { trainable, ...adamw } = options;
+    const { trainable, frozenRows = {}, ...adamw } = options;
     const names = trainableSpecs(this.cfg, trainable).map((s) => s.name);
     const zeros = (): Record<string, Float32Array> => Object.fromEntries(names.map((name) => [name, new Float32Array(params[name]!.length)]));
-    return { params, trainable: names, m: zeros(), v: zeros(), adamw: { ...ADAMW_DEFAULTS, ...adamw }, step: 0 };
+    return { params, trainable: names, frozenRows, m: zeros(), v: zeros(), adamw: { ...ADAMW_DEFAULTS, ...adamw }, step: 0 };
   }
 
   private async buffersFor(state: TrainState): Promise<TrainBuffers> {
-    const key = `train:${state.trainable.join(',')}:${JSON.stringify(state.adamw)}`;
-    const session = await this.session(key, () => buildTrainGraph(this.cfg, state.adamw, state.trainable));
+    const key = `train:${state.trainable.join(',')}:${JSON.stringify(state.adamw)}:${JSON.stringify(state.frozenRows)}`;
+    const session = await this.session(key, () => buildTrainGraph(this.cfg, state.adamw, state.trainable, state.frozenRows));
     const shapes = new Map(trainableSpecs(this.cfg, state.trainable).map((s) => [s.name, [...s.shape]]));
     const fetches: Record<string, ort.Tensor> = {};
     for (const [name, dims] of shapes) {

@@ -1,6 +1,7 @@
-import type { AdamWSettings } from '../reference/adamw.ts';
+import { type AdamWSettings, frozenPrefixes } from '../reference/adamw.ts';
 import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { type ParamSpec, parameterShapes } from '../reference/params.ts';
+import type { Value } from './graph-builder.ts';
 import { Graph } from './graph-ops.ts';
 import { adamwUpdate, globalNorm } from './layers/adamw.ts';
 import { modelBackward, modelForward } from './model-graph.ts';
@@ -40,12 +41,16 @@ export function buildGradientGraph(cfg: ModelConfig, trainable?: readonly string
  * One training step: forward, backward, clipping by global gradient norm and AdamW on the trainable
  * parameters (default: all; the rest stay frozen, and their gradients are not computed), the AdamW
  * settings baked in. Extra inputs: adam_m.NAME and adam_v.NAME per trainable parameter, step and lr
- * (float scalars).
+ * (float scalars). `frozenRows` (name → leading rows) keeps leading rows of trainable tensors as
+ * they are, as the reference's createAdamW does: their gradients count as zero and their parameters
+ * and moments pass through unchanged.
  * Outputs: next.NAME, next.adam_m.NAME, next.adam_v.NAME, loss, ce, aux and grad_norm (before clipping).
  */
-export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainable?: readonly string[]): Uint8Array {
+export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainable?: readonly string[], frozenRows?: Readonly<Record<string, number>>): Uint8Array {
   validateConfig(cfg);
   const specs = trainableSpecs(cfg, trainable);
+  const frozen = frozenPrefixes(cfg, frozenRows);
+  for (const name of frozen.keys()) if (!specs.some((s) => s.name === name)) throw new Error(`cannot freeze rows of "${name}": it is not trained`);
   const g = new Graph('blyan_train_step');
   const inputs = declareModelInputs(g, cfg);
   const moments = specs.map(({ name, shape }) => ({
@@ -56,10 +61,17 @@ export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainabl
   const lr = g.input(LR, 'float32', []);
   const fwd = modelForward(g, cfg, inputs);
   const grads = modelBackward(g, fwd, new Set(specs.map((s) => s.name)));
-  const gradOf = (name: string) => grads.get(name)!;
+  const live = new Map(specs.filter((s) => (frozen.get(s.name) ?? 0) > 0).map(({ name, shape }) => [name, trainedElements(g, shape, frozen.get(name)!)]));
+  const gradOf = (name: string) => (live.has(name) ? g.mul(grads.get(name)!, live.get(name)!) : grads.get(name)!);
   const norm = globalNorm(g, specs.map((s) => gradOf(s.name)));
   const slots = specs.map(({ name, shape }, i) => ({ param: inputs.param(name), grad: gradOf(name), ...moments[i]!, decay: shape.length === 2 }));
-  const updates = adamwUpdate(g, slots, norm, step, lr, hyper);
+  const updates = adamwUpdate(g, slots, norm, step, lr, hyper).map((u, i) => {
+    const mask = live.get(specs[i]!.name);
+    if (mask === undefined) return u;
+    const keep = g.greater(mask, g.scalar(0.5));
+    const slot = slots[i]!;
+    return { param: g.where(keep, u.param, slot.param), m: g.where(keep, u.m, slot.m), v: g.where(keep, u.v, slot.v) };
+  });
   for (const [i, { name, shape }] of specs.entries()) {
     const u = updates[i]!;
     g.output(u.param, nextName(name), 'float32', shape);
@@ -72,4 +84,10 @@ export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainabl
   g.output(norm, GRAD_NORM, 'float32', []);
   if (fwd.locality) g.output(fwd.locality, LOCALITY, 'float32', []);
   return g.toBytes();
+}
+
+/** A constant of the tensor's shape: 0 on its first `frozen` elements, 1 on the rest. */
+function trainedElements(g: Graph, shape: readonly number[], frozen: number): Value {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1, frozen);
+  return g.initializer('float32', values, shape);
 }

@@ -25,17 +25,33 @@ export const ADAMW_DEFAULTS: AdamWSettings = { beta1: 0.9, beta2: 0.95, eps: 1e-
 /** Moments of the trainable parameters; the others stay frozen. */
 export interface AdamW<A extends FloatArray = Float32Array> {
   readonly trainable: readonly string[];
+  /** Per trainable tensor with frozen leading rows, how many leading elements stay as they are. */
+  readonly frozen: ReadonlyMap<string, number>;
   readonly decayed: ReadonlySet<string>;
   readonly m: ParamMap<A>;
   readonly v: ParamMap<A>;
   step: number;
 }
 
+/** Per tensor of `frozenRows` (name → leading rows that stay frozen), the number of leading elements those rows hold. */
+export function frozenPrefixes(cfg: ModelConfig, frozenRows: Readonly<Record<string, number>> = {}): Map<string, number> {
+  const shapes = new Map(parameterShapes(cfg).map((s) => [s.name, s.shape]));
+  const out = new Map<string, number>();
+  for (const [name, rows] of Object.entries(frozenRows)) {
+    const shape = shapes.get(name);
+    if (shape === undefined) throw new Error(`cannot freeze rows of "${name}": no such parameter`);
+    if (!Number.isSafeInteger(rows) || rows < 0 || rows > shape[0]!) throw new Error(`cannot freeze ${rows} rows of "${name}" [${shape.join(', ')}]`);
+    out.set(name, rows * shape.slice(1).reduce((a, b) => a * b, 1));
+  }
+  return out;
+}
+
 /**
  * Optimizer state for `trainable` (default: every parameter), e.g. the three tensors of one expert
- * to fine-tune it alone.
+ * to fine-tune it alone; `frozenRows` keeps leading rows of trainable tensors as they are (a grown
+ * model's old router rows: grow/grow.ts growthTraining).
  */
-export function createAdamW<A extends FloatArray>(params: ParamMap<A>, cfg: ModelConfig, trainable?: readonly string[]): AdamW<A> {
+export function createAdamW<A extends FloatArray>(params: ParamMap<A>, cfg: ModelConfig, trainable?: readonly string[], frozenRows?: Readonly<Record<string, number>>): AdamW<A> {
   const specs = parameterShapes(cfg);
   const names = trainable ? [...new Set(trainable)] : specs.map((s) => s.name);
   const m: ParamMap<A> = {};
@@ -46,13 +62,16 @@ export function createAdamW<A extends FloatArray>(params: ParamMap<A>, cfg: Mode
     m[name] = zerosLike(p, p.length);
     v[name] = zerosLike(p, p.length);
   }
+  const frozen = frozenPrefixes(cfg, frozenRows);
+  for (const name of frozen.keys()) if (!(name in m)) throw new Error(`cannot freeze rows of "${name}": it is not trained`);
   const decayed = new Set(specs.filter((s) => s.shape.length === 2).map((s) => s.name));
-  return { trainable: names, decayed, m, v, step: 0 };
+  return { trainable: names, frozen, decayed, m, v, step: 0 };
 }
 
 /**
- * One AdamW step on the trainable parameters, in place: clip by global norm (over the trainable
- * gradients), then m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², and
+ * One AdamW step on the trainable parameters, in place, skipping every frozen element (its
+ * parameter and moments keep their bytes; its gradient counts as zero): clip by global norm (over
+ * the trainable gradients), then m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², and
  * p ← p − lr · (m̂ / (sqrt(v̂) + eps) + weightDecay · p) with bias-corrected m̂, v̂.
  * Returns the global gradient norm before clipping.
  */
@@ -73,7 +92,7 @@ export function adamwStep<A extends FloatArray>(opt: AdamW<A>, params: ParamMap<
   let ss = 0;
   for (const name of opt.trainable) {
     const g = get(grads, name, 'gradient');
-    for (let i = 0; i < g.length; i++) ss += g[i]! * g[i]!;
+    for (let i = opt.frozen.get(name) ?? 0; i < g.length; i++) ss += g[i]! * g[i]!;
   }
   const gradNorm = Math.sqrt(ss);
   const scale = gradNorm > maxGradNorm ? maxGradNorm / gradNorm : 1;
@@ -86,7 +105,7 @@ export function adamwStep<A extends FloatArray>(opt: AdamW<A>, params: ParamMap<
     const m = get(opt.m, name, 'first moment');
     const v = get(opt.v, name, 'second moment');
     const wd = opt.decayed.has(name) ? weightDecay : 0;
-    for (let i = 0; i < p.length; i++) {
+    for (let i = opt.frozen.get(name) ?? 0; i < p.length; i++) {
       const gi = g[i]! * scale;
       const mi = beta1 * m[i]! + (1 - beta1) * gi;
       const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;

@@ -23,6 +23,14 @@ export interface ModelConfig {
    * (moe.ts). The graphs of such a model take each sequence's budget as inputs.
    */
   readonly sequenceBudgets?: SequenceBudgetConfig;
+  /**
+   * Present on a grown model (issue 14; absent = nExperts): the router softmax is normalized over
+   * experts [0, baseExperts) only, the model's experts before growth. A grown expert e ≥ baseExperts
+   * scores exp(logit_e − max) / Z with that same max and Z, so every number computed for the base
+   * experts is bit-for-bit what the ungrown model computes, and a prompt that routes to no grown
+   * expert gives the ungrown model's logits (reference/ops/router.ts).
+   */
+  readonly baseExperts?: number;
 }
 
 export interface SequenceBudgetConfig {
@@ -44,6 +52,10 @@ export function validateConfig(cfg: ModelConfig): void {
   if (!(cfg.ropeTheta > 0)) throw new Error(`config.ropeTheta must be positive, got ${cfg.ropeTheta}`);
   if (!(cfg.normEps > 0)) throw new Error(`config.normEps must be positive, got ${cfg.normEps}`);
   if (!(cfg.auxLossCoef >= 0)) throw new Error(`config.auxLossCoef must be non-negative, got ${cfg.auxLossCoef}`);
+  const base = cfg.baseExperts;
+  if (base !== undefined && (!Number.isSafeInteger(base) || base < cfg.topK || base > cfg.nExperts)) {
+    throw new Error(`config.baseExperts must be an integer in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${base}`);
+  }
   const budgets = cfg.sequenceBudgets;
   if (budgets !== undefined && !(typeof budgets === 'object' && budgets !== null && budgets.localityLossCoef >= 0)) {
     throw new Error(`config.sequenceBudgets.localityLossCoef must be non-negative, got ${JSON.stringify(budgets)}`);
@@ -56,6 +68,9 @@ export function headDim(cfg: ModelConfig): number {
 
 /** The weight of the locality loss in the training loss: 0 for a model without sequence budgets. */
 export const localityCoef = (cfg: ModelConfig): number => cfg.sequenceBudgets?.localityLossCoef ?? 0;
+
+/** Experts the router softmax is normalized over: all of them unless the model was grown. */
+export const routerBase = (cfg: ModelConfig): number => cfg.baseExperts ?? cfg.nExperts;
 
 /** The config as JSON with every object's keys sorted: equal configs give equal strings. */
 export function canonicalConfigJson(cfg: ModelConfig): string {

@@ -7,14 +7,14 @@
  * probabilities renormalized to sum to 1.
  */
 export { type FloatArray, type ParamMap } from './arrays.ts';
-export { type ModelConfig, headDim, validateConfig } from './config.ts';
+export { type ModelConfig, headDim, routerBase, validateConfig } from './config.ts';
 export { type ParamSpec, elementCount, expertTensorNames, initParams, layerWeights, parameterShapes, validateParams } from './params.ts';
 export { Rng } from './rng.ts';
 export { type AllowedSet, type LayerRouting, type Routing, type SequenceBudget, budgetRouting, chooseStaticExperts } from './routing.ts';
 export { type Activations, backward, forward } from './model.ts';
 export { type InferenceState, type TokenRoute, decodeStep, expertsUsed, greedyDecode, prefill } from './inference.ts';
 export { type SamplingOptions, argmax, sampleToken } from './sampling.ts';
-export { type AdamW, type AdamWOptions, adamwStep, createAdamW } from './adamw.ts';
+export { type AdamW, type AdamWOptions, adamwStep, createAdamW, frozenPrefixes } from './adamw.ts';
 export { type BlockActs, type BlockRun, type LayerWeights, blockBackward, blockForward } from './block.ts';
 export { type ExpertGroup, MissingExpertError, type MoeActs, type MoeWeights, moeBackward, moeForward } from './moe.ts';
 export { attentionBackward, attentionForward } from './ops/attention.ts';

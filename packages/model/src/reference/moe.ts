@@ -1,5 +1,5 @@
 import { type FloatArray, view, zerosLike } from './arrays.ts';
-import type { ModelConfig } from './config.ts';
+import { type ModelConfig, routerBase } from './config.ts';
 import { auxLossBackward, auxLossForward } from './ops/aux-loss.ts';
 import { matmulBackward, matmulForward } from './ops/matmul.ts';
 import { localityBackward, localityForward } from './ops/locality.ts';
@@ -141,7 +141,7 @@ function combineBackward(dy: FloatArray, dweights: FloatArray, dout: FloatArray,
 
 /**
  * Mixture-of-experts layer on x [n, d]: router logits = x · routerᵀ, probabilities = softmax over
- * all E experts, top-K within the allowed set with renormalized weights, each expert a SwiGLU
+ * all E experts (normalized over the base experts of a grown model, ops/router.ts), top-K within the allowed set with renormalized weights, each expert a SwiGLU
  * on its tokens, output = Σ weight · expert(x). Throws MissingExpertError when a token is routed to
  * an expert that is not loaded.
  */
@@ -158,7 +158,7 @@ export function moeForward<A extends FloatArray>(
   const logits = zerosLike(x, n * E);
   const probs = zerosLike(x, n * E);
   matmulForward(logits, x, w.router, n, d, E);
-  softmaxForward(probs, logits, n, E);
+  softmaxForward(probs, logits, n, E, routerBase(cfg));
   const sets = resolveSets(routing, probs, n, sequences, cfg, layer);
   const experts = new Int32Array(n * K);
   const weights = zerosLike(x, n * K);
@@ -221,6 +221,6 @@ export function moeBackward<A extends FloatArray>(
   auxLossBackward(dprobs, acts.load, daux, n, E);
   if (dlocality !== 0) localityBackward(dprobs, acts.means, dlocality, acts.means.length / E, (n * E) / acts.means.length, E);
   const dlogits = zerosLike(x, n * E);
-  softmaxBackward(dlogits, dprobs, acts.probs, n, E);
+  softmaxBackward(dlogits, dprobs, acts.probs, n, E, routerBase(cfg));
   matmulBackward(dx, g.router, dlogits, x, w.router, n, d, E);
 }

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../reference/config.ts';
+import { type ModelConfig, routerBase } from '../../reference/config.ts';
 import type { Value } from '../graph-builder.ts';
 import type { Graph } from '../graph-ops.ts';
 import type { Sequence } from './sequence.ts';
@@ -21,14 +21,26 @@ export interface Routing {
 }
 
 /**
- * Router softmax over all E experts, then top-K among the allowed ones (`allowedFor(probs)`: bool
+ * The router's probabilities [n, E] from its logits: softmax over all experts, or for a grown model
+ * (reference ops/router.ts) exp(logit − max) / Z with max and Z over the base experts only.
+ */
+function routerProbs(g: Graph, logits: Value, cfg: ModelConfig): Value {
+  const base = routerBase(cfg);
+  if (base === cfg.nExperts) return g.softmax(logits, 1);
+  const first = (a: Value): Value => g.slice(a, g.ints([0]), g.ints([base]), [1]);
+  const ex = g.exp(g.sub(logits, g.reduceMax(first(logits), [1], true)));
+  return g.div(ex, g.reduceSum(first(ex), [1], true));
+}
+
+/**
+ * Router softmax over all E experts (routerProbs), then top-K among the allowed ones (`allowedFor(probs)`: bool
  * [E] for every token, or [n, E] per token), ties to the lower index, with the chosen probabilities
  * renormalized to sum to 1. With sequence budgets also the locality loss (reference ops/locality.ts):
  * the mean over sequences of the entropy of each sequence's mean probabilities.
  */
 export function routerForward(g: Graph, h: Value, router: Value, allowedFor: (probs: Value) => Value, seq: Sequence, cfg: ModelConfig): Routing {
   const { nExperts: E, topK: K } = cfg;
-  const probs = g.softmax(g.linear(h, router), 1);
+  const probs = routerProbs(g, g.linear(h, router), cfg);
   const [top, experts] = g.topK(g.where(allowedFor(probs), probs, g.scalar(-Infinity)), K);
   const chosenMass = g.reduceSum(top, [1], true);
   const slots = g.oneHot(experts, E);
@@ -49,7 +61,8 @@ export function routerForward(g: Graph, h: Value, router: Value, allowedFor: (pr
  * the locality loss (`dlocality`; B sequences of T tokens):
  *   dprobs = chosen ⊙ (dweights − Σ_k dweights_k weights_k) / chosenMass + daux · E · load / n
  *            − dlocality · (log means_b + 1) / n   (for the tokens of sequence b),
- *   dlogits = probs ⊙ (dprobs − Σ_e probs_e dprobs_e).
+ *   dlogits = probs ⊙ (dprobs − Σ_e probs_e dprobs_e), the sum subtracted at the base experts only
+ *   (all of them unless the model was grown).
  */
 export function routerBackward(g: Graph, dweights: Value, r: Routing, daux: number, dlocality: number, seq: Sequence, cfg: ModelConfig): Value {
   const renorm = g.sub(dweights, g.reduceSum(g.mul(dweights, r.weights), [1], true));
@@ -60,5 +73,9 @@ export function routerBackward(g: Graph, dweights: Value, r: Routing, daux: numb
     const perToken = g.expand(g.unsqueeze(perSequence, [1]), g.concat([g.ints([1]), seq.T, g.ints([cfg.nExperts])], 0));
     dprobs = g.add(dprobs, g.reshape(perToken, [-1, cfg.nExperts]));
   }
-  return g.mul(r.probs, g.sub(dprobs, g.reduceSum(g.mul(r.probs, dprobs), [1], true)));
+  const pdp = g.reduceSum(g.mul(r.probs, dprobs), [1], true);
+  const base = routerBase(cfg);
+  if (base === cfg.nExperts) return g.mul(r.probs, g.sub(dprobs, pdp));
+  const inZ = g.initializer('float32', Array.from({ length: cfg.nExperts }, (_, e) => Number(e < base)), [cfg.nExperts]);
+  return g.mul(r.probs, g.sub(dprobs, g.mul(pdp, inZ)));
 }

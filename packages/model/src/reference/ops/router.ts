@@ -1,24 +1,33 @@
 import type { FloatArray } from '../arrays.ts';
 
-/** Row softmax of `logits` [n, E] into `probs` (float64 arithmetic, max subtracted). */
-export function softmaxForward(probs: FloatArray, logits: FloatArray, n: number, E: number): void {
+/**
+ * Row softmax of `logits` [n, E] into `probs` (float64 arithmetic, max subtracted), normalized over
+ * the first `base` experts: p_e = exp(l_e − max) / Z with max and Z taken over e < base, for every e.
+ * base = E is the plain softmax; with base < E (a grown model) experts e ≥ base get scores on the
+ * same scale that change nothing computed for the others.
+ */
+export function softmaxForward(probs: FloatArray, logits: FloatArray, n: number, E: number, base = E): void {
   for (let t = 0; t < n; t++) {
     const o = t * E;
     let max = -Infinity;
-    for (let e = 0; e < E; e++) if (logits[o + e]! > max) max = logits[o + e]!;
+    for (let e = 0; e < base; e++) if (logits[o + e]! > max) max = logits[o + e]!;
     let sum = 0;
-    for (let e = 0; e < E; e++) sum += Math.exp(logits[o + e]! - max);
+    for (let e = 0; e < base; e++) sum += Math.exp(logits[o + e]! - max);
     for (let e = 0; e < E; e++) probs[o + e] = Math.exp(logits[o + e]! - max) / sum;
   }
 }
 
-/** Accumulates dlogits_e += p_e (dp_e − Σ_k p_k dp_k) per row. */
-export function softmaxBackward(dlogits: FloatArray, dprobs: FloatArray, probs: FloatArray, n: number, E: number): void {
+/**
+ * Accumulates the gradient of softmaxForward: with S = Σ_k p_k dp_k over all E experts,
+ * dlogits_e += p_e (dp_e − S) for e < base and p_e dp_e for e ≥ base (a grown expert's logit is
+ * not in Z).
+ */
+export function softmaxBackward(dlogits: FloatArray, dprobs: FloatArray, probs: FloatArray, n: number, E: number, base = E): void {
   for (let t = 0; t < n; t++) {
     const o = t * E;
     let pdp = 0;
     for (let e = 0; e < E; e++) pdp += probs[o + e]! * dprobs[o + e]!;
-    for (let e = 0; e < E; e++) dlogits[o + e]! += probs[o + e]! * (dprobs[o + e]! - pdp);
+    for (let e = 0; e < E; e++) dlogits[o + e]! += probs[o + e]! * (dprobs[o + e]! - (e < base ? pdp : 0));
   }
 }
 
