@@ -1,3 +1,4 @@
+import type { PhaseClock } from './phase-clock.ts';
 import { type ModelConfig, type ParamMap, type Routing, elementCount, expertTensorNames, expertsUsed, parameterShapes, prefill } from '@blyan/model';
 
 export interface ExpertRef {
@@ -21,7 +22,7 @@ export interface PromptPlan {
  * are loaded together, and the probe runs again, at most nLayers + 1 times. With static routing
  * the whole static set of a layer is loaded (decode steps may route to any of it). Adds the loaded
  * experts to `params`; returns the sets and the prompt's router mass per layer (from the last,
- * exact, probe).
+ * exact, probe). With a `clock`, the probe's prefills are timed there as 'router probe'.
  */
 export async function loadPromptExperts(
   params: ParamMap,
@@ -29,6 +30,7 @@ export async function loadPromptExperts(
   tokens: readonly number[],
   routing: Routing,
   load: (missing: ExpertRef[]) => Promise<void>,
+  clock?: PhaseClock,
 ): Promise<PromptPlan> {
   const zeros = zeroExperts(cfg);
   for (let round = 0; round <= cfg.nLayers; round++) {
@@ -39,7 +41,8 @@ export async function loadPromptExperts(
         if (params[n.w1] === undefined) Object.assign(probe, { [n.w1]: zeros.w1, [n.w3]: zeros.w3, [n.w2]: zeros.w2 });
       }
     }
-    const { state } = prefill(probe, cfg, tokens, routing);
+    const run = () => prefill(probe, cfg, tokens, routing);
+    const { state } = clock ? clock.timeSync('router probe', run) : run();
     const used = expertsUsed(state);
     const sets = routing.mode === 'dynamic' ? used : state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
     const layer = sets.findIndex((set, l) => set.some((e) => params[expertTensorNames(l, e).w1] === undefined));
