@@ -89,6 +89,8 @@ scope.onmessage = ({ data: m }) => {
         await (await session).model.answer(m, () => run.stopped);
       } catch (e) {
         report(m.id, e);
+        // What a failed answer cached before failing is written too (an answer that ends writes its own).
+        await session?.then(({ cache }) => cache.flush()).catch((x: unknown) => report(null, x));
       } finally {
         running = null;
         post({ type: 'status', text: 'ready' });
