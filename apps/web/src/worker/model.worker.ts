@@ -14,6 +14,10 @@ let session: Promise<{ model: ModelSession; cache: BlockCache; gpu: GpuRunner | 
 let running: { id: number; stopped: boolean } | null = null;
 let queue: Promise<void> = Promise.resolve();
 
+/** How long after the start, with no prompt yet, its blocks are written to IndexedDB. */
+const IDLE_FLUSH_MS = 3000;
+let idleFlush: ReturnType<typeof setTimeout> | undefined;
+
 /** Where the engine calibration is kept (the block cache's state store). */
 const CALIBRATION_KEY = 'engine-calibration';
 /** The engine's version: this worker bundle's address, content-hashed in a build. */
@@ -74,13 +78,15 @@ scope.onmessage = ({ data: m }) => {
         }
         post({ type: 'started', ms: performance.now() - started, parts: startup.totals() });
         post({ type: 'status', text: 'ready' });
-        // The start's blocks are written while the page waits for a prompt (one transaction).
-        cache.flush().catch((e: unknown) => report(null, e));
+        // The start's blocks are written once the page has waited a moment for a prompt (one
+        // transaction), or with the first prompt's, so that the write never slows its first token.
+        idleFlush = setTimeout(() => cache.flush().catch((e: unknown) => report(null, e)), IDLE_FLUSH_MS);
       } catch (e) {
         report(null, e);
       }
     });
   } else if (m.type === 'prompt') {
+    clearTimeout(idleFlush);
     const run = { id: m.id, stopped: false };
     queue = queue.then(async () => {
       running = run;
