@@ -10,12 +10,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from '@playwright/test';
-import { ChatPage } from '../e2e/chat-page.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { startRelay } from '../e2e/relay-process.ts';
 import { serveStatic } from '../e2e/static-server.ts';
+import { coldOpen } from './session.ts';
 
 const ROUNDS = 7;
 const PROMPT = 'The router picks two experts';
@@ -30,12 +30,8 @@ interface Cold {
 }
 
 async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
-  const context = await browser.newContext();
+  const { chat, startMs, context } = await coldOpen(browser, chatUrl);
   try {
-    const chat = new ChatPage(await context.newPage(), chatUrl);
-    const t0 = performance.now();
-    await chat.open();
-    const startMs = performance.now() - t0;
     const startup = await chat.page.getByTestId('status').getAttribute('data-startup');
     await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
     const { stats, answer } = await chat.ask(PROMPT);
