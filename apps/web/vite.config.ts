@@ -39,12 +39,36 @@ const genesisFile = (): Plugin => {
   };
 };
 
-/** Emits shell.json, every file of the build, for the service worker to keep for offline starts. */
+type Bundle = Parameters<NonNullable<Extract<Plugin['generateBundle'], (...a: never[]) => unknown>>>[1];
+
+/** The files that loading the chunks `roots` loads, directly or not: chunks, and the assets they import. */
+function reachable(bundle: Bundle, roots: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    const c = bundle[file];
+    if (seen.has(file) || c?.type !== 'chunk') return;
+    seen.add(file);
+    for (const asset of c.viteMetadata?.importedAssets ?? []) seen.add(asset);
+    for (const next of [...c.imports, ...c.dynamicImports]) visit(next);
+  };
+  roots.forEach(visit);
+  return seen;
+}
+
+/**
+ * Emits shell.json, every file of the build but those only the engine comparison page loads (its
+ * onnxruntime-web WebGPU bundle and wasm), for the service worker to keep for offline starts.
+ */
 const shellList = (): Plugin => ({
   name: 'blyan-shell-list',
   apply: 'build',
   generateBundle(_, bundle) {
-    const files = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
+    const entries = Object.values(bundle).flatMap((c) => (c.type === 'chunk' && c.isEntry ? [c] : []));
+    const app = reachable(bundle, entries.filter((c) => c.name !== 'compare').map((c) => c.fileName));
+    // The comparison page's own chunk and what it loads on demand (the WebGPU bundle and its wasm).
+    const compare = entries.filter((c) => c.name === 'compare');
+    const compareOnly = [...compare.map((c) => c.fileName), ...reachable(bundle, compare.flatMap((c) => c.dynamicImports))].filter((f) => !app.has(f));
+    const files = Object.keys(bundle).filter((f) => !f.endsWith('.map') && !compareOnly.includes(f));
     this.emitFile({ type: 'asset', fileName: 'shell.json', source: JSON.stringify(files.map((f) => `/${f}`)) });
   },
 });
@@ -66,8 +90,8 @@ export default defineConfig({
   build: {
     target: 'es2022',
     sourcemap: true,
-    // bench.html: measurements for apps/web/bench/browser.ts, on the app's origin and code.
-    rollupOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+    // bench.html: measurements for apps/web/bench/browser.ts, on the app's origin and code; compare.html: apps/web/bench/ort-compare.ts.
+    rollupOptions: { input: { main: 'index.html', bench: 'bench.html', compare: 'compare.html' } },
   },
   server: { headers: isolation, proxy: relayProxy },
   preview: { headers: isolation, proxy: relayProxy },

@@ -2,7 +2,9 @@
  * Browser benchmark of apps/web in the machine's Chromium (WebGPU on SwiftShader here):
  * `pnpm --filter @blyan/web build && pnpm exec tsx apps/web/bench/browser.ts`. Prints the cold start
  * and the share of it the trust check takes (every head walked back to the pinned genesis), time to
- * first token cold (empty cache, everything from the relay), warm from IndexedDB (after a reload)
+ * first token cold (empty cache, everything from the relay) with the parts of both (the worker's
+ * phases: GPU device, pipeline compilation, trust check, transfer and verification, router probe,
+ * IndexedDB, GPU upload, prefill; phases may overlap), warm from IndexedDB (after a reload)
  * and warm in memory (next prompt), BlockCache.get p50/p95 per expert, verification MB/s, and
  * selective loading (selective.ts): cold start, cold time to first token, bytes and experts per
  * prompt, genesis v1 (dynamic) against v2 (default budget, low bandwidth, dynamic) in the same run.
@@ -35,6 +37,7 @@ try {
   await chat.open();
   const coldStart = performance.now() - started;
   const trust = JSON.parse((await chat.page.getByTestId('trust').getAttribute('data-trust'))!) as TrustCheck;
+  const startup = JSON.parse((await chat.page.getByTestId('status').getAttribute('data-startup'))!) as { ms: number; parts: Record<string, number> };
   await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
   const cold = await chat.ask(PROMPTS[0]!);
   await chat.page.reload();
@@ -44,7 +47,10 @@ try {
   const backend = (await chat.page.getByTestId('status').textContent())?.includes('WebGPU') ? 'WebGPU' : 'CPU reference';
   row('cold start (page load until the model is ready: the meta and dense blocks fetched and verified)', ms(coldStart));
   row(`trust check in that cold start (${trust.blocks} blocks walked back to the pinned genesis: hash, signature, authority or verdict)`, `${ms(trust.ms)} (${((100 * trust.ms) / coldStart).toFixed(1)} % of cold start)`);
+  row('of which the model worker, from init to ready', ms(startup.ms));
+  for (const [phase, t] of Object.entries(startup.parts)) row(`… cold start part: ${phase}`, ms(t));
   row(`time to first token, cold (${kb(cold.stats.bytesDownloaded)} from the relay, ${backend})`, ms(cold.stats.ttftMs));
+  for (const [phase, t] of Object.entries(cold.stats.ttftParts)) row(`… first token part: ${phase}`, ms(t));
   row('time to first token, warm from IndexedDB (after a reload)', ms(fromDisk.stats.ttftMs));
   row('time to first token, warm in memory (next prompt)', ms(inMemory.stats.ttftMs));
   const decodeRate = (a: typeof inMemory) => `${((a.stats.tokens - 1) / ((a.stats.totalMs - a.stats.ttftMs) / 1000)).toFixed(1)} tokens/s`;

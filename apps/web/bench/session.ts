@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from '@playwright/test';
+import { type Browser, type BrowserContext, chromium } from '@playwright/test';
+import { ChatPage } from '../e2e/chat-page.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
@@ -64,4 +65,18 @@ export async function openSession(): Promise<BrowserSession> {
       await network.close();
     },
   };
+}
+
+/** `chatUrl` opened cold in a fresh browser profile (empty cache): the page, and its milliseconds until Send is enabled. Close `context` when done. */
+export async function coldOpen(browser: Browser, chatUrl: string): Promise<{ chat: ChatPage; startMs: number; context: BrowserContext }> {
+  const context = await browser.newContext();
+  try {
+    const chat = new ChatPage(await context.newPage(), chatUrl);
+    const t0 = performance.now();
+    await chat.open();
+    return { chat, startMs: performance.now() - t0, context };
+  } catch (e) {
+    await context.close();
+    throw e;
+  }
 }

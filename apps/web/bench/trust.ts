@@ -8,26 +8,21 @@
  * Each cold start runs in a fresh profile, alternating the two, ROUNDS times each.
  */
 import type { Browser } from '@playwright/test';
-import { ChatPage } from '../e2e/chat-page.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { serveStatic } from '../e2e/static-server.ts';
 import type { TrustCheck } from '../src/protocol.ts';
-import { openSession } from './session.ts';
+import { coldOpen, openSession } from './session.ts';
 
 const ROUNDS = 3;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 /** One cold start of `chatUrl` in a fresh profile: its milliseconds and the trust check the page reports. */
 async function coldStart(browser: Browser, chatUrl: string): Promise<{ start: number; trust: TrustCheck }> {
-  const ctx = await browser.newContext();
+  const { chat, startMs, context } = await coldOpen(browser, chatUrl);
   try {
-    const chat = new ChatPage(await ctx.newPage(), chatUrl);
-    const t0 = performance.now();
-    await chat.open();
-    const start = performance.now() - t0;
-    return { start, trust: JSON.parse((await chat.page.getByTestId('trust').getAttribute('data-trust'))!) as TrustCheck };
+    return { start: startMs, trust: JSON.parse((await chat.page.getByTestId('trust').getAttribute('data-trust'))!) as TrustCheck };
   } finally {
-    await ctx.close();
+    await context.close();
   }
 }
 

@@ -12,11 +12,11 @@ export interface PinnedDist {
 
 /**
  * The built app as if built for another network (a relay founded with its own genesis): every file
- * of apps/web/dist linked into a temp folder, but its own genesis.json, written by `pin`.
+ * of `dist` (default apps/web/dist) linked into a temp folder, but its own genesis.json, written by `pin`.
  */
-export async function pinnedDist(): Promise<PinnedDist> {
+export async function pinnedDist(dist = DIST): Promise<PinnedDist> {
   const dir = await mkdtemp(join(tmpdir(), 'blyan-dist-'));
-  for (const name of await readdir(DIST)) if (name !== 'genesis.json') await symlink(join(DIST, name), join(dir, name));
+  for (const name of await readdir(dist)) if (name !== 'genesis.json') await symlink(join(dist, name), join(dir, name));
   return {
     dir,
     pin: (meta, headers) => writeFile(join(dir, 'genesis.json'), JSON.stringify(headers === undefined ? { meta } : { meta, headers })),

@@ -49,7 +49,7 @@ const bench = {
         if (bytes === null) throw new Error(`block ${h} is not cached`);
       }
     }
-    cache.close();
+    await cache.close();
     return times;
   },
 };

@@ -88,6 +88,12 @@ export interface AnswerStats {
   promptTokensRead: number;
   contextLength: number;
   ttftMs: number;
+  /**
+   * Where the time to the first token went: phase → milliseconds it ran (heads check, router
+   * probe, IndexedDB reads, transfer and verification, GPU upload and prefill, ...). Phases may
+   * overlap (blocks download in parallel), so they need not add up to ttftMs.
+   */
+  ttftParts: Record<string, number>;
   totalMs: number;
   bytesDownloaded: number;
   /** Of bytesDownloaded, the expert blocks' (the rest is the meta and dense blocks of a first start). */
@@ -123,6 +129,8 @@ export interface ModelInfo {
 
 export type FromWorker =
   | { type: 'status'; text: string }
+  /** The model is ready: the worker's milliseconds from init, and where they went (phase → ms; phases may overlap). */
+  | { type: 'started'; ms: number; parts: Record<string, number> }
   | { type: 'backend'; backend: Backend; notice: string | null }
   | { type: 'model'; info: ModelInfo }
   | { type: 'block'; event: BlockEvent }

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BlockCache } from '../src/worker/block-cache.ts';
 import { chooseEvictions } from '../src/worker/eviction.ts';
 
@@ -29,13 +29,13 @@ describe('BlockCache', () => {
   let cache: BlockCache | undefined;
   afterEach(async () => {
     await cache?.clear();
-    cache?.close();
+    await cache?.close();
   });
 
   it('keeps payloads across reopenings, keyed by hash', async () => {
     cache = await BlockCache.open(1000);
     await cache.put('h1', 'layer0.expert1', bytes(10, 7), new Set(), new Set());
-    cache.close();
+    await cache.close();
     cache = await BlockCache.open(1000);
     expect(cache.has('h1')).toBe(true);
     expect(await cache.get('h1')).toEqual(bytes(10, 7));
@@ -61,6 +61,28 @@ describe('BlockCache', () => {
     } finally {
       Date.now = now;
     }
+  });
+
+  it('writes a prompt’s changes in one transaction: payloads, evictions and last uses, served from memory until then', async () => {
+    cache = await BlockCache.open(30);
+    await cache.put('a', 's1', bytes(10, 1), new Set(), new Set());
+    await cache.flush();
+    const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    await cache.get('a');
+    await cache.put('b', 's2', bytes(10, 2), new Set(), new Set());
+    await cache.put('c', 's3', bytes(10, 3), new Set(), new Set());
+    expect(await cache.get('b')).toEqual(bytes(10, 2));
+    expect(await cache.put('d', 's4', bytes(10, 4), new Set(), new Set(['a']))).toEqual(['b']);
+    const writes = () => transaction.mock.calls.filter(([, mode]) => mode === 'readwrite').length;
+    expect(writes()).toBe(0);
+    await cache.flush();
+    expect(writes()).toBe(1);
+    transaction.mockRestore();
+    await cache.close();
+    cache = await BlockCache.open(30);
+    expect([cache.has('a'), cache.has('b'), cache.has('c'), cache.has('d')]).toEqual([true, false, true, true]);
+    expect(await cache.get('d')).toEqual(bytes(10, 4));
+    expect(await cache.get('b')).toBeNull();
   });
 
   it('stores small state documents', async () => {

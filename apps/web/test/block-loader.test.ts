@@ -7,6 +7,7 @@ import type { BlockEvent } from '../src/protocol.ts';
 import { BlockCache } from '../src/worker/block-cache.ts';
 import { BlockLoader } from '../src/worker/block-loader.ts';
 import { currentHeads } from '../src/worker/model-state.ts';
+import { ProvenHeaders } from '../src/worker/proven-headers.ts';
 
 let f: Fixture;
 let cache: BlockCache;
@@ -17,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => f.close());
 afterEach(async () => {
   await cache.clear();
-  cache.close();
+  await cache.close();
   requests.length = 0;
 });
 
@@ -74,6 +75,48 @@ describe('BlockLoader', () => {
   });
 });
 
+describe('BlockLoader with proven headers', () => {
+  const headerOf = (s: string) => f.genesis.find((b) => b.header.name === s)!.header;
+
+  it('skips the header round trip of a head whose header it holds: the payload and its leaves only', async () => {
+    cache = await BlockCache.open(1 << 20);
+    const proven = new ProvenHeaders();
+    proven.add([headerOf(slot)]);
+    const loader = new BlockLoader(client(), cache, () => {}, () => new Set(), proven);
+    const block = await loader.load(hashOf(slot), slot, new Set());
+    expect(block.payload).toEqual(f.genesis.find((b) => b.header.name === slot)!.payload);
+    expect(requests.sort()).toEqual([`/v1/blocks/${hashOf(slot)}/leaves`, `/v1/blocks/${hashOf(slot)}/payload`]);
+  });
+
+  it('never takes a header that is not the block’s: a doctored one is filed under its own hash, and the relay’s header is fetched', async () => {
+    cache = await BlockCache.open(1 << 20);
+    const proven = new ProvenHeaders();
+    const real = headerOf(slot);
+    proven.add([{ ...real, merkle_root: 'cd'.repeat(32) }, { ...real, payload_size: 'many' }]);
+    expect(proven.get(hashOf(slot))).toBeUndefined();
+    const loader = new BlockLoader(client(), cache, () => {}, () => new Set(), proven);
+    await loader.load(hashOf(slot), slot, new Set());
+    expect(requests).toContain(`/v1/blocks/${hashOf(slot)}`);
+  });
+
+  it('still verifies every tile against the proven header: a tampered payload is refused and not cached', async () => {
+    cache = await BlockCache.open(1 << 20);
+    const proven = new ProvenHeaders();
+    proven.add([headerOf(slot)]);
+    const loader = new BlockLoader(client(true), cache, () => {}, () => new Set(), proven);
+    await expect(loader.load(hashOf(slot), slot, new Set())).rejects.toBeInstanceOf(BlockVerificationError);
+    expect(cache.has(hashOf(slot))).toBe(false);
+  });
+
+  it('refuses a proven block asked for under another slot', async () => {
+    cache = await BlockCache.open(1 << 20);
+    const proven = new ProvenHeaders();
+    proven.add([headerOf(slot)]);
+    const loader = new BlockLoader(client(), cache, () => {}, () => new Set(), proven);
+    await expect(loader.load(hashOf(slot), 'layer1.expert1', new Set())).rejects.toThrow(`block ${hashOf(slot)} is slot ${slot}, the ParamIndex lists it for layer1.expert1`);
+  });
+});
+
 describe('currentHeads', () => {
   const unreachable = new RelayClient('http://127.0.0.1:9', () => Promise.reject(new TypeError('fetch failed')));
   const lineage = () => new Lineage(f.meta);
@@ -81,18 +124,18 @@ describe('currentHeads', () => {
 
   it('reads the relay’s ParamIndex and model size, verified back to the pinned genesis, and falls back to the saved copy offline', async () => {
     cache = await BlockCache.open(1 << 20);
-    const online = await currentHeads(client(), cache, lineage(), null);
+    const online = await currentHeads(client(), cache, lineage(), null, new ProvenHeaders());
     expect(online.online).toBe(true);
     expect(online.snapshot.params.slots).toEqual(f.slots);
     expect(online.snapshot.modelBytes).toBe(f.genesis.reduce((s, b) => s + b.payload.length, 0));
     expect(online.snapshot.trust.blocks).toBe(f.genesis.length);
-    const offline = await currentHeads(unreachable, cache, lineage(), null);
+    const offline = await currentHeads(unreachable, cache, lineage(), null, new ProvenHeaders());
     expect(offline).toEqual({ snapshot: online.snapshot, online: false });
   });
 
   it('refuses a relay whose model starts at another genesis, and saves nothing of it', async () => {
     cache = await BlockCache.open(1 << 20);
-    const e = await currentHeads(client(), cache, new Lineage(otherGenesis), null).catch((x: unknown) => x);
+    const e = await currentHeads(client(), cache, new Lineage(otherGenesis), null, new ProvenHeaders()).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TrustError);
     expect((e as TrustError).reason).toBe('foreign_genesis');
     expect(await cache.getState('heads')).toBeUndefined();
@@ -100,12 +143,12 @@ describe('currentHeads', () => {
 
   it('offline, never starts from heads saved under another genesis', async () => {
     cache = await BlockCache.open(1 << 20);
-    await currentHeads(client(), cache, lineage(), null);
-    await expect(currentHeads(unreachable, cache, new Lineage(otherGenesis), null)).rejects.toThrow(`nothing of genesis ${otherGenesis} is cached yet`);
+    await currentHeads(client(), cache, lineage(), null, new ProvenHeaders());
+    await expect(currentHeads(unreachable, cache, new Lineage(otherGenesis), null, new ProvenHeaders())).rejects.toThrow(`nothing of genesis ${otherGenesis} is cached yet`);
   });
 
   it('says the model cannot start offline when nothing was saved', async () => {
     cache = await BlockCache.open(1 << 20);
-    await expect(currentHeads(unreachable, cache, lineage(), null)).rejects.toThrow(`relay http://127.0.0.1:9 is unreachable: fetch failed; and nothing of genesis ${f.meta} is cached yet, so the model cannot start offline`);
+    await expect(currentHeads(unreachable, cache, lineage(), null, new ProvenHeaders())).rejects.toThrow(`relay http://127.0.0.1:9 is unreachable: fetch failed; and nothing of genesis ${f.meta} is cached yet, so the model cannot start offline`);
   });
 });

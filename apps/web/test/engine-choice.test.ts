@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickEngine, softwareAdapter } from '../src/worker/engine-choice.ts';
+import { calibrationKey, pickEngine, rememberedChoice, softwareAdapter } from '../src/worker/engine-choice.ts';
 
 const info = (over: Partial<Parameters<typeof softwareAdapter>[0]>) => ({ vendor: '', architecture: '', device: '', description: '', ...over });
 
@@ -33,5 +33,36 @@ describe('picking the engine from the calibration', () => {
 
   it('refuses to pick when nothing ran', () => {
     expect(() => pickEngine('SwiftShader', [{ backend: 'cpu', failed: 'out of memory' }])).toThrow(/no engine ran the calibration: cpu: out of memory/);
+  });
+});
+
+describe('remembering the calibration', () => {
+  const swiftshader = info({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true });
+  const key = calibrationKey(swiftshader, '/assets/model.worker-abc.js', 'aa'.repeat(32));
+  const speeds = [
+    { backend: 'cpu', tokensPerSecond: 143.2 },
+    { backend: 'webgpu', tokensPerSecond: 63 },
+  ] as const;
+
+  it('keys it by adapter, engine version and network', () => {
+    expect(calibrationKey({ ...swiftshader, description: 'other' }, '/assets/model.worker-abc.js', 'aa'.repeat(32))).not.toBe(key);
+    expect(calibrationKey(swiftshader, '/assets/model.worker-def.js', 'aa'.repeat(32))).not.toBe(key);
+    expect(calibrationKey(swiftshader, '/assets/model.worker-abc.js', 'bb'.repeat(32))).not.toBe(key);
+    expect(calibrationKey(null, '/assets/model.worker-abc.js', 'aa'.repeat(32))).not.toBe(key);
+    expect(calibrationKey({ ...swiftshader }, '/assets/model.worker-abc.js', 'aa'.repeat(32))).toBe(key);
+  });
+
+  it('reuses the choice under the same key and says the figures are from an earlier visit', () => {
+    const choice = rememberedChoice({ key, adapter: 'SwiftShader', speeds }, key);
+    expect(choice?.backend).toBe('cpu');
+    expect(choice?.notice).toMatch(/^This device’s only WebGPU adapter is SwiftShader, software rather than a GPU\. A short test on an earlier visit decoded 143 tokens\/s on the CPU reference, 63 tokens\/s on WebGPU, so the model runs on the CPU reference/);
+  });
+
+  it('measures again for another key, or when what is kept is malformed', () => {
+    expect(rememberedChoice({ key: calibrationKey(null, 'v', 'p'), adapter: null, speeds }, key)).toBeNull();
+    expect(rememberedChoice(undefined, key)).toBeNull();
+    expect(rememberedChoice({ key, adapter: 'SwiftShader', speeds: [{ backend: 'gpu9000', tokensPerSecond: 1e9 }] }, key)).toBeNull();
+    expect(rememberedChoice({ key, adapter: 'SwiftShader', speeds: [{ backend: 'cpu', failed: 'oom' }] }, key)).toBeNull();
+    expect(rememberedChoice({ key, adapter: 7, speeds }, key)).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { type ModelConfig, type ParamMap, type Routing, expertTensorNames, expertsUsed, initParams, prefill } from '@blyan/model';
 import { describe, expect, it } from 'vitest';
 import { type ExpertRef, loadPromptExperts } from '../src/worker/expert-plan.ts';
+import { PhaseClock } from '../src/worker/phase-clock.ts';
 
 const cfg: ModelConfig = { vocabSize: 64, dModel: 16, nLayers: 3, nHeads: 2, nExperts: 8, topK: 2, dFF: 32, contextLength: 32, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
 const full = initParams(cfg, 3);
@@ -13,18 +14,30 @@ function withoutExperts(): ParamMap {
 async function plan(routing: Routing) {
   const params = withoutExperts();
   const loads: ExpertRef[][] = [];
-  const { sets, mass } = await loadPromptExperts(params, cfg, tokens, routing, async (missing) => {
-    loads.push(missing);
-    for (const { layer, expert } of missing) {
-      for (const name of Object.values(expertTensorNames(layer, expert))) params[name] = full[name]!;
-    }
-  });
-  return { params, loads, sets, mass };
+  // Each timed span lasts one tick of this clock: the probe's total is how many probes ran.
+  let tick = 0;
+  const clock = new PhaseClock(() => tick++);
+  const { sets, mass } = await loadPromptExperts(
+    params,
+    cfg,
+    tokens,
+    routing,
+    async (missing) => {
+      loads.push(missing);
+      for (const { layer, expert } of missing) {
+        for (const name of Object.values(expertTensorNames(layer, expert))) params[name] = full[name]!;
+      }
+    },
+    clock,
+  );
+  return { params, loads, sets, mass, probes: clock.totals()['router probe'] ?? 0 };
 }
 
 describe('loadPromptExperts', () => {
   it('loads exactly the experts dynamic routing uses, one batch per layer, and matches the full model', async () => {
-    const { params, loads, sets, mass } = await plan({ mode: 'dynamic' });
+    const { params, loads, sets, mass, probes } = await plan({ mode: 'dynamic' });
+    // One probe per layer: the one that found the last layer's experts was already exact everywhere.
+    expect(probes).toBe(cfg.nLayers);
     const reference = prefill(full, cfg, tokens);
     expect(sets).toEqual(expertsUsed(reference.state));
     for (const [l, positions] of reference.state.routes.entries()) {

@@ -47,7 +47,7 @@ describe('the block cache under a budget, as a page reload meets it', () => {
     let cache = await BlockCache.open(1 << 24);
     const before = await answerFresh(cache, first);
     const full = cache.bytes;
-    cache.close();
+    await cache.close();
 
     // Reloaded with a budget the cache already fills: the second prompt's new experts only fit if
     // experts of the first visit, heads still but not held by this session, make room.
@@ -61,6 +61,6 @@ describe('the block cache under a budget, as a page reload meets it', () => {
     expect(cache.has(f.meta)).toBe(true);
     expect(cache.bytes).toBeLessThanOrEqual(full);
     await cache.clear();
-    cache.close();
+    await cache.close();
   });
 });

@@ -156,7 +156,7 @@ describe('a signed-in answer on the CPU reference, reported to a real relay', ()
     cache = await BlockCache.open(1 << 24);
   });
   afterAll(async () => {
-    cache.close();
+    await cache.close();
     await f.close();
   });
 

@@ -29,9 +29,17 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
   const { payload_size: size, tile_size: tileSize, merkle_root: root } = header;
   const fail = (reason: string) => new BlockVerificationError(hash, header.name, reason);
   const tiles = tileCount(size, tileSize);
-  const leaves = await client.leaves(hash);
-  if (leaves.length !== tiles) throw fail(`the relay lists ${leaves.length} tile hashes; ${size} bytes in ${tileSize}-byte tiles make ${tiles}`);
-  if (merkleRootOfLeaves(leaves) !== root) throw fail('the tile hashes the relay lists do not rebuild merkle_root');
+  // The payload is asked for with the leaf list (one round trip, not two); no byte of it is used before the list proves out.
+  const body = client.payload(hash, options.signal);
+  let leaves: Uint8Array[];
+  try {
+    leaves = await client.leaves(hash);
+    if (leaves.length !== tiles) throw fail(`the relay lists ${leaves.length} tile hashes; ${size} bytes in ${tileSize}-byte tiles make ${tiles}`);
+    if (merkleRootOfLeaves(leaves) !== root) throw fail('the tile hashes the relay lists do not rebuild merkle_root');
+  } catch (e) {
+    body.then((r) => r.body?.cancel(), () => undefined);
+    throw e;
+  }
 
   const out = new Uint8Array(size);
   const state: PayloadProgress = { received: 0, total: size, verifiedTiles: 0, tiles, refetched: 0 };
@@ -50,7 +58,7 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
     state.verifiedTiles++;
   };
 
-  const res = await client.payload(hash, options.signal);
+  const res = await body;
   if (!res.body) throw fail('the relay sent no payload body');
   const reader = res.body.getReader();
   let next = 0;

@@ -5,7 +5,7 @@ import { type ChatSettings, DEFAULT_SETTINGS, loadJson, saveJson } from '../sett
 import { settingsErrors } from '../settings-check.ts';
 import { Progress } from './Progress.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
-import { endNote, tokensPerSecond, truncationNote } from './answer-notes.ts';
+import { endNote, partsNote, tokensPerSecond, truncationNote } from './answer-notes.ts';
 import { formatBytes } from './format.ts';
 import { type Message, useModel } from './useModel.ts';
 
@@ -100,7 +100,9 @@ export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: Ans
           )}
         </form>
         {(hint ?? (busy ? null : waiting)) && <p className="hint composer-hint" data-testid="composer-hint">{hint ?? waiting}</p>}
-        <p className="status" data-testid="status">{view.backend && <b>{BACKEND_LABEL[view.backend]}</b>} {view.status}</p>
+        <p className="status" data-testid="status" data-startup={view.startup ? JSON.stringify(view.startup) : undefined} title={view.startup ? partsNote('Model ready in', view.startup.ms, view.startup.parts) : undefined}>
+          {view.backend && <b>{BACKEND_LABEL[view.backend]}</b>} {view.status}
+        </p>
       </section>
       <aside>
         <SettingsPanel settings={settings} onChange={setSettings} disabled={busy} messages={messages.length} onClearHistory={clearHistory} onClearCache={clearCache} />
@@ -134,7 +136,7 @@ function AnswerFooter({ m, maxTokens }: { m: Message; maxTokens: number }) {
   return (
     <>
       <small className="stats" data-testid="stats" data-stats={JSON.stringify(s)}>
-        {s.tokens} tokens · <span data-testid="speed">{tokensPerSecond(s).toFixed(1)} tokens/s</span> · first token {Math.round(s.ttftMs)} ms · {formatBytes(s.bytesDownloaded)} downloaded · {s.expertsDownloaded} experts fetched, {s.expertsFromCache} cached{m.stopped ? ' · stopped' : ''}
+        {s.tokens} tokens · <span data-testid="speed">{tokensPerSecond(s).toFixed(1)} tokens/s</span> · <span data-testid="ttft" title={s.ttftParts ? partsNote('First token in', s.ttftMs, s.ttftParts) : undefined}>first token {Math.round(s.ttftMs)} ms</span> · {formatBytes(s.bytesDownloaded)} downloaded · {s.expertsDownloaded} experts fetched, {s.expertsFromCache} cached{m.stopped ? ' · stopped' : ''}
       </small>
       {notes.map((n) => <small key={n} className="answer-note" data-testid="answer-note">{n}</small>)}
     </>

@@ -26,11 +26,13 @@ export interface ModelView {
   /** The relay failed the check back to the pinned genesis: the model does not start. */
   refused: { reason: Distrust; message: string } | null;
   busyId: number | null;
+  /** The worker's start: its milliseconds and where they went (phase → ms), once the model is ready. */
+  startup: { ms: number; parts: Record<string, number> } | null;
   /** What `blocks` lists: the blocks loaded to start the model, or those of the last answer. */
   blocksOf: 'start' | 'answer';
 }
 
-const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], plan: [], error: null, refused: null, busyId: null, blocksOf: 'start' };
+const STARTING: ModelView = { status: 'starting', backend: null, notice: null, info: null, blocks: {}, cache: { bytes: 0, blocks: 0 }, route: [], plan: [], error: null, refused: null, busyId: null, blocksOf: 'start', startup: null };
 
 const HISTORY_KEY = 'blyan.history';
 
@@ -65,6 +67,8 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
       switch (m.type) {
         case 'status':
           return setView((v) => ({ ...v, status: m.text }));
+        case 'started':
+          return setView((v) => ({ ...v, startup: { ms: m.ms, parts: m.parts } }));
         case 'backend':
           return setView((v) => ({ ...v, backend: m.backend, notice: m.notice }));
         case 'model':

@@ -16,8 +16,20 @@ const DB_NAME = 'blyan-blocks';
  * Verified blocks in IndexedDB keyed by block hash (so a block never goes stale: a new version is
  * a new hash). Keeps under a byte budget by evicting (see chooseEvictions) only when a new block
  * needs the space. Only verified bytes may be put here.
+ *
+ * Reads are read-only transactions (concurrent, no commit to wait for); what changes (new
+ * payloads, evictions, last-used times) is applied in memory at once and written by flush() in
+ * one transaction: the worker flushes once per prompt, not per block. A block put and not yet
+ * flushed is served from memory; one lost with the worker before a flush is simply fetched again.
  */
 export class BlockCache {
+  /** Payloads put since the last flush. */
+  private pending = new Map<string, ArrayBuffer>();
+  /** Hashes evicted since the last flush (whose payloads are in IndexedDB). */
+  private evicted = new Set<string>();
+  /** Entries whose last use changed since the last flush. */
+  private touched = new Set<string>();
+
   private constructor(
     private readonly db: IDBPDatabase<Schema>,
     private readonly entries: Map<string, CacheEntry>,
@@ -54,52 +66,62 @@ export class BlockCache {
   async get(hash: string): Promise<Uint8Array<ArrayBuffer> | null> {
     const entry = this.entries.get(hash);
     if (!entry) return null;
-    const tx = this.db.transaction(['entries', 'payloads'], 'readwrite');
-    const payload = await tx.objectStore('payloads').get(hash);
+    const payload = this.pending.get(hash) ?? (await this.db.get('payloads', hash));
     if (payload === undefined) {
-      this.entries.delete(hash);
-      await tx.objectStore('entries').delete(hash);
-      await tx.done;
+      this.drop(hash);
       return null;
     }
-    const touched = { ...entry, lastUsed: Date.now() };
-    this.entries.set(hash, touched);
-    await tx.objectStore('entries').put(touched);
-    await tx.done;
-    return new Uint8Array(payload);
+    this.entries.set(hash, { ...entry, lastUsed: Date.now() });
+    this.touched.add(hash);
+    return new Uint8Array(payload.slice(0));
   }
 
   /**
    * Stores a verified payload, first evicting what chooseEvictions picks (heads are the blocks any
    * slot runs now; pinned ones the current answer holds). Returns the evicted hashes, or null when
-   * the block cannot fit (it is then not stored).
+   * the block cannot fit (it is then not stored). Written to IndexedDB by the next flush().
    */
   async put(hash: string, slot: string, payload: Uint8Array, heads: ReadonlySet<string>, pinned: ReadonlySet<string>): Promise<string[] | null> {
     if (this.entries.has(hash)) return [];
     const victims = chooseEvictions([...this.entries.values()], heads, pinned, payload.byteLength, this.budget);
     if (victims === null) return null;
-    const entry: CacheEntry = { hash, slot, bytes: payload.byteLength, lastUsed: Date.now() };
-    const copy = payload.slice().buffer;
-    const tx = this.db.transaction(['entries', 'payloads'], 'readwrite');
-    for (const v of victims) {
-      await tx.objectStore('entries').delete(v.hash);
-      await tx.objectStore('payloads').delete(v.hash);
-    }
-    await tx.objectStore('payloads').put(copy, hash);
-    await tx.objectStore('entries').put(entry);
-    await tx.done;
-    for (const v of victims) this.entries.delete(v.hash);
-    this.entries.set(hash, entry);
+    for (const v of victims) this.drop(v.hash);
+    this.entries.set(hash, { hash, slot, bytes: payload.byteLength, lastUsed: Date.now() });
+    this.pending.set(hash, payload.slice().buffer);
+    this.touched.add(hash);
     return victims.map((v) => v.hash);
+  }
+
+  /** Forgets a block in memory; its stored copy goes with the next flush. */
+  private drop(hash: string): void {
+    this.entries.delete(hash);
+    this.touched.delete(hash);
+    if (!this.pending.delete(hash)) this.evicted.add(hash);
+  }
+
+  /** Writes every change since the last flush (payloads, evictions, last uses) in one transaction. */
+  async flush(): Promise<void> {
+    if (this.pending.size + this.evicted.size + this.touched.size === 0) return;
+    const [pending, evicted, touched] = [this.pending, this.evicted, this.touched];
+    [this.pending, this.evicted, this.touched] = [new Map(), new Set(), new Set()];
+    const tx = this.db.transaction(['entries', 'payloads'], 'readwrite');
+    const entries = tx.objectStore('entries');
+    const payloads = tx.objectStore('payloads');
+    const writes: Promise<unknown>[] = [];
+    for (const hash of evicted) writes.push(entries.delete(hash), payloads.delete(hash));
+    for (const [hash, payload] of pending) writes.push(payloads.put(payload, hash));
+    for (const hash of touched) {
+      const entry = this.entries.get(hash);
+      if (entry) writes.push(entries.put(entry));
+    }
+    await Promise.all([...writes, tx.done]);
   }
 
   /** Forgets every block and the saved state (without blocks there is nothing to start offline from). */
   async clear(): Promise<void> {
+    [this.pending, this.evicted, this.touched] = [new Map(), new Set(), new Set()];
     const tx = this.db.transaction(['entries', 'payloads', 'state'], 'readwrite');
-    await tx.objectStore('entries').clear();
-    await tx.objectStore('payloads').clear();
-    await tx.objectStore('state').clear();
-    await tx.done;
+    await Promise.all([tx.objectStore('entries').clear(), tx.objectStore('payloads').clear(), tx.objectStore('state').clear(), tx.done]);
     this.entries.clear();
   }
 
@@ -111,7 +133,9 @@ export class BlockCache {
     await this.db.put('state', value, key);
   }
 
-  close(): void {
+  /** Flushes what is pending, then closes the database. */
+  async close(): Promise<void> {
+    await this.flush();
     this.db.close();
   }
 }

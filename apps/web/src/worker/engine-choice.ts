@@ -1,5 +1,5 @@
 import type { TensorMap } from '@blyan/block';
-import { BlyanEngine, requestGpuDevice } from '@blyan/gpu';
+import { BlyanEngine } from '@blyan/gpu';
 import { type ModelConfig, type ParamMap, argmax, decodeStep, initParams, prefill } from '@blyan/model';
 import { throughBlocks } from '@blyan/model/blocks';
 import type { Backend } from '../protocol.ts';
@@ -30,18 +30,25 @@ export type EngineSpeed = { backend: Backend; tokensPerSecond: number } | { back
 
 const NAME: Record<Backend, string> = { webgpu: 'WebGPU', wasm: 'wasm', cpu: 'the CPU reference' };
 
+/** The engine a calibration chose, and the sentence that says which and why. */
+export interface EngineChoice {
+  backend: Backend;
+  notice: string;
+}
+
 /**
  * The fastest engine that ran, and the sentence that says which and why. `adapter`: the software
- * adapter's name, or null when the browser has no WebGPU adapter at all.
+ * adapter's name, or null when the browser has no WebGPU adapter at all; `earlier`: the figures
+ * come from a calibration remembered from an earlier visit.
  */
-export function pickEngine(adapter: string | null, speeds: readonly EngineSpeed[]): { backend: Backend; notice: string } {
+export function pickEngine(adapter: string | null, speeds: readonly EngineSpeed[], earlier = false): EngineChoice {
   const ran = speeds.flatMap((s) => ('tokensPerSecond' in s ? [s] : [])).sort((a, b) => b.tokensPerSecond - a.tokensPerSecond);
   const best = ran[0];
   if (!best) throw new Error(`no engine ran the calibration: ${speeds.map((s) => `${s.backend}: ${'failed' in s ? s.failed : ''}`).join('; ')}`);
   const figures = ran.map((s) => `${Math.round(s.tokensPerSecond)} tokens/s on ${NAME[s.backend]}`).join(', ');
   return {
     backend: best.backend,
-    notice: `${adapter === null ? 'This browser has no WebGPU adapter.' : `This device’s only WebGPU adapter is ${adapter}, software rather than a GPU.`} A short test decoded ${figures}, so the model runs on ${NAME[best.backend]}, the fastest here. Settings → Engine overrides this.`,
+    notice: `${adapter === null ? 'This browser has no WebGPU adapter.' : `This device’s only WebGPU adapter is ${adapter}, software rather than a GPU.`} A short test${earlier ? ' on an earlier visit' : ''} decoded ${figures}, so the model runs on ${NAME[best.backend]}, the fastest here. Settings → Engine overrides this.`,
   };
 }
 
@@ -70,8 +77,8 @@ const cpu: Timer = async (cfg, { params, prompt }) => {
   return perSecond(STEPS, t0);
 };
 
-const webgpu = (gpu: GPU): Timer => async (cfg, { tensors, prompt }) => {
-  const device = await requestGpuDevice(gpu);
+/** On the worker's own device: its compiled pipelines are the model engine's (compiled once per device). */
+const webgpu = (device: GPUDevice): Timer => async (cfg, { tensors, prompt }) => {
   const engine = await BlyanEngine.create(device, cfg);
   try {
     engine.load(tensors);
@@ -84,7 +91,6 @@ const webgpu = (gpu: GPU): Timer => async (cfg, { tensors, prompt }) => {
     return perSecond(n - 1, t0);
   } finally {
     engine.destroy();
-    device.destroy();
   }
 };
 
@@ -102,10 +108,13 @@ const wasm: Timer = async (cfg, { params, prompt }) => {
   }
 };
 
-/** Times each engine's decoding on a random model of `cfg`, one after the other; an engine that fails is reported, not fatal. */
-export async function calibrate(cfg: ModelConfig, gpu: GPU | undefined): Promise<EngineSpeed[]> {
+/**
+ * Times each engine's decoding on a random model of `cfg`, one after the other, WebGPU on `device`
+ * (the one the worker opened; null: none); an engine that fails is reported, not fatal.
+ */
+export async function calibrate(cfg: ModelConfig, device: GPUDevice | null): Promise<EngineSpeed[]> {
   const model = calibrationModel(cfg);
-  const timers: [Backend, Timer][] = [['cpu', cpu], ...(gpu ? [['webgpu', webgpu(gpu)] as [Backend, Timer]] : []), ['wasm', wasm]];
+  const timers: [Backend, Timer][] = [['cpu', cpu], ...(device ? [['webgpu', webgpu(device)] as [Backend, Timer]] : []), ['wasm', wasm]];
   const speeds: EngineSpeed[] = [];
   for (const [backend, time] of timers) {
     try {
@@ -118,12 +127,44 @@ export async function calibrate(cfg: ModelConfig, gpu: GPU | undefined): Promise
 }
 
 /**
- * Whether the engine must be measured rather than assumed: the adapter's name when WebGPU is only
- * a software fallback, null (in `adapter`) when there is no adapter at all; false for a real GPU.
+ * Whether the engine must be measured rather than assumed, from the device the worker opened: the
+ * adapter's name when WebGPU is only a software fallback, null (in `adapter`) when there is no
+ * device at all; false for a real GPU.
  */
-export async function needsCalibration(gpu: GPU | undefined): Promise<{ adapter: string | null } | false> {
-  const adapter = await gpu?.requestAdapter().catch(() => null);
-  if (!adapter) return { adapter: null };
-  const software = softwareAdapter(adapter.info);
+export function needsCalibration(device: GPUDevice | null): { adapter: string | null } | false {
+  if (!device) return { adapter: null };
+  const software = softwareAdapter(device.adapterInfo);
   return software === null ? false : { adapter: software };
+}
+
+/** A calibration's result as kept in IndexedDB: valid only for the `key` it was measured under. */
+export interface RememberedCalibration {
+  key: string;
+  adapter: string | null;
+  speeds: EngineSpeed[];
+}
+
+/**
+ * What a calibration depends on: the adapter (vendor, architecture, device, description; none
+ * without WebGPU), the engine's version (the worker bundle's content-hashed address, which
+ * changes with any engine code) and the network (its genesis pin: the model's shape).
+ */
+export function calibrationKey(info: AdapterFacts | null, engineVersion: string, pin: string): string {
+  const adapter = info === null ? null : [info.vendor, info.architecture, info.device, info.description, info.isFallbackAdapter === true];
+  return JSON.stringify({ adapter, engineVersion, pin });
+}
+
+/** The remembered choice under `key`, or null when nothing (or something else, or something malformed) is kept. */
+export function rememberedChoice(saved: unknown, key: string): EngineChoice | null {
+  if (typeof saved !== 'object' || saved === null) return null;
+  const { key: k, adapter, speeds } = saved as Partial<RememberedCalibration>;
+  if (k !== key || !Array.isArray(speeds) || !(adapter === null || typeof adapter === 'string')) return null;
+  const backends: readonly unknown[] = ['webgpu', 'wasm', 'cpu'];
+  const valid = speeds.every((x: unknown) => typeof x === 'object' && x !== null && backends.includes((x as EngineSpeed).backend) && (typeof (x as { tokensPerSecond?: unknown }).tokensPerSecond === 'number' || typeof (x as { failed?: unknown }).failed === 'string'));
+  if (!valid) return null;
+  try {
+    return pickEngine(adapter, speeds, true);
+  } catch {
+    return null;
+  }
 }

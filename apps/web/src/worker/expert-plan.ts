@@ -1,3 +1,4 @@
+import type { PhaseClock } from './phase-clock.ts';
 import { type ModelConfig, type ParamMap, type Routing, elementCount, expertTensorNames, expertsUsed, parameterShapes, prefill } from '@blyan/model';
 
 export interface ExpertRef {
@@ -18,10 +19,11 @@ export interface PromptPlan {
  * Finds, layer by layer, the experts a prompt routes to and has `load` fetch exactly those. A probe
  * prefill runs with zero weights standing in for experts not yet loaded; the first layer that
  * needs an absent expert is exact (every layer before it ran real weights), so its missing experts
- * are loaded together, and the probe runs again, at most nLayers + 1 times. With static routing
+ * are loaded together, and the probe runs again, at most nLayers times (once the last layer's
+ * experts are in, the probe that found them was exact for every layer: no run to confirm it). With static routing
  * the whole static set of a layer is loaded (decode steps may route to any of it). Adds the loaded
  * experts to `params`; returns the sets and the prompt's router mass per layer (from the last,
- * exact, probe).
+ * exact, probe). With a `clock`, the probe's prefills are timed there as 'router probe'.
  */
 export async function loadPromptExperts(
   params: ParamMap,
@@ -29,6 +31,7 @@ export async function loadPromptExperts(
   tokens: readonly number[],
   routing: Routing,
   load: (missing: ExpertRef[]) => Promise<void>,
+  clock?: PhaseClock,
 ): Promise<PromptPlan> {
   const zeros = zeroExperts(cfg);
   for (let round = 0; round <= cfg.nLayers; round++) {
@@ -39,15 +42,19 @@ export async function loadPromptExperts(
         if (params[n.w1] === undefined) Object.assign(probe, { [n.w1]: zeros.w1, [n.w3]: zeros.w3, [n.w2]: zeros.w2 });
       }
     }
-    const { state } = prefill(probe, cfg, tokens, routing);
+    const run = () => prefill(probe, cfg, tokens, routing);
+    const { state } = clock ? clock.timeSync('router probe', run) : run();
     const used = expertsUsed(state);
     const sets = routing.mode === 'dynamic' ? used : state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
     const layer = sets.findIndex((set, l) => set.some((e) => params[expertTensorNames(l, e).w1] === undefined));
-    if (layer < 0) return { sets, mass: state.routes.map((positions) => meanProbs(positions.map((r) => r.probs), cfg.nExperts)) };
+    const plan = () => ({ sets, mass: state.routes.map((positions) => meanProbs(positions.map((r) => r.probs), cfg.nExperts)) });
+    if (layer < 0) return plan();
     await load(sets[layer]!.filter((e) => params[expertTensorNames(layer, e).w1] === undefined).map((expert) => ({ layer, expert })));
     for (const e of sets[layer]!) {
       if (params[expertTensorNames(layer, e).w1] === undefined) throw new Error(`loading layer${layer}.expert${e} did not add its weights`);
     }
+    // A layer's router reads only the layers before it: with the last layer's experts in, this probe was exact everywhere.
+    if (layer === cfg.nLayers - 1) return plan();
   }
   throw new Error('expert planning did not converge');
 }

@@ -11,7 +11,8 @@ export const isGpuFailure = (e: unknown): boolean => e instanceof GpuUnavailable
  */
 export class GpuRunner {
   private constructor(
-    private readonly device: GPUDevice,
+    /** The worker's one WebGPU device: the engine and the engine calibration share it (and its compiled pipelines). */
+    readonly device: GPUDevice,
     private engine: BlyanEngine | null = null,
   ) {}
 

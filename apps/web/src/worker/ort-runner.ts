@@ -1,8 +1,28 @@
 import { type ModelConfig, type ParamMap, type SequenceBudget, elementCount, parameterShapes } from '@blyan/model';
 import { buildRoutedForwardGraph, ioNames, routedName } from '@blyan/model/onnx/graphs';
-import * as ort from 'onnxruntime-web/wasm';
+import * as wasmBundle from 'onnxruntime-web/wasm';
 import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+
+type Ort = typeof wasmBundle;
+
+/** One onnxruntime-web bundle and the execution provider to run on it, its files served by this app (never downloaded at run time). */
+export interface OrtRuntime {
+  ort: Ort;
+  executionProviders: string[];
+  /** Points the bundle at its wasm files and sets its threads, before the first session. */
+  configure(ort: Ort): void;
+}
+
+/** The app's engine: the plain wasm bundle (SIMD; threads when the page is cross-origin isolated). */
+export const WASM_RUNTIME: OrtRuntime = {
+  ort: wasmBundle,
+  executionProviders: ['wasm'],
+  configure(ort) {
+    ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
+  },
+};
 
 export interface OrtPass {
   /** Logits [V] of the last position. */
@@ -12,8 +32,8 @@ export interface OrtPass {
 }
 
 /**
- * The model on onnxruntime-web's wasm backend (SIMD; threads when the page is cross-origin
- * isolated): the routed forward graph over the whole sequence, every parameter an input. Experts
+ * The model on onnxruntime-web (the app runs WASM_RUNTIME; the browser benchmark also a WebGPU
+ * execution provider): the routed forward graph over the whole sequence, every parameter an input. Experts
  * not fetched are fed as zeros; each pass reports where every token was routed, so the caller
  * can tell whether a token needed one of them.
  */
@@ -22,14 +42,15 @@ export class OrtRunner {
 
   private constructor(
     private readonly cfg: ModelConfig,
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: wasmBundle.InferenceSession,
   ) {}
 
-  static async open(cfg: ModelConfig): Promise<OrtRunner> {
-    ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 1)) : 1;
-    const session = await ort.InferenceSession.create(buildRoutedForwardGraph(cfg), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    return new OrtRunner(cfg, session);
+  static async open(cfg: ModelConfig, runtime: OrtRuntime = WASM_RUNTIME): Promise<OrtRunner> {
+    const { ort } = runtime;
+    runtime.configure(ort);
+    const session = await ort.InferenceSession.create(buildRoutedForwardGraph(cfg), { executionProviders: runtime.executionProviders, graphOptimizationLevel: 'all' });
+    return new OrtRunner(cfg, ort, session);
   }
 
   /**
@@ -38,9 +59,9 @@ export class OrtRunner {
    * promptTokens tokens; required for such a model, refused for others).
    */
   async forward(params: ParamMap, tokens: readonly number[], masks: readonly (readonly number[] | null)[], budget: SequenceBudget | null = null): Promise<OrtPass> {
-    const { cfg } = this;
+    const { cfg, ort } = this;
     const T = tokens.length;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, wasmBundle.Tensor> = {};
     for (const { name, shape } of parameterShapes(cfg)) feeds[name] = new ort.Tensor('float32', params[name] ?? this.zerosOf(shape), [...shape]);
     const ids = BigInt64Array.from(tokens, BigInt);
     feeds[ioNames.TOKENS] = new ort.Tensor('int64', ids, [1, T]);

@@ -11,6 +11,8 @@ import { DownloadPlanner, PREDICTED_MASS, modeRouting, predictExperts } from './
 import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
 import { OrtRunner } from './ort-runner.ts';
+import { PhaseClock } from './phase-clock.ts';
+import { ProvenHeaders } from './proven-headers.ts';
 
 export interface Prompt {
   id: number;
@@ -28,6 +30,8 @@ interface Model {
   params: ParamMap;
   /** Slot → block hash of each loaded slot. */
   loaded: Map<string, Hash>;
+  /** The WebGPU engine for this model being created: uploads wait for it. */
+  engine: Promise<void>;
 }
 
 /** One answer being generated, as the backends see it. */
@@ -62,7 +66,11 @@ export class ModelSession {
   private model: Model | null = null;
   private readonly loader: BlockLoader;
   private readonly lineage: Lineage;
+  /** Headers of the shipped genesis and of the relay's last listing, by their own hash. */
+  private readonly proven = new ProvenHeaders();
   private ort: OrtRunner | null = null;
+  /** Where the time goes: the start's phases until the first answer, then each answer's own. */
+  clock = new PhaseClock();
 
   constructor(
     private readonly client: RelayClient,
@@ -76,7 +84,8 @@ export class ModelSession {
     /** The signed genesis headers this build shipped beside the pin: proven by hashing, so the check stops at genesis. */
     genesisHeaders?: readonly unknown[],
   ) {
-    this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads());
+    this.proven.add(genesisHeaders ?? []);
+    this.loader = new BlockLoader(client, cache, (event) => post({ type: 'block', event }), () => this.heads(), this.proven);
     this.lineage = new Lineage(pin, relayDelegations(client), genesisHeaders);
   }
 
@@ -122,7 +131,7 @@ export class ModelSession {
 
   /** Brings the model to the relay's current heads, verified back to the pinned genesis (or the saved ones offline). */
   async sync(): Promise<Model> {
-    const { snapshot, online } = await currentHeads(this.client, this.cache, this.lineage, this.snapshot);
+    const { snapshot, online } = await this.clock.time('heads and trust check', () => currentHeads(this.client, this.cache, this.lineage, this.snapshot, this.proven));
     this.snapshot = snapshot;
     const { params } = snapshot;
     const model = this.model !== null && this.model.meta === params.meta ? this.model : await this.loadMeta(params.meta);
@@ -131,6 +140,7 @@ export class ModelSession {
     }
     const dense = [...model.slots.values()].filter((s) => s.type !== 'expert' && !model.loaded.has(s.name));
     await Promise.all(dense.map((s) => this.loadSlot(model, s.name)));
+    await model.engine;
     this.model = model;
     const { config, routing } = model.payload;
     this.post({ type: 'model', info: { meta: model.meta, config, staticExpertsPerLayer: routing.staticExpertsPerLayer, modelBytes: snapshot.modelBytes, online, trust: snapshot.trust } });
@@ -140,21 +150,30 @@ export class ModelSession {
 
   private async loadMeta(hash: Hash): Promise<Model> {
     this.post({ type: 'status', text: 'loading the model spec and dense blocks' });
-    const meta = await this.loader.load(hash, 'A/meta', new Set([hash]));
+    const meta = await this.loader.load(hash, 'A/meta', new Set([hash]), this.clock);
     const payload = parseMetaPayload(meta.payload);
     await this.ort?.release();
     this.ort = null;
-    if (this.gpu) {
-      try {
-        await this.gpu.reset(payload.config);
-      } catch (e) {
-        if (!isGpuFailure(e)) throw e;
-        this.dropGpu((e as Error).message);
-      }
-    }
-    if (this.backend === 'wasm') await this.ortFor(payload.config);
+    const engine = this.startEngine(payload.config);
+    if (this.backend === 'wasm') await this.clock.time('onnxruntime-web session', () => this.ortFor(payload.config));
     const slots = new Map(slotPlan(payload.config).map((s) => [s.name, s]));
-    return { meta: hash, payload, tokenizer: Tokenizer.fromJSON(payload.tokenizer), slots, params: {}, loaded: new Map() };
+    return { meta: hash, payload, tokenizer: Tokenizer.fromJSON(payload.tokenizer), slots, params: {}, loaded: new Map(), engine };
+  }
+
+  /**
+   * Creates the WebGPU engine for `cfg` (allocating and compiling every pipeline) while the dense
+   * blocks download; resolves once it is ready, or once WebGPU is dropped for wasm because it failed.
+   */
+  private startEngine(cfg: ModelConfig): Promise<void> {
+    const gpu = this.gpu;
+    if (!gpu) return Promise.resolve();
+    const ready = this.clock.time('engine: pipeline compilation', () => gpu.reset(cfg)).catch((e: unknown) => {
+      if (!isGpuFailure(e)) throw e;
+      this.dropGpu((e as Error).message);
+    });
+    // Awaited by sync and every upload; this only keeps a failure from counting as unhandled when a download fails first.
+    ready.catch(() => undefined);
+    return ready;
   }
 
   private unload(model: Model, slot: string): void {
@@ -173,15 +192,18 @@ export class ModelSession {
     const plan = model.slots.get(slot);
     const hash = this.snapshot!.params.slots[slot];
     if (!plan || !hash) throw new Error(`the model has no slot ${slot} on the relay's ParamIndex`);
-    const block = await this.loader.load(hash, slot, new Set([model.meta, ...model.loaded.values()]));
+    const block = await this.loader.load(hash, slot, new Set([model.meta, ...model.loaded.values()]), this.clock);
     Object.assign(model.params, slotParams(plan, block.payload));
-    this.gpu?.load(slotTensors(plan, block.payload));
+    await model.engine;
+    const gpu = this.gpu;
+    if (gpu) this.clock.timeSync('GPU upload', () => gpu.load(slotTensors(plan, block.payload)));
     model.loaded.set(slot, hash);
     return block.source;
   }
 
   async answer(p: Prompt, stopped: () => boolean): Promise<void> {
     const t0 = performance.now();
+    const clock = (this.clock = new PhaseClock());
     const downloadedBefore = this.loader.downloaded;
     const model = await this.sync();
     const downloadedBeforeExperts = this.loader.downloaded;
@@ -210,7 +232,7 @@ export class ModelSession {
       (fetches) => this.post({ type: 'plan', id: p.id, fetches: [...fetches] }),
     );
     // The prompt's set first (a router probe, layer by layer), then what the answer will likely need, in the background.
-    const { sets, mass } = await loadPromptExperts(model.params, cfg, tokens, routing, (refs) => planner.prompt(refs));
+    const { sets, mass } = await loadPromptExperts(model.params, cfg, tokens, routing, (refs) => planner.prompt(refs), clock);
     planner.setMass(mass);
     planner.prefetch(predictExperts(mass, PREDICTED_MASS, ({ layer, expert }) => model.loaded.has(expertSlotName(layer, expert)) || !allowedIn(routing, sets, layer, expert)));
     this.post({ type: 'status', text: 'generating' });
@@ -218,6 +240,7 @@ export class ModelSession {
     const decoder = new StreamDecoder(tokenizer);
     let produced = 0;
     let ttftMs = 0;
+    let ttftParts: Record<string, number> = {};
     let end: AnswerEnd = 'context-full';
     const run: Run = {
       tokens,
@@ -233,7 +256,10 @@ export class ModelSession {
           return false;
         }
         produced++;
-        if (produced === 1) ttftMs = performance.now() - t0;
+        if (produced === 1) {
+          ttftMs = performance.now() - t0;
+          ttftParts = clock.totals(t0 + ttftMs);
+        }
         this.post({ type: 'token', id: p.id, text: decoder.push(token) });
         await nextTurn();
         if (stopped()) end = 'stopped';
@@ -261,6 +287,7 @@ export class ModelSession {
     }
     if (this.backend === 'cpu') await this.generateOnCpu(model, run, onRoute);
     await planner.settle();
+    await clock.time('IndexedDB write', () => this.cache.flush());
     const tail = decoder.flush();
     if (tail) this.post({ type: 'token', id: p.id, text: tail });
     const layers = route();
@@ -274,6 +301,7 @@ export class ModelSession {
       promptTokensRead: tokens.length,
       contextLength: cfg.contextLength,
       ttftMs,
+      ttftParts,
       totalMs: performance.now() - t0,
       bytesDownloaded: this.loader.downloaded - downloadedBefore,
       expertBytesDownloaded: this.loader.downloaded - downloadedBeforeExperts,
@@ -351,8 +379,16 @@ export class ModelSession {
       await run.loadExperts(refs);
     };
     const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
-    await gpu.prefill(run.tokens, gpuRouting, load);
-    await gpu.generate(run.maxTokens, run.sampling, run.seed, load, run.emit);
+    const clock = this.clock;
+    await clock.time('GPU prefill: upload and submit', () => gpu.prefill(run.tokens, gpuRouting, load));
+    // The first token waits for the prefill's GPU work to finish, then samples and reads back.
+    const submitted = performance.now();
+    let first = true;
+    await gpu.generate(run.maxTokens, run.sampling, run.seed, load, (token) => {
+      if (first) clock.add('GPU prefill: run, sample and readback', submitted, performance.now());
+      first = false;
+      return run.emit(token);
+    });
   }
 }
 

@@ -1,0 +1,94 @@
+/**
+ * The page's cold start and cold time to first token, with their parts, against a baseline build in
+ * the same run: `pnpm bench:cold [BASELINE_DIST]` (builds the app first). BASELINE_DIST is another
+ * commit's built apps/web/dist (e.g. `git archive <commit>` unpacked, `vite build` there); both
+ * builds are pinned to one relay founded from the committed genesis checkpoint and run alternately,
+ * each cold in a fresh browser profile (empty cache), on WebGPU: page load until Send is enabled,
+ * then one prompt and a 32-token greedy answer. Prints medians; the parts are the worker's phases
+ * (they may overlap, so they need not add up).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium } from '@playwright/test';
+import { CHROMIUM } from '../e2e/chromium.ts';
+import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
+import { pinnedDist } from '../e2e/pinned-dist.ts';
+import { startRelay } from '../e2e/relay-process.ts';
+import { serveStatic } from '../e2e/static-server.ts';
+import { coldOpen } from './session.ts';
+
+const ROUNDS = 7;
+const PROMPT = 'The router picks two experts';
+const MAX_TOKENS = 32;
+
+interface Cold {
+  startMs: number;
+  ttftMs: number;
+  startParts: Record<string, number>;
+  ttftParts: Record<string, number>;
+  answer: string;
+}
+
+async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
+  const { chat, startMs, context } = await coldOpen(browser, chatUrl);
+  try {
+    const startup = await chat.page.getByTestId('status').getAttribute('data-startup');
+    await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
+    const { stats, answer } = await chat.ask(PROMPT);
+    return { startMs, ttftMs: stats.ttftMs, startParts: startup ? (JSON.parse(startup) as { parts: Record<string, number> }).parts : {}, ttftParts: stats.ttftParts ?? {}, answer };
+  } finally {
+    await context.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x)} ms`);
+
+const baselineDist = process.argv[2];
+if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
+if (baselineDist !== undefined && !existsSync(join(baselineDist, 'index.html'))) throw new Error(`no build in ${baselineDist}`);
+const relay = await startRelay(GENESIS_CHECKPOINT);
+const builds = [...(baselineDist ? [{ label: `baseline (${baselineDist})`, dist: baselineDist }] : []), { label: 'this build', dist: DIST }];
+const served = await Promise.all(
+  builds.map(async (b) => {
+    const pinned = await pinnedDist(b.dist);
+    await pinned.pin(relay.genesis, await relay.genesisHeaders());
+    const app = await serveStatic(pinned.dir);
+    return { ...b, pinned, app, runs: [] as Cold[] };
+  }),
+);
+const browser = await chromium.launch({ ...CHROMIUM, headless: true });
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of served) {
+      s.runs.push(await coldRun(browser, `${s.app.url}/?relay=${encodeURIComponent(relay.url)}`));
+      process.stderr.write(`${s.label} round ${r + 1}: start ${ms(s.runs.at(-1)!.startMs)}, first token ${ms(s.runs.at(-1)!.ttftMs)}\n`);
+    }
+  }
+} finally {
+  await browser.close();
+  for (const s of served) {
+    await s.app.close();
+    await s.pinned.remove();
+  }
+  await relay.stop();
+}
+
+const answers = new Set(served.flatMap((s) => s.runs.map((r) => r.answer)));
+console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
+console.log(`| measure | ${served.map((s) => s.label).join(' | ')} |`);
+console.log(`| --- | ${served.map(() => '---').join(' | ')} |`);
+const row = (label: string, of: (c: Cold) => number | undefined) => {
+  const cells = served.map((s) => {
+    const xs = s.runs.map(of).filter((x): x is number => x !== undefined);
+    return xs.length ? `${ms(median(xs))} (${ms(Math.min(...xs))}–${ms(Math.max(...xs))})` : '–';
+  });
+  console.log(`| ${label} | ${cells.join(' | ')} |`);
+};
+row('cold start (page load until Send is enabled)', (c) => c.startMs);
+const startPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.startParts))))];
+for (const p of startPhases) row(`… start part: ${p}`, (c) => c.startParts[p]);
+row('cold time to first token', (c) => c.ttftMs);
+const ttftPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.ttftParts))))];
+for (const p of ttftPhases) row(`… first token part: ${p}`, (c) => c.ttftParts[p]);
+if (answers.size !== 1) process.exitCode = 1;
