@@ -63,10 +63,18 @@ export function siweMessage(wallet: Address, nonce: string, f: SiweFields = {}):
   }).prepareMessage();
 }
 
-export const postJson = (app: Hono, path: string, body: unknown, cookie?: string) =>
+/** What the sign-in helpers send requests through: an app in this process, or a relay process (`remote`). */
+export interface Requester {
+  request(path: string, init?: RequestInit): Response | Promise<Response>;
+}
+
+/** A relay process at `url` as a Requester. */
+export const remote = (url: string): Requester => ({ request: (path, init) => fetch(`${url}${path}`, init) });
+
+export const postJson = (app: Requester, path: string, body: unknown, cookie?: string) =>
   app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(cookie && { cookie }) } });
 
-export async function nonce(app: Hono): Promise<string> {
+export async function nonce(app: Requester): Promise<string> {
   return ((await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string }).nonce;
 }
 
@@ -78,7 +86,7 @@ export interface LoggedIn {
 }
 
 /** Signs in a fresh wallet with a fresh session key; returns the session cookie. */
-export async function login(app: Hono, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
+export async function login(app: Requester, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
   const key = newAccount();
   const message = siweMessage(wallet.address, await nonce(app), { sessionKey: key.address, ...f });
   const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });

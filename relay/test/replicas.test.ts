@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { type Block, type BlockHeader, type Hash, blockHash } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Requester, clock, login, newAccount, nonce, postJson, remote, siweMessage } from './accounts-helpers.ts';
 import { type Fixture, OCTETS, fixture, paramBlock, tempDir, wireBody } from './helpers.ts';
 import { type ServeProcess, startServe } from './serve-process.ts';
 
@@ -27,6 +28,16 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
   await f.close();
 });
+
+/** Every nonce asked of any replica in this file: they all count against one client's limit. */
+let noncesAsked = 0;
+const counted = (r: ServeProcess): Requester => ({
+  request(path, init) {
+    if (path === '/v1/auth/nonce') noncesAsked++;
+    return remote(r.url).request(path, init);
+  },
+});
+const me = (r: ServeProcess, cookie: string) => fetch(`${r.url}/v1/auth/me`, { headers: { cookie } });
 
 const post = (r: ServeProcess, b: Block) => fetch(`${r.url}/v1/blocks`, { method: 'POST', body: wireBody(b), headers: OCTETS });
 const genesisOf = (name: string) => f.genesis.find((b) => b.header.name === name)!;
@@ -123,4 +134,40 @@ describe('three relay replicas on one database and one bucket', () => {
       }
     }
   }, 60_000);
+});
+
+describe('sign-in on three replicas sharing one database', () => {
+  it('a session opened on one replica is live on the others, and a logout on one ends it on all', async () => {
+    clock.now = Date.now();
+    const [a, b] = replicas.slice(1) as [ServeProcess, ServeProcess];
+    const who = await login(counted(a));
+    for (const r of [a, b]) expect((await (await me(r, who.cookie)).json()).account).toBe(who.account);
+    expect((await fetch(`${b.url}/v1/auth/logout`, { method: 'POST', headers: { cookie: who.cookie } })).status).toBe(200);
+    for (const r of [a, b]) expect((await me(r, who.cookie)).status).toBe(401);
+  });
+
+  it('a nonce issued by one replica signs in once on another, and is refused on every replica after', async () => {
+    clock.now = Date.now();
+    const [a, b] = replicas.slice(1) as [ServeProcess, ServeProcess];
+    const wallet = newAccount();
+    const n = await nonce(counted(a));
+    const attempt = async (r: ServeProcess) => {
+      const key = newAccount();
+      const message = siweMessage(wallet.address, n, { sessionKey: key.address });
+      return postJson(remote(r.url), '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
+    };
+    const raced = await Promise.all([attempt(b), attempt(a), attempt(b)]);
+    expect(raced.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+    for (const r of raced.filter((x) => x.status === 401)) expect((await r.json()).error.code).toBe('unknown_nonce');
+    expect((await attempt(a)).status).toBe(401);
+  });
+
+  it('one client gets the nonce limit once across all replicas, not once per replica', async () => {
+    const survivors = replicas.slice(1);
+    const statuses: number[] = [];
+    for (let i = 0; statuses.at(-1) !== 429 && i < 200; i++) statuses.push((await counted(survivors[i % survivors.length]!).request('/v1/auth/nonce', { method: 'POST' })).status);
+    expect(noncesAsked - 1).toBe(60);
+    expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+    for (const r of survivors) expect((await fetch(`${r.url}/v1/auth/nonce`, { method: 'POST' })).status).toBe(429);
+  });
 });

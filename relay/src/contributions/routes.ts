@@ -43,7 +43,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   });
 
   app.post('/contributions', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     const slot = limiter.take(session.account);
     if (!slot.ok) {
@@ -70,7 +70,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   });
 
   app.get('/assignment', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     const meta = await index.metaHead();
     if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');

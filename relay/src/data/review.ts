@@ -48,7 +48,7 @@ export async function castVote(d: ReviewDeps, account: Address, body: unknown): 
     return no(409, 'replayed_vote', 'this signed vote was already counted; sign a new one');
   }
   if (v.voter !== account) return no(403, 'wrong_voter', `the vote is ${v.voter}'s, the signed-in account is ${account}`);
-  if (opened.signer !== account && !d.isDelegate(account, opened.signer)) return no(403, 'undelegated_key', `${opened.signer} is no live session key of ${account}`);
+  if (opened.signer !== account && !(await d.isDelegate(account, opened.signer))) return no(403, 'undelegated_key', `${opened.signer} is no live session key of ${account}`);
   if (Math.abs(v.at - d.now()) > d.config.voteSkewMs) return no(422, 'stale_vote', `the vote was signed at ${v.at}; votes must be signed within ${d.config.voteSkewMs / 60_000} minutes`);
   const upload = d.store.get(v.upload);
   if (upload === undefined) return no(404, 'not_found', `no upload ${v.upload}`);

@@ -52,7 +52,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
   };
 
   app.get('/rounds/unit', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     rounds.closeDue();
     const unit = await rounds.unit(session.account);
@@ -60,7 +60,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
   });
 
   app.post('/rounds/:id/deltas', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     const raw = c.req.param('id');
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
     const slot = limiter.take(session.account);

@@ -33,14 +33,14 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
     }),
   );
   const limits = deps.limits ?? DEFAULT_CLIENT_LIMITS;
-  app.post('/v1/auth/nonce', perClient('nonce', limits.nonce));
-  app.post('/v1/auth/login', perClient('login', limits.login));
-  app.post('/v1/blocks', perClient('blocks', limits.blocks));
-  app.post('/v1/contributions', perClient('contributions', limits.contributions));
-  app.post('/v1/datasets/:name/uploads', perClient('uploads', limits.uploads));
-  app.post('/v1/votes', perClient('votes', limits.votes));
-  app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas));
-  app.post('/v1/usage', perClient('usage', limits.usage));
+  app.post('/v1/auth/nonce', perClient('nonce', limits.nonce, deps.limitStore));
+  app.post('/v1/auth/login', perClient('login', limits.login, deps.limitStore));
+  app.post('/v1/blocks', perClient('blocks', limits.blocks, deps.limitStore));
+  app.post('/v1/contributions', perClient('contributions', limits.contributions, deps.limitStore));
+  app.post('/v1/datasets/:name/uploads', perClient('uploads', limits.uploads, deps.limitStore));
+  app.post('/v1/votes', perClient('votes', limits.votes, deps.limitStore));
+  app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
+  app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
   app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
   app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 
 /**
- * The index schema on PostgreSQL, as numbered migrations. Each one is safe to run again (IF NOT
+ * The relay's schema on PostgreSQL, as numbered migrations: 1 the index, 2 sign-in and rate limits
+ * (what replicas must share to act as one relay). Each one is safe to run again (IF NOT
  * EXISTS), and `migrate` applies the missing ones in one transaction under an advisory lock, so
  * replicas starting together neither race nor apply one twice.
  *
@@ -39,11 +40,27 @@ export const PG_MIGRATIONS: readonly string[] = [
      one boolean PRIMARY KEY DEFAULT true CHECK (one),
      hash text NOT NULL REFERENCES blocks (hash)
    );`,
+  `CREATE TABLE IF NOT EXISTS nonces (nonce text PRIMARY KEY, expires_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+   CREATE TABLE IF NOT EXISTS sessions (
+     token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+     account text NOT NULL,
+     session_key text NOT NULL,
+     issued_at bigint NOT NULL,
+     expires_at bigint NOT NULL,
+     revoked_at bigint,
+     message text NOT NULL,
+     signature text NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS sessions_by_key ON sessions (session_key, account);
+   CREATE TABLE IF NOT EXISTS rate_hits (key text PRIMARY KEY, hits integer NOT NULL CHECK (hits >= 0), reset_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS rate_hits_by_reset ON rate_hits (reset_at);`,
 ];
 
-/** Advisory lock keys (any constants unique to Blyan): schema migration, and the append order. */
+/** Advisory lock keys (any constants unique to Blyan): schema migration, the append order, and a session key's login. */
 export const MIGRATE_LOCK = 0x626c7961;
 export const APPEND_LOCK = 0x626c7962;
+export const LOGIN_LOCK = 0x626c7963;
 
 /** Brings the database up to PG_MIGRATIONS; returns the version it was at. */
 export async function migrate(client: pg.PoolClient): Promise<number> {
@@ -53,7 +70,7 @@ export async function migrate(client: pg.PoolClient): Promise<number> {
     await client.query('CREATE TABLE IF NOT EXISTS blyan_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM blyan_migrations');
     const from = rows[0]?.v ?? 0;
-    if (from > PG_MIGRATIONS.length) throw new Error(`database has index schema ${from}; this relay reads schema ${PG_MIGRATIONS.length}`);
+    if (from > PG_MIGRATIONS.length) throw new Error(`database has relay schema ${from}; this relay reads schema ${PG_MIGRATIONS.length}`);
     for (let v = from; v < PG_MIGRATIONS.length; v++) {
       await client.query(PG_MIGRATIONS[v]!);
       await client.query('INSERT INTO blyan_migrations (version) VALUES ($1)', [v + 1]);
@@ -69,8 +86,8 @@ export async function migrate(client: pg.PoolClient): Promise<number> {
 /** For read-only opens: the schema must already be there, at this relay's version. */
 export async function checkSchema(client: pg.PoolClient): Promise<void> {
   const exists = await client.query<{ t: string | null }>("SELECT to_regclass('blyan_migrations')::text AS t");
-  if (exists.rows[0]?.t == null) throw new Error('no relay index in this database');
+  if (exists.rows[0]?.t == null) throw new Error('no relay schema in this database');
   const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM blyan_migrations');
   const v = rows[0]?.v ?? 0;
-  if (v !== PG_MIGRATIONS.length) throw new Error(`database has index schema ${v}; this relay reads schema ${PG_MIGRATIONS.length}`);
+  if (v !== PG_MIGRATIONS.length) throw new Error(`database has relay schema ${v}; this relay reads schema ${PG_MIGRATIONS.length}`);
 }
