@@ -4,6 +4,7 @@ import { type Log, UsageError } from './cli/args.ts';
 import { seedData } from './cli/seed-data.ts';
 import { serve } from './cli/serve.ts';
 import { verify } from './cli/verify.ts';
+import { worker } from './cli/worker.ts';
 
 const USAGE = `usage: blyan <command> [options]
 
@@ -20,6 +21,11 @@ const USAGE = `usage: blyan <command> [options]
            one origin that gets credentialed (cookie) requests; it defaults to the relay's own
            address with --app, else http://localhost:5173 (vite dev). --min-improvement is δ in
            nats/token. --usage-period is the usage pool's period in seconds (10,000 units each)
+  worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
+           [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
+           judge contributions queued by relay replicas sharing that database and bucket, apart
+           from serving: any number of workers take jobs from one queue; a job whose worker dies
+           is taken again once its --lease (seconds) runs out, and is judged and credited once
   genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
@@ -38,7 +44,10 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 --database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
-replicas sharing both serve as one relay, each with its own --store for its lock and keys. A founded network's keys
+replicas sharing both serve as one relay (sign-in, rate limits, contributions and the rewards
+ledger in the database; usage rewards, datasets and rounds answer 503 embedded_only), each with
+its own --store for its lock and keys, and contributions are judged by blyan worker processes.
+--database without --objects is refused. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;
 
@@ -53,6 +62,13 @@ async function main(argv: string[], log: Log): Promise<number | null> {
     case 'serve': {
       const running = await serve(args, log);
       const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return null;
+    }
+    case 'worker': {
+      const running = await worker(args, log);
+      const stop = () => void running.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return null;

@@ -60,7 +60,7 @@ async function contribute(delta = sparsifyDelta(tuned.baseParams, tuned.params, 
 }
 
 async function verdict(id: unknown) {
-  await f.relay.accounts.worker.drain();
+  await f.relay.accounts.judging.drain();
   return (await (await f.app.request(`/v1/contributions/${id}`)).json()) as Record<string, unknown> & { figures: { baseline: number; candidate: number; improvement: number } | null };
 }
 

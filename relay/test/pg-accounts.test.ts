@@ -2,8 +2,11 @@ import type { Address } from '@blyan/block';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgAuthStore } from '../src/auth/pg-auth-store.ts';
+import { PgContributionStore } from '../src/contributions/pg-store.ts';
+import { REWARDS_ACCOUNT, userAccount } from '../src/rewards/journal.ts';
+import { PgJournal } from '../src/rewards/pg-journal.ts';
 import { PgRateStore } from '../src/server/pg-rate-store.ts';
-import { openPgPool } from '../src/store/pg-pool.ts';
+import { inTransaction, openPgPool } from '../src/store/pg-pool.ts';
 import { testBackend } from './backends.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -81,5 +84,100 @@ describe('PgRateStore shared by replicas', () => {
     expect((await store.increment('k')).totalHits).toBe(2);
     await new Promise((r) => setTimeout(r, 80));
     expect((await store.increment('k')).totalHits).toBe(1);
+  });
+});
+
+const credit = (ref: string, who: Address, amount: number) => ({
+  kind: 'contribution' as const,
+  ref,
+  memo: `test ${ref}`,
+  postings: [
+    { account: REWARDS_ACCOUNT, amount: -amount },
+    { account: userAccount(who), amount },
+  ],
+});
+
+describe('the rewards ledger on PostgreSQL: its rules are the database\'s', () => {
+  it('refuses, at commit, an entry whose postings do not sum to 0 or that has one posting, whoever writes it', async () => {
+    const [pool] = await replicaPools(1);
+    const raw = (postings: [string, number][]) =>
+      inTransaction(pool!, async (q) => {
+        const { rows } = await q.query("INSERT INTO journal (at, kind, ref, memo) VALUES (1, 'contribution', $1, 'raw') RETURNING id", [`raw-${postings.length}-${postings[0]![1]}`]);
+        for (const [account, amount] of postings) {
+          await q.query('INSERT INTO ledger_accounts (name, created_at) VALUES ($1, 1) ON CONFLICT DO NOTHING', [account]);
+          await q.query('INSERT INTO postings (journal_id, account, amount) VALUES ($1, $2, $3)', [rows[0].id, account, amount]);
+        }
+      });
+    await expect(raw([[REWARDS_ACCOUNT, -5], [userAccount(ACCOUNT), 4]])).rejects.toThrow(/does not balance/);
+    await expect(raw([[userAccount(ACCOUNT), 5]])).rejects.toThrow(/does not balance/);
+    await expect(raw([])).rejects.toThrow();
+    await expect(inTransaction(pool!, (q) => q.query("INSERT INTO journal (at, kind, ref, memo) VALUES (1, 'usage', 'empty', 'no postings')"))).rejects.toThrow(/does not balance/);
+    expect(await new PgJournal(pool!).trialBalance()).toEqual({ total: 0, entries: 0, unbalanced: [] });
+  });
+
+  it('keeps written entries as written: no UPDATE or DELETE of journal or postings', async () => {
+    const [pool] = await replicaPools(1);
+    await inTransaction(pool!, (q) => PgJournal.post(q, credit('1', ACCOUNT, 7), 1));
+    await expect(pool!.query('UPDATE postings SET amount = amount * 2')).rejects.toThrow(/append-only/);
+    await expect(pool!.query('DELETE FROM postings')).rejects.toThrow(/append-only/);
+    await expect(pool!.query("UPDATE journal SET memo = 'edited'")).rejects.toThrow(/append-only/);
+    expect(await new PgJournal(pool!).balance(userAccount(ACCOUNT))).toBe(7);
+  });
+
+  it('under 4 replicas writing concurrently, pays each (kind, ref) once and balances to 0', async () => {
+    const pools = await replicaPools(4);
+    const refs = Array.from({ length: 25 }, (_, i) => String(i));
+    const tries = pools.flatMap((p, r) => refs.map((ref) => inTransaction(p, (q) => PgJournal.post(q, credit(ref, ACCOUNT, 1 + Number(ref)), r)).then(() => 'ok', (e: Error) => e.message)));
+    const outcomes = await Promise.all(tries);
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(refs.length);
+    expect(outcomes.filter((o) => o !== 'ok').every((m) => /duplicate key/.test(m))).toBe(true);
+    const book = new PgJournal(pools[0]!);
+    expect(await book.trialBalance()).toEqual({ total: 0, entries: refs.length, unbalanced: [] });
+    expect(await book.balance(userAccount(ACCOUNT))).toBe(refs.reduce((s, r) => s + 1 + Number(r), 0));
+    expect(await book.leaderboard(5)).toEqual([{ address: ACCOUNT, balance: refs.reduce((s, r) => s + 1 + Number(r), 0) }]);
+  });
+});
+
+/** A queued contribution row, written as a replica's intake would (the worker's path is exercised end to end in the fault test). */
+async function queued(pool: pg.Pool, n: number): Promise<number> {
+  const { rows } = await pool.query<{ id: number }>(
+    `INSERT INTO contributions (account, signer, slot, shard, meta, base, block, payload_hash, header, delta, raw_bytes, delta_norm, status, created_at, seed, commitment)
+     VALUES ($1, $1, 'layer0.expert0', 0, 'm', 'base', $2, $2, '{}', '\\x00', 1, 1, 'queued', 1, 's', 'c') RETURNING id`,
+    [ACCOUNT, `block${n}`],
+  );
+  return rows[0]!.id;
+}
+
+const VERDICT = { v: 1 } as never;
+const FIGURES = { baseline: 2, candidate: 1, improvement: 1, tokens: 10, ms: 1 };
+
+describe('the contribution queue on PostgreSQL', () => {
+  it('hands each waiting job to one of many workers claiming at once, and a job again once its lease has run out', async () => {
+    const pools = await replicaPools(3);
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(await queued(pools[0]!, i));
+    const stores = pools.map((p) => new PgContributionStore(p));
+    const t = 1_000;
+    const claims = await Promise.all(Array.from({ length: 9 }, (_, i) => stores[i % 3]!.claim(`w${i}`, 5_000, t)));
+    expect(claims.filter((c) => c !== undefined).sort((a, b) => a! - b!)).toEqual(ids);
+    expect(await stores[0]!.claim('late', 5_000, t + 4_999)).toBeUndefined();
+    const again = await Promise.all([stores[1]!.claim('a', 5_000, t + 5_000), stores[2]!.claim('b', 5_000, t + 5_000)]);
+    expect(again).toEqual(expect.arrayContaining([ids[0], ids[1]]));
+  });
+
+  it('credits a contribution once however many workers finish it, and never replaces its verdict or reopens it', async () => {
+    const pools = await replicaPools(3);
+    const id = await queued(pools[0]!, 0);
+    const stores = pools.map((p) => new PgContributionStore(p));
+    await Promise.all(stores.map((s) => s.markAppending(id, FIGURES, VERDICT)));
+    const paid = credit(String(id), ACCOUNT, 5);
+    const accepts = await Promise.all(stores.map((s) => s.accept(id, { amount: 5, entry: paid }, 2).then(() => 'ok', (e: Error) => e.message)));
+    expect(accepts.filter((a) => a === 'ok')).toHaveLength(1);
+    expect(await new PgJournal(pools[0]!).balance(userAccount(ACCOUNT))).toBe(5);
+    await stores[0]!.reject(id, 'no_improvement', 'late', 3);
+    expect((await pools[1]!.query('SELECT status, credit FROM contributions WHERE id = $1', [id])).rows).toEqual([{ status: 'accepted', credit: 5 }]);
+    await expect(pools[0]!.query(`UPDATE contributions SET verdict = '{"v":2}' WHERE id = $1`, [id])).rejects.toThrow(/already decided/);
+    await expect(pools[0]!.query(`UPDATE contributions SET status = 'queued', decided_at = NULL, credit = NULL WHERE id = $1`, [id])).rejects.toThrow(/already decided/);
+    await expect(pools[0]!.query('INSERT INTO journal (at, kind, ref, memo) VALUES (1, $1, $2, $3)', ['contribution', String(id), 'again'])).rejects.toThrow(/duplicate key/);
   });
 });

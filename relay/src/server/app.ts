@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { dataRoutes } from '../data/routes.ts';
@@ -12,6 +12,15 @@ import { cors } from './cors.ts';
 import type { AppDeps } from './deps.ts';
 import { submitRoute } from './submit-route.ts';
 import { mountWebApp } from './web-app.ts';
+
+/**
+ * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub,
+ * rounds): a replicated relay refuses them rather than split their state and credits between replicas.
+ */
+const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes', '/v1/rounds/*'];
+
+const embeddedOnly = (c: Context) =>
+  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
 
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
@@ -41,6 +50,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/votes', perClient('votes', limits.votes, deps.limitStore));
   app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
   app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
+  if (deps.accounts.replicated) for (const path of EMBEDDED_ONLY) app.all(path, embeddedOnly);
   app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
   app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));
