@@ -104,7 +104,7 @@ export interface BodyOptions {
 
 /** The contribution body: the new expert block (author = account, signed by `signer`, naming `shard`) and the encoded delta. */
 export async function contributionBody(
-  f: AccountsFixture,
+  f: Pick<AccountsFixture, 'meta'>,
   slotName: string,
   base: Block,
   delta: ExpertDelta,
