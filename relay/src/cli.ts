@@ -51,6 +51,14 @@ its own --store for its lock and keys, and contributions are judged by blyan wor
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;
 
+/** Keeps a long-running command up until SIGINT or SIGTERM, then stops it and exits 0; null: still running. */
+function untilSignal(stop: () => Promise<void>): null {
+  const onSignal = () => void stop().then(() => process.exit(0));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return null;
+}
+
 /** Runs one command; resolves to an exit status, or null while `serve` keeps running. */
 async function main(argv: string[], log: Log): Promise<number | null> {
   const [command, ...args] = argv;
@@ -61,17 +69,11 @@ async function main(argv: string[], log: Log): Promise<number | null> {
   switch (command) {
     case 'serve': {
       const running = await serve(args, log);
-      const stop = () => void running.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      return null;
+      return untilSignal(() => running.close());
     }
     case 'worker': {
       const running = await worker(args, log);
-      const stop = () => void running.stop().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      return null;
+      return untilSignal(() => running.stop());
     }
     case 'genesis':
       return genesis(args, log);

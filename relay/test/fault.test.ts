@@ -11,7 +11,7 @@ import { openRelay } from '../src/relay.ts';
 import { openPgPool } from '../src/store/pg-pool.ts';
 import { ORIGIN, type LoggedIn, assignment, clock, contributionBody, login, nudgeOn, remote, submitContribution } from './accounts-helpers.ts';
 import { EVALUATOR_KEY, type Fixture, TINY, seededFixture, tempDir } from './helpers.ts';
-import { type ServeProcess, startServe, startWorker } from './serve-process.ts';
+import { type DownloadTally, type ServeProcess, downloader, startServe, startWorker } from './serve-process.ts';
 
 /**
  * The replicated deployment under a crash: three `blyan serve` replicas and two `blyan worker`
@@ -60,8 +60,6 @@ it('loses nothing when a replica and a worker holding a job are killed -9: ackno
   const alive = new Set(replicas);
   const pick = () => [...alive][Math.floor(Math.random() * alive.size)]!;
   let stop = false;
-  let wrong = 0;
-  let downloads = 0;
 
   const fetchBlock = async (r: ServeProcess, hash: Hash): Promise<Block> => {
     const header: BlockHeader = (await (await fetch(`${r.url}/v1/blocks/${hash}`)).json()).header;
@@ -103,20 +101,12 @@ it('loses nothing when a replica and a worker holding a job are killed -9: ackno
       }
     }
   };
-  const downloader = async () => {
-    while (!stop) {
-      const hash = served[Math.floor(Math.random() * served.length)]!;
-      try {
-        const res = await fetch(`${pick().url}/v1/blocks/${hash}/payload`);
-        const got = new Uint8Array(await res.arrayBuffer());
-        if (res.status !== 200 || !Buffer.from(got).equals(payloads.get(hash)!)) wrong++;
-        downloads++;
-      } catch {
-        // a connection to the killed replica
-      }
-    }
-  };
-  const clients = [...Array.from({ length: 5 }, (_, i) => contributor(i + 1)), ...Array.from({ length: 30 }, downloader)];
+  const tally: DownloadTally = { downloads: 0, wrong: 0 };
+  const next = () => served[Math.floor(Math.random() * served.length)]!;
+  const clients = [
+    ...Array.from({ length: 5 }, (_, i) => contributor(i + 1)),
+    ...Array.from({ length: 30 }, () => downloader(tally, () => !stop, pick, next, (h) => payloads.get(h)!)),
+  ];
 
   const [victim, survivor] = workers as [(typeof workers)[0], (typeof workers)[0]];
   let held: number | undefined;
@@ -136,8 +126,8 @@ it('loses nothing when a replica and a worker holding a job are killed -9: ackno
   for (let t = 0; (await undecided()) > 0 && t < 300; t++) await sleep(100);
 
   expect(await undecided()).toBe(0);
-  expect(wrong).toBe(0);
-  expect(downloads).toBeGreaterThan(0);
+  expect(tally.wrong).toBe(0);
+  expect(tally.downloads).toBeGreaterThan(0);
   const rows = (await db.query('SELECT id, status, reason, verdict, credit, claimed_by FROM contributions ORDER BY id')).rows;
   expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining([...queued.keys()]));
   expect(rows.find((r) => r.id === held)).toMatchObject({ claimed_by: survivor.name });
@@ -159,3 +149,21 @@ it('loses nothing when a replica and a worker holding a job are killed -9: ackno
     }
   }
 }, 120_000);
+
+it('refuses what would split state between replicas: usage, datasets and rounds on a replica, and a shared database without a shared bucket', async () => {
+  const r = replicas[1]!;
+  const refused = [
+    fetch(`${r.url}/v1/usage`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }),
+    fetch(`${r.url}/v1/datasets`),
+    fetch(`${r.url}/v1/datasets/spam/uploads`, { method: 'POST', body: 'x' }),
+    fetch(`${r.url}/v1/votes`, { method: 'POST', body: '{}' }),
+    fetch(`${r.url}/v1/rounds/unit`),
+  ];
+  for (const res of await Promise.all(refused)) {
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('embedded_only');
+  }
+  const dir = await tempDir();
+  dirs.push(dir);
+  await expect(openRelay(dir, relayRules(), undefined, null, { database: f.backend.backends.database! })).rejects.toThrow(/--objects/);
+});

@@ -4,7 +4,7 @@ import { type Block, type BlockHeader, type Hash, blockHash } from '@blyan/block
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Requester, clock, login, newAccount, nonce, postJson, remote, siweMessage } from './accounts-helpers.ts';
 import { type Fixture, OCTETS, fixture, paramBlock, tempDir, wireBody } from './helpers.ts';
-import { type ServeProcess, startServe } from './serve-process.ts';
+import { type DownloadTally, type ServeProcess, downloader, startServe } from './serve-process.ts';
 
 /**
  * Three `blyan serve` processes on their own ports and store folders, sharing one PostgreSQL
@@ -82,8 +82,6 @@ describe('three relay replicas on one database and one bucket', () => {
     const alive = new Set(replicas);
     const pick = () => [...alive][Math.floor(Math.random() * alive.size)]!;
     let stop = false;
-    let wrong = 0;
-    let downloads = 0;
     const contributor = async (slot: string, seed: number) => {
       while (!stop) {
         const r = pick();
@@ -98,21 +96,12 @@ describe('three relay replicas on one database and one bucket', () => {
         }
       }
     };
-    const downloader = async () => {
-      while (!stop) {
-        const known = [...payloads.keys()].filter((h) => f.genesis.some((g) => blockHash(g.header) === h) || acked.some((a) => blockHash(a.header) === h));
-        const hash = known[Math.floor(Math.random() * known.length)]!;
-        try {
-          const res = await fetch(`${pick().url}/v1/blocks/${hash}/payload`);
-          const got = new Uint8Array(await res.arrayBuffer());
-          if (res.status !== 200 || !Buffer.from(got).equals(payloads.get(hash)!)) wrong++;
-          downloads++;
-        } catch {
-          // a connection to the killed replica
-        }
-      }
+    const tally: DownloadTally = { downloads: 0, wrong: 0 };
+    const next = () => {
+      const known = [...payloads.keys()].filter((h) => f.genesis.some((g) => blockHash(g.header) === h) || acked.some((a) => blockHash(a.header) === h));
+      return known[Math.floor(Math.random() * known.length)]!;
     };
-    const clients = [...SLOTS.map((s, i) => contributor(s, 1000 * (i + 1))), ...Array.from({ length: 30 }, downloader)];
+    const clients = [...SLOTS.map((s, i) => contributor(s, 1000 * (i + 1))), ...Array.from({ length: 30 }, () => downloader(tally, () => !stop, pick, next, (h) => payloads.get(h)!))];
     while (acked.length < 10) await new Promise((r) => setTimeout(r, 50));
     const victim = replicas[0]!;
     alive.delete(victim);
@@ -121,8 +110,8 @@ describe('three relay replicas on one database and one bucket', () => {
     while (acked.length < ackedAtKill + 10) await new Promise((r) => setTimeout(r, 50));
     stop = true;
     await Promise.all(clients);
-    expect(wrong).toBe(0);
-    expect(downloads).toBeGreaterThan(0);
+    expect(tally.wrong).toBe(0);
+    expect(tally.downloads).toBeGreaterThan(0);
     for (const r of alive) {
       for (const b of acked) {
         const got = new Uint8Array(await (await fetch(`${r.url}/v1/blocks/${blockHash(b.header)}/payload`)).arrayBuffer());

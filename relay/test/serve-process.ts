@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Hash } from '@blyan/block';
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
 
@@ -40,4 +41,29 @@ async function startBlyan(children: ChildProcess[], args: string[], ready: RegEx
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${output}`)));
   });
   return { child, match, output: () => output };
+}
+
+/** What downloaders saw: payloads fetched, and those with a wrong status or wrong bytes. */
+export interface DownloadTally {
+  downloads: number;
+  wrong: number;
+}
+
+/**
+ * One downloader of a fault test: while `running()`, fetches the payload `next()` names from the
+ * replica `pick()` gives and checks it is exactly `expected(hash)`. A connection that fails (a
+ * killed replica) counts as neither.
+ */
+export async function downloader(tally: DownloadTally, running: () => boolean, pick: () => ServeProcess, next: () => Hash, expected: (h: Hash) => Uint8Array): Promise<void> {
+  while (running()) {
+    const hash = next();
+    try {
+      const res = await fetch(`${pick().url}/v1/blocks/${hash}/payload`);
+      const got = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 200 || !Buffer.from(got).equals(expected(hash))) tally.wrong++;
+      tally.downloads++;
+    } catch {
+      // a connection to the killed replica
+    }
+  }
 }

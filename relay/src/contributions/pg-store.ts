@@ -5,21 +5,8 @@ import { PgJournal } from '../rewards/pg-journal.ts';
 import { inTransaction } from '../store/pg-pool.ts';
 import type { Refusal } from './refusal.ts';
 import type { Sample } from './sample.ts';
-import {
-  type ContributionStore,
-  type ContributionView,
-  type Credit,
-  type Figures,
-  type NewContribution,
-  type Pending,
-  type RejectReason,
-  type Row,
-  checkQueueable,
-  refusals,
-  rejection,
-  toPending,
-  view,
-} from './store.ts';
+import type { ContributionStore, ContributionView, Credit, Figures, NewContribution, Pending, RejectReason, Row } from './store.ts';
+import { checkQueueable, refusals, rejection, toPending, view } from './store.ts';
 
 const UNIQUE_VIOLATION = '23505';
 const SAME = "SELECT id FROM contributions WHERE base = $1 AND payload_hash = $2 AND NOT (status = 'rejected' AND reason = 'evaluation_failed') LIMIT 1";

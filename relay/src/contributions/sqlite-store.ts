@@ -4,21 +4,8 @@ import type Database from 'better-sqlite3';
 import type { Journal } from '../rewards/journal.ts';
 import type { Refusal } from './refusal.ts';
 import type { Sample } from './sample.ts';
-import {
-  type ContributionStore,
-  type ContributionView,
-  type Credit,
-  type Figures,
-  type NewContribution,
-  type Pending,
-  type RejectReason,
-  type Row,
-  checkQueueable,
-  refusals,
-  rejection,
-  toPending,
-  view,
-} from './store.ts';
+import type { ContributionStore, ContributionView, Credit, Figures, NewContribution, Pending, RejectReason, Row } from './store.ts';
+import { checkQueueable, refusals, rejection, toPending, view } from './store.ts';
 
 /** The ContributionStore in accounts.sqlite, its credits posted to the same file's journal. */
 export class SqliteContributionStore implements ContributionStore {
