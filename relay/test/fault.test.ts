@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { type Block, type BlockHeader, type Hash, blockHash } from '@blyan/block';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { verify } from '../src/cli/verify.ts';
 import { relayRules } from '../src/config.ts';
 import { defaultAccountsConfig } from '../src/contributions/config.ts';
 import { corpusDocs } from '../src/corpus.ts';
@@ -149,6 +150,17 @@ it('loses nothing when a replica and a worker holding a job are killed -9: ackno
     }
   }
 }, 120_000);
+
+it('replays the whole shared chain in blyan verify, session-signed contributions proven by the logins in the database', async () => {
+  const lines: string[] = [];
+  const { database, objects } = f.backend.backends;
+  const dir = await tempDir();
+  dirs.push(dir);
+  expect(await verify(['--store', dir, '--database', database!, '--objects', objects!], (l) => lines.push(l))).toBe(0);
+  expect(lines.join('\n')).toMatch(/OK: every block re-validates/);
+  const sessionSigned = await db.query("SELECT count(*) AS n FROM contributions WHERE status = 'accepted' AND signer <> account");
+  expect(Number(sessionSigned.rows[0].n)).toBeGreaterThan(0);
+});
 
 it('refuses what would split state between replicas: usage, datasets and rounds on a replica, and a shared database without a shared bucket', async () => {
   const r = replicas[1]!;
