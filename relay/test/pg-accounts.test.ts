@@ -5,7 +5,7 @@ import { PgAuthStore } from '../src/auth/pg-auth-store.ts';
 import { PgContributionStore } from '../src/contributions/pg-store.ts';
 import { REWARDS_ACCOUNT, userAccount } from '../src/rewards/journal.ts';
 import { PgJournal } from '../src/rewards/pg-journal.ts';
-import { PgRateStore } from '../src/server/pg-rate-store.ts';
+import { PgKeyLimiter, PgRateStore } from '../src/server/pg-rate-store.ts';
 import { inTransaction, openPgPool } from '../src/store/pg-pool.ts';
 import { testBackend } from './backends.ts';
 
@@ -74,6 +74,15 @@ describe('PgRateStore shared by replicas', () => {
     const hits = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3]!.increment('nonce:127.0.0.1')));
     expect(hits.map((h) => h.totalHits).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect((await stores[0]!.increment('nonce:10.0.0.1')).totalHits).toBe(1);
+  });
+
+  it('gives an account its submissions once across replicas (PgKeyLimiter), then says when to retry', async () => {
+    const limiters = (await replicaPools(2)).map((p) => new PgKeyLimiter(p, 3, 60_000, 'account'));
+    const takes = await Promise.all(Array.from({ length: 6 }, (_, i) => limiters[i % 2]!.take(ACCOUNT)));
+    expect(takes.filter((t) => t.ok)).toHaveLength(3);
+    for (const t of takes.filter((x) => !x.ok)) expect(t).toMatchObject({ ok: false, retryAfterMs: expect.any(Number) });
+    expect(takes.every((t) => t.ok || (t.retryAfterMs > 0 && t.retryAfterMs <= 60_000))).toBe(true);
+    expect(await limiters[1]!.take(KEY)).toEqual({ ok: true });
   });
 
   it('starts a new window once the old one has passed', async () => {

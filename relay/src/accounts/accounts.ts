@@ -16,7 +16,8 @@ import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
 import { Rounds } from '../rounds/rounds.ts';
 import { RoundStore } from '../rounds/store.ts';
-import { RateLimiter } from '../server/rate-limit.ts';
+import { PgKeyLimiter } from '../server/pg-rate-store.ts';
+import { type KeyLimiter, RateLimiter } from '../server/rate-limit.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
@@ -44,7 +45,8 @@ export interface Accounts {
   readonly verdictSigner: Signer | null;
   readonly judging: Judging;
   readonly assigner: Assigner;
-  readonly limiter: RateLimiter;
+  /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
+  readonly limiter: KeyLimiter;
   /**
    * True when accounts live on a PostgreSQL database shared with other replicas: usage rewards,
    * the data hub and rounds, still kept in this replica's accounts.sqlite, are then refused
@@ -117,7 +119,10 @@ export function openAccounts(
     verdictSigner: chain.verdictSigner,
     judging: shared === undefined ? inProcess(worker, chain.index, chain.verdictSigner) : byWorkers(chain.index),
     assigner: new Assigner(shared === undefined ? new SqliteAssignments(db) : new PgAssignments(shared)),
-    limiter: new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now),
+    limiter:
+      shared === undefined
+        ? new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now)
+        : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
     replicated: shared !== undefined,
     data,
 

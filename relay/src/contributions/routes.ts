@@ -45,7 +45,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   app.post('/contributions', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, {
         'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)),

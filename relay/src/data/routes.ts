@@ -64,7 +64,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     if (store.openUploads(session.account) >= data.config.maxOpen) {
       throw new ApiError(429, 'too_many_open', `at most ${data.config.maxOpen} uploads of one account may be in scoring or review at once`);
     }
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${data.config.rateLimit.max} uploads per ${data.config.rateLimit.windowMs / 60_000} minutes`), 429, {
         'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)),

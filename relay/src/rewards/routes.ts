@@ -15,7 +15,7 @@ export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
 
   app.post('/usage', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) return c.json(errorBody('rate_limited', 'too many submissions; slow down'), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
     let body: UsageBody;
     try {

@@ -1,5 +1,6 @@
 import type { Store } from 'hono-rate-limiter';
 import type pg from 'pg';
+import type { KeyLimiter, Take } from './rate-limit.ts';
 
 /** Expired counters of other clients removed by each count: the table stays about as large as the live clients. */
 const PRUNE = 8;
@@ -38,5 +39,25 @@ export class PgRateStore implements Store {
 
   async resetKey(key: string): Promise<void> {
     await this.pool.query('DELETE FROM rate_hits WHERE key = $1', [key]);
+  }
+}
+
+/** A per-account limit shared by replicas: at most `max` takes per key per fixed window, counted in PgRateStore. */
+export class PgKeyLimiter implements KeyLimiter {
+  private readonly store: PgRateStore;
+
+  constructor(
+    pool: pg.Pool,
+    private readonly max: number,
+    windowMs: number,
+    private readonly prefix: string,
+  ) {
+    this.store = new PgRateStore(pool);
+    this.store.init({ windowMs });
+  }
+
+  async take(key: string): Promise<Take> {
+    const { totalHits, resetTime } = await this.store.increment(`${this.prefix}:${key}`);
+    return totalHits <= this.max ? { ok: true } : { ok: false, retryAfterMs: Math.max(0, resetTime.getTime() - Date.now()) };
   }
 }
