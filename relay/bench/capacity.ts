@@ -14,8 +14,8 @@ const MEASURED = {
   coldBytesPerUser: env('COLD_BYTES', 6_261_000),
   /** One expert block's payload (the browser benchmark's 196.9 KB). */
   payloadBytes: env('PAYLOAD_BYTES', 196_900),
-  /** Payload GETs per relay CPU-second, the worst row of `pnpm bench:scale` (PostgreSQL + S3, 3 replicas). */
-  payloadPerCpuSecond: env('PAYLOAD_PER_CPU_S', 883),
+  /** Payload GETs per relay CPU-second, the worst round of `pnpm bench:serving` (the fast path, from memory on either back-end). */
+  payloadPerCpuSecond: env('PAYLOAD_PER_CPU_S', 1_613),
   /** Small JSON GETs (/health) per second from one relay process under 32 clients, an upper bound on their cost. */
   smallPerCpuSecond: env('SMALL_PER_CPU_S', 6_395),
   /** CPU-seconds of one evaluation (base and candidate on 32 hidden windows, ORT 1 thread): `pnpm bench:contribute`. */

@@ -1,12 +1,9 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Block, blockHash } from '@blyan/block';
-import type { ModelConfig } from '@blyan/model';
-import autocannon from 'autocannon';
 import { privateKeyToAccount } from 'viem/accounts';
 import { genesisKey, relayRules } from '../src/config.ts';
 import { genesisFromCheckpoint } from '../src/genesis.ts';
@@ -17,6 +14,7 @@ import { formatTable } from '../src/cli/table.ts';
 import { S3_BUCKET, S3_CREDENTIALS } from '../test/s3-account.ts';
 import { freePort, startPostgres, startS3 } from '../test/servers.ts';
 import { startServe } from '../test/serve-process.ts';
+import { CLIENTS, EXPERT_197K, check, measure, startNginx } from './static-baseline.ts';
 import { QUEUED, type QueueResult, queueThroughput } from './queue.ts';
 
 /**
@@ -29,94 +27,8 @@ import { QUEUED, type QueueResult, queueThroughput } from './queue.ts';
  * worker` processes (relay/bench/queue.ts).
  */
 
-/** One layer of experts of 197 KB each: int8 w1, w2, w3 of 256 × 256 plus their scales. */
-const SCALE_MODEL: ModelConfig = { vocabSize: 300, dModel: 256, nLayers: 1, nHeads: 4, nExperts: 2, topK: 1, dFF: 256, contextLength: 64, ropeTheta: 10000, normEps: 1e-5, auxLossCoef: 0.01 };
-const CLIENTS = 32;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const REPLICAS = [1, 2, 3];
-
-interface Result {
-  rps: number;
-  /** Requests served per CPU-second the server processes used: robust to other load on the machine. */
-  perCpu: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-const CLOCK_TICKS = 100;
-
-/** User + system CPU seconds used so far by `pids` (Linux /proc). */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / CLOCK_TICKS;
-}
-
-/** Runs `CLIENTS` connections spread over `urls` for SECONDS after a 1 s warm-up; `pids` serve them. */
-async function measure(urls: string[], pids: number[]): Promise<Result> {
-  const run = (duration: number) =>
-    Promise.all(urls.map((url, i) => autocannon({ url, connections: Math.floor(CLIENTS / urls.length) + (i < CLIENTS % urls.length ? 1 : 0), duration, pipelining: 1 })));
-  await run(1);
-  const cpu = cpuSeconds(pids);
-  const rs = await run(SECONDS);
-  const used = cpuSeconds(pids) - cpu;
-  const requests = rs.reduce((n, r) => n + r.requests.total, 0);
-  return {
-    rps: requests / SECONDS,
-    perCpu: requests / used,
-    p50: Math.max(...rs.map((r) => r.latency.p50)),
-    p99: Math.max(...rs.map((r) => r.latency.p99)),
-    errors: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
-  };
-}
-
-/** Fetches `url` once and checks it serves exactly `payload`. */
-async function check(url: string, payload: Uint8Array): Promise<void> {
-  const got = new Uint8Array(await (await fetch(url)).arrayBuffer());
-  if (!Buffer.from(got).equals(payload)) throw new Error(`${url} does not serve the payload`);
-}
-
-async function startNginx(root: string, port: number): Promise<{ pids: number[]; stop(): Promise<void> }> {
-  const conf = join(root, 'nginx.conf');
-  await writeFile(
-    conf,
-    `worker_processes auto;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  keepalive_timeout 65;
-  client_body_temp_path ${root}/tmp;
-  proxy_temp_path ${root}/tmp;
-  fastcgi_temp_path ${root}/tmp;
-  uwsgi_temp_path ${root}/tmp;
-  scgi_temp_path ${root}/tmp;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root}/www;
-    location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
-  }
-}
-`,
-  );
-  execFileSync('nginx', ['-c', conf, '-p', root]);
-  const master = Number(readFileSync(join(root, 'nginx.pid'), 'utf8'));
-  const workers = execFileSync('pgrep', ['-P', String(master)]).toString().trim().split('\n').map(Number);
-  return {
-    pids: [master, ...workers],
-    stop: async () => {
-      execFileSync('nginx', ['-c', conf, '-p', root, '-s', 'stop']);
-    },
-  };
-}
 
 async function seed(dir: string, blocks: Block[], backends: Backends): Promise<void> {
   const relay = await openRelay(dir, relayRules(), undefined, null, backends);
@@ -144,7 +56,7 @@ async function main(): Promise<void> {
 
     const embedded = join(work, 'embedded');
     const key = await genesisKey(embedded, true);
-    const blocks = await genesisFromCheckpoint(randomCheckpoint(SCALE_MODEL), 'random checkpoint', privateKeyToAccount(key.key));
+    const blocks = await genesisFromCheckpoint(randomCheckpoint(EXPERT_197K), 'random checkpoint', privateKeyToAccount(key.key));
     const expert = blocks.find((b) => b.header.type === 'expert')!;
     const path = `/v1/blocks/${blockHash(expert.header)}/payload`;
     const shared: Backends = { database: pg.url, objects: `s3://${S3_BUCKET}/bench` };
@@ -157,7 +69,7 @@ async function main(): Promise<void> {
     await mkdir(join(nginxRoot, 'tmp'));
     await writeFile(join(nginxRoot, 'www', 'payload'), expert.payload);
     const nginxPort = await freePort();
-    const nginx = await startNginx(nginxRoot, nginxPort);
+    const nginx = await startNginx(nginxRoot, join(nginxRoot, 'www'), nginxPort);
     stops.push(nginx.stop);
     const nginxUrl = `http://127.0.0.1:${nginxPort}/payload`;
     await check(nginxUrl, expert.payload);
@@ -167,8 +79,8 @@ async function main(): Promise<void> {
       const started = await Promise.all(Array.from({ length: n }, async (_, i) => startServe(children, await storeOf(i), extra, env)));
       const urls = started.map((s) => `${s.url}${path}`);
       for (const u of urls) await check(u, expert.payload);
-      const base = await measure([nginxUrl], nginx.pids);
-      const relay = await measure(urls, started.map((p) => p.child.pid!));
+      const base = await measure([nginxUrl], nginx.pids, SECONDS);
+      const relay = await measure(urls, started.map((p) => p.child.pid!), SECONDS);
       rows.push([
         name,
         String(n),

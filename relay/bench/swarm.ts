@@ -27,7 +27,7 @@ import { type ParamMap, Tokenizer, forward } from '@blyan/model';
 import { type SlotPlan, encodeSlotPayload, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { loadCorpusSplit } from '@blyan/model/data';
 import { OnnxModel } from '@blyan/model/onnx';
-import { type OuterState, type Seen, type Submission, aggregate, combine, pairedTest, roundCredit } from '@blyan/rounds';
+import { type OuterState, type Seen, type Submission, aggregate, bpbBudget, combine, roundCredit, twoDomainVerdict } from '@blyan/rounds';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ShardBatches } from '../../apps/web/src/contribute/batches.ts';
 import { buildCandidate } from '../../apps/web/src/contribute/candidate.ts';
@@ -125,7 +125,7 @@ const genesisPassages = keyedSplit(hiddenPassages(loadCorpusSplit().hidden), SPL
 const oldTrack = takeTokens(tokenizer, genesisPassages, TRACK_TOKENS);
 const oldPool = takeTokens(tokenizer, oldTrack.rest, POOL_TOKENS).set;
 /** The genesis domain's budget in nats/token: GENESIS_BUDGET_BPB at the pool's bytes per token. */
-const genesisBudget = GENESIS_BUDGET_BPB * Math.LN2 * (oldPool.bytes / (oldPool.stream.length - 1));
+const genesisBudget = bpbBudget(GENESIS_BUDGET_BPB, oldPool.bytes, oldPool.stream.length - 1);
 const genesisParams = params();
 const shardStreams = new Map<number, Int32Array>();
 const shardStream = (i: number): Int32Array => {
@@ -286,10 +286,8 @@ async function slotRound(r: number, slotName: string, browsers: number[]) {
   const payload = encodeSlotPayload(slot, combine([baseSlot, agg.outer.step], [1, 1]), encoding) as Uint8Array<ArrayBuffer>;
   const candidate = { ...p, ...slotParams(slot, payload) };
   const fresh = await pairedLosses(newPool, p, candidate, WINDOWS);
-  const improves = pairedTest(fresh.base, fresh.candidate, TEST);
   const old = await pairedLosses(oldPool, genesisParams, candidate, WINDOWS);
-  const keeps = pairedTest(old.base, old.candidate, { confidence: TEST.confidence, margin: -genesisBudget });
-  const accepted = improves.accepted && keeps.accepted;
+  const { improves, keeps, accepted } = twoDomainVerdict(fresh, old, { test: TEST, confidence: TEST.confidence, bound: genesisBudget });
   const seconds = ((performance.now() - t0) / 1000).toFixed(0);
   progress(
     `  round ${r} ${slotName} (${seconds} s): ${agg.screened.map((s) => `${s.id}:${kindOf(Number(s.id.split(':')[1]))}:${s.status}:${s.improvement.toFixed(4)}`).join(' ')} | new ${improves.mean.toFixed(5)} (lower ${improves.lower.toFixed(5)}) genesis domain vs genesis ${keeps.mean.toFixed(5)} (lower ${keeps.lower.toFixed(5)}) → ${accepted ? 'accepted' : 'rejected'}`,

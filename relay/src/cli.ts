@@ -10,7 +10,8 @@ const USAGE = `usage: blyan <command> [options]
 
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
            [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002] [--evaluator-key FILE]
-           [--genesis DIR] [--usage-period 3600]
+           [--genesis DIR] [--usage-period 3600] [--payload-url URL] [--round-contributors 8]
+           [--round-tiers gold,silver] [--round-own-margin 0.02] [--review-sample 5] [--review-votes 3]
            serve the relay API under /v1. An empty store first imports the canonical genesis
            (public/genesis-v2/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed;
            --genesis public/genesis imports genesis v1 instead, for comparison), or with
@@ -20,7 +21,13 @@ const USAGE = `usage: blyan <command> [options]
            --origin is the web app's origin: the SIWE domain and URI logins must name, and the
            one origin that gets credentialed (cookie) requests; it defaults to the relay's own
            address with --app, else http://localhost:5173 (vite dev). --min-improvement is δ in
-           nats/token. --usage-period is the usage pool's period in seconds (10,000 units each)
+           nats/token. --usage-period is the usage pool's period in seconds (10,000 units each).
+           --payload-url redirects payload downloads (307) to URL/ab/cdef… (the payload hash;
+           the layout of objects/ and of the bucket): the public bucket or the CDN in front of it.
+           A small network: --round-contributors work units fill a round (it is judged when full,
+           else after 15 min), --round-tiers the dataset tiers rounds train on, --round-own-margin the
+           nats/token a delta must gain on its own shard sample to be kept, --review-sample
+           documents of an upload reviewed, --review-votes agreeing votes that settle one.
   worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
            [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
            judge contributions queued by relay replicas sharing that database and bucket, apart

@@ -15,14 +15,14 @@ import { Ledger } from './ledger.ts';
 import { slotShapes } from './payload-shape.ts';
 import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
-import type { ObjectStore } from './store/object-store.ts';
+import type { CachedObjectStore } from './store/cached-object-store.ts';
 import { type Backends, type Stores, openStores } from './store/open.ts';
 import { openPgPool } from './store/pg-pool.ts';
 import type { LimitStore } from './server/client-limits.ts';
 import { PgRateStore } from './server/pg-rate-store.ts';
 
 export interface Relay {
-  objects: ObjectStore;
+  objects: CachedObjectStore;
   index: IndexStore;
   ledger: Ledger;
   /** Sign-in, contributions and rewards (accounts.sqlite); the Ledger's rules ask it about delegations. */

@@ -31,15 +31,15 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('accounts schema 1 to 5', () => {
-  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables', async () => {
+describe('accounts schema 1 to 6', async () => {
+  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables with their dataset columns', async () => {
     const path = join(dir, 'accounts.sqlite');
     const old = new Database(path);
     old.exec(SCHEMA_1_CONTRIBUTIONS);
     old.close();
     const db = openAccountsDb(path);
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(5);
+      expect(db.pragma('user_version', { simple: true })).toBe(6);
       const store = new SqliteContributionStore(db, new Journal(db, Date.now));
       expect(await store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
       expect(await store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
@@ -48,6 +48,7 @@ describe('accounts schema 1 to 5', () => {
       expect(db.prepare('SELECT COUNT(*) AS n FROM data_uploads').get()).toEqual({ n: 0 });
       expect(db.prepare('SELECT (SELECT COUNT(*) FROM usage_counts) + (SELECT COUNT(*) FROM usage_periods) AS n').get()).toEqual({ n: 0 });
       for (const table of ['rounds', 'round_deltas', 'round_momentum']) expect(db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM rounds WHERE dataset IS NULL AND genesis_bound IS NULL AND uploaders IS NULL').get()).toEqual({ n: 0 });
     } finally {
       db.close();
     }

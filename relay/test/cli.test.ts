@@ -157,6 +157,7 @@ describe('blyan serve', () => {
     await expect(serve(['extra'], log)).rejects.toThrow(/unexpected argument extra/);
     await expect(serve(['--database', 'mysql://db/x'], log)).rejects.toThrow(/--database must be a postgres:\/\/ URL/);
     await expect(serve(['--objects', 'https://bucket.example/x'], log)).rejects.toThrow(/--objects must be s3:\/\/bucket/);
+    for (const bad of ['ftp://cdn.example/x', 'cdn.example/x']) await expect(serve(['--payload-url', bad], log)).rejects.toThrow(/--payload-url must be an http\(s\) URL/);
     await expect(genesis([], log)).rejects.toThrow(/needs --checkpoint/);
     await expect(inspect(['a', 'b'], log)).rejects.toThrow(UsageError);
     await expect(worker([], log)).rejects.toThrow(/--database postgres:\/\/… and --objects s3:\/\/…/);

@@ -6,8 +6,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayRules } from '../src/config.ts';
 import { openRelay } from '../src/relay.ts';
-import { CachedObjectStore } from '../src/store/cached-object-store.ts';
+import { CachedObjectStore, CorruptObjectError } from '../src/store/cached-object-store.ts';
 import { FileObjectStore } from '../src/store/file-object-store.ts';
+import type { ObjectStore } from '../src/store/object-store.ts';
 import { openStores } from '../src/store/open.ts';
 import { StaleHeadError } from '../src/store/index-store.ts';
 import { currentBackend } from './backends.ts';
@@ -93,6 +94,40 @@ describe.runIf(embedded)('CachedObjectStore', () => {
     expect(Buffer.from(await store.read(payloadHash(big), 1, 1001)).equals(big.subarray(1))).toBe(true);
     expect(await store.removeOrphans(async (h) => h !== payloadHash(b))).toEqual([payloadHash(b)]);
     await expect(store.read(payloadHash(b))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('looks up the size of an object too large to keep once, not on every read', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const files = await FileObjectStore.open(dir);
+    let sizeLookups = 0;
+    const counted: ObjectStore = Object.assign(Object.create(files), { size: (h: Hash) => (sizeLookups++, files.size(h)) });
+    const store = new CachedObjectStore(counted, 1000, 2500);
+    const big = bytes(5000, 9);
+    await files.put(payloadHash(big), big);
+    for (let i = 0; i < 5; i++) expect(Buffer.from(await new Response(await store.stream(payloadHash(big), i, 4000)).arrayBuffer()).equals(big.subarray(i, 4000))).toBe(true);
+    expect(await store.payload(payloadHash(big))).toBeUndefined();
+    expect(await store.size(payloadHash(big))).toBe(5000);
+    expect(sizeLookups).toBe(1);
+  });
+
+  it('keeps only bytes that match their hash: a corrupted object is passed through to read, refused by payload', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const files = await FileObjectStore.open(dir);
+    const store = new CachedObjectStore(files, 1000, 2500);
+    const good = bytes(500, 5);
+    const h = payloadHash(good);
+    await files.put(h, good);
+    const wrong = Uint8Array.from(good);
+    wrong[0]! ^= 1;
+    await writeFile(join(dir, h.slice(0, 2), h.slice(2)), wrong);
+    await expect(store.payload(h)).rejects.toThrow(CorruptObjectError);
+    expect(store.peek(h)).toBeUndefined();
+    expect(Buffer.from(await store.read(h)).equals(wrong)).toBe(true);
+    await writeFile(join(dir, h.slice(0, 2), h.slice(2)), good);
+    expect(Buffer.from((await store.payload(h))!).equals(good)).toBe(true);
+    expect(store.peek(h)).toBeDefined();
   });
 });
 

@@ -163,9 +163,8 @@ test('a newcomer walks through the page: it explains itself, answers, guards its
   await expect(page.getByTestId('contribute-status')).toHaveText('Off. Tick the box above to start contributing.');
 
   // Contribute: it prepares, then trains; unticked, the status follows at once and never says training again.
-  await page.getByTestId('contribute-steps').fill('4');
   await page.getByTestId('contribute-switch').check();
-  await expect(page.getByTestId('assignment')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('unit')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('contribute-status')).toContainText('preparing to train', { timeout: 60_000 });
   await shoot(page, 'contribute');
   await page.getByTestId('contribute-switch').uncheck();

@@ -63,6 +63,17 @@ describe('the contribute panel trains only on what descends from the pinned gene
     expect(fetchedGenesis(bare.paths)).toEqual(genesisSlots);
   });
 
+  it('fetches each block header once: the meta block and a head it proves are loaded with the header the proof verified', async () => {
+    const paths: string[] = [];
+    const model = await FrozenModel.open(client(f.app, { route: (path) => void paths.push(path) }), f.meta, f.meta);
+    await model.head(SLOT);
+    await model.head(SLOT);
+    const headers = paths.filter((p) => /^\/v1\/blocks\/[0-9a-f]{64}$/.test(p));
+    expect(headers).toContain(`/v1/blocks/${f.meta}`);
+    expect(headers).toContain(`/v1/blocks/${f.slots[SLOT]}`);
+    expect(headers.length).toBe(new Set(headers).size);
+  });
+
   it('refuses a relay serving a validly signed model of another genesis (foreign_genesis), before loading its meta block', async () => {
     expect(foreign.meta).not.toBe(f.meta);
     const e = await refusal(FrozenModel.open(client(foreign.app), foreign.meta, f.meta));

@@ -1,7 +1,7 @@
-import { AccountsClient, type Assignment, type Fetch, RelayClient } from '@blyan/client';
-import type { Hash } from '@blyan/block';
+import { RelayClient } from '@blyan/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
+import { DEFAULT_ROUNDS } from '../../../relay/src/rounds/config.ts';
 import { ShardBatches } from '../src/contribute/batches.ts';
 import { type PauseReason, TrainingGate } from '../src/contribute/gate.ts';
 import type { FromContributor } from '../src/contribute/protocol.ts';
@@ -48,28 +48,20 @@ describe('ShardBatches', () => {
   });
 });
 
-/** The relay's assignment, but naming `base` as its base (as a tab that fetched it before the head moved). */
-class StaleBase extends AccountsClient {
-  constructor(
-    fetchImpl: Fetch,
-    private readonly staleBase: Hash,
-  ) {
-    super('http://relay.test', fetchImpl);
-  }
-
-  override async assignment(): Promise<Assignment> {
-    return { ...(await super.assignment()), base: this.staleBase };
-  }
-}
-
-describe('a contribution round on the CPU reference against a real relay', () => {
+describe('a work unit of a round on the CPU reference against a real relay', () => {
   let f: AccountsFixture;
   let ctx: RoundContext;
   const posts: FromContributor[] = [];
+  const units = () => posts.flatMap((m) => (m.type === 'unit' ? [m.unit] : []));
   beforeAll(async () => {
-    // As the relay's own contribution tests, the tiny model's experts need more than 10 % of their
-    // norm to move its loss; the relay runs on the real clock, as the blocks' created_at does.
-    f = await accountsFixture({ maxRelativeNorm: 10, now: Date.now });
+    // As the relay's own round tests, the tiny model's experts need more than 10 % of their norm to
+    // move its loss; one contributor fills a round (so it is judged at once), H = 20; the relay
+    // runs on the real clock.
+    f = await accountsFixture({
+      maxRelativeNorm: 10,
+      now: Date.now,
+      rounds: { ...DEFAULT_ROUNDS, contributors: 1, steps: 20, windows: 64, scoreWindows: 64, outer: { lr: 1, momentum: 0.9 }, screen: { ...DEFAULT_ROUNDS.screen, own: { confidence: 0.95, margin: 0 } } },
+    });
     // The browser's own message (viem's SIWE module), checked by the relay with `siwe`.
     const { accounts, key, account, message, session, fetchImpl } = await signIn(f);
     expect(message).toContain(`urn:blyan:session-key:${key.address.toLowerCase()}`);
@@ -83,12 +75,12 @@ describe('a contribution round on the CPU reference against a real relay', () =>
       device: null,
       signer: key,
       account,
-      settings: { steps: 20, batch: 4, seqLen: 16, lr: 5e-3, density: 1, pauseWhenHidden: true },
+      settings: { batch: 4, seqLen: 16, lr: 5e-3, density: 1, pauseWhenHidden: true, dataset: '' },
       gate,
       post: (m) => {
         posts.push(m);
         // A prompt arrives during the first micro-step: training must wait until the answer is done.
-        if (m.type === 'step' && m.step === 0) {
+        if (m.type === 'step' && m.step === 0 && m.round === 1) {
           gate.set({ answering: true });
           setTimeout(() => {
             posts.push({ type: 'status', text: 'answer done' });
@@ -101,35 +93,44 @@ describe('a contribution round on the CPU reference against a real relay', () =>
   });
   afterAll(() => f.close());
 
-  it('trains the assigned expert, pauses for an answer within one micro-step, submits a signed delta and gets the verdict', async () => {
+  it('trains the unit’s expert for the round’s H, pauses for an answer within one micro-step, sends the delta and shows the round’s verdict, its own score and credit', async () => {
     expect(await contributeRound(ctx, 0)).toBe(true);
     const kinds = posts.filter((m) => m.type === 'step' || (m.type === 'status' && m.text === 'answer done')).map((m) => (m.type === 'step' ? m.step : 'answer'));
     expect(kinds).toEqual([0, 'answer', ...Array.from({ length: 19 }, (_, i) => i + 1)]);
-    const subs = posts.flatMap((m) => (m.type === 'submission' ? [m.submission] : []));
-    expect(subs[0]!.state).toBe('submitting');
-    const last = subs.at(-1)!;
-    expect(last.reason).toBeNull();
-    expect(last.state).toBe('accepted');
-    expect(last.improvement).toBeGreaterThanOrEqual(1e-4);
-    expect(last.size.ratio).toBeGreaterThan(1);
-    const heads = await ctx.relay.params();
-    expect(heads.slots[last.slot]).toBe(last.block);
-    expect((await ctx.relay.block(last.block)).header.author).toBe(ctx.account);
+    const seen = units();
+    expect(seen.map((u) => u.state)).toEqual(expect.arrayContaining(['training', 'submitting', 'accepted']));
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ round: 1, state: 'accepted', steps: 20, dataset: null, own: { status: 'kept' }, info: { status: 'accepted', contributors: 1, deltas: 1 } });
+    expect(last.own!.credit).toBeGreaterThan(0);
+    expect(last.own!.credit).toBe(last.info!.credit);
+    expect(last.size!.ratio).toBeGreaterThan(1);
+    expect((await ctx.relay.params()).slots[last.slot]).toBe(last.info!.block);
+    expect((await ctx.accounts.history(ctx.account)).entries).toContainEqual(expect.objectContaining({ kind: 'round', ref: '1', amount: last.own!.credit }));
   });
 
-  it('rebases on the new head when its base went stale (409) and resubmits', async () => {
-    const a = posts.find((m) => m.type === 'assignment')!;
-    if (a.type !== 'assignment') throw new Error('no assignment');
+  it('goes on through a round that closed before its delta arrived: the unit ends unsent, and the next asks for a new unit', async () => {
     posts.length = 0;
-    // Another account assigned the same slot (slots are assigned in turn), whose tab still has the old head as base.
-    let other = await signIn(f);
-    while ((await other.accounts.assignment()).slot !== a.assignment.slot) other = await signIn(f);
-    const stale = new StaleBase(other.fetchImpl, a.assignment.base);
-    expect(await contributeRound({ ...ctx, accounts: stale, signer: other.key, account: other.account }, 1)).toBe(true);
-    const subs = posts.flatMap((m) => (m.type === 'submission' ? [m.submission] : []));
-    expect(posts.some((m) => m.type === 'status' && m.text.includes('has a newer head: rebasing'))).toBe(true);
-    expect(subs.at(-1)!.rebases).toBe(1);
-    expect(['accepted', 'rejected']).toContain(subs.at(-1)!.state);
-    expect(subs.at(-1)!.base).not.toBe(a.assignment.base);
+    const gate = new TrainingGate();
+    gate.set({ on: true });
+    let closed: Promise<unknown> | null = null;
+    const closing: RoundContext = {
+      ...ctx,
+      gate,
+      post: (m) => {
+        posts.push(m);
+        // The round is judged (with no delta) while this browser trains.
+        if (m.type === 'step' && m.step === 0) closed ??= f.relay.accounts.rounds.close(m.round);
+      },
+    };
+    expect(await contributeRound(closing, 1)).toBe(true);
+    await closed;
+    const first = units().at(-1)!;
+    expect(first).toMatchObject({ state: 'unsent', note: expect.stringContaining('ask for a new work unit') });
+    expect(f.relay.accounts.roundStore.round(first.round)).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^no_deltas/) });
+    posts.length = 0;
+    expect(await contributeRound(ctx, 2)).toBe(true);
+    const next = units().at(-1)!;
+    expect(next.round).toBeGreaterThan(first.round);
+    expect(['accepted', 'rejected']).toContain(next.state);
   });
 });

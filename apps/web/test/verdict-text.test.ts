@@ -1,32 +1,39 @@
 import type { Hash } from '@blyan/block';
 import { describe, expect, it } from 'vitest';
-import type { SubmissionView } from '../src/contribute/protocol.ts';
+import type { UnitView } from '../src/contribute/protocol.ts';
 import { plainVerdict } from '../src/contribute/verdict-text.ts';
 
-const base: SubmissionView = {
-  round: 0, slot: 'layer0.expert3', block: 'b'.repeat(64) as Hash, base: 'a'.repeat(64) as Hash, id: 7, state: 'queued', rebases: 0,
-  size: { rawBytes: 294912, encodedBytes: 40000, ratio: 7.4, entries: 1000 }, improvement: null, reason: null, code: null, figures: null, credit: null,
+const base: UnitView = {
+  round: 7, slot: 'layer0.expert3', dataset: 'tales', base: 'a'.repeat(64) as Hash, steps: 16, shard: { index: 0, of: 4 }, state: 'waiting',
+  size: { rawBytes: 294912, encodedBytes: 40000, ratio: 7.4, entries: 1000 }, own: { status: 'submitted', improvement: null, credit: null },
+  info: { status: 'open', reason: null, block: null, improvement: null, lower: null, credit: null, genesis: null, contributors: 8, closes_at: 0, deltas: 3 }, note: null,
 };
-const figures = (baseline: number, candidate: number) => ({ baseline, candidate, improvement: baseline - candidate, tokens: 4096, ms: 900 });
+const decided = (status: 'accepted' | 'rejected', reason: string | null, own: UnitView['own']): UnitView => ({
+  ...base, state: status, own, info: { ...base.info!, status, reason, block: 'b'.repeat(64) as Hash, improvement: 0.0123, lower: 0.004, credit: 500 },
+});
 
-describe('a contribution verdict in plain words', () => {
-  it('says a refusal for too small a gain without protocol codes, with the bar and what would help', () => {
-    const v = plainVerdict({ ...base, state: 'rejected', code: 'no_improvement', reason: 'no_improvement: hidden loss 3.70903 → 3.70902 nats/token; δ is 0.002', figures: figures(3.70903, 3.70902) }, 0.002, 16);
-    expect(v.tone).toBe('bad');
-    expect(v.headline).toBe('Not kept: your update did not make the expert better enough. It must lower the loss on held-out text by at least 0.002 nats/token; yours changed it by 0.00001.');
-    expect(v.headline).not.toContain('no_improvement');
-    expect(v.advice).toContain('more micro-steps per submission (now 16)');
+describe('a round verdict in plain words', () => {
+  it('says a kept round with how much it improved, this browser’s own part and its credit', () => {
+    const v = plainVerdict(decided('accepted', null, { status: 'kept', improvement: 0.21, credit: 120 }));
+    expect(v).toEqual({ tone: 'good', headline: 'Round 7 was kept: the averaged update improved layer0.expert3 on held-out text by 0.01230 nats/token. Your delta was kept in the average (it lowered the loss on its sample by 0.2100 nats/token); you earned 120 credits.', advice: null });
   });
 
-  it('says an acceptance with how much better and the credit earned', () => {
-    const v = plainVerdict({ ...base, state: 'accepted', credit: 12, improvement: 0.0037, figures: figures(3.7, 3.6963) }, 0.002, 16);
-    expect(v).toEqual({ tone: 'good', headline: 'Kept: your update improved this expert (it got 0.100 % better at predicting held-out text). You earned 12 credits.', advice: null });
+  it('says a refused round without protocol codes, tells the genesis guard apart, and says the browser goes on', () => {
+    const worse = plainVerdict(decided('rejected', 'genesis_worse: dataset tales held-out loss …', { status: 'kept', improvement: 0.1, credit: 0 }));
+    expect(worse.tone).toBe('bad');
+    expect(worse.headline).toContain('made the model worse on its original text than allowed');
+    expect(worse.headline).not.toContain('genesis_worse');
+    expect(worse.advice).toBe('This browser goes on with the next work unit.');
+    expect(plainVerdict(decided('rejected', 'no_improvement: …', { status: 'hurt', improvement: -0.01, credit: 0 })).headline).toBe(
+      'Round 7 was not kept: the averaged update did not make the expert surely better on held-out text. Your delta was dropped: on its own it did not lower the loss on its sample. Nothing was credited.',
+    );
+    expect(plainVerdict(decided('rejected', 'all_dropped: …', { status: 'copy', improvement: 0.1, credit: 0 })).headline).toContain('dropped as a copy');
   });
 
-  it('tells a lost race and a failed evaluation apart from a bad update, and the waiting states as waiting', () => {
-    expect(plainVerdict({ ...base, state: 'rejected', code: 'stale_base' }, 0.002, 16).advice).toContain('next round starts from the new version');
-    expect(plainVerdict({ ...base, state: 'rejected', code: 'evaluation_failed' }, 0.002, 16).headline).toBe('Not judged: the relay could not evaluate your update.');
-    expect(plainVerdict(base, 0.002, 16).tone).toBe('waiting');
+  it('shows the waiting states as waiting, with how full the round is', () => {
+    expect(plainVerdict(base)).toMatchObject({ tone: 'waiting', headline: expect.stringContaining('(3 of 8 deltas in)') });
+    expect(plainVerdict({ ...base, state: 'training' }).tone).toBe('waiting');
+    expect(plainVerdict({ ...base, state: 'unsent', note: 'round 7 is rejected' }).tone).toBe('bad');
   });
 });
 

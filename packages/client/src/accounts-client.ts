@@ -32,6 +32,45 @@ export interface Assignment {
   rules: { min_improvement: number; max_delta_bytes: number; max_relative_norm: number; max_density: number; max_queued: number };
 }
 
+/** GET /v1/rounds/unit: a work unit of a round (on `dataset`, or on the model's own train split when null). */
+export interface RoundUnit {
+  round: number;
+  meta: Hash;
+  dataset: string | null;
+  slot: string;
+  base: Hash;
+  /** H: the micro-steps the round asks for. */
+  steps: number;
+  shard: { index: number; of: number; docs: { from: number; to: number }; sha256: string; split: 'train' | 'public'; url: string };
+  rules: { max_relative_norm: number; max_density: number };
+}
+
+/** GET /v1/rounds/:id: the round, its verdict once decided, and every delta's own score and credit. */
+export interface RoundInfo {
+  id: number;
+  slot: string;
+  dataset: string | null;
+  status: 'open' | 'appending' | 'accepted' | 'rejected';
+  reason: string | null;
+  commitment: Hash;
+  opened_at: number;
+  /** When an open round is judged with the deltas it has, if it does not fill first. */
+  closes_at: number;
+  /** Work units a round hands out; it is judged once all hold a delta. */
+  contributors: number;
+  block: Hash | null;
+  improvement: number | null;
+  lower: number | null;
+  credit: number | null;
+  genesis: { improvement: number; lower: number; bound: number } | null;
+  uploaders: { account: Address; credit: number }[];
+  verdict: SignedVerdict | null;
+  deltas: { id: number; account: Address; shard: number; status: 'submitted' | 'kept' | 'hurt' | 'copy'; copy_of: number | null; improvement: number | null; credit: number | null }[];
+}
+
+/** What POST /v1/rounds/:id/deltas answered: taken, the round closed before it arrived, or a rate limit. */
+export type RoundDelivery = { kind: 'submitted' } | { kind: 'round_closed'; message: string } | { kind: 'rate_limited'; retryAfterMs: number };
+
 /** GET /v1/shards/:i */
 export interface Shard {
   index: number;
@@ -137,14 +176,38 @@ export class AccountsClient extends RelayConnection {
     return a;
   }
 
-  /** The assignment's training shard, checked against the SHA-256 the assignment states. */
-  async shard(a: Assignment): Promise<Shard> {
-    const res = await this.send('GET', `/shards/${a.shard.index}`);
-    if (!res.ok) throw await relayError(res, `GET /shards/${a.shard.index}`);
+  /** The assignment's (or work unit's) training shard, checked against the SHA-256 it states. */
+  async shard(a: { shard: { index: number; sha256: string; url: string } }): Promise<Shard> {
+    const path = a.shard.url.replace(/^\/v1/, '');
+    const res = await this.send('GET', path);
+    if (!res.ok) throw await relayError(res, `GET ${path}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
-    if (digest !== a.shard.sha256) throw new Error(`shard ${a.shard.index} hashes to ${digest}, the assignment says ${a.shard.sha256}`);
+    if (digest !== a.shard.sha256) throw new Error(`shard ${a.shard.index} hashes to ${digest}, the relay said ${a.shard.sha256}`);
     return JSON.parse(new TextDecoder().decode(bytes)) as Shard;
+  }
+
+  /** This account's work unit in a round on `dataset` (chain D), or on the model's own train split. */
+  async roundUnit(dataset?: string): Promise<RoundUnit> {
+    const u = await this.json<RoundUnit>('GET', dataset === undefined ? '/rounds/unit' : `/rounds/unit?dataset=${encodeURIComponent(dataset)}`);
+    if (!isHash(u.meta) || !isHash(u.base) || typeof u.slot !== 'string' || !Number.isSafeInteger(u.round)) throw new Error('the work unit names no round, meta block, base block or slot');
+    return u;
+  }
+
+  /** Posts the blyan-delta-v1 bytes of this account's work unit in round `round`. */
+  async roundDelta(round: number, delta: Uint8Array<ArrayBuffer>): Promise<RoundDelivery> {
+    const res = await this.send('POST', `/rounds/${round}/deltas`, delta, 'application/octet-stream');
+    if (res.status === 202) return { kind: 'submitted' };
+    if (res.status === 429) return rateLimited(res);
+    if (res.status === 409) {
+      const refusal = (await res.clone().json()) as { error?: { code?: string; message?: string } };
+      if (refusal.error?.code === 'round_closed') return { kind: 'round_closed', message: refusal.error.message ?? 'the round closed' };
+    }
+    throw await relayError(res, `POST /rounds/${round}/deltas`);
+  }
+
+  round(id: number): Promise<RoundInfo> {
+    return this.json('GET', `/rounds/${id}`);
   }
 
   /** Submits `[u32 n][header JSON][delta]`; a stale base and a rate limit are answers, other refusals throw RelayError. */

@@ -1,6 +1,8 @@
 import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
-import { type DecodePass, type GenerateOptions, Inference } from './inference.ts';
+import type { BatchDecoder } from './batch.ts';
+import { type DecodePass, Inference } from './inference.ts';
+import type { GenerateOptions } from './sampling.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
 import { decodeWorkgroupBytes } from './kernels/decode.ts';
 import { noDispatches } from './kernel.ts';
@@ -49,7 +51,7 @@ export class BlyanEngine {
   private constructor(
     readonly device: GPUDevice,
     readonly cfg: ModelConfig,
-    /** GPU submissions, readbacks, dispatches, bind-group changes and bound bytes since creation. */
+    /** GPU submissions, readbacks, dispatches and the bytes they read and write, since creation. */
     readonly counters: Counters,
     private readonly weights: ModelWeights,
     private readonly inference: Inference,
@@ -115,6 +117,11 @@ export class BlyanEngine {
     return this.exclusive(() => this.inference.prefill(tokens, routing));
   }
 
+  /** Appends tokens to the sequence in one pass; see Inference.extend. */
+  extend(tokens: ArrayLike<number>): Promise<void> {
+    return this.exclusive(() => this.inference.extend(tokens));
+  }
+
   /** Streams generated tokens (one submission and one small readback each). */
   async *generate(options: GenerateOptions): AsyncGenerator<number, void, undefined> {
     this.enter();
@@ -135,6 +142,13 @@ export class BlyanEngine {
   /** Tokens in the KV cache. */
   get position(): number {
     return this.inference.position;
+  }
+
+  /** A decoder of up to `sequences` sequences in one pass per token (BatchDecoder). */
+  createBatch(sequences: number): Promise<BatchDecoder> {
+    this.alive();
+    this.weights.checkComplete();
+    return this.inference.createBatch(sequences, (f) => this.exclusive(f));
   }
 
   /** A trainer for one expert with the rest of the model frozen; the expert must be loaded. */

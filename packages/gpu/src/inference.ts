@@ -1,7 +1,9 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
-import { type Counters, Plan, Readback } from './plan.ts';
-import { type Kernel, compileAll, compileKernel, encodeDispatches, grid1d } from './kernel.ts';
-import { attentionKernel } from './kernels/attention.ts';
+import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf } from './plan.ts';
+import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
+import { BatchDecoder } from './batch.ts';
+import { type GenerateOptions, samplingOf } from './sampling.ts';
+import { attentionKernel, promptAttentionKernel, promptAttentionRows } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
@@ -12,19 +14,9 @@ import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
-import { MissingExpertError, type ModelConfig, Rng, type Routing, type SamplingOptions, headDim } from '@blyan/model';
+import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
-
-export interface GenerateOptions {
-  /** Tokens to generate at most. */
-  readonly maxTokens: number;
-  readonly sampling?: SamplingOptions;
-  /** Seed of the Rng whose draws pick sampled tokens (one per token unless greedy). Default 0. */
-  readonly seed?: number;
-  /** Generation stops after yielding one of these. */
-  readonly stopTokens?: readonly number[];
-}
 
 /** Prompt passes use 4-row register blocks and 4-row expert tiles; decoding works on one row. */
 const PROMPT_ROWS = 4;
@@ -54,83 +46,101 @@ export class Inference {
   private readonly decode: Plan;
   private readonly prompt: Plan;
   private readonly sample: Plan;
+  /** Per layer, the KV cache of the one sequence. */
+  private readonly caches: readonly KvCache[];
+  /** Bytes a pass touches, per resource: activations by rows, the KV cache by rows appended (attention overrides it with the keys it reads). */
+  private readonly extents = new Map<Resource, Extent>();
+  private readonly record: (kernels: PassKernels, io: PassIO) => Plan;
 
   private constructor(
     private readonly device: GPUDevice,
     private readonly cfg: ModelConfig,
     private readonly weights: ModelWeights,
     private readonly counters: Counters,
+    private readonly cache: KvCacheLayout,
     k: { decode: PassKernels; prompt: PassKernels; sample: Kernel },
   ) {
     const { dModel: d, nExperts: E, topK: K, dFF: F, contextLength: ctx, vocabSize: V } = cfg;
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
-    const cacheBytes = ctx * d * (weights.matrices === 'f16' ? 2 : 4);
-    const vOffset = kvCacheValueOffset(cacheBytes, device.limits.minStorageBufferOffsetAlignment);
-    const kvCache = (l: number) => {
-      const buffer = this.own(storageBuffer(device, `kv cache ${l}`, vOffset + cacheBytes));
-      return { kv: buffer, k: { buffer, offset: 0, size: cacheBytes }, v: { buffer, offset: vOffset, size: cacheBytes } };
-    };
+    const { rowBytes } = cache;
+    const extents = this.extents;
+    const rowsOfBuffer = (b: GPUBuffer, bytesPerRow: number): GPUBuffer => (extents.set(b, rowsOf(bytesPerRow)), b);
+    const x = expertLayout(d, F);
     this.step = this.own(uniformBuffer(device, 'step', STEP_BYTES));
-    this.tokens = f32('tokens', ctx);
+    this.tokens = rowsOfBuffer(f32('tokens', ctx), 4);
     this.logits = f32('logits', V);
     this.status = f32('status', 1);
     this.result = f32('result', 1);
     this.readback = new Readback(device, 'token readback', 2);
     const layerInfo = Array.from({ length: cfg.nLayers }, (_, l) => this.own(uniformWith(device, `layer ${l}`, encodeLayer(l, NO_EXPERT, NO_EXPERT, 0))));
+    const rows = (label: string, perRow: number): GPUBuffer => rowsOfBuffer(f32(label, ctx * perRow), 4 * perRow);
+    extents.set(weights.rope, rowsOf(4 * headDim(cfg)));
     const a = {
-      x: f32('x', ctx * d),
-      x2: f32('x2', ctx * d),
-      ln: f32('ln', ctx * d),
-      q: f32('q', ctx * d),
-      att: f32('attention out', ctx * d),
-      kvCache: Array.from({ length: cfg.nLayers }, (_, l) => kvCache(l)),
-      routerLogits: f32('router logits', ctx * E),
-      probs: f32('router probs', ctx * E),
-      gates: f32('gates', ctx * K),
-      act: f32('expert act', ctx * K * F),
-      y: f32('expert out', ctx * K * d),
+      x: rows('x', d),
+      x2: rows('x2', d),
+      ln: rows('ln', d),
+      q: rows('q', d),
+      att: rows('attention out', d),
+      routerLogits: rows('router logits', E),
+      probs: rows('router probs', E),
+      gates: rows('gates', K),
+      act: rows('expert act', K * F),
+      y: rows('expert out', K * d),
       stats: f32('routing stats', cfg.nLayers * statsStride(E)),
     };
-    const variant = (kernels: PassKernels, rows: number): Plan => {
+    this.caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`kv cache ${l}`, cache));
+    /**
+     * Records a forward pass with `kernels` from `tokens` over `caches` into `logits`: the one-token
+     * and prompt passes (the last row's logits), or with `positions` the batched pass (row r:
+     * sequence r's token at positions[r], every row's logits).
+     */
+    this.record = (kernels, { caches, logits, tokens, positions }) => {
+      const rowsPerThread = kernels.rows;
       const route = kernels.routeLayout;
-      const routeBuffer = f32(`route ${rows}`, route.words);
-      const plan = new Plan(device);
+      const routeBuffer = f32(`route ${rowsPerThread} ${route.maxRows}`, route.words);
+      const plan = new Plan(device, extents);
       const step = this.step;
       const tiles = (n: number) => tilesFor(route, n);
-      const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread: rows }, n);
-      plan.add(kernels.embed, { step, tokens: this.tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d));
-      type Layer = { readonly w: (typeof weights.layers)[number]; readonly layer: GPUBuffer; readonly cache: (typeof a.kvCache)[number] };
+      const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread }, n);
+      /** Row r's own position in the batched pass. */
+      const at: Readonly<Record<string, Resource>> = positions ? { positions } : {};
+      /** The expert pool's bytes a pass reads: `bytes` and `scales` of each row's K experts (at most every slot). */
+      const chosenExperts = (bytes: number, scales: number) => ({ w: rowsOf(K * bytes), w_scales: rowsOf(K * 4 * scales) });
+      plan.add(kernels.embed, { step, tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d), { embed: rowsOf(rowBytes) });
+      type Layer = { readonly w: (typeof weights.layers)[number]; readonly layer: GPUBuffer; readonly cache: KvCache };
       /** A layer in three fused dispatches (the one-token pass). */
       const fusedLayer = (f: NonNullable<PassKernels['fused']>) => ({ w, layer, cache: { kv } }: Layer) => {
         plan.add(f.attentionIn, { step, x: a.x, norm: w.attnNorm, wq: w.wq, wk: w.wk, wv: w.wv, table: weights.rope, q: a.q, kv }, () => decodeAttentionInGrid(d));
-        plan.add(f.attentionOut, { step, q: a.q, kv, wo: w.wo, x: a.x, x2: a.x2 }, () => [1, 1, 1]);
-        plan.add(f.moe, { step, layer, x2: a.x2, norm: w.ffnNorm, router: w.router, table: w.table, w: w.pool, w_scales: w.scales, status: this.status, out: a.x }, () => [1, 1, 1]);
+        plan.add(f.attentionOut, { step, q: a.q, kv, wo: w.wo, x: a.x, x2: a.x2 }, () => [1, 1, 1], { kv: keysOf(2 * rowBytes) });
+        plan.add(f.moe, { step, layer, x2: a.x2, norm: w.ffnNorm, router: w.router, table: w.table, w: w.pool, w_scales: w.scales, status: this.status, out: a.x }, () => [1, 1, 1], chosenExperts(x.elements, x.scales));
       };
       /** A layer over the step's n rows, one kernel per operation. */
       const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
         plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.linear, { step, x: a.ln, w: w.wq, y: a.q }, lin(d));
-        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k }, lin(d));
-        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v }, lin(d));
-        plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k }, (n) => ropeGrid(n, d));
-        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att }, (n) => [n, cfg.nHeads, 1]);
+        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k, ...at }, lin(d));
+        plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v, ...at }, lin(d));
+        plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k, ...at }, (n) => ropeGrid(n, d));
+        plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [Math.ceil(n / kernels.attentionRows), cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
         plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
-        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)));
-        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)));
+        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
+        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
-      for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: a.kvCache[l]! });
+      for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: caches[l]! });
       plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
-      plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: this.logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1));
+      if (positions) plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, lin(V));
+      else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
       return plan;
     };
-    this.decode = variant(k.decode, 1);
-    this.prompt = variant(k.prompt, PROMPT_ROWS);
+    const io = { caches: this.caches, logits: this.logits, tokens: this.tokens, positions: null };
+    this.decode = this.record(k.decode, io);
+    this.prompt = this.record(k.prompt, io);
     this.sample = new Plan(device);
     this.sample.add(k.sample, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
   }
@@ -138,8 +148,9 @@ export class Inference {
   /** `decode`: how the one-token pass runs a layer (EngineOptions.decode). */
   static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass): Promise<Inference> {
     const s = weights.matrices;
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused'), passKernels(device, cfg, PROMPT_ROWS, s, false), compileKernel(device, sampleKernel(cfg.vocabSize))]);
-    return new Inference(device, cfg, weights, counters, { decode, prompt, sample });
+    const cache = kvCacheLayout(cfg, s, device.limits.minStorageBufferOffsetAlignment);
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused' ? cache : null), passKernels(device, cfg, PROMPT_ROWS, s, null), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    return new Inference(device, cfg, weights, counters, cache, { decode, prompt, sample });
   }
 
   /**
@@ -148,17 +159,9 @@ export class Inference {
    * MissingExpertError (add it and prefill again).
    */
   async prefill(tokens: ArrayLike<number>, routing: Routing = { mode: 'dynamic' }): Promise<void> {
-    const { cfg } = this;
     this.weights.checkComplete();
-    const n = tokens.length;
-    if (n === 0) throw new Error('prefill needs at least one token');
-    if (n > cfg.contextLength) throw new Error(`prompt of ${n} tokens exceeds contextLength ${cfg.contextLength}`);
-    const ids = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = tokens[i]!;
-      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`tokens[${i}] = ${id} is not a token id in [0, ${cfg.vocabSize})`);
-      ids[i] = id;
-    }
+    const ids = this.checkTokens(tokens, 0, 'prefill');
+    const n = ids.length;
     const { prefillMode, decodeMode, chooseM } = this.routingModes(routing);
     this.pos = 0;
     this.pending = null;
@@ -170,13 +173,26 @@ export class Inference {
     this.hasLogits = true;
   }
 
+  /**
+   * Appends `tokens` to the sequence (a conversation's next turn) in one pass, after the last
+   * generated token if it has not been fed yet, routed as decode steps are; leaves the last
+   * logits for generate. A MissingExpertError leaves the sequence as it was (add the expert and
+   * extend again).
+   */
+  async extend(tokens: ArrayLike<number>): Promise<void> {
+    if (!this.hasLogits) throw new Error('extend needs a prefill first');
+    const fed = this.pending === null ? [] : [this.pending];
+    const ids = Uint32Array.from([...fed, ...this.checkTokens(tokens, this.pos + fed.length, 'extend')]);
+    const n = ids.length;
+    this.device.queue.writeBuffer(this.tokens, 0, ids);
+    await this.forward(n, { n, start: this.pos, seqLen: n, lastRow: n - 1, routeMode: this.decodeMode }, false);
+    this.pos += n;
+    this.pending = null;
+  }
+
   /** Streams up to maxTokens tokens, each sampled on the GPU from the logits so far. */
   async *generate(options: GenerateOptions): AsyncGenerator<number, void, undefined> {
-    const { temperature = 1, topK = 0, topP = 1 } = options.sampling ?? {};
-    if (!(temperature >= 0 && Number.isFinite(temperature))) throw new Error(`temperature must be a finite number ≥ 0, got ${temperature}`);
-    if (!Number.isSafeInteger(topK) || topK < 0) throw new Error(`topK must be an integer ≥ 0, got ${topK}`);
-    if (!(topP > 0 && topP <= 1)) throw new Error(`topP must be in (0, 1], got ${topP}`);
-    if (!Number.isSafeInteger(options.maxTokens) || options.maxTokens < 0) throw new Error(`maxTokens must be an integer ≥ 0, got ${options.maxTokens}`);
+    const { temperature, topK, topP } = samplingOf(options);
     if (!this.hasLogits) throw new Error('generate needs a prefill first');
     const rng = new Rng(options.seed ?? 0);
     const stop = new Set(options.stopTokens ?? []);
@@ -205,11 +221,26 @@ export class Inference {
     this.readback.destroy();
   }
 
+  /** Token ids to feed at position `at`, checked: at least one, each in the vocabulary, within the context. */
+  private checkTokens(tokens: ArrayLike<number>, at: number, what: string): Uint32Array<ArrayBuffer> {
+    const { cfg } = this;
+    const n = tokens.length;
+    if (n === 0) throw new Error(`${what} needs at least one token`);
+    if (at + n > cfg.contextLength) throw new Error(`${what}: ${n} tokens after ${at} exceed contextLength ${cfg.contextLength}`);
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = tokens[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`tokens[${i}] = ${id} is not a token id in [0, ${cfg.vocabSize})`);
+      ids[i] = id;
+    }
+    return ids;
+  }
+
   private async sampleOnly(s: Pick<StepFields, 'temperature' | 'topK' | 'topP' | 'draw'>): Promise<number> {
     this.device.queue.writeBuffer(this.step, 0, encodeStep(s));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
+    encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.submit(encoder);
@@ -240,8 +271,8 @@ export class Inference {
     this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n, this.counters);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, this.counters);
+    encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
+    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.readback.copy(encoder, this.status, 0, 1);
@@ -278,6 +309,54 @@ export class Inference {
     return { prefillMode: ROUTE_CHOOSE, decodeMode: ROUTE_ALLOWED, chooseM: m };
   }
 
+  /** Per layer, a KV cache of `sequences` sequences of contextLength rows: keys, then values from byte vOffset on. */
+  private kvCache(label: string, { rowBytes, bytes, vOffset }: KvCacheLayout): KvCache {
+    const buffer = this.own(storageBuffer(this.device, label, vOffset + bytes));
+    const [k, v] = [{ buffer, offset: 0, size: bytes }, { buffer, offset: vOffset, size: bytes }];
+    this.extents.set(k, rowsOf(rowBytes)).set(v, rowsOf(rowBytes)).set(buffer, rowsOf(2 * rowBytes));
+    return { kv: buffer, k, v };
+  }
+
+  /**
+   * A batched decoder of up to `sequences` sequences (its own KV caches, tokens, logits and
+   * sampler), sharing this session's activations, weights and step uniform; `exclusive` runs each
+   * of its GPU steps alone (BlyanEngine's lock). A prompt is loaded by prefilling it here (this
+   * session's sequence is reset) and copying its KV rows and logits to the sequence's.
+   */
+  async createBatch(sequences: number, exclusive: <T>(f: () => Promise<T>) => Promise<T>): Promise<BatchDecoder> {
+    const { cfg, device } = this;
+    if (!Number.isSafeInteger(sequences) || sequences < 1 || sequences > cfg.contextLength) throw new Error(`a batch holds 1 to ${cfg.contextLength} sequences, got ${sequences}`);
+    const [kernels, sample] = await Promise.all([batchKernels(device, cfg, sequences, this.weights.matrices), compileKernel(device, sampleKernel(cfg.vocabSize, true))]);
+    const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
+    const layout = kvCacheLayout(cfg, this.weights.matrices, device.limits.minStorageBufferOffsetAlignment, sequences);
+    const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, layout));
+    /** Per-sequence buffers: a pass over n sequences touches n rows of each. */
+    const rows = (label: string, perRow: number): GPUBuffer => {
+      const b = f32(label, sequences * perRow);
+      this.extents.set(b, rowsOf(4 * perRow));
+      return b;
+    };
+    const io = { caches, logits: rows('batch logits', cfg.vocabSize), tokens: rows('batch tokens', 1), positions: rows('batch positions', 1) };
+    const buffers = { ...io, step: this.step, status: this.status, draws: rows('batch draws', 1), result: rows('batch result', 1) };
+    const forward = this.record(kernels, io);
+    const sampler = new Plan(device, this.extents);
+    sampler.add(sample, { step: this.step, logits: io.logits, scratch: rows('batch sample scratch', sampleScratch(cfg.vocabSize)), result: buffers.result, tokens: io.tokens, draws: buffers.draws }, (n) => [n, 1, 1]);
+    const load = (row: number, prompt: readonly number[]) =>
+      exclusive(async () => {
+        await this.prefill(prompt);
+        const { rowBytes, bytes } = this.cache;
+        const used = this.pos * rowBytes;
+        const encoder = device.createCommandEncoder();
+        for (const [l, own] of this.caches.entries()) {
+          encodeCopy(encoder, own.kv, 0, caches[l]!.kv, row * bytes, used, this.counters);
+          encodeCopy(encoder, own.kv, own.v.offset, caches[l]!.kv, caches[l]!.v.offset + row * bytes, used, this.counters);
+        }
+        encodeCopy(encoder, this.logits, 0, io.logits, row * cfg.vocabSize * 4, cfg.vocabSize * 4, this.counters);
+        this.submit(encoder);
+      });
+    return new BatchDecoder(device, cfg, this.counters, sequences, buffers, { forward, sampler }, load, exclusive);
+  }
+
   private own(b: GPUBuffer): GPUBuffer {
     this.owned.push(b);
     return b;
@@ -286,23 +365,28 @@ export class Inference {
 
 /**
  * The kernels of an inference pass whose dense products use `rows`-row register blocks, with the
- * embedding, attention projections and KV cache stored as `s`.
+ * embedding, attention projections and KV cache stored as `s`; `batched`: row r is one token of
+ * sequence r at its own position, with its own KV cache of contextLength rows, and every row gets
+ * logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
+ * many query rows per workgroup (promptAttentionKernel).
  */
-function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage) {
-  const { dModel: d, nExperts: E, dFF: F } = cfg;
+function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage, batched: boolean, attentionRows: number) {
+  const { dModel: d, nExperts: E, dFF: F, contextLength: ctx } = cfg;
+  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
+  const cacheRows = batched ? ctx : 0;
   const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
-  const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number } = {}) =>
-    linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false });
+  const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number; cacheRows?: number } = {}) =>
+    linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0 });
   return {
     embed: embeddingKernel(cfg.vocabSize, d, s),
     rms: rmsnormKernel(d, cfg.normEps, false),
     linear: lin(d, d),
-    linearKV: lin(d, d, { outRowOffset: true, out: s }),
+    linearKV: lin(d, d, { outRowOffset: !batched, cacheRows, out: s }),
     linearResidual: lin(d, d, { residual: true }),
     router: lin(d, E, { weight: 'f32' }),
-    logits: lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
-    rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s),
-    attention: attentionKernel({ nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength }, false, s),
+    logits: batched ? lin(d, cfg.vocabSize) : lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
+    rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
+    attention: attentionRows > 1 ? promptAttentionKernel(shape, s, attentionRows) : attentionKernel(shape, false, s, cacheRows),
     route: routeKernel(route),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
@@ -315,8 +399,8 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
  * attention's input side (norm, q/k/v, rotary), the attention with its output projection, and a token's whole MoE block (norm, router, routing, its experts and
  * their weighted sum).
  */
-function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
-  const vElement = vOffset / (s === 'f16' ? 2 : 4);
+function decodeSpecs(cfg: ModelConfig, s: Storage, cache: KvCacheLayout) {
+  const vElement = cache.vOffset / (s === 'f16' ? 2 : 4);
   return {
     attentionIn: decodeAttentionInKernel(cfg.nHeads, headDim(cfg), cfg.normEps, s, vElement),
     attentionOut: decodeAttentionOutKernel(cfg.nHeads, headDim(cfg), cfg.contextLength, s, vElement),
@@ -332,21 +416,57 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, vOffset: number) {
  */
 export type DecodePass = 'fused' | 'per-operation';
 
+const alignTo = (bytes: number, alignment: number): number => Math.ceil(bytes / alignment) * alignment;
+
+/** What a recorded pass reads and writes besides activations and weights (PassIO.positions: the batched pass's). */
+interface PassIO {
+  readonly caches: readonly KvCache[];
+  readonly logits: GPUBuffer;
+  readonly tokens: GPUBuffer;
+  readonly positions: GPUBuffer | null;
+}
+
+/** A layer's KV cache: the whole buffer (keys, then values), and the keys and values as bindings. */
+interface KvCache {
+  readonly kv: GPUBuffer;
+  readonly k: GPUBufferBinding & { readonly offset: number };
+  readonly v: GPUBufferBinding & { readonly offset: number };
+}
+
 /**
- * A layer's KV cache is one buffer, keys first, values from this byte offset on (the keys' size
- * rounded up to the binding alignment), so a kernel can append to both through one binding.
+ * A layer's KV cache is one buffer, keys first (contextLength rows of rowBytes per sequence: one,
+ * or a batch's), values from byte vOffset on (the keys' size rounded up to the binding alignment),
+ * so a kernel can append to both through one binding.
  */
-function kvCacheValueOffset(cacheBytes: number, alignment: number): number {
-  return Math.ceil(cacheBytes / alignment) * alignment;
+interface KvCacheLayout {
+  readonly rowBytes: number;
+  /** Bytes of the keys (and of the values). */
+  readonly bytes: number;
+  readonly vOffset: number;
+}
+
+function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number, sequences = 1): KvCacheLayout {
+  const rowBytes = cfg.dModel * (s === 'f16' ? 2 : 4);
+  const bytes = sequences * cfg.contextLength * rowBytes;
+  return { rowBytes, bytes, vOffset: alignTo(bytes, alignment) };
 }
 
 type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
-type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
+type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
-/** A pass's kernels, with the fused decode kernels when `withFused` (the one-token pass: rows 1). */
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, withFused: boolean): Promise<PassKernels> {
+/** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
+async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength);
-  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s)), withFused ? compileAll(device, decodeSpecs(cfg, s, kvCacheValueOffset(cfg.contextLength * cfg.dModel * (s === 'f16' ? 2 : 4), device.limits.minStorageBufferOffsetAlignment))) : null]);
-  return { ...base, routeLayout: route, fused };
+  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength };
+  const attentionRows = rows === 1 ? 1 : promptAttentionRows(shape, device.limits.maxComputeWorkgroupStorageSize);
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
+  return { ...base, rows, attentionRows, routeLayout: route, fused };
+}
+
+/** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
+async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
+  const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
+  const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences);
+  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
 }

@@ -87,58 +87,77 @@ export function bindKernel(device: GPUDevice, kernel: Kernel, resources: Readonl
   return device.createBindGroup({ label: kernel.spec.label, layout: kernel.pipeline.getBindGroupLayout(0), entries });
 }
 
-/** Bytes of the buffer ranges bound by `resources` to a kernel: read-only ones and writable ones. */
-export function boundBytes(kernel: Kernel, resources: Readonly<Record<string, Resource>>): { readonly read: number; readonly written: number } {
-  let [read, written] = [0, 0];
-  for (const [name, r] of Object.entries(resources)) {
-    const size = 'buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size;
-    if (kernel.spec.writable.includes(name)) written += size;
-    else read += size;
-  }
-  return { read, written };
-}
+/**
+ * Bytes one binding of a dispatch touches, for a pass over `rows` rows with `keys` rows in the KV
+ * cache once the pass has run (its own included).
+ */
+export type Extent = (rows: number, keys: number) => number;
+
+/** What a dispatch reads and writes (bytes), for `rows` rows and `keys` cached rows. */
+export type Traffic = (rows: number, keys: number) => { readonly read: number; readonly written: number };
+
+const boundSize = (r: Resource): number => ('buffer' in r ? (r.size ?? r.buffer.size - (r.offset ?? 0)) : r.size);
 
 /**
- * One recorded dispatch: a pipeline, its bind group, a workgroup count for a pass's row count, and
- * the bytes its bindings span (read-only, writable): an upper bound of its memory traffic.
+ * The traffic of `kernel` over `resources`: per binding its extent (at most the bound range; a
+ * binding without one touches the whole range), counted as written when the kernel may write it
+ * (read_write: a read-modify-write counts once, as written) and as read otherwise. Each byte
+ * counts once per dispatch, however many workgroups load it (caches absorb the repeats).
  */
+export function traffic(kernel: Kernel, resources: Readonly<Record<string, Resource>>, extentOf: (name: string, r: Resource) => Extent | undefined): Traffic {
+  const parts = Object.entries(resources).map(([name, r]) => ({ writable: kernel.spec.writable.includes(name), size: boundSize(r), extent: extentOf(name, r) }));
+  return (rows, keys) => {
+    let [read, written] = [0, 0];
+    for (const { writable, size, extent } of parts) {
+      const bytes = extent ? Math.min(size, extent(rows, keys)) : size;
+      if (writable) written += bytes;
+      else read += bytes;
+    }
+    return { read, written };
+  };
+}
+
+/** One recorded dispatch: a pipeline, its bind group, a workgroup count and traffic for a pass's row count. */
 export interface Dispatch {
   readonly kernel: Kernel;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: (n: number) => readonly [number, number, number];
-  readonly bytes: { readonly read: number; readonly written: number };
+  readonly traffic: Traffic;
 }
 
 /**
- * What passes have encoded, counted as they are recorded (deterministic, not timed): dispatches,
- * bind-group changes (setBindGroup calls) and the bytes their bindings span, read-only and
- * writable.
+ * What passes have encoded, counted as they are recorded (deterministic, not timed): dispatches
+ * and the bytes they read and write (Traffic), plus buffer copies.
  */
 export interface DispatchCounts {
   dispatches: number;
-  bindGroups: number;
   bytesRead: number;
   bytesWritten: number;
 }
 
-export const noDispatches = (): DispatchCounts => ({ dispatches: 0, bindGroups: 0, bytesRead: 0, bytesWritten: 0 });
+export const noDispatches = (): DispatchCounts => ({ dispatches: 0, bytesRead: 0, bytesWritten: 0 });
 
-/** Encodes `dispatches` for n rows, setting a pipeline or bind group only when it changes. */
-export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], n: number, counts: DispatchCounts): void {
-  let [pipeline, bindGroup]: [GPUComputePipeline | null, GPUBindGroup | null] = [null, null];
+/** Encodes `dispatches` for n rows (`keys` cached rows after them), setting a pipeline only when it changes. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[], n: number, keys: number, counts: DispatchCounts): void {
+  let pipeline: GPUComputePipeline | null = null;
   for (const d of dispatches) {
     const [x, y, z] = d.workgroups(n);
     if (x === 0 || y === 0 || z === 0) continue;
     if (d.kernel.pipeline !== pipeline) pass.setPipeline((pipeline = d.kernel.pipeline));
-    if (d.bindGroup !== bindGroup) {
-      pass.setBindGroup(0, (bindGroup = d.bindGroup));
-      counts.bindGroups++;
-    }
+    pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    const { read, written } = d.traffic(n, keys);
     counts.dispatches++;
-    counts.bytesRead += d.bytes.read;
-    counts.bytesWritten += d.bytes.written;
+    counts.bytesRead += read;
+    counts.bytesWritten += written;
   }
+}
+
+/** Encodes a copy of `bytes` from byte `fromOffset` of `from` to `toOffset` of `to`, counting them as read and written. */
+export function encodeCopy(encoder: GPUCommandEncoder, from: GPUBuffer, fromOffset: number, to: GPUBuffer, toOffset: number, bytes: number, counts: DispatchCounts): void {
+  encoder.copyBufferToBuffer(from, fromOffset, to, toOffset, bytes);
+  counts.bytesRead += bytes;
+  counts.bytesWritten += bytes;
 }
 
 export const WORKGROUP = 64;

@@ -1,5 +1,5 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
-import { type Kernel, compileAll, encodeDispatches, grid1d } from './kernel.ts';
+import { type Kernel, compileAll, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
 import { ADAMW_BYTES, adamwKernel, encodeAdamW, gradNormKernel } from './kernels/adamw.ts';
 import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from './kernels/attention.ts';
 import { dequantKernel } from './kernels/dequant.ts';
@@ -12,7 +12,7 @@ import { rmsnormBackwardKernel, rmsnormKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
 import { type ExpertLayout, type RouteLayout, routeLayout, tilesFor } from './layout.ts';
-import { type Counters, Plan, Readback } from './plan.ts';
+import { type Counters, Plan, Readback, bytesOf, rowsOf } from './plan.ts';
 import { type AdamWOptions, type ModelConfig, headDim } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
@@ -156,7 +156,10 @@ export class Trainer {
     const back = (inF: number) => () => linearBackwardGrid({ inFeatures: inF, rowsPerThread: ROWS }, n);
     const rows = () => [n, 1, 1] as const;
     const tiles = tilesFor(k.route, n);
-    p.add(k.embed, { step, tokens: this.tokens, embed: weights.embed, out: xs[0]! }, () => grid1d(n * d));
+    /** Bytes of the tables a micro-step gathers rows from: n embedding rows, T rotary positions. */
+    const embedRows = { embed: rowsOf(d * (weights.matrices === 'f16' ? 2 : 4)) };
+    const ropeRows = { table: bytesOf(T * 4 * headDim(cfg)) };
+    p.add(k.embed, { step, tokens: this.tokens, embed: weights.embed, out: xs[0]! }, () => grid1d(n * d), embedRows);
     for (const [l, w] of weights.layers.entries()) {
       const a = acts[l]!;
       const layer = layerInfo[l]!;
@@ -164,7 +167,7 @@ export class Trainer {
       p.add(k.linear, { step, x: a.ln1, w: w.wq, y: a.q }, lin(d));
       p.add(k.linear, { step, x: a.ln1, w: w.wk, y: a.k }, lin(d));
       p.add(k.linear, { step, x: a.ln1, w: w.wv, y: a.v }, lin(d));
-      p.add(k.rope, { step, table: weights.rope, q: a.q, k: a.k }, () => ropeGrid(n, d));
+      p.add(k.rope, { step, table: weights.rope, q: a.q, k: a.k }, () => ropeGrid(n, d), ropeRows);
       p.add(k.attention, { step, q: a.q, k: a.k, v: a.v, out: a.atty, att: a.att }, () => [n, H, 1]);
       p.add(k.linearResidual, { step, x: a.atty, w: w.wo, y: a.x2, res: xs[l]! }, lin(d));
       p.add(k.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln2, rstd: a.rstd2 }, rows);
@@ -207,7 +210,7 @@ export class Trainer {
       p.add(k.linearBackward1, { step, g0: g.dX2, w0: w.wo, dx: g.datty }, back(d));
       p.add(k.attentionBackwardQ, { step, dout: g.datty, k: a.k, v: a.v, att: a.att, ds: g.ds, dq: g.dq }, () => [n, H, 1]);
       p.add(k.attentionBackwardKV, { step, dout: g.datty, q: a.q, att: a.att, ds: g.ds, dk: g.dk, dv: g.dv }, () => grid1d(n * d));
-      p.add(k.ropeBackward, { step, table: weights.rope, q: g.dq, k: g.dk }, () => ropeGrid(n, d));
+      p.add(k.ropeBackward, { step, table: weights.rope, q: g.dq, k: g.dk }, () => ropeGrid(n, d), ropeRows);
       p.add(k.linearBackward3, { step, g0: g.dq, w0: w.wq, g1: g.dk, w1: w.wk, g2: g.dv, w2: w.wv, dx: g.dln }, back(d));
       p.add(k.rmsBackwardResidual, { dout: g.dln, x: xs[l]!, weight: w.attnNorm, rstd: a.rstd1, dx: g.dX, base: g.dX2 }, rows);
     }
@@ -218,7 +221,7 @@ export class Trainer {
     dequant.add(k.dequant, { layer: layerInfo[trainedLayer]!, table: tw.table, pool: tw.pool, scales: tw.scales, param: this.param, init: this.init }, () => grid1d(x.elements));
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, dequant.dispatches, 1, this.counters);
+    encodeDispatches(pass, dequant.dispatches, 1, 0, this.counters);
     pass.end();
     this.submit(encoder);
   }
@@ -252,9 +255,9 @@ export class Trainer {
       device.queue.writeBuffer(this.targets, 0, this.checkTokens(targets, 'targets'));
       device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
       const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(this.grad, 0, this.gradBackup, 0, this.grad.size);
+      encodeCopy(encoder, this.grad, 0, this.gradBackup, 0, this.grad.size, this.counters);
       const pass = encoder.beginComputePass();
-      encodeDispatches(pass, this.pass.dispatches, this.n, this.counters);
+      encodeDispatches(pass, this.pass.dispatches, this.n, 0, this.counters);
       pass.end();
       this.lossReadback.copy(encoder, this.result, 0, 0, 3);
       this.lossReadback.copy(encoder, this.status, 0, 3);
@@ -263,7 +266,7 @@ export class Trainer {
       const missing = missingExpert(new Uint32Array(out)[3]!, this.cfg.nExperts);
       if (missing) {
         const restore = device.createCommandEncoder();
-        restore.copyBufferToBuffer(this.gradBackup, 0, this.grad, 0, this.grad.size);
+        encodeCopy(restore, this.gradBackup, 0, this.grad, 0, this.grad.size, this.counters);
         this.submit(restore);
         throw missing;
       }
@@ -284,7 +287,7 @@ export class Trainer {
       this.device.queue.writeBuffer(this.adam, 0, encodeAdamW({ lr, beta1, beta2, eps, weightDecay, maxGradNorm, c1, c2, gradScale: 1 / this.microSteps }));
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      encodeDispatches(pass, this.optimizer.dispatches, 1, this.counters);
+      encodeDispatches(pass, this.optimizer.dispatches, 1, 0, this.counters);
       pass.end();
       encoder.clearBuffer(this.grad);
       this.normReadback.copy(encoder, this.norm, 0, 0);

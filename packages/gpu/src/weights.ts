@@ -207,3 +207,15 @@ export class ModelWeights {
     }
   }
 }
+
+/**
+ * Bytes of the weights one decode token reads at `matrices` storage: its embedding row, the tied
+ * logits matrix, per layer the attention projections, norms, router and topK int8 experts with
+ * their scales, and the final norm: the floor for a token's bytes read (the KV cache aside).
+ */
+export function activeWeightBytes(cfg: ModelConfig, matrices: Storage): number {
+  const { vocabSize: V, dModel: d, dFF: F, nExperts: E, topK: K, nLayers: L } = cfg;
+  const dense = matrices === 'f16' ? 2 : 4;
+  const x = expertLayout(d, F);
+  return (V + 1) * d * dense + L * (4 * d * d * dense + 4 * (E * d + 2 * d) + K * (x.elements + 4 * x.scales)) + 4 * d;
+}

@@ -2,31 +2,32 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
 import type { DecodePass } from '../src/inference.ts';
 import type { DispatchCounts } from '../src/kernel.ts';
+import { activeWeightBytes } from '../src/weights.ts';
 import { gpuDevice, randomTokens, Rng } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
 
-/** Dispatches, bind-group changes and bound bytes encoded by `run`, per `per`. */
+/** Dispatches and bytes read and written encoded by `run`, per `per`. */
 async function counted(engine: BlyanEngine, per: number, run: () => Promise<unknown>): Promise<DispatchCounts> {
   const before = { ...engine.counters };
   await run();
   const c = engine.counters;
   return {
     dispatches: (c.dispatches - before.dispatches) / per,
-    bindGroups: (c.bindGroups - before.bindGroups) / per,
     bytesRead: (c.bytesRead - before.bytesRead) / per,
     bytesWritten: (c.bytesWritten - before.bytesWritten) / per,
   };
 }
 
 /**
- * The engine's work per decode token and per training micro-step on the TINY model (2 layers),
- * pinned: a change in these numbers is a change in what the GPU is asked to do, and shows here.
+ * The engine's work per decode token, per prompt and per training micro-step on the TINY model
+ * (2 layers, f32): dispatch counts pinned, bytes read checked against what the model's shapes say
+ * a token must read.
  */
-describe('dispatch counts', () => {
+describe('dispatch and byte counts', () => {
   const engines: BlyanEngine[] = [];
   afterAll(() => engines.forEach((e) => e.destroy()));
 
-  /** A TINY engine after a prompt and one sampled token: each later token is one decode step. */
+  /** A TINY engine after a 3-token prompt and one sampled token: each later token is one decode step. */
   async function decoding(decode?: DecodePass): Promise<BlyanEngine> {
     const engine = await BlyanEngine.create(await gpuDevice(), TINY, { precision: 'f32', ...(decode && { decode }) });
     engines.push(engine);
@@ -36,28 +37,54 @@ describe('dispatch counts', () => {
     return engine;
   }
 
-  const perToken = (engine: BlyanEngine, tokens = 4) =>
+  const perToken = (engine: BlyanEngine, tokens = 1) =>
     counted(engine, tokens, async () => {
       for await (const _ of engine.generate({ maxTokens: tokens, sampling: { temperature: 0 } }));
     });
 
-  it('per decode token: three fused dispatches per layer, thirteen per operation', async () => {
-    // Plus the embedding, the final norm, the logits and the sampler: 3 · 2 + 4 and 13 · 2 + 4.
-    expect(await perToken(await decoding('fused'))).toEqual({ dispatches: 3 * TINY.nLayers + 4, bindGroups: 3 * TINY.nLayers + 4, bytesRead: 138720, bytesWritten: 38096 });
-    const perOperation = { dispatches: 13 * TINY.nLayers + 4, bindGroups: 13 * TINY.nLayers + 4, bytesRead: 256192, bytesWritten: 101840 };
-    expect(await perToken(await decoding('per-operation'))).toEqual(perOperation);
-    // SwiftShader is a fallback adapter: the default there is the per-operation pass.
-    expect(await perToken(await decoding())).toEqual(perOperation);
+  /** Bytes one more cached row adds to a token's reads: a key and a value row per layer. */
+  const kvRow = 2 * TINY.nLayers * TINY.dModel * 4;
+  const active = activeWeightBytes(TINY, 'f32');
+
+  it.each([
+    ['fused', 3],
+    ['per-operation', 13],
+  ] as const)('per decode token, %s: %i dispatches per layer; bytes read within 1.5× the active weights, growing by one KV row per token', async (pass, perLayer) => {
+    const engine = await decoding(pass);
+    const first = await perToken(engine);
+    const second = await perToken(engine);
+    // Plus the embedding, the final norm, the logits and the sampler.
+    expect(first.dispatches).toBe(perLayer * TINY.nLayers + 4);
+    expect(second.dispatches).toBe(first.dispatches);
+    expect(first.bytesRead).toBeGreaterThan(active);
+    expect(first.bytesRead).toBeLessThanOrEqual(1.5 * active);
+    expect(second.bytesRead - first.bytesRead).toBe(kvRow);
+    expect(second.bytesWritten).toBe(first.bytesWritten);
   });
 
-  it('per training micro-step', async () => {
+  it('the default pass on SwiftShader (a fallback adapter) is the per-operation one', async () => {
+    expect((await perToken(await decoding())).dispatches).toBe(13 * TINY.nLayers + 4);
+  });
+
+  it('a prompt is one pass whatever its length: the same dispatches for 4 and 16 tokens', async () => {
+    const engine = await decoding('fused');
+    const prompt = (n: number) => counted(engine, 1, () => engine.prefill(Array.from({ length: n }, (_, i) => (5 * i) % TINY.vocabSize)));
+    const [short, long] = [await prompt(4), await prompt(16)];
+    expect(short.dispatches).toBe(13 * TINY.nLayers + 3);
+    expect(long.dispatches).toBe(short.dispatches);
+    expect(long.bytesRead).toBeGreaterThan(short.bytesRead);
+  });
+
+  it('per training micro-step: the same counts every step, the gradient backup copy included', async () => {
     const engine = await decoding('fused');
     const rng = new Rng(5);
     const [B, T] = [2, 6];
     const trainer = await engine.createTrainer({ layer: 1, expert: 0, batch: B, seqLen: T, adamw: { lr: 1e-3 } });
-    const inputs = Array.from(randomTokens(rng, B * T, TINY.vocabSize));
-    const targets = Array.from(randomTokens(rng, B * T, TINY.vocabSize));
-    const micro = await counted(engine, 1, () => trainer.microStep(inputs, targets));
-    expect(micro).toEqual({ dispatches: 40, bindGroups: 40, bytesRead: 324640, bytesWritten: 164944 });
+    const batch = () => [Array.from(randomTokens(rng, B * T, TINY.vocabSize)), Array.from(randomTokens(rng, B * T, TINY.vocabSize))] as const;
+    const micro = () => counted(engine, 1, () => trainer.microStep(...batch()));
+    const [first, second] = [await micro(), await micro()];
+    expect(first.dispatches).toBe(40);
+    expect(second).toEqual(first);
+    expect(first.bytesWritten).toBeGreaterThan(4 * (3 * TINY.dModel * TINY.dFF));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel } from '../src/kernels/attention.ts';
+import { attentionBackwardKVKernel, attentionBackwardQKernel, attentionKernel, promptAttentionKernel } from '../src/kernels/attention.ts';
 import { attentionBackward, attentionForward } from '@blyan/model';
 import { Rng, expectClose, gpuDevice, poisoned, randomNormal, readF32, runKernel, stepUniform, upload } from './gpu.ts';
 import { grid1d } from '../src/kernel.ts';
@@ -57,6 +57,26 @@ describe('attention', () => {
       expectClose(await readF32(device, dq, n * d), edq, 'dq');
       expectClose(await readF32(device, dk, n * d), edk, 'dk');
       expectClose(await readF32(device, dv, n * d), edv, 'dv');
+    });
+  }
+});
+
+describe('prompt attention, several query rows per workgroup', () => {
+  // Rows not a multiple of the block, a start past 0, one row; f32 here, f16 in kernels-f16.test.ts.
+  for (const [n, start, H, hd, ctx, rows] of [[7, 0, 2, 8, 16, 4], [5, 4, 4, 32, 12, 4], [1, 9, 3, 6, 16, 4], [6, 3, 2, 4, 12, 2]] as const) {
+    it(`${n} queries after ${start} cached keys, ${H} heads of ${hd}, ${rows} rows per workgroup: the reference's output`, async () => {
+      const device = await gpuDevice();
+      const rng = new Rng(n * 100 + start + hd + rows);
+      const d = H * hd;
+      const q = randomNormal(rng, n * d);
+      const k = randomNormal(rng, ctx * d);
+      const v = randomNormal(rng, ctx * d);
+      const out = poisoned(device, n * d);
+      const spec = promptAttentionKernel({ nHeads: H, headDim: hd, maxKeys: ctx }, 'f32', rows);
+      await runKernel(device, spec, { step: stepUniform(device, { n, start, seqLen: n }), q: upload(device, q), k: upload(device, k), v: upload(device, v), out }, [Math.ceil(n / rows), H, 1]);
+      const expected = new Float32Array(n * d);
+      attentionForward(expected, null, q, k, v, n, start, H, hd);
+      expectClose(await readF32(device, out, n * d), expected, 'prompt attention');
     });
   }
 });

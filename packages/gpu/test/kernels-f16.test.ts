@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { attentionKernel } from '../src/kernels/attention.ts';
+import { attentionKernel, promptAttentionKernel } from '../src/kernels/attention.ts';
 import { embeddingKernel } from '../src/kernels/embedding.ts';
 import { linearBackwardGrid, linearBackwardKernel, linearGrid, linearKernel } from '../src/kernels/linear.ts';
 import { ropeGrid, ropeKernel, ropeTableData } from '../src/kernels/rope.ts';
@@ -116,8 +116,8 @@ describe('f16 KV cache: rope and attention', () => {
     });
   }
 
-  for (const [n, start, H, hd, ctx] of [[1, 0, 2, 8, 16], [1, 11, 3, 6, 16], [6, 0, 2, 4, 8], [5, 4, 4, 32, 12], [1, 100, 2, 16, 130]] as const) {
-    it(`${n} queries after ${start} cached f16 keys and values, ${H} heads of ${hd}`, async () => {
+  for (const [n, start, H, hd, ctx, rows] of [[1, 0, 2, 8, 16, 0], [1, 11, 3, 6, 16, 0], [6, 0, 2, 4, 8, 0], [5, 4, 4, 32, 12, 0], [1, 100, 2, 16, 130, 0], [7, 3, 2, 8, 12, 4]] as const) {
+    it(`${n} queries after ${start} cached f16 keys and values, ${H} heads of ${hd}${rows ? `, the prompt kernel with ${rows} rows per workgroup` : ''}`, async () => {
       const device = await f16Device();
       const rng = new Rng(n * 100 + start + hd);
       const d = H * hd;
@@ -125,8 +125,9 @@ describe('f16 KV cache: rope and attention', () => {
       const k = asF16(randomNormal(rng, ctx * d));
       const v = asF16(randomNormal(rng, ctx * d));
       const out = poisoned(device, n * d);
-      const spec = attentionKernel({ nHeads: H, headDim: hd, maxKeys: ctx }, false, 'f16');
-      await runKernel(device, spec, { step: stepUniform(device, { n, start, seqLen: n }), q: upload(device, q), k: upload(device, k.bits), v: upload(device, v.bits), out }, [n, H, 1]);
+      const shape = { nHeads: H, headDim: hd, maxKeys: ctx };
+      const spec = rows ? promptAttentionKernel(shape, 'f16', rows) : attentionKernel(shape, false, 'f16');
+      await runKernel(device, spec, { step: stepUniform(device, { n, start, seqLen: n }), q: upload(device, q), k: upload(device, k.bits), v: upload(device, v.bits), out }, [Math.ceil(n / (rows || 1)), H, 1]);
       const got = await readF32(device, out, n * d);
       for (const [which, tolerance] of [['rounded', 1e-4], ['original', F16_TOLERANCE]] as const) {
         const expected = new Float32Array(n * d);

@@ -5,3 +5,4 @@ export { type ScreenOptions, type Screened, type Seen, type Submission, screen }
 export { type OuterOptions, type OuterState, meanChange, outerStep } from './outer.ts';
 export { splitCredit } from './credit.ts';
 export { type Aggregate, aggregate, roundCredit } from './aggregate.ts';
+export { type PairedLosses, type TwoDomainOptions, type TwoDomainVerdict, bpbBudget, twoDomainVerdict } from './two-domains.ts';

@@ -107,7 +107,7 @@ export function openAccounts(
   const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
 
   const roundStore = new RoundStore(db);
-  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, accounts: config, config: config.rounds });
+  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, data: data.store, accounts: config, config: config.rounds });
   return {
     db,
     config,

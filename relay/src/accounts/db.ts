@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { DATA_TABLES } from '../data/schema.ts';
-import { ROUNDS_SCHEMA } from '../rounds/schema.ts';
+import { ROUNDS_SCHEMA, ROUND_DATASETS } from '../rounds/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -100,6 +100,7 @@ ${DATA_TABLES}
 ${USAGE_POOL}
 
 ${ROUNDS_SCHEMA}
+${ROUND_DATASETS}
 `;
 
 /**
@@ -127,6 +128,8 @@ ${ASSIGNMENTS}
   3: USAGE_POOL,
   /** Schema 4 to 5 (issue 14): rounds per slot (relay/src/rounds/schema.ts). */
   4: ROUNDS_SCHEMA,
+  /** Schema 5 to 6 (issue 14): rounds on a chain-D dataset (relay/src/rounds/schema.ts). */
+  5: ROUND_DATASETS,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

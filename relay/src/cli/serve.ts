@@ -1,10 +1,10 @@
+import { TIERS, type Tier } from '@blyan/data';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type RequestListener, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseHeader } from '@blyan/block';
-import { getRequestListener } from '@hono/node-server';
 import { privateKeyToAccount } from 'viem/accounts';
 import { CANONICAL_GENESIS_DIR, DEFAULT_MAX_PAYLOAD, genesisCheckpoint, genesisJson, evaluatorKey, relayRules, storeDir } from '../config.ts';
 import { defaultAccountsConfig } from '../contributions/config.ts';
@@ -12,7 +12,7 @@ import { namedEvaluator } from '../contributions/judging.ts';
 import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
-import { createApp } from '../server/app.ts';
+import { relayListener } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
@@ -62,8 +62,18 @@ function webAppDir(flag: string | undefined): string | undefined {
   return dir;
 }
 
+/** --payload-url: an http(s) URL, checked before anything opens. */
+function payloadBase(flag: string | undefined): string | undefined {
+  if (flag === undefined) return undefined;
+  if (!URL.canParse(flag) || !/^https?:$/.test(new URL(flag).protocol)) throw new UsageError(`--payload-url must be an http(s) URL, got ${flag}`);
+  return flag;
+}
+
+/** How a small network runs rounds and reviews: fewer contributors per round, tiers a fresh model reaches, fewer review votes. */
+type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'round-own-margin'?: string; 'review-sample'?: string; 'review-votes'?: string };
+
 /** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
-function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string }, ownOrigin: string | undefined) {
+function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string } & SmallNetwork, ownOrigin: string | undefined) {
   const origin = values.origin ?? process.env.BLYAN_ORIGIN ?? ownOrigin ?? DEFAULT_ORIGIN;
   let url: URL;
   try {
@@ -76,7 +86,21 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
   const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
   const periodS = intOption(values['usage-period'], 'usage-period', base.usagePool.periodMs / 1000, 1, 366 * 86400);
-  return { ...base, minImprovement: delta, siwe: { ...base.siwe, chainId }, usagePool: { ...base.usagePool, periodMs: periodS * 1000 } };
+  const contributors = intOption(values['round-contributors'], 'round-contributors', base.rounds.contributors, 1, 1000);
+  const tiers = values['round-tiers'] === undefined ? base.rounds.dataset.tiers : values['round-tiers'].split(',');
+  if (tiers.length === 0 || !tiers.every((t) => (TIERS as readonly string[]).includes(t))) throw new UsageError(`--round-tiers is a comma-separated list of ${TIERS.join(', ')}, got ${values['round-tiers']}`);
+  const ownMargin = values['round-own-margin'] === undefined ? base.rounds.screen.own.margin : Number(values['round-own-margin']);
+  if (!(ownMargin >= 0 && Number.isFinite(ownMargin))) throw new UsageError(`--round-own-margin must be a non-negative number of nats/token, got ${values['round-own-margin']}`);
+  const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
+  const votesToSettle = intOption(values['review-votes'], 'review-votes', base.data.votesToSettle, 1, 1000);
+  return {
+    ...base,
+    minImprovement: delta,
+    siwe: { ...base.siwe, chainId },
+    usagePool: { ...base.usagePool, periodMs: periodS * 1000 },
+    rounds: { ...base.rounds, contributors, screen: { ...base.rounds.screen, own: { ...base.rounds.screen.own, margin: ownMargin } }, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[] } },
+    data: { ...base.data, sampleSize, votesToSettle },
+  };
 }
 
 /**
@@ -84,7 +108,7 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
  * with --app, also for --port 0) and a taken port fails first; until `serve` hands it the API, every
  * request gets 503 starting.
  */
-async function bind(port: number, host: string): Promise<{ server: Server; serve(fetch: (req: Request) => Response | Promise<Response>): void }> {
+async function bind(port: number, host: string): Promise<{ server: Server; serve(api: RequestListener): void }> {
   let listener: RequestListener = (_req, res) => {
     res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' }).end(JSON.stringify(errorBody('starting', 'the relay is opening its store')));
   };
@@ -93,7 +117,7 @@ async function bind(port: number, host: string): Promise<{ server: Server; serve
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return { server, serve: (fetch) => (listener = getRequestListener(fetch)) };
+  return { server, serve: (api) => (listener = api) };
 }
 
 /** A database URL for logs: its password hidden. */
@@ -130,6 +154,12 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     'evaluator-key': { type: 'string' },
     genesis: { type: 'string' },
     'usage-period': { type: 'string' },
+    'payload-url': { type: 'string' },
+    'round-contributors': { type: 'string' },
+    'round-tiers': { type: 'string' },
+    'round-own-margin': { type: 'string' },
+    'review-sample': { type: 'string' },
+    'review-votes': { type: 'string' },
   });
   if (values.genesis !== undefined && values.checkpoint !== undefined) throw new UsageError('give --genesis DIR (import a published genesis) or --checkpoint FILE (found a network), not both');
   const genesisDir = resolve(values.genesis ?? CANONICAL_GENESIS_DIR);
@@ -137,6 +167,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
   const maxPayloadBytes = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
   const host = values.host ?? '127.0.0.1';
   const webApp = webAppDir(values.app);
+  const payloadUrl = payloadBase(values['payload-url']);
   const dir = storeDir(values.store);
   const backends = backendsFrom(values);
   const listening = await bind(port, host);
@@ -163,7 +194,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     await closeServer(listening.server);
     throw e;
   }
-  listening.serve(createApp({ ...relay, maxPayloadBytes }, webApp).fetch);
+  listening.serve(relayListener({ ...relay, maxPayloadBytes }, webApp, payloadUrl));
   const counts = await relay.index.counts();
   log(`blyan relay listening on ${url} (store ${[dir, backends.database && redact(backends.database), backends.objects].filter(Boolean).join(', ')}; ${counts.A + counts.B + counts.D} blocks; meta head ${await relay.index.metaHead()})`);
   if (webApp !== undefined) log(`web app: open ${url}/ (sign-in accepts ${relay.accounts.config.siwe.uri})`);

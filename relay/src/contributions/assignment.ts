@@ -23,7 +23,7 @@ export interface Assignment {
 }
 
 /** A shard's documents and its body as served (UTF-8 JSON); sha256 is over these bytes. */
-export function shardBody(docs: readonly Doc[], index: number, size: number): { body: Uint8Array; shard: Shard } {
+export function shardBody(docs: readonly Pick<Doc, 'id' | 'text'>[], index: number, size: number): { body: Uint8Array; shard: Shard } {
   const of = Math.ceil(docs.length / size);
   const from = index * size;
   const to = Math.min(docs.length, from + size);

@@ -31,6 +31,8 @@ export interface EvalContext {
   readonly pool: readonly string[];
   /** The pool's passages tokenized as documents (evalStream). */
   readonly stream: Int32Array;
+  /** UTF-8 bytes of the pool's passages: with the stream's length, the bytes per token that turn nats/token into bits per byte. */
+  readonly bytes: number;
   /** Inputs per window: contextLength, or less for a short stream. */
   readonly length: number;
   readonly model: OnnxModel;
@@ -86,7 +88,8 @@ export class HiddenEvaluator {
     const length = Math.min(cfg.contextLength, stream.length - 1);
     if (length < 1) throw new Error(`the evaluation pool holds ${pool.length} passages, too few tokens to judge on`);
     const plan = new Map(slotPlan(cfg).map((s) => [s.name, s]));
-    return { meta, payload, plan, pool: pool.map((p) => p.id), stream, length, model: OnnxModel.create(cfg, { intraOpThreads: this.opts.threads }) };
+    const bytes = pool.reduce((n, p) => n + new TextEncoder().encode(p.text).length, 0);
+    return { meta, payload, plan, pool: pool.map((p) => p.id), stream, bytes, length, model: OnnxModel.create(cfg, { intraOpThreads: this.opts.threads }) };
   }
 
   /** Mean per-token cross-entropy of `params` over windows of the context's stream. */

@@ -3,7 +3,7 @@ import type { Hash } from '@blyan/block';
 /** Why a contribution was not queued: the HTTP status, a stable code and a sentence. */
 export interface Refusal {
   readonly ok: false;
-  readonly status: 400 | 403 | 409 | 422 | 429 | 503;
+  readonly status: 400 | 403 | 404 | 409 | 422 | 429 | 503;
   readonly code: string;
   readonly message: string;
   /** On `stale_base`: the slot's current head, to rebase on. */

@@ -1,4 +1,18 @@
+import type { Tier } from '@blyan/data';
 import type { OuterOptions, PairedTestOptions, ScreenOptions } from '@blyan/rounds';
+
+/** How a round on a chain-D dataset is judged and paid, beyond what every round does. */
+export interface DatasetRoundsConfig {
+  /** Tiers of the dataset's public documents work units train on. */
+  readonly tiers: readonly Tier[];
+  /** Non-inferiority on the genesis hidden split: the candidate may be worse than the genesis model by at most this many bits per byte, at `confidence`. */
+  readonly genesisBudgetBpb: number;
+  readonly confidence: number;
+  /** Share of an accepted round's pool paid to the dataset's uploaders (in proportion to the public documents each accepted upload brought). */
+  readonly uploaderShare: number;
+  /** A dataset whose held-out part tokenizes to fewer tokens than this cannot be judged: no round opens on it. */
+  readonly minHiddenTokens: number;
+}
 
 /** How rounds are run and judged. */
 export interface RoundsConfig {
@@ -17,6 +31,7 @@ export interface RoundsConfig {
   readonly test: PairedTestOptions;
   readonly screen: ScreenOptions;
   readonly outer: OuterOptions;
+  readonly dataset: DatasetRoundsConfig;
 }
 
 /**
@@ -26,7 +41,10 @@ export interface RoundsConfig {
  * its own shard with a 0.02 nats/token margin (honest deltas gained 0.15–0.9 there, a noise delta
  * once passed at margin 0 with 0.007); copies at cosine > 0.99 over the last 4 rounds; outer step lr 0.05 with Nesterov
  * momentum 0.9 (at lr 1 one round cost the genesis domain a quarter of its 0.01 bpb budget; at
- * lr 0.1 the budget was spent by round 11 and every later round was refused).
+ * lr 0.1 the budget was spent by round 11 and every later round was refused). A round on a
+ * dataset trains on its gold and silver documents, is judged on its held-out part with the same
+ * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
+ * (the bench's budget); a tenth of its pool goes to the dataset's uploaders.
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
@@ -38,4 +56,5 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
   outer: { lr: 0.05, momentum: 0.9 },
+  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256 },
 };

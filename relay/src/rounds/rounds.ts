@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { type Address, type Block, type Hash, blockHash, buildBlock, payloadHash, toHash } from '@blyan/block';
 import { type SignedVerdict, parseVerdict, sampleCommitment, signVerdict } from '@blyan/chain';
 import { DeltaError, applyDelta, compression, decodeDelta, deltaNorm, paramsNorm } from '@blyan/delta';
-import { Tokenizer } from '@blyan/model';
-import { type SlotPlan, encodeSlotPayload, slotParams } from '@blyan/model/blocks';
+import { type ParamMap, Tokenizer } from '@blyan/model';
+import { encodeSlotPayload, slotParams } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
-import { type Seen, type Submission, aggregate, combine, pairedTest, roundCredit } from '@blyan/rounds';
+import { type Seen, type Submission, aggregate, combine, roundCredit, splitCredit } from '@blyan/rounds';
 import type Database from 'better-sqlite3';
 import { type Shard, shardBody } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import type { EvalContext } from '../contributions/hidden-eval.ts';
+import type { DataStore } from '../data/store.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import type { WorkerDeps } from '../contributions/worker.ts';
 import { type Refusal, refuse } from '../contributions/refusal.ts';
@@ -17,26 +18,29 @@ import { drawWindows, freshSample } from '../contributions/sample.ts';
 import { type Journal, REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
-import type { DeltaOutcome, RoundRow, RoundStore } from './store.ts';
+import type { DeltaOutcome, RoundRow, RoundStore, SourceCredit } from './store.ts';
+import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, metaSplitTarget } from './target.ts';
 import { windowLosses } from './window-losses.ts';
 
-/** The evaluation worker's dependencies, with the round store and both configurations. */
+/** The evaluation worker's dependencies, with the round store, the data hub's store and both configurations. */
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
   readonly db: Database.Database;
   readonly journal: Journal;
   readonly store: RoundStore;
+  readonly data: DataStore;
   readonly accounts: AccountsConfig;
   readonly config: RoundsConfig;
 };
 
-/** A work unit: train `slot` from `base` on `shard` for `steps` micro-steps, and submit the delta to `round`. */
+/** A work unit: train `slot` from `base` on `shard` (of `dataset`, or of the meta block's train split) for `steps` micro-steps, and submit the delta to `round`. */
 export interface WorkUnit {
   readonly round: number;
   readonly meta: Hash;
+  readonly dataset: string | null;
   readonly slot: string;
   readonly base: Hash;
   readonly steps: number;
-  readonly shard: Shard;
+  readonly shard: Shard & { readonly url: string };
 }
 
 /** How a round ended. */
@@ -66,35 +70,85 @@ export class Rounds {
   private readonly closing = new Set<number>();
   private slotTurn = 0;
   private shardTurn = 0;
+  private readonly genesisModels = new Map<Hash, Promise<ParamMap>>();
+  /** The meta block's splits: what a round trains and is judged on unless it names a dataset. */
+  readonly metaSplit: RoundTarget;
 
-  constructor(private readonly d: RoundsDeps) {}
+  constructor(private readonly d: RoundsDeps) {
+    this.metaSplit = metaSplitTarget(d.accounts.trainDocs, d.config, d.accounts.eval.perBatch);
+  }
 
-  async unit(account: Address): Promise<WorkUnit> {
+  /** The target of a round: its dataset, or the meta block's splits. */
+  private targetOf(dataset: string | null): RoundTarget {
+    const { index, data, config, accounts } = this.d;
+    return dataset === null ? this.metaSplit : datasetTarget(dataset, { index, data, config, perBatch: accounts.eval.perBatch, genesis: (ctx) => this.genesisModel(ctx) });
+  }
+
+  /**
+   * Chain-D dataset `name` as a round target, if rounds can run on it: it has a head under the
+   * meta head, public documents in the trained tiers, and a held-out part of at least
+   * `minHiddenTokens` tokens to judge on.
+   */
+  async dataset(name: string): Promise<RoundTarget | Refusal> {
+    const { index, evaluator, data, config } = this.d;
+    const meta = await index.metaHead();
+    if (meta === null) return refuse(503, 'no_model', 'the relay holds no model');
+    const target = this.targetOf(name);
+    if ((await target.version(meta)) === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
+    if (target.docs().length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
+    const held = heldOutStream(data, name, await evaluator.context(meta)).stream.length;
+    if (held < config.dataset.minHiddenTokens) {
+      return refuse(422, 'dataset_unjudgeable', `the held-out part of ${name} is ${held} tokens; a round needs at least ${config.dataset.minHiddenTokens} to judge on`);
+    }
+    return target;
+  }
+
+  /** `account`'s work unit in the open round on `target` that still has room (else in the next expert slot's new round on it). */
+  async unit(account: Address, target: RoundTarget = this.metaSplit): Promise<WorkUnit> {
     const { index, store, accounts, config } = this.d;
     const meta = await index.metaHead();
     if (meta === null) throw new Error('the relay holds no model');
-    const docs = accounts.trainDocs();
-    const held = store.openUnit(account);
+    const docs = target.docs();
+    const version = await target.version(meta);
+    const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && !this.closing.has(r.id);
+    const held = store.openUnit(account, target.dataset);
     const round = held === undefined ? undefined : store.round(held.round)!;
-    if (held !== undefined && round!.meta === meta && !this.closing.has(round!.id)) return this.view(round!, held.shard, docs);
-    const room = store.openRounds(meta).find((r) => !this.closing.has(r.id) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta));
+    if (held !== undefined && live(round!)) return this.view(round!, held.shard, docs, target);
+    const room = store.openRounds(meta, target.dataset).find((r) => live(r) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta, target.dataset, version));
     const shard = this.shardTurn++ % Math.ceil(docs.length / accounts.shardDocs);
     store.issue(room.id, account, shard, accounts.now());
-    return this.view(room, shard, docs);
+    return this.view(room, shard, docs, target);
   }
 
-  private view(r: RoundRow, shard: number, docs: ReturnType<AccountsConfig['trainDocs']>): WorkUnit {
-    return { round: r.id, meta: r.meta, slot: r.slot, base: r.base, steps: r.steps, shard: shardBody(docs, shard, this.d.accounts.shardDocs).shard };
+  private view(r: RoundRow, shard: number, docs: readonly TrainDoc[], target: RoundTarget): WorkUnit {
+    return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, shard, this.d.accounts.shardDocs).shard, url: target.shardUrl(shard) } };
   }
 
-  private async openNext(meta: Hash): Promise<RoundRow> {
+  private async openNext(meta: Hash, dataset: string | null, datasetHead: Hash | null): Promise<RoundRow> {
     const { index, evaluator, store, config, accounts } = this.d;
     const ctx = await evaluator.context(meta);
     const experts = [...ctx.plan.values()].filter((s) => s.type === 'expert').map((s) => s.name);
     const heads = await index.paramIndex((await index.versionOf(meta))!);
     const slot = experts[this.slotTurn++ % experts.length]!;
     const { seed, commitment } = freshSample();
-    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now() }))!;
+    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now(), dataset, datasetHead }))!;
+  }
+
+  /** The genesis model under the context's meta block: every slot at the first block of its history. */
+  private genesisModel(ctx: EvalContext): Promise<ParamMap> {
+    let model = this.genesisModels.get(ctx.meta);
+    if (model === undefined) {
+      model = (async () => {
+        const { index, evaluator } = this.d;
+        const version = (await index.versionOf(ctx.meta))!;
+        const heads: Record<string, Hash> = {};
+        for (const slot of ctx.plan.keys()) heads[slot] = (await index.history(version, slot))[0]!.hash;
+        return evaluator.assemble(ctx, heads);
+      })();
+      model.catch(() => this.genesisModels.delete(ctx.meta));
+      this.genesisModels.set(ctx.meta, model);
+    }
+    return model;
   }
 
   /** Stores `account`'s delta in its work unit of `round` after the intake bounds; nothing is stored on a refusal. */
@@ -159,7 +213,7 @@ export class Rounds {
   }
 
   private reject(id: number, reason: string, outcomes: readonly DeltaOutcome[] = []): RoundResult {
-    this.d.store.decide(id, { accepted: false, reason, at: this.d.accounts.now(), block: null, header: null, payload: null, verdict: null, improvement: null, lower: null, pool: null, outcomes, momentum: null });
+    this.d.store.decide(id, { accepted: false, reason, at: this.d.accounts.now(), block: null, header: null, payload: null, verdict: null, improvement: null, lower: null, pool: null, genesis: null, uploaders: [], outcomes, momentum: null });
     return { round: id, accepted: false, reason, block: null };
   }
 
@@ -172,6 +226,9 @@ export class Rounds {
     const ctx = await evaluator.context(r.meta);
     const heads = await index.paramIndex((await index.versionOf(r.meta))!);
     if ((await index.metaHead()) !== r.meta || heads[r.slot] !== r.base) return this.reject(id, `stale_base: the head of ${r.slot} is now ${heads[r.slot]}`);
+    const target = this.targetOf(r.dataset);
+    const version = await target.version(r.meta);
+    if (version !== r.dataset_head) return this.reject(id, `stale_dataset: the head of dataset ${r.dataset} is now ${version}; its shards changed`);
     const rows = store.deltas(id);
     if (rows.length === 0) return this.reject(id, 'no_deltas: nobody submitted a delta');
     const slot = ctx.plan.get(r.slot)!;
@@ -179,7 +236,7 @@ export class Rounds {
     const baseSlot = slotParams(slot, await objects.read((await index.block(r.base))!.header.payload_hash));
     const dense = (bytes: Uint8Array) => applyDelta(Object.fromEntries(Object.entries(baseSlot).map(([n, t]) => [n, new Float32Array(t.length)])), decodeDelta(bytes));
     const tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer);
-    const docs = accounts.trainDocs();
+    const docs = target.docs();
     const submissions: Submission[] = [];
     for (const row of rows) {
       const from = row.shard * accounts.shardDocs;
@@ -198,8 +255,8 @@ export class Rounds {
       agg.screened.map((s, i) => ({ id: rows[i]!.id, status: s.status, copyOf: s.status === 'copy' ? Number(s.copyOf) : null, before: mean(submissions[i]!.before), after: mean(submissions[i]!.after), credit: credits.get(s.id) ?? 0 }));
     if (agg.outer === null) return this.reject(id, 'all_dropped: no delta lowered the loss on its own shard', outcome(new Map()));
     const payload = encodeSlotPayload(slot, combine([baseSlot, agg.outer.step], [1, 1]), ctx.payload.quantization.experts);
-    const judged = await this.paired(ctx, params, slot, payload, r.seed);
-    const test = pairedTest(judged.base, judged.candidate, config.test);
+    const judged = await target.judge(ctx, params, { ...params, ...slotParams(slot, payload) }, r.seed);
+    const { test, genesis } = judged;
     const baseHeader = (await index.block(r.base))!.header;
     const block = await buildBlock(
       { type: 'expert', index: baseHeader.index + 1, name: r.slot, depends_on: [r.meta, r.base], prev: r.base, payload, meta: { encoding: 'tensors-v1', round: id }, created_at: accounts.now() },
@@ -213,9 +270,9 @@ export class Rounds {
         slot: r.slot,
         base: r.base,
         meta: r.meta,
-        accepted: test.accepted,
-        baseline: mean(judged.base),
-        candidate: mean(judged.candidate),
+        accepted: judged.accepted,
+        baseline: judged.baseline,
+        candidate: judged.candidate,
         tokens: judged.tokens,
         sample: { seed: r.seed, commitment: sampleCommitment(r.seed) },
         evaluator: signer.address.toLowerCase() as Address,
@@ -224,11 +281,22 @@ export class Rounds {
       signer,
     );
     const pool = Math.max(1, Math.round(test.mean * accounts.creditPerNat));
-    const credits = new Map(roundCredit(agg.screened, pool).map((c) => [c.id, c.credit]));
-    const figures = `hidden loss ${verdict.baseline.toFixed(5)} → ${verdict.candidate.toFixed(5)} nats/token, mean improvement ${test.mean.toFixed(5)}, ${test.confidence * 100} % lower bound ${test.lower.toFixed(5)} (margin ${test.margin})`;
+    const sources = target.sources();
+    const [contributorPool, uploaderPool] = sources.length === 0 ? [pool, 0] : splitCredit(pool, [1 - config.dataset.uploaderShare, config.dataset.uploaderShare]);
+    const credits = new Map(roundCredit(agg.screened, contributorPool!).map((c) => [c.id, c.credit]));
+    const uploaders: SourceCredit[] = splitCredit(uploaderPool!, sources.map((s) => s.weight))
+      .map((credit, i) => ({ account: sources[i]!.account, credit }))
+      .filter((u) => u.credit > 0);
+    const on = r.dataset === null ? 'hidden' : `dataset ${r.dataset} held-out`;
+    const figures = `${on} loss ${verdict.baseline.toFixed(5)} → ${verdict.candidate.toFixed(5)} nats/token, mean improvement ${test.mean.toFixed(5)}, ${test.confidence * 100} % lower bound ${test.lower.toFixed(5)} (margin ${test.margin})`;
+    const kept =
+      genesis === null
+        ? ''
+        : `; genesis hidden split against the genesis model: mean change ${genesis.test.mean.toFixed(5)} nats/token, ${genesis.test.confidence * 100} % lower bound ${genesis.test.lower.toFixed(5)} (may not fall below −${genesis.bound.toFixed(5)})`;
+    const reason = judged.accepted ? null : test.accepted ? `genesis_worse: ${figures}${kept}` : `no_improvement: ${figures}${kept}`;
     store.decide(id, {
-      accepted: test.accepted,
-      reason: test.accepted ? null : `no_improvement: ${figures}`,
+      accepted: judged.accepted,
+      reason,
       at: accounts.now(),
       block: hash,
       header: JSON.stringify(block.header),
@@ -237,21 +305,13 @@ export class Rounds {
       improvement: test.mean,
       lower: test.lower,
       pool,
+      genesis: genesis === null ? null : { change: genesis.test.mean, lower: genesis.test.lower, bound: genesis.bound },
+      uploaders,
       outcomes: outcome(credits),
       momentum: { slot: r.slot, meta: r.meta, state: agg.outer.state.momentum },
     });
-    if (!test.accepted) return { round: id, accepted: false, reason: `no_improvement: ${figures}`, block: hash };
+    if (!judged.accepted) return { round: id, accepted: false, reason, block: hash };
     return this.append(store.round(id)!);
-  }
-
-  /** Base and candidate per-window losses on the hidden-pool windows `seed` draws. */
-  private async paired(ctx: EvalContext, params: Record<string, Float32Array>, slot: SlotPlan, payload: Uint8Array, seed: Hash) {
-    const windows = drawWindows(seed, ctx.stream.length, ctx.length, this.d.config.windows);
-    return {
-      base: await windowLosses(ctx.model, params, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
-      candidate: await windowLosses(ctx.model, { ...params, ...slotParams(slot, payload) }, ctx.stream, windows, ctx.length, this.d.accounts.eval.perBatch),
-      tokens: windows.length * ctx.length,
-    };
   }
 
   /** Appends an `appending` round's block with its verdict (if not yet in), then pays its credit once and marks it accepted. */
@@ -267,13 +327,17 @@ export class Rounds {
       }
     }
     const paid = store.deltas(r.id).filter((d) => (d.credit ?? 0) > 0);
+    const uploaders = store.uploaders(r);
+    const amounts = new Map<string, number>();
+    for (const p of [...paid.map((d) => ({ account: d.account, credit: d.credit! })), ...uploaders]) amounts.set(userAccount(p.account), (amounts.get(userAccount(p.account)) ?? 0) + p.credit);
+    const on = r.dataset === null ? '' : ` for dataset ${r.dataset} (${uploaders.length} uploaders paid)`;
     db.transaction(() => {
       if (!store.finish(r.id, accounts.now())) return;
       journal.post({
         kind: 'round',
         ref: String(r.id),
-        memo: `round ${r.id} on ${r.slot}: ${paid.length} authors, mean improvement ${r.improvement!.toFixed(5)} nats/token (block ${r.block})`,
-        postings: [{ account: REWARDS_ACCOUNT, amount: -r.pool! }, ...paid.map((d) => ({ account: userAccount(d.account), amount: d.credit! }))],
+        memo: `round ${r.id} on ${r.slot}${on}: ${paid.length} authors, mean improvement ${r.improvement!.toFixed(5)} nats/token (block ${r.block})`,
+        postings: [{ account: REWARDS_ACCOUNT, amount: -r.pool! }, ...[...amounts].map(([account, amount]) => ({ account, amount }))],
       });
     })();
     return { round: r.id, accepted: true, reason: null, block: r.block };

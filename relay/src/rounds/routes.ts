@@ -5,11 +5,13 @@ import { requireSession } from '../auth/session.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { readBody } from '../server/read-body.ts';
+import { shardBody } from '../contributions/assignment.ts';
 import type { IndexStore } from '../store/index-store.ts';
+import type { RoundsConfig } from './config.ts';
 import type { RoundRow, RoundStore } from './store.ts';
 
 /** A round as the API shows it: its verdict and every delta's own score, outcome and credit (the seed only once decided). */
-function roundView(r: RoundRow, store: RoundStore) {
+function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
   return {
     id: r.id,
     slot: r.slot,
@@ -20,11 +22,17 @@ function roundView(r: RoundRow, store: RoundStore) {
     reason: r.reason,
     commitment: r.commitment,
     opened_at: r.opened_at,
+    closes_at: r.opened_at + config.openMs,
+    contributors: config.contributors,
     decided_at: r.decided_at,
     block: r.block,
     improvement: r.improvement,
     lower: r.lower,
     credit: r.pool,
+    dataset: r.dataset,
+    dataset_head: r.dataset_head,
+    genesis: r.genesis_bound === null ? null : { improvement: r.genesis_change, lower: r.genesis_lower, bound: r.genesis_bound },
+    uploaders: store.uploaders(r),
     verdict: r.verdict === null ? null : parseVerdict(JSON.parse(r.verdict)),
     deltas: store.deltas(r.id).map((d) => ({
       id: d.id,
@@ -38,8 +46,11 @@ function roundView(r: RoundRow, store: RoundStore) {
   };
 }
 
+const DATASET_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /**
- * Rounds per slot: GET /rounds/unit hands the signed-in account its work unit; POST
+ * Rounds per slot: GET /rounds/unit hands the signed-in account its work unit (?dataset=NAME: in a
+ * round on that chain-D dataset; GET /datasets/:name/shards/:i serves its shards); POST
  * /rounds/:id/deltas takes its blyan-delta-v1 body; GET /rounds/:id shows the round. Full rounds
  * and rounds past their time are judged in the background whenever a unit is asked for or a delta
  * arrives.
@@ -55,8 +66,25 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     rounds.closeDue();
-    const unit = await rounds.unit(session.account);
-    return c.json({ ...unit, shard: { ...unit.shard, split: 'train', url: `/v1/shards/${unit.shard.index}` }, rules: { max_relative_norm: config.maxRelativeNorm, max_density: config.maxDensity } });
+    const name = c.req.query('dataset');
+    if (name !== undefined && !DATASET_RE.test(name)) throw new ApiError(400, 'bad_query', 'a dataset name matches [A-Za-z0-9_.:-]{1,128}');
+    const target = name === undefined ? rounds.metaSplit : await rounds.dataset(name);
+    if ('ok' in target) return c.json(errorBody(target.code, target.message), target.status);
+    const unit = await rounds.unit(session.account, target);
+    return c.json({ ...unit, shard: { ...unit.shard, split: name === undefined ? 'train' : 'public' }, rules: { max_relative_norm: config.maxRelativeNorm, max_density: config.maxDensity } });
+  });
+
+  app.get('/datasets/:name/shards/:index', async (c) => {
+    const name = c.req.param('name');
+    if (!DATASET_RE.test(name)) throw new ApiError(400, 'bad_name', 'a dataset name matches [A-Za-z0-9_.:-]{1,128}');
+    const target = await rounds.dataset(name);
+    if ('ok' in target) return c.json(errorBody(target.code, target.message), target.status);
+    const docs = target.docs();
+    const count = Math.ceil(docs.length / config.shardDocs);
+    const raw = c.req.param('index');
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) >= count) throw new ApiError(404, 'not_found', `shards of ${name} are numbered 0 to ${count - 1}`);
+    const { body, shard } = shardBody(docs, Number(raw), config.shardDocs);
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'application/json', ETag: `"${shard.sha256}"`, 'Cache-Control': 'no-cache' });
   });
 
   app.post('/rounds/:id/deltas', async (c) => {
@@ -77,7 +105,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
     const r = roundStore.round(Number(raw));
     if (r === undefined) throw new ApiError(404, 'not_found', `no round ${raw}`);
-    return c.json(roundView(r, roundStore));
+    return c.json(roundView(r, roundStore, config.rounds));
   });
 
   return app;

@@ -45,3 +45,18 @@ CREATE TABLE IF NOT EXISTS round_deltas (
 CREATE INDEX IF NOT EXISTS round_deltas_by_account ON round_deltas (account, id);
 CREATE TABLE IF NOT EXISTS round_momentum (slot TEXT PRIMARY KEY, meta TEXT NOT NULL, momentum BLOB NOT NULL) WITHOUT ROWID;
 `;
+
+/**
+ * Rounds on a dataset (schema 6): a round may target a chain-D dataset (`dataset`, pinned to its
+ * head when it opened) instead of the meta block's hidden split; it then records its
+ * non-inferiority figures on the genesis hidden split and what its dataset's uploaders were paid.
+ */
+export const ROUND_DATASETS = `
+ALTER TABLE rounds ADD COLUMN dataset TEXT;
+ALTER TABLE rounds ADD COLUMN dataset_head TEXT;
+ALTER TABLE rounds ADD COLUMN genesis_change REAL;
+ALTER TABLE rounds ADD COLUMN genesis_lower REAL;
+ALTER TABLE rounds ADD COLUMN genesis_bound REAL;
+ALTER TABLE rounds ADD COLUMN uploaders TEXT;
+CREATE INDEX IF NOT EXISTS rounds_by_dataset ON rounds (dataset, id);
+`;

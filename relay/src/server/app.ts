@@ -1,3 +1,5 @@
+import type { RequestListener } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
@@ -8,10 +10,20 @@ import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
 import { DEFAULT_CLIENT_LIMITS, SMALL_JSON_BYTES, bodyCap, perClient } from './client-limits.ts';
-import { cors } from './cors.ts';
+import { type CorsOptions, cors, corsHeaders } from './cors.ts';
 import type { AppDeps } from './deps.ts';
+import { fromMemory, payloadFastPath, toUrl } from './payload-fast-path.ts';
 import { submitRoute } from './submit-route.ts';
 import { mountWebApp } from './web-app.ts';
+
+/** The API's CORS: the web app's own origin (the SIWE URI) credentialed, any other `*`. */
+const relayCors = (deps: AppDeps): CorsOptions => ({
+  credentialedOrigin: deps.accounts.config.siwe.uri,
+  allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+  allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
+  exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
+  maxAge: 86400,
+});
 
 /**
  * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub,
@@ -30,17 +42,7 @@ const embeddedOnly = (c: Context) =>
  */
 export function createApp(deps: AppDeps, webApp?: string): Hono {
   const app = new Hono();
-  const appOrigin = deps.accounts.config.siwe.uri;
-  app.use(
-    '*',
-    cors({
-      credentialedOrigin: appOrigin,
-      allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Range', 'If-None-Match', 'If-Range'],
-      exposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Location', 'Blyan-Proof', 'Blyan-Tile-Count'],
-      maxAge: 86400,
-    }),
-  );
+  app.use('*', cors(relayCors(deps)));
   const limits = deps.limits ?? DEFAULT_CLIENT_LIMITS;
   app.post('/v1/auth/nonce', perClient('nonce', limits.nonce, deps.limitStore));
   app.post('/v1/auth/login', perClient('login', limits.login, deps.limitStore));
@@ -69,4 +71,14 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
     return c.json(errorBody('internal', 'internal error'), 500);
   });
   return app;
+}
+
+/**
+ * The relay as a node:http request listener: payload requests answered by the fast path
+ * (relay/src/server/payload-fast-path.ts) from memory, or with `payloadUrl` (the public URL of the
+ * bucket or of the CDN in front of it) by a redirect there; everything else by the Hono app.
+ */
+export function relayListener(deps: AppDeps, webApp?: string, payloadUrl?: string): RequestListener {
+  const responder = payloadUrl === undefined ? fromMemory(deps.objects) : toUrl(payloadUrl);
+  return payloadFastPath({ index: deps.index, responder, cors: corsHeaders(relayCors(deps)) }, getRequestListener(createApp(deps, webApp).fetch));
 }

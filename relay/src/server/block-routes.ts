@@ -1,17 +1,12 @@
 import { type Hash, tileProof, tileRange } from '@blyan/block';
 import { Hono } from 'hono';
-import { CACHE_OBJECT_MAX } from '../store/cached-object-store.ts';
 import type { IndexStore, BlockInfo } from '../store/index-store.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import type { AppDeps } from './deps.ts';
 import { chainParam, hashParam, intParam } from './params.ts';
-import { parseRange } from './range.ts';
+import { IMMUTABLE, OCTETS, answerPayload } from './payload-answer.ts';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const OCTETS = 'application/octet-stream';
 const MAX_LIST = 1000;
-/** Payloads up to this size are sent as one buffer (from the payload cache), larger ones streamed. */
-const INLINE_MAX = CACHE_OBJECT_MAX;
 
 const noBlock = (hash: Hash) => new ApiError(404, 'not_found', `no block ${hash}`);
 
@@ -23,15 +18,6 @@ async function findBlock(index: IndexStore, raw: string): Promise<BlockInfo> {
 }
 
 const blockJson = (b: BlockInfo): BlockInfo => ({ hash: b.hash, seq: b.seq, version: b.version, slot: b.slot, header: b.header, verdict: b.verdict });
-
-/** If-None-Match: `*` or a list of entity tags, weak or strong. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag.replace(/^W\//, '') === etag;
-  });
-}
 
 function splitLeaves(bytes: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -65,22 +51,13 @@ export function blockRoutes({ index, objects }: AppDeps): Hono {
   app.get('/blocks/:hash/payload', async (c) => {
     const b = await findBlock(index, c.req.param('hash'));
     const size = b.header.payload_size;
-    const etag = `"${b.hash}"`;
-    const headers: Record<string, string> = { ETag: etag, 'Cache-Control': IMMUTABLE, 'Accept-Ranges': 'bytes' };
-    if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
-    const ifRange = c.req.header('if-range');
-    const range = ifRange === undefined || ifRange === etag ? parseRange(c.req.header('range'), size) : { kind: 'full' as const };
-    if (range.kind === 'unsatisfiable') {
-      return c.json(errorBody('range_not_satisfiable', `payload is ${size} bytes`), 416, { ...headers, 'Content-Range': `bytes */${size}` });
-    }
-    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size];
-    headers['Content-Type'] = OCTETS;
-    headers['Content-Length'] = String(end - start);
-    if (range.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`;
-    const status = range.kind === 'partial' ? 206 : 200;
-    if (c.req.method === 'HEAD') return c.body(null, status, headers);
-    if (size <= INLINE_MAX) return c.body(await objects.read(b.header.payload_hash, start, end), status, headers);
-    return c.body(await objects.stream(b.header.payload_hash, start, end), status, headers);
+    const a = answerPayload(b.hash, size, { ifNoneMatch: c.req.header('if-none-match'), ifRange: c.req.header('if-range'), range: c.req.header('range') });
+    if (a.status === 304) return c.body(null, 304, a.headers);
+    if (a.status === 416) return c.json(errorBody('range_not_satisfiable', `payload is ${size} bytes`), 416, a.headers);
+    if (c.req.method === 'HEAD') return c.body(null, a.status, a.headers);
+    const kept = await objects.payload(b.header.payload_hash);
+    if (kept !== undefined) return c.body(kept.subarray(a.start, a.end), a.status, a.headers);
+    return c.body(await objects.stream(b.header.payload_hash, a.start, a.end), a.status, a.headers);
   });
 
   app.get('/blocks/:hash/leaves', async (c) => {

@@ -10,6 +10,17 @@ export interface CorsOptions {
 }
 
 /**
+ * The headers every non-preflight response carries: the credentialed origin echoed back, any other
+ * origin `*`. Shared by the middleware and the payload fast path (which answers before Hono).
+ */
+export function corsHeaders(opts: CorsOptions): (origin: string | undefined) => Record<string, string> {
+  const expose = opts.exposeHeaders.join(',');
+  const any = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Credentials': 'true', 'Access-Control-Expose-Headers': expose };
+  const own = { ...any, 'Access-Control-Allow-Origin': opts.credentialedOrigin };
+  return (origin) => (origin === opts.credentialedOrigin ? own : any);
+}
+
+/**
  * CORS as hono/cors answers it, its headers set on the route's response itself once it has
  * answered: hono/cors writes them to the context before (and `c.header` after) the route, either
  * of which makes Hono re-wrap every response, turning a payload Buffer into a stream piped chunk
@@ -18,12 +29,7 @@ export interface CorsOptions {
 export function cors(opts: CorsOptions): MiddlewareHandler {
   const methods = opts.allowMethods.join(',');
   const allowHeaders = opts.allowHeaders.join(',');
-  const expose = opts.exposeHeaders.join(',');
-  const common = (origin: string | undefined): Record<string, string> => ({
-    'Access-Control-Allow-Origin': origin === opts.credentialedOrigin ? origin : '*',
-    'Access-Control-Allow-Credentials': 'true',
-    'Access-Control-Expose-Headers': expose,
-  });
+  const common = corsHeaders(opts);
   return async (c, next) => {
     const headers = common(c.req.header('origin'));
     if (c.req.method === 'OPTIONS') {

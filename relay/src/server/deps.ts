@@ -1,13 +1,14 @@
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { CachedObjectStore } from '../store/cached-object-store.ts';
 import type { ClientLimits, LimitStore } from './client-limits.ts';
 
 /** What the HTTP layer needs from the relay. */
 export interface AppDeps {
   index: IndexStore;
-  objects: ObjectStore;
+  /** Payloads, small ones kept verified in memory (what the payload routes send). */
+  objects: CachedObjectStore;
   ledger: Ledger;
   accounts: Accounts;
   /** The largest payload the chain rules accept; the request body limit adds the wire header. */

@@ -10,7 +10,7 @@ import { S3ObjectStore, parseS3Url, s3ClientFromEnv } from './s3-object-store.ts
 import { SqliteIndexStore } from './sqlite-index-store.ts';
 
 export interface Stores {
-  objects: ObjectStore;
+  objects: CachedObjectStore;
   index: IndexStore;
 }
 

@@ -4,39 +4,46 @@ import { formatBytes, shortHash } from '../ui/format.ts';
 import type { UsageView } from '../usage/reporter.ts';
 import { Leaderboard } from './Leaderboard.tsx';
 import { LossChart } from './LossChart.tsx';
-import type { SubmissionView } from './protocol.ts';
+import type { UnitView } from './protocol.ts';
 import { contributeStatus } from './status-text.ts';
 import { useContribute } from './useContribute.ts';
 import { plainVerdict } from './verdict-text.ts';
 
-/** A verdict in plain words, with the relay's own figures one click away. */
-function Verdict({ s, minImprovement, steps }: { s: SubmissionView; minImprovement: number | null; steps: number }) {
-  const v = plainVerdict(s, minImprovement, steps);
+/** A round's verdict in plain words, with the relay's own figures one click away. */
+function Verdict({ u }: { u: UnitView }) {
+  const v = plainVerdict(u);
+  const i = u.info;
   return (
     <div className={`verdict ${v.tone}`}>
       <span data-testid="verdict">{v.headline}</span>
       {v.advice && <small className="advice" data-testid="verdict-advice">{v.advice}</small>}
-      {(s.figures || s.reason) && (
+      {i && (i.improvement !== null || i.reason) && (
         <details data-testid="verdict-figures">
           <summary>figures</summary>
-          {s.figures && (
+          {i.improvement !== null && (
             <small>
-              held-out loss {s.figures.baseline.toFixed(5)} → {s.figures.candidate.toFixed(5)} nats/token (Δ {s.figures.improvement.toFixed(5)}
-              {minImprovement !== null && `, at least ${minImprovement} needed`}) over {s.figures.tokens.toLocaleString('en')} tokens in {Math.round(s.figures.ms)} ms
+              held-out loss: mean improvement {i.improvement.toFixed(5)} nats/token, 99 % lower bound {i.lower?.toFixed(5)}
+              {i.genesis && `; original text against the genesis model: ${i.genesis.improvement.toFixed(5)} (lower bound ${i.genesis.lower.toFixed(5)}, may not fall below −${i.genesis.bound.toFixed(5)})`}
             </small>
           )}
-          {s.reason && <small>relay: {s.reason}</small>}
+          {i.reason && <small>relay: {i.reason}</small>}
         </details>
       )}
     </div>
   );
 }
 
+const ownScore = (u: UnitView): string => {
+  if (u.own === null) return u.state === 'training' || u.state === 'submitting' ? '…' : '—';
+  const gain = u.own.improvement === null ? 'not scored yet' : `${u.own.improvement >= 0 ? '−' : '+'}${Math.abs(u.own.improvement).toFixed(4)} nats/token on its sample`;
+  return `${u.own.status}, ${gain}`;
+};
+
 /** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance, usage reports and the leaderboard. */
 export function ContributePanel({ relay, accounts, session, usage }: { relay: string; accounts: AccountsClient; session: SignedIn | null; usage: UsageView }) {
   const { view, settings, setOn, update } = useContribute(relay, accounts, session?.account ?? null);
-  const a = view.assignment;
-  const verdicts = view.submissions.filter((s) => s.state === 'accepted' || s.state === 'rejected').length;
+  const current = view.units[0] ?? null;
+  const verdicts = view.units.filter((u) => u.state === 'accepted' || u.state === 'rejected').length;
   return (
     <main className="contribute" data-testid="contribute">
       <section className="panel">
@@ -49,8 +56,8 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
           Pause while this tab is hidden
         </label>
         <label>
-          Micro-steps per submission
-          <input type="number" min={1} max={1000} value={settings.steps} disabled={view.on} onChange={(e) => update({ steps: Math.max(1, Math.floor(Number(e.target.value) || 1)) })} data-testid="contribute-steps" />
+          Dataset to train for <small className="hint">(a dataset name from the Data page; empty: the model’s own text)</small>
+          <input type="text" value={settings.dataset} disabled={view.on} placeholder="the model’s own text" onChange={(e) => update({ dataset: e.target.value.trim() })} data-testid="contribute-dataset" />
         </label>
         <p className="status" data-testid="contribute-status" data-paused={view.paused ?? ''}>
           {contributeStatus(view, session !== null)}
@@ -58,7 +65,7 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
         {view.notice && <p className="notice" data-testid="contribute-notice">{view.notice}</p>}
         {view.error && <p className="error" role="alert" data-testid="contribute-error">{view.error}</p>}
         <p data-testid="balance" data-balance={view.balance ?? ''}>
-          Your balance: {view.balance ?? '—'} credits <small className="hint">(earned when the relay keeps one of your updates, and when answers use an expert version you wrote)</small>
+          Your balance: {view.balance ?? '—'} credits <small className="hint">(earned when a round you worked in is kept, when a round trains on a dataset you uploaded, and when answers use an expert version you wrote)</small>
         </p>
         {session && (
           <>
@@ -73,10 +80,12 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
         {usage.error && <p className="error" data-testid="usage-error">{usage.error}</p>}
       </section>
       <section className="panel">
-        <h3>Assignment</h3>
-        {a ? (
-          <p data-testid="assignment" data-slot={a.slot}>
-            {a.slot} ({a.reason === 'hot' ? 'hot path' : 'round robin'}) from {shortHash(a.base)}, train shard {a.shard.index + 1} of {a.shard.of}; the relay accepts a drop of at least {a.rules.min_improvement} nats/token
+        <h3>Current round</h3>
+        {current ? (
+          <p data-testid="unit" data-round={current.round} data-slot={current.slot} data-dataset={current.dataset ?? ''} data-state={current.state}>
+            Round {current.round}: {current.slot} from {shortHash(current.base)}, {current.steps} micro-steps on shard {current.shard.index + 1} of {current.shard.of}
+            {current.dataset ? ` of dataset ${current.dataset}` : ' of the model’s own text'}
+            {current.info && `; ${current.info.deltas} of ${current.info.contributors} deltas in`}
             {view.backend && ` · training on ${view.backend === 'webgpu' ? 'WebGPU' : 'the CPU reference'}`}
           </p>
         ) : (
@@ -86,22 +95,25 @@ export function ContributePanel({ relay, accounts, session, usage }: { relay: st
         {view.speed && <p className="hint" data-testid="speed">{view.speed.ms.toFixed(0)} ms per micro-step, {view.speed.tokensPerSecond.toFixed(0)} tokens/s</p>}
       </section>
       <section className="panel">
-        <h3>Submissions</h3>
-        <table className="submissions" data-testid="submissions">
+        <h3>Rounds</h3>
+        <table className="submissions" data-testid="rounds">
           <thead>
-            <tr><th>expert</th><th>block</th><th>update size</th><th>verdict</th></tr>
+            <tr><th>round</th><th>expert</th><th>your delta</th><th>your score</th><th>verdict</th><th>your credit</th></tr>
           </thead>
           <tbody>
-            {view.submissions.map((s) => (
-              <tr key={s.round} data-testid="submission" data-state={s.state} data-block={s.block}>
-                <td>{s.slot}</td>
-                <td title={s.block}>{shortHash(s.block)}{s.rebases > 0 && ` (rebased ${s.rebases}×)`}</td>
-                <td title="the compressed sparse update sent, against the expert's full size">{formatBytes(s.size.encodedBytes)} of {formatBytes(s.size.rawBytes)} raw, {s.size.ratio.toFixed(1)}×</td>
-                <td><Verdict s={s} minImprovement={a?.rules.min_improvement ?? null} steps={settings.steps} /></td>
+            {view.units.map((u) => (
+              <tr key={u.round} data-testid="round-row" data-round={u.round} data-state={u.state} data-block={u.info?.block ?? ''}>
+                <td>{u.round}{u.dataset && <small className="hint"> {u.dataset}</small>}</td>
+                <td>{u.slot}</td>
+                <td title="the compressed sparse update sent, against the expert's full size">{u.size ? `${formatBytes(u.size.encodedBytes)} of ${formatBytes(u.size.rawBytes)} raw, ${u.size.ratio.toFixed(1)}×` : '—'}</td>
+                <td data-testid="own-score">{ownScore(u)}</td>
+                <td><Verdict u={u} /></td>
+                <td data-testid="round-credit" data-credit={u.own?.credit ?? ''}>{u.state === 'accepted' ? (u.own?.credit ?? 0) : u.state === 'rejected' || u.state === 'unsent' ? 0 : '…'}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        {view.rules && <p className="hint">The relay takes deltas that change at most {(100 * view.rules.max_density).toFixed(0)} % of an expert’s entries, by at most {view.rules.max_relative_norm} × its norm.</p>}
       </section>
       <Leaderboard accounts={accounts} account={session?.account ?? null} refresh={verdicts + usage.reports} />
     </main>

@@ -28,13 +28,8 @@ export interface Candidate {
   scaled: number;
 }
 
-/**
- * The contribution of a trained change against `base` (which may be a newer head than the one
- * trained from: a rebase applies the same change to it): int8 top-k sparse delta, the new expert
- * block the relay will append (author = account, prev = base, payload = expertCandidate, the same
- * bytes the relay derives), signed by the session key, as the POST /v1/contributions body.
- */
-export async function buildCandidate(change: Readonly<Record<string, Float32Array>>, base: LoadedBlock, o: CandidateOptions): Promise<Candidate> {
+/** The int8 top-k sparse delta of a trained change against `base`, scaled under the norm bound: the blyan-delta-v1 bytes a round takes. */
+export function sparseDelta(change: Readonly<Record<string, Float32Array>>, base: LoadedBlock, o: Pick<CandidateOptions, 'slot' | 'density' | 'maxRelativeNorm'>): { delta: ExpertDelta; bytes: Uint8Array<ArrayBuffer>; size: Candidate['size']; scaled: number } {
   const baseParams = slotParams(o.slot, base.payload);
   const bound = 0.9 * o.maxRelativeNorm * paramsNorm(baseParams);
   const sparse = (factor: number): ExpertDelta => {
@@ -53,7 +48,18 @@ export async function buildCandidate(change: Readonly<Record<string, Float32Arra
     delta = sparse(scaled);
   }
   if (delta.tensors.length === 0) throw new Error('training did not move the expert: nothing to submit');
-  const bytes = encodeDelta(delta);
+  const bytes = encodeDelta(delta) as Uint8Array<ArrayBuffer>;
+  return { delta, bytes, size: compression(delta, bytes.length), scaled };
+}
+
+/**
+ * The contribution of a trained change against `base` (which may be a newer head than the one
+ * trained from: a rebase applies the same change to it): int8 top-k sparse delta, the new expert
+ * block the relay will append (author = account, prev = base, payload = expertCandidate, the same
+ * bytes the relay derives), signed by the session key, as the POST /v1/contributions body.
+ */
+export async function buildCandidate(change: Readonly<Record<string, Float32Array>>, base: LoadedBlock, o: CandidateOptions): Promise<Candidate> {
+  const { delta, bytes, size, scaled } = sparseDelta(change, base, o);
   const prev = blockHash(base.header);
   const block = await buildBlock(
     {
@@ -69,5 +75,5 @@ export async function buildCandidate(change: Readonly<Record<string, Float32Arra
     o.signer,
     o.account,
   );
-  return { body: encodeBlock({ header: block.header, payload: bytes }) as Uint8Array<ArrayBuffer>, block: blockHash(block.header), size: compression(delta, bytes.length), scaled };
+  return { body: encodeBlock({ header: block.header, payload: bytes }) as Uint8Array<ArrayBuffer>, block: blockHash(block.header), size, scaled };
 }

@@ -1,11 +1,45 @@
 import type { BlockHeader, Hash } from '@blyan/block';
-import { type AttestedSource, type DelegationLookup, Lineage, type RelayClient, loadVerifiedBlock, relayDelegations } from '@blyan/client';
+import { type AttestedSource, type BlockInfo, type DelegationLookup, Lineage, type RelayClient, fetchVerifiedPayload, loadVerifiedBlock, relayDelegations } from '@blyan/client';
 import { type ModelConfig, Tokenizer } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, parseMetaPayload, slotPlan } from '@blyan/model/blocks';
 
 export interface LoadedBlock {
   header: BlockHeader;
   payload: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * The relay's answer for each block, fetched once: Lineage walks and verifies these headers, and
+ * a block it proved is then loaded with the header the walk verified, so no header is fetched or
+ * verified twice. A block Lineage knew without asking (the shipped genesis) is fetched and
+ * verified on its own when first loaded.
+ */
+class BlockAnswers {
+  private readonly infos = new Map<Hash, Promise<BlockInfo>>();
+  readonly source: AttestedSource = (hash) => this.info(hash);
+
+  constructor(
+    private readonly client: RelayClient,
+    private readonly delegated: DelegationLookup,
+  ) {}
+
+  private info(hash: Hash): Promise<BlockInfo> {
+    let info = this.infos.get(hash);
+    if (info === undefined) {
+      info = this.client.block(hash);
+      info.catch(() => this.infos.delete(hash));
+      this.infos.set(hash, info);
+    }
+    return info;
+  }
+
+  /** Block `hash`, once Lineage proved it: the header its walk verified (else fetched and verified now), and the payload verified against it. */
+  async load(hash: Hash): Promise<{ info: BlockInfo; payload: Uint8Array<ArrayBuffer> }> {
+    const walked = this.infos.get(hash);
+    if (walked === undefined) return loadVerifiedBlock(this.client, hash, { delegated: this.delegated });
+    const info = await walked;
+    return { info, payload: await fetchVerifiedPayload(this.client, hash, info.header) };
+  }
 }
 
 /**
@@ -20,8 +54,6 @@ export interface LoadedBlock {
  */
 export class FrozenModel {
   private readonly blocks = new Map<Hash, Promise<LoadedBlock>>();
-  private readonly delegated: DelegationLookup;
-  private readonly source: AttestedSource;
   readonly slots: Map<string, SlotPlan>;
   readonly tokenizer: Tokenizer;
   heads: Record<string, Hash> = {};
@@ -29,22 +61,23 @@ export class FrozenModel {
   private constructor(
     private readonly client: RelayClient,
     private readonly lineage: Lineage,
+    private readonly answers: BlockAnswers,
     readonly meta: Hash,
     readonly payload: MetaPayload,
   ) {
-    this.delegated = relayDelegations(client);
-    this.source = (hash) => client.block(hash);
     this.slots = new Map(slotPlan(payload.config).map((s) => [s.name, s]));
     this.tokenizer = Tokenizer.fromJSON(payload.tokenizer);
   }
 
   /** The model of meta block `meta`, which must descend from genesis `pin` (this build's; `genesisHeaders`: its shipped genesis, see Lineage). */
   static async open(client: RelayClient, meta: Hash, pin: Hash, genesisHeaders?: readonly unknown[]): Promise<FrozenModel> {
-    const lineage = new Lineage(pin, relayDelegations(client), genesisHeaders);
-    await lineage.verifyMeta(meta, (hash) => client.block(hash));
-    const block = await loadVerifiedBlock(client, meta);
+    const delegated = relayDelegations(client);
+    const lineage = new Lineage(pin, delegated, genesisHeaders);
+    const answers = new BlockAnswers(client, delegated);
+    await lineage.verifyMeta(meta, answers.source);
+    const block = await answers.load(meta);
     if (block.info.header.type !== 'meta') throw new Error(`block ${meta} is a ${block.info.header.type} block, not the meta block`);
-    const model = new FrozenModel(client, lineage, meta, parseMetaPayload(block.payload));
+    const model = new FrozenModel(client, lineage, answers, meta, parseMetaPayload(block.payload));
     await model.refresh();
     return model;
   }
@@ -56,7 +89,7 @@ export class FrozenModel {
   /** Re-reads the slot heads of this model version from the relay, each proven back to the pinned genesis. */
   async refresh(): Promise<void> {
     const params = await this.client.params(this.meta);
-    await this.lineage.verifyIndex({ ...params, meta: this.meta }, this.source);
+    await this.lineage.verifyIndex({ ...params, meta: this.meta }, this.answers.source);
     this.heads = params.slots;
   }
 
@@ -71,8 +104,8 @@ export class FrozenModel {
     let loading = this.blocks.get(hash);
     if (!loading) {
       loading = this.lineage
-        .verifyHead(hash, slot, this.source)
-        .then(() => loadVerifiedBlock(this.client, hash, { delegated: this.delegated }))
+        .verifyHead(hash, slot, this.answers.source)
+        .then(() => this.answers.load(hash))
         .then(({ info, payload }) => {
           if (info.slot !== slot) throw new Error(`block ${hash} is a version of ${info.slot}, not of ${slot}`);
           return { header: info.header, payload };

@@ -1,37 +1,39 @@
 import type { Address, Hash } from '@blyan/block';
-import type { Assignment, ContributionView } from '@blyan/client';
+import type { RoundInfo, RoundUnit } from '@blyan/client';
 import type { Hex } from 'viem';
 import type { PauseReason } from './gate.ts';
 
 export interface ContributeSettings {
-  /** Micro-steps (each with its AdamW step) per submission. */
-  steps: number;
   batch: number;
   seqLen: number;
   lr: number;
   /** Top-k density of the delta. */
   density: number;
   pauseWhenHidden: boolean;
+  /** The chain-D dataset whose rounds to work in; empty: the model's own train split. */
+  dataset: string;
 }
 
-export const DEFAULT_CONTRIBUTE: ContributeSettings = { steps: 16, batch: 2, seqLen: 64, lr: 2e-3, density: 0.05, pauseWhenHidden: true };
+/** The browser's defaults; the relay sets H (micro-steps per work unit) for each round. */
+export const DEFAULT_CONTRIBUTE: ContributeSettings = { batch: 2, seqLen: 64, lr: 2e-3, density: 0.05, pauseWhenHidden: true, dataset: '' };
 
-/** One submission as the UI lists it. */
-export interface SubmissionView {
+/** One work unit as the page lists it: the round it is in, this browser's delta, and the round's verdict. */
+export interface UnitView {
   round: number;
   slot: string;
-  block: Hash;
+  dataset: string | null;
   base: Hash;
-  id: number | null;
-  state: 'submitting' | 'queued' | 'appending' | 'accepted' | 'rejected';
-  rebases: number;
-  size: { rawBytes: number; encodedBytes: number; ratio: number; entries: number };
-  improvement: number | null;
-  reason: string | null;
-  /** The relay's reason code and its evaluation figures (nats/token), for the plain-language verdict. */
-  code: ContributionView['reason'];
-  figures: ContributionView['figures'];
-  credit: number | null;
+  steps: number;
+  shard: { index: number; of: number };
+  /** training → submitting → waiting (for the round to fill or time out) → accepted | rejected; unsent: the round closed before the delta arrived. */
+  state: 'training' | 'submitting' | 'waiting' | 'accepted' | 'rejected' | 'unsent';
+  size: { rawBytes: number; encodedBytes: number; ratio: number; entries: number } | null;
+  /** This browser's delta as the round judged it: its own score on its shard sample (nats/token) and its credit. */
+  own: { status: RoundInfo['deltas'][number]['status']; improvement: number | null; credit: number | null } | null;
+  /** The round as the relay shows it while waiting and once decided. */
+  info: Pick<RoundInfo, 'status' | 'reason' | 'block' | 'improvement' | 'lower' | 'credit' | 'genesis' | 'contributors' | 'closes_at'> & { deltas: number } | null;
+  /** Why it was not sent (state unsent). */
+  note: string | null;
 }
 
 export type ToContributor =
@@ -44,8 +46,7 @@ export type FromContributor =
   | { type: 'backend'; backend: 'webgpu' | 'cpu'; notice: string | null }
   | { type: 'status'; text: string }
   | { type: 'paused'; reason: PauseReason | null }
-  | { type: 'assignment'; round: number; assignment: Assignment }
+  | { type: 'unit'; unit: UnitView; rules: RoundUnit['rules'] }
   | { type: 'step'; round: number; step: number; loss: number; ms: number; tokens: number }
-  | { type: 'submission'; submission: SubmissionView }
   | { type: 'error'; message: string }
   | { type: 'stopped' };

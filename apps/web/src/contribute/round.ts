@@ -1,14 +1,14 @@
-import { type Address, type Hash, type Signer, blockHash } from '@blyan/block';
-import type { AccountsClient, Assignment, ContributionView, RelayClient } from '@blyan/client';
+import type { Address, Hash, Signer } from '@blyan/block';
+import type { AccountsClient, RelayClient, RoundInfo, RoundUnit } from '@blyan/client';
 import { evalStream } from '@blyan/model/eval';
 import { ShardBatches } from './batches.ts';
-import { buildCandidate } from './candidate.ts';
+import { sparseDelta } from './candidate.ts';
 import { cpuTrainer } from './cpu-trainer.ts';
 import type { ExpertTrainer } from './expert-trainer.ts';
-import { FrozenModel, type LoadedBlock } from './frozen-model.ts';
+import { FrozenModel } from './frozen-model.ts';
 import type { TrainingGate } from './gate.ts';
 import { gpuTrainer } from './gpu-trainer.ts';
-import type { ContributeSettings, FromContributor, SubmissionView } from './protocol.ts';
+import type { ContributeSettings, FromContributor, UnitView } from './protocol.ts';
 
 export interface RoundContext {
   relay: RelayClient;
@@ -24,110 +24,99 @@ export interface RoundContext {
   settings: ContributeSettings;
   gate: TrainingGate;
   post(m: FromContributor): void;
-  /** The model of the last round, reused while the meta block is the same. */
+  /** The model of the last work unit, reused while the meta block is the same. */
   model: FrozenModel | null;
 }
 
-const MAX_REBASES = 3;
-const POLL_MS = 500;
+const POLL_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The round as the page shows it, with this account's delta in it. */
+function withInfo(view: UnitView, info: RoundInfo, account: Address): UnitView {
+  const own = info.deltas.find((d) => d.account === account);
+  return {
+    ...view,
+    state: info.status === 'accepted' || info.status === 'rejected' ? info.status : 'waiting',
+    own: own === undefined ? null : { status: own.status, improvement: own.improvement, credit: own.credit },
+    info: {
+      status: info.status,
+      reason: info.reason,
+      block: info.block,
+      improvement: info.improvement,
+      lower: info.lower,
+      credit: info.credit,
+      genesis: info.genesis,
+      contributors: info.contributors,
+      closes_at: info.closes_at,
+      deltas: info.deltas.length,
+    },
+  };
+}
+
 /**
- * One contribution: take an assignment, fetch its shard and the frozen model, run the micro-steps
- * the gate allows, and submit the delta (rebasing on a newer head, waiting out a rate limit) until
- * the relay's verdict. Returns false when contributing was switched off mid-round (during training
- * nothing is submitted; during a rate-limit wait the pending delta is dropped).
+ * One work unit of a round: ask the relay for a unit (on the chosen dataset, or the model's own
+ * train split), fetch its shard and the frozen model, run the unit's H micro-steps as the gate
+ * allows, send the delta, and follow the round until its verdict. Returns false when contributing
+ * was switched off mid-unit (nothing is sent then). A rejected round, or one that closed before
+ * the delta arrived, ends the unit like any other: the caller asks for the next.
  */
-export async function contributeRound(ctx: RoundContext, round: number): Promise<boolean> {
+export async function contributeRound(ctx: RoundContext, n: number): Promise<boolean> {
   const { accounts, settings: s, post } = ctx;
-  post({ type: 'status', text: 'asking the relay for an assignment' });
-  const a = await accounts.assignment();
-  post({ type: 'assignment', round, assignment: a });
-  const model = ctx.model?.meta === a.meta ? ctx.model : await FrozenModel.open(ctx.relay, a.meta, ctx.pin, ctx.genesisHeaders);
+  post({ type: 'status', text: s.dataset ? `asking the relay for a work unit on dataset ${s.dataset}` : 'asking the relay for a work unit' });
+  const u: RoundUnit = await accounts.roundUnit(s.dataset || undefined);
+  let view: UnitView = { round: u.round, slot: u.slot, dataset: u.dataset, base: u.base, steps: u.steps, shard: { index: u.shard.index, of: u.shard.of }, state: 'training', size: null, own: null, info: null, note: null };
+  const show = (next: UnitView) => post({ type: 'unit', unit: (view = next), rules: u.rules });
+  show(view);
+  const reused = ctx.model?.meta === u.meta;
+  const model = reused ? ctx.model! : await FrozenModel.open(ctx.relay, u.meta, ctx.pin, ctx.genesisHeaders);
   ctx.model = model;
-  await model.refresh();
-  const slot = model.plan(a.slot);
-  if (slot.type !== 'expert') throw new Error(`the relay assigned ${a.slot}, which is not an expert slot`);
-  post({ type: 'status', text: `fetching shard ${a.shard.index} and the frozen model` });
-  const shard = await accounts.shard(a);
+  if (reused) await model.refresh();
+  const slot = model.plan(u.slot);
+  if (slot.type !== 'expert') throw new Error(`the relay handed out ${u.slot}, which is not an expert slot`);
+  post({ type: 'status', text: `fetching shard ${u.shard.index + 1} of ${u.shard.of}${u.dataset ? ` of ${u.dataset}` : ''} and the frozen model` });
+  const shard = await accounts.shard(u);
   const seqLen = Math.min(s.seqLen, model.config.contextLength);
   const batches = new ShardBatches(evalStream(model.tokenizer, shard.docs.map((d) => d.text)), s.batch, seqLen);
-  const base = await model.block(a.base, a.slot);
+  const base = await model.block(u.base, u.slot);
   const train = { batch: s.batch, seqLen, adamw: { lr: s.lr } };
-  post({ type: 'status', text: `preparing to train ${a.slot}: setting up the trainer` });
+  post({ type: 'status', text: `preparing to train ${u.slot}: setting up the trainer` });
   const trainer: ExpertTrainer = ctx.device ? await gpuTrainer(ctx.device, model, slot.layer, slot.expert, base, train) : await cpuTrainer(model, slot.layer, slot.expert, base, train);
   let change: Record<string, Float32Array>;
   try {
-    for (let step = 0; step < s.steps; step++) {
+    for (let step = 0; step < u.steps; step++) {
       if (!(await ctx.gate.turn())) return false;
       const on = trainer.backend === 'webgpu' ? 'WebGPU' : 'the CPU reference';
-      post({ type: 'status', text: step === 0 ? `preparing to train ${a.slot} on ${on}: the first micro-step of ${s.steps} also sets up the trainer, so it takes longest` : `training ${a.slot} on ${on}: micro-step ${step + 1} of ${s.steps}` });
-      const { inputs, targets } = batches.at(round * s.steps + step);
+      post({ type: 'status', text: step === 0 ? `preparing to train ${u.slot} on ${on}: the first micro-step of ${u.steps} also sets up the trainer, so it takes longest` : `training ${u.slot} on ${on}: micro-step ${step + 1} of ${u.steps}` });
+      const { inputs, targets } = batches.at(n * u.steps + step);
       const t0 = performance.now();
       const loss = await trainer.microStep(inputs, targets);
-      post({ type: 'step', round, step, loss, ms: performance.now() - t0, tokens: inputs.length });
+      post({ type: 'step', round: u.round, step, loss, ms: performance.now() - t0, tokens: inputs.length });
     }
     change = await trainer.change();
   } finally {
     trainer.destroy();
   }
 
-  const queued = await submit(ctx, round, a, model, change, base);
-  if (queued === null) return false;
-  await verdict(ctx, queued);
-  return true;
-}
-
-/**
- * Signs and posts the contribution of `change` on `base`; on a stale base applies the same change
- * to the head the relay names and signs again, on a rate limit waits. Returns the queued
- * submission, or null when contributing was switched off while waiting.
- */
-async function submit(ctx: RoundContext, round: number, a: Assignment, model: FrozenModel, change: Record<string, Float32Array>, base: LoadedBlock): Promise<SubmissionView | null> {
-  const slot = model.plan(a.slot);
-  for (let rebases = 0; ; ) {
-    ctx.post({ type: 'status', text: `signing and submitting the delta for ${a.slot}` });
-    const c = await buildCandidate(change, base, {
-      meta: a.meta,
-      slot,
-      shard: a.shard.index,
-      encoding: model.payload.quantization.experts,
-      density: Math.min(ctx.settings.density, a.rules.max_density),
-      maxRelativeNorm: a.rules.max_relative_norm,
-      signer: ctx.signer,
-      account: ctx.account,
-      now: Date.now(),
-    });
-    const view: SubmissionView = { round, slot: a.slot, block: c.block, base: blockHash(base.header), id: null, state: 'submitting', rebases, size: c.size, improvement: null, reason: null, code: null, figures: null, credit: null };
-    ctx.post({ type: 'submission', submission: view });
-    const sent = await ctx.accounts.submit(c.body);
-    if (sent.kind === 'queued') {
-      const queued: SubmissionView = { ...view, id: sent.id, state: 'queued' };
-      ctx.post({ type: 'submission', submission: queued });
-      return queued;
-    }
-    if (sent.kind === 'rate_limited') {
-      ctx.post({ type: 'status', text: `rate limited: waiting ${Math.round(sent.retryAfterMs / 1000)} s` });
-      await sleep(sent.retryAfterMs);
-      if (ctx.gate.paused === 'off') return null;
-      continue;
-    }
-    if (++rebases > MAX_REBASES) throw new Error(`${a.slot} moved on ${MAX_REBASES} times while submitting; giving up this round`);
-    ctx.post({ type: 'status', text: `${a.slot} has a newer head: rebasing` });
-    base = await model.block(sent.head, a.slot);
-  }
-}
-
-/** Polls the relay until it accepts or rejects the submission, posting each change of state. */
-async function verdict(ctx: RoundContext, queued: SubmissionView): Promise<void> {
-  ctx.post({ type: 'status', text: `the relay is evaluating contribution ${queued.id}` });
-  let view = queued;
+  const delta = sparseDelta(change, base, { slot, density: Math.min(s.density, u.rules.max_density), maxRelativeNorm: u.rules.max_relative_norm });
+  show({ ...view, state: 'submitting', size: delta.size });
   for (;;) {
+    post({ type: 'status', text: `sending the delta for ${u.slot} to round ${u.round}` });
+    const sent = await accounts.roundDelta(u.round, delta.bytes);
+    if (sent.kind === 'submitted') break;
+    if (sent.kind === 'round_closed') {
+      show({ ...view, state: 'unsent', note: sent.message });
+      return true;
+    }
+    post({ type: 'status', text: `rate limited: waiting ${Math.round(sent.retryAfterMs / 1000)} s` });
+    await sleep(sent.retryAfterMs);
+    if (ctx.gate.paused === 'off') return false;
+  }
+  for (;;) {
+    const next = withInfo(view, await accounts.round(u.round), ctx.account);
+    if (JSON.stringify(next) !== JSON.stringify(view)) show(next);
+    if (next.state === 'accepted' || next.state === 'rejected') return true;
+    const left = Math.max(0, Math.round((next.info!.closes_at - Date.now()) / 60_000));
+    post({ type: 'status', text: `round ${u.round}: ${next.info!.deltas} of ${next.info!.contributors} deltas in; it is judged when full, or in about ${left} min with what it has` });
     await sleep(POLL_MS);
-    const v: ContributionView = await ctx.accounts.contribution(queued.id!);
-    const next: SubmissionView = { ...view, state: v.status, improvement: v.figures?.improvement ?? null, reason: v.reason === null ? null : `${v.reason}${v.detail ? `: ${v.detail}` : ''}`, code: v.reason, figures: v.figures, credit: v.credit };
-    if (next.state !== view.state) ctx.post({ type: 'submission', submission: next });
-    view = next;
-    if (v.status === 'accepted' || v.status === 'rejected') return;
   }
 }

@@ -1,12 +1,12 @@
 import type { Address } from '@blyan/block';
-import type { AccountHistory, AccountsClient, Assignment } from '@blyan/client';
+import type { AccountHistory, AccountsClient, RoundUnit } from '@blyan/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { loadJson, saveJson } from '../settings.ts';
 import { genesisPin } from '../genesis-pin.ts';
 import { storedSessionKey } from '../auth/session-key.ts';
 import { watchAnswering } from './answering.ts';
 import type { PauseReason } from './gate.ts';
-import { type ContributeSettings, DEFAULT_CONTRIBUTE, type FromContributor, type SubmissionView, type ToContributor } from './protocol.ts';
+import { type ContributeSettings, DEFAULT_CONTRIBUTE, type FromContributor, type ToContributor, type UnitView } from './protocol.ts';
 
 export interface LossPoint {
   round: number;
@@ -22,11 +22,13 @@ export interface ContributeView {
   notice: string | null;
   status: string;
   paused: PauseReason | null;
-  assignment: Assignment | null;
+  /** The relay's bounds on a delta, from the last work unit. */
+  rules: RoundUnit['rules'] | null;
   losses: LossPoint[];
   /** Last micro-step: milliseconds and tokens per second. */
   speed: { ms: number; tokensPerSecond: number } | null;
-  submissions: SubmissionView[];
+  /** Work units, newest first: the current one, then earlier rounds with their verdicts. */
+  units: UnitView[];
   balance: number | null;
   error: string | null;
 }
@@ -40,7 +42,7 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
   /** Whether the user last asked Contribute on: a start waiting for the pin is dropped once unticked. */
   const wantOn = useRef(false);
   const [settings, setSettings] = useState<ContributeSettings>(() => ({ ...DEFAULT_CONTRIBUTE, ...loadJson<Partial<ContributeSettings>>(SETTINGS_KEY, {}) }));
-  const [view, setView] = useState<ContributeView>({ on: false, running: false, backend: null, notice: null, status: 'off', paused: 'off', assignment: null, losses: [], speed: null, submissions: [], balance: null, error: null });
+  const [view, setView] = useState<ContributeView>({ on: false, running: false, backend: null, notice: null, status: 'off', paused: 'off', rules: null, losses: [], speed: null, units: [], balance: null, error: null });
 
   const refreshBalance = useCallback(() => {
     if (account === null) return;
@@ -66,15 +68,13 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
           return setView((v) => ({ ...v, status: m.text }));
         case 'paused':
           return setView((v) => ({ ...v, paused: m.reason }));
-        case 'assignment':
-          return setView((v) => ({ ...v, assignment: m.assignment, error: null }));
+        case 'unit': {
+          const u = m.unit;
+          if (u.state === 'accepted') onAccepted.current();
+          return setView((v) => ({ ...v, rules: m.rules, error: null, units: [u, ...v.units.filter((x) => x.round !== u.round)] }));
+        }
         case 'step':
           return setView((v) => ({ ...v, losses: [...v.losses, { round: m.round, step: m.step, loss: m.loss }].slice(-MAX_POINTS), speed: { ms: m.ms, tokensPerSecond: (1000 * m.tokens) / m.ms } }));
-        case 'submission': {
-          const s = m.submission;
-          if (s.state === 'accepted') onAccepted.current();
-          return setView((v) => ({ ...v, submissions: [s, ...v.submissions.filter((x) => x.round !== s.round)] }));
-        }
         case 'error':
           return setView((v) => ({ ...v, error: m.message }));
         case 'stopped':

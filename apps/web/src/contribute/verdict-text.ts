@@ -1,52 +1,72 @@
-import type { SubmissionView } from './protocol.ts';
+import type { UnitView } from './protocol.ts';
 
-/** A submission's verdict for a person: what happened, and what would help next time. */
+/** A work unit's outcome for a person: what happened to the round and to this browser's delta, and what comes next. */
 export interface PlainVerdict {
   tone: 'waiting' | 'good' | 'bad';
   headline: string;
   advice: string | null;
 }
 
-const pct = (part: number, of: number): string => `${((100 * part) / of).toFixed(3)} %`;
+const NEXT = 'This browser goes on with the next work unit.';
 
-/**
- * The relay's verdict in plain words. `minImprovement` is the drop in held-out loss (nats/token)
- * the relay requires, `steps` the micro-steps per submission the user set.
- */
-export function plainVerdict(s: SubmissionView, minImprovement: number | null, steps: number): PlainVerdict {
-  switch (s.state) {
-    case 'submitting':
-      return { tone: 'waiting', headline: 'Sending your update to the relay…', advice: null };
-    case 'queued':
-    case 'appending':
-      return { tone: 'waiting', headline: 'The relay is testing your update on text the model never trained on…', advice: null };
-    case 'accepted': {
-      const better = s.figures ? ` (it got ${pct(s.figures.improvement, s.figures.baseline)} better at predicting held-out text)` : '';
-      return { tone: 'good', headline: `Kept: your update improved this expert${better}. You earned ${s.credit ?? 0} credit${s.credit === 1 ? '' : 's'}.`, advice: null };
-    }
-    case 'rejected':
-      return rejected(s, minImprovement, steps);
+/** What became of this browser's own delta in a judged round. */
+function ownPart(u: UnitView): string {
+  switch (u.own?.status) {
+    case 'kept':
+      return `Your delta was kept in the average (it lowered the loss on its sample by ${(u.own.improvement ?? 0).toFixed(4)} nats/token)`;
+    case 'hurt':
+      return 'Your delta was dropped: on its own it did not lower the loss on its sample';
+    case 'copy':
+      return 'Your delta was dropped as a copy of another one';
+    default:
+      return 'Your delta was not judged';
   }
 }
 
-function rejected(s: SubmissionView, minImprovement: number | null, steps: number): PlainVerdict {
-  switch (s.code) {
-    case 'no_improvement': {
-      const need = minImprovement === null ? 'a set margin' : `${minImprovement} nats/token`;
-      const got = s.figures ? `; yours changed it by ${(s.figures.baseline - s.figures.candidate).toFixed(5)}` : '';
+/** Why a round was not kept, in plain words, from the relay's reason code. */
+function roundReason(reason: string | null): string {
+  const code = reason?.split(':')[0];
+  switch (code) {
+    case 'no_improvement':
+      return 'the averaged update did not make the expert surely better on held-out text';
+    case 'genesis_worse':
+      return 'the averaged update helped the new data but made the model worse on its original text than allowed';
+    case 'all_dropped':
+      return 'no delta in it lowered the loss on its own sample';
+    case 'stale_base':
+      return 'another update to this expert was accepted first';
+    case 'stale_dataset':
+      return 'the dataset gained a new version while the round was open';
+    case 'no_deltas':
+      return 'nobody sent a delta in time';
+    default:
+      return 'the relay did not keep it';
+  }
+}
+
+/** The round's verdict and this browser's part in it, in plain words. */
+export function plainVerdict(u: UnitView): PlainVerdict {
+  switch (u.state) {
+    case 'training':
+      return { tone: 'waiting', headline: `Training ${u.slot} for round ${u.round}…`, advice: null };
+    case 'submitting':
+      return { tone: 'waiting', headline: 'Sending your delta to the round…', advice: null };
+    case 'waiting': {
+      const i = u.info;
+      const count = i === null ? '' : ` (${i.deltas} of ${i.contributors} deltas in)`;
+      return { tone: 'waiting', headline: `Waiting for round ${u.round} to be judged${count}: it is judged when every work unit is in, or when its time is up.`, advice: null };
+    }
+    case 'unsent':
+      return { tone: 'bad', headline: `Not sent: round ${u.round} closed before your delta arrived.`, advice: NEXT };
+    case 'accepted': {
+      const credit = u.own?.credit ?? 0;
       return {
-        tone: 'bad',
-        headline: `Not kept: your update did not make the expert better enough. It must lower the loss on held-out text by at least ${need}${got}.`,
-        advice: `What helps: more micro-steps per submission (now ${steps}), so each update learns more before it is judged. Nothing was credited and nothing is lost.`,
+        tone: 'good',
+        headline: `Round ${u.round} was kept: the averaged update improved ${u.slot} on held-out text by ${(u.info?.improvement ?? 0).toFixed(5)} nats/token. ${ownPart(u)}; you earned ${credit} credit${credit === 1 ? '' : 's'}.`,
+        advice: null,
       };
     }
-    case 'stale_base':
-      return { tone: 'bad', headline: 'Not kept: someone else’s update to this expert was accepted first, and yours was made for the older version.', advice: 'Nothing to change on your side: the next round starts from the new version.' };
-    case 'evaluation_failed':
-      return { tone: 'bad', headline: 'Not judged: the relay could not evaluate your update.', advice: 'Nothing to change on your side: the next round tries again.' };
-    case 'append_refused':
-      return { tone: 'bad', headline: 'Not kept: the relay refused to store your update.', advice: 'The figures below say why; if it repeats, the relay may run a newer version than this page (reload).' };
-    default:
-      return { tone: 'bad', headline: 'Not kept.', advice: null };
+    case 'rejected':
+      return { tone: 'bad', headline: `Round ${u.round} was not kept: ${roundReason(u.info?.reason ?? null)}. ${ownPart(u)}. Nothing was credited.`, advice: NEXT };
   }
 }

@@ -17,6 +17,11 @@ export interface LinearOptions {
   readonly residual: boolean;
   /** How y is stored (f16: the KV cache of an f16 engine); f32 by default. */
   readonly out?: Storage;
+  /**
+   * > 0: write row m at row m · cacheRows + positions[m] (appending each sequence's token to its
+   * own KV cache of cacheRows rows, batched decoding); outRowOffset must be false.
+   */
+  readonly cacheRows?: number;
 }
 
 /**
@@ -31,10 +36,12 @@ export function linearKernel(o: LinearOptions): KernelSpec {
   const w = weightInput('w', o.weight, In);
   const rowCount = o.rows === 'step' ? 'step.n' : '1u';
   const source = (r: number): string => (o.rows === 'step' ? `row${r}` : 'step.lastRow');
-  const dst = (m: string): string => `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`;
+  const cacheRows = o.cacheRows ?? 0;
+  if (cacheRows > 0 && o.outRowOffset) throw new Error('linearKernel: cacheRows and outRowOffset exclude each other');
+  const dst = (m: string): string => (cacheRows > 0 ? `(${m} * ${cacheRows}u + positions[${m}]) * ${Out}u` : `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`);
   return kernelSpec(
-    `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
-    [STEP, ...x.bindings, ...w.bindings, readWrite('y', `array<${yType}>`), o.residual && read('res')],
+    `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${cacheRows ? ` sequences of ${cacheRows}` : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
+    [STEP, ...x.bindings, ...w.bindings, readWrite('y', `array<${yType}>`), o.residual && read('res'), cacheRows > 0 && read('positions', 'array<u32>')],
     /* wgsl */ `
 ${x.fns}
 ${w.fns}

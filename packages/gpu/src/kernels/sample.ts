@@ -18,36 +18,45 @@ const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n))
  *   draw · Σ kept p (draw is the step's uniform variate, from the engine's seeded Rng).
  * Sums run chunk by chunk (256 chunks in order), so a draw within ~1e-6 of a boundary may land
  * on the neighbouring token compared with the float64 reference.
- * The token goes to result[0] and to tokens[0], the next decode step's input.
+ * The token goes to result[0] and to tokens[0], the next decode step's input. `perRow`: one
+ * workgroup per row r of logits [rows, V] (dispatch [rows, 1, 1]), drawing with draws[r], its
+ * scratch at r · sampleScratch(V), its token to result[r] and tokens[r] (batched decoding).
  */
-export function sampleKernel(vocab: number): KernelSpec {
+export function sampleKernel(vocab: number, perRow = false): KernelSpec {
   const NP = nextPow2(vocab);
   return kernelSpec(
-    `sample V${vocab}`,
-    [STEP, read('logits'), readWrite('scratch'), readWrite('result', 'array<u32>'), readWrite('tokens', 'array<u32>')],
+    `sample V${vocab}${perRow ? ' per row' : ''}`,
+    [STEP, read('logits'), readWrite('scratch'), readWrite('result', 'array<u32>'), readWrite('tokens', 'array<u32>'), perRow && read('draws')],
     /* wgsl */ `
 const V = ${vocab}u;
 const NP = ${NP}u;
 var<workgroup> part: array<f32, ${THREADS}>;
 var<workgroup> bestIndex: array<u32, ${THREADS}>;
+/** The workgroup's row: its logits, scratch, result and token. */
+var<private> row: u32;
+var<private> lb: u32;
+var<private> sb: u32;
 
-fn value(i: u32) -> f32 { return scratch[i]; }
-fn id(i: u32) -> u32 { return bitcast<u32>(scratch[NP + i]); }
-fn prob(i: u32) -> f32 { return scratch[2u * NP + i]; }
+fn value(i: u32) -> f32 { return scratch[sb + i]; }
+fn id(i: u32) -> u32 { return bitcast<u32>(scratch[sb + NP + i]); }
+fn prob(i: u32) -> f32 { return scratch[sb + 2u * NP + i]; }
 fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
   return ia < V && (ib >= V || va > vb || (va == vb && ia < ib));
 }
 fn finish(token: u32) {
-  result[0] = token;
-  tokens[0] = token;
+  result[row] = token;
+  tokens[row] = token;
 }
 
 @compute @workgroup_size(${THREADS})
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  row = wid.x;
+  lb = row * V;
+  sb = row * 3u * NP;
   if (step.temperature == 0.0) {
     var bi = V;
     for (var v = lid; v < V; v += ${THREADS}u) {
-      if (bi == V || logits[v] > part[lid]) { bi = v; part[lid] = logits[v]; }
+      if (bi == V || logits[lb + v] > part[lid]) { bi = v; part[lid] = logits[lb + v]; }
     }
     bestIndex[lid] = bi;
     workgroupBarrier();
@@ -66,8 +75,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     return;
   }
   for (var i = lid; i < NP; i += ${THREADS}u) {
-    scratch[i] = select(0.0, logits[min(i, V - 1u)], i < V);
-    scratch[NP + i] = bitcast<f32>(i);
+    scratch[sb + i] = select(0.0, logits[lb + min(i, V - 1u)], i < V);
+    scratch[sb + NP + i] = bitcast<f32>(i);
   }
   storageBarrier();
   for (var k = 2u; k <= NP; k <<= 1u) {
@@ -81,10 +90,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
           let il = id(l);
           let swap = select(before(vi, ii, vl, il), before(vl, il, vi, ii), (i & k) == 0u);
           if (swap) {
-            scratch[i] = vl;
-            scratch[NP + i] = bitcast<f32>(il);
-            scratch[l] = vi;
-            scratch[NP + l] = bitcast<f32>(ii);
+            scratch[sb + i] = vl;
+            scratch[sb + NP + i] = bitcast<f32>(il);
+            scratch[sb + l] = vi;
+            scratch[sb + NP + l] = bitcast<f32>(ii);
           }
         }
       }
@@ -93,7 +102,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   let keep = select(V, min(step.topK, V), step.topK > 0u);
   let mx = value(0u);
-  for (var i = lid; i < keep; i += ${THREADS}u) { scratch[2u * NP + i] = exp((value(i) - mx) / step.temperature); }
+  for (var i = lid; i < keep; i += ${THREADS}u) { scratch[sb + 2u * NP + i] = exp((value(i) - mx) / step.temperature); }
   storageBarrier();
   let chunk = (keep + ${THREADS - 1}u) / ${THREADS}u;
   var own = 0.0;
@@ -124,7 +133,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var mass = 0.0;
   for (var c = 0u; c < last; c++) { mass += part[c]; }
   for (var i = last * chunk; i < kept; i++) { mass += prob(i); }
-  let u = step.draw * mass;
+  let u = ${perRow ? 'draws[row]' : 'step.draw'} * mass;
   var cumulative = 0.0;
   for (var c = 0u; c <= last; c++) {
     if (c < last && cumulative + part[c] <= u) {

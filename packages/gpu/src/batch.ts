@@ -1,0 +1,88 @@
+import { type ModelConfig, Rng } from '@blyan/model';
+import { encodeDispatches } from './kernel.ts';
+import { NO_MISSING_EXPERT, missingExpert } from './kernels/route.ts';
+import { type Counters, type Plan, Readback } from './plan.ts';
+import { type GenerateOptions, samplingOf } from './sampling.ts';
+import { ROUTE_ALL, encodeStep } from './wgsl.ts';
+
+/** The buffers a batched step writes and reads back (Inference.createBatch). */
+export interface BatchBuffers {
+  readonly step: GPUBuffer;
+  readonly status: GPUBuffer;
+  readonly tokens: GPUBuffer;
+  readonly positions: GPUBuffer;
+  readonly draws: GPUBuffer;
+  readonly result: GPUBuffer;
+}
+
+/**
+ * Batched decoding: up to `sequences` sequences, each with its own KV cache, advance one token
+ * each per step, in one pass (a row per sequence, at its own position) and one submission with
+ * one readback of their tokens. Prompts are loaded one by one (each a prompt pass), then every
+ * step feeds each sequence's last sampled token. Routing is dynamic (top-K over all experts).
+ */
+export class BatchDecoder {
+  private readonly readback: Readback;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly cfg: ModelConfig,
+    private readonly counters: Counters,
+    readonly sequences: number,
+    private readonly buffers: BatchBuffers,
+    private readonly plans: { readonly forward: Plan; readonly sampler: Plan },
+    private readonly load: (row: number, prompt: readonly number[]) => Promise<void>,
+    private readonly exclusive: <T>(f: () => Promise<T>) => Promise<T>,
+  ) {
+    this.readback = new Readback(device, 'batch readback', sequences + 1);
+  }
+
+  /**
+   * Continues each prompt (one sequence each, at most `sequences`) by up to maxTokens tokens,
+   * yielding one token per sequence per step; every sequence runs maxTokens steps (stopTokens are
+   * not used). Sampling draws come from one Rng seeded with options.seed, row by row.
+   */
+  async *generate(prompts: readonly (readonly number[])[], options: Omit<GenerateOptions, 'stopTokens'>): AsyncGenerator<number[], void, undefined> {
+    const { cfg } = this;
+    const sampling = samplingOf(options);
+    const n = prompts.length;
+    if (n < 1 || n > this.sequences) throw new Error(`a batch of ${this.sequences} sequences takes 1 to ${this.sequences} prompts, got ${n}`);
+    for (const [r, p] of prompts.entries()) {
+      if (p.length + options.maxTokens - 1 > cfg.contextLength) throw new Error(`prompt ${r}: ${p.length} tokens and ${options.maxTokens} more exceed contextLength ${cfg.contextLength}`);
+    }
+    for (const [r, p] of prompts.entries()) await this.load(r, p);
+    const positions = new Uint32Array(prompts.map((p) => p.length));
+    const rng = new Rng(options.seed ?? 0);
+    for (let i = 0; i < options.maxTokens; i++) {
+      const draws = Float32Array.from({ length: n }, () => (sampling.temperature === 0 ? 0 : rng.next()));
+      const tokens = await this.exclusive(() => this.step(n, i === 0 ? null : positions, sampling, draws));
+      if (i > 0) for (let r = 0; r < n; r++) positions[r]!++;
+      yield tokens;
+    }
+  }
+
+  /** One submission: with `positions`, the forward pass of each row's pending token; then sampling every row. */
+  private async step(n: number, positions: Uint32Array<ArrayBuffer> | null, sampling: { temperature: number; topK: number; topP: number }, draws: Float32Array<ArrayBuffer>): Promise<number[]> {
+    const { device, buffers } = this;
+    device.queue.writeBuffer(buffers.step, 0, encodeStep({ n, seqLen: 1, routeMode: ROUTE_ALL, ...sampling }));
+    device.queue.writeBuffer(buffers.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
+    device.queue.writeBuffer(buffers.draws, 0, draws);
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    if (positions) {
+      device.queue.writeBuffer(buffers.positions, 0, positions);
+      const keys = positions.subarray(0, n).reduce((sum, p) => sum + p + 1, 0);
+      encodeDispatches(pass, this.plans.forward.dispatches, n, keys, this.counters);
+    }
+    encodeDispatches(pass, this.plans.sampler.dispatches, n, 0, this.counters);
+    pass.end();
+    this.readback.copy(encoder, buffers.result, 0, 0, n);
+    this.readback.copy(encoder, buffers.status, 0, this.sequences);
+    device.queue.submit([encoder.finish()]);
+    this.counters.submissions++;
+    const words = new Uint32Array(await this.readback.read(this.counters));
+    const missing = missingExpert(words[this.sequences]!, this.cfg.nExperts);
+    if (missing) throw missing;
+    return Array.from(words.subarray(0, n));
+  }
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { type Address, type Hash, toHash } from '@blyan/block';
+import { type ParamMap, Tokenizer } from '@blyan/model';
+import { evalStream } from '@blyan/model/eval';
+import { type PairedResult, bpbBudget, pairedTest, twoDomainVerdict } from '@blyan/rounds';
+import type { EvalContext } from '../contributions/hidden-eval.ts';
+import { drawWindows } from '../contributions/sample.ts';
+import type { DataStore } from '../data/store.ts';
+import type { IndexStore } from '../store/index-store.ts';
+import type { RoundsConfig } from './config.ts';
+import { windowLosses } from './window-losses.ts';
+
+/** A document work units train on: shards are cut from these, in order. */
+export interface TrainDoc {
+  readonly id: string;
+  readonly text: string;
+}
+
+/** What judging a round's aggregate found. */
+export interface Judged {
+  readonly accepted: boolean;
+  /** The paired test on the target's held-out windows (drawn by the round's seed): base against candidate. */
+  readonly test: PairedResult;
+  /** On a dataset: the non-inferiority test against the genesis model on the genesis hidden split. */
+  readonly genesis: { readonly test: PairedResult; readonly bound: number } | null;
+  /** Mean loss (nats/token) of base and candidate on the target's windows, and the tokens judged: what the verdict signs. */
+  readonly baseline: number;
+  readonly candidate: number;
+  readonly tokens: number;
+}
+
+/** An account the accepted round also pays (a dataset's uploader), with its weight in the uploaders' share. */
+export interface Source {
+  readonly account: Address;
+  readonly weight: number;
+}
+
+/**
+ * What a round trains and is judged on: the meta block's splits (train shards, keyed hidden pool),
+ * or a chain-D dataset (its public part, its held-out part, and non-inferiority on the genesis
+ * hidden split).
+ */
+export interface RoundTarget {
+  /** null: the meta block's splits. */
+  readonly dataset: string | null;
+  /** The target's version under `meta`: the dataset's head (null for the meta block's splits, which move only with the meta block). */
+  version(meta: Hash): Promise<Hash | null>;
+  /** The public documents work units' shards are cut from. */
+  docs(): readonly TrainDoc[];
+  /** Where a unit's shard is served. */
+  shardUrl(index: number): string;
+  /** Base against candidate (whole models) on windows the round's seed draws. */
+  judge(ctx: EvalContext, base: ParamMap, candidate: ParamMap, seed: Hash): Promise<Judged>;
+  /** Who else an accepted round pays. */
+  sources(): Source[];
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The seed of the genesis-domain windows: SHA-256 of the round's seed and a label, so it is committed with the seed and unknown until revealed. */
+const genesisSeed = (seed: Hash): Hash => toHash(createHash('sha256').update(`${seed}:genesis-domain`).digest());
+
+async function paired(ctx: EvalContext, stream: Int32Array, length: number, base: ParamMap, candidate: ParamMap, seed: Hash, count: number, perBatch: number) {
+  const windows = drawWindows(seed, stream.length, length, count);
+  return {
+    base: await windowLosses(ctx.model, base, stream, windows, length, perBatch),
+    candidate: await windowLosses(ctx.model, candidate, stream, windows, length, perBatch),
+    tokens: windows.length * length,
+  };
+}
+
+/** The meta block's splits: the train split's shards, judged on the keyed hidden pool. */
+export function metaSplitTarget(trainDocs: () => readonly TrainDoc[], config: RoundsConfig, perBatch: number): RoundTarget {
+  return {
+    dataset: null,
+    version: async () => null,
+    docs: trainDocs,
+    shardUrl: (index) => `/v1/shards/${index}`,
+    async judge(ctx, base, candidate, seed) {
+      const p = await paired(ctx, ctx.stream, ctx.length, base, candidate, seed, config.windows, perBatch);
+      const test = pairedTest(p.base, p.candidate, config.test);
+      return { accepted: test.accepted, test, genesis: null, baseline: mean(p.base), candidate: mean(p.candidate), tokens: p.tokens };
+    },
+    sources: () => [],
+  };
+}
+
+export interface DatasetTargetDeps {
+  readonly index: IndexStore;
+  readonly data: DataStore;
+  readonly config: RoundsConfig;
+  readonly perBatch: number;
+  /** The genesis model (every slot at its first block) under a meta block: the reference of the non-inferiority test. */
+  readonly genesis: (ctx: EvalContext) => Promise<ParamMap>;
+}
+
+/** The held-out part of a dataset as one token stream, with the window length it allows. */
+export function heldOutStream(data: DataStore, name: string, ctx: EvalContext): { stream: Int32Array; length: number } {
+  const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), data.heldOutDocs(name).map((d) => d.text));
+  return { stream, length: Math.min(ctx.length, stream.length - 1) };
+}
+
+/**
+ * Chain-D dataset `name`: work units train on shards of its public documents in the configured
+ * tiers; the aggregate must pass the paired test on windows of its held-out part AND stay no worse
+ * than the genesis model on the genesis hidden split by more than the budget (twoDomainVerdict,
+ * the budget in bits per byte turned into nats/token at the pool's bytes per token). Its
+ * uploaders share the uploaders' part of the pool, each accepted upload weighted by the public
+ * documents it brought.
+ */
+export function datasetTarget(name: string, d: DatasetTargetDeps): RoundTarget {
+  const o = d.config.dataset;
+  return {
+    dataset: name,
+    async version(meta) {
+      const version = await d.index.versionOf(meta);
+      return version === undefined ? null : ((await d.index.datasetHeads(version))[name] ?? null);
+    },
+    docs: () => d.data.trainingDocs(name, o.tiers).map((doc) => ({ id: doc.sha256, text: doc.text })),
+    shardUrl: (index) => `/v1/datasets/${name}/shards/${index}`,
+    async judge(ctx, base, candidate, seed) {
+      const held = heldOutStream(d.data, name, ctx);
+      const fresh = await paired(ctx, held.stream, held.length, base, candidate, seed, d.config.windows, d.perBatch);
+      const old = await paired(ctx, ctx.stream, ctx.length, await d.genesis(ctx), candidate, genesisSeed(seed), d.config.windows, d.perBatch);
+      const bound = bpbBudget(o.genesisBudgetBpb, ctx.bytes, ctx.stream.length - 1);
+      const v = twoDomainVerdict(fresh, old, { test: d.config.test, confidence: o.confidence, bound });
+      return { accepted: v.accepted, test: v.improves, genesis: { test: v.keeps, bound }, baseline: mean(fresh.base), candidate: mean(fresh.candidate), tokens: fresh.tokens };
+    },
+    sources() {
+      const weights = new Map<Address, number>();
+      for (const u of d.data.uploadsOf(name).filter((x) => x.status === 'accepted')) {
+        const brought = d.data.docs(u.id).filter((doc) => !doc.hidden && doc.settled !== 'drop').length;
+        weights.set(u.account, (weights.get(u.account) ?? 0) + brought);
+      }
+      return [...weights].map(([account, weight]) => ({ account, weight }));
+    },
+  };
+}
