@@ -171,11 +171,11 @@ for (const [i, who] of sessions.entries()) {
   ids.push(json.id);
 }
 t = performance.now();
-await relay.accounts.worker.drain();
+await relay.accounts.judging.drain();
 const wall = performance.now() - t;
 evaluating = false;
 await prober;
-const views = ids.map((id) => relay.accounts.contributions.get(id)!);
+const views = await Promise.all(ids.map(async (id) => (await relay.accounts.contributions.get(id))!));
 const evalMs = views.map((v) => v.figures!.ms).sort((x, y) => x - y);
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const tokens = views[0]!.figures!.tokens;

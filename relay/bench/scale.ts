@@ -15,6 +15,7 @@ import { S3_BUCKET, S3_CREDENTIALS } from '../test/s3-account.ts';
 import { freePort, startPostgres, startS3 } from '../test/servers.ts';
 import { startServe } from '../test/serve-process.ts';
 import { CLIENTS, EXPERT_197K, check, measure, startNginx } from './static-baseline.ts';
+import { QUEUED, type QueueResult, queueThroughput } from './queue.ts';
 
 /**
  * `pnpm bench:scale`: payload downloads per second and p99 latency from 32 keep-alive clients
@@ -22,7 +23,8 @@ import { CLIENTS, EXPERT_197K, check, measure, startNginx } from './static-basel
  * (the baseline, measured right before each relay row on this shared machine) and against 1, 2 and 3 relay replicas, on the embedded
  * store (each replica its own copy of the store, as mirrors run) and on PostgreSQL + S3 (all
  * replicas sharing one database and one bucket; s3rver stands in for the bucket). Clients are
- * spread evenly over the replicas.
+ * spread evenly over the replicas. Then the evaluation queue's throughput with 1 and 2 `blyan
+ * worker` processes (relay/bench/queue.ts).
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -113,6 +115,15 @@ async function main(): Promise<void> {
     console.log('req/CPU-s: requests served per CPU-second used by the server processes (relay replicas, nginx master + workers)');
     console.log(
       formatTable(['relay store', 'replicas', 'relay req/s', 'relay p99 ms', 'nginx req/s', 'nginx p99 ms', 'req/s ratio', 'relay req/CPU-s', 'nginx req/CPU-s', 'req/CPU-s ratio', 'errors'], rows),
+    );
+    const queue: QueueResult[] = [];
+    for (const workers of [1, 2]) queue.push(await queueThroughput(pg.url, `s3://${S3_BUCKET}/queue`, s3env, workers));
+    console.log(`\nevaluation queue: ${QUEUED} signed contributions on the tiny corpus model queued by a replica, judged in full by blyan worker processes (timed from ready to an empty queue)`);
+    console.log(
+      formatTable(
+        ['workers', 'jobs', 'seconds', 'jobs/s', 'ratio to 1 worker', 'mean eval ms'],
+        queue.map((q) => [String(q.workers), String(q.jobs), q.seconds.toFixed(2), (q.jobs / q.seconds).toFixed(2), `${(queue[0]!.seconds / q.seconds).toFixed(2)}×`, q.evalMs.toFixed(0)]),
+      ),
     );
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -5,6 +5,7 @@ import { type Log, UsageError } from './cli/args.ts';
 import { seedData } from './cli/seed-data.ts';
 import { serve } from './cli/serve.ts';
 import { verify } from './cli/verify.ts';
+import { worker } from './cli/worker.ts';
 
 const USAGE = `usage: blyan <command> [options]
 
@@ -28,6 +29,11 @@ const USAGE = `usage: blyan <command> [options]
            else after 15 min), --round-tiers the dataset tiers rounds train on, --round-own-margin the
            nats/token a delta must gain on its own shard sample to be kept, --review-sample
            documents of an upload reviewed, --review-votes agreeing votes that settle one.
+  worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
+           [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
+           judge contributions queued by relay replicas sharing that database and bucket, apart
+           from serving: any number of workers take jobs from one queue; a job whose worker dies
+           is taken again once its --lease (seconds) runs out, and is judged and credited once
   genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
@@ -52,9 +58,20 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 --database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
-replicas sharing both serve as one relay, each with its own --store for its lock and keys. A founded network's keys
+replicas sharing both serve as one relay (sign-in, rate limits, contributions and the rewards
+ledger in the database; usage rewards, datasets and rounds answer 503 embedded_only), each with
+its own --store for its lock and keys, and contributions are judged by blyan worker processes.
+--database without --objects is refused. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;
+
+/** Keeps a long-running command up until SIGINT or SIGTERM, then stops it and exits 0; null: still running. */
+function untilSignal(stop: () => Promise<void>): null {
+  const onSignal = () => void stop().then(() => process.exit(0));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return null;
+}
 
 /** Runs one command; resolves to an exit status, or null while `serve` keeps running. */
 async function main(argv: string[], log: Log): Promise<number | null> {
@@ -66,10 +83,11 @@ async function main(argv: string[], log: Log): Promise<number | null> {
   switch (command) {
     case 'serve': {
       const running = await serve(args, log);
-      const stop = () => void running.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      return null;
+      return untilSignal(() => running.close());
+    }
+    case 'worker': {
+      const running = await worker(args, log);
+      return untilSignal(() => running.stop());
     }
     case 'genesis':
       return genesis(args, log);

@@ -4,9 +4,12 @@ import type { Hash, Signer } from '@blyan/block';
 import type { RuleOptions } from '@blyan/chain';
 import { type Accounts, openAccounts } from './accounts/accounts.ts';
 import { accountsPath, openAccountsDb } from './accounts/db.ts';
-import { AuthStore } from './auth/auth-store.ts';
+import type pg from 'pg';
+import type { AuthStore } from './auth/auth-store.ts';
+import { PgAuthStore } from './auth/pg-auth-store.ts';
+import { SqliteAuthStore } from './auth/sqlite-auth-store.ts';
 import { type AccountsConfig, defaultAccountsConfig } from './contributions/config.ts';
-import { openEvalSecret } from './contributions/eval-secret.ts';
+import { openEvalSecret, sharedEvalSecret } from './contributions/eval-secret.ts';
 import { corpusDocs } from './corpus.ts';
 import { Ledger } from './ledger.ts';
 import { slotShapes } from './payload-shape.ts';
@@ -14,6 +17,9 @@ import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { CachedObjectStore } from './store/cached-object-store.ts';
 import { type Backends, type Stores, openStores } from './store/open.ts';
+import { openPgPool } from './store/pg-pool.ts';
+import type { LimitStore } from './server/client-limits.ts';
+import { PgRateStore } from './server/pg-rate-store.ts';
 
 export interface Relay {
   objects: CachedObjectStore;
@@ -23,6 +29,8 @@ export interface Relay {
   accounts: Accounts;
   /** The key this relay signs proof-of-learning verdicts with, if it holds one. */
   verdictSigner: Signer | null;
+  /** Where per-client rate limits count: in PostgreSQL when replicas share a database, else in memory (undefined). */
+  limitStore: LimitStore | undefined;
   /** Payload files that no block referred to at open (left by a crash mid-submission), now deleted. */
   removedOrphans: Hash[];
   close(): Promise<void>;
@@ -36,8 +44,11 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
  * and parameter payloads only when they hold exactly their slot's tensors), opens (or creates) the
  * evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open
  * at a time. `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay
- * judges nothing). `backends` puts the index on PostgreSQL and the payloads in S3, shared with other
- * replicas; `dir` then keeps only this replica's own files (lock, accounts, evaluation secret).
+ * judges nothing). `backends` puts the index, sign-in (nonces, sessions), rate limits, the
+ * contribution queue, assignments, the rewards journal and the evaluation secret on PostgreSQL and
+ * the payloads in S3, shared with other replicas and `blyan worker` processes, which judge what the
+ * replicas queue; `dir` then keeps only this replica's own files (lock, keys, and the
+ * accounts.sqlite of the embedded-only usage, data hub and rounds, which it then refuses).
  */
 export async function openRelay(
   dir: string,
@@ -46,19 +57,25 @@ export async function openRelay(
   verdictSigner: Signer | null = null,
   backends: Backends = {},
 ): Promise<Relay> {
+  if (backends.database !== undefined && backends.objects === undefined) {
+    throw new Error('a relay on a shared --database keeps its payloads in a shared bucket too (--objects s3://…): in each replica\'s own folder, a block one replica accepted could not be served by the others');
+  }
   await mkdir(dir, { recursive: true });
   const unlock = await lockStore(join(dir, 'store.lock'));
   let stores: Stores | undefined;
+  let pool: pg.Pool | undefined;
   try {
     stores = await openStores(dir, 'readwrite', backends);
     const { objects, index } = stores;
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
-    const evalSecret = await openEvalSecret(dir);
     const db = openAccountsDb(accountsPath(dir));
-    const auth = new AuthStore(db, config.now, config.maxNonces);
+    pool = backends.database === undefined ? undefined : await openPgPool(backends.database);
+    const shared = pool;
+    const evalSecret = shared === undefined ? await openEvalSecret(dir) : await sharedEvalSecret(shared);
+    const auth: AuthStore = shared === undefined ? new SqliteAuthStore(db, config.now, config.maxNonces) : new PgAuthStore(shared, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
-    const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret);
-    accounts.worker.resume();
+    const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret, shared);
+    await accounts.judging.resume();
     accounts.data.worker.resume();
 
     await accounts.rounds.resume();
@@ -68,20 +85,23 @@ export async function openRelay(
       ledger,
       accounts,
       verdictSigner,
+      limitStore: shared && (() => new PgRateStore(shared)),
       removedOrphans,
       async close() {
-        await accounts.worker.drain();
+        await accounts.judging.drain();
         await accounts.data.worker.drain();
 
         await accounts.rounds.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();
+        await shared?.end();
         await index.close();
         await unlock();
       },
     };
   } catch (e) {
+    await pool?.end();
     await stores?.index.close();
     await unlock();
     throw e;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAccountsDb } from '../src/accounts/db.ts';
-import { ContributionStore } from '../src/contributions/store.ts';
+import { SqliteContributionStore } from '../src/contributions/sqlite-store.ts';
+import { Journal } from '../src/rewards/journal.ts';
 import { tempDir } from './helpers.ts';
 
 /** The contributions table of accounts schema 1, as relays wrote it before seeded evaluation. */
@@ -18,6 +19,9 @@ CREATE TABLE contributions (
 INSERT INTO contributions (account, signer, slot, meta, base, block, header, delta, raw_bytes, delta_norm, status, credit, created_at, decided_at)
 VALUES ('0xa', '0xa', 'layer0.expert0', 'm', 'b', 'c1', '{}', x'00', 4, 1, 'accepted', 7, 1, 2),
        ('0xa', '0xa', 'layer0.expert0', 'm', 'b', 'c2', '{}', x'00', 4, 1, 'queued', NULL, 3, NULL);
+CREATE TABLE ledger_accounts (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE journal (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, memo TEXT NOT NULL, UNIQUE (kind, ref));
+CREATE TABLE postings (journal_id INTEGER NOT NULL REFERENCES journal (id), account TEXT NOT NULL REFERENCES ledger_accounts (name), amount INTEGER NOT NULL CHECK (amount <> 0));
 PRAGMA user_version = 1;
 `;
 
@@ -27,8 +31,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('accounts schema 1 to 6', () => {
-  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables with their dataset columns', () => {
+describe('accounts schema 1 to 6', async () => {
+  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables with their dataset columns', async () => {
     const path = join(dir, 'accounts.sqlite');
     const old = new Database(path);
     old.exec(SCHEMA_1_CONTRIBUTIONS);
@@ -36,10 +40,10 @@ describe('accounts schema 1 to 6', () => {
     const db = openAccountsDb(path);
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(6);
-      const store = new ContributionStore(db);
-      expect(store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
-      expect(store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
-      expect(store.pendingIds()).toEqual([]);
+      const store = new SqliteContributionStore(db, new Journal(db, Date.now));
+      expect(await store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
+      expect(await store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
+      expect(await store.pendingIds()).toEqual([]);
       expect(db.prepare('SELECT COUNT(*) AS n FROM assignments').get()).toEqual({ n: 0 });
       expect(db.prepare('SELECT COUNT(*) AS n FROM data_uploads').get()).toEqual({ n: 0 });
       expect(db.prepare('SELECT (SELECT COUNT(*) FROM usage_counts) + (SELECT COUNT(*) FROM usage_periods) AS n').get()).toEqual({ n: 0 });

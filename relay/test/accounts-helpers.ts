@@ -63,10 +63,18 @@ export function siweMessage(wallet: Address, nonce: string, f: SiweFields = {}):
   }).prepareMessage();
 }
 
-export const postJson = (app: Hono, path: string, body: unknown, cookie?: string) =>
+/** What the sign-in helpers send requests through: an app in this process, or a relay process (`remote`). */
+export interface Requester {
+  request(path: string, init?: RequestInit): Response | Promise<Response>;
+}
+
+/** A relay process at `url` as a Requester. */
+export const remote = (url: string): Requester => ({ request: (path, init) => fetch(`${url}${path}`, init) });
+
+export const postJson = (app: Requester, path: string, body: unknown, cookie?: string) =>
   app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(cookie && { cookie }) } });
 
-export async function nonce(app: Hono): Promise<string> {
+export async function nonce(app: Requester): Promise<string> {
   return ((await (await app.request('/v1/auth/nonce', { method: 'POST' })).json()) as { nonce: string }).nonce;
 }
 
@@ -78,7 +86,7 @@ export interface LoggedIn {
 }
 
 /** Signs in a fresh wallet with a fresh session key; returns the session cookie. */
-export async function login(app: Hono, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
+export async function login(app: Requester, f: SiweFields = {}, wallet = newAccount()): Promise<LoggedIn> {
   const key = newAccount();
   const message = siweMessage(wallet.address, await nonce(app), { sessionKey: key.address, ...f });
   const res = await postJson(app, '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
@@ -96,7 +104,7 @@ export interface BodyOptions {
 
 /** The contribution body: the new expert block (author = account, signed by `signer`, naming `shard`) and the encoded delta. */
 export async function contributionBody(
-  f: AccountsFixture,
+  f: Pick<AccountsFixture, 'meta'>,
   slotName: string,
   base: Block,
   delta: ExpertDelta,
@@ -124,7 +132,7 @@ export async function contributionBody(
 }
 
 /** GET /v1/assignment as `who`. */
-export async function assignment(app: Hono, who: LoggedIn): Promise<Assignment> {
+export async function assignment(app: Requester, who: LoggedIn): Promise<Assignment> {
   const res = await app.request('/v1/assignment', { headers: { cookie: who.cookie } });
   if (res.status !== 200) throw new Error(`assignment failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as Assignment;
@@ -145,7 +153,11 @@ export async function loginAssigned(app: Hono, slot: string): Promise<Assigned> 
 
 /** The params of genesis expert `slotName`, and a delta moving `density` of them by a small deterministic amount. */
 export function nudge(f: AccountsFixture, slotName: string, density: number, seed = 1): { base: Block; delta: ExpertDelta } {
-  const base = f.genesis.find((b) => b.header.name === slotName)!;
+  return nudgeOn(f.genesis.find((b) => b.header.name === slotName)!, slotName, density, seed);
+}
+
+/** A delta moving `density` of expert `slotName`'s params in block `base` by a small deterministic amount. */
+export function nudgeOn(base: Block, slotName: string, density: number, seed = 1): { base: Block; delta: ExpertDelta } {
   const params = slotParams(slotPlan(TINY).find((s) => s.name === slotName)!, base.payload);
   const moved = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.map((x, i) => x + ((((i + 1) * 7919 + seed * 104729) % 13) - 6.5) * 1e-3)]));
   return { base, delta: sparsifyDelta(params, moved, density) };
@@ -159,7 +171,7 @@ export async function reopen(f: AccountsFixture): Promise<void> {
   f.app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20, limits: UNLIMITED });
 }
 
-export const submitContribution = (app: Hono, body: Uint8Array, cookie: string) =>
+export const submitContribution = (app: Requester, body: Uint8Array, cookie: string) =>
   app.request('/v1/contributions', { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie } });
 
 /** What a refused request must leave unchanged: chain heads and counts, ledger entries, contributions. */
@@ -169,7 +181,7 @@ export async function snapshot(f: AccountsFixture): Promise<unknown> {
   return {
     counts: await index.counts(),
     heads: await index.paramIndex(version),
-    journal: accounts.journal.trialBalance(),
+    journal: await accounts.journal.trialBalance(),
     contributions: accounts.db.prepare('SELECT COUNT(*) AS n FROM contributions').get(),
   };
 }

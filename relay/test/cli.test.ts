@@ -12,6 +12,7 @@ import { genesis } from '../src/cli/genesis.ts';
 import { inspect } from '../src/cli/inspect.ts';
 import { serve } from '../src/cli/serve.ts';
 import { verify } from '../src/cli/verify.ts';
+import { worker } from '../src/cli/worker.ts';
 import { COMMITTED_GENESIS, GENESIS_V1_DIR, genesisJson, genesisKey } from '../src/config.ts';
 import { parseGenesisFile } from '../src/genesis.ts';
 import { EVALUATOR_KEY, GENESIS_KEY, OCTETS, authority, evaluator, fixture, importedBlocks, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
@@ -159,6 +160,8 @@ describe('blyan serve', () => {
     for (const bad of ['ftp://cdn.example/x', 'cdn.example/x']) await expect(serve(['--payload-url', bad], log)).rejects.toThrow(/--payload-url must be an http\(s\) URL/);
     await expect(genesis([], log)).rejects.toThrow(/needs --checkpoint/);
     await expect(inspect(['a', 'b'], log)).rejects.toThrow(UsageError);
+    await expect(worker([], log)).rejects.toThrow(/--database postgres:\/\/… and --objects s3:\/\/…/);
+    await expect(worker(['--store', await tempDir(), '--database', 'postgres://db/x', '--objects', 's3://bucket/p'], log)).rejects.toThrow(/--evaluator-key FILE/);
   });
 });
 

@@ -64,6 +64,6 @@ export async function dataState(f: AccountsFixture): Promise<unknown> {
     votes: n('data_votes'),
     settled: (db.prepare('SELECT COUNT(*) AS n FROM data_upload_docs WHERE settled IS NOT NULL').get() as { n: number }).n,
     chain: await f.relay.index.counts(),
-    journal: journal.trialBalance(),
+    journal: await journal.trialBalance(),
   };
 }

@@ -44,8 +44,8 @@ describe('the data hub end to end', () => {
     expect(block.verdict).toMatchObject({ slot: 'tales', base: f.meta, accepted: true });
     const payload = decodeDatasetPayload(await f.relay.objects.read(block.header.payload_hash));
     expect(payload.docs).toHaveLength(40 - up.hidden);
-    for (const r of reviewers) expect(f.relay.accounts.journal.balance(`user:${r.account}`)).toBe(20);
-    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    for (const r of reviewers) expect(await f.relay.accounts.journal.balance(`user:${r.account}`)).toBe(20);
+    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     const list = (await (await f.app.request('/v1/datasets')).json()) as { datasets: { name: string; head: string; blocks: number }[] };
     expect(list.datasets).toEqual([expect.objectContaining({ name: 'tales', head: done.blocks[0]!.hash, blocks: 1 })]);
   });

@@ -150,12 +150,12 @@ describe('rounds on a chain-D dataset', () => {
     expect(sampleCommitment(verdict.sample.seed)).toBe(r.commitment);
 
     // The pool is split: a tenth to the uploader, the rest to the kept contributors; it balances.
-    const paid = team.map((c) => credited(c.who.account));
-    const uploaderPaid = credited(uploader.account);
+    const paid = await Promise.all(team.map((c) => credited(c.who.account)));
+    const uploaderPaid = await credited(uploader.account);
     expect(uploaderPaid).toBeGreaterThan(0);
     expect(paid.reduce((a, b) => a + b, 0) + uploaderPaid).toBe(r.pool);
     expect(uploaderPaid).toBe(Math.round(r.pool! * ROUNDS.dataset.uploaderShare));
-    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     // Both the uploader's and each contributor's history show the round.
     for (const who of [uploader.account, ...team.filter((_, i) => paid[i]! > 0).map((c) => c.who.account)]) {
       expect(await history(who)).toContainEqual(expect.objectContaining({ kind: 'round', ref: String(round), memo: expect.stringContaining('for dataset tales') }));
@@ -198,7 +198,7 @@ describe('rounds on a chain-D dataset', () => {
     expect((await post(c!.unit.round, await trained(c!.unit), c!.who.cookie)).status).toBe(202);
     await accepted(Array.from({ length: 8 }, (_, i) => prose(700 + i, 8)));
     expect(await rounds().close(c!.unit.round)).toMatchObject({ accepted: false, reason: expect.stringMatching(/^stale_dataset/) });
-    expect(credited(c!.who.account)).toBe(0);
+    expect(await credited(c!.who.account)).toBe(0);
     expect((await rounds().unit(c!.who.account, await target())).round).not.toBe(c!.unit.round);
   });
 });
@@ -222,7 +222,7 @@ describe('the genesis domain guards a dataset round', () => {
     expect(r.lower!).toBeGreaterThan(ROUNDS.test.margin);
     expect(r.genesis_lower!).toBeLessThan(-r.genesis_bound!);
     expect(await f.relay.index.paramIndex(f.meta)).toEqual(before);
-    for (const who of [uploader.account, ...team.map((c) => c.who.account)]) expect(credited(who)).toBe(0);
+    for (const who of [uploader.account, ...team.map((c) => c.who.account)]) expect(await credited(who)).toBe(0);
     expect(f.relay.accounts.roundStore.momentum(r.slot, f.meta)).toBeNull();
   });
 });

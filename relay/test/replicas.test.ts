@@ -2,8 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { type Block, type BlockHeader, type Hash, blockHash } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Requester, clock, login, newAccount, nonce, postJson, remote, siweMessage } from './accounts-helpers.ts';
 import { type Fixture, OCTETS, fixture, paramBlock, tempDir, wireBody } from './helpers.ts';
-import { type ServeProcess, startServe } from './serve-process.ts';
+import { type DownloadTally, type ServeProcess, downloader, startServe } from './serve-process.ts';
 
 /**
  * Three `blyan serve` processes on their own ports and store folders, sharing one PostgreSQL
@@ -27,6 +28,17 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
   await f.close();
 });
+
+/** Every nonce a replica answered in this file: they all count against one client's limit. */
+let noncesAsked = 0;
+const counted = (r: ServeProcess): Requester => ({
+  async request(path, init) {
+    const res = await remote(r.url).request(path, init);
+    if (path === '/v1/auth/nonce') noncesAsked++;
+    return res;
+  },
+});
+const me = (r: ServeProcess, cookie: string) => fetch(`${r.url}/v1/auth/me`, { headers: { cookie } });
 
 const post = (r: ServeProcess, b: Block) => fetch(`${r.url}/v1/blocks`, { method: 'POST', body: wireBody(b), headers: OCTETS });
 const genesisOf = (name: string) => f.genesis.find((b) => b.header.name === name)!;
@@ -70,8 +82,6 @@ describe('three relay replicas on one database and one bucket', () => {
     const alive = new Set(replicas);
     const pick = () => [...alive][Math.floor(Math.random() * alive.size)]!;
     let stop = false;
-    let wrong = 0;
-    let downloads = 0;
     const contributor = async (slot: string, seed: number) => {
       while (!stop) {
         const r = pick();
@@ -86,21 +96,12 @@ describe('three relay replicas on one database and one bucket', () => {
         }
       }
     };
-    const downloader = async () => {
-      while (!stop) {
-        const known = [...payloads.keys()].filter((h) => f.genesis.some((g) => blockHash(g.header) === h) || acked.some((a) => blockHash(a.header) === h));
-        const hash = known[Math.floor(Math.random() * known.length)]!;
-        try {
-          const res = await fetch(`${pick().url}/v1/blocks/${hash}/payload`);
-          const got = new Uint8Array(await res.arrayBuffer());
-          if (res.status !== 200 || !Buffer.from(got).equals(payloads.get(hash)!)) wrong++;
-          downloads++;
-        } catch {
-          // a connection to the killed replica
-        }
-      }
+    const tally: DownloadTally = { downloads: 0, wrong: 0 };
+    const next = () => {
+      const known = [...payloads.keys()].filter((h) => f.genesis.some((g) => blockHash(g.header) === h) || acked.some((a) => blockHash(a.header) === h));
+      return known[Math.floor(Math.random() * known.length)]!;
     };
-    const clients = [...SLOTS.map((s, i) => contributor(s, 1000 * (i + 1))), ...Array.from({ length: 30 }, downloader)];
+    const clients = [...SLOTS.map((s, i) => contributor(s, 1000 * (i + 1))), ...Array.from({ length: 30 }, () => downloader(tally, () => !stop, pick, next, (h) => payloads.get(h)!))];
     while (acked.length < 10) await new Promise((r) => setTimeout(r, 50));
     const victim = replicas[0]!;
     alive.delete(victim);
@@ -109,8 +110,8 @@ describe('three relay replicas on one database and one bucket', () => {
     while (acked.length < ackedAtKill + 10) await new Promise((r) => setTimeout(r, 50));
     stop = true;
     await Promise.all(clients);
-    expect(wrong).toBe(0);
-    expect(downloads).toBeGreaterThan(0);
+    expect(tally.wrong).toBe(0);
+    expect(tally.downloads).toBeGreaterThan(0);
     for (const r of alive) {
       for (const b of acked) {
         const got = new Uint8Array(await (await fetch(`${r.url}/v1/blocks/${blockHash(b.header)}/payload`)).arrayBuffer());
@@ -123,4 +124,40 @@ describe('three relay replicas on one database and one bucket', () => {
       }
     }
   }, 60_000);
+});
+
+describe('sign-in on three replicas sharing one database', () => {
+  it('a session opened on one replica is live on the others, and a logout on one ends it on all', async () => {
+    clock.now = Date.now();
+    const [a, b] = replicas.slice(1) as [ServeProcess, ServeProcess];
+    const who = await login(counted(a));
+    for (const r of [a, b]) expect((await (await me(r, who.cookie)).json()).account).toBe(who.account);
+    expect((await fetch(`${b.url}/v1/auth/logout`, { method: 'POST', headers: { cookie: who.cookie } })).status).toBe(200);
+    for (const r of [a, b]) expect((await me(r, who.cookie)).status).toBe(401);
+  });
+
+  it('a nonce issued by one replica signs in once on another, and is refused on every replica after', async () => {
+    clock.now = Date.now();
+    const [a, b] = replicas.slice(1) as [ServeProcess, ServeProcess];
+    const wallet = newAccount();
+    const n = await nonce(counted(a));
+    const attempt = async (r: ServeProcess) => {
+      const key = newAccount();
+      const message = siweMessage(wallet.address, n, { sessionKey: key.address });
+      return postJson(remote(r.url), '/v1/auth/login', { message, signature: await wallet.signMessage({ message }), key_signature: await key.signMessage({ message }) });
+    };
+    const raced = await Promise.all([attempt(b), attempt(a), attempt(b)]);
+    expect(raced.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+    for (const r of raced.filter((x) => x.status === 401)) expect((await r.json()).error.code).toBe('unknown_nonce');
+    expect((await attempt(a)).status).toBe(401);
+  });
+
+  it('one client gets the nonce limit once across all replicas, not once per replica', async () => {
+    const survivors = replicas.slice(1);
+    const statuses: number[] = [];
+    for (let i = 0; statuses.at(-1) !== 429 && i < 200; i++) statuses.push((await counted(survivors[i % survivors.length]!).request('/v1/auth/nonce', { method: 'POST' })).status);
+    expect(noncesAsked - 1).toBe(60);
+    expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+    for (const r of survivors) expect((await fetch(`${r.url}/v1/auth/nonce`, { method: 'POST' })).status).toBe(429);
+  });
 });

@@ -22,8 +22,8 @@ describe('contributions across a restart', () => {
     const { body, block } = await contributionBody(f, name, base, sparsifyDelta(before, after, 0.1), alice.account, alice.key, { shard: alice.assignment.shard.index });
     const res = await submitContribution(f.app, body, alice.cookie);
     const { id } = (await res.json()) as { id: number };
-    await f.relay.accounts.worker.drain();
-    const accepted = f.relay.accounts.contributions.get(id)!;
+    await f.relay.accounts.judging.drain();
+    const accepted = (await f.relay.accounts.contributions.get(id))!;
     expect(accepted.status).toBe('accepted');
     const counts = await f.relay.index.counts();
 
@@ -33,11 +33,11 @@ describe('contributions across a restart', () => {
     db.prepare("DELETE FROM postings WHERE journal_id IN (SELECT id FROM journal WHERE kind = 'contribution' AND ref = ?)").run(String(id));
     db.prepare("DELETE FROM journal WHERE kind = 'contribution' AND ref = ?").run(String(id));
     await reopen(f);
-    await f.relay.accounts.worker.drain();
-    const resumed = f.relay.accounts.contributions.get(id)!;
+    await f.relay.accounts.judging.drain();
+    const resumed = (await f.relay.accounts.contributions.get(id))!;
     expect(resumed).toMatchObject({ status: 'accepted', credit: accepted.credit, block: blockHash(block.header) });
     expect(await f.relay.index.counts()).toEqual(counts);
-    expect(f.relay.accounts.journal.balance(`user:${alice.account}`)).toBe(accepted.credit);
-    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, entries: 1, unbalanced: [] });
+    expect(await f.relay.accounts.journal.balance(`user:${alice.account}`)).toBe(accepted.credit);
+    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, entries: 1, unbalanced: [] });
   });
 });

@@ -87,11 +87,11 @@ describe('rounds per slot', () => {
 
     const outcomes = f.relay.accounts.roundStore.deltas(round);
     expect(outcomes.map((d) => d.status)).toEqual(['kept', 'kept', 'kept', 'hurt', 'hurt', 'copy']);
-    for (const adversary of [noise, flipped, copier]) expect(credited(adversary.who)).toBe(0);
-    const paid = honestOnes.map((h) => credited(h.who));
+    for (const adversary of [noise, flipped, copier]) expect(await credited(adversary.who)).toBe(0);
+    const paid = await Promise.all(honestOnes.map((h) => credited(h.who)));
     expect(paid.reduce((a, b) => a + b, 0)).toBe(r.pool);
     for (const [i, d] of outcomes.slice(0, 3).entries()) expect(paid[i]).toBe(d.credit);
-    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     expect(f.relay.accounts.roundStore.momentum(r.slot, f.meta)).not.toBeNull();
   });
 
@@ -105,15 +105,15 @@ describe('rounds per slot', () => {
     await expect(rounds().close(round)).rejects.toThrow('killed mid-append');
     ledger.submit = submit;
     expect(f.relay.accounts.roundStore.round(round)!.status).toBe('appending');
-    expect(honestOnes.map((h) => credited(h.who))).toEqual([0, 0, 0]);
+    expect(await Promise.all(honestOnes.map((h) => credited(h.who)))).toEqual([0, 0, 0]);
     await reopen(f);
     const r = f.relay.accounts.roundStore.round(round)!;
     expect(r.status).toBe('accepted');
     expect((await f.relay.index.paramIndex(f.meta))[r.slot]).toBe(r.block);
-    const paid = honestOnes.map((h) => credited(h.who));
+    const paid = await Promise.all(honestOnes.map((h) => credited(h.who)));
     expect(paid.reduce((x, y) => x + y, 0)).toBe(r.pool);
     await rounds().resume();
-    expect(honestOnes.map((h) => credited(h.who))).toEqual(paid);
+    expect(await Promise.all(honestOnes.map((h) => credited(h.who)))).toEqual(paid);
   });
 
   it('rejects a round whose every delta hurts: no block, no credit, no momentum', async () => {
@@ -124,7 +124,7 @@ describe('rounds per slot', () => {
     const result = await rounds().close(a.unit.round);
     expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/^all_dropped/) });
     expect(await f.relay.index.paramIndex(f.meta)).toEqual(before);
-    expect(credited(a.who)).toBe(0);
+    expect(await credited(a.who)).toBe(0);
     expect(f.relay.accounts.roundStore.momentum(a.unit.slot, f.meta)).toBeNull();
   });
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Hash } from '@blyan/block';
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'blyan.mjs');
 
@@ -14,18 +15,55 @@ export interface ServeProcess {
  * environment); resolves once it is listening. The child is pushed to `children` for cleanup.
  */
 export async function startServe(children: ChildProcess[], store: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--store', store, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const { child, match, output } = await startBlyan(children, ['serve', '--store', store, '--port', '0', ...extra], /listening on (http:\/\/\S+)/, env);
+  return { child, url: match, output };
+}
+
+/** Spawns `blyan worker` on `store` (its own folder) with `extra` options; resolves once it is taking jobs, with its name in the queue. */
+export async function startWorker(children: ChildProcess[], store: string, extra: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; name: string }> {
+  const { child, match } = await startBlyan(children, ['worker', '--store', store, ...extra], /blyan worker (\S+) judging/, env);
+  return { child, name: match };
+}
+
+/** Spawns `blyan <args>`; resolves with the first group of `ready` once the output matches it. */
+async function startBlyan(children: ChildProcess[], args: string[], ready: RegExp, env: Record<string, string>): Promise<{ child: ChildProcess; match: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const match = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = ready.exec(output);
       if (m) resolve(m[1]!);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${output}`)));
   });
-  return { child, url, output: () => output };
+  return { child, match, output: () => output };
+}
+
+/** What downloaders saw: payloads fetched, and those with a wrong status or wrong bytes. */
+export interface DownloadTally {
+  downloads: number;
+  wrong: number;
+}
+
+/**
+ * One downloader of a fault test: while `running()`, fetches the payload `next()` names from the
+ * replica `pick()` gives and checks it is exactly `expected(hash)`. A connection that fails (a
+ * killed replica) counts as neither.
+ */
+export async function downloader(tally: DownloadTally, running: () => boolean, pick: () => ServeProcess, next: () => Hash, expected: (h: Hash) => Uint8Array): Promise<void> {
+  while (running()) {
+    const hash = next();
+    try {
+      const res = await fetch(`${pick().url}/v1/blocks/${hash}/payload`);
+      const got = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 200 || !Buffer.from(got).equals(expected(hash))) tally.wrong++;
+      tally.downloads++;
+    } catch {
+      // a connection to the killed replica
+    }
+  }
 }

@@ -8,8 +8,8 @@ import { type Hash, hashBytes } from './hex.ts';
  */
 export type Signer = Pick<LocalAccount, 'address' | 'signMessage'>;
 
-/** Says whether `signer` may sign for `author` now (a live SIWE session-key delegation). */
-export type DelegationCheck = (author: Address, signer: Address) => boolean;
+/** Says whether `signer` may sign for `author` now (a live SIWE session-key delegation); a networked store answers asynchronously. */
+export type DelegationCheck = (author: Address, signer: Address) => boolean | Promise<boolean>;
 
 /** EIP-191 `personal_sign` over the raw 32 bytes of `digest`, as lowercase hex. */
 export async function signDigest(digest: Hash, signer: Signer): Promise<`0x${string}`> {
@@ -42,6 +42,6 @@ export async function verifySignature(h: BlockHeader, isDelegate?: DelegationChe
     return { ok: false, code: 'bad_signature', message: `signature does not recover: ${(e as Error).message.split('\n')[0]}` };
   }
   if (signer === h.author) return { ok: true, signer, delegated: false };
-  if (isDelegate?.(h.author, signer)) return { ok: true, signer, delegated: true };
+  if ((await isDelegate?.(h.author, signer)) === true) return { ok: true, signer, delegated: true };
   return { ok: false, code: 'wrong_author', signer, message: `signed by ${signer}, which is not the author ${h.author} nor a key it delegated` };
 }

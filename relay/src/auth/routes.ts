@@ -26,8 +26,8 @@ export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono 
   const app = new Hono();
   const { siwe } = config;
 
-  app.post('/auth/nonce', (c) => {
-    const { nonce, expiresAt } = auth.issueNonce(config.nonceTtlMs);
+  app.post('/auth/nonce', async (c) => {
+    const { nonce, expiresAt } = await auth.issueNonce(config.nonceTtlMs);
     return c.json({
       nonce,
       expires_at: expiresAt,
@@ -47,12 +47,12 @@ export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono 
     if (!login.ok) return c.json(errorBody(login.code, login.message), login.status);
     const held = await checkSessionKey(login.sessionKey, message, keySignature, await trustedKeys(index), (k) => auth.keyInUse(k));
     if (!held.ok) return c.json(errorBody(held.code, held.message), held.status);
-    const nonce = auth.useNonce(login.nonce);
+    const nonce = await auth.useNonce(login.nonce);
     if (nonce !== 'ok') {
       const why = { unknown_nonce: 'this relay did not issue that nonce, or it was already used: sign a fresh message', nonce_expired: 'that nonce expired: ask for a new one' };
       return c.json(errorBody(nonce, why[nonce]), 401);
     }
-    const token = auth.openSession(login, message, signature);
+    const token = await auth.openSession(login, message, signature);
     if (token === null) return c.json(errorBody('session_key_in_use', `${login.sessionKey} became the key of another live session; make a fresh key`), 409);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
@@ -64,21 +64,21 @@ export function authRoutes({ auth, config }: Accounts, index: IndexStore): Hono 
     return c.json({ account: login.account, session_key: login.sessionKey, expires_at: login.expiresAt });
   });
 
-  app.post('/auth/logout', (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
-    auth.revoke(session.token);
+  app.post('/auth/logout', async (c) => {
+    const session = await requireSession(c, auth, config.siwe.uri);
+    await auth.revoke(session.token);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.json({ ok: true, revoked: session.sessionKey });
   });
 
-  app.get('/auth/me', (c) => {
-    const s = requireSession(c, auth, config.siwe.uri);
+  app.get('/auth/me', async (c) => {
+    const s = await requireSession(c, auth, config.siwe.uri);
     return c.json({ account: s.account, session_key: s.sessionKey, issued_at: s.issuedAt, expires_at: s.expiresAt });
   });
 
-  app.get('/delegations/:key', (c) => {
+  app.get('/delegations/:key', async (c) => {
     const key = addressParam(c.req.param('key'), 'a session key is a 0x-prefixed 20-byte hex address');
-    const proofs = auth.proofs(key);
+    const proofs = await auth.proofs(key);
     if (proofs.length === 0) throw new ApiError(404, 'not_found', `no login delegated to ${key}`);
     return c.json({
       session_key: key,

@@ -22,10 +22,10 @@ export async function checkSessionKey(
   message: string,
   keySignature: unknown,
   trusted: ReadonlySet<Address>,
-  inUse: (key: Address) => boolean,
+  inUse: (key: Address) => Promise<boolean>,
 ): Promise<KeyCheck> {
   if (trusted.has(sessionKey)) return { ok: false, status: 403, code: 'trusted_key', message: `${sessionKey} is a key the meta chain trusts; it cannot be a session key` };
-  if (inUse(sessionKey)) return { ok: false, status: 409, code: 'session_key_in_use', message: `${sessionKey} is already the key of a live session; make a fresh key` };
+  if (await inUse(sessionKey)) return { ok: false, status: 409, code: 'session_key_in_use', message: `${sessionKey} is already the key of a live session; make a fresh key` };
   if (typeof keySignature !== 'string' || !isHex(keySignature) || keySignature.length !== 132) {
     return { ok: false, status: 400, code: 'no_key_signature', message: 'key_signature must be the session key\'s signature of the message (65 bytes of 0x-hex)' };
   }

@@ -10,12 +10,12 @@ export const SESSION_COOKIE = 'blyan_session';
  * the web app's is refused (403) even with a cookie: SameSite=Strict keeps other sites out, this
  * keeps out other origins of the same site (another port on localhost).
  */
-export function requireSession(c: Context, auth: AuthStore, appOrigin: string): Delegation & { token: string } {
+export async function requireSession(c: Context, auth: AuthStore, appOrigin: string): Promise<Delegation & { token: string }> {
   const origin = c.req.header('origin');
   if (origin !== undefined && origin !== appOrigin) throw new ApiError(403, 'foreign_origin', `requests with a session must come from ${appOrigin}, not ${origin}`);
   const token = getCookie(c, SESSION_COOKIE);
   if (token === undefined) throw new ApiError(401, 'no_session', 'sign in first (POST /v1/auth/login)');
-  const session = auth.session(token);
+  const session = await auth.session(token);
   if (session === undefined) throw new ApiError(401, 'session_ended', 'this session expired or was logged out; sign in again');
   return { ...session, token };
 }

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { accountsPath, openAccountsDb } from '../accounts/db.ts';
-import { provenDelegations } from '../auth/proofs.ts';
+import { provenDelegations, storedLogins } from '../auth/proofs.ts';
 import { storeDir } from '../config.ts';
 import { openStores } from '../store/open.ts';
 import { verifyStore } from '../verify.ts';
@@ -12,12 +10,11 @@ const SHOWN = 20;
 export async function verify(args: string[], log: Log): Promise<number> {
   const { values } = parse(args, STORE_OPTION);
   const dir = storeDir(values.store);
-  const { index, objects } = await openStores(dir, 'readonly', backendsFrom(values));
+  const backends = backendsFrom(values);
+  const { index, objects } = await openStores(dir, 'readonly', backends);
   try {
     const started = performance.now();
-    const accounts = existsSync(accountsPath(dir)) ? openAccountsDb(accountsPath(dir), 'readonly') : undefined;
-    const delegatedAt = accounts && (await provenDelegations(accounts));
-    accounts?.close();
+    const delegatedAt = await provenDelegations(await storedLogins(dir, backends));
     const r = await verifyStore(index, objects, delegatedAt);
     const secs = ((performance.now() - started) / 1000).toFixed(2);
     log(`verified ${r.blocks} blocks in ${secs} s: ${r.versions} model version(s), meta head ${r.metaHead}`);

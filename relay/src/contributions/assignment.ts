@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Address, Hash } from '@blyan/block';
 import type { Doc } from '@blyan/model/data';
 import type Database from 'better-sqlite3';
+import type pg from 'pg';
 
 export interface Shard {
   readonly index: number;
@@ -39,17 +40,16 @@ export interface Assigned {
   readonly expires_at: number;
 }
 
-/**
- * Which expert to train next: the slots with usage in the last `hotWindowMs`, hottest first,
- * take turns; with no usage every expert slot takes a turn (round robin). Shards of the train
- * split go round in turn too. An assignment stays the account's own until it expires or a
- * contribution on it is queued (ContributionStore.add uses it up), so asking again does not shop
- * for another slot. The turn counters live in memory: a restart starts them over, which only
- * changes who trains what first.
- */
-export class Assigner {
-  private turn = 0;
-  private shardTurn = 0;
+/** Where assignments are kept, and which slots were used lately (hot). */
+export interface AssignmentRows {
+  live(account: Address, meta: Hash, now: number): Promise<Assigned | undefined>;
+  save(account: Address, a: Assigned): Promise<void>;
+  /** Up to 8 slots with usage since `since`, hottest first. */
+  hot(since: number): Promise<string[]>;
+}
+
+/** Assignments in accounts.sqlite; hot slots from its usage reports. */
+export class SqliteAssignments implements AssignmentRows {
   private readonly s;
 
   constructor(db: Database.Database) {
@@ -62,14 +62,62 @@ export class Assigner {
     };
   }
 
+  async live(account: Address, meta: Hash, now: number): Promise<Assigned | undefined> {
+    return this.s.live.get(account, meta, now);
+  }
+
+  async save(account: Address, a: Assigned): Promise<void> {
+    this.s.save.run({ account, ...a });
+  }
+
+  async hot(since: number): Promise<string[]> {
+    return this.s.hot.all(since).map((r) => r.slot);
+  }
+}
+
+/** Assignments on PostgreSQL, shared by replicas. Usage reports are embedded-only, so no slot is hot: every expert takes its turn. */
+export class PgAssignments implements AssignmentRows {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async live(account: Address, meta: Hash, now: number): Promise<Assigned | undefined> {
+    return (await this.pool.query<Assigned>('SELECT meta, slot, shard, reason, expires_at FROM assignments WHERE account = $1 AND meta = $2 AND expires_at > $3', [account, meta, now])).rows[0];
+  }
+
+  async save(account: Address, a: Assigned): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO assignments (account, meta, slot, shard, reason, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (account) DO UPDATE SET meta = EXCLUDED.meta, slot = EXCLUDED.slot, shard = EXCLUDED.shard, reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at`,
+      [account, a.meta, a.slot, a.shard, a.reason, a.expires_at],
+    );
+  }
+
+  async hot(): Promise<string[]> {
+    return [];
+  }
+}
+
+/**
+ * Which expert to train next: the slots with usage in the last `hotWindowMs`, hottest first,
+ * take turns; with no usage every expert slot takes a turn (round robin). Shards of the train
+ * split go round in turn too. An assignment stays the account's own until it expires or a
+ * contribution on it is queued (ContributionStore.add uses it up), so asking again does not shop
+ * for another slot. The turn counters live in memory: a restart starts them over, which only
+ * changes who trains what first.
+ */
+export class Assigner {
+  private turn = 0;
+  private shardTurn = 0;
+
+  constructor(private readonly rows: AssignmentRows) {}
+
   /** The account's live assignment under `meta`, or the next turn's, kept until `now + ttlMs`. */
-  assign(account: Address, meta: Hash, expertSlots: readonly string[], o: { hotSince: number; shardCount: number; now: number; ttlMs: number }): Assigned {
-    const live = this.s.live.get(account, meta, o.now);
+  async assign(account: Address, meta: Hash, expertSlots: readonly string[], o: { hotSince: number; shardCount: number; now: number; ttlMs: number }): Promise<Assigned> {
+    const live = await this.rows.live(account, meta, o.now);
     if (live !== undefined && expertSlots.includes(live.slot) && live.shard < o.shardCount) return live;
-    const hot = this.s.hot.all(o.hotSince).map((r) => r.slot).filter((s) => expertSlots.includes(s));
+    const hot = (await this.rows.hot(o.hotSince)).filter((s) => expertSlots.includes(s));
     const pool = hot.length > 0 ? hot : expertSlots;
     const next: Assigned = { meta, slot: pool[this.turn++ % pool.length]!, shard: this.shardTurn++ % o.shardCount, reason: hot.length > 0 ? 'hot' : 'round_robin', expires_at: o.now + o.ttlMs };
-    this.s.save.run({ account, ...next });
+    await this.rows.save(account, next);
     return next;
   }
 }

@@ -8,7 +8,7 @@ import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { shardBody } from './assignment.ts';
 import { checkContribution } from './intake.ts';
-import { NO_EVALUATOR, namedEvaluator } from './judging.ts';
+import { NO_EVALUATOR } from './judging.ts';
 import type { Refusal } from './refusal.ts';
 import { freshSample } from './sample.ts';
 
@@ -23,11 +23,11 @@ const refusal = (c: Context, r: Refusal) =>
 /** Contributions (submit, status), the assignment of what to train, and training shards. */
 export function contributionRoutes(accounts: Accounts, index: IndexStore, objects: ObjectStore): Hono {
   const app = new Hono();
-  const { auth, config, contributions, worker, limiter, evaluator } = accounts;
+  const { auth, config, contributions, judging, limiter, evaluator } = accounts;
 
-  /** Contributions and assignments need a relay that can sign their verdicts. */
+  /** Contributions and assignments need someone to sign their verdicts: this relay, or the workers of a replicated one. */
   const requireEvaluator = async () => {
-    if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
+    if ((await judging.evaluator(await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
   };
   const rules = () => ({
     min_improvement: config.minImprovement,
@@ -38,14 +38,14 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
   });
 
   app.get('/contributions/config', async (c) => {
-    const key = await namedEvaluator(index, accounts.verdictSigner, await index.metaHead());
-    return c.json({ judges: key !== null, evaluator: key === null ? null : key.address.toLowerCase(), rules: rules() });
+    const key = await judging.evaluator(await index.metaHead());
+    return c.json({ judges: key !== null, evaluator: key, rules: rules() });
   });
 
   app.post('/contributions', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, {
         'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)),
@@ -55,22 +55,22 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
     const checked = await checkContribution({ index, objects, auth, evaluator, config }, session, body);
     if (!checked.ok) return refusal(c, checked);
     const sample = freshSample();
-    const queued = contributions.add(checked, sample, config.now(), config.maxQueued);
+    const queued = await contributions.add(checked, sample, config.now(), config.maxQueued);
     if (!queued.ok) return refusal(c, queued);
-    worker.enqueue(queued.id);
+    judging.enqueue(queued.id);
     return c.json({ id: queued.id, status: 'queued', block: checked.block, commitment: sample.commitment }, 202, { Location: `/v1/contributions/${queued.id}` });
   });
 
-  app.get('/contributions/:id', (c) => {
+  app.get('/contributions/:id', async (c) => {
     const raw = c.req.param('id');
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a contribution id is a positive integer');
-    const v = contributions.get(Number(raw));
+    const v = await contributions.get(Number(raw));
     if (v === undefined) throw new ApiError(404, 'not_found', `no contribution ${raw}`);
     return c.json(v);
   });
 
   app.get('/assignment', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     const meta = await index.metaHead();
     if (meta === null) throw new ApiError(404, 'empty_chain', 'the meta chain has no blocks yet');
@@ -78,7 +78,7 @@ export function contributionRoutes(accounts: Accounts, index: IndexStore, object
     const experts = Object.keys(heads).filter((s) => parseExpertSlot(s) !== null).sort();
     const docs = config.trainDocs();
     const now = config.now();
-    const a = accounts.assigner.assign(session.account, meta, experts, { hotSince: now - config.hotWindowMs, shardCount: Math.ceil(docs.length / config.shardDocs), now, ttlMs: config.assignmentTtlMs });
+    const a = await accounts.assigner.assign(session.account, meta, experts, { hotSince: now - config.hotWindowMs, shardCount: Math.ceil(docs.length / config.shardDocs), now, ttlMs: config.assignmentTtlMs });
     const { shard } = shardBody(docs, a.shard, config.shardDocs);
     return c.json({
       ...a,

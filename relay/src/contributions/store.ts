@@ -1,6 +1,6 @@
 import type { Address, BlockHeader, Hash } from '@blyan/block';
 import { type SignedVerdict, parseVerdict } from '@blyan/chain';
-import type Database from 'better-sqlite3';
+import type { JournalEntry } from '../rewards/journal.ts';
 import { type Refusal, refuse } from './refusal.ts';
 import type { Sample } from './sample.ts';
 
@@ -52,7 +52,8 @@ export interface ContributionView {
   readonly decided_at: number | null;
 }
 
-interface Row {
+/** A contributions row as both stores keep it. */
+export interface Row {
   id: number;
   account: Address;
   signer: Address;
@@ -63,7 +64,7 @@ interface Row {
   payload_hash: Hash;
   shard: number;
   header: string;
-  delta: Buffer;
+  delta: Uint8Array;
   raw_bytes: number;
   delta_norm: number;
   status: ContributionStatus;
@@ -95,11 +96,11 @@ export interface Pending {
   readonly judged: { readonly figures: Figures; readonly verdict: SignedVerdict } | null;
 }
 
-function figures(r: Row): Figures | null {
+export function figures(r: Row): Figures | null {
   return r.baseline === null ? null : { baseline: r.baseline, candidate: r.candidate!, improvement: r.improvement!, tokens: r.eval_tokens!, ms: r.eval_ms! };
 }
 
-function view(r: Row): ContributionView {
+export function view(r: Row): ContributionView {
   return {
     id: r.id,
     account: r.account,
@@ -120,133 +121,83 @@ function view(r: Row): ContributionView {
   };
 }
 
+/** The credit of an accepted contribution: its amount and the journal entry that pays it. */
+export interface Credit {
+  readonly amount: number;
+  readonly entry: JournalEntry;
+}
+
 /**
  * Contribution rows: queued at intake (on the account's assignment, which it uses up), then
- * `appending` (figures and verdict stored) and `accepted`, or `rejected` (with the verdict when
- * one was signed).
+ * `appending` (figures and verdict stored) and `accepted` with its credit posted in the same
+ * transaction, or `rejected` (with the verdict when one was signed). Embedded in accounts.sqlite
+ * (SqliteContributionStore, judged in-process) or on PostgreSQL (PgContributionStore, the queue
+ * `blyan worker` processes take jobs from).
  */
-export class ContributionStore {
-  private readonly s;
-
-  constructor(private readonly db: Database.Database) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO contributions (account, signer, slot, shard, meta, base, block, payload_hash, header, delta, raw_bytes, delta_norm, status, created_at, seed, commitment)
-         VALUES (@account, @signer, @slot, @shard, @meta, @base, @block, @payload_hash, @header, @delta, @raw_bytes, @delta_norm, 'queued', @created_at, @seed, @commitment)`,
-      ),
-      same: db.prepare<[string, string], { id: number }>(
-        "SELECT id FROM contributions WHERE base = ? AND payload_hash = ? AND NOT (status = 'rejected' AND reason = 'evaluation_failed') LIMIT 1",
-      ),
-      assigned: db.prepare<[string, string, number], { slot: string; shard: number }>('SELECT slot, shard FROM assignments WHERE account = ? AND meta = ? AND expires_at > ?'),
-      useUp: db.prepare<[string]>('DELETE FROM assignments WHERE account = ?'),
-      waiting: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM contributions WHERE account = ? AND status IN ('queued', 'appending')"),
-      get: db.prepare<[number], Row>('SELECT * FROM contributions WHERE id = ?'),
-      pending: db.prepare<[], { id: number }>("SELECT id FROM contributions WHERE status IN ('queued', 'appending') ORDER BY id"),
-      byAccount: db.prepare<[string, number], Row>('SELECT * FROM contributions WHERE account = ? ORDER BY id DESC LIMIT ?'),
-      figures: db.prepare(
-        `UPDATE contributions SET status = 'appending', baseline = @baseline, candidate = @candidate, improvement = @improvement,
-         eval_tokens = @tokens, eval_ms = @ms, verdict = @verdict WHERE id = @id AND status = 'queued'`,
-      ),
-      accept: db.prepare("UPDATE contributions SET status = 'accepted', credit = ?, decided_at = ? WHERE id = ? AND status = 'appending'"),
-      reject: db.prepare(
-        `UPDATE contributions SET status = 'rejected', reason = @reason, detail = @detail, decided_at = @at,
-         baseline = coalesce(@baseline, baseline), candidate = coalesce(@candidate, candidate), improvement = coalesce(@improvement, improvement),
-         eval_tokens = coalesce(@tokens, eval_tokens), eval_ms = coalesce(@ms, eval_ms), verdict = coalesce(@verdict, verdict)
-         WHERE id = @id AND status IN ('queued', 'appending')`,
-      ),
-    };
-  }
-
+export interface ContributionStore {
   /**
    * Queues `c` in one transaction, or refuses it: the same delta on the same base already
    * submitted (409 duplicate, unless its evaluation failed on the relay's side), a slot or shard
    * other than the account's live assignment (403), or `maxQueued` contributions of the account
    * already waiting (429). Queuing uses the assignment up.
    */
-  add(c: NewContribution, sample: Sample, at: number, maxQueued: number): { ok: true; id: number } | Refusal {
-    return this.db.transaction((): { ok: true; id: number } | Refusal => {
-      const h = c.header;
-      const same = this.s.same.get(h.prev, h.payload_hash);
-      if (same !== undefined) return refuse(409, 'duplicate', `this delta on ${h.prev} was already submitted as contribution ${same.id}; it is judged once`);
-      const assigned = this.s.assigned.get(c.account, c.meta, at);
-      if (assigned?.slot !== h.name) {
-        return refuse(403, 'not_assigned', `${c.account} is assigned ${assigned === undefined ? 'nothing (GET /v1/assignment first)' : assigned.slot}, not ${h.name}`);
-      }
-      if (assigned.shard !== c.shard) return refuse(403, 'wrong_shard', `the block names train shard ${c.shard}; ${c.account} was assigned shard ${assigned.shard}`);
-      const waiting = this.s.waiting.get(c.account)!.n;
-      if (waiting >= maxQueued) return refuse(429, 'queue_full', `${c.account} has ${waiting} contributions waiting for evaluation, the most an account may have; submit again once one is judged`);
-      this.s.useUp.run(c.account);
-      const { lastInsertRowid } = this.s.insert.run({
-        account: c.account,
-        signer: c.signer,
-        slot: h.name,
-        shard: c.shard,
-        meta: c.meta,
-        base: h.prev,
-        block: c.block,
-        payload_hash: h.payload_hash,
-        header: JSON.stringify(h),
-        delta: c.delta,
-        raw_bytes: c.rawBytes,
-        delta_norm: c.deltaNorm,
-        created_at: at,
-        seed: sample.seed,
-        commitment: sample.commitment,
-      });
-      return { ok: true, id: Number(lastInsertRowid) };
-    })();
-  }
-
-  get(id: number): ContributionView | undefined {
-    const r = this.s.get.get(id);
-    return r && view(r);
-  }
-
-  pending(id: number): Pending | undefined {
-    const r = this.s.get.get(id);
-    if (r?.status !== 'queued' && r?.status !== 'appending') return undefined;
-    return {
-      id: r.id,
-      account: r.account,
-      meta: r.meta,
-      header: JSON.parse(r.header) as Pending['header'],
-      delta: new Uint8Array(r.delta),
-      status: r.status,
-      sample: { seed: r.seed, commitment: r.commitment },
-      judged: r.status === 'appending' ? { figures: figures(r)!, verdict: parseVerdict(JSON.parse(r.verdict!)) } : null,
-    };
-  }
-
-  pendingIds(): number[] {
-    return this.s.pending.all().map((r) => r.id);
-  }
-
-  ofAccount(account: Address, limit: number): ContributionView[] {
-    return this.s.byAccount.all(account, limit).map(view);
-  }
-
+  add(c: NewContribution, sample: Sample, at: number, maxQueued: number): Promise<{ ok: true; id: number } | Refusal>;
+  get(id: number): Promise<ContributionView | undefined>;
+  /** The contribution if it still waits for judgement or its append. */
+  pending(id: number): Promise<Pending | undefined>;
+  /** Every contribution a previous run left unfinished, oldest first. */
+  pendingIds(): Promise<number[]>;
+  ofAccount(account: Address, limit: number): Promise<ContributionView[]>;
   /** Stores the figures and accepting verdict of a contribution about to be appended. */
-  markAppending(id: number, f: Figures, verdict: SignedVerdict): void {
-    this.s.figures.run({ id, ...f, verdict: JSON.stringify(verdict) });
-  }
+  markAppending(id: number, f: Figures, verdict: SignedVerdict): Promise<void>;
+  /** Marks it accepted and posts its credit, in one transaction; throws if it is not being appended. */
+  accept(id: number, credit: Credit, at: number): Promise<void>;
+  reject(id: number, reason: RejectReason, detail: string, at: number, f?: Figures, verdict?: SignedVerdict): Promise<void>;
+}
 
-  /** Marks it accepted; run inside the transaction that posts its credit. */
-  markAccepted(id: number, credit: number, at: number): void {
-    if (this.s.accept.run(credit, at, id).changes !== 1) throw new Error(`contribution ${id} is not being appended`);
-  }
+/** The columns a rejection sets, from its figures and verdict. */
+export const rejection = (id: number, reason: RejectReason, detail: string, at: number, f?: Figures, verdict?: SignedVerdict) => ({
+  id,
+  reason,
+  detail,
+  at,
+  baseline: f?.baseline ?? null,
+  candidate: f?.candidate ?? null,
+  improvement: f?.improvement ?? null,
+  tokens: f?.tokens ?? null,
+  ms: f?.ms ?? null,
+  verdict: verdict === undefined ? null : JSON.stringify(verdict),
+});
 
-  reject(id: number, reason: RejectReason, detail: string, at: number, f?: Figures, verdict?: SignedVerdict): void {
-    this.s.reject.run({
-      id,
-      reason,
-      detail,
-      at,
-      baseline: f?.baseline ?? null,
-      candidate: f?.candidate ?? null,
-      improvement: f?.improvement ?? null,
-      tokens: f?.tokens ?? null,
-      ms: f?.ms ?? null,
-      verdict: verdict === undefined ? null : JSON.stringify(verdict),
-    });
-  }
+/** The queued contribution of a row still waiting, as the worker reads it. */
+export function toPending(r: Row): Pending | undefined {
+  if (r.status !== 'queued' && r.status !== 'appending') return undefined;
+  return {
+    id: r.id,
+    account: r.account,
+    meta: r.meta,
+    header: JSON.parse(r.header) as Pending['header'],
+    delta: new Uint8Array(r.delta),
+    status: r.status,
+    sample: { seed: r.seed, commitment: r.commitment },
+    judged: r.status === 'appending' ? { figures: figures(r)!, verdict: parseVerdict(JSON.parse(r.verdict!)) } : null,
+  };
+}
+
+/** The refusals of `add`, the same on both stores. */
+export const refusals = {
+  duplicate: (h: { prev: Hash }, id: number) => refuse(409, 'duplicate', `this delta on ${h.prev} was already submitted as contribution ${id}; it is judged once`),
+  notAssigned: (account: Address, assigned: string | undefined, slot: string) =>
+    refuse(403, 'not_assigned', `${account} is assigned ${assigned === undefined ? 'nothing (GET /v1/assignment first)' : assigned}, not ${slot}`),
+  wrongShard: (account: Address, assigned: number, shard: number) => refuse(403, 'wrong_shard', `the block names train shard ${shard}; ${account} was assigned shard ${assigned}`),
+  queueFull: (account: Address, waiting: number) =>
+    refuse(429, 'queue_full', `${account} has ${waiting} contributions waiting for evaluation, the most an account may have; submit again once one is judged`),
+};
+
+/** Checks `c` against the account's live assignment and queue; a refusal, or null to queue it. */
+export function checkQueueable(c: NewContribution, assigned: { slot: string; shard: number } | undefined, waiting: number, maxQueued: number): Refusal | null {
+  if (assigned?.slot !== c.header.name) return refusals.notAssigned(c.account, assigned?.slot, c.header.name);
+  if (assigned.shard !== c.shard) return refusals.wrongShard(c.account, assigned.shard, c.shard);
+  if (waiting >= maxQueued) return refusals.queueFull(c.account, waiting);
+  return null;
 }

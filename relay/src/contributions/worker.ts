@@ -1,9 +1,8 @@
 import { type Address, type Hash, type Signer, blockHash } from '@blyan/block';
 import { type SignedVerdict, signVerdict } from '@blyan/chain';
 import { decodeDelta, expertCandidate } from '@blyan/delta';
-import type Database from 'better-sqlite3';
 import type { Ledger } from '../ledger.ts';
-import { REWARDS_ACCOUNT, type Journal, userAccount } from '../rewards/journal.ts';
+import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
@@ -13,7 +12,6 @@ import { NO_EVALUATOR, namedEvaluator } from './judging.ts';
 import type { ContributionStore, Figures, Pending } from './store.ts';
 
 export interface WorkerDeps {
-  readonly db: Database.Database;
   readonly index: IndexStore;
   readonly objects: ObjectStore;
   readonly ledger: Ledger;
@@ -21,7 +19,6 @@ export interface WorkerDeps {
   readonly verdictSigner: Signer | null;
   readonly evaluator: HiddenEvaluator;
   readonly store: ContributionStore;
-  readonly journal: Journal;
   readonly config: AccountsConfig;
 }
 
@@ -32,25 +29,39 @@ export interface WorkerDeps {
  * names. An improvement of at least δ stores figures and verdict (`appending`), appends the block
  * with its verdict through the Ledger (chain rules, delegation check), and then marks it accepted
  * and posts its credit in one transaction; anything else is rejected with its verdict. A failure once the figures are stored leaves the row `appending`: the next start
- * resumes it, appending the block if it is not yet in and posting the credit exactly once.
+ * resumes it, appending the block if it is not yet in and posting the credit exactly once. Two
+ * workers that judged the same contribution (a lease that ran out) append with the verdict stored
+ * first, so the chain and the contribution name one verdict.
  */
 export class EvaluationWorker {
   private readonly queue = new SerialQueue();
 
   constructor(private readonly d: WorkerDeps) {}
 
+  /** Judges `id` after every contribution enqueued before it (the embedded relay's in-process queue). */
   enqueue(id: number): void {
-    this.queue.run(() => this.process(id)).catch((e: unknown) => {
-      const message = (e as Error).message;
-      if (this.d.store.pending(id)?.status === 'appending') return console.error(`contribution ${id}: ${message}; it is finished on the next start`);
-      console.error(`contribution ${id}: ${message}`);
-      this.d.store.reject(id, 'evaluation_failed', message, this.d.config.now());
-    });
+    void this.queue.run(() => this.judge(id));
   }
 
   /** Queues every contribution a previous run left unfinished. */
-  resume(): void {
-    for (const id of this.d.store.pendingIds()) this.enqueue(id);
+  async resume(): Promise<void> {
+    for (const id of await this.d.store.pendingIds()) this.enqueue(id);
+  }
+
+  /**
+   * Judges one contribution to its end. A failure before the figures are stored rejects it as
+   * evaluation_failed (its author may submit it again); one after leaves it `appending`, to be
+   * finished by the next start or the next worker to claim it.
+   */
+  async judge(id: number): Promise<void> {
+    try {
+      await this.process(id);
+    } catch (e) {
+      const message = (e as Error).message;
+      if ((await this.d.store.pending(id))?.status === 'appending') return console.error(`contribution ${id}: ${message}; it is finished on the next start`);
+      console.error(`contribution ${id}: ${message}`);
+      await this.d.store.reject(id, 'evaluation_failed', message, this.d.config.now());
+    }
   }
 
   drain(): Promise<void> {
@@ -58,7 +69,7 @@ export class EvaluationWorker {
   }
 
   private async process(id: number): Promise<void> {
-    const p = this.d.store.pending(id);
+    const p = await this.d.store.pending(id);
     if (p === undefined) return;
     if (p.judged !== null) return this.append(p, p.judged.figures, p.judged.verdict);
     const { index, evaluator, store, config } = this.d;
@@ -85,8 +96,10 @@ export class EvaluationWorker {
     if (!accepted) {
       return store.reject(id, 'no_improvement', `hidden loss ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token; δ is ${config.minImprovement}`, now(), f, verdict);
     }
-    store.markAppending(id, f, verdict);
-    return this.append(p, f, verdict, candidate);
+    await store.markAppending(id, f, verdict);
+    const stored = (await store.pending(id))?.judged;
+    if (stored == null) return;
+    return this.append(p, stored.figures, stored.verdict, candidate);
   }
 
   private async candidate(ctx: EvalContext, p: Pending): Promise<Uint8Array> {
@@ -121,7 +134,7 @@ export class EvaluationWorker {
    * append rebuilds it) and posts the credit.
    */
   private async append(p: Pending, f: Figures, verdict: SignedVerdict, payload?: Uint8Array): Promise<void> {
-    const { index, ledger, store, journal, db, config } = this.d;
+    const { index, ledger, store, config } = this.d;
     const hash: Hash = blockHash(p.header);
     if ((await index.block(hash)) === undefined) {
       const block = { header: p.header, payload: payload ?? (await this.candidate(await this.d.evaluator.context(p.meta), p)) };
@@ -129,17 +142,21 @@ export class EvaluationWorker {
       if (!r.ok) return store.reject(p.id, 'append_refused', `${r.code}: ${r.message}`, config.now(), f);
     }
     const credit = Math.max(1, Math.round(f.improvement * config.creditPerNat));
-    db.transaction(() => {
-      store.markAccepted(p.id, credit, config.now());
-      journal.post({
-        kind: 'contribution',
-        ref: String(p.id),
-        memo: `${p.header.name} ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token (block ${hash})`,
-        postings: [
-          { account: REWARDS_ACCOUNT, amount: -credit },
-          { account: userAccount(p.account), amount: credit },
-        ],
-      });
-    })();
+    await store.accept(
+      p.id,
+      {
+        amount: credit,
+        entry: {
+          kind: 'contribution',
+          ref: String(p.id),
+          memo: `${p.header.name} ${f.baseline.toFixed(5)} → ${f.candidate.toFixed(5)} nats/token (block ${hash})`,
+          postings: [
+            { account: REWARDS_ACCOUNT, amount: -credit },
+            { account: userAccount(p.account), amount: credit },
+          ],
+        },
+      },
+      config.now(),
+    );
   }
 }

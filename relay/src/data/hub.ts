@@ -8,7 +8,7 @@ import { RateLimiter } from '../server/rate-limit.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { DataConfig } from './config.ts';
-import type { ReviewDeps } from './review.ts';
+import { type ReviewDeps, voteStatements } from './review.ts';
 import { modelScorer } from './scoring.ts';
 import { DataStore } from './store.ts';
 import { DataWorker } from './worker.ts';
@@ -42,6 +42,6 @@ export function openDataHub(
     intake: new SerialQueue(),
     config,
     secret,
-    review: { db, store, journal: deps.journal, isDelegate: deps.auth.isDelegate, config, now },
+    review: { db, votes: voteStatements(db), store, journal: deps.journal, isDelegate: deps.auth.isDelegate, config, now },
   };
 }

@@ -10,8 +10,18 @@ export type VoteResult = { ok: true; id: number; settled: 'keep' | 'drop' | null
 
 const no = (status: VoteRefusal['status'], code: string, message: string): VoteRefusal => ({ ok: false, status, code, message });
 
+/** The vote statements, prepared once when the hub opens. */
+export function voteStatements(db: Database.Database) {
+  return {
+    seen: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM data_votes WHERE nonce = ? OR sig = ?'),
+    insert: db.prepare('INSERT INTO data_votes (upload, doc, account, signer, keep, nonce, sig, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upload, doc, account) DO NOTHING'),
+    ofDoc: db.prepare<[number, string], VoteRow>('SELECT id, account, keep FROM data_votes WHERE upload = ? AND doc = ? ORDER BY id'),
+  };
+}
+
 export interface ReviewDeps {
   readonly db: Database.Database;
+  readonly votes: ReturnType<typeof voteStatements>;
   readonly store: DataStore;
   readonly journal: Journal;
   readonly isDelegate: DelegationCheck;
@@ -44,11 +54,11 @@ export async function castVote(d: ReviewDeps, account: Address, body: unknown): 
   const opened = await openVote(body);
   if (!opened.ok) return no(400, 'malformed_vote', opened.message);
   const v: SignedVote = opened.vote;
-  if (d.db.prepare('SELECT 1 FROM data_votes WHERE nonce = ? OR sig = ?').get(v.nonce, v.sig) !== undefined) {
+  if (d.votes.seen.get(v.nonce, v.sig) !== undefined) {
     return no(409, 'replayed_vote', 'this signed vote was already counted; sign a new one');
   }
   if (v.voter !== account) return no(403, 'wrong_voter', `the vote is ${v.voter}'s, the signed-in account is ${account}`);
-  if (opened.signer !== account && !d.isDelegate(account, opened.signer)) return no(403, 'undelegated_key', `${opened.signer} is no live session key of ${account}`);
+  if (opened.signer !== account && !(await d.isDelegate(account, opened.signer))) return no(403, 'undelegated_key', `${opened.signer} is no live session key of ${account}`);
   if (Math.abs(v.at - d.now()) > d.config.voteSkewMs) return no(422, 'stale_vote', `the vote was signed at ${v.at}; votes must be signed within ${d.config.voteSkewMs / 60_000} minutes`);
   const upload = d.store.get(v.upload);
   if (upload === undefined) return no(404, 'not_found', `no upload ${v.upload}`);
@@ -58,10 +68,9 @@ export async function castVote(d: ReviewDeps, account: Address, body: unknown): 
   if (doc === undefined || !doc.sampled) return no(422, 'not_sampled', `document ${v.doc} is not in upload ${v.upload}'s review sample`);
   if (doc.settled !== null) return no(409, 'settled', `document ${v.doc} already settled as ${doc.settled}`);
   return d.db.transaction((): VoteResult => {
-    const insert = d.db.prepare('INSERT INTO data_votes (upload, doc, account, signer, keep, nonce, sig, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upload, doc, account) DO NOTHING');
-    const r = insert.run(v.upload, v.doc, account, opened.signer, v.keep ? 1 : 0, v.nonce, v.sig, d.now());
+    const r = d.votes.insert.run(v.upload, v.doc, account, opened.signer, v.keep ? 1 : 0, v.nonce, v.sig, d.now());
     if (r.changes === 0) return no(409, 'already_voted', `${account} already voted on document ${v.doc}`);
-    const votes = d.db.prepare<[number, string], VoteRow>('SELECT id, account, keep FROM data_votes WHERE upload = ? AND doc = ? ORDER BY id').all(v.upload, v.doc);
+    const votes = d.votes.ofDoc.all(v.upload, v.doc);
     const keeps = votes.filter((x) => x.keep === 1).length;
     const settled = keeps >= d.config.votesToSettle ? 'keep' : votes.length - keeps >= d.config.votesToSettle ? 'drop' : null;
     if (settled !== null) {

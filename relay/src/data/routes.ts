@@ -58,13 +58,13 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   );
 
   app.post('/datasets/:name/uploads', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     const info = infoOf(c, nameParam(c.req.param('name')));
     if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
     if (store.openUploads(session.account) >= data.config.maxOpen) {
       throw new ApiError(429, 'too_many_open', `at most ${data.config.maxOpen} uploads of one account may be in scoring or review at once`);
     }
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) {
       return c.json(errorBody('rate_limited', `at most ${data.config.rateLimit.max} uploads per ${data.config.rateLimit.windowMs / 60_000} minutes`), 429, {
         'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)),
@@ -110,8 +110,8 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json({ name, total: docs.length, documents: docs.slice(offset, offset + limit) });
   });
 
-  app.get('/review', (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+  app.get('/review', async (c) => {
+    const session = await requireSession(c, auth, config.siwe.uri);
     const r = store.reviewable(session.account);
     if (r === undefined) throw new ApiError(404, 'nothing_to_review', 'no sampled document of anyone else is waiting for your vote');
     const item: ReviewItem = { upload: r.upload, name: r.name, doc: r.sha256, text: store.text(r.sha256) };
@@ -119,7 +119,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   });
 
   app.post('/votes', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     let body: unknown;
     try {
       body = JSON.parse(new TextDecoder().decode(await readBody(c.req.raw, 4096)));

@@ -24,10 +24,12 @@ export function splitPool(units: number, uses: ReadonlyMap<Address, number>): { 
  * Pays out every period before `now`'s that has counted use and is not yet settled: one journal
  * entry per period, the rewards account paying at most `pool.units`, each author credited for the
  * (account, block) pairs counted on its blocks. Idempotent: a settled period is never paid again.
+ * Periods settle in order and counts only go to the current one, so only counts after the last
+ * settled period are read (a range of the primary key), not every past count.
  */
 export function settleUsage(db: Database.Database, journal: Journal, pool: PoolConfig, now: number): { period: number; paid: number }[] {
   const open = db.prepare<[number], { period: number }>(
-    'SELECT DISTINCT c.period FROM usage_counts c LEFT JOIN usage_periods p ON p.period = c.period WHERE p.period IS NULL AND c.period < ? ORDER BY c.period',
+    'SELECT DISTINCT period FROM usage_counts WHERE period > coalesce((SELECT max(period) FROM usage_periods), -1) AND period < ? ORDER BY period',
   );
   const uses = db.prepare<[number], { author: Address; n: number }>('SELECT author, COUNT(*) AS n FROM usage_counts WHERE period = ? GROUP BY author');
   const close = db.prepare('INSERT INTO usage_periods (period, settled_at, pool, paid) VALUES (?, ?, ?, ?)');

@@ -11,11 +11,11 @@ import { type UsageBody, recordUsage } from './usage.ts';
 /** Signed usage reports, the leaderboard and per-account history; each settles the usage pool of every ended period first. */
 export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
   const app = new Hono();
-  const { auth, config, journal, limiter, db, contributions } = accounts;
+  const { auth, config, journal, book, limiter, db, contributions } = accounts;
 
   app.post('/usage', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
-    const slot = limiter.take(session.account);
+    const session = await requireSession(c, auth, config.siwe.uri);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) return c.json(errorBody('rate_limited', 'too many submissions; slow down'), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
     let body: UsageBody;
     try {
@@ -31,21 +31,21 @@ export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json(r, 201);
   });
 
-  app.get('/leaderboard', (c) => {
+  app.get('/leaderboard', async (c) => {
     const limit = intParam(c.req.query('limit'), 'limit', 20, 1, 100);
     settleUsage(db, journal, config.usagePool, config.now());
-    return c.json({ leaders: journal.leaderboard(limit), trial_balance: journal.trialBalance() });
+    return c.json({ leaders: await book.leaderboard(limit), trial_balance: await book.trialBalance() });
   });
 
-  app.get('/accounts/:address/history', (c) => {
+  app.get('/accounts/:address/history', async (c) => {
     const address = addressParam(c.req.param('address'), 'an address is 0x and 40 hex digits');
     const limit = intParam(c.req.query('limit'), 'limit', 50, 1, 500);
     settleUsage(db, journal, config.usagePool, config.now());
     return c.json({
       address,
-      balance: journal.balance(userAccount(address)),
-      entries: journal.history(address, limit),
-      contributions: contributions.ofAccount(address, limit),
+      balance: await book.balance(userAccount(address)),
+      entries: await book.history(address, limit),
+      contributions: await contributions.ofAccount(address, limit),
     });
   });
 

@@ -6,6 +6,7 @@ import { type ParamMap, Tokenizer } from '@blyan/model';
 import { encodeSlotPayload, slotParams } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { type Seen, type Submission, aggregate, combine, roundCredit, splitCredit } from '@blyan/rounds';
+import type Database from 'better-sqlite3';
 import { type Shard, shardBody } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import type { EvalContext } from '../contributions/hidden-eval.ts';
@@ -14,7 +15,7 @@ import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import type { WorkerDeps } from '../contributions/worker.ts';
 import { type Refusal, refuse } from '../contributions/refusal.ts';
 import { drawWindows, freshSample } from '../contributions/sample.ts';
-import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
+import { type Journal, REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
 import type { DeltaOutcome, RoundRow, RoundStore, SourceCredit } from './store.ts';
@@ -23,6 +24,8 @@ import { windowLosses } from './window-losses.ts';
 
 /** The evaluation worker's dependencies, with the round store, the data hub's store and both configurations. */
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
+  readonly db: Database.Database;
+  readonly journal: Journal;
   readonly store: RoundStore;
   readonly data: DataStore;
   readonly accounts: AccountsConfig;

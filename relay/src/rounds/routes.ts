@@ -63,7 +63,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
   };
 
   app.get('/rounds/unit', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
     rounds.closeDue();
     const name = c.req.query('dataset');
@@ -88,10 +88,10 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
   });
 
   app.post('/rounds/:id/deltas', async (c) => {
-    const session = requireSession(c, auth, config.siwe.uri);
+    const session = await requireSession(c, auth, config.siwe.uri);
     const raw = c.req.param('id');
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
-    const slot = limiter.take(session.account);
+    const slot = await limiter.take(session.account);
     if (!slot.ok) return c.json(errorBody('rate_limited', `at most ${config.rateLimit.max} submissions per ${config.rateLimit.windowMs / 1000} s`), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
     const body = await readBody(c.req.raw, config.maxDeltaBytes);
     const r = await rounds.submit(session.account, Number(raw), body);

@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { dataRoutes } from '../data/routes.ts';
@@ -26,6 +26,15 @@ const relayCors = (deps: AppDeps): CorsOptions => ({
 });
 
 /**
+ * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub,
+ * rounds): a replicated relay refuses them rather than split their state and credits between replicas.
+ */
+const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes', '/v1/rounds/*'];
+
+const embeddedOnly = (c: Context) =>
+  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
+
+/**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
  * URI) also gets credentialed requests, so its session cookie reaches the account routes. With
  * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin. Writes
@@ -35,14 +44,15 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   const app = new Hono();
   app.use('*', cors(relayCors(deps)));
   const limits = deps.limits ?? DEFAULT_CLIENT_LIMITS;
-  app.post('/v1/auth/nonce', perClient('nonce', limits.nonce));
-  app.post('/v1/auth/login', perClient('login', limits.login));
-  app.post('/v1/blocks', perClient('blocks', limits.blocks));
-  app.post('/v1/contributions', perClient('contributions', limits.contributions));
-  app.post('/v1/datasets/:name/uploads', perClient('uploads', limits.uploads));
-  app.post('/v1/votes', perClient('votes', limits.votes));
-  app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas));
-  app.post('/v1/usage', perClient('usage', limits.usage));
+  app.post('/v1/auth/nonce', perClient('nonce', limits.nonce, deps.limitStore));
+  app.post('/v1/auth/login', perClient('login', limits.login, deps.limitStore));
+  app.post('/v1/blocks', perClient('blocks', limits.blocks, deps.limitStore));
+  app.post('/v1/contributions', perClient('contributions', limits.contributions, deps.limitStore));
+  app.post('/v1/datasets/:name/uploads', perClient('uploads', limits.uploads, deps.limitStore));
+  app.post('/v1/votes', perClient('votes', limits.votes, deps.limitStore));
+  app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
+  app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
+  if (deps.accounts.replicated) for (const path of EMBEDDED_ONLY) app.all(path, embeddedOnly);
   app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
   app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));

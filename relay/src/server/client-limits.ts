@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { rateLimiter } from 'hono-rate-limiter';
+import { type Store, rateLimiter } from 'hono-rate-limiter';
 import { errorBody } from './api-error.ts';
 
 /** Body cap of JSON routes that carry a signed message (login, usage): a SIWE message and a signature or two. */
@@ -25,14 +25,19 @@ export interface ClientLimit {
   readonly windowMs: number;
 }
 
+/** A fresh counter store for one route group's limit; absent, hono-rate-limiter counts in memory. */
+export type LimitStore = () => Store;
+
 /**
- * At most `limit` requests per client address per `windowMs` (hono-rate-limiter, in memory); the
- * rest get 429 `rate_limited` with Retry-After. `name` keeps each route group's count apart.
+ * At most `limit` requests per client address per `windowMs` (hono-rate-limiter, in this process's
+ * memory, or in `store` when replicas share one); the rest get 429 `rate_limited` with
+ * Retry-After. `name` keeps each route group's count apart.
  */
-export const perClient = (name: string, { limit, windowMs }: ClientLimit): MiddlewareHandler =>
+export const perClient = (name: string, { limit, windowMs }: ClientLimit, store?: LimitStore): MiddlewareHandler =>
   rateLimiter({
     windowMs,
     limit,
+    ...(store && { store: store() }),
     standardHeaders: 'draft-6',
     keyGenerator: (c) => `${name}:${clientAddress(c)}`,
     handler: (c) => c.json(errorBody('rate_limited', `at most ${limit} ${name} requests per ${windowMs / 1000} s from one client; retry after Retry-After`), 429),

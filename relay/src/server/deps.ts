@@ -2,7 +2,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { CachedObjectStore } from '../store/cached-object-store.ts';
-import type { ClientLimits } from './client-limits.ts';
+import type { ClientLimits, LimitStore } from './client-limits.ts';
 
 /** What the HTTP layer needs from the relay. */
 export interface AppDeps {
@@ -15,4 +15,6 @@ export interface AppDeps {
   maxPayloadBytes: number;
   /** Per-client rate limits; DEFAULT_CLIENT_LIMITS when absent. */
   limits?: ClientLimits;
+  /** Where the per-client limits count (shared by replicas on PostgreSQL); in memory when absent. */
+  limitStore?: LimitStore;
 }

@@ -1,13 +1,19 @@
 import type pg from 'pg';
 
 /**
- * The index schema on PostgreSQL, as numbered migrations. Each one is safe to run again (IF NOT
+ * The relay's schema on PostgreSQL, as numbered migrations: 1 the index, 2 sign-in and rate limits
+ * (what replicas must share to act as one relay), 3 the rewards ledger, assignments, the
+ * contribution queue that `blyan worker` processes take jobs from, and the evaluation secret. Each one is safe to run again (IF NOT
  * EXISTS), and `migrate` applies the missing ones in one transaction under an advisory lock, so
  * replicas starting together neither race nor apply one twice.
  *
  * The chain's invariants are constraints, not only code: a block hash is stored once; a slot of a
  * model version holds one block per index (two replicas cannot both extend the same head); a head
- * and the meta head name a stored block; tile leaves are whole 32-byte hashes.
+ * and the meta head name a stored block; tile leaves are whole 32-byte hashes. So are the
+ * ledger's: every journal entry has two or more postings summing to 0 (checked at commit), journal
+ * and postings are append-only, an entry's (kind, ref) is unique (one credit per contribution);
+ * a contribution is judged once per base and delta, its verdict is never replaced, a decided one
+ * never changes, and it is credited exactly when accepted.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blocks (
@@ -39,11 +45,121 @@ export const PG_MIGRATIONS: readonly string[] = [
      one boolean PRIMARY KEY DEFAULT true CHECK (one),
      hash text NOT NULL REFERENCES blocks (hash)
    );`,
+  `CREATE TABLE IF NOT EXISTS nonces (nonce text PRIMARY KEY, expires_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+   CREATE TABLE IF NOT EXISTS sessions (
+     token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+     account text NOT NULL,
+     session_key text NOT NULL,
+     issued_at bigint NOT NULL,
+     expires_at bigint NOT NULL,
+     revoked_at bigint,
+     message text NOT NULL,
+     signature text NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS sessions_by_key ON sessions (session_key, account);
+   CREATE TABLE IF NOT EXISTS rate_hits (key text PRIMARY KEY, hits integer NOT NULL CHECK (hits >= 0), reset_at bigint NOT NULL);
+   CREATE INDEX IF NOT EXISTS rate_hits_by_reset ON rate_hits (reset_at);`,
+  `CREATE TABLE IF NOT EXISTS ledger_accounts (name text PRIMARY KEY, created_at bigint NOT NULL);
+   CREATE TABLE IF NOT EXISTS journal (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     at bigint NOT NULL,
+     kind text NOT NULL,
+     ref text NOT NULL,
+     memo text NOT NULL,
+     UNIQUE (kind, ref)
+   );
+   CREATE TABLE IF NOT EXISTS postings (
+     journal_id bigint NOT NULL REFERENCES journal (id),
+     account text NOT NULL REFERENCES ledger_accounts (name),
+     amount bigint NOT NULL CHECK (amount <> 0)
+   );
+   CREATE INDEX IF NOT EXISTS postings_by_account ON postings (account, journal_id);
+   CREATE INDEX IF NOT EXISTS postings_by_entry ON postings (journal_id);
+   CREATE OR REPLACE FUNCTION blyan_entry_balances() RETURNS trigger LANGUAGE plpgsql AS $$
+   DECLARE entry bigint := (to_jsonb(NEW) ->> TG_ARGV[0])::bigint;
+   BEGIN
+     IF (SELECT count(*) < 2 OR coalesce(sum(amount), 0) <> 0 FROM postings WHERE journal_id = entry) THEN
+       RAISE EXCEPTION 'journal entry % does not balance: it needs two or more postings summing to 0', entry USING ERRCODE = 'check_violation';
+     END IF;
+     RETURN NULL;
+   END $$;
+   CREATE OR REPLACE FUNCTION blyan_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+   END $$;
+   DROP TRIGGER IF EXISTS journal_balances ON journal;
+   CREATE CONSTRAINT TRIGGER journal_balances AFTER INSERT ON journal DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION blyan_entry_balances('id');
+   DROP TRIGGER IF EXISTS postings_balance ON postings;
+   CREATE CONSTRAINT TRIGGER postings_balance AFTER INSERT ON postings DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION blyan_entry_balances('journal_id');
+   DROP TRIGGER IF EXISTS journal_append_only ON journal;
+   CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE ON journal FOR EACH ROW EXECUTE FUNCTION blyan_append_only();
+   DROP TRIGGER IF EXISTS postings_append_only ON postings;
+   CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings FOR EACH ROW EXECUTE FUNCTION blyan_append_only();
+   CREATE TABLE IF NOT EXISTS assignments (
+     account text PRIMARY KEY,
+     meta text NOT NULL,
+     slot text NOT NULL,
+     shard integer NOT NULL,
+     reason text NOT NULL,
+     expires_at bigint NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS contributions (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     account text NOT NULL,
+     signer text NOT NULL,
+     slot text NOT NULL,
+     meta text NOT NULL,
+     base text NOT NULL,
+     block text NOT NULL,
+     payload_hash text NOT NULL,
+     shard integer NOT NULL,
+     header text NOT NULL,
+     delta bytea NOT NULL,
+     raw_bytes integer NOT NULL,
+     delta_norm double precision NOT NULL,
+     status text NOT NULL CHECK (status IN ('queued', 'appending', 'accepted', 'rejected')),
+     reason text,
+     detail text,
+     baseline double precision,
+     candidate double precision,
+     improvement double precision,
+     eval_tokens integer,
+     eval_ms double precision,
+     credit bigint,
+     created_at bigint NOT NULL,
+     decided_at bigint,
+     seed text NOT NULL,
+     commitment text NOT NULL,
+     verdict text,
+     claimed_until bigint NOT NULL DEFAULT 0,
+     claimed_by text,
+     CHECK ((status IN ('queued', 'appending')) = (decided_at IS NULL)),
+     CHECK (status <> 'appending' OR verdict IS NOT NULL),
+     CHECK ((status = 'accepted') = (credit IS NOT NULL))
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS contributions_judged_once ON contributions (base, payload_hash) WHERE NOT (status = 'rejected' AND reason = 'evaluation_failed');
+   CREATE INDEX IF NOT EXISTS contributions_queue ON contributions (id) WHERE status IN ('queued', 'appending');
+   CREATE INDEX IF NOT EXISTS contributions_by_account ON contributions (account, id);
+   CREATE OR REPLACE FUNCTION blyan_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'DELETE' OR OLD.status IN ('accepted', 'rejected') THEN
+       RAISE EXCEPTION 'contribution % is already decided (%)', OLD.id, OLD.status USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF OLD.verdict IS NOT NULL AND NEW.verdict IS DISTINCT FROM OLD.verdict THEN
+       RAISE EXCEPTION 'contribution % already has its verdict', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   DROP TRIGGER IF EXISTS contributions_decided_once ON contributions;
+   CREATE TRIGGER contributions_decided_once BEFORE UPDATE OR DELETE ON contributions FOR EACH ROW EXECUTE FUNCTION blyan_decided_once();
+   CREATE TABLE IF NOT EXISTS eval_secret (one boolean PRIMARY KEY DEFAULT true CHECK (one), secret bytea NOT NULL CHECK (octet_length(secret) = 32));`,
 ];
 
-/** Advisory lock keys (any constants unique to Blyan): schema migration, and the append order. */
+/** Advisory lock keys (any constants unique to Blyan): schema migration, the append order, and a session key's login. */
 export const MIGRATE_LOCK = 0x626c7961;
 export const APPEND_LOCK = 0x626c7962;
+export const LOGIN_LOCK = 0x626c7963;
 
 /** Brings the database up to PG_MIGRATIONS; returns the version it was at. */
 export async function migrate(client: pg.PoolClient): Promise<number> {
@@ -53,7 +169,7 @@ export async function migrate(client: pg.PoolClient): Promise<number> {
     await client.query('CREATE TABLE IF NOT EXISTS blyan_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM blyan_migrations');
     const from = rows[0]?.v ?? 0;
-    if (from > PG_MIGRATIONS.length) throw new Error(`database has index schema ${from}; this relay reads schema ${PG_MIGRATIONS.length}`);
+    if (from > PG_MIGRATIONS.length) throw new Error(`database has relay schema ${from}; this relay reads schema ${PG_MIGRATIONS.length}`);
     for (let v = from; v < PG_MIGRATIONS.length; v++) {
       await client.query(PG_MIGRATIONS[v]!);
       await client.query('INSERT INTO blyan_migrations (version) VALUES ($1)', [v + 1]);
@@ -69,8 +185,8 @@ export async function migrate(client: pg.PoolClient): Promise<number> {
 /** For read-only opens: the schema must already be there, at this relay's version. */
 export async function checkSchema(client: pg.PoolClient): Promise<void> {
   const exists = await client.query<{ t: string | null }>("SELECT to_regclass('blyan_migrations')::text AS t");
-  if (exists.rows[0]?.t == null) throw new Error('no relay index in this database');
+  if (exists.rows[0]?.t == null) throw new Error('no relay schema in this database');
   const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM blyan_migrations');
   const v = rows[0]?.v ?? 0;
-  if (v !== PG_MIGRATIONS.length) throw new Error(`database has index schema ${v}; this relay reads schema ${PG_MIGRATIONS.length}`);
+  if (v !== PG_MIGRATIONS.length) throw new Error(`database has relay schema ${v}; this relay reads schema ${PG_MIGRATIONS.length}`);
 }

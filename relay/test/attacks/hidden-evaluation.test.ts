@@ -43,7 +43,7 @@ describe('attacks on the hidden evaluation', () => {
   it('training on the fixed windows the relay scores every time', async () => {
     const a = await contribute(21);
     const b = await contribute(22);
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     const [va, vb] = [(await status(a.id)).verdict!, (await status(b.id)).verdict!];
     expect(va.sample.seed).not.toBe(vb.sample.seed);
     const ctx = await f.relay.accounts.evaluator.context(f.meta);
@@ -58,7 +58,7 @@ describe('attacks on the hidden evaluation', () => {
     const c = await contribute(23);
     expect(c.queued.commitment).toMatch(/^[0-9a-f]{64}$/);
     expect(await status(c.id)).toMatchObject({ commitment: c.queued.commitment });
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     const v = (await status(c.id)).verdict!;
     expect(v).toMatchObject({ block: blockHash(c.block.header), slot: SLOT, base: c.block.header.prev, meta: f.meta, tokens: expect.any(Number) });
     expect(v.sample.commitment).toBe(c.queued.commitment);
@@ -75,7 +75,7 @@ describe('attacks on the hidden evaluation', () => {
     expect(secret.length).toBe(32);
     expect((await stat(join(f.dir, 'eval.secret'))).mode & 0o777).toBe(0o600);
     const c = await contribute(24);
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     // A contribution still waiting for its turn: its seed is drawn and must stay unseen until the verdict.
     f.relay.accounts.db.prepare("UPDATE contributions SET status = 'queued', verdict = NULL, decided_at = NULL WHERE id = ?").run(c.id);
     const seed = (f.relay.accounts.db.prepare('SELECT seed FROM contributions WHERE id = ?').get(c.id) as { seed: string }).seed;

@@ -72,13 +72,13 @@ describe('attacks on proof of learning', () => {
     const { body } = await contributionBody(f, SLOT, base, asContribution, attacker.account, attacker.key, { shard: attacker.assignment.shard.index });
     const queued = await submitContribution(f.app, body, attacker.cookie);
     expect(queued.status).toBe(202);
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     const judged = await status(f, ((await queued.json()) as { id: number }).id);
     expect(judged).toMatchObject({ status: 'rejected', credit: null, verdict: { accepted: false } });
     // On the tiny random model a 10 %-dense poison moves the loss by about one draw's noise: what holds on every draw is that it does not improve by δ.
     expect(judged.verdict!.baseline - judged.verdict!.candidate).toBeLessThan(f.relay.accounts.config.minImprovement);
     expect((await f.relay.index.paramIndex(f.meta))[SLOT]).toBe(prev);
-    expect(balance(f, attacker)).toBe(0);
+    expect(await balance(f, attacker)).toBe(0);
   });
 
   it('contributions to a relay that holds no key its meta block names as evaluator', async () => {
@@ -117,7 +117,7 @@ describe('attacks on credit for accepted contributions', () => {
     expect(config).toMatchObject({ judges: true, evaluator });
     const who = await loginAssigned(f.app, SLOT);
     const { id, block } = await contribute(f, who, 31);
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     const s = await status(f, id);
     expect(s.status).toBe('accepted');
     const v = s.verdict!;
@@ -127,7 +127,7 @@ describe('attacks on credit for accepted contributions', () => {
     expect(meta.type === 'meta' && meta.meta.evaluators).toContain(evaluator);
     expect(await (await f.app.request(`/v1/blocks/${blockHash(block.header)}/verdict`)).json()).toEqual(v);
     expect(s.credit).toBe(Math.max(1, Math.round((v.baseline - v.candidate) * f.relay.accounts.config.creditPerNat)));
-    expect(balance(f, who)).toBe(s.credit);
+    expect(await balance(f, who)).toBe(s.credit);
   });
 
   it('a failure after the block is appended marks the contribution rejected and loses its credit', async () => {
@@ -141,17 +141,17 @@ describe('attacks on credit for accepted contributions', () => {
     let block: Block;
     try {
       ({ id, block } = await contribute(f, who, 32));
-      await f.relay.accounts.worker.drain();
+      await f.relay.accounts.judging.drain();
     } finally {
       journal.post = post;
     }
     expect((await f.relay.index.paramIndex(f.meta))['layer0.expert3']).toBe(blockHash(block.header));
     expect(await status(f, id)).toMatchObject({ status: 'appending', credit: null });
     await reopen(f);
-    await f.relay.accounts.worker.drain();
+    await f.relay.accounts.judging.drain();
     const s = await status(f, id);
     expect(s).toMatchObject({ status: 'accepted', verdict: { accepted: true, block: blockHash(block.header) } });
-    expect(balance(f, who)).toBe(s.credit);
-    expect(f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    expect(await balance(f, who)).toBe(s.credit);
+    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
   });
 });

@@ -1,0 +1,52 @@
+import { hostname } from 'node:os';
+import { privateKeyToAccount } from 'viem/accounts';
+import { DEFAULT_MAX_PAYLOAD, evaluatorKey, relayRules, storeDir } from '../config.ts';
+import { defaultAccountsConfig } from '../contributions/config.ts';
+import { corpusDocs } from '../corpus.ts';
+import { DEFAULT_ORIGIN } from '../relay.ts';
+import { openWorkerProcess } from '../worker-process.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/**
+ * `blyan worker`: judges contributions from the queue of relay replicas sharing --database and
+ * --objects, signing verdicts with --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else
+ * <store>/evaluator.key. Runs until stopped; a job it holds when killed is taken again by any
+ * worker once its --lease (seconds) runs out.
+ */
+export async function worker(args: string[], log: Log): Promise<RunningWorker> {
+  const { values } = parse(args, {
+    ...STORE_OPTION,
+    'evaluator-key': { type: 'string' },
+    'min-improvement': { type: 'string' },
+    'max-payload': { type: 'string' },
+    lease: { type: 'string' },
+    'poll-ms': { type: 'string' },
+  });
+  const { database, objects } = backendsFrom(values);
+  if (database === undefined || objects === undefined) throw new UsageError('a worker takes jobs from relay replicas: give their --database postgres://… and --objects s3://…');
+  const dir = storeDir(values.store);
+  const key = await evaluatorKey(dir, values['evaluator-key']);
+  if (key === null) throw new UsageError('a worker signs verdicts: give --evaluator-key FILE or $BLYAN_EVALUATOR_KEY (a key the meta head names as an evaluator)');
+  const base = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs);
+  const delta = values['min-improvement'] === undefined ? base.minImprovement : Number(values['min-improvement']);
+  if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
+  const leaseMs = intOption(values.lease, 'lease', 600, 1, 86_400) * 1000;
+  const pollMs = intOption(values['poll-ms'], 'poll-ms', 500, 10, 60_000);
+  const maxPayload = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
+  const w = await openWorkerProcess(dir, { database, objects }, relayRules(maxPayload), { ...base, minImprovement: delta }, privateKeyToAccount(key.key), { name: `${hostname()}:${process.pid}`, leaseMs, pollMs });
+  const stop = new AbortController();
+  const running = w.queue.run(stop.signal);
+  log(`blyan worker ${hostname()}:${process.pid} judging contributions as evaluator ${key.address} (lease ${leaseMs / 1000} s)`);
+  return {
+    async stop() {
+      stop.abort();
+      await running;
+      await w.close();
+      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s)`);
+    },
+  };
+}
