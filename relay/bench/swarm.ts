@@ -1,21 +1,29 @@
 /**
  * Swarm benchmark (not a test): N simulated browsers contribute to rounds on a new domain, the
- * SpamAssassin mail corpus, starting from the committed genesis (public/genesis, the one the relay
- * imports). Each browser runs the contribute worker's own modules (ShardBatches, the ExpertTrainer
- * interface on onnxruntime-node, buildCandidate's int8 top-k delta under the relay's norm and
- * density bounds); the relay's side is the rounds pipeline: each delta scored on a relay-held
- * sample of its shard (its own paired test), copies and hurting deltas dropped, the rest averaged
- * into one Nesterov outer step per slot, the aggregate judged by the paired test on fresh windows
- * of the new domain's hidden part and a non-inferiority test against the genesis model on the
- * genesis hidden split (the lower bound of the change may not fall below −0.01 bpb in total),
- * credit split among the kept authors. The trained experts are those the router sends mail to
- * much more than genesis text. Bits per byte of both domains are measured each round on fixed sets
- * kept apart from the windows the paired test draws. Resumable: the state after each round is
- * saved under --out, and progress is appended to --out/progress.log.
+ * SpamAssassin mail corpus, starting from the committed canonical genesis (public/genesis-v2, the
+ * one the relay imports; `--genesis public/genesis` runs v1). Each browser runs the contribute
+ * worker's own modules (ShardBatches, the ExpertTrainer interface on onnxruntime-node,
+ * buildCandidate's int8 top-k delta under the relay's norm and density bounds) at the app's
+ * DEFAULT_CONTRIBUTE settings, training under dynamic routing as the worker's trainers do. The
+ * relay's side is the rounds pipeline at DEFAULT_ROUNDS (relay/src/rounds/config.ts): each delta
+ * scored on a relay-held sample of its shard (its own paired test), copies and hurting deltas
+ * dropped, the rest averaged into one Nesterov outer step per slot, the aggregate judged by the
+ * paired test on fresh windows of the new domain's hidden part and a non-inferiority test against
+ * the genesis model on the genesis hidden split (the lower bound of the change may not fall below
+ * −0.01 bpb in total), credit split among the kept authors. This loop runs @blyan/rounds itself,
+ * not the relay's `Rounds` class (no store, HTTP, signatures or ledger; see docs/BENCHMARKS.md).
+ *
+ * Every loss is measured under the routing a user runs: for a model with sequence budgets (genesis
+ * v2) its default budget (meta routing.budgets.default, 6 of 16 experts per layer) chosen from
+ * each window's unscored first half, as the browser's default mode chooses it from the prompt. The
+ * trained experts are those this routing sends mail to much more than genesis text. Bits per byte
+ * of both domains are measured each round on fixed sets kept apart from the windows the paired
+ * test draws. Resumable: the state after each round is saved under --out, and progress is
+ * appended to --out/progress.log.
  *
  * `--table` prints the table of the run in --out as far as it got, without running anything.
  *
- *   pnpm bench:swarm [--browsers 16] [--rounds 20] [--steps 32] [--slots 2] [--adversarial 0.25] [--out DIR]
+ *   pnpm bench:swarm [--browsers 16] [--rounds 20] [--adversarial 0.25] [--out DIR] [--genesis DIR]
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -26,6 +34,7 @@ import { applyDelta, decodeDelta } from '@blyan/delta';
 import { type ParamMap, Tokenizer, forward } from '@blyan/model';
 import { type SlotPlan, encodeSlotPayload, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { loadCorpusSplit } from '@blyan/model/data';
+import { type Window, stridedWindows, windowBatch } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { type OuterState, type Seen, type Submission, aggregate, bpbBudget, combine, roundCredit, twoDomainVerdict } from '@blyan/rounds';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -33,23 +42,29 @@ import { ShardBatches } from '../../apps/web/src/contribute/batches.ts';
 import { buildCandidate } from '../../apps/web/src/contribute/candidate.ts';
 import type { LoadedBlock } from '../../apps/web/src/contribute/frozen-model.ts';
 import { DEFAULT_CONTRIBUTE } from '../../apps/web/src/contribute/protocol.ts';
+import { type WindowLosses, scoreWindows } from '../../packages/model/src/eval/score.ts';
+import { budgetLosses } from '../../packages/model/src/eval/static-routing.ts';
+import { onnxTokenLosses } from '../../packages/model/src/train/onnx-backend.ts';
+import { CANONICAL_GENESIS_DIR } from '../src/config.ts';
 import { defaultAccountsConfig } from '../src/contributions/config.ts';
 import { hiddenPassages } from '../src/contributions/eval-pool.ts';
 import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { parseGenesisFile, rebuildGenesis } from '../src/genesis.ts';
-import { windowLosses } from '../src/rounds/window-losses.ts';
+import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
 import { keyedSplit, shards, spamAssassin } from './swarm/domain.ts';
 import { ortTrainer } from './swarm/ort-trainer.ts';
 import { type Row, type Saved, swarmReport } from './swarm/report.ts';
 import { loadState, saveState, type TensorSet } from './swarm/state.ts';
-import { type TextSet, everyTarget, takeTokens, textSet } from './swarm/texts.ts';
+import { type TextSet, takeTokens, textSet } from './swarm/texts.ts';
 
 const { values } = parseArgs({
   options: {
     browsers: { type: 'string' },
     rounds: { type: 'string' },
     steps: { type: 'string' },
-    slots: { type: 'string' },
+    contributors: { type: 'string' },
+    genesis: { type: 'string' },
+    experts: { type: 'string' },
     adversarial: { type: 'string' },
     out: { type: 'string' },
     'outer-lr': { type: 'string' },
@@ -67,25 +82,27 @@ const { values } = parseArgs({
 const num = (name: keyof typeof values, fallback: number): number => (values[name] === undefined ? fallback : Number(values[name]));
 const N = num('browsers', 16);
 const ROUNDS = num('rounds', 20);
-const H = num('steps', 32);
-const SLOTS = num('slots', 2);
+const H = num('steps', DEFAULT_ROUNDS.steps);
+/** Browsers per slot round: the relay's contributors per round, so N browsers keep N / that slots busy. */
+const CONTRIBUTORS = num('contributors', DEFAULT_ROUNDS.contributors);
+const SLOTS = Math.max(1, Math.round(N / CONTRIBUTORS));
 const ADVERSARIAL = num('adversarial', 0);
 const OUT = values.out ?? join('.blyan', 'bench-swarm', ADVERSARIAL > 0 ? 'adversarial' : 'honest');
-const WINDOWS = num('windows', 32);
-const SCORE_WINDOWS = num('score-windows', 8);
-const SCORE_LENGTH = 128;
-const TRACK_TOKENS = num('track-tokens', 24_576);
+const WINDOWS = num('windows', DEFAULT_ROUNDS.windows);
+const SCORE_WINDOWS = num('score-windows', DEFAULT_ROUNDS.scoreWindows);
+const TRACK_TOKENS = num('track-tokens', 8192);
 const POOL_TOKENS = num('pool-tokens', 200_000);
 const GENESIS_BUDGET_BPB = num('genesis-budget', 0.01);
 const THREADS = num('threads', 1);
-const OUTER = { lr: num('outer-lr', 1), momentum: num('momentum', 0.9) };
-const SCREEN = { maxCosine: 0.99, own: { confidence: 0.99, margin: num('own-margin', 0.02) } };
-const TEST = { confidence: 0.99, margin: 1e-4 };
+const OUTER = { lr: num('outer-lr', DEFAULT_ROUNDS.outer.lr), momentum: num('momentum', DEFAULT_ROUNDS.outer.momentum) };
+const SCREEN = { ...DEFAULT_ROUNDS.screen, own: { ...DEFAULT_ROUNDS.screen.own, margin: num('own-margin', DEFAULT_ROUNDS.screen.own.margin) } };
+const TEST = DEFAULT_ROUNDS.test;
+const HISTORY = DEFAULT_ROUNDS.history;
 const SPLIT_KEY = 'blyan swarm bench: the hidden part of the SpamAssassin corpus';
 const HIDDEN_FRACTION = 0.1;
 /** Each mail is cut to its first characters: a few mails carry hundreds of kilobytes of attachments. */
 const MAIL_CHARS = 4000;
-const GENESIS = 'public/genesis';
+const GENESIS = values.genesis ?? CANONICAL_GENESIS_DIR;
 const PERBATCH = 8;
 
 if (values.table === true) {
@@ -115,6 +132,16 @@ const plan = new Map(slotPlan(cfg).map((s) => [s.name, s]));
 const heads = new Map<string, LoadedBlock>(blocks.slice(1).map((b) => [b.header.name, { header: b.header, payload: b.payload as Uint8Array<ArrayBuffer> }]));
 const params = (): ParamMap => Object.assign({}, ...[...plan.values()].map((s) => slotParams(s, heads.get(s.name)!.payload)));
 const model = OnnxModel.create(cfg, { intraOpThreads: THREADS });
+/**
+ * Experts per layer each window routes within, chosen from its unscored first part (the prompt):
+ * the model's default budget, as the browser runs it; a model without budgets routes dynamically.
+ */
+const EXPERTS = num('experts', meta.routing.budgets?.default ?? cfg.nExperts);
+if (EXPERTS !== cfg.nExperts && cfg.sequenceBudgets === undefined) throw new Error(`${GENESIS} has no sequence budgets: --experts must be ${cfg.nExperts}`);
+/** Per-token losses of windows under `p`, each routing within EXPERTS experts per layer chosen from its prompt. */
+const lossesUnder = (p: ParamMap): WindowLosses => budgetLosses(EXPERTS, { tokenLosses: (batch) => onnxTokenLosses(model, p, batch), dispose: async () => {} });
+/** Windows of `length` that score their second half, their first half being the prompt that chooses the experts. */
+const prompted = (windows: readonly Window[], length: number): Window[] => windows.map(({ start }) => ({ start, scoreFrom: Math.floor(length / 2) }));
 
 // The new domain: a keyed split; the hidden part's first documents are the tracked set, the next the paired test's pool.
 const mail = keyedSplit(spamAssassin().map((d) => ({ ...d, text: d.text.slice(0, MAIL_CHARS) })), SPLIT_KEY, HIDDEN_FRACTION);
@@ -136,23 +163,31 @@ const shardStream = (i: number): Int32Array => {
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Bits per byte of a set: strided windows of T scoring each target once with T / 2 tokens of context (the eval CLI's). */
 async function bpb(set: TextSet, p: ParamMap): Promise<number> {
-  const { length, windows } = everyTarget(set, T);
-  const losses = await windowLosses(model, p, set.stream, windows, length, PERBATCH);
-  const nats = losses.reduce((s, l, i) => s + l * (length - windows[i]!.scoreFrom), 0);
+  const { length, windows } = stridedWindows(set.stream.length, T, T / 2);
+  const { nats } = await scoreWindows(lossesUnder(p), set.stream, windows, length, PERBATCH);
   return nats / Math.LN2 / set.bytes;
+}
+
+/** Mean loss (nats/token) over each window's scored targets under `p`: what a paired test compares. */
+async function windowMeans(p: ParamMap, stream: Int32Array, windows: readonly Window[], length: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < windows.length; i += PERBATCH) {
+    const group = windows.slice(i, i + PERBATCH);
+    const losses = await lossesUnder(p)(windowBatch(stream, group, length), group);
+    for (const [b, { scoreFrom }] of group.entries()) out.push(losses.subarray(b * length + scoreFrom, (b + 1) * length).reduce((s, l) => s + l, 0) / (length - scoreFrom));
+  }
+  return out;
 }
 
 /** Losses of `p` on `count` windows of `pool` drawn by a fresh seed, for base and candidate alike. */
 async function pairedLosses(pool: TextSet, base: ParamMap, candidate: ParamMap, count: number): Promise<{ base: number[]; candidate: number[] }> {
-  const windows = drawWindows(freshSample().seed, pool.stream.length, T, count);
-  return {
-    base: await windowLosses(model, base, pool.stream, windows, T, PERBATCH),
-    candidate: await windowLosses(model, candidate, pool.stream, windows, T, PERBATCH),
-  };
+  const windows = prompted(drawWindows(freshSample().seed, pool.stream.length, T, count), T);
+  return { base: await windowMeans(base, pool.stream, windows, T), candidate: await windowMeans(candidate, pool.stream, windows, T) };
 }
 
-/** Share of the router's picks per expert slot on 4 windows of `stream` (CPU reference). */
+/** Share of the router's picks per expert slot on 4 windows of `stream` under the measured routing (CPU reference). */
 function routedShare(p: ParamMap, stream: Int32Array): Map<string, number> {
   const B = 4;
   const inputs: number[] = [];
@@ -162,7 +197,8 @@ function routedShare(p: ParamMap, stream: Int32Array): Map<string, number> {
     inputs.push(...stream.subarray(start, start + T));
     targets.push(...stream.subarray(start + 1, start + T + 1));
   }
-  const acts = forward(p, cfg, inputs, targets, B, T);
+  const routing = cfg.sequenceBudgets ? { budgets: Array.from({ length: B }, () => ({ experts: EXPERTS, promptTokens: T / 2 })) } : [];
+  const acts = forward(p, cfg, inputs, targets, B, T, routing);
   const share = new Map<string, number>();
   acts.layers.forEach(({ acts: a }, layer) => {
     for (const e of a.moe.experts) share.set(expertSlotName(layer, e), (share.get(expertSlotName(layer, e)) ?? 0) + 1 / a.moe.experts.length);
@@ -172,8 +208,8 @@ function routedShare(p: ParamMap, stream: Int32Array): Map<string, number> {
 
 /**
  * The experts to train: those the router picks much more for the new domain than for the genesis
- * domain (share on mail minus share on genesis text), so training them on mail costs the genesis
- * domain least.
+ * domain (share on mail minus share on genesis text, each window within its prompt's budget), so
+ * training them on mail costs the genesis domain least.
  */
 function mailExperts(p: ParamMap, count: number): string[] {
   const mailShare = routedShare(p, shardStream(0));
@@ -210,7 +246,7 @@ if (saved !== null) {
   const t = performance.now();
   state.rows.push({ round: 0, contributors: 0, dropped: 0, copies: 0, accepted: 0, judged: 0, improvement: null, newBpb: await bpb(newTrack.set, p), oldBpb: await bpb(oldTrack.set, p), credit: 0, adversaryCredit: 0, seconds: (performance.now() - t) / 1000 });
   progress(
-    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; genesis ${GENESIS} (meta ${file.meta}); ${N} browsers, ${ROUNDS} rounds, H = ${H}, batch ${settings.batch} × ${settings.seqLen}, lr ${settings.lr}, density ${settings.density}, outer lr ${OUTER.lr} momentum ${OUTER.momentum}, adversarial ${ADVERSARIAL}`,
+    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; genesis ${GENESIS} (meta ${file.meta}); ${N} browsers, ${ROUNDS} rounds, H = ${H}, batch ${settings.batch} × ${settings.seqLen}, lr ${settings.lr}, density ${settings.density}, outer lr ${OUTER.lr} momentum ${OUTER.momentum}, adversarial ${ADVERSARIAL}; ${CONTRIBUTORS} browsers per slot round, routing within ${EXPERTS} of ${cfg.nExperts} experts per layer chosen from each window's first half`,
   );
   progress(`new domain: ${mail.public.length} public mails in ${mailShards.length} shards, ${mail.hidden.length} hidden (tracked set ${newTrack.set.stream.length} tokens, pool ${newPool.stream.length}); genesis hidden: tracked ${oldTrack.set.stream.length} tokens, pool ${oldPool.stream.length}`);
   progress(`slots trained (routed most for mail relative to genesis text): ${slots.join(', ')}; genesis budget ${GENESIS_BUDGET_BPB} bpb = ${genesisBudget.toFixed(4)} nats/token`);
@@ -273,13 +309,14 @@ async function slotRound(r: number, slotName: string, browsers: number[]) {
     if (kindOf(b) === 'honest') firstHonest ??= bytes;
     const delta = decodeDelta(bytes);
     const stream = shardStream(shard);
-    const windows = drawWindows(freshSample().seed, stream.length, SCORE_LENGTH, SCORE_WINDOWS);
-    const before = await windowLosses(model, p, stream, windows, SCORE_LENGTH, PERBATCH);
-    const after = await windowLosses(model, { ...p, ...applyDelta(baseSlot, delta) }, stream, windows, SCORE_LENGTH, PERBATCH);
+    const length = Math.min(T, stream.length - 2);
+    const windows = prompted(drawWindows(freshSample().seed, stream.length, length, SCORE_WINDOWS), length);
+    const before = await windowMeans(p, stream, windows, length);
+    const after = await windowMeans({ ...p, ...applyDelta(baseSlot, delta) }, stream, windows, length);
     submissions.push({ id: `${r}:${b}`, author: keys[b]!.address, hash: payloadHash(bytes), change: applyDelta(zeros, delta), before, after });
   }
   const agg = aggregate(submissions, seen.get(slotName) ?? [], momentum.get(slotName) ?? null, { ...SCREEN, ...OUTER });
-  seen.set(slotName, [...(seen.get(slotName) ?? []).filter((s) => Number(s.id.split(':')[0]) >= r - 1), ...submissions.map(({ id, hash, change }) => ({ id, hash, change }))]);
+  seen.set(slotName, [...(seen.get(slotName) ?? []).filter((s) => Number(s.id.split(':')[0]) > r - HISTORY), ...submissions.map(({ id, hash, change }) => ({ id, hash, change }))]);
   const dropped = agg.screened.filter((s) => s.status !== 'kept').length;
   const copies = agg.screened.filter((s) => s.status === 'copy').length;
   if (agg.outer === null) return { dropped, copies, accepted: false, improvement: null, credits: [] };

@@ -80,11 +80,11 @@ describe('rewards: usage reports and the double-entry ledger', () => {
 });
 
 describe('the usage pool split', () => {
-  it('pays each author in proportion to counted use, rounding down, never more than the pool', () => {
+  it('pays each author in proportion to counted use, in whole units by largest remainder, exactly the pool', () => {
     const a = '0x000000000000000000000000000000000000000a' as Address;
     const b = '0x000000000000000000000000000000000000000b' as Address;
     expect(splitPool(10_000, new Map([[a, 2], [b, 1]]))).toEqual([
-      { address: a, amount: 6666 },
+      { address: a, amount: 6667 },
       { address: b, amount: 3333 },
     ]);
     expect(splitPool(10_000, new Map())).toEqual([]);
@@ -92,7 +92,7 @@ describe('the usage pool split', () => {
       fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.array(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 50 }), (units, uses) => {
         const paid = splitPool(units, new Map(uses.map((n, i) => [`0x${i.toString(16).padStart(40, '0')}` as Address, n])));
         const total = paid.reduce((s, c) => s + c.amount, 0);
-        return total <= units && total > units - uses.length && paid.every((c) => Number.isSafeInteger(c.amount) && c.amount > 0);
+        return total === units && paid.every((c) => Number.isSafeInteger(c.amount) && c.amount > 0);
       }),
     );
   });

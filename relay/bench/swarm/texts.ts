@@ -1,5 +1,5 @@
 import type { Tokenizer } from '@blyan/model';
-import { evalStream, stridedWindows, type Window } from '@blyan/model/eval';
+import { evalStream } from '@blyan/model/eval';
 
 /** Texts tokenized as one evaluation stream (evalStream), with their UTF-8 byte count. */
 export interface TextSet {
@@ -22,9 +22,4 @@ export function takeTokens(tokenizer: Tokenizer, texts: readonly string[], token
 
 export function textSet(tokenizer: Tokenizer, texts: readonly string[]): TextSet {
   return { texts, stream: evalStream(tokenizer, texts), bytes: texts.reduce((s, t) => s + Buffer.byteLength(t, 'utf8'), 0) };
-}
-
-/** Non-overlapping windows of `T` scoring every target of the set once: what its bits per byte is measured on. */
-export function everyTarget(set: TextSet, T: number): { length: number; windows: Window[] } {
-  return stridedWindows(set.stream.length, T, Math.min(T, set.stream.length - 1));
 }

@@ -1,4 +1,5 @@
 import type { Address } from '@blyan/block';
+import { splitCredit } from '@blyan/rounds';
 import type Database from 'better-sqlite3';
 import { REWARDS_ACCOUNT, type Journal, type Posting, userAccount } from './journal.ts';
 
@@ -10,12 +11,17 @@ export interface PoolConfig {
 
 export const periodOf = (at: number, pool: PoolConfig) => Math.floor(at / pool.periodMs);
 
-/** Each author's share of a pool: ⌊units · uses / all uses⌋; the rounding remainder is not paid. */
+/**
+ * Each author's share of a pool in proportion to counted use, in whole units by the largest
+ * remainder: `splitCredit`, the same rule a round's credit is split by, so the shares sum to the
+ * pool exactly (some use counted) and every split of credit on this relay rounds alike. Authors
+ * whose share rounds to 0 are left out; largest share first.
+ */
 export function splitPool(units: number, uses: ReadonlyMap<Address, number>): { address: Address; amount: number }[] {
-  const total = [...uses.values()].reduce((s, n) => s + n, 0);
-  if (total === 0) return [];
-  return [...uses]
-    .map(([address, n]) => ({ address, amount: Math.floor((units * n) / total) }))
+  const authors = [...uses];
+  const parts = splitCredit(units, authors.map(([, n]) => n));
+  return authors
+    .map(([address], i) => ({ address, amount: parts[i]! }))
     .filter((c) => c.amount > 0)
     .sort((a, b) => b.amount - a.amount || a.address.localeCompare(b.address));
 }
