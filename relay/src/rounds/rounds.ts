@@ -248,7 +248,7 @@ export class Rounds {
       const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
       submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
     }
-    const earlier: Seen[] = store.recent(r.slot, id, id - config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
+    const earlier: Seen[] = store.recent(r.slot, id, config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
     const momentum = store.momentum(r.slot, r.meta);
     const agg = aggregate(submissions, earlier, momentum === null ? null : { momentum }, { ...config.screen, ...config.outer });
     const outcome = (credits: ReadonlyMap<string, number>): DeltaOutcome[] =>

@@ -105,7 +105,7 @@ export class RoundStore {
       fill: db.prepare<[Buffer, string, number, number]>("UPDATE round_deltas SET delta = ?, payload_hash = ?, submitted_at = ?, status = 'submitted' WHERE id = ? AND status = 'assigned'"),
       deltas: db.prepare<[number], DeltaRow>("SELECT * FROM round_deltas WHERE round = ? AND status <> 'assigned' ORDER BY submitted_at, id"),
       recent: db.prepare<[string, number, number], DeltaRow>(
-        "SELECT d.* FROM round_deltas d JOIN rounds r ON r.id = d.round WHERE r.slot = ? AND r.id < ? AND r.id >= ? AND d.delta IS NOT NULL ORDER BY d.id",
+        'SELECT * FROM round_deltas WHERE round IN (SELECT id FROM rounds WHERE slot = ? AND id < ? ORDER BY id DESC LIMIT ?) AND delta IS NOT NULL ORDER BY id',
       ),
       outcome: db.prepare<[string, number | null, number, number, number, number]>('UPDATE round_deltas SET status = ?, copy_of = ?, before = ?, after = ?, credit = ? WHERE id = ?'),
       decide: db.prepare<
@@ -182,9 +182,13 @@ export class RoundStore {
     return this.s.deltas.all(round);
   }
 
-  /** Deltas of the slot's rounds in [fromRound, beforeRound), for catching resubmissions. */
-  recent(slot: string, beforeRound: number, fromRound: number): DeltaRow[] {
-    return this.s.recent.all(slot, beforeRound, fromRound);
+  /**
+   * Deltas of the slot's last `rounds` rounds before `beforeRound`, for catching resubmissions. Its
+   * own rounds, not round ids: rounds rotate over every expert slot, so a slot's previous round is
+   * as many ids back as there are slots.
+   */
+  recent(slot: string, beforeRound: number, rounds: number): DeltaRow[] {
+    return this.s.recent.all(slot, beforeRound, rounds);
   }
 
   momentum(slot: string, meta: Hash): Tensors | null {
