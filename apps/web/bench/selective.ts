@@ -1,10 +1,9 @@
 import type { Browser } from '@playwright/test';
-import { ChatPage } from '../e2e/chat-page.ts';
 import { GENESIS_V1_CHECKPOINT } from '../e2e/paths.ts';
 import type { Link } from '../e2e/relay-proxy.ts';
 import type { FetchReason, RoutingMode } from '../src/protocol.ts';
 import type { Network } from './session.ts';
-import { openNetwork } from './session.ts';
+import { coldOpen, openNetwork } from './session.ts';
 
 interface Mode {
   label: string;
@@ -41,16 +40,13 @@ async function modelExpertBytes(network: Network): Promise<number> {
 
 /** One prompt in a fresh browser profile (empty cache): the page opened cold, then the answer. */
 async function coldAnswer(browser: Browser, chatUrl: string, mode: Mode, prompt: string, maxTokens: number): Promise<ColdAnswer> {
-  const context = await browser.newContext();
   let bytes = 0;
-  context.on('response', (r) => {
-    if (/\/v1\/blocks\/[0-9a-f]{64}\/payload$/.test(r.url())) bytes += Number(r.headers()['content-length'] ?? 0);
-  });
+  const { chat, startMs, context } = await coldOpen(browser, chatUrl, (c) =>
+    c.on('response', (r) => {
+      if (/\/v1\/blocks\/[0-9a-f]{64}\/payload$/.test(r.url())) bytes += Number(r.headers()['content-length'] ?? 0);
+    }),
+  );
   try {
-    const chat = new ChatPage(await context.newPage(), chatUrl);
-    const started = performance.now();
-    await chat.open();
-    const startMs = performance.now() - started;
     await chat.settings({ routing: mode.routing, temperature: 0, maxTokens });
     const { stats, plan } = await chat.ask(prompt);
     const reasons = { prompt: 0, predicted: 0, 'on-demand': 0 };

@@ -67,10 +67,14 @@ export async function openSession(): Promise<BrowserSession> {
   };
 }
 
-/** `chatUrl` opened cold in a fresh browser profile (empty cache): the page, and its milliseconds until Send is enabled. Close `context` when done. */
-export async function coldOpen(browser: Browser, chatUrl: string): Promise<{ chat: ChatPage; startMs: number; context: BrowserContext }> {
+/**
+ * `chatUrl` opened cold in a fresh browser profile (empty cache): the page, and its milliseconds until Send is enabled;
+ * `watch` sees the profile before the page opens (to count its responses, say). Close `context` when done.
+ */
+export async function coldOpen(browser: Browser, chatUrl: string, watch?: (context: BrowserContext) => void): Promise<{ chat: ChatPage; startMs: number; context: BrowserContext }> {
   const context = await browser.newContext();
   try {
+    watch?.(context);
     const chat = new ChatPage(await context.newPage(), chatUrl);
     const t0 = performance.now();
     await chat.open();

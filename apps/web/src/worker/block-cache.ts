@@ -66,14 +66,15 @@ export class BlockCache {
   async get(hash: string): Promise<Uint8Array<ArrayBuffer> | null> {
     const entry = this.entries.get(hash);
     if (!entry) return null;
-    const payload = this.pending.get(hash) ?? (await this.db.get('payloads', hash));
+    // A pending payload is copied (the caller may transfer or change what it gets); IndexedDB hands out a fresh copy already.
+    const payload = this.pending.get(hash)?.slice(0) ?? (await this.db.get('payloads', hash));
     if (payload === undefined) {
       this.drop(hash);
       return null;
     }
     this.entries.set(hash, { ...entry, lastUsed: Date.now() });
     this.touched.add(hash);
-    return new Uint8Array(payload.slice(0));
+    return new Uint8Array(payload);
   }
 
   /**
