@@ -3,6 +3,7 @@
  * are checked to hash to their address and to carry their author's signature, and payloads are
  * checked tile by tile against the Merkle root while they stream.
  */
+export { META_SLOT, slotOf } from '@blyan/chain';
 export { type AccountHistory, AccountsClient, type Assignment, type ContributionView, type Leaderboard, type LoginChallenge, type RoundDelivery, type RoundInfo, type RoundUnit, type Session, type Shard, type Submission, type UsageReceipt } from './accounts-client.ts';
 export type { Fetch } from './connection.ts';
 export { type DelegationLookup, type DelegationProof, type ProvenDelegation, checkDelegation, relayDelegations } from './delegations.ts';

@@ -1,5 +1,5 @@
 import type { Hash } from '@blyan/block';
-import { type DelegationLookup, type RelayClient, fetchVerifiedPayload, loadVerifiedBlock, relayDelegations } from '@blyan/client';
+import { type DelegationLookup, type RelayClient, fetchVerifiedPayload, loadVerifiedBlock, relayDelegations, slotOf } from '@blyan/client';
 import type { BlockEvent } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 import type { PhaseClock } from './phase-clock.ts';
@@ -7,9 +7,6 @@ import type { ProvenHeaders } from './proven-headers.ts';
 
 /** The phase a block's download and its tile-by-tile verification share (they overlap while streaming). */
 const TRANSFER = 'transfer and verification';
-
-/** The slot the relay files meta blocks under. */
-const META_SLOT = 'A/meta';
 
 export interface LoadedBlock {
   payload: Uint8Array<ArrayBuffer>;
@@ -61,7 +58,7 @@ export class BlockLoader {
       };
       const header = this.proven?.get(hash);
       const fetchBlock = async (): Promise<{ slot: string; payload: Uint8Array<ArrayBuffer> }> => {
-        if (header) return { slot: header.type === 'meta' ? META_SLOT : header.name, payload: await fetchVerifiedPayload(this.client, hash, header, { onProgress }) };
+        if (header) return { slot: slotOf(header), payload: await fetchVerifiedPayload(this.client, hash, header, { onProgress }) };
         const b = await loadVerifiedBlock(this.client, hash, { delegated: this.delegated, onProgress });
         return { slot: b.info.slot, payload: b.payload };
       };

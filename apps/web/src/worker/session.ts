@@ -1,5 +1,5 @@
 import type { Hash } from '@blyan/block';
-import { Lineage, type RelayClient, relayDelegations } from '@blyan/client';
+import { Lineage, META_SLOT, type RelayClient, relayDelegations } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, type SequenceBudget, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerEnd, AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
@@ -150,7 +150,7 @@ export class ModelSession {
 
   private async loadMeta(hash: Hash): Promise<Model> {
     this.post({ type: 'status', text: 'loading the model spec and dense blocks' });
-    const meta = await this.loader.load(hash, 'A/meta', new Set([hash]), this.clock);
+    const meta = await this.loader.load(hash, META_SLOT, new Set([hash]), this.clock);
     const payload = parseMetaPayload(meta.payload);
     await this.ort?.release();
     this.ort = null;
