@@ -34,7 +34,7 @@ import { applyDelta, decodeDelta } from '@blyan/delta';
 import { type ParamMap, Tokenizer, forward } from '@blyan/model';
 import { type SlotPlan, encodeSlotPayload, expertSlotName, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { loadCorpusSplit } from '@blyan/model/data';
-import { type Window, stridedWindows, windowBatch } from '@blyan/model/eval';
+import { type Window, stridedWindows } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { type OuterState, type Seen, type Submission, aggregate, bpbBudget, combine, roundCredit, twoDomainVerdict } from '@blyan/rounds';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -51,6 +51,7 @@ import { hiddenPassages } from '../src/contributions/eval-pool.ts';
 import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { parseGenesisFile, rebuildGenesis } from '../src/genesis.ts';
 import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
+import { windowMeans } from '../src/rounds/window-losses.ts';
 import { keyedSplit, shards, spamAssassin } from './swarm/domain.ts';
 import { ortTrainer } from './swarm/ort-trainer.ts';
 import { type Row, type Saved, swarmReport } from './swarm/report.ts';
@@ -171,20 +172,12 @@ async function bpb(set: TextSet, p: ParamMap): Promise<number> {
 }
 
 /** Mean loss (nats/token) over each window's scored targets under `p`: what a paired test compares. */
-async function windowMeans(p: ParamMap, stream: Int32Array, windows: readonly Window[], length: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < windows.length; i += PERBATCH) {
-    const group = windows.slice(i, i + PERBATCH);
-    const losses = await lossesUnder(p)(windowBatch(stream, group, length), group);
-    for (const [b, { scoreFrom }] of group.entries()) out.push(losses.subarray(b * length + scoreFrom, (b + 1) * length).reduce((s, l) => s + l, 0) / (length - scoreFrom));
-  }
-  return out;
-}
+const windowMeansUnder = (p: ParamMap, stream: Int32Array, windows: readonly Window[], length: number): Promise<number[]> => windowMeans(lossesUnder(p), stream, windows, length, PERBATCH);
 
 /** Losses of `p` on `count` windows of `pool` drawn by a fresh seed, for base and candidate alike. */
 async function pairedLosses(pool: TextSet, base: ParamMap, candidate: ParamMap, count: number): Promise<{ base: number[]; candidate: number[] }> {
   const windows = prompted(drawWindows(freshSample().seed, pool.stream.length, T, count), T);
-  return { base: await windowMeans(base, pool.stream, windows, T), candidate: await windowMeans(candidate, pool.stream, windows, T) };
+  return { base: await windowMeansUnder(base, pool.stream, windows, T), candidate: await windowMeansUnder(candidate, pool.stream, windows, T) };
 }
 
 /** Share of the router's picks per expert slot on 4 windows of `stream` under the measured routing (CPU reference). */
@@ -311,8 +304,8 @@ async function slotRound(r: number, slotName: string, browsers: number[]) {
     const stream = shardStream(shard);
     const length = Math.min(T, stream.length - 2);
     const windows = prompted(drawWindows(freshSample().seed, stream.length, length, SCORE_WINDOWS), length);
-    const before = await windowMeans(p, stream, windows, length);
-    const after = await windowMeans({ ...p, ...applyDelta(baseSlot, delta) }, stream, windows, length);
+    const before = await windowMeansUnder(p, stream, windows, length);
+    const after = await windowMeansUnder({ ...p, ...applyDelta(baseSlot, delta) }, stream, windows, length);
     submissions.push({ id: `${r}:${b}`, author: keys[b]!.address, hash: payloadHash(bytes), change: applyDelta(zeros, delta), before, after });
   }
   const agg = aggregate(submissions, seen.get(slotName) ?? [], momentum.get(slotName) ?? null, { ...SCREEN, ...OUTER });

@@ -30,6 +30,14 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
+/** A non-negative loss figure in nats/token (`--min-improvement`, `--round-own-margin`). */
+export function natsOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n >= 0 && Number.isFinite(n))) throw new UsageError(`--${name} must be a non-negative number of nats/token, got ${value}`);
+  return n;
+}
+
 /** `--store DIR` (this relay's files), and optionally `--database postgres://…` and `--objects s3://…` for shared back-ends. */
 export const STORE_OPTION = { store: { type: 'string' }, database: { type: 'string' }, objects: { type: 'string' } } as const;
 

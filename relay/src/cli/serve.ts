@@ -14,7 +14,7 @@ import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { relayListener } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
-import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, natsOption, parse } from './args.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
 
 export interface Running {
@@ -82,15 +82,13 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
     throw new UsageError(`--origin must be an origin such as http://localhost:5173, got ${origin}`);
   }
   const base = defaultAccountsConfig(url.origin, corpusDocs);
-  const delta = values['min-improvement'] === undefined ? base.minImprovement : Number(values['min-improvement']);
-  if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
+  const delta = natsOption(values['min-improvement'], 'min-improvement', base.minImprovement);
   const chainId = intOption(values['chain-id'], 'chain-id', base.siwe.chainId, 1, Number.MAX_SAFE_INTEGER);
   const periodS = intOption(values['usage-period'], 'usage-period', base.usagePool.periodMs / 1000, 1, 366 * 86400);
   const contributors = intOption(values['round-contributors'], 'round-contributors', base.rounds.contributors, 1, 1000);
   const tiers = values['round-tiers'] === undefined ? base.rounds.dataset.tiers : values['round-tiers'].split(',');
   if (tiers.length === 0 || !tiers.every((t) => (TIERS as readonly string[]).includes(t))) throw new UsageError(`--round-tiers is a comma-separated list of ${TIERS.join(', ')}, got ${values['round-tiers']}`);
-  const ownMargin = values['round-own-margin'] === undefined ? base.rounds.screen.own.margin : Number(values['round-own-margin']);
-  if (!(ownMargin >= 0 && Number.isFinite(ownMargin))) throw new UsageError(`--round-own-margin must be a non-negative number of nats/token, got ${values['round-own-margin']}`);
+  const ownMargin = natsOption(values['round-own-margin'], 'round-own-margin', base.rounds.screen.own.margin);
   const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
   const votesToSettle = intOption(values['review-votes'], 'review-votes', base.data.votesToSettle, 1, 1000);
   return {

@@ -5,7 +5,7 @@ import { defaultAccountsConfig } from '../contributions/config.ts';
 import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN } from '../relay.ts';
 import { openWorkerProcess } from '../worker-process.ts';
-import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, parse } from './args.ts';
+import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, natsOption, parse } from './args.ts';
 
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -32,8 +32,7 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
   const key = await evaluatorKey(dir, values['evaluator-key']);
   if (key === null) throw new UsageError('a worker signs verdicts: give --evaluator-key FILE or $BLYAN_EVALUATOR_KEY (a key the meta head names as an evaluator)');
   const base = defaultAccountsConfig(DEFAULT_ORIGIN, corpusDocs);
-  const delta = values['min-improvement'] === undefined ? base.minImprovement : Number(values['min-improvement']);
-  if (!(delta >= 0 && Number.isFinite(delta))) throw new UsageError(`--min-improvement must be a non-negative number of nats/token, got ${values['min-improvement']}`);
+  const delta = natsOption(values['min-improvement'], 'min-improvement', base.minImprovement);
   const leaseMs = intOption(values.lease, 'lease', 600, 1, 86_400) * 1000;
   const pollMs = intOption(values['poll-ms'], 'poll-ms', 500, 10, 60_000);
   const maxPayload = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);

@@ -233,7 +233,8 @@ export class Rounds {
     if (rows.length === 0) return this.reject(id, 'no_deltas: nobody submitted a delta');
     const slot = ctx.plan.get(r.slot)!;
     const params = await evaluator.assemble(ctx, heads);
-    const baseSlot = slotParams(slot, await objects.read((await index.block(r.base))!.header.payload_hash));
+    const baseHeader = (await index.block(r.base))!.header;
+    const baseSlot = slotParams(slot, await objects.read(baseHeader.payload_hash));
     const dense = (bytes: Uint8Array) => applyDelta(Object.fromEntries(Object.entries(baseSlot).map(([n, t]) => [n, new Float32Array(t.length)])), decodeDelta(bytes));
     const tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer);
     const docs = target.docs();
@@ -257,7 +258,6 @@ export class Rounds {
     const payload = encodeSlotPayload(slot, combine([baseSlot, agg.outer.step], [1, 1]), ctx.payload.quantization.experts);
     const judged = await target.judge(ctx, params, { ...params, ...slotParams(slot, payload) }, r.seed);
     const { test, genesis } = judged;
-    const baseHeader = (await index.block(r.base))!.header;
     const block = await buildBlock(
       { type: 'expert', index: baseHeader.index + 1, name: r.slot, depends_on: [r.meta, r.base], prev: r.base, payload, meta: { encoding: 'tensors-v1', round: id }, created_at: accounts.now() },
       signer,
