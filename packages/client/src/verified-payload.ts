@@ -31,6 +31,8 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
   const tiles = tileCount(size, tileSize);
   // The payload is asked for with the leaf list (one round trip, not two); no byte of it is used before the list proves out.
   const body = client.payload(hash, options.signal);
+  // Awaited only after the list proves out: a handler now keeps a request that fails meanwhile from being an unhandled rejection.
+  body.catch(() => undefined);
   let leaves: Uint8Array[];
   try {
     leaves = await client.leaves(hash);

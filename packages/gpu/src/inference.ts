@@ -64,16 +64,15 @@ export class Inference {
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
     const { rowBytes } = cache;
     const extents = this.extents;
-    const rowsOfBuffer = (b: GPUBuffer, bytesPerRow: number): GPUBuffer => (extents.set(b, rowsOf(bytesPerRow)), b);
     const x = expertLayout(d, F);
     this.step = this.own(uniformBuffer(device, 'step', STEP_BYTES));
-    this.tokens = rowsOfBuffer(f32('tokens', ctx), 4);
+    const rows = (label: string, perRow: number): GPUBuffer => this.rowBuffer(label, ctx, perRow);
+    this.tokens = rows('tokens', 1);
     this.logits = f32('logits', V);
     this.status = f32('status', 1);
     this.result = f32('result', 1);
     this.readback = new Readback(device, 'token readback', 2);
     const layerInfo = Array.from({ length: cfg.nLayers }, (_, l) => this.own(uniformWith(device, `layer ${l}`, encodeLayer(l, NO_EXPERT, NO_EXPERT, 0))));
-    const rows = (label: string, perRow: number): GPUBuffer => rowsOfBuffer(f32(label, ctx * perRow), 4 * perRow);
     extents.set(weights.rope, rowsOf(4 * headDim(cfg)));
     const a = {
       x: rows('x', d),
@@ -327,15 +326,10 @@ export class Inference {
     const { cfg, device } = this;
     if (!Number.isSafeInteger(sequences) || sequences < 1 || sequences > cfg.contextLength) throw new Error(`a batch holds 1 to ${cfg.contextLength} sequences, got ${sequences}`);
     const [kernels, sample] = await Promise.all([batchKernels(device, cfg, sequences, this.weights.matrices), compileKernel(device, sampleKernel(cfg.vocabSize, true))]);
-    const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
     const layout = kvCacheLayout(cfg, this.weights.matrices, device.limits.minStorageBufferOffsetAlignment, sequences);
     const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, layout));
     /** Per-sequence buffers: a pass over n sequences touches n rows of each. */
-    const rows = (label: string, perRow: number): GPUBuffer => {
-      const b = f32(label, sequences * perRow);
-      this.extents.set(b, rowsOf(4 * perRow));
-      return b;
-    };
+    const rows = (label: string, perRow: number): GPUBuffer => this.rowBuffer(label, sequences, perRow);
     const io = { caches, logits: rows('batch logits', cfg.vocabSize), tokens: rows('batch tokens', 1), positions: rows('batch positions', 1) };
     const buffers = { ...io, step: this.step, status: this.status, draws: rows('batch draws', 1), result: rows('batch result', 1) };
     const forward = this.record(kernels, io);
@@ -355,6 +349,13 @@ export class Inference {
         this.submit(encoder);
       });
     return new BatchDecoder(device, cfg, this.counters, sequences, buffers, { forward, sampler }, load, exclusive);
+  }
+
+  /** A buffer of `count` rows of `perRow` f32 values; a pass over n rows touches n of them (its extent). */
+  private rowBuffer(label: string, count: number, perRow: number): GPUBuffer {
+    const b = this.own(storageBuffer(this.device, label, count * perRow * 4));
+    this.extents.set(b, rowsOf(4 * perRow));
+    return b;
   }
 
   private own(b: GPUBuffer): GPUBuffer {

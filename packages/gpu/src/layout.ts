@@ -64,7 +64,7 @@ export function routeLayout(experts: number, topK: number, tileRows: number, max
 }
 
 /** A kernel-name suffix that tells a grown model's routing apart: '' unless baseExperts < experts. */
-export const grownTag = (route: RouteLayout): string => (route.baseExperts < route.experts ? ` base${route.baseExperts}` : '');
+export const grownTag = (route: Pick<RouteLayout, 'experts' | 'baseExperts'>): string => (route.baseExperts < route.experts ? ` base${route.baseExperts}` : '');
 
 /** Σ_e ceil(count_e / R) ≤ floor(A / R) + (number of non-empty experts) for A assignments. */
 function tileBound(experts: number, assignments: number, tileRows: number): number {

@@ -1,6 +1,6 @@
 import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ModelConfig, headDim } from '@blyan/model';
-import type { ExpertLayout } from '../layout.ts';
+import { type ExpertLayout, grownTag } from '../layout.ts';
 import { weightInput } from '../loads.ts';
 import { attendWgsl } from './attention.ts';
 import { LAYER, REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
@@ -129,7 +129,7 @@ export function decodeMoeKernel(x: ExpertLayout, experts: number, topK: number, 
   const w = weightInput('w', 'i8', d);
   const router = weightInput('router', 'f32', d);
   return kernelSpec(
-    `decode moe d${d} F${F} E${E}${B < E ? ` base${B}` : ''} K${K}`,
+    `decode moe d${d} F${F} E${E}${grownTag({ experts: E, baseExperts: B })} K${K}`,
     [STEP, LAYER, read('x2'), read('norm'), ...router.bindings, readWrite('table', 'array<i32>'), ...w.bindings, readWrite('status', 'atomic<u32>'), readWrite('out')],
     /* wgsl */ `
 ${REDUCE_WGSL}

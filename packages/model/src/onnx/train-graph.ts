@@ -62,7 +62,9 @@ export function buildTrainGraph(cfg: ModelConfig, hyper: AdamWSettings, trainabl
   const fwd = modelForward(g, cfg, inputs);
   const grads = modelBackward(g, fwd, new Set(specs.map((s) => s.name)));
   const live = new Map(specs.filter((s) => (frozen.get(s.name) ?? 0) > 0).map(({ name, shape }) => [name, trainedElements(g, shape, frozen.get(name)!)]));
-  const gradOf = (name: string) => (live.has(name) ? g.mul(grads.get(name)!, live.get(name)!) : grads.get(name)!);
+  /** Each trained gradient, masked once where rows are frozen (the norm and the update share it). */
+  const masked = new Map(specs.map(({ name }) => [name, live.has(name) ? g.mul(grads.get(name)!, live.get(name)!) : grads.get(name)!]));
+  const gradOf = (name: string) => masked.get(name)!;
   const norm = globalNorm(g, specs.map((s) => gradOf(s.name)));
   const slots = specs.map(({ name, shape }, i) => ({ param: inputs.param(name), grad: gradOf(name), ...moments[i]!, decay: shape.length === 2 }));
   const updates = adamwUpdate(g, slots, norm, step, lr, hyper).map((u, i) => {
