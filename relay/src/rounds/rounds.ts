@@ -71,6 +71,8 @@ export class Rounds {
   private slotTurn = 0;
   private shardTurn = 0;
   private readonly genesisModels = new Map<Hash, Promise<ParamMap>>();
+  /** Per dataset, the `meta:version` whose held-out part was counted large enough: tokenized once per version, not per request. */
+  private readonly heldOutChecked = new Map<string, string>();
   /** The meta block's splits: what a round trains and is judged on unless it names a dataset. */
   readonly metaSplit: RoundTarget;
 
@@ -94,11 +96,16 @@ export class Rounds {
     const meta = await index.metaHead();
     if (meta === null) return refuse(503, 'no_model', 'the relay holds no model');
     const target = this.targetOf(name);
-    if ((await target.version(meta)) === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
+    const version = await target.version(meta);
+    if (version === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
     if (target.docs().length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
-    const held = heldOutStream(data, name, await evaluator.context(meta)).stream.length;
-    if (held < config.dataset.minHiddenTokens) {
-      return refuse(422, 'dataset_unjudgeable', `the held-out part of ${name} is ${held} tokens; a round needs at least ${config.dataset.minHiddenTokens} to judge on`);
+    const checked = `${meta}:${version}`;
+    if (this.heldOutChecked.get(name) !== checked) {
+      const held = heldOutStream(data, name, await evaluator.context(meta)).stream.length;
+      if (held < config.dataset.minHiddenTokens) {
+        return refuse(422, 'dataset_unjudgeable', `the held-out part of ${name} is ${held} tokens; a round needs at least ${config.dataset.minHiddenTokens} to judge on`);
+      }
+      this.heldOutChecked.set(name, checked);
     }
     return target;
   }
