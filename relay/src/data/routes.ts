@@ -106,8 +106,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     });
     const offset = intParam(c.req.query('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 1000);
-    const docs = store.trainingDocs(name, tiers);
-    return c.json({ name, total: docs.length, documents: docs.slice(offset, offset + limit) });
+    return c.json({ name, ...store.trainingPage(name, tiers, offset, limit) });
   });
 
   app.get('/review', async (c) => {
