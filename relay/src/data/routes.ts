@@ -5,7 +5,7 @@ import { requireSession } from '../auth/session.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { intParam } from '../server/params.ts';
-import { readBody } from '../server/read-body.ts';
+import { readBody, readJson } from '../server/read-body.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { type UploadInfo, checkUpload, storeUpload } from './intake.ts';
 import { castVote } from './review.ts';
@@ -119,13 +119,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
 
   app.post('/votes', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder().decode(await readBody(c.req.raw, 4096)));
-    } catch (e) {
-      if (e instanceof ApiError) throw e;
-      throw new ApiError(400, 'malformed_vote', 'body must be a signed vote as JSON');
-    }
+    const body = await readJson(c.req.raw, 4096, new ApiError(400, 'malformed_vote', 'body must be a signed vote as JSON'));
     const r = await castVote(data.review, session.account, body);
     if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
     if (r.upload === 'appending') worker.enqueue((body as { upload: number }).upload);
