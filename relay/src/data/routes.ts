@@ -1,3 +1,4 @@
+import type { Hash } from '@blyan/block';
 import { type ReviewItem, TIERS, type Tier, type UploadView } from '@blyan/data';
 import { type Context, Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -39,9 +40,12 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   const { store, worker, limiter } = data;
   const view = (u: Upload) => uploadView(store, index, u);
 
-  const datasetOf = async (name: string) => {
+  /** Every dataset's head block in the current version: read once per request, however many datasets it shows. */
+  const datasetHeads = async (): Promise<Record<string, Hash>> => {
     const meta = await index.metaHead();
-    const heads = meta === null ? {} : await index.datasetHeads((await index.versionOf(meta))!);
+    return meta === null ? {} : index.datasetHeads((await index.versionOf(meta))!);
+  };
+  const datasetOf = async (name: string, heads: Record<string, Hash>) => {
     const uploads: UploadView[] = await Promise.all(store.uploadsOf(name).map(view));
     return { summary: summarize(name, heads[name] ?? null, uploads), uploads };
   };
@@ -88,11 +92,14 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json(await view(u));
   });
 
-  app.get('/datasets', async (c) => c.json({ datasets: await Promise.all(store.names().map(async (n) => (await datasetOf(n)).summary)) }));
+  app.get('/datasets', async (c) => {
+    const heads = await datasetHeads();
+    return c.json({ datasets: await Promise.all(store.names().map(async (n) => (await datasetOf(n, heads)).summary)) });
+  });
 
   app.get('/datasets/:name', async (c) => {
     const name = nameParam(c.req.param('name'));
-    const d = await datasetOf(name);
+    const d = await datasetOf(name, await datasetHeads());
     if (d.uploads.length === 0) throw new ApiError(404, 'not_found', `no dataset ${name}`);
     return c.json({ ...d.summary, uploads: d.uploads });
   });
