@@ -3,19 +3,17 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Accounts } from '../accounts/accounts.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { addressParam } from '../server/params.ts';
+import { SMALL_JSON_BYTES, readJson } from '../server/read-body.ts';
 import { SESSION_COOKIE, requireSession } from './session.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { checkSessionKey, trustedKeys } from './session-key.ts';
 import { SESSION_KEY_URN, checkSiweLogin } from './siwe-login.ts';
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  try {
-    const x = (await req.json()) as unknown;
-    if (typeof x === 'object' && x !== null) return x as Record<string, unknown>;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ApiError(400, 'malformed_body', 'body must be a JSON object');
+  const malformed = new ApiError(400, 'malformed_body', 'body must be a JSON object');
+  const x = await readJson(req, SMALL_JSON_BYTES, malformed);
+  if (typeof x === 'object' && x !== null) return x as Record<string, unknown>;
+  throw malformed;
 }
 
 /**

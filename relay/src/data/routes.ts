@@ -1,3 +1,4 @@
+import type { Hash } from '@blyan/block';
 import { type ReviewItem, TIERS, type Tier, type UploadView } from '@blyan/data';
 import { type Context, Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -5,7 +6,7 @@ import { requireSession } from '../auth/session.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { intParam } from '../server/params.ts';
-import { readBody } from '../server/read-body.ts';
+import { readBody, readJson } from '../server/read-body.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { type UploadInfo, checkUpload, storeUpload } from './intake.ts';
 import { castVote } from './review.ts';
@@ -39,9 +40,12 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   const { store, worker, limiter } = data;
   const view = (u: Upload) => uploadView(store, index, u);
 
-  const datasetOf = async (name: string) => {
+  /** Every dataset's head block in the current version: read once per request, however many datasets it shows. */
+  const datasetHeads = async (): Promise<Record<string, Hash>> => {
     const meta = await index.metaHead();
-    const heads = meta === null ? {} : await index.datasetHeads((await index.versionOf(meta))!);
+    return meta === null ? {} : index.datasetHeads((await index.versionOf(meta))!);
+  };
+  const datasetOf = async (name: string, heads: Record<string, Hash>) => {
     const uploads: UploadView[] = await Promise.all(store.uploadsOf(name).map(view));
     return { summary: summarize(name, heads[name] ?? null, uploads), uploads };
   };
@@ -88,11 +92,14 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json(await view(u));
   });
 
-  app.get('/datasets', async (c) => c.json({ datasets: await Promise.all(store.names().map(async (n) => (await datasetOf(n)).summary)) }));
+  app.get('/datasets', async (c) => {
+    const heads = await datasetHeads();
+    return c.json({ datasets: await Promise.all(store.names().map(async (n) => (await datasetOf(n, heads)).summary)) });
+  });
 
   app.get('/datasets/:name', async (c) => {
     const name = nameParam(c.req.param('name'));
-    const d = await datasetOf(name);
+    const d = await datasetOf(name, await datasetHeads());
     if (d.uploads.length === 0) throw new ApiError(404, 'not_found', `no dataset ${name}`);
     return c.json({ ...d.summary, uploads: d.uploads });
   });
@@ -106,8 +113,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     });
     const offset = intParam(c.req.query('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 1000);
-    const docs = store.trainingDocs(name, tiers);
-    return c.json({ name, total: docs.length, documents: docs.slice(offset, offset + limit) });
+    return c.json({ name, ...store.trainingPage(name, tiers, offset, limit) });
   });
 
   app.get('/review', async (c) => {
@@ -120,13 +126,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
 
   app.post('/votes', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder().decode(await readBody(c.req.raw, 4096)));
-    } catch (e) {
-      if (e instanceof ApiError) throw e;
-      throw new ApiError(400, 'malformed_vote', 'body must be a signed vote as JSON');
-    }
+    const body = await readJson(c.req.raw, 4096, new ApiError(400, 'malformed_vote', 'body must be a signed vote as JSON'));
     const r = await castVote(data.review, session.account, body);
     if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
     if (r.upload === 'appending') worker.enqueue((body as { upload: number }).upload);

@@ -43,6 +43,12 @@ type DocRow = Omit<UploadDoc, 'hidden' | 'sampled'> & { hidden: number; sampled:
 /** Statuses whose documents count as held: anything not refused or failed. */
 const LIVE = "('scoring', 'review', 'appending', 'accepted')";
 
+/** A served (not held-out) training document of dataset ?1 whose tier is among the JSON array ?2. */
+const CORPUS_WHERE =
+  "u.name = ? AND u.status = 'accepted' AND d.hidden = 0 AND (d.settled IS NULL OR d.settled = 'keep') AND d.tier IN (SELECT value FROM json_each(?))";
+/** Gold first, then silver, then the rest; within a tier by upload and position. */
+const CORPUS_ORDER = "CASE d.tier WHEN 'gold' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, u.id, d.position";
+
 const sigBytes = (s: Signature) => Buffer.from(s.buffer, s.byteOffset, s.byteLength);
 const sigOf = (b: Buffer) => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
@@ -88,7 +94,14 @@ export class DataStore {
       corpus: db.prepare<[string, number], CorpusDoc & { upload: number }>(
         `SELECT d.sha256, t.text, d.tier, d.bpb, d.upload FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)
          WHERE u.name = ? AND u.status = 'accepted' AND d.hidden = ? AND (d.settled IS NULL OR d.settled = 'keep')
-         ORDER BY CASE d.tier WHEN 'gold' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, u.id, d.position`,
+         ORDER BY ${CORPUS_ORDER}`,
+      ),
+      corpusPage: db.prepare<[string, string, number, number], CorpusDoc>(
+        `SELECT d.sha256, t.text, d.tier, d.bpb FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)
+         WHERE ${CORPUS_WHERE} ORDER BY ${CORPUS_ORDER} LIMIT ? OFFSET ?`,
+      ),
+      corpusCount: db.prepare<[string, string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload WHERE ${CORPUS_WHERE}`,
       ),
       reviewable: db.prepare<[string, string], { upload: number; sha256: Hash; name: string }>(
         `SELECT d.upload, d.sha256, u.name FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload
@@ -201,6 +214,15 @@ export class DataStore {
    */
   trainingDocs(name: string, tiers: readonly Tier[] = ['gold']): CorpusDoc[] {
     return this.s.corpus.all(name, 0).filter((d) => tiers.includes(d.tier)).map(({ sha256, text, tier, bpb }) => ({ sha256, text, tier, bpb }));
+  }
+
+  /**
+   * One page of what trainingDocs(name, tiers) lists, in the same order, with the list's length:
+   * the database counts and slices, so a page reads only its own documents' text.
+   */
+  trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): { total: number; documents: CorpusDoc[] } {
+    const t = JSON.stringify(tiers);
+    return { total: this.s.corpusCount.get(name, t)!.n, documents: this.s.corpusPage.all(name, t, limit, offset) };
   }
 
   /** Evaluation's view of dataset `name`: its held-out documents (every tier), which no route ever serves. */

@@ -26,6 +26,16 @@ export function splitPool(units: number, uses: ReadonlyMap<Address, number>): { 
     .sort((a, b) => b.amount - a.amount || a.address.localeCompare(b.address));
 }
 
+/** settleUsage's statements, prepared once per database: it runs before every usage, leaderboard and history request. */
+const prepared = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
+const prepare = (db: Database.Database) => ({
+  open: db.prepare<[number], { period: number }>(
+    'SELECT DISTINCT period FROM usage_counts WHERE period > coalesce((SELECT max(period) FROM usage_periods), -1) AND period < ? ORDER BY period',
+  ),
+  uses: db.prepare<[number], { author: Address; n: number }>('SELECT author, COUNT(*) AS n FROM usage_counts WHERE period = ? GROUP BY author'),
+  close: db.prepare('INSERT INTO usage_periods (period, settled_at, pool, paid) VALUES (?, ?, ?, ?)'),
+});
+
 /**
  * Pays out every period before `now`'s that has counted use and is not yet settled: one journal
  * entry per period, the rewards account paying at most `pool.units`, each author credited for the
@@ -34,11 +44,9 @@ export function splitPool(units: number, uses: ReadonlyMap<Address, number>): { 
  * settled period are read (a range of the primary key), not every past count.
  */
 export function settleUsage(db: Database.Database, journal: Journal, pool: PoolConfig, now: number): { period: number; paid: number }[] {
-  const open = db.prepare<[number], { period: number }>(
-    'SELECT DISTINCT period FROM usage_counts WHERE period > coalesce((SELECT max(period) FROM usage_periods), -1) AND period < ? ORDER BY period',
-  );
-  const uses = db.prepare<[number], { author: Address; n: number }>('SELECT author, COUNT(*) AS n FROM usage_counts WHERE period = ? GROUP BY author');
-  const close = db.prepare('INSERT INTO usage_periods (period, settled_at, pool, paid) VALUES (?, ?, ?, ?)');
+  let s = prepared.get(db);
+  if (s === undefined) prepared.set(db, (s = prepare(db)));
+  const { open, uses, close } = s;
   return db.transaction(() =>
     open.all(periodOf(now, pool)).map(({ period }) => {
       const credited = splitPool(pool.units, new Map(uses.all(period).map((r) => [r.author, r.n])));

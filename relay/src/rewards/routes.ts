@@ -3,6 +3,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { addressParam, intParam } from '../server/params.ts';
+import { SMALL_JSON_BYTES, readJson } from '../server/read-body.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { userAccount } from './journal.ts';
 import { settleUsage } from './pool.ts';
@@ -14,15 +15,11 @@ export function rewardRoutes(accounts: Accounts, index: IndexStore): Hono {
   const { auth, config, journal, book, limiter, db, contributions } = accounts;
 
   app.post('/usage', async (c) => {
+    const raw = await readJson(c.req.raw, SMALL_JSON_BYTES, new ApiError(400, 'malformed_report', 'body must be JSON { report, signature }'));
     const session = await requireSession(c, auth, config.siwe.uri);
     const slot = await limiter.take(session.account);
     if (!slot.ok) return c.json(errorBody('rate_limited', 'too many submissions; slow down'), 429, { 'Retry-After': String(Math.ceil(slot.retryAfterMs / 1000)) });
-    let body: UsageBody;
-    try {
-      body = (await c.req.json()) as UsageBody;
-    } catch {
-      throw new ApiError(400, 'malformed_report', 'body must be JSON { report, signature }');
-    }
+    const body = raw as UsageBody;
     const limits = { maxTokens: config.maxUsageTokens, skewMs: 5 * 60_000, origin: config.siwe.uri, pool: config.usagePool };
     const now = config.now();
     settleUsage(db, journal, config.usagePool, now);

@@ -9,7 +9,7 @@ import { rewardRoutes } from '../rewards/routes.ts';
 import { ApiError, errorBody } from './api-error.ts';
 import { blockRoutes } from './block-routes.ts';
 import { chainRoutes } from './chain-routes.ts';
-import { DEFAULT_CLIENT_LIMITS, SMALL_JSON_BYTES, bodyCap, perClient } from './client-limits.ts';
+import { DEFAULT_CLIENT_LIMITS, perClient } from './client-limits.ts';
 import { type CorsOptions, cors, corsHeaders } from './cors.ts';
 import type { AppDeps } from './deps.ts';
 import { fromMemory, payloadFastPath, toUrl } from './payload-fast-path.ts';
@@ -38,7 +38,7 @@ const embeddedOnly = (c: Context) =>
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
  * URI) also gets credentialed requests, so its session cookie reaches the account routes. With
  * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin. Writes
- * and sign-in are rate-limited per client, and JSON bodies capped, before any route reads them.
+ * and sign-in are rate-limited per client before any route runs; every route reads its body through readBody's cap.
  */
 export function createApp(deps: AppDeps, webApp?: string): Hono {
   const app = new Hono();
@@ -53,8 +53,6 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
   app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
   if (deps.accounts.replicated) for (const path of EMBEDDED_ONLY) app.all(path, embeddedOnly);
-  app.use('/v1/auth/*', bodyCap(SMALL_JSON_BYTES));
-  app.use('/v1/usage', bodyCap(SMALL_JSON_BYTES));
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));
   app.route('/v1', submitRoute(deps));

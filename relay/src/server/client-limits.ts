@@ -1,17 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { type Store, rateLimiter } from 'hono-rate-limiter';
 import { errorBody } from './api-error.ts';
-
-/** Body cap of JSON routes that carry a signed message (login, usage): a SIWE message and a signature or two. */
-export const SMALL_JSON_BYTES = 16 * 1024;
-
-/**
- * Refuses a body over `maxBytes` with 413 before any handler parses it: a larger Content-Length is
- * refused unread; a body without one is read from the raw stream only up to the cap.
- */
-export const bodyCap = (maxBytes: number): MiddlewareHandler =>
-  bodyLimit({ maxSize: maxBytes, onError: (c) => c.json(errorBody('body_too_large', `request body exceeds ${maxBytes} bytes`), 413) });
 
 /** The client a request comes from: its socket's remote address (the relay trusts no forwarding header). */
 export function clientAddress(c: Context): string {

@@ -1,5 +1,8 @@
 import { ApiError } from './api-error.ts';
 
+/** Body cap of JSON routes that carry a signed message (login, usage): a SIWE message and a signature or two. */
+export const SMALL_JSON_BYTES = 16 * 1024;
+
 const tooLarge = (limit: number) => new ApiError(413, 'body_too_large', `request body exceeds ${limit} bytes`);
 
 /**
@@ -45,4 +48,14 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     at += c.length;
   }
   return out;
+}
+
+/** A JSON body of at most `limit` bytes (refused as readBody refuses), or `malformed` thrown when it does not parse. */
+export async function readJson(req: Request, limit: number, malformed: ApiError): Promise<unknown> {
+  const bytes = await readBody(req, limit);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch {
+    throw malformed;
+  }
 }
