@@ -22,7 +22,7 @@ const plan = slotPlan(TINY);
 const ROUNDS: RoundsConfig = {
   ...DEFAULT_ROUNDS,
   contributors: 3,
-  windows: 64,
+  windows: 192,
   scoreWindows: 64,
   steps: 30,
   outer: { lr: 1, momentum: 0.9 },
