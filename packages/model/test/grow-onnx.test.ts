@@ -118,6 +118,16 @@ describe('training only the new experts (growthTraining)', () => {
     for (const name of trainable) expectClose(onnx.params[name]!, ref[name]!, name, 1e-3);
   });
 
+  it('keeps frozen rows in name order, so the cached train graph does not depend on the caller\'s key order', () => {
+    const { params } = grownModel(12);
+    const reversed = Object.fromEntries(Object.entries(frozenRows).reverse());
+    expect(Object.keys(reversed)).not.toEqual(Object.keys(frozenRows));
+    const a = model.createTrainState(params, { trainable, frozenRows });
+    const b = model.createTrainState(params, { trainable, frozenRows: reversed });
+    expect(Object.keys(b.frozenRows)).toEqual(Object.keys(a.frozenRows));
+    expect(b.frozenRows).toEqual(frozenRows);
+  });
+
   it('refuses to freeze rows of a tensor that is not trained', () => {
     const { params } = grownModel(11);
     expect(() => createAdamW(params, CFG, ['layers.0.experts.6.w1'], { 'layers.0.router': 6 })).toThrow('cannot freeze rows of "layers.0.router": it is not trained');

@@ -142,7 +142,9 @@ export class OnnxModel {
     const { trainable, frozenRows = {}, ...adamw } = options;
     const names = trainableSpecs(this.cfg, trainable).map((s) => s.name);
     const zeros = (): Record<string, Float32Array> => Object.fromEntries(names.map((name) => [name, new Float32Array(params[name]!.length)]));
-    return { params, trainable: names, frozenRows, m: zeros(), v: zeros(), adamw: { ...ADAMW_DEFAULTS, ...adamw }, step: 0 };
+    // Sorted by name: the train graph's cache key reads them in this order, so callers' key order does not matter.
+    const rows = Object.fromEntries(Object.entries(frozenRows).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { params, trainable: names, frozenRows: rows, m: zeros(), v: zeros(), adamw: { ...ADAMW_DEFAULTS, ...adamw }, step: 0 };
   }
 
   private async buffersFor(state: TrainState): Promise<TrainBuffers> {
