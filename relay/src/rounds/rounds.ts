@@ -20,7 +20,7 @@ import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
 import type { DeltaOutcome, RoundRow, RoundStore, SourceCredit } from './store.ts';
 import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, metaSplitTarget } from './target.ts';
-import { windowLosses } from './window-losses.ts';
+import { roundWindows, windowLosses } from './window-losses.ts';
 
 /** The evaluation worker's dependencies, with the round store, the data hub's store and both configurations. */
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
@@ -250,10 +250,10 @@ export class Rounds {
       const from = row.shard * accounts.shardDocs;
       const stream = evalStream(tokenizer, docs.slice(from, from + accounts.shardDocs).map((doc) => doc.text));
       const length = Math.min(ctx.length, stream.length - 2);
-      const windows = drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows);
+      const windows = roundWindows(ctx, drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows), length);
       const change = dense(row.delta!);
-      const before = await windowLosses(ctx.model, params, stream, windows, length, accounts.eval.perBatch);
-      const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
+      const before = await windowLosses(ctx, params, stream, windows, length, accounts.eval.perBatch);
+      const after = await windowLosses(ctx, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
       submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
     }
     const earlier: Seen[] = store.recent(r.slot, id, config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
