@@ -12,7 +12,7 @@ export interface DatasetRoundsConfig {
   readonly uploaderShare: number;
   /** A dataset whose held-out part tokenizes to fewer tokens than this cannot be judged: no round opens on it. */
   readonly minHiddenTokens: number;
-  /** Expert slots its rounds take turns on: those its public text is routed to most relative to the genesis hidden pool (dataset-slots.ts). */
+  /** Expert slots its rounds take turns on: those its public text is routed to most (dataset-slots.ts). */
   readonly experts: number;
 }
 
@@ -47,7 +47,7 @@ export interface RoundsConfig {
  * dataset trains on its gold and silver documents, is judged on its held-out part with the same
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
- * on the 2 experts its text is routed to most relative to genesis text (the bench's 2 slots).
+ * on the 2 experts its text is routed to most (the bench's 2 slots).
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,

@@ -53,7 +53,7 @@ export interface RoundResult {
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** Windows of a dataset's public text and of the genesis pool whose routing picks a dataset's experts: enough to rank them, few enough to run on the CPU reference in seconds. */
+/** Windows of a dataset's public text whose routing picks its experts: enough to rank them, few enough to run on the CPU reference in seconds. */
 const ROUTING_WINDOWS = 4;
 /** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */
 const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').update(`${seed}:${id}`).digest());
@@ -153,7 +153,7 @@ export class Rounds {
     const known = this.experts.get(target.dataset!);
     if (known?.key === key) return known.slots;
     const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), target.docs().map((d) => d.text));
-    const slots = datasetSlots(await this.d.evaluator.assemble(ctx, heads), ctx.payload.config, stream, ctx.stream, this.d.config.dataset.experts, ROUTING_WINDOWS);
+    const slots = datasetSlots(await this.d.evaluator.assemble(ctx, heads), ctx.payload.config, stream, this.d.config.dataset.experts, ROUTING_WINDOWS);
     this.experts.set(target.dataset!, { key, slots });
     return slots;
   }
