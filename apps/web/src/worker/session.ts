@@ -36,8 +36,10 @@ interface Model {
 
 /** One answer being generated, as the backends see it. */
 interface Run {
-  /** The prompt's tokens, then the first answer token (sampled from the prompt pass's logits, streamed already). */
+  /** The prompt's tokens. */
   tokens: number[];
+  /** The answer's first token: sampled from the prompt pass's logits, streamed already. */
+  first: number;
   /** Tokens still to generate after the first. */
   maxTokens: number;
   sampling: SamplingOptions;
@@ -252,7 +254,8 @@ export class ModelSession {
     const rng = new Rng(p.sampling.seed);
     const first = sampleToken(logits, sampling, rng);
     const run: Run = {
-      tokens: [...tokens, first],
+      tokens,
+      first,
       maxTokens: maxTokens - 1,
       sampling,
       seed: p.sampling.seed,
@@ -335,7 +338,7 @@ export class ModelSession {
    */
   private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: OnRoute): Promise<void> {
     const cfg = model.payload.config;
-    const seq = [...run.tokens];
+    const seq = [...run.tokens, run.first];
     // A model with sequence budgets chooses each layer's set in the graph from the prompt (expert_budgets, prompt_lengths); others get the sets as masks.
     const budgeted = cfg.sequenceBudgets !== undefined;
     const masks = run.routing.mode === 'dynamic' || budgeted ? run.sets.map(() => null) : run.sets;
@@ -366,7 +369,7 @@ export class ModelSession {
   /** The CPU reference, on from the prompt's pass (its KV cache); a decode step routed to an absent expert fetches it and runs again. */
   private async generateOnCpu(run: Run): Promise<void> {
     const state = run.prompt;
-    let token = run.tokens.at(-1)!;
+    let token = run.first;
     while (state.pos < state.cfg.contextLength) {
       const logits = await decodeRetrying(state, token, run.loadExperts);
       token = sampleToken(logits, run.sampling, run.rng);
@@ -390,7 +393,7 @@ export class ModelSession {
     const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
     const clock = this.clock;
     // The prompt and the first token (the CPU's) fill the GPU's KV cache in one pass.
-    await clock.time('GPU prefill: upload and submit', () => gpu.prefill(run.tokens, gpuRouting, load));
+    await clock.time('GPU prefill: upload and submit', () => gpu.prefill([...run.tokens, run.first], gpuRouting, load));
     // The second token waits for the prefill's GPU work to finish, then samples and reads back.
     const submitted = performance.now();
     let first = true;
