@@ -1,13 +1,12 @@
 import 'fake-indexeddb/auto';
 import type { Hash } from '@blyan/block';
-import { BlockVerificationError, Lineage, RelayClient, TrustError } from '@blyan/client';
+import { BlockVerificationError, Lineage, ProvenHeaders, RelayClient, TrustError } from '@blyan/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, fixture } from '../../../relay/test/helpers.ts';
 import type { BlockEvent } from '../src/protocol.ts';
 import { BlockCache } from '../src/worker/block-cache.ts';
 import { BlockLoader } from '../src/worker/block-loader.ts';
 import { currentHeads } from '../src/worker/model-state.ts';
-import { ProvenHeaders } from '../src/worker/proven-headers.ts';
 
 let f: Fixture;
 let cache: BlockCache;

@@ -1,5 +1,5 @@
 import type { Hash } from '@blyan/block';
-import { Lineage, META_SLOT, type RelayClient, relayDelegations } from '@blyan/client';
+import { Lineage, META_SLOT, ProvenHeaders, type RelayClient, relayDelegations } from '@blyan/client';
 import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, type SequenceBudget, StreamDecoder, Tokenizer, decodeStep, expertsUsed, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerEnd, AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
@@ -12,7 +12,6 @@ import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
 import { OrtRunner } from './ort-runner.ts';
 import { PhaseClock } from './phase-clock.ts';
-import { ProvenHeaders } from './proven-headers.ts';
 
 export interface Prompt {
   id: number;
