@@ -36,7 +36,8 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
 
   const res = await client.payload(hash, options.signal);
   if (!res.body) throw fail('the relay sent no payload body');
-  const hashed: Uint8Array[] = [];
+  // Each tile's hash starts as its last byte arrives, without waiting for the one before (WebCrypto hashes them side by side).
+  const hashing: Promise<Uint8Array>[] = [];
   const reader = res.body.getReader();
   try {
     for (;;) {
@@ -45,15 +46,16 @@ export async function fetchVerifiedPayload(client: RelayClient, hash: Hash, head
       if (state.received + value.length > size) throw fail(`the relay sent more than the header's ${size} bytes`);
       out.set(value, state.received);
       state.received += value.length;
-      while (hashed.length < tiles && Math.min((hashed.length + 1) * tileSize, size) <= state.received) {
-        const [start, end] = tileRange(hashed.length, size, tileSize);
-        hashed.push(await leafHashAsync(out.subarray(start, end)));
+      while (hashing.length < tiles && Math.min((hashing.length + 1) * tileSize, size) <= state.received) {
+        const [start, end] = tileRange(hashing.length, size, tileSize);
+        hashing.push(leafHashAsync(out.subarray(start, end)));
       }
       report();
     }
   } finally {
     reader.releaseLock();
   }
+  const hashed = await Promise.all(hashing);
   if (hashed.length < tiles || merkleRootOfLeaves(hashed) !== root) await repairTiles(client, hash, header, out, hashed, state, options.signal, fail);
   state.verifiedTiles = tiles;
   report();
