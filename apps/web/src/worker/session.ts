@@ -228,7 +228,6 @@ export class ModelSession {
     const planner = new DownloadPlanner(
       async ({ layer, expert }) => {
         const slot = expertSlotName(layer, expert);
-        this.post({ type: 'status', text: `fetching ${slot}` });
         const source = await this.loadSlot(model, slot);
         sources.set(slot, source);
         this.postCache();
@@ -239,7 +238,11 @@ export class ModelSession {
       (fetches) => this.post({ type: 'plan', id: p.id, fetches: [...fetches] }),
     );
     // The prompt's set first (its pass on the CPU, layer by layer), then what the answer will likely need, in the background.
-    const { sets, mass, logits, state } = await loadPromptExperts(model.params, cfg, tokens, routing, (refs) => planner.prompt(refs), clock);
+    const promptSet = (refs: ExpertRef[]) => {
+      this.post({ type: 'status', text: `fetching the prompt's experts of layer ${refs[0]!.layer}: ${refs.map((r) => r.expert).join(', ')}` });
+      return planner.prompt(refs);
+    };
+    const { sets, mass, logits, state } = await loadPromptExperts(model.params, cfg, tokens, routing, promptSet, clock);
     planner.setMass(mass);
     planner.prefetch(predictExperts(mass, PREDICTED_MASS, ({ layer, expert }) => model.loaded.has(expertSlotName(layer, expert)) || !allowedIn(routing, sets, layer, expert)));
     this.post({ type: 'status', text: 'generating' });
@@ -262,7 +265,10 @@ export class ModelSession {
       prompt: state,
       routing,
       sets,
-      loadExperts: (refs) => planner.demand(refs),
+      loadExperts: (refs) => {
+        this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')} (a token needs it)` });
+        return planner.demand(refs).then(() => this.post({ type: 'status', text: 'generating' }));
+      },
       emit: async (token) => {
         if (token === tokenizer.endOfTextId || stopped()) {
           end = stopped() ? 'stopped' : 'end-of-text';
