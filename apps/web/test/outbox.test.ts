@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BlockEvent, FromWorker } from '../src/protocol.ts';
-import { Outbox } from '../src/worker/outbox.ts';
+import { Outbox, PROGRESS_DELAY_MS } from '../src/worker/outbox.ts';
 
 const block = (hash: string, received: number): FromWorker => ({
   type: 'block',
@@ -13,7 +13,7 @@ describe('Outbox', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     posted = [];
-    outbox = new Outbox((m) => posted.push(m), 50);
+    outbox = new Outbox((m) => posted.push(m));
   });
   afterEach(() => vi.useRealTimers());
 
@@ -24,7 +24,7 @@ describe('Outbox', () => {
     outbox.send(block('a', 60));
     outbox.send({ type: 'plan', id: 1, fetches: [] });
     outbox.send({ type: 'cache', bytes: 2, blocks: 2 });
-    vi.advanceTimersByTime(49);
+    vi.advanceTimersByTime(PROGRESS_DELAY_MS - 1);
     expect(posted).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(posted).toEqual([block('b', 10), block('a', 60), { type: 'plan', id: 1, fetches: [] }, { type: 'cache', bytes: 2, blocks: 2 }]);
@@ -36,7 +36,7 @@ describe('Outbox', () => {
     outbox.send({ type: 'token', id: 3, text: 'x' });
     outbox.send({ type: 'status', text: 'generating' });
     expect(posted.map((m) => m.type)).toEqual(['block', 'route', 'token', 'status']);
-    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(2 * PROGRESS_DELAY_MS);
     expect(posted).toHaveLength(4);
   });
 

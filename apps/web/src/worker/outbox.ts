@@ -20,7 +20,7 @@ function progressKey(m: FromWorker): string | null {
 
 /**
  * The worker's messages to the page, with progress coalesced: a block's progress, the cache size
- * and an answer's route and plan are held up to `delayMs` and only the latest of each is posted
+ * and an answer's route and plan are held up to PROGRESS_DELAY_MS and only the latest of each is posted
  * (a cold answer's two dozen blocks would otherwise re-render the page on every chunk, on the
  * cores the download and the model share). Any other message first posts what is held, so the
  * page never sees a token, an answer's end or an error before the progress that came before it.
@@ -29,10 +29,7 @@ export class Outbox {
   private held = new Map<string, FromWorker>();
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly post: (m: FromWorker) => void,
-    private readonly delayMs = PROGRESS_DELAY_MS,
-  ) {}
+  constructor(private readonly post: (m: FromWorker) => void) {}
 
   send(m: FromWorker): void {
     const key = progressKey(m);
@@ -43,7 +40,7 @@ export class Outbox {
     }
     this.held.delete(key);
     this.held.set(key, m);
-    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    this.timer ??= setTimeout(() => this.flush(), PROGRESS_DELAY_MS);
   }
 
   /** Posts every held message now, oldest first. */
