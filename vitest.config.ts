@@ -5,7 +5,19 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * test) and `postgres+s3` (a throwaway PostgreSQL cluster and an s3rver, started by
  * relay/test/global-setup.ts; these tests fail, never skip, when the servers cannot start).
  */
-const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault'].map((name) => `relay/test/${name}.test.ts`);
+const BACKEND_SUITES = [
+  'store',
+  'routes',
+  'payload-serving',
+  'versions',
+  'submit',
+  'replicas',
+  'pg-s3-store',
+  'pg-accounts',
+  'fault',
+  'attacks/chain-writes',
+  'attacks/verdicts',
+].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
 export default defineConfig({
