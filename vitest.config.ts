@@ -17,6 +17,13 @@ const BACKEND_SUITES = [
   'fault',
   'attacks/chain-writes',
   'attacks/verdicts',
+  'auth',
+  'contribute',
+  'resume',
+  'attacks/contribution-intake',
+  'attacks/credit-and-sign-in',
+  'attacks/hidden-evaluation',
+  'attacks/proof-of-learning',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
