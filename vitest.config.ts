@@ -24,6 +24,9 @@ const BACKEND_SUITES = [
   'attacks/credit-and-sign-in',
   'attacks/hidden-evaluation',
   'attacks/proof-of-learning',
+  'genesis',
+  'attacks/genesis',
+  'grow',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */

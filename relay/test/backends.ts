@@ -24,6 +24,8 @@ export interface TestBackend {
   backends: Backends;
   /** The environment a relay process needs to reach these back-ends. */
   env: Record<string, string>;
+  /** The `blyan` options that put a command on these back-ends (with `--store DIR` for its own files). */
+  flags: string[];
   /** Every stored object, temp files included: what a refused submission must leave unchanged. */
   objectKeys(dir: string): Promise<string[]>;
   drop(): Promise<void>;
@@ -33,6 +35,7 @@ const embedded: TestBackend = {
   name: 'embedded',
   backends: {},
   env: {},
+  flags: [],
   async objectKeys(dir) {
     const root = join(dir, 'objects');
     const out: string[] = [];
@@ -73,10 +76,12 @@ async function postgresS3(): Promise<TestBackend> {
     } while (token !== undefined);
     return out.sort();
   };
+  const backends = { database: url.toString(), objects: `s3://${S3_BUCKET}/${id}` };
   return {
     name: 'postgres+s3',
-    backends: { database: url.toString(), objects: `s3://${S3_BUCKET}/${id}` },
+    backends,
     env,
+    flags: ['--database', backends.database, '--objects', backends.objects],
     objectKeys: () => keys(),
     async drop() {
       for (const k of await keys()) await s3.send(new DeleteObjectCommand({ Bucket: S3_BUCKET, Key: `${id}/${k}` }));
