@@ -27,6 +27,7 @@ const BACKEND_SUITES = [
   'genesis',
   'attacks/genesis',
   'grow',
+  'crash',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
