@@ -28,6 +28,7 @@ const BACKEND_SUITES = [
   'attacks/genesis',
   'grow',
   'crash',
+  'cli',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */

@@ -4,7 +4,6 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { blockHash } from '@blyan/block';
-import Database from 'better-sqlite3';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/args.ts';
@@ -15,6 +14,7 @@ import { verify } from '../src/cli/verify.ts';
 import { worker } from '../src/cli/worker.ts';
 import { COMMITTED_GENESIS, GENESIS_V1_DIR, genesisJson, genesisKey } from '../src/config.ts';
 import { parseGenesisFile } from '../src/genesis.ts';
+import { type TestBackend, testBackend } from './backends.ts';
 import { EVALUATOR_KEY, GENESIS_KEY, OCTETS, authority, evaluator, fixture, importedBlocks, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -32,6 +32,13 @@ async function scratch(): Promise<string> {
   const dir = await tempDir();
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A fresh corner of this test project's back-end, dropped after the test; its `flags` put a command on it. */
+async function backend(): Promise<TestBackend> {
+  const b = await testBackend();
+  cleanup.push(() => b.drop());
+  return b;
 }
 
 function capture(): { log: (l: string) => void; text: () => string } {
@@ -58,8 +65,11 @@ function postHuge(url: string): Promise<{ status: number; code: string }> {
 async function closedFixture() {
   const f = await fixture();
   await f.relay.close();
-  cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
-  return f;
+  cleanup.push(async () => {
+    await f.backend.drop();
+    await rm(f.dir, { recursive: true, force: true });
+  });
+  return { ...f, flags: f.backend.flags };
 }
 
 describe('blyan --help', () => {
@@ -76,8 +86,9 @@ describe('blyan serve', () => {
     const dir = await scratch();
     const ckpt = await tinyCheckpointFile(dir);
     const store = join(dir, 'store');
+    const { flags } = await backend();
     const out = capture();
-    const running = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], out.log);
+    const running = await serve(['--store', store, ...flags, '--port', '0', '--checkpoint', ckpt], out.log);
     try {
       expect(out.text()).toMatch(/seeded genesis from .*tiny\.tensors: 14 blocks \(1 meta, 3 dense, 2 router, 8 expert\)/);
       expect(out.text()).toMatch(/genesis authority 0x[0-9a-f]{40} \(key from .*genesis\.key, newly generated\)/);
@@ -92,7 +103,7 @@ describe('blyan serve', () => {
       await running.close();
     }
     const again = capture();
-    const second = await serve(['--store', store, '--port', '0', '--checkpoint', ckpt], again.log);
+    const second = await serve(['--store', store, ...flags, '--port', '0', '--checkpoint', ckpt], again.log);
     await second.close();
     expect(again.text()).toContain('store already holds 14 blocks; --checkpoint ignored');
     expect(again.text()).not.toContain('seeded');
@@ -106,7 +117,7 @@ describe('blyan serve', () => {
     await writeFile(join(app, 'index.html'), '<!doctype html><title>Blyan</title>');
     await writeFile(join(app, 'assets', 'main-abc123.js'), 'export {};');
     const out = capture();
-    const running = await serve(['--store', join(dir, 'store'), '--port', '0', '--checkpoint', ckpt, '--app', app], out.log);
+    const running = await serve(['--store', join(dir, 'store'), ...(await backend()).flags, '--port', '0', '--checkpoint', ckpt, '--app', app], out.log);
     try {
       expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
       expect(out.text()).toContain(`web app: open ${running.url}/ (sign-in accepts ${running.url})`);
@@ -139,10 +150,12 @@ describe('blyan serve', () => {
 
   it('fails on a port already taken before it opens or seeds a store', async () => {
     const dir = await scratch();
-    const first = await serve(['--store', join(dir, 'a'), '--port', '0', '--checkpoint', await tinyCheckpointFile(dir)], capture().log);
+    const first = await serve(['--store', join(dir, 'a'), ...(await backend()).flags, '--port', '0', '--checkpoint', await tinyCheckpointFile(dir)], capture().log);
     try {
       const port = new URL(first.url).port;
-      await expect(serve(['--store', join(dir, 'b'), '--port', port], capture().log)).rejects.toThrow(/EADDRINUSE/);
+      const b = await backend();
+      await expect(serve(['--store', join(dir, 'b'), ...b.flags, '--port', port], capture().log)).rejects.toThrow(/EADDRINUSE/);
+      expect(await b.objectKeys(join(dir, 'b')).catch(() => [])).toEqual([]);
       expect(existsSync(join(dir, 'b'))).toBe(false);
     } finally {
       await first.close();
@@ -171,15 +184,16 @@ describe('blyan genesis', () => {
     const ckpt = join(dir, 'c.tensors');
     await writeFile(ckpt, tinyCheckpoint(3));
     const store = join(dir, 's');
+    const { flags } = await backend();
     const out = capture();
-    expect(await genesis(['--checkpoint', ckpt, '--store', store, '--f32'], out.log)).toBe(0);
+    expect(await genesis(['--checkpoint', ckpt, '--store', store, ...flags, '--f32'], out.log)).toBe(0);
     expect(out.text()).toMatch(/14 blocks .*\n.*experts f32; founded network [0-9a-f]{64}/);
     const file = parseGenesisFile(JSON.parse(await readFile(join(store, 'genesis.json'), 'utf8')), 'genesis.json');
     const keyAddress = async (name: string) => privateKeyToAccount((await readFile(join(store, name), 'utf8')).trim() as `0x${string}`).address.toLowerCase();
     expect(file.headers[0]!.meta).toMatchObject({ authorities: [await keyAddress('genesis.key')], evaluators: [await keyAddress('evaluator.key')] });
     expect((await stat(join(store, 'evaluator.key'))).mode & 0o777).toBe(0o600);
-    await expect(genesis(['--checkpoint', ckpt, '--store', store], out.log)).rejects.toThrow(/already holds 14 blocks/);
-    expect(await verify(['--store', store], out.log)).toBe(0);
+    await expect(genesis(['--checkpoint', ckpt, '--store', store, ...flags], out.log)).rejects.toThrow(/already holds 14 blocks/);
+    expect(await verify(['--store', store, ...flags], out.log)).toBe(0);
     const other = await importedBlocks(file, tinyCheckpoint(3));
     expect(other).toEqual(file.headers.map((h) => blockHash(h)));
   });
@@ -190,7 +204,7 @@ describe('serve without --checkpoint', () => {
     const dir = await scratch();
     const store = join(dir, 'store');
     const out = capture();
-    const running = await serve(['--store', store, '--port', '0'], out.log);
+    const running = await serve(['--store', store, ...(await backend()).flags, '--port', '0'], out.log);
     try {
       const pinned = JSON.parse(await readFile(COMMITTED_GENESIS, 'utf8')).meta;
       expect(out.text()).toContain(`imported the genesis pinned as ${pinned}`);
@@ -206,7 +220,7 @@ describe('serve without --checkpoint', () => {
     const dir = await scratch();
     const out = capture();
     await expect(serve(['--store', join(dir, 'both'), '--port', '0', '--genesis', GENESIS_V1_DIR, '--checkpoint', 'x.tensors'], out.log)).rejects.toThrow(/--genesis DIR .* or --checkpoint FILE .*, not both/);
-    const running = await serve(['--store', join(dir, 'v1'), '--port', '0', '--genesis', GENESIS_V1_DIR], out.log);
+    const running = await serve(['--store', join(dir, 'v1'), ...(await backend()).flags, '--port', '0', '--genesis', GENESIS_V1_DIR], out.log);
     try {
       const v1 = JSON.parse(await readFile(genesisJson(GENESIS_V1_DIR), 'utf8')).meta;
       expect(v1).not.toBe(JSON.parse(await readFile(COMMITTED_GENESIS, 'utf8')).meta);
@@ -220,14 +234,13 @@ describe('serve without --checkpoint', () => {
 describe('a store from before the meta chain named its authorities', () => {
   it('is refused by serve with what to do, and verify names the malformed header', async () => {
     const f = await closedFixture();
-    const db = new Database(join(f.dir, 'index.sqlite'));
-    const row = db.prepare<[], { header: string }>('SELECT header FROM blocks WHERE seq = 1').get()!;
-    const { authorities: _a, evaluators: _e, ...old } = JSON.parse(row.header).meta;
-    db.prepare('UPDATE blocks SET header = ? WHERE seq = 1').run(JSON.stringify({ ...JSON.parse(row.header), meta: old }));
-    db.close();
-    await expect(serve(['--store', f.dir, '--port', '0'], capture().log)).rejects.toThrow(/holds a meta block [0-9a-f]{64} this relay cannot govern by .*meta.authorities.*move the store aside/);
+    await f.backend.tamper.header(f.dir, 1, (header) => {
+      const { authorities: _a, evaluators: _e, ...old } = header.meta as Record<string, unknown>;
+      return { ...header, meta: old };
+    });
+    await expect(serve(['--store', f.dir, ...f.flags, '--port', '0'], capture().log)).rejects.toThrow(/holds a meta block [0-9a-f]{64} this relay cannot govern by .*meta.authorities.*move the store aside/);
     const out = capture();
-    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(await verify(['--store', f.dir, ...f.flags], out.log)).toBe(1);
     expect(out.text()).toMatch(/#1 [0-9a-f]{64}: stored header is malformed: meta.authorities must be an array/);
   });
 });
@@ -249,7 +262,7 @@ describe('the evaluator key', () => {
       else process.env.BLYAN_EVALUATOR_KEY = env.BLYAN_EVALUATOR_KEY;
       const out = capture();
       try {
-        const running = await serve(['--store', f.dir, '--port', '0', ...flags], out.log);
+        const running = await serve(['--store', f.dir, ...f.flags, '--port', '0', ...flags], out.log);
         await running.close();
       } finally {
         if (saved === undefined) delete process.env.BLYAN_EVALUATOR_KEY;
@@ -257,7 +270,7 @@ describe('the evaluator key', () => {
       }
       expect(out.text()).toMatch(said);
     }
-    await expect(serve(['--store', f.dir, '--port', '0', '--evaluator-key', join(f.dir, 'missing.key')], capture().log)).rejects.toThrow(/--evaluator-key .*missing\.key: no such file/);
+    await expect(serve(['--store', f.dir, ...f.flags, '--port', '0', '--evaluator-key', join(f.dir, 'missing.key')], capture().log)).rejects.toThrow(/--evaluator-key .*missing\.key: no such file/);
   });
 });
 
@@ -288,37 +301,35 @@ describe('blyan verify', () => {
     const prev = f.genesis.find((b) => b.header.name === 'layer1.expert1')!;
     expect((await f.app.request('/v1/blocks', { method: 'POST', body: wireBody(await paramBlock({ meta: f.meta, name: 'layer1.expert1', prev })), headers: OCTETS })).status).toBe(201);
     await f.relay.close();
-    cleanup.push(() => rm(f.dir, { recursive: true, force: true }));
+    cleanup.push(async () => {
+      await f.backend.drop();
+      await rm(f.dir, { recursive: true, force: true });
+    });
     const out = capture();
-    expect(await verify(['--store', f.dir], out.log)).toBe(0);
+    expect(await verify(['--store', f.dir, ...f.backend.flags], out.log)).toBe(0);
     expect(out.text()).toMatch(/verified 15 blocks .* 1 model version/);
     expect(out.text()).toContain('OK');
   });
 
   it('fails on a corrupted payload file', async () => {
     const f = await closedFixture();
-    const h = f.genesis[3]!.header.payload_hash;
-    const path = join(f.dir, 'objects', h.slice(0, 2), h.slice(2));
-    const data = await readFile(path);
-    data[10] = data[10]! ^ 1;
-    await writeFile(path, data);
+    await f.backend.tamper.payload(f.dir, f.genesis[3]!.header.payload_hash, (data) => {
+      data[10] = data[10]! ^ 1;
+      return data;
+    });
     const out = capture();
-    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(await verify(['--store', f.dir, ...f.flags], out.log)).toBe(1);
     expect(out.text()).toMatch(/FAILED/);
     expect(out.text()).toMatch(/payload_hash_mismatch/);
   });
 
   it('fails on a missing payload, an edited header and edited tile leaves', async () => {
     const f = await closedFixture();
-    const h = f.genesis[5]!.header.payload_hash;
-    await rm(join(f.dir, 'objects', h.slice(0, 2), h.slice(2)));
-    const db = new Database(join(f.dir, 'index.sqlite'));
-    const row = db.prepare<[number], { header: string }>('SELECT header FROM blocks WHERE seq = ?').get(3)!;
-    db.prepare('UPDATE blocks SET header = ? WHERE seq = 3').run(JSON.stringify({ ...JSON.parse(row.header), created_at: 1 }));
-    db.prepare('UPDATE tile_leaves SET leaves = ? WHERE seq = 2').run(Buffer.alloc(32));
-    db.close();
+    await f.backend.tamper.payload(f.dir, f.genesis[5]!.header.payload_hash, () => null);
+    await f.backend.tamper.header(f.dir, 3, (header) => ({ ...header, created_at: 1 }));
+    await f.backend.tamper.leaves(f.dir, 2, new Uint8Array(32));
     const out = capture();
-    expect(await verify(['--store', f.dir], out.log)).toBe(1);
+    expect(await verify(['--store', f.dir, ...f.flags], out.log)).toBe(1);
     expect(out.text()).toMatch(/#3 .* stored header hashes to/);
     expect(out.text()).toMatch(/#6 .* is missing/);
     expect(out.text()).toMatch(/#2 .* tile leaves differ/);
@@ -330,16 +341,16 @@ describe('blyan inspect', () => {
   it('lists every block, and shows one header with its tensor table', async () => {
     const f = await closedFixture();
     const list = capture();
-    expect(await inspect(['--store', f.dir], list.log)).toBe(0);
+    expect(await inspect(['--store', f.dir, ...f.flags], list.log)).toBe(0);
     expect(list.text().split('\n')).toHaveLength(2 + f.genesis.length);
     expect(list.text()).toContain(f.meta);
     const one = capture();
-    expect(await inspect([f.slots['layer0.expert2']!, '--store', f.dir], one.log)).toBe(0);
+    expect(await inspect([f.slots['layer0.expert2']!, '--store', f.dir, ...f.flags], one.log)).toBe(0);
     expect(one.text()).toMatch(/layers\.0\.experts\.2\.w1\s+i8\s+\[16, 8\]\s+192/);
     const meta = capture();
-    expect(await inspect([f.meta, '--store', f.dir], meta.log)).toBe(0);
+    expect(await inspect([f.meta, '--store', f.dir, ...f.flags], meta.log)).toBe(0);
     expect(meta.text()).toContain('"config":{"vocabSize":300');
-    expect(await inspect(['0'.repeat(64), '--store', f.dir], capture().log)).toBe(1);
-    await expect(inspect(['nothex', '--store', f.dir], capture().log)).rejects.toThrow(UsageError);
+    expect(await inspect(['0'.repeat(64), '--store', f.dir, ...f.flags], capture().log)).toBe(1);
+    await expect(inspect(['nothex', '--store', f.dir, ...f.flags], capture().log)).rejects.toThrow(UsageError);
   });
 });
