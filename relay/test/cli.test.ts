@@ -14,7 +14,7 @@ import { verify } from '../src/cli/verify.ts';
 import { worker } from '../src/cli/worker.ts';
 import { COMMITTED_GENESIS, GENESIS_V1_DIR, genesisJson, genesisKey } from '../src/config.ts';
 import { parseGenesisFile } from '../src/genesis.ts';
-import { type TestBackend, testBackend } from './backends.ts';
+import { type TestBackend, currentBackend, testBackend } from './backends.ts';
 import { EVALUATOR_KEY, GENESIS_KEY, OCTETS, authority, evaluator, fixture, importedBlocks, paramBlock, tempDir, tinyCheckpoint, wireBody } from './helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -33,6 +33,9 @@ async function scratch(): Promise<string> {
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** What a replica sharing a database says of contributions, whatever evaluator key it holds. */
+const QUEUING = /queuing contributions for the blyan worker processes that judge as evaluator 0x[0-9a-f]{40}/;
 
 /** A fresh corner of this test project's back-end, dropped after the test; its `flags` put a command on it. */
 async function backend(): Promise<TestBackend> {
@@ -72,7 +75,10 @@ async function closedFixture() {
   return { ...f, flags: f.backend.flags };
 }
 
-describe('blyan --help', () => {
+/** Tests that open no store run in the embedded project only: they would be the same on the other back-end. */
+const storeless = describe.runIf(currentBackend() === 'embedded');
+
+storeless('blyan --help', () => {
   it.each(['serve', 'genesis', 'verify', 'inspect'])('blyan %s --help prints the usage and exits 0, with no complaint', (command) => {
     const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'blyan.mjs'), command, '--help'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
@@ -92,7 +98,7 @@ describe('blyan serve', () => {
     try {
       expect(out.text()).toMatch(/seeded genesis from .*tiny\.tensors: 14 blocks \(1 meta, 3 dense, 2 router, 8 expert\)/);
       expect(out.text()).toMatch(/genesis authority 0x[0-9a-f]{40} \(key from .*genesis\.key, newly generated\)/);
-      expect(out.text()).toMatch(/judging contributions as evaluator 0x[0-9a-f]{40}/);
+      expect(out.text()).toMatch(flags.length === 0 ? /judging contributions as evaluator 0x[0-9a-f]{40}/ : QUEUING);
       expect((await stat(join(store, 'evaluator.key'))).mode & 0o777).toBe(0o600);
       expect(out.text()).toContain(`listening on ${running.url}`);
       expect((await stat(join(store, 'genesis.key'))).mode & 0o777).toBe(0o600);
@@ -200,15 +206,16 @@ describe('blyan genesis', () => {
 });
 
 describe('serve without --checkpoint', () => {
-  it('imports the canonical genesis on an empty store with no key, and is a mirror that judges nothing', async () => {
+  it('imports the canonical genesis on an empty store with no key, and is a mirror that judges nothing (a replica: queues for the workers)', async () => {
     const dir = await scratch();
     const store = join(dir, 'store');
     const out = capture();
-    const running = await serve(['--store', store, ...(await backend()).flags, '--port', '0'], out.log);
+    const { flags } = await backend();
+    const running = await serve(['--store', store, ...flags, '--port', '0'], out.log);
     try {
       const pinned = JSON.parse(await readFile(COMMITTED_GENESIS, 'utf8')).meta;
       expect(out.text()).toContain(`imported the genesis pinned as ${pinned}`);
-      expect(out.text()).toContain('not judging contributions: no evaluator key');
+      expect(out.text()).toMatch(flags.length === 0 ? /not judging contributions: no evaluator key/ : QUEUING);
       expect((await (await fetch(`${running.url}/v1/health`)).json()).meta_head).toBe(pinned);
       expect((await readdir(store)).filter((n) => n.endsWith('.key'))).toEqual([]);
     } finally {
@@ -246,7 +253,7 @@ describe('a store from before the meta chain named its authorities', () => {
 });
 
 describe('the evaluator key', () => {
-  it('comes from --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store; serve judges only if the meta head names it', async () => {
+  it('comes from --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store; serve judges only if the meta head names it (a replica: never, it queues)', async () => {
     const f = await closedFixture();
     const keyFile = join(f.dir, 'named.key');
     await writeFile(keyFile, `${EVALUATOR_KEY}\n`);
@@ -268,13 +275,14 @@ describe('the evaluator key', () => {
         if (saved === undefined) delete process.env.BLYAN_EVALUATOR_KEY;
         else process.env.BLYAN_EVALUATOR_KEY = saved;
       }
-      expect(out.text()).toMatch(said);
+      // A replica judges nothing whatever key it holds: it queues for the workers that hold the named key.
+      expect(out.text()).toMatch(f.flags.length === 0 ? said : new RegExp(`${QUEUING.source.replace('0x[0-9a-f]{40}', '')}${evaluator}`));
     }
     await expect(serve(['--store', f.dir, ...f.flags, '--port', '0', '--evaluator-key', join(f.dir, 'missing.key')], capture().log)).rejects.toThrow(/--evaluator-key .*missing\.key: no such file/);
   });
 });
 
-describe('genesis key', () => {
+storeless('genesis key', () => {
   it('prefers BLYAN_GENESIS_KEY, else the key file, and never invents one for an existing store', async () => {
     const dir = await scratch();
     const saved = process.env.BLYAN_GENESIS_KEY;
