@@ -2,11 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { blockHash, decodeTensors, encodeTensors } from '@blyan/block';
 import { parseMetaPayload } from '@blyan/model/blocks';
 import { describe, expect, it } from 'vitest';
+import { currentBackend } from './backends.ts';
 import { COMMITTED_CHECKPOINT, COMMITTED_GENESIS } from '../src/config.ts';
 import { genesisFromCheckpoint, parseGenesisFile } from '../src/genesis.ts';
 import { TINY, genesisAccount, importedBlocks, tinyCheckpoint } from './helpers.ts';
 
-describe('genesis from a checkpoint file', () => {
+// Opens no store: run in the embedded project only.
+describe.runIf(currentBackend() === 'embedded')('genesis from a checkpoint file', () => {
   it('carries the config, tokenizer and split hashes of the checkpoint into the meta block', async () => {
     const bytes = tinyCheckpoint();
     const { metadata } = decodeTensors(bytes);
