@@ -50,6 +50,7 @@ describe('the canonical genesis (public/genesis-v2)', () => {
     const first = await importedBlocks(file, checkpoint);
     expect(first[0]).toBe(file.meta);
     expect(first).toEqual(file.headers.map((h) => blockHash(h)));
-    expect(await importedBlocks(file, checkpoint)).toEqual(first);
+    // The second store, whose blocks are the pinned ones too, costs another 53 MB upload to the bucket on postgres+s3: embedded only.
+    if (currentBackend() === 'embedded') expect(await importedBlocks(file, checkpoint)).toEqual(first);
   });
 });
