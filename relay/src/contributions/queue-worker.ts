@@ -15,7 +15,7 @@ export interface QueueOptions {
 /**
  * One `blyan worker` process's loop: claim the oldest waiting contribution (PgContributionStore.claim,
  * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; wait `pollMs`
- * when the queue is empty. Stops between jobs once `signal` aborts.
+ * when none can be claimed. Stops between jobs once `signal` aborts.
  */
 export class QueueWorker {
   /** Contributions this process has judged to their end. */
@@ -27,15 +27,25 @@ export class QueueWorker {
     private readonly o: QueueOptions,
   ) {}
 
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+  /**
+   * Judges waiting contributions one at a time until none can be claimed now (each claimed job is
+   * judged to its end; `signal` stops it between jobs); how many it judged.
+   */
+  async judgeWaiting(signal?: AbortSignal): Promise<number> {
+    let n = 0;
+    while (signal?.aborted !== true) {
       const id = await this.store.claim(this.o.name, this.o.leaseMs, this.o.now());
-      if (id === undefined) {
-        await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
+      if (id === undefined) break;
       await this.worker.judge(id);
       this.judged++;
+      n++;
+    }
+    return n;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if ((await this.judgeWaiting(signal)) === 0) await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }
