@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * test) and `postgres+s3` (a throwaway PostgreSQL cluster and an s3rver, started by
  * relay/test/global-setup.ts; these tests fail, never skip, when the servers cannot start).
  */
-const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault'].map((name) => `relay/test/${name}.test.ts`);
+const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault', 'round-store', 'rounds', 'round-replicas'].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
 export default defineConfig({
@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: ['packages/*/test/**/*.test.ts', 'relay/test/**/*.test.ts', 'apps/web/test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts'],
+          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts', 'relay/test/round-replicas.test.ts'],
           provide: { backend: 'embedded' },
         },
       },

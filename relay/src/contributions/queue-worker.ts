@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Rounds } from '../rounds/rounds.ts';
 import type { PgContributionStore } from './pg-store.ts';
 import type { EvaluationWorker } from './worker.ts';
 
@@ -14,28 +15,41 @@ export interface QueueOptions {
 
 /**
  * One `blyan worker` process's loop: claim the oldest waiting contribution (PgContributionStore.claim,
- * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; wait `pollMs`
- * when the queue is empty. Stops between jobs once `signal` aborts.
+ * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; with none waiting,
+ * claim and judge a due round (Rounds.judgeNext, the same way); wait `pollMs` when neither waits.
+ * Stops between jobs once `signal` aborts.
  */
 export class QueueWorker {
   /** Contributions this process has judged to their end. */
   judged = 0;
+  /** Rounds this process has judged to their end. */
+  rounds = 0;
 
   constructor(
     private readonly store: PgContributionStore,
     private readonly worker: EvaluationWorker,
+    private readonly roundJudge: Rounds,
     private readonly o: QueueOptions,
   ) {}
+
+  /** Judges one due round; false when none is due. A round whose judging failed is taken again once its claim runs out. */
+  private async round(): Promise<boolean> {
+    try {
+      return (await this.roundJudge.judgeNext()) !== undefined;
+    } catch (e) {
+      console.error(`rounds: ${(e as Error).message}; the round is taken again once its claim runs out`);
+      return false;
+    }
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const id = await this.store.claim(this.o.name, this.o.leaseMs, this.o.now());
-      if (id === undefined) {
-        await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      await this.worker.judge(id);
-      this.judged++;
+      if (id !== undefined) {
+        await this.worker.judge(id);
+        this.judged++;
+      } else if (await this.round()) this.rounds++;
+      else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }
