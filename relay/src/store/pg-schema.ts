@@ -22,6 +22,10 @@ import type pg from 'pg';
  * round never changes; an accepted round has its verdict and a positive pool, paid by one journal
  * entry ('round', id), unique like every (kind, ref).
  */
+/** (Re)creates trigger `name`, running function `fn` on each row of `table` before `events`: safe to run again. */
+const beforeEachRow = (name: string, table: string, events: string, fn: string) =>
+  `DROP TRIGGER IF EXISTS ${name} ON ${table}; CREATE TRIGGER ${name} BEFORE ${events} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}();`;
+
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blocks (
      seq integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -234,8 +238,7 @@ export const PG_MIGRATIONS: readonly string[] = [
      END IF;
      RETURN NEW;
    END $$;
-   DROP TRIGGER IF EXISTS rounds_rules ON rounds;
-   CREATE TRIGGER rounds_rules BEFORE UPDATE OR DELETE ON rounds FOR EACH ROW EXECUTE FUNCTION blyan_round_rules();
+   ${beforeEachRow('rounds_rules', 'rounds', 'UPDATE OR DELETE', 'blyan_round_rules')}
    CREATE OR REPLACE FUNCTION blyan_round_delta_rules() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
      IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.round, OLD.account, OLD.shard) IS DISTINCT FROM (NEW.round, NEW.account, NEW.shard)) THEN
@@ -249,8 +252,7 @@ export const PG_MIGRATIONS: readonly string[] = [
      END IF;
      RETURN NEW;
    END $$;
-   DROP TRIGGER IF EXISTS round_deltas_rules ON round_deltas;
-   CREATE TRIGGER round_deltas_rules BEFORE INSERT OR UPDATE OR DELETE ON round_deltas FOR EACH ROW EXECUTE FUNCTION blyan_round_delta_rules();`,
+   ${beforeEachRow('round_deltas_rules', 'round_deltas', 'INSERT OR UPDATE OR DELETE', 'blyan_round_delta_rules')}`,
 ];
 
 /** Advisory lock keys (any constants unique to Blyan): schema migration, the append order, and a session key's login. */
