@@ -10,6 +10,7 @@ import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
+import type { Backends } from '../src/store/open.ts';
 import { createApp } from '../src/server/app.ts';
 import { type Fixture, TINY, UNLIMITED, evaluatorAccount, seededFixture } from './helpers.ts';
 
@@ -21,8 +22,12 @@ export const clock = { now: T0 };
 
 export type AccountsFixture = Fixture;
 
-/** A relay on the tiny corpus genesis, signing verdicts with `verdictSigner` (the evaluator the genesis names, by default). */
-export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount): Promise<AccountsFixture> {
+/**
+ * A relay on the tiny corpus genesis, signing verdicts with `verdictSigner` (the evaluator the
+ * genesis names, by default); `prepare` writes into its store folder before it opens (a fixed
+ * eval.secret, say).
+ */
+export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount, prepare?: (dir: string) => Promise<void>): Promise<AccountsFixture> {
   clock.now = T0;
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
@@ -31,7 +36,11 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir, backends) => openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  const open = async (dir: string, backends: Backends) => {
+    await prepare?.(dir);
+    return openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends);
+  };
+  return seededFixture(open, corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
