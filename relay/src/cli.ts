@@ -31,9 +31,9 @@ const USAGE = `usage: blyan <command> [options]
            documents of an upload reviewed, --review-votes agreeing votes that settle one.
   worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
            [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
-           judge contributions queued by relay replicas sharing that database and bucket, apart
-           from serving: any number of workers take jobs from one queue; a job whose worker dies
-           is taken again once its --lease (seconds) runs out, and is judged and credited once
+           judge contributions and due rounds of relay replicas sharing that database and bucket,
+           apart from serving: any number of workers take jobs from one queue; a job whose worker
+           dies is taken again once its --lease (seconds) runs out, and is judged and credited once
   genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
@@ -59,8 +59,9 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
 replicas sharing both serve as one relay (sign-in, rate limits, contributions and the rewards
-ledger in the database; usage rewards, datasets and rounds answer 503 embedded_only), each with
-its own --store for its lock and keys, and contributions are judged by blyan worker processes.
+ledger and rounds in the database; usage rewards and datasets answer 503 embedded_only), each
+with its own --store for its lock and keys, and contributions and rounds are judged by blyan
+worker processes.
 --database without --objects is refused. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;

@@ -45,10 +45,10 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
  * evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open
  * at a time. `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay
  * judges nothing). `backends` puts the index, sign-in (nonces, sessions), rate limits, the
- * contribution queue, assignments, the rewards journal and the evaluation secret on PostgreSQL and
+ * contribution queue, rounds, assignments, the rewards journal and the evaluation secret on PostgreSQL and
  * the payloads in S3, shared with other replicas and `blyan worker` processes, which judge what the
- * replicas queue; `dir` then keeps only this replica's own files (lock, keys, and the
- * accounts.sqlite of the embedded-only usage, data hub and rounds, which it then refuses).
+ * replicas queue (contributions and rounds); `dir` then keeps only this replica's own files (lock,
+ * keys, and the accounts.sqlite of the embedded-only usage and data hub, which it then refuses).
  */
 export async function openRelay(
   dir: string,
@@ -77,8 +77,6 @@ export async function openRelay(
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret, shared);
     await accounts.judging.resume();
     accounts.data.worker.resume();
-
-    await accounts.rounds.resume();
     return {
       objects,
       index,
@@ -90,8 +88,6 @@ export async function openRelay(
       async close() {
         await accounts.judging.drain();
         await accounts.data.worker.drain();
-
-        await accounts.rounds.drain();
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();

@@ -31,15 +31,15 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('accounts schema 1 to 6', async () => {
-  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables with their dataset columns', async () => {
+describe('accounts schema 1 to 7', async () => {
+  it('keeps decided contributions, closes waiting ones as evaluation_failed, adds assignments, the data hub, usage pool and rounds tables with their dataset and claim columns', async () => {
     const path = join(dir, 'accounts.sqlite');
     const old = new Database(path);
     old.exec(SCHEMA_1_CONTRIBUTIONS);
     old.close();
     const db = openAccountsDb(path);
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(6);
+      expect(db.pragma('user_version', { simple: true })).toBe(7);
       const store = new SqliteContributionStore(db, new Journal(db, Date.now));
       expect(await store.get(1)).toMatchObject({ status: 'accepted', credit: 7, verdict: null });
       expect(await store.get(2)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', detail: expect.stringContaining('submit it again') });
@@ -49,6 +49,24 @@ describe('accounts schema 1 to 6', async () => {
       expect(db.prepare('SELECT (SELECT COUNT(*) FROM usage_counts) + (SELECT COUNT(*) FROM usage_periods) AS n').get()).toEqual({ n: 0 });
       for (const table of ['rounds', 'round_deltas', 'round_momentum']) expect(db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()).toEqual({ n: 0 });
       expect(db.prepare('SELECT COUNT(*) AS n FROM rounds WHERE dataset IS NULL AND genesis_bound IS NULL AND uploaders IS NULL').get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT COUNT(*) AS n FROM rounds WHERE seats > 0 AND issued = 0 AND filled = 0 AND claimed_until = 0 AND claimed_by IS NULL').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('counts the units and deltas of rounds opened before schema 7 into their rows, unclaimed', () => {
+    const path = join(dir, 'rounds6.sqlite');
+    const db6 = openAccountsDb(path);
+    db6.exec("INSERT INTO rounds (id, slot, meta, base, steps, status, seed, commitment, opened_at) VALUES (1, 's', 'm', 'b', 16, 'open', 'x', 'y', 0)");
+    db6.exec("INSERT INTO round_deltas (round, account, shard, issued_at, status) VALUES (1, 'a', 0, 0, 'assigned'), (1, 'b', 1, 0, 'assigned')");
+    db6.exec("UPDATE round_deltas SET delta = x'01', payload_hash = 'h', submitted_at = 1, status = 'submitted' WHERE account = 'b'");
+    for (const column of ['seats', 'issued', 'filled', 'claimed_until', 'claimed_by']) db6.exec(`ALTER TABLE rounds DROP COLUMN ${column}`);
+    db6.pragma('user_version = 6');
+    db6.close();
+    const db = openAccountsDb(path);
+    try {
+      expect(db.prepare('SELECT seats, issued, filled, claimed_until, claimed_by FROM rounds WHERE id = 1').get()).toEqual({ seats: 8, issued: 2, filled: 1, claimed_until: 0, claimed_by: null });
     } finally {
       db.close();
     }

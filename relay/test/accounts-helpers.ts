@@ -12,6 +12,7 @@ import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
+import type { Backends } from '../src/store/open.ts';
 import { createApp } from '../src/server/app.ts';
 import { openWorkerProcess } from '../src/worker-process.ts';
 import { type Fixture, TINY, UNLIMITED, evaluatorAccount, seededFixture } from './helpers.ts';
@@ -38,9 +39,10 @@ export const LEASE_MS = 60_000;
 /**
  * A relay on the tiny corpus genesis, on this test project's back-end, signing verdicts with
  * `verdictSigner` (the evaluator the genesis names, by default): itself when embedded, through an
- * evaluation worker on postgres+s3, where replicas only queue.
+ * evaluation worker on postgres+s3, where replicas only queue. `prepare` writes into its store folder
+ * before it opens (a fixed eval.secret, say).
  */
-export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount): Promise<AccountsFixture> {
+export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount, prepare?: (dir: string) => Promise<void>): Promise<AccountsFixture> {
   clock.now = T0;
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
@@ -49,7 +51,11 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
     now: () => clock.now,
     ...overrides,
   };
-  const f = await seededFixture((dir, backends) => openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  const open = async (dir: string, backends: Backends) => {
+    await prepare?.(dir);
+    return openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends);
+  };
+  const f = await seededFixture(open, corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
   const { database, objects } = f.backend.backends;
   const worker =
     database === undefined || objects === undefined || verdictSigner === null

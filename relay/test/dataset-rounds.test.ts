@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { type Address, type Hash, blockHash } from '@blyan/block';
 import { parseVerdict, sampleCommitment } from '@blyan/chain';
 import { encodeDelta, sparsifyDelta } from '@blyan/delta';
@@ -6,6 +7,7 @@ import { type ParamMap, Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { evalSecretPath } from '../src/contributions/eval-secret.ts';
 import { corpusDocs } from '../src/corpus.ts';
 import { DEFAULT_DATA_CONFIG } from '../src/data/config.ts';
 import { isHidden } from '../src/data/hidden.ts';
@@ -41,12 +43,12 @@ function gibberish(seed: number): string {
 let f: AccountsFixture;
 let uploader: LoggedIn;
 
-async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10): Promise<void> {
+async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10, prepare?: (dir: string) => Promise<void>): Promise<void> {
   f = await accountsFixture({
     maxRelativeNorm,
     rounds,
     data: { ...DEFAULT_DATA_CONFIG, hiddenFraction: 0.25, sampleSize: 2, tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } } },
-  });
+  }, undefined, prepare);
   uploader = await login(f.app);
 }
 afterEach(() => f.close());
@@ -77,10 +79,10 @@ function model(unit: WorkUnit): { params: ParamMap; base: ParamMap } {
   return { params, base: slotParams(plan.find((s) => s.name === unit.slot)!, f.genesis.find((b) => blockHash(b.header) === unit.base)!.payload) };
 }
 
-/** `unit.steps` AdamW steps (at `lr`) of the unit's expert on `texts`: its trained tensors. */
-function tune(unit: WorkUnit, texts: readonly string[], lr: number): Promise<ParamMap> {
+/** `steps` AdamW steps (at `lr`; the unit's H by default) of the unit's expert on `texts`: its trained tensors. */
+function tune(unit: WorkUnit, texts: readonly string[], lr: number, steps = unit.steps): Promise<ParamMap> {
   const tokenizer = Tokenizer.fromJSON(parseMetaPayload(f.genesis[0]!.payload).tokenizer);
-  return trainExpert(TINY, model(unit).params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, texts), { steps: unit.steps, B: 8, lr, stride: 7919, threads: 1 });
+  return trainExpert(TINY, model(unit).params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, texts), { steps, B: 8, lr, stride: 7919, threads: 1 });
 }
 
 const shardTexts = async (unit: WorkUnit) => ((await (await f.app.request(unit.shard.url)).json()) as { docs: { text: string }[] }).docs.map((d) => d.text);
@@ -91,12 +93,14 @@ async function trained(unit: WorkUnit): Promise<Uint8Array> {
 }
 
 /**
- * A saboteur's delta: what training on its dataset shard changes, minus what training
- * on the genesis corpus changes (at a fifth of the rate). It helps the new domain and harms the old one.
+ * A saboteur's delta: what training on its dataset shard changes (twice the unit's H), minus what
+ * training on the genesis corpus changes (at a fifth of the rate). It helps the new domain and
+ * harms the old one. (At the unit's H its dataset gain was not significant in 1 run of 12, and its
+ * genesis harm within the bound in another.)
  */
 async function sabotaged(unit: WorkUnit): Promise<Uint8Array> {
   const { base } = model(unit);
-  const fresh = await tune(unit, await shardTexts(unit), 5e-2);
+  const fresh = await tune(unit, await shardTexts(unit), 5e-2, 2 * unit.steps);
   const old = await tune(unit, corpusDocs.train().slice(0, 16).map((d) => d.text), 1e-2);
   const moved = Object.fromEntries(Object.entries(base).map(([k, w]) => [k, w.map((x, i) => x + (fresh[k]![i]! - x) - 1.5 * (old[k]![i]! - x))]));
   return encodeDelta(sparsifyDelta(base, moved, 0.1));
@@ -139,7 +143,7 @@ describe('rounds on a chain-D dataset', () => {
 
     // The third delta filled the round: it is judged in the background.
     await rounds().drain();
-    const r = f.relay.accounts.roundStore.round(round)!;
+    const r = (await f.relay.accounts.roundStore.round(round))!;
     expect(r).toMatchObject({ status: 'accepted', reason: null, dataset: 'tales' });
     const result = { block: r.block };
     expect(r.genesis_lower!).toBeGreaterThan(-r.genesis_bound!);
@@ -171,7 +175,7 @@ describe('rounds on a chain-D dataset', () => {
     expect((await post(c!.unit.round, bytes)).status).toBe(401);
     const stranger = await login(f.app);
     expect(await (await post(c!.unit.round, bytes, stranger.cookie)).json()).toMatchObject({ error: { code: 'no_work_unit' } });
-    expect(f.relay.accounts.roundStore.deltas(c!.unit.round)).toEqual([]);
+    expect(await f.relay.accounts.roundStore.deltas(c!.unit.round)).toEqual([]);
     expect((await f.app.request('/v1/rounds/unit?dataset=tales')).status).toBe(401);
   });
 
@@ -189,7 +193,7 @@ describe('rounds on a chain-D dataset', () => {
     const res = await ask('open-book');
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ error: { code: 'dataset_unjudgeable' } });
-    expect(f.relay.accounts.roundStore.allOpen()).toEqual([]);
+    expect(await f.relay.accounts.roundStore.withRoom(f.meta, 'open-book')).toEqual([]);
   });
 
   it('rejects a round whose dataset gained a version while it was open (its shards changed), and opens the next on the new head', async () => {
@@ -205,7 +209,19 @@ describe('rounds on a chain-D dataset', () => {
 
 describe('the genesis domain guards a dataset round', () => {
   // A tighter bound than production (0.01 bits per byte): the tiny model's experts move its loss little.
-  beforeEach(() => fixture({ ...ROUNDS, windows: 128, dataset: { ...ROUNDS.dataset, genesisBudgetBpb: 0.002 } }, 100));
+  // The screen keeps every delta (the genesis part costs some their own shard's significance; the
+  // screen is tested in rounds.test.ts): what is judged here is the aggregate.
+  // The store's evaluation secret is fixed, so the dataset's held-out part (and so its public
+  // shards) is the same every run: with a random one, 1 run in 10 held out documents on which the
+  // saboteur's dataset gain was nil (mean 0.0004 nats/token). The round's seed, and so the windows
+  // judged, stays random.
+  beforeEach(() =>
+    fixture(
+      { ...ROUNDS, windows: 128, screen: { ...ROUNDS.screen, own: { confidence: 0.6, margin: -1 } }, dataset: { ...ROUNDS.dataset, genesisBudgetBpb: 0.002 } },
+      100,
+      (dir) => writeFile(evalSecretPath(dir), createHash('sha256').update('dataset-rounds: the genesis guard').digest(), { mode: 0o600 }),
+    ),
+  );
 
   it('refuses a round that improves the dataset but makes the genesis hidden split worse than the bound allows: no block, no credit', async () => {
     await accepted(Array.from({ length: 40 }, (_, k) => gibberish(k + 1)));
@@ -217,12 +233,13 @@ describe('the genesis domain guards a dataset round', () => {
       expect(res.status, await res.clone().text()).toBe(202);
     }
     await rounds().drain();
-    const r = f.relay.accounts.roundStore.round(round)!;
+    const r = (await f.relay.accounts.roundStore.round(round))!;
+    expect((await f.relay.accounts.roundStore.deltas(round)).map((d) => d.status)).toEqual(['kept', 'kept', 'kept']);
     expect(r, `${r.reason} ${r.genesis_change} ${r.genesis_lower} ${r.genesis_bound}`).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^genesis_worse/) });
     expect(r.lower!).toBeGreaterThan(ROUNDS.test.margin);
     expect(r.genesis_lower!).toBeLessThan(-r.genesis_bound!);
     expect(await f.relay.index.paramIndex(f.meta)).toEqual(before);
     for (const who of [uploader.account, ...team.map((c) => c.who.account)]) expect(await credited(who)).toBe(0);
-    expect(f.relay.accounts.roundStore.momentum(r.slot, f.meta)).toBeNull();
+    expect(await f.relay.accounts.roundStore.momentum(r.slot, f.meta)).toBeNull();
   });
 });

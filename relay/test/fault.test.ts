@@ -162,14 +162,14 @@ it('replays the whole shared chain in blyan verify, session-signed contributions
   expect(Number(sessionSigned.rows[0].n)).toBeGreaterThan(0);
 });
 
-it('refuses what would split state between replicas: usage, datasets and rounds on a replica, and a shared database without a shared bucket', async () => {
+it('refuses what would split state between replicas: usage, datasets and rounds on a dataset on a replica, and a shared database without a shared bucket', async () => {
   const r = replicas[1]!;
   const refused = [
     fetch(`${r.url}/v1/usage`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }),
     fetch(`${r.url}/v1/datasets`),
     fetch(`${r.url}/v1/datasets/spam/uploads`, { method: 'POST', body: 'x' }),
     fetch(`${r.url}/v1/votes`, { method: 'POST', body: '{}' }),
-    fetch(`${r.url}/v1/rounds/unit`),
+    fetch(`${r.url}/v1/rounds/unit?dataset=spam`),
   ];
   for (const res of await Promise.all(refused)) {
     expect(res.status).toBe(503);

@@ -126,7 +126,7 @@ describe('a work unit of a round on the CPU reference against a real relay', () 
     await closed;
     const first = units().at(-1)!;
     expect(first).toMatchObject({ state: 'unsent', note: expect.stringContaining('ask for a new work unit') });
-    expect(f.relay.accounts.roundStore.round(first.round)).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^no_deltas/) });
+    expect(await f.relay.accounts.roundStore.round(first.round)).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^no_deltas/) });
     posts.length = 0;
     expect(await contributeRound(ctx, 2)).toBe(true);
     const next = units().at(-1)!;

@@ -14,18 +14,22 @@ import { EvaluationWorker } from '../contributions/worker.ts';
 import type { Ledger } from '../ledger.ts';
 import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
+import { hostname } from 'node:os';
+import { PgRoundStore } from '../rounds/pg-store.ts';
 import { Rounds } from '../rounds/rounds.ts';
-import { RoundStore } from '../rounds/store.ts';
+import { type RoundStore, SqliteRoundStore } from '../rounds/store.ts';
 import { PgKeyLimiter } from '../server/pg-rate-store.ts';
 import { type KeyLimiter, RateLimiter } from '../server/rate-limit.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
-/** Who judges queued contributions: this process (the embedded relay), or `blyan worker` processes polling the shared queue. */
+/** Who judges queued contributions and due rounds: this process (the embedded relay), or `blyan worker` processes polling the shared queue. */
 export interface Judging {
-  /** The evaluator key that judges contributions made under meta block `meta`, or null if none will. */
+  /** The evaluator key that judges contributions and rounds made under meta block `meta`, or null if none will. */
   evaluator(meta: Hash | null): Promise<Address | null>;
   enqueue(id: number): void;
+  /** Rounds may have become due (a unit was handed out, a delta arrived). */
+  roundsDue(): void;
   resume(): Promise<void>;
   drain(): Promise<void>;
 }
@@ -35,7 +39,7 @@ export interface Accounts {
   readonly db: Database.Database;
   readonly config: AccountsConfig;
   readonly auth: AuthStore;
-  /** The SQLite journal that usage, the data hub and rounds post to (embedded-only features). */
+  /** The SQLite journal that usage and the data hub post to (embedded-only features), and rounds on the embedded relay. */
   readonly journal: Journal;
   /** The rewards book the API reads: `journal`, or the shared journal on PostgreSQL. */
   readonly book: RewardsBook;
@@ -48,9 +52,9 @@ export interface Accounts {
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
   /**
-   * True when accounts live on a PostgreSQL database shared with other replicas: usage rewards,
-   * the data hub and rounds, still kept in this replica's accounts.sqlite, are then refused
-   * (503 embedded_only) rather than split between replicas.
+   * True when accounts live on a PostgreSQL database shared with other replicas: usage rewards and
+   * the data hub, still kept in this replica's accounts.sqlite, are then refused (503
+   * embedded_only) rather than split between replicas.
    */
   readonly replicated: boolean;
   /** Datasets: uploads, their gates and reviews (chain D). */
@@ -72,20 +76,31 @@ function byWorkers(index: IndexStore): Judging {
       return h?.type === 'meta' ? (h.meta.evaluators[0] ?? null) : null;
     },
     enqueue() {},
+    roundsDue() {},
     async resume() {},
     async drain() {},
   };
 }
 
-/** Judged here, one at a time, by the EvaluationWorker, while the meta block names this relay's key. */
-function inProcess(worker: EvaluationWorker, index: IndexStore, key: Signer | null): Judging {
+/** Judged here, one at a time (the EvaluationWorker, and Rounds' own queue), while the meta block names this relay's key. */
+function inProcess(worker: EvaluationWorker, rounds: Rounds, index: IndexStore, key: Signer | null): Judging {
   return {
     evaluator: async (meta) => ((await namedEvaluator(index, key, meta))?.address.toLowerCase() as Address | undefined) ?? null,
     enqueue: (id) => worker.enqueue(id),
-    resume: () => worker.resume(),
-    drain: () => worker.drain(),
+    roundsDue: () => rounds.closeDue(),
+    async resume() {
+      await worker.resume();
+      await rounds.resume();
+    },
+    async drain() {
+      await worker.drain();
+      await rounds.drain();
+    },
   };
 }
+
+/** How long a judge's claim on a round holds before another may take it (a judge that died): the embedded relay's; `blyan worker` has --lease. */
+export const ROUND_LEASE_MS = 10 * 60_000;
 
 /**
  * Everything but the auth store, which is made first: the block Ledger's rules ask it about
@@ -106,8 +121,8 @@ export function openAccounts(
   const worker = new EvaluationWorker({ ...chain, evaluator, store: contributions, config });
   const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
 
-  const roundStore = new RoundStore(db);
-  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, data: data.store, accounts: config, config: config.rounds });
+  const roundStore: RoundStore = shared === undefined ? new SqliteRoundStore(db, journal) : new PgRoundStore(shared);
+  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: data.store, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
   return {
     db,
     config,
@@ -117,7 +132,7 @@ export function openAccounts(
     contributions,
     evaluator,
     verdictSigner: chain.verdictSigner,
-    judging: shared === undefined ? inProcess(worker, chain.index, chain.verdictSigner) : byWorkers(chain.index),
+    judging: shared === undefined ? inProcess(worker, rounds, chain.index, chain.verdictSigner) : byWorkers(chain.index),
     assigner: new Assigner(shared === undefined ? new SqliteAssignments(db) : new PgAssignments(shared)),
     limiter:
       shared === undefined

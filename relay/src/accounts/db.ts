@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { DATA_TABLES } from '../data/schema.ts';
-import { ROUNDS_SCHEMA, ROUND_DATASETS } from '../rounds/schema.ts';
+import { ROUNDS_SCHEMA, ROUND_CLAIMS, ROUND_DATASETS } from '../rounds/schema.ts';
 import { openSqlite } from '../store/sqlite-file.ts';
 
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /** Each account's live assignment (schema 2). */
 const ASSIGNMENTS = `CREATE TABLE IF NOT EXISTS assignments (
@@ -101,6 +101,7 @@ ${USAGE_POOL}
 
 ${ROUNDS_SCHEMA}
 ${ROUND_DATASETS}
+${ROUND_CLAIMS}
 `;
 
 /**
@@ -130,6 +131,8 @@ ${ASSIGNMENTS}
   4: ROUNDS_SCHEMA,
   /** Schema 5 to 6 (issue 14): rounds on a chain-D dataset (relay/src/rounds/schema.ts). */
   5: ROUND_DATASETS,
+  /** Schema 6 to 7 (issue 16): rounds count their units and are judged by claim (relay/src/rounds/schema.ts). */
+  6: ROUND_CLAIMS,
 };
 
 export const accountsPath = (dir: string) => join(dir, 'accounts.sqlite');

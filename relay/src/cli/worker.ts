@@ -12,7 +12,7 @@ export interface RunningWorker {
 }
 
 /**
- * `blyan worker`: judges contributions from the queue of relay replicas sharing --database and
+ * `blyan worker`: judges contributions and due rounds of relay replicas sharing --database and
  * --objects, signing verdicts with --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else
  * <store>/evaluator.key. Runs until stopped; a job it holds when killed is taken again by any
  * worker once its --lease (seconds) runs out.
@@ -39,13 +39,13 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
   const w = await openWorkerProcess(dir, { database, objects }, relayRules(maxPayload), { ...base, minImprovement: delta }, privateKeyToAccount(key.key), { name: `${hostname()}:${process.pid}`, leaseMs, pollMs });
   const stop = new AbortController();
   const running = w.queue.run(stop.signal);
-  log(`blyan worker ${hostname()}:${process.pid} judging contributions as evaluator ${key.address} (lease ${leaseMs / 1000} s)`);
+  log(`blyan worker ${hostname()}:${process.pid} judging contributions and rounds as evaluator ${key.address} (lease ${leaseMs / 1000} s)`);
   return {
     async stop() {
       stop.abort();
       await running;
       await w.close();
-      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s)`);
+      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s) and ${w.queue.rounds} round(s)`);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Rounds } from '../rounds/rounds.ts';
 import type { PgContributionStore } from './pg-store.ts';
 import type { EvaluationWorker } from './worker.ts';
 
@@ -14,16 +15,20 @@ export interface QueueOptions {
 
 /**
  * One `blyan worker` process's loop: claim the oldest waiting contribution (PgContributionStore.claim,
- * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; wait `pollMs`
- * when none can be claimed. Stops between jobs once `signal` aborts.
+ * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; with none waiting,
+ * claim and judge a due round (Rounds.judgeNext, the same way); wait `pollMs` when neither waits.
+ * Stops between jobs once `signal` aborts.
  */
 export class QueueWorker {
   /** Contributions this process has judged to their end. */
   judged = 0;
+  /** Rounds this process has judged to their end. */
+  rounds = 0;
 
   constructor(
     private readonly store: PgContributionStore,
     private readonly worker: EvaluationWorker,
+    private readonly roundJudge: Rounds,
     private readonly o: QueueOptions,
   ) {}
 
@@ -43,9 +48,21 @@ export class QueueWorker {
     return n;
   }
 
+  /** Judges one due round; false when none is due. A round whose judging failed is taken again once its claim runs out. */
+  private async round(): Promise<boolean> {
+    try {
+      return (await this.roundJudge.judgeNext()) !== undefined;
+    } catch (e) {
+      console.error(`rounds: ${(e as Error).message}; the round is taken again once its claim runs out`);
+      return false;
+    }
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if ((await this.judgeWaiting(signal)) === 0) await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
+      if ((await this.judgeWaiting(signal)) > 0) continue;
+      if (await this.round()) this.rounds++;
+      else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }

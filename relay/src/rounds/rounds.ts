@@ -6,7 +6,6 @@ import { type ParamMap, Tokenizer } from '@blyan/model';
 import { encodeSlotPayload, slotParams } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { type Seen, type Submission, aggregate, combine, roundCredit, splitCredit } from '@blyan/rounds';
-import type Database from 'better-sqlite3';
 import { type Shard, shardBody } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import type { EvalContext } from '../contributions/hidden-eval.ts';
@@ -15,19 +14,24 @@ import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import type { WorkerDeps } from '../contributions/worker.ts';
 import { type Refusal, refuse } from '../contributions/refusal.ts';
 import { drawWindows, freshSample } from '../contributions/sample.ts';
-import { type Journal, REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
+import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
-import type { DeltaOutcome, RoundRow, RoundStore, SourceCredit } from './store.ts';
+import { type Claim, type Decision, type DeltaOutcome, type RoundRow, type RoundStore, type SourceCredit, roundUploaders } from './store.ts';
 import { datasetSlots } from './dataset-slots.ts';
 import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, metaSplitTarget } from './target.ts';
 import { roundWindows, windowLosses } from './window-losses.ts';
 
-/** The evaluation worker's dependencies, with the round store, the data hub's store and both configurations. */
+/** Who judges: the name a claim is made under (host and process), and how long a claim holds before another judge may take the round. */
+export interface JudgeName {
+  readonly name: string;
+  readonly leaseMs: number;
+}
+
+/** The evaluation worker's dependencies, with the round store, the data hub's store, both configurations and the judge's name. */
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
-  readonly db: Database.Database;
-  readonly journal: Journal;
   readonly store: RoundStore;
+  readonly judge: JudgeName;
   readonly data: DataStore;
   readonly accounts: AccountsConfig;
   readonly config: RoundsConfig;
@@ -58,21 +62,29 @@ const ROUTING_WINDOWS = 4;
 /** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */
 const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').update(`${seed}:${id}`).digest());
 
+/** How a decided round ended, from its row. */
+const resultOf = (r: RoundRow): RoundResult => ({ round: r.id, accepted: r.status === 'accepted', reason: r.reason, block: r.block });
+
 /**
  * Rounds per slot. `unit` hands a signed-in account a work unit in the open round that still has
- * room (else opens the next expert slot's round on its head, with a fresh committed seed);
- * `submit` stores the account's delta after the intake bounds (density, norm); `close` judges the
- * round: each delta's loss before and after on a sample of its own shard, copies and hurting
+ * room (else opens the next expert slot's round on its head, with a fresh committed seed; each unit
+ * of a round gets its own shard); `submit` stores the account's delta after the intake bounds
+ * (density, norm). A judge claims a due round (RoundStore.claim: full, or open past its time) and
+ * judges it: each delta's loss before and after on a sample of its own shard, copies and hurting
  * deltas dropped (screen), the rest averaged into one Nesterov outer step, the aggregate block
  * judged by the paired test on hidden-pool windows the round's seed draws, the verdict signed
  * (revealing the seed), the block appended with it, and the pool credited to the kept authors in
- * proportion to their own improvement. One round is judged at a time.
+ * proportion to their own improvement. The embedded relay judges in-process, one round at a time
+ * (`closeDue`, `close`); `blyan worker` processes call `judgeNext`. Whatever two judges do twice
+ * (a claim that ran out), the store does once: the first verdict stored is the round's, and its
+ * credit is paid once.
  */
 export class Rounds {
   private readonly queue = new SerialQueue();
-  private readonly closing = new Set<number>();
-  private slotTurn = 0;
-  private shardTurn = 0;
+  /** Rounds this process is judging, by id. */
+  private readonly judging = new Map<number, Promise<RoundResult>>();
+  /** Whether a pass over the due rounds is queued and not yet started. */
+  private passQueued = false;
   private readonly genesisModels = new Map<Hash, Promise<ParamMap>>();
   /** Per dataset, the `meta:version` whose held-out part was counted large enough: tokenized once per version, not per request. */
   private readonly heldOutChecked = new Map<string, string>();
@@ -117,19 +129,21 @@ export class Rounds {
 
   /** `account`'s work unit in the open round on `target` that still has room (else in the next expert slot's new round on it). */
   async unit(account: Address, target: RoundTarget = this.metaSplit): Promise<WorkUnit> {
-    const { index, store, accounts, config } = this.d;
+    const { index, store, accounts } = this.d;
     const meta = await index.metaHead();
     if (meta === null) throw new Error('the relay holds no model');
     const docs = target.docs();
     const version = await target.version(meta);
-    const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && !this.closing.has(r.id);
-    const held = store.openUnit(account, target.dataset);
-    const round = held === undefined ? undefined : store.round(held.round)!;
+    const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && r.claimed_by === null;
+    const held = await store.openUnit(account, target.dataset);
+    const round = held === undefined ? undefined : await store.round(held.round);
     if (held !== undefined && live(round!)) return this.view(round!, held.shard, docs, target);
-    const room = store.openRounds(meta, target.dataset).find((r) => live(r) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta, target, version));
-    const shard = this.shardTurn++ % Math.ceil(docs.length / accounts.shardDocs);
-    store.issue(room.id, account, shard, accounts.now());
-    return this.view(room, shard, docs, target);
+    const shards = Math.ceil(docs.length / accounts.shardDocs);
+    for (;;) {
+      const room = (await store.withRoom(meta, target.dataset)).find(live) ?? (await this.openNext(meta, target, version));
+      const unit = await store.issue(room.id, account, accounts.now(), (seat) => (room.id * room.seats + seat) % shards);
+      if (unit !== undefined) return this.view(room, unit.shard, docs, target);
+    }
   }
 
   private view(r: RoundRow, shard: number, docs: readonly TrainDoc[], target: RoundTarget): WorkUnit {
@@ -142,9 +156,9 @@ export class Rounds {
     const ctx = await evaluator.context(meta);
     const heads = await index.paramIndex((await index.versionOf(meta))!);
     const experts = target.dataset === null ? [...ctx.plan.values()].filter((s) => s.type === 'expert').map((s) => s.name) : await this.datasetExperts(ctx, heads, target, datasetHead);
-    const slot = experts[this.slotTurn++ % experts.length]!;
+    const slot = experts[(experts.indexOf((await store.lastSlot(meta, target.dataset)) ?? '') + 1) % experts.length]!;
     const { seed, commitment } = freshSample();
-    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now(), dataset: target.dataset, datasetHead }))!;
+    return (await store.round(await store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seats: config.contributors, seed, commitment, at: accounts.now(), dataset: target.dataset, datasetHead })))!;
   }
 
   /** The expert slots rounds on a dataset train (datasetSlots on the current heads), chosen once per meta block and dataset version. */
@@ -178,10 +192,10 @@ export class Rounds {
   /** Stores `account`'s delta in its work unit of `round` after the intake bounds; nothing is stored on a refusal. */
   async submit(account: Address, round: number, bytes: Uint8Array): Promise<{ ok: true; id: number } | Refusal> {
     const { store, index, objects, evaluator, accounts } = this.d;
-    const r = store.round(round);
+    const r = await store.round(round);
     if (r === undefined) return refuse(422, 'unknown_round', `there is no round ${round}`);
     if (r.status !== 'open') return refuse(409, 'round_closed', `round ${round} is ${r.status}; ask for a new work unit`);
-    const unit = store.unit(round, account);
+    const unit = await store.unit(round, account);
     if (unit === undefined) return refuse(403, 'no_work_unit', `${account} holds no work unit in round ${round}`);
     if (unit.status !== 'assigned') return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
     const slot = (await evaluator.context(r.meta)).plan.get(r.slot)!;
@@ -199,52 +213,96 @@ export class Rounds {
       if (e instanceof DeltaError) return refuse(e.code === 'malformed_delta' ? 400 : 422, e.code, e.message);
       throw e;
     }
-    // Judging reads the round's deltas before its first await and keeps the round open until it
-    // decides: a delta filled meanwhile would be neither judged nor credited, and could not be sent again.
-    if (this.closing.has(round)) return refuse(409, 'round_closed', `round ${round} is being judged; ask for a new work unit`);
-    if (!store.fill(unit.id, bytes, payloadHash(bytes), accounts.now())) return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
+    // A claimed round takes no delta (RoundStore.fill): one filled after its judge read the deltas
+    // would be neither judged nor credited, and could not be sent again.
+    const filled = await store.fill(round, unit.id, bytes, payloadHash(bytes), accounts.now());
+    if (filled === 'round_closed') return refuse(409, 'round_closed', `round ${round} is being judged; ask for a new work unit`);
+    if (filled === 'already_submitted') return refuse(409, 'already_submitted', `${account} already submitted a delta to round ${round}`);
     return { ok: true, id: unit.id };
   }
 
-  /**
-   * The rounds to judge now: each full round whose every work unit holds a delta, and each open
-   * longer than `openMs`. Returns their ids; their judgements run in the background, one at a time.
-   */
-  closeDue(): number[] {
-    const { store, config, accounts } = this.d;
-    const full = store.allOpen().filter((r) => store.units(r.id) >= config.contributors && store.filled(r.id) >= config.contributors).map((r) => r.id);
-    const due = [...new Set([...full, ...store.due(accounts.now() - config.openMs)])].filter((id) => !this.closing.has(id));
-    for (const id of due) this.close(id).catch((e: unknown) => console.error(`round ${id}: ${(e as Error).message}`));
-    return due;
+  /** What this judge may claim now. */
+  private claimant(): Claim {
+    const { judge, accounts, config } = this.d;
+    const now = accounts.now();
+    return { by: judge.name, now, leaseMs: judge.leaseMs, openedBy: now - config.openMs };
   }
 
   /**
-   * Judges round `id` (queued behind any round being judged). From this call until the judgement
-   * ends the round takes no delta and hands out no work unit.
+   * Judges the due rounds in this process (the embedded relay, on every unit request and delta):
+   * queues one pass that claims and judges them one at a time, unless a pass is already waiting.
+   * Finding none is one query.
    */
-  close(id: number): Promise<RoundResult> {
-    this.closing.add(id);
-    return this.queue.run(() => this.judge(id)).finally(() => this.closing.delete(id));
+  closeDue(): void {
+    if (this.passQueued) return;
+    this.passQueued = true;
+    void this.queue.run(async () => {
+      this.passQueued = false;
+      try {
+        while ((await this.judgeNext()) !== undefined);
+      } catch (e) {
+        console.error(`rounds: ${(e as Error).message}; the round is taken again once its claim runs out`);
+      }
+    });
+  }
+
+  /** Claims the oldest due round and judges it to its end; undefined when none is due (a `blyan worker`'s turn at rounds). */
+  async judgeNext(): Promise<RoundResult | undefined> {
+    const id = await this.d.store.claim(this.claimant());
+    return id === undefined ? undefined : this.track(id);
+  }
+
+  /**
+   * Claims round `id` now, due or not, and judges it behind any round being judged here. From the
+   * claim on, the round takes no delta and hands out no unit. Throws if another judge holds it.
+   */
+  async close(id: number): Promise<RoundResult> {
+    const running = this.judging.get(id);
+    if (running !== undefined) return running;
+    if ((await this.d.store.claim(this.claimant(), id)) === undefined) throw new Error(`round ${id} is not open, or another judge holds it`);
+    return this.queue.run(() => this.track(id));
+  }
+
+  private track(id: number): Promise<RoundResult> {
+    const p = this.settle(id).finally(() => this.judging.delete(id));
+    this.judging.set(id, p);
+    return p;
   }
 
   drain(): Promise<void> {
     return this.queue.drain();
   }
 
-  /** Finishes every round a previous run left `appending`. */
+  /**
+   * The embedded relay at start: every claim a previous run left ends now (its store lock proves no
+   * other judge runs), and a pass judges what is due, finishing rounds left judging or appending.
+   */
   async resume(): Promise<void> {
-    for (const id of this.d.store.withStatus('appending')) await this.queue.run(() => this.append(this.d.store.round(id)!));
+    await this.d.store.release();
+    this.closeDue();
   }
 
-  private reject(id: number, reason: string, outcomes: readonly DeltaOutcome[] = []): RoundResult {
-    this.d.store.decide(id, { accepted: false, reason, at: this.d.accounts.now(), block: null, header: null, payload: null, verdict: null, improvement: null, lower: null, pool: null, genesis: null, uploaders: [], outcomes, momentum: null });
-    return { round: id, accepted: false, reason, block: null };
+  /** Takes a claimed round to its end: judged if open, appended and paid if appending, else as it was decided. */
+  private async settle(id: number): Promise<RoundResult> {
+    const r = (await this.d.store.round(id))!;
+    if (r.status === 'open') return this.judge(r);
+    if (r.status === 'appending') return this.append(r);
+    return resultOf(r);
   }
 
-  private async judge(id: number): Promise<RoundResult> {
+  /** Stores the verdict unless another judge stored one first, then takes the round to its end by whichever verdict is stored. */
+  private async decide(id: number, d: Decision): Promise<RoundResult> {
+    await this.d.store.decide(id, d);
+    return this.settle(id);
+  }
+
+  private reject(id: number, reason: string, outcomes: readonly DeltaOutcome[] = []): Promise<RoundResult> {
+    return this.decide(id, { accepted: false, reason, at: this.d.accounts.now(), block: null, header: null, payload: null, verdict: null, improvement: null, lower: null, pool: null, genesis: null, uploaders: [], outcomes, momentum: null });
+  }
+
+  private async judge(r: RoundRow): Promise<RoundResult> {
     const { index, objects, evaluator, store, accounts, config } = this.d;
-    const r = store.round(id);
-    if (r === undefined || r.status !== 'open') throw new Error(`round ${id} is not open`);
+    const id = r.id;
     const signer = await namedEvaluator(index, this.d.verdictSigner, r.meta);
     if (signer === null) return this.reject(id, NO_EVALUATOR);
     const ctx = await evaluator.context(r.meta);
@@ -253,7 +311,7 @@ export class Rounds {
     const target = this.targetOf(r.dataset);
     const version = await target.version(r.meta);
     if (version !== r.dataset_head) return this.reject(id, `stale_dataset: the head of dataset ${r.dataset} is now ${version}; its shards changed`);
-    const rows = store.deltas(id);
+    const rows = await store.deltas(id);
     if (rows.length === 0) return this.reject(id, 'no_deltas: nobody submitted a delta');
     const slot = ctx.plan.get(r.slot)!;
     const params = await evaluator.assemble(ctx, heads);
@@ -273,8 +331,8 @@ export class Rounds {
       const after = await windowLosses(ctx, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
       submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
     }
-    const earlier: Seen[] = store.recent(r.slot, id, config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
-    const momentum = store.momentum(r.slot, r.meta);
+    const earlier: Seen[] = (await store.recent(r.slot, id, config.history)).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));
+    const momentum = await store.momentum(r.slot, r.meta);
     const agg = aggregate(submissions, earlier, momentum === null ? null : { momentum }, { ...config.screen, ...config.outer });
     const outcome = (credits: ReadonlyMap<string, number>): DeltaOutcome[] =>
       agg.screened.map((s, i) => ({ id: rows[i]!.id, status: s.status, copyOf: s.status === 'copy' ? Number(s.copyOf) : null, before: mean(submissions[i]!.before), after: mean(submissions[i]!.after), credit: credits.get(s.id) ?? 0 }));
@@ -318,7 +376,7 @@ export class Rounds {
         ? ''
         : `; genesis hidden split against the genesis model: mean change ${genesis.test.mean.toFixed(5)} nats/token, ${genesis.test.confidence * 100} % lower bound ${genesis.test.lower.toFixed(5)} (may not fall below −${genesis.bound.toFixed(5)})`;
     const reason = judged.accepted ? null : test.accepted ? `genesis_worse: ${figures}${kept}` : `no_improvement: ${figures}${kept}`;
-    store.decide(id, {
+    return this.decide(id, {
       accepted: judged.accepted,
       reason,
       at: accounts.now(),
@@ -334,36 +392,35 @@ export class Rounds {
       outcomes: outcome(credits),
       momentum: { slot: r.slot, meta: r.meta, state: agg.outer.state.momentum },
     });
-    if (!judged.accepted) return { round: id, accepted: false, reason, block: hash };
-    return this.append(store.round(id)!);
   }
 
   /** Appends an `appending` round's block with its verdict (if not yet in), then pays its credit once and marks it accepted. */
   private async append(r: RoundRow): Promise<RoundResult> {
-    const { index, ledger, store, journal, db, accounts } = this.d;
+    const { index, ledger, store, accounts } = this.d;
     const block: Block = { header: JSON.parse(r.header!), payload: new Uint8Array(r.payload!) };
     const verdict: SignedVerdict = parseVerdict(JSON.parse(r.verdict!));
     if ((await index.block(r.block!)) === undefined) {
       const res = await ledger.submit(block, verdict);
       if (!res.ok) {
-        store.refuse(r.id, `append_refused: ${res.code}: ${res.message}`, accounts.now());
+        await store.refuse(r.id, `append_refused: ${res.code}: ${res.message}`, accounts.now());
         return { round: r.id, accepted: false, reason: `append_refused: ${res.code}`, block: r.block };
       }
     }
-    const paid = store.deltas(r.id).filter((d) => (d.credit ?? 0) > 0);
-    const uploaders = store.uploaders(r);
+    const paid = (await store.deltas(r.id)).filter((d) => (d.credit ?? 0) > 0);
+    const uploaders = roundUploaders(r);
     const amounts = new Map<string, number>();
     for (const p of [...paid.map((d) => ({ account: d.account, credit: d.credit! })), ...uploaders]) amounts.set(userAccount(p.account), (amounts.get(userAccount(p.account)) ?? 0) + p.credit);
     const on = r.dataset === null ? '' : ` for dataset ${r.dataset} (${uploaders.length} uploaders paid)`;
-    db.transaction(() => {
-      if (!store.finish(r.id, accounts.now())) return;
-      journal.post({
+    await store.pay(
+      r.id,
+      {
         kind: 'round',
         ref: String(r.id),
         memo: `round ${r.id} on ${r.slot}${on}: ${paid.length} authors, mean improvement ${r.improvement!.toFixed(5)} nats/token (block ${r.block})`,
         postings: [{ account: REWARDS_ACCOUNT, amount: -r.pool! }, ...[...amounts].map(([account, amount]) => ({ account, amount }))],
-      });
-    })();
+      },
+      accounts.now(),
+    );
     return { round: r.id, accepted: true, reason: null, block: r.block };
   }
 }

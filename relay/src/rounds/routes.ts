@@ -2,16 +2,16 @@ import { parseVerdict } from '@blyan/chain';
 import { Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
-import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
+import { NO_EVALUATOR } from '../contributions/judging.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { readBody } from '../server/read-body.ts';
 import { shardBody } from '../contributions/assignment.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { RoundsConfig } from './config.ts';
-import type { RoundRow, RoundStore } from './store.ts';
+import { type RoundRow, type RoundStore, roundUploaders } from './store.ts';
 
 /** A round as the API shows it: its verdict and every delta's own score, outcome and credit (the seed only once decided). */
-function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
+async function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
   return {
     id: r.id,
     slot: r.slot,
@@ -23,7 +23,7 @@ function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
     commitment: r.commitment,
     opened_at: r.opened_at,
     closes_at: r.opened_at + config.openMs,
-    contributors: config.contributors,
+    contributors: r.seats,
     decided_at: r.decided_at,
     block: r.block,
     improvement: r.improvement,
@@ -32,9 +32,9 @@ function roundView(r: RoundRow, store: RoundStore, config: RoundsConfig) {
     dataset: r.dataset,
     dataset_head: r.dataset_head,
     genesis: r.genesis_bound === null ? null : { improvement: r.genesis_change, lower: r.genesis_lower, bound: r.genesis_bound },
-    uploaders: store.uploaders(r),
+    uploaders: roundUploaders(r),
     verdict: r.verdict === null ? null : parseVerdict(JSON.parse(r.verdict)),
-    deltas: store.deltas(r.id).map((d) => ({
+    deltas: (await store.deltas(r.id)).map((d) => ({
       id: d.id,
       account: d.account,
       shard: d.shard,
@@ -52,20 +52,20 @@ const DATASET_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
  * Rounds per slot: GET /rounds/unit hands the signed-in account its work unit (?dataset=NAME: in a
  * round on that chain-D dataset; GET /datasets/:name/shards/:i serves its shards); POST
  * /rounds/:id/deltas takes its blyan-delta-v1 body; GET /rounds/:id shows the round. Full rounds
- * and rounds past their time are judged in the background whenever a unit is asked for or a delta
- * arrives.
+ * and rounds past their time are judged in the background (on the embedded relay, looked for
+ * whenever a unit is asked for or a delta arrives; on replicas, by `blyan worker` processes).
  */
 export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
   const app = new Hono();
-  const { auth, config, rounds, roundStore, limiter } = accounts;
+  const { auth, config, rounds, roundStore, limiter, judging } = accounts;
   const requireEvaluator = async () => {
-    if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
+    if ((await judging.evaluator(await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
   };
 
   app.get('/rounds/unit', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
     await requireEvaluator();
-    rounds.closeDue();
+    judging.roundsDue();
     const name = c.req.query('dataset');
     if (name !== undefined && !DATASET_RE.test(name)) throw new ApiError(400, 'bad_query', 'a dataset name matches [A-Za-z0-9_.:-]{1,128}');
     const target = name === undefined ? rounds.metaSplit : await rounds.dataset(name);
@@ -96,16 +96,16 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     const body = await readBody(c.req.raw, config.maxDeltaBytes);
     const r = await rounds.submit(session.account, Number(raw), body);
     if (!r.ok) return c.json(errorBody(r.code, r.message), r.status);
-    rounds.closeDue();
+    judging.roundsDue();
     return c.json({ id: r.id, round: Number(raw), status: 'submitted' }, 202, { Location: `/v1/rounds/${raw}` });
   });
 
-  app.get('/rounds/:id', (c) => {
+  app.get('/rounds/:id', async (c) => {
     const raw = c.req.param('id');
     if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'bad_id', 'a round id is a positive integer');
-    const r = roundStore.round(Number(raw));
+    const r = await roundStore.round(Number(raw));
     if (r === undefined) throw new ApiError(404, 'not_found', `no round ${raw}`);
-    return c.json(roundView(r, roundStore, config.rounds));
+    return c.json(await roundView(r, roundStore, config.rounds));
   });
 
   return app;

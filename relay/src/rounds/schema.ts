@@ -60,3 +60,19 @@ ALTER TABLE rounds ADD COLUMN genesis_bound REAL;
 ALTER TABLE rounds ADD COLUMN uploaders TEXT;
 CREATE INDEX IF NOT EXISTS rounds_by_dataset ON rounds (dataset, id);
 `;
+
+/**
+ * Rounds judged by claim (schema 7): each round keeps its seats (work units it hands out; rounds
+ * opened before had the default 8) and counts its units and filled units on its own row
+ * (finding a round with room or a full one counts nothing), and a judge claims it for a lease
+ * (`claimed_by`: from then on it takes no delta and hands out no unit).
+ */
+export const ROUND_CLAIMS = `
+ALTER TABLE rounds ADD COLUMN seats INTEGER NOT NULL DEFAULT 8;
+ALTER TABLE rounds ADD COLUMN issued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rounds ADD COLUMN filled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rounds ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rounds ADD COLUMN claimed_by TEXT;
+UPDATE rounds SET issued = (SELECT COUNT(*) FROM round_deltas d WHERE d.round = rounds.id),
+  filled = (SELECT COUNT(*) FROM round_deltas d WHERE d.round = rounds.id AND d.status <> 'assigned');
+`;

@@ -26,13 +26,15 @@ const relayCors = (deps: AppDeps): CorsOptions => ({
 });
 
 /**
- * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub,
- * rounds): a replicated relay refuses them rather than split their state and credits between replicas.
+ * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub):
+ * a replicated relay refuses them rather than split their state and credits between replicas.
+ * Rounds are on PostgreSQL with the rest (relay/src/rounds/pg-store.ts), except rounds on a dataset,
+ * whose documents are in the data hub.
  */
-const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes', '/v1/rounds/*'];
+const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes'];
 
 const embeddedOnly = (c: Context) =>
-  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
+  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds on a dataset are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
 
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
   app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
   if (deps.accounts.replicated) for (const path of EMBEDDED_ONLY) app.all(path, embeddedOnly);
+  if (deps.accounts.replicated) app.get('/v1/rounds/unit', (c, next) => (c.req.query('dataset') === undefined ? next() : embeddedOnly(c)));
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));
   app.route('/v1', submitRoute(deps));

@@ -14,7 +14,18 @@ import type pg from 'pg';
  * and postings are append-only, an entry's (kind, ref) is unique (one credit per contribution);
  * a contribution is judged once per base and delta, its verdict is never replaced, a decided one
  * never changes, and it is credited exactly when accepted.
+ *
+ * 4 (issue 16): rounds (relay/src/rounds/pg-store.ts). A round's seed matches its commitment and,
+ * with its base, never changes; a unit is handed out and filled only while its round is open and
+ * unclaimed (so the seed is committed before any delta, and none arrives once judging began); an
+ * account holds one unit per round and a unit one delta; a verdict is never replaced and a decided
+ * round never changes; an accepted round has its verdict and a positive pool, paid by one journal
+ * entry ('round', id), unique like every (kind, ref).
  */
+/** (Re)creates trigger `name`, running function `fn` on each row of `table` before `events`: safe to run again. */
+const beforeEachRow = (name: string, table: string, events: string, fn: string) =>
+  `DROP TRIGGER IF EXISTS ${name} ON ${table}; CREATE TRIGGER ${name} BEFORE ${events} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}();`;
+
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blocks (
      seq integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -154,6 +165,94 @@ export const PG_MIGRATIONS: readonly string[] = [
    DROP TRIGGER IF EXISTS contributions_decided_once ON contributions;
    CREATE TRIGGER contributions_decided_once BEFORE UPDATE OR DELETE ON contributions FOR EACH ROW EXECUTE FUNCTION blyan_decided_once();
    CREATE TABLE IF NOT EXISTS eval_secret (one boolean PRIMARY KEY DEFAULT true CHECK (one), secret bytea NOT NULL CHECK (octet_length(secret) = 32));`,
+  `CREATE TABLE IF NOT EXISTS rounds (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     slot text NOT NULL,
+     meta text NOT NULL,
+     base text NOT NULL,
+     steps integer NOT NULL CHECK (steps > 0),
+     seats integer NOT NULL CHECK (seats > 0),
+     status text NOT NULL CHECK (status IN ('open', 'appending', 'accepted', 'rejected')),
+     reason text,
+     seed text NOT NULL CHECK (seed ~ '^[0-9a-f]{64}$'),
+     commitment text NOT NULL,
+     opened_at bigint NOT NULL,
+     decided_at bigint,
+     block text,
+     header text,
+     payload bytea,
+     verdict text,
+     improvement double precision,
+     lower double precision,
+     pool bigint CHECK (pool >= 0),
+     dataset text,
+     dataset_head text,
+     genesis_change double precision,
+     genesis_lower double precision,
+     genesis_bound double precision,
+     uploaders text,
+     issued integer NOT NULL DEFAULT 0 CHECK (issued >= 0 AND issued <= seats),
+     filled integer NOT NULL DEFAULT 0 CHECK (filled >= 0 AND filled <= issued),
+     claimed_until bigint NOT NULL DEFAULT 0,
+     claimed_by text,
+     CHECK (commitment = encode(sha256(decode(seed, 'hex')), 'hex')),
+     CHECK ((status = 'open') = (decided_at IS NULL)),
+     CHECK (status NOT IN ('appending', 'accepted') OR (verdict IS NOT NULL AND header IS NOT NULL AND payload IS NOT NULL AND pool > 0))
+   );
+   CREATE INDEX IF NOT EXISTS rounds_by_slot ON rounds (slot, id);
+   CREATE INDEX IF NOT EXISTS rounds_with_room ON rounds (meta, dataset, id) WHERE status = 'open';
+   CREATE INDEX IF NOT EXISTS rounds_undecided ON rounds (id) WHERE status IN ('open', 'appending');
+   CREATE TABLE IF NOT EXISTS round_deltas (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     round bigint NOT NULL REFERENCES rounds (id),
+     account text NOT NULL,
+     shard integer NOT NULL CHECK (shard >= 0),
+     issued_at bigint NOT NULL,
+     delta bytea,
+     payload_hash text,
+     submitted_at bigint,
+     status text NOT NULL CHECK (status IN ('assigned', 'submitted', 'kept', 'hurt', 'copy')),
+     copy_of bigint REFERENCES round_deltas (id),
+     before double precision,
+     after double precision,
+     credit bigint CHECK (credit >= 0),
+     UNIQUE (round, account),
+     CHECK ((status = 'assigned') = (delta IS NULL)),
+     CHECK ((delta IS NULL) = (payload_hash IS NULL) AND (delta IS NULL) = (submitted_at IS NULL))
+   );
+   CREATE INDEX IF NOT EXISTS round_deltas_by_account ON round_deltas (account, id);
+   CREATE TABLE IF NOT EXISTS round_momentum (slot text PRIMARY KEY, meta text NOT NULL, momentum bytea NOT NULL);
+   CREATE OR REPLACE FUNCTION blyan_round_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'DELETE' OR OLD.status IN ('accepted', 'rejected') THEN
+       RAISE EXCEPTION 'round % is already decided (%)', OLD.id, OLD.status USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF (NEW.slot, NEW.meta, NEW.base, NEW.seed, NEW.commitment, NEW.opened_at, NEW.dataset, NEW.dataset_head) IS DISTINCT FROM (OLD.slot, OLD.meta, OLD.base, OLD.seed, OLD.commitment, OLD.opened_at, OLD.dataset, OLD.dataset_head) THEN
+       RAISE EXCEPTION 'round % keeps the base and seed it opened with', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF OLD.verdict IS NOT NULL AND NEW.verdict IS DISTINCT FROM OLD.verdict THEN
+       RAISE EXCEPTION 'round % already has its verdict', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF OLD.status = 'appending' AND NEW.status = 'open' THEN
+       RAISE EXCEPTION 'round % is decided', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   ${beforeEachRow('rounds_rules', 'rounds', 'UPDATE OR DELETE', 'blyan_round_rules')}
+   CREATE OR REPLACE FUNCTION blyan_round_delta_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.round, OLD.account, OLD.shard) IS DISTINCT FROM (NEW.round, NEW.account, NEW.shard)) THEN
+       RAISE EXCEPTION 'work unit % stays as it was handed out', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF TG_OP = 'UPDATE' AND OLD.delta IS NOT NULL AND (NEW.delta, NEW.payload_hash, NEW.submitted_at) IS DISTINCT FROM (OLD.delta, OLD.payload_hash, OLD.submitted_at) THEN
+       RAISE EXCEPTION 'work unit % already holds its delta', OLD.id USING ERRCODE = 'restrict_violation';
+     END IF;
+     IF (TG_OP = 'INSERT' OR OLD.delta IS NULL) AND NOT EXISTS (SELECT 1 FROM rounds WHERE id = NEW.round AND status = 'open' AND claimed_by IS NULL) THEN
+       RAISE EXCEPTION 'round % takes no work unit or delta: it is being judged or decided', NEW.round USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   ${beforeEachRow('round_deltas_rules', 'round_deltas', 'INSERT OR UPDATE OR DELETE', 'blyan_round_delta_rules')}`,
 ];
 
 /** Advisory lock keys (any constants unique to Blyan): schema migration, the append order, and a session key's login. */

@@ -1,0 +1,28 @@
+import { blockHash } from '@blyan/block';
+import { encodeDelta, sparsifyDelta } from '@blyan/delta';
+import { type ParamMap, Tokenizer } from '@blyan/model';
+import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
+import { evalStream } from '@blyan/model/eval';
+import { corpusDocs } from '../src/corpus.ts';
+import type { WorkUnit } from '../src/rounds/rounds.ts';
+import { type Fixture, TINY } from './helpers.ts';
+import { trainExpert } from './train-expert.ts';
+
+const plan = slotPlan(TINY);
+
+/** The genesis model's parameters and the base expert of a work unit (on the fixture's genesis). */
+export function unitModel(f: Pick<Fixture, 'genesis'>, unit: Pick<WorkUnit, 'slot' | 'base'>): { params: ParamMap; base: ParamMap } {
+  const params: ParamMap = {};
+  for (const b of f.genesis.slice(1)) Object.assign(params, slotParams(plan.find((s) => s.name === b.header.name)!, b.payload));
+  const slot = plan.find((s) => s.name === unit.slot)!;
+  return { params, base: slotParams(slot, f.genesis.find((b) => blockHash(b.header) === unit.base)!.payload) };
+}
+
+/** An honest contributor's delta: `unit.steps` AdamW steps of the unit's expert on its train shard, top-10 % int8. */
+export async function honestDelta(f: Pick<Fixture, 'genesis'>, unit: WorkUnit): Promise<Uint8Array> {
+  const tokenizer = Tokenizer.fromJSON(parseMetaPayload(f.genesis[0]!.payload).tokenizer);
+  const docs = corpusDocs.train().slice(unit.shard.docs.from, unit.shard.docs.to);
+  const { params, base } = unitModel(f, unit);
+  const tuned = await trainExpert(TINY, params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, docs.map((d) => d.text)), { steps: unit.steps, B: 8, lr: 1e-2, stride: 7919, threads: 1 });
+  return encodeDelta(sparsifyDelta(base, tuned, 0.1));
+}

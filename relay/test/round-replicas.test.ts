@@ -1,0 +1,131 @@
+import type { ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { blockHash } from '@blyan/block';
+import { parseVerdict } from '@blyan/chain';
+import type pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { relayRules } from '../src/config.ts';
+import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
+import type { WorkUnit } from '../src/rounds/rounds.ts';
+import { openPgPool } from '../src/store/pg-pool.ts';
+import { type WorkerProcess, openWorkerProcess } from '../src/worker-process.ts';
+import { type Relay, openRelay } from '../src/relay.ts';
+import { createApp } from '../src/server/app.ts';
+import { type AccountsFixture, type LoggedIn, type Requester, accountsFixture, clock, login } from './accounts-helpers.ts';
+import { EVALUATOR_KEY, UNLIMITED, evaluatorAccount, tempDir } from './helpers.ts';
+import { honestDelta } from './round-helpers.ts';
+import { startWorker } from './serve-process.ts';
+
+/**
+ * Rounds on two relay replicas sharing one PostgreSQL database and one bucket (two Relays with their
+ * own pools, apps and in-memory state, in this process so they can take the tiny model's large
+ * test deltas): units handed out by either count toward one round, deltas reach either, and a judge
+ * elsewhere (a worker) claims the full round; a `blyan worker` process killed -9 while judging
+ * leaves the round to another.
+ */
+const SEATS = 3;
+const LEASE_S = 2;
+/** Judging as rounds.test.ts does on the tiny model (production's outer lr 0.05 moves it too little to show an accepted block). */
+const ROUNDS = { ...DEFAULT_ROUNDS, contributors: SEATS, windows: 64, scoreWindows: 64, outer: { lr: 1, momentum: 0.9 }, screen: { ...DEFAULT_ROUNDS.screen, own: { confidence: 0.95, margin: 0 } } };
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+let f: AccountsFixture;
+let db: pg.Pool;
+let second: Relay;
+let replicas: Requester[];
+
+beforeAll(async () => {
+  f = await accountsFixture({ maxRelativeNorm: 10, rounds: ROUNDS });
+  db = await openPgPool(f.backend.backends.database!, 2);
+  for (let i = 0; i < 3; i++) dirs.push(await tempDir());
+  second = await openRelay(dirs[0]!, relayRules(1 << 20), f.relay.accounts.config, null, f.backend.backends);
+  replicas = [f.app, createApp({ ...second, maxPayloadBytes: 1 << 20, limits: UNLIMITED })];
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await db?.end();
+  await second?.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await f?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = async (id: number) => (await db.query('SELECT * FROM rounds WHERE id = $1', [id])).rows[0];
+
+/** SEATS contributors signed in on replicas A and B in turn, each with a unit; all in one round. */
+async function fill(): Promise<{ round: number; slot: string }> {
+  const team: { who: LoggedIn; unit: WorkUnit }[] = [];
+  clock.now = Date.now();
+  for (let i = 0; i < SEATS; i++) {
+    const r = replicas[i % 2]!;
+    const who = await login(r);
+    const res = await r.request('/v1/rounds/unit', { headers: { cookie: who.cookie } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    team.push({ who, unit: (await res.json()) as WorkUnit });
+  }
+  const id = team[0]!.unit.round;
+  expect(team.map((t) => t.unit.round)).toEqual(team.map(() => id));
+  expect(new Set(team.map((t) => t.unit.shard.index)).size).toBe(SEATS);
+  // Each delta goes to the other replica than the one that handed out its unit.
+  for (const [i, t] of team.entries()) {
+    const res = await replicas[(i + 1) % 2]!.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await honestDelta(f, t.unit)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
+    expect(res.status, await res.clone().text()).toBe(202);
+  }
+  expect(await round(id)).toMatchObject({ status: 'open', issued: SEATS, filled: SEATS });
+  return { round: id, slot: team[0]!.unit.slot };
+}
+
+/** Every replica shows the round decided once, its block (if accepted) as the slot's head with the same bytes, and a balanced ledger paying exactly the pool. */
+async function decidedOnce(id: number): Promise<void> {
+  const row = await round(id);
+  expect(['accepted', 'rejected']).toContain(row.status);
+  const entries = (await db.query("SELECT count(*)::int AS n FROM journal WHERE kind = 'round' AND ref = $1", [String(id)])).rows[0].n;
+  expect(entries).toBe(row.status === 'accepted' ? 1 : 0);
+  for (const r of replicas) {
+    const view = await (await r.request(`/v1/rounds/${id}`)).json();
+    expect(view).toMatchObject({ status: row.status, block: row.block, credit: row.pool });
+    const board = await (await r.request('/v1/leaderboard?limit=100')).json();
+    expect(board.trial_balance).toMatchObject({ total: 0, unbalanced: [] });
+    if (row.status !== 'accepted') continue;
+    expect(parseVerdict(view.verdict)).toMatchObject({ accepted: true, block: row.block, sample: { seed: row.seed, commitment: row.commitment } });
+    expect((await (await r.request('/v1/params')).json()).slots[row.slot]).toBe(row.block);
+    const header = JSON.parse(row.header);
+    expect(blockHash(header)).toBe(row.block);
+    const bytes = Buffer.from(await (await r.request(`/v1/blocks/${row.block}/payload`)).arrayBuffer());
+    expect(bytes.equals(row.payload)).toBe(true);
+    const paid = view.deltas.reduce((s: number, d: { credit: number | null }) => s + (d.credit ?? 0), 0);
+    expect(paid).toBe(row.pool);
+  }
+}
+
+it('counts units from both replicas toward one round, takes deltas at either, and one judge appends one block that all serve, the ledger balanced', async () => {
+  const { round: id } = await fill();
+  const w: WorkerProcess = await openWorkerProcess(dirs[1]!, { database: f.backend.backends.database!, objects: f.backend.backends.objects! }, relayRules(1 << 20), f.relay.accounts.config, evaluatorAccount, { name: 'test-judge', leaseMs: 60_000, pollMs: 50 });
+  const stop = new AbortController();
+  const running = w.queue.run(stop.signal);
+  while ((await round(id)).status === 'open' || (await round(id)).status === 'appending') await sleep(100);
+  stop.abort();
+  await running;
+  await w.close();
+  expect(await round(id)).toMatchObject({ status: 'accepted', claimed_by: 'test-judge' });
+  expect(w.queue.rounds).toBe(1);
+  await decidedOnce(id);
+}, 90_000);
+
+it('leaves a round whose judge was killed -9 mid-judge to another worker, which decides it once', async () => {
+  const { round: id } = await fill();
+  const { database, objects } = f.backend.backends;
+  const args = ['--database', database!, '--objects', objects!, '--lease', String(LEASE_S), '--poll-ms', '50'];
+  const env = { ...f.backend.env, BLYAN_EVALUATOR_KEY: EVALUATOR_KEY };
+  const victim = await startWorker(children, dirs[2]!, args, env);
+  while ((await round(id)).claimed_by !== victim.name) await sleep(20);
+  victim.child.kill('SIGKILL');
+  await new Promise((r) => victim.child.once('exit', r));
+  expect(await round(id)).toMatchObject({ status: 'open', verdict: null, claimed_by: victim.name });
+  const survivor = await startWorker(children, dirs[1]!, args, env);
+  while (['open', 'appending'].includes((await round(id)).status)) await sleep(100);
+  expect((await round(id)).claimed_by).toBe(survivor.name);
+  await decidedOnce(id);
+}, 90_000);
