@@ -1,24 +1,24 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
-import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf } from './plan.ts';
+import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf, submitPass } from './plan.ts';
 import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
 import { BatchDecoder } from './batch.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
-import { attentionKernel, promptAttentionKernel, promptAttentionRows } from './kernels/attention.ts';
+import { PROMPT_ATTENTION_ROWS, attentionKernel, promptAttentionKernel } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
-import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
+import { EXPERT_TILE_ROWS, expertRowsKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
 import { decodeAttentionInGrid, decodeAttentionInKernel, decodeAttentionOutKernel, decodeMoeKernel } from './kernels/decode.ts';
-import { rmsnormKernel } from './kernels/rmsnorm.ts';
+import { rmsnormRowsKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
-import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
+import { routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
-/** Prompt passes use 4-row register blocks and 4-row expert tiles; decoding works on one row. */
+/** Prompt passes use 4-row register blocks in their dense products; decoding works on one row. */
 const PROMPT_ROWS = 4;
 
 /**
@@ -83,7 +83,6 @@ export class Inference {
       routerLogits: rows('router logits', E),
       probs: rows('router probs', E),
       gates: rows('gates', K),
-      act: rows('expert act', K * F),
       y: rows('expert out', K * d),
       stats: f32('routing stats', cfg.nLayers * statsStride(E)),
     };
@@ -115,24 +114,23 @@ export class Inference {
       };
       /** A layer over the step's n rows, one kernel per operation. */
       const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
-        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, (n) => [n, 1, 1]);
+        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, grid1d);
         plan.add(kernels.linear, { step, x: a.ln, w: w.wq, y: a.q }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k, ...at }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v, ...at }, lin(d));
         plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k, ...at }, (n) => ropeGrid(n, d));
         plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [Math.ceil(n / kernels.attentionRows), cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
-        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
+        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, grid1d);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
-        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
-        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
+        plan.add(kernels.experts, { ...pooled, x: a.ln, y: a.y }, (n) => [tiles(n), 1, 1], chosenExperts(x.elements, x.scales));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
       for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: caches[l]! });
-      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
+      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, grid1d);
       if (positions) plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, lin(V));
       else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
       return plan;
@@ -266,19 +264,11 @@ export class Inference {
   /** One pass over n rows; with `sample`, also picks the next token. Returns it (or −1). */
   private async forward(n: number, step: Partial<StepFields>, sample: boolean): Promise<number> {
     const plan = n === 1 ? this.decode : this.prompt;
-    this.device.queue.writeBuffer(this.step, 0, encodeStep(step));
-    this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
-    pass.end();
-    this.readback.copy(encoder, this.result, 0, 0);
-    this.readback.copy(encoder, this.status, 0, 1);
-    this.submit(encoder);
-    const [token, status] = new Uint32Array(await this.readback.read(this.counters));
-    const missing = missingExpert(status!, this.cfg.nExperts);
-    if (missing) throw missing;
+    const io = { step: this.step, status: this.status, result: this.result, readback: this.readback };
+    const [token] = await submitPass(this.device, this.counters, io, this.cfg.nExperts, step, 1, (pass) => {
+      encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
+      if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
+    });
     return sample ? token! : -1;
   }
 
@@ -375,12 +365,11 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
   const { dModel: d, nExperts: E, dFF: F, contextLength: ctx } = cfg;
   const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
   const cacheRows = batched ? ctx : 0;
-  const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
   const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number; cacheRows?: number } = {}) =>
     linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0 });
   return {
     embed: embeddingKernel(cfg.vocabSize, d, s),
-    rms: rmsnormKernel(d, cfg.normEps, false),
+    rms: rmsnormRowsKernel(d, cfg.normEps),
     linear: lin(d, d),
     linearKV: lin(d, d, { outRowOffset: !batched, cacheRows, out: s }),
     linearResidual: lin(d, d, { residual: true }),
@@ -389,8 +378,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
     attention: attentionRows > 1 ? promptAttentionKernel(shape, s, attentionRows) : attentionKernel(shape, false, s, cacheRows),
     route: routeKernel(route),
-    up: expertUpKernel(expert, false),
-    down: expertDownKernel(expert),
+    experts: expertRowsKernel({ expert: expertLayout(d, F), route }),
     combine: combineKernel(route, d),
   };
 }
@@ -412,7 +400,7 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, cache: KvCacheLayout) {
 /**
  * How the one-token pass runs a layer: 'fused', three dispatches (kernels/decode.ts, two of them
  * one workgroup each: for a model this size a decode step is bound by dispatch latency), or
- * 'per-operation', the prompt pass's thirteen kernels at one row (more workgroups per layer:
+ * 'per-operation', the prompt pass's twelve kernels at one row (more workgroups per layer:
  * for models too wide for one workgroup per token, and the baseline `pnpm bench:gpu` compares with).
  */
 export type DecodePass = 'fused' | 'per-operation';
@@ -458,9 +446,8 @@ type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: numb
 
 /** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
-  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength };
-  const attentionRows = rows === 1 ? 1 : promptAttentionRows(shape, device.limits.maxComputeWorkgroupStorageSize);
+  const route = routeLayout(cfg.nExperts, cfg.topK, EXPERT_TILE_ROWS, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
+  const attentionRows = rows === 1 ? 1 : PROMPT_ATTENTION_ROWS;
   const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
   return { ...base, rows, attentionRows, routeLayout: route, fused };
 }
@@ -468,6 +455,6 @@ async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s:
 /** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
 async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
   const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences, routerBase(cfg));
+  const route = routeLayout(cfg.nExperts, cfg.topK, EXPERT_TILE_ROWS, sequences, routerBase(cfg));
   return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
 }

@@ -2,6 +2,7 @@ import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ModelConfig, headDim } from '@blyan/model';
 import { type ExpertLayout, grownTag } from '../layout.ts';
 import { weightInput } from '../loads.ts';
+import { routerSoftmaxWgsl } from './route.ts';
 import { attendWgsl } from './attention.ts';
 import { LAYER, REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
 
@@ -41,7 +42,7 @@ function rowDot(name: string, cols: number, v: string, load: (base: string, o: s
 }
 
 /** WGSL i8_4(first, k, cols): int8 elements first … first+3 of a row of `cols` in `w` (k = first's column), zero past the row. */
-const I8_ROW = /* wgsl */ `
+export const I8_ROW_WGSL = /* wgsl */ `
 fn i8_at(i: u32) -> f32 { return f32(extractBits(bitcast<i32>(w[i >> 2u]), (i & 3u) * 8u, 8u)); }
 fn i8_4(first: u32, k: u32, cols: u32) -> vec4<f32> {
   if ((first & 3u) == 0u && k + 3u < cols) { return unpack_i8(w[first >> 2u]); }
@@ -135,7 +136,7 @@ export function decodeMoeKernel(x: ExpertLayout, experts: number, topK: number, 
 ${REDUCE_WGSL}
 ${w.fns}
 ${router.fns}
-${I8_ROW}
+${I8_ROW_WGSL}
 var<workgroup> xs: array<f32, ${D4}>;
 var<workgroup> probs: array<f32, ${E}>;
 var<workgroup> allowed: array<u32, ${E}>;
@@ -156,11 +157,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var e = lid; e < ${E}u; e += 64u) { probs[e] = dot_router(0u, e, 0u); }
   workgroupBarrier();
   if (lid == 0u) {
-    var mx = probs[0];
-    for (var e = 1u; e < ${B}u; e++) { mx = max(mx, probs[e]); }
-    var sum = 0.0;
-    for (var e = 0u; e < ${B}u; e++) { sum += exp(probs[e] - mx); }
-    for (var e = 0u; e < ${E}u; e++) { probs[e] = exp(probs[e] - mx) / sum; }
+    ${routerSoftmaxWgsl((e) => `probs[${e}]`, (e, p) => `probs[${e}] = ${p};`, `${B}u`, `${E}u`)}
     for (var e = 0u; e < ${E}u; e++) {
       var ok = 1u;
       if (step.routeMode == 1u) {

@@ -1,7 +1,8 @@
 import { type Binding, type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ExpertLayout, type RouteLayout, routeBinding } from '../layout.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
-import { LAYER, SILU_WGSL, unroll } from '../wgsl.ts';
+import { LAYER, SILU_WGSL, UNPACK_I8_WGSL, unroll } from '../wgsl.ts';
+import { I8_ROW_WGSL } from './decode.ts';
 import { blockGrid, blockRows, columns, nnLoop, ntLoop, storeBlock } from './loops.ts';
 
 /**
@@ -243,3 +244,67 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 export const weightGradGrid = (rows: number, cols: number) => blockGrid(cols, Math.ceil(rows / 4));
+
+/** Routed rows (threads) per workgroup of expertRowsKernel: the route layout's tile rows for it. */
+export const EXPERT_TILE_ROWS = 16;
+
+/**
+ * A whole SwiGLU expert over its routed rows, one thread per grouped row p of a tile (workgroup =
+ * tile, tileRows threads, dispatched [tiles, 1, 1]), int8 weights from the layer's pool:
+ *   y[p] = w2 · (silu(w1 · x) ⊙ (w3 · x)),  x the routed token's row,
+ * four intermediate columns at a time, each added into the d output sums at once, so the
+ * intermediate row never leaves registers. Made for adapters that run a workgroup's invocations
+ * as SIMD lanes of a CPU (SwiftShader, lavapipe): every lane of a tile reads the same weight word
+ * at the same time (one broadcast load instead of a gather per lane), its own x row and output
+ * sums stay in registers, and there are no barriers. Replaces expertUpKernel and
+ * expertDownKernel (one dispatch, not two) in inference passes; rows skipped as there.
+ */
+export function expertRowsKernel(o: Omit<ExpertKernelOptions, 'weight'>): KernelSpec {
+  const { expert: x, route } = o;
+  const { d, dFF: F } = x;
+  const [D4, F4] = [Math.ceil(d / 4), Math.ceil(F / 4)];
+  const aligned = d % 4 === 0 && F % 4 === 0;
+  const xs = matrixInput('x', d);
+  const rows = route.tileRows;
+  /** Four int8 weights of a row of `cols` from element `first` (column k) on, as floats. */
+  const load = (first: string, k: string, cols: number) => (aligned ? `unpack_i8(w[(${first}) >> 2u])` : `i8_4(${first}, ${k}, ${cols}u)`);
+  const upRow = (section: number, j: number) =>
+    Array.from({ length: D4 }, (_, i) => `dot(x${i}, ${load(`base + ${section}u + min(f0 + ${j}u, ${F - 1}u) * ${d}u + ${4 * i}u`, `${4 * i}u`, d)})`).join(' + ');
+  const downRow = (c: number) => `dot(a, ${load(`base + ${x.w2}u + ${Math.min(c, d - 1)}u * ${F}u + f0`, 'f0', F)})`;
+  const store = (c: number, v: string) => (c < d ? `y[p * ${d}u + ${c}u] = ${v} * w_scales[sbase + ${x.s2 + c}u];` : '');
+  return kernelSpec(
+    `expert rows d${d} F${F} R${rows}`,
+    [LAYER, routeBinding(route), read('table', 'array<i32>'), read('w', 'array<u32>'), read('w_scales'), ...xs.bindings, readWrite('y')],
+    /* wgsl */ `
+${UNPACK_I8_WGSL}
+${aligned ? '' : I8_ROW_WGSL}
+${xs.fns}
+fn scaled(h: vec4<f32>, sbase: u32, f0: u32) -> vec4<f32> {
+  return h * vec4<f32>(${unroll(4, (j) => `w_scales[sbase + min(f0 + ${j}u, ${F - 1}u)]`).split('\n').join(', ')});
+}
+@compute @workgroup_size(${rows})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x;
+  if (tile >= route[ROUTE_TILE_COUNT]) { return; }
+  let expert = route[ROUTE_TILES + 3u * tile];
+  if (expert == layer.skipExpert) { return; }
+  let slot = table[expert];
+  if (slot < 0) { return; }
+  let count = route[ROUTE_TILES + 3u * tile + 2u];
+  let p = route[ROUTE_TILES + 3u * tile + 1u] + min(lid, count - 1u);
+  let token = route[ROUTE_ORDER + p] / TOPK;
+  let base = u32(slot) * ${x.elements}u;
+  let sbase = u32(slot) * ${x.scales}u;
+  ${unroll(D4, (i) => `let x${i} = x_4(token, ${4 * i}u);\n  var y${i} = vec4<f32>(0.0);`)}
+  for (var f0 = 0u; f0 < ${4 * F4}u; f0 += 4u) {
+    let h1 = scaled(vec4<f32>(${unroll(4, (j) => upRow(x.w1, j)).split('\n').join(',\n      ')}), sbase + ${x.s1}u, f0);
+    let h3 = scaled(vec4<f32>(${unroll(4, (j) => upRow(x.w3, j)).split('\n').join(',\n      ')}), sbase + ${x.s3}u, f0);
+    let a = select(vec4<f32>(0.0), h1 / (1.0 + exp(-h1)) * h3, f0 + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(${F}u));
+    ${unroll(D4, (i) => `y${i} += vec4<f32>(${[0, 1, 2, 3].map((j) => downRow(4 * i + j)).join(', ')});`)}
+  }
+  if (lid < count) {
+    ${unroll(D4, (i) => [0, 1, 2, 3].map((j) => store(4 * i + j, `y${i}[${j}]`)).join('\n    '))}
+  }
+}`,
+  );
+}

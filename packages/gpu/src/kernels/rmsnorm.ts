@@ -1,4 +1,4 @@
-import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type KernelSpec, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
 import { REDUCE_WGSL, STEP, f32Literal } from '../wgsl.ts';
 
 /**
@@ -26,6 +26,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   ${keepRstd ? 'if (lid == 0u) { rstd[row] = r; }' : ''}
 }`,
+  );
+}
+
+/**
+ * RMSNorm as rmsnormKernel computes it (without rstd), one thread per row instead of a workgroup
+ * per row (dispatch grid1d(n)): no barriers, which a CPU-backed adapter runs far faster than a
+ * 64-thread reduction per row (inference passes).
+ */
+export function rmsnormRowsKernel(d: number, eps: number): KernelSpec {
+  return kernelSpec(
+    `rmsnorm rows d${d}`,
+    [STEP, read('x'), read('weight'), readWrite('out')],
+    main1d(
+      'step.n',
+      /* wgsl */ `
+  let o = i * ${d}u;
+  var ss = 0.0;
+  for (var c = 0u; c < ${d}u; c++) {
+    let v = x[o + c];
+    ss += v * v;
+  }
+  let r = 1.0 / sqrt(ss / ${d}.0 + ${f32Literal(eps)});
+  for (var c = 0u; c < ${d}u; c++) { out[o + c] = x[o + c] * r * weight[c]; }`,
+    ),
   );
 }
 
