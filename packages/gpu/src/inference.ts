@@ -5,7 +5,7 @@ import { BatchDecoder } from './batch.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
 import { PROMPT_ATTENTION_ROWS, attentionKernel, promptAttentionKernel } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
-import { EXPERT_TILE_ROWS, expertDownKernel, expertGrid, expertRowsKernel, expertUpKernel } from './kernels/expert.ts';
+import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
 import { decodeAttentionInGrid, decodeAttentionInKernel, decodeAttentionOutKernel, decodeMoeKernel } from './kernels/decode.ts';
@@ -18,7 +18,7 @@ import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, route
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
-/** Prompt passes use 4-row register blocks in their dense products; decoding works on one row. */
+/** Prompt passes use 4-row register blocks and 4-row expert tiles; decoding works on one row. */
 const PROMPT_ROWS = 4;
 
 /**
@@ -126,12 +126,8 @@ export class Inference {
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
-        const e = kernels.experts;
-        if (e.kind === 'rows') plan.add(e.rows, { ...pooled, x: a.ln, y: a.y }, (n) => [tiles(n), 1, 1], chosenExperts(x.elements, x.scales));
-        else {
-          plan.add(e.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
-          plan.add(e.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
-        }
+        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
+        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
@@ -368,9 +364,10 @@ export class Inference {
  * many query rows per workgroup (promptAttentionKernel).
  */
 function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage, batched: boolean, attentionRows: number) {
-  const { dModel: d, nExperts: E, contextLength: ctx } = cfg;
+  const { dModel: d, nExperts: E, dFF: F, contextLength: ctx } = cfg;
   const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
   const cacheRows = batched ? ctx : 0;
+  const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
   const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number; cacheRows?: number } = {}) =>
     linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0 });
   return {
@@ -384,6 +381,8 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
     attention: attentionRows > 1 ? promptAttentionKernel(shape, s, attentionRows) : attentionKernel(shape, false, s, cacheRows),
     route: routeKernel(route),
+    up: expertUpKernel(expert, false),
+    down: expertDownKernel(expert),
     combine: combineKernel(route, d),
   };
 }
@@ -405,7 +404,7 @@ function decodeSpecs(cfg: ModelConfig, s: Storage, cache: KvCacheLayout) {
 /**
  * How the one-token pass runs a layer: 'fused', three dispatches (kernels/decode.ts, two of them
  * one workgroup each: for a model this size a decode step is bound by dispatch latency), or
- * 'per-operation', the prompt pass's kernels at one row, the experts as up and down kernels over the output columns: 13 per layer (more workgroups per layer:
+ * 'per-operation', the prompt pass's thirteen kernels at one row (more workgroups per layer:
  * for models too wide for one workgroup per token, and the baseline `pnpm bench:gpu` compares with).
  */
 export type DecodePass = 'fused' | 'per-operation';
@@ -447,37 +446,19 @@ function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number, sequence
 
 type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
-type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly experts: ExpertStage; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
-
-/**
- * How a pass runs the routed experts: 'rows', a whole expert per routed row (expertRowsKernel:
- * prompts, where each expert has many rows), or 'columns', up then down with the threads spread
- * over the output columns (one-token and batched passes: a few rows, whose expert work a CPU
- * adapter would otherwise leave on one lane).
- */
-type ExpertStage = { readonly kind: 'rows'; readonly rows: Kernel } | { readonly kind: 'columns'; readonly up: Kernel; readonly down: Kernel };
-
-async function expertStage(device: GPUDevice, cfg: ModelConfig, route: RouteLayout, kind: ExpertStage['kind']): Promise<ExpertStage> {
-  const expert = expertLayout(cfg.dModel, cfg.dFF);
-  if (kind === 'rows') return { kind, rows: await compileKernel(device, expertRowsKernel({ expert, route })) };
-  const i8 = { expert, route, weight: 'i8' as const };
-  const [up, down] = await Promise.all([compileKernel(device, expertUpKernel(i8, false)), compileKernel(device, expertDownKernel(i8))]);
-  return { kind, up, down };
-}
+type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
 /** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
-  const prompt = rows > 1;
-  const route = routeLayout(cfg.nExperts, cfg.topK, prompt ? EXPERT_TILE_ROWS : rows, prompt ? cfg.contextLength : 1, routerBase(cfg));
-  const attentionRows = prompt ? PROMPT_ATTENTION_ROWS : 1;
-  const [base, experts, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), expertStage(device, cfg, route, prompt ? 'rows' : 'columns'), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
-  return { ...base, rows, attentionRows, routeLayout: route, experts, fused };
+  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
+  const attentionRows = rows === 1 ? 1 : PROMPT_ATTENTION_ROWS;
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
+  return { ...base, rows, attentionRows, routeLayout: route, fused };
 }
 
 /** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
 async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
   const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences, routerBase(cfg));
-  const [base, experts] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, true, 1)), expertStage(device, cfg, route, 'columns')]);
-  return { ...base, rows, attentionRows: 1, routeLayout: route, experts, fused: null };
+  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
 }

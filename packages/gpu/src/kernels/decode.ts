@@ -42,7 +42,7 @@ function rowDot(name: string, cols: number, v: string, load: (base: string, o: s
 }
 
 /** WGSL i8_4(first, k, cols): int8 elements first … first+3 of a row of `cols` in `w` (k = first's column), zero past the row. */
-export const I8_ROW_WGSL = /* wgsl */ `
+const I8_ROW = /* wgsl */ `
 fn i8_at(i: u32) -> f32 { return f32(extractBits(bitcast<i32>(w[i >> 2u]), (i & 3u) * 8u, 8u)); }
 fn i8_4(first: u32, k: u32, cols: u32) -> vec4<f32> {
   if ((first & 3u) == 0u && k + 3u < cols) { return unpack_i8(w[first >> 2u]); }
@@ -136,7 +136,7 @@ export function decodeMoeKernel(x: ExpertLayout, experts: number, topK: number, 
 ${REDUCE_WGSL}
 ${w.fns}
 ${router.fns}
-${I8_ROW_WGSL}
+${I8_ROW}
 var<workgroup> xs: array<f32, ${D4}>;
 var<workgroup> probs: array<f32, ${E}>;
 var<workgroup> allowed: array<u32, ${E}>;

@@ -1,8 +1,7 @@
 import { type Binding, type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ExpertLayout, type RouteLayout, routeBinding } from '../layout.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
-import { LAYER, SILU_WGSL, UNPACK_I8_WGSL, unroll } from '../wgsl.ts';
-import { I8_ROW_WGSL } from './decode.ts';
+import { LAYER, SILU_WGSL, unroll } from '../wgsl.ts';
 import { blockGrid, blockRows, columns, nnLoop, ntLoop, storeBlock } from './loops.ts';
 
 /**
@@ -244,85 +243,3 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 export const weightGradGrid = (rows: number, cols: number) => blockGrid(cols, Math.ceil(rows / 4));
-
-/** Routed rows (threads) per workgroup of expertRowsKernel: the route layout's tile rows for it. */
-export const EXPERT_TILE_ROWS = 16;
-
-/**
- * A whole SwiGLU expert over its routed rows, one thread per grouped row p of a tile (workgroup =
- * tile, tileRows threads, dispatched [tiles, 1, 1]), int8 weights from the layer's pool:
- *   y[p] = w2 · (silu(w1 · x) ⊙ (w3 · x)),  x the routed token's row,
- * with x and the intermediate row in the thread's private memory. Made for adapters that run a
- * workgroup's invocations as SIMD lanes of a CPU (SwiftShader, lavapipe): every lane of a tile
- * reads the same weight word at the same time (one broadcast load instead of a gather per lane),
- * private arrays indexed alike in every lane are vector loads, and there are no barriers. Loops
- * are unrolled by UNROLL words only, which keeps the shader small (a CPU adapter compiles it
- * with a JIT). Replaces expertUpKernel and expertDownKernel (one dispatch, not two) in inference
- * passes; rows skipped as there.
- */
-export function expertRowsKernel(o: Omit<ExpertKernelOptions, 'weight'>): KernelSpec {
-  const { expert: x, route } = o;
-  const { d, dFF: F } = x;
-  const [D4, F4] = [Math.ceil(d / 4), Math.ceil(F / 4)];
-  const aligned = d % 4 === 0 && F % 4 === 0;
-  const xs = matrixInput('x', d);
-  const rows = route.tileRows;
-  /** Four int8 weights of a row of `cols` from element `first` (column k) on, as floats. */
-  const load = (first: string, k: string, cols: number) => (aligned ? `unpack_i8(w[(${first}) >> 2u])` : `i8_4(${first}, ${k}, ${cols}u)`);
-  /** Σ over words k4 … k4 + U − 1 of a row (elements from `row` on, `cols` long) against private vector `v`. */
-  const dots = (U: number, row: string, v: string, cols: number) =>
-    Array.from({ length: U }, (_, u) => `dot(${v}[k4 + ${u}u], ${load(`${row} + 4u * (k4 + ${u}u)`, `4u * (k4 + ${u}u)`, cols)})`).join(' + ');
-  const [UD, UF] = [unrollOf(D4), unrollOf(F4)];
-  return kernelSpec(
-    `expert rows d${d} F${F} R${rows}`,
-    [LAYER, routeBinding(route), read('table', 'array<i32>'), read('w', 'array<u32>'), read('w_scales'), ...xs.bindings, readWrite('y')],
-    /* wgsl */ `
-${UNPACK_I8_WGSL}
-${aligned ? '' : I8_ROW_WGSL}
-${xs.fns}
-@compute @workgroup_size(${rows})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x;
-  if (tile >= route[ROUTE_TILE_COUNT]) { return; }
-  let expert = route[ROUTE_TILES + 3u * tile];
-  if (expert == layer.skipExpert) { return; }
-  let slot = table[expert];
-  if (slot < 0) { return; }
-  let count = route[ROUTE_TILES + 3u * tile + 2u];
-  let p = route[ROUTE_TILES + 3u * tile + 1u] + min(lid, count - 1u);
-  let token = route[ROUTE_ORDER + p] / TOPK;
-  let base = u32(slot) * ${x.elements}u;
-  let sbase = u32(slot) * ${x.scales}u;
-  var xr: array<vec4<f32>, ${D4}>;
-  for (var k = 0u; k < ${D4}u; k++) { xr[k] = x_4(token, 4u * k); }
-  var act: array<vec4<f32>, ${F4}>;
-  for (var f4 = 0u; f4 < ${F4}u; f4++) {
-    var h1 = vec4<f32>(0.0);
-    var h3 = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      let f = min(4u * f4 + j, ${F - 1}u);
-      let r1 = base + ${x.w1}u + f * ${d}u;
-      let r3 = base + ${x.w3}u + f * ${d}u;
-      var a1 = 0.0;
-      var a3 = 0.0;
-      for (var k4 = 0u; k4 < ${D4}u; k4 += ${UD}u) {
-        a1 += ${dots(UD, 'r1', 'xr', d)};
-        a3 += ${dots(UD, 'r3', 'xr', d)};
-      }
-      h1[j] = a1 * w_scales[sbase + ${x.s1}u + f];
-      h3[j] = a3 * w_scales[sbase + ${x.s3}u + f];
-    }
-    act[f4] = select(vec4<f32>(0.0), h1 / (1.0 + exp(-h1)) * h3, 4u * f4 + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(${F}u));
-  }
-  for (var c = 0u; c < ${d}u; c++) {
-    let r2 = base + ${x.w2}u + c * ${F}u;
-    var acc = 0.0;
-    for (var k4 = 0u; k4 < ${F4}u; k4 += ${UF}u) { acc += ${dots(UF, 'r2', 'act', F)}; }
-    if (lid < count) { y[p * ${d}u + c] = acc * w_scales[sbase + ${x.s2}u + c]; }
-  }
-}`,
-  );
-}
-
-/** The words a loop of `words` 4-element words unrolls: the largest of 4, 2, 1 that divides it. */
-const unrollOf = (words: number): number => [4, 2, 1].find((u) => words % u === 0)!;
