@@ -9,7 +9,7 @@ import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.t
 import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
 import { decodeAttentionInGrid, decodeAttentionInKernel, decodeAttentionOutKernel, decodeMoeKernel } from './kernels/decode.ts';
-import { rmsnormRowsKernel } from './kernels/rmsnorm.ts';
+import { rmsnormRowsGrid, rmsnormRowsKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
@@ -115,14 +115,14 @@ export class Inference {
       };
       /** A layer over the step's n rows, one kernel per operation. */
       const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
-        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, grid1d);
+        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, rmsnormRowsGrid);
         plan.add(kernels.linear, { step, x: a.ln, w: w.wq, y: a.q }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k, ...at }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v, ...at }, lin(d));
         plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k, ...at }, (n) => ropeGrid(n, d));
         plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [Math.ceil(n / kernels.attentionRows), cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
-        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, grid1d);
+        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, rmsnormRowsGrid);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
@@ -132,7 +132,7 @@ export class Inference {
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
       for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: caches[l]! });
-      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, grid1d);
+      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, rmsnormRowsGrid);
       if (positions) plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, lin(V));
       else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
       return plan;

@@ -89,8 +89,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   );
 }
 
-/** Query rows (threads) per workgroup of promptAttentionKernel in the prompt pass. */
-export const PROMPT_ATTENTION_ROWS = 16;
+/**
+ * Query rows (threads) per workgroup of promptAttentionKernel in the prompt pass: a CPU adapter's
+ * SIMD width (4 on SwiftShader, 8 on lavapipe with AVX2), so that a short prompt still gives
+ * every core workgroups.
+ */
+export const PROMPT_ATTENTION_ROWS = 8;
 
 /**
  * Causal attention of a prompt (one sequence, rows m at positions start + m, keys in the KV cache
