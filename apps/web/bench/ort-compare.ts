@@ -7,7 +7,9 @@
  * cache: each token runs the whole sequence). Each backend runs in its own page (its own bundle),
  * its onnxruntime files served by the app, nothing downloaded. Prints first token, decode
  * tokens/s, prefills of 16 to 256 tokens and one expert's training micro-step, and fails unless
- * every backend gives the same greedy tokens.
+ * every backend gives the same greedy tokens. `pnpm bench:ort BASELINE_DIST` also runs the engine
+ * of another build of the app (say the parent commit's `vite build` output) as a baseline row in
+ * the same browser; `--no-webgpu-ep` leaves out the WebGPU EP (about a minute an answer here).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,28 +42,41 @@ const stream = tokenizer.encode(TEXT.repeat(4));
 const batch = { B, T, tokens: Array.from({ length: B * T }, (_, i) => stream[i % stream.length]!), targets: Array.from({ length: B * T }, (_, i) => stream[(i + 1) % stream.length]!) };
 const checkpoint = readFileSync(GENESIS_CHECKPOINT);
 
+const args = process.argv.slice(2);
+const baselineDist = args.find((a) => !a.startsWith('--'));
+if (baselineDist && !existsSync(join(baselineDist, 'compare.html'))) throw new Error(`no compare.html in the baseline build ${baselineDist}`);
 const app = await serveStatic(DIST);
+const baseline = baselineDist ? await serveStatic(baselineDist) : null;
+/** Each row: a backend of a build. */
+const rows: { readonly label: string; readonly url: string; readonly backend: Backend }[] = [
+  { label: LABEL.engine, url: app.url, backend: 'engine' },
+  ...(baseline ? [{ label: `this engine, baseline build (${baselineDist})`, url: baseline.url, backend: 'engine' as const }] : []),
+  { label: LABEL['ort-wasm'], url: app.url, backend: 'ort-wasm' },
+  ...(args.includes('--no-webgpu-ep') ? [] : [{ label: LABEL['ort-webgpu'], url: app.url, backend: 'ort-webgpu' as const }]),
+];
 const browser = await chromium.launch({ ...CHROMIUM, headless: true });
-const results: Measured[] = [];
+const results: (Measured & { readonly label: string })[] = [];
 try {
-  for (const backend of ['engine', 'ort-wasm', 'ort-webgpu'] as const) {
+  for (const { label, url, backend } of rows) {
     const page = await browser.newPage();
     await page.route('**/checkpoint.tensors', (route) => route.fulfill({ body: checkpoint, contentType: 'application/octet-stream' }));
-    await page.goto(`${app.url}/compare.html`);
+    await page.goto(`${url}/compare.html`);
     await page.waitForFunction(() => 'blyanCompare' in window);
     const options = { prompt, count: COUNT, prefills: PREFILLS, runs: RUNS[backend], batch };
-    process.stderr.write(`${backend}…\n`);
-    results.push(
-      await page.evaluate(
+    process.stderr.write(`${label}…\n`);
+    results.push({
+      label,
+      ...(await page.evaluate(
         ([b, o]) => (window as unknown as { blyanCompare: { run(b: Backend, url: string, o: unknown): Promise<Measured> } }).blyanCompare.run(b, '/checkpoint.tensors', o),
         [backend, options] as const,
-      ),
-    );
+      )),
+    });
     await page.close();
   }
 } finally {
   await browser.close();
   await app.close();
+  await baseline?.close();
 }
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
@@ -72,18 +87,18 @@ console.log(`| backend | setup | first token | decode | ${PREFILLS.map((n) => `p
 console.log(`| --- | --- | --- | --- | ${PREFILLS.map(() => '---').join(' | ')} | --- |`);
 for (const r of results) {
   const train = typeof r.trainMs === 'number' ? ms(r.trainMs) : r.trainMs;
-  console.log(`| ${LABEL[r.backend]} | ${ms(r.setupMs)} | ${ms(r.firstTokenMs)} | ${r.decodeTokensPerSecond.toFixed(1)} tok/s | ${PREFILLS.map((n) => ms(r.prefillMs[n]!)).join(' | ')} | ${train} |`);
+  console.log(`| ${r.label} | ${ms(r.setupMs)} | ${ms(r.firstTokenMs)} | ${r.decodeTokensPerSecond.toFixed(1)} tok/s | ${PREFILLS.map((n) => ms(r.prefillMs[n]!)).join(' | ')} | ${train} |`);
 }
 console.log('\nthe others against this engine (their time ÷ the engine’s; above 1×: the engine is faster)\n');
 console.log(`| backend | first token | decode | ${PREFILLS.map((n) => `prefill ${n}`).join(' | ')} | training |`);
 console.log(`| --- | --- | --- | ${PREFILLS.map(() => '---').join(' | ')} | --- |`);
 for (const r of results.slice(1)) {
   const train = typeof r.trainMs === 'number' && typeof engine.trainMs === 'number' ? ratio(engine.trainMs, r.trainMs) : 'n/a';
-  console.log(`| ${LABEL[r.backend]} | ${ratio(engine.firstTokenMs, r.firstTokenMs)} | ${(engine.decodeTokensPerSecond / r.decodeTokensPerSecond).toFixed(2)}× | ${PREFILLS.map((n) => ratio(engine.prefillMs[n]!, r.prefillMs[n]!)).join(' | ')} | ${train} |`);
+  console.log(`| ${r.label} | ${ratio(engine.firstTokenMs, r.firstTokenMs)} | ${(engine.decodeTokensPerSecond / r.decodeTokensPerSecond).toFixed(2)}× | ${PREFILLS.map((n) => ratio(engine.prefillMs[n]!, r.prefillMs[n]!)).join(' | ')} | ${train} |`);
 }
 const differing = results.filter((r) => r.tokens.join() !== engine.tokens.join());
 console.log(`\ngreedy tokens: ${differing.length === 0 ? `all ${results.length} backends equal` : 'DIFFER'} (${JSON.stringify(tokenizer.decode(engine.tokens))})`);
 if (differing.length > 0) {
-  for (const r of differing) console.error(`${r.backend}: ${JSON.stringify(tokenizer.decode(r.tokens))}`);
+  for (const r of differing) console.error(`${r.label}: ${JSON.stringify(tokenizer.decode(r.tokens))}`);
   process.exitCode = 1;
 }

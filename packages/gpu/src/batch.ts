@@ -1,9 +1,8 @@
 import { type ModelConfig, Rng } from '@blyan/model';
 import { encodeDispatches } from './kernel.ts';
-import { NO_MISSING_EXPERT, missingExpert } from './kernels/route.ts';
-import { type Counters, type Plan, Readback } from './plan.ts';
+import { type Counters, type Plan, Readback, submitPass } from './plan.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
-import { ROUTE_ALL, encodeStep } from './wgsl.ts';
+import { ROUTE_ALL } from './wgsl.ts';
 
 /** The buffers a batched step writes and reads back (Inference.createBatch). */
 export interface BatchBuffers {
@@ -64,25 +63,16 @@ export class BatchDecoder {
   /** One submission: with `positions`, the forward pass of each row's pending token; then sampling every row. */
   private async step(n: number, positions: Uint32Array<ArrayBuffer> | null, sampling: { temperature: number; topK: number; topP: number }, draws: Float32Array<ArrayBuffer>): Promise<number[]> {
     const { device, buffers } = this;
-    device.queue.writeBuffer(buffers.step, 0, encodeStep({ n, seqLen: 1, routeMode: ROUTE_ALL, ...sampling }));
-    device.queue.writeBuffer(buffers.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
     device.queue.writeBuffer(buffers.draws, 0, draws);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    if (positions) {
-      device.queue.writeBuffer(buffers.positions, 0, positions);
-      const keys = positions.subarray(0, n).reduce((sum, p) => sum + p + 1, 0);
-      encodeDispatches(pass, this.plans.forward.dispatches, n, keys, this.counters);
-    }
-    encodeDispatches(pass, this.plans.sampler.dispatches, n, 0, this.counters);
-    pass.end();
-    this.readback.copy(encoder, buffers.result, 0, 0, n);
-    this.readback.copy(encoder, buffers.status, 0, this.sequences);
-    device.queue.submit([encoder.finish()]);
-    this.counters.submissions++;
-    const words = new Uint32Array(await this.readback.read(this.counters));
-    const missing = missingExpert(words[this.sequences]!, this.cfg.nExperts);
-    if (missing) throw missing;
-    return Array.from(words.subarray(0, n));
+    if (positions) device.queue.writeBuffer(buffers.positions, 0, positions);
+    const io = { ...buffers, readback: this.readback };
+    const tokens = await submitPass(device, this.counters, io, this.cfg.nExperts, { n, seqLen: 1, routeMode: ROUTE_ALL, ...sampling }, n, (pass) => {
+      if (positions) {
+        const keys = positions.subarray(0, n).reduce((sum, p) => sum + p + 1, 0);
+        encodeDispatches(pass, this.plans.forward.dispatches, n, keys, this.counters);
+      }
+      encodeDispatches(pass, this.plans.sampler.dispatches, n, 0, this.counters);
+    });
+    return Array.from(tokens);
   }
 }

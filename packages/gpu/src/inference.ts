@@ -1,17 +1,17 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
-import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf } from './plan.ts';
+import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf, submitPass } from './plan.ts';
 import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
 import { BatchDecoder } from './batch.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
-import { attentionKernel, promptAttentionKernel, promptAttentionRows } from './kernels/attention.ts';
+import { PROMPT_ATTENTION_ROWS, attentionKernel, promptAttentionKernel } from './kernels/attention.ts';
 import { embeddingKernel } from './kernels/embedding.ts';
 import { expertDownKernel, expertGrid, expertUpKernel } from './kernels/expert.ts';
 import { linearGrid, linearKernel } from './kernels/linear.ts';
 import { combineKernel } from './kernels/moe.ts';
 import { decodeAttentionInGrid, decodeAttentionInKernel, decodeAttentionOutKernel, decodeMoeKernel } from './kernels/decode.ts';
-import { rmsnormKernel } from './kernels/rmsnorm.ts';
+import { rmsnormRowsGrid, rmsnormRowsKernel } from './kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel } from './kernels/rope.ts';
-import { NO_MISSING_EXPERT, missingExpert, routeKernel, statsStride } from './kernels/route.ts';
+import { routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase } from '@blyan/model';
@@ -115,14 +115,14 @@ export class Inference {
       };
       /** A layer over the step's n rows, one kernel per operation. */
       const rowsLayer = ({ w, layer, cache: { k, v } }: Layer) => {
-        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, (n) => [n, 1, 1]);
+        plan.add(kernels.rms, { step, x: a.x, weight: w.attnNorm, out: a.ln }, rmsnormRowsGrid);
         plan.add(kernels.linear, { step, x: a.ln, w: w.wq, y: a.q }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wk, y: k, ...at }, lin(d));
         plan.add(kernels.linearKV, { step, x: a.ln, w: w.wv, y: v, ...at }, lin(d));
         plan.add(kernels.rope, { step, table: weights.rope, q: a.q, k, ...at }, (n) => ropeGrid(n, d));
         plan.add(kernels.attention, { step, q: a.q, k, v, out: a.att, ...at }, (n) => [Math.ceil(n / kernels.attentionRows), cfg.nHeads, 1], { k: keysOf(rowBytes), v: keysOf(rowBytes) });
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
-        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, (n) => [n, 1, 1]);
+        plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, rmsnormRowsGrid);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
@@ -132,7 +132,7 @@ export class Inference {
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
       for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: caches[l]! });
-      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, (n) => [n, 1, 1]);
+      plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, rmsnormRowsGrid);
       if (positions) plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, lin(V));
       else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
       return plan;
@@ -266,19 +266,11 @@ export class Inference {
   /** One pass over n rows; with `sample`, also picks the next token. Returns it (or −1). */
   private async forward(n: number, step: Partial<StepFields>, sample: boolean): Promise<number> {
     const plan = n === 1 ? this.decode : this.prompt;
-    this.device.queue.writeBuffer(this.step, 0, encodeStep(step));
-    this.device.queue.writeBuffer(this.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
-    if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
-    pass.end();
-    this.readback.copy(encoder, this.result, 0, 0);
-    this.readback.copy(encoder, this.status, 0, 1);
-    this.submit(encoder);
-    const [token, status] = new Uint32Array(await this.readback.read(this.counters));
-    const missing = missingExpert(status!, this.cfg.nExperts);
-    if (missing) throw missing;
+    const io = { step: this.step, status: this.status, result: this.result, readback: this.readback };
+    const [token] = await submitPass(this.device, this.counters, io, this.cfg.nExperts, step, 1, (pass) => {
+      encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
+      if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
+    });
     return sample ? token! : -1;
   }
 
@@ -380,7 +372,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
     linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0 });
   return {
     embed: embeddingKernel(cfg.vocabSize, d, s),
-    rms: rmsnormKernel(d, cfg.normEps, false),
+    rms: rmsnormRowsKernel(d, cfg.normEps),
     linear: lin(d, d),
     linearKV: lin(d, d, { outRowOffset: !batched, cacheRows, out: s }),
     linearResidual: lin(d, d, { residual: true }),
@@ -459,8 +451,7 @@ type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: numb
 /** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
 async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
   const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
-  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: cfg.contextLength };
-  const attentionRows = rows === 1 ? 1 : promptAttentionRows(shape, device.limits.maxComputeWorkgroupStorageSize);
+  const attentionRows = rows === 1 ? 1 : PROMPT_ATTENTION_ROWS;
   const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
   return { ...base, rows, attentionRows, routeLayout: route, fused };
 }

@@ -1,4 +1,6 @@
 import { type Dispatch, type DispatchCounts, type Extent, type Kernel, type Resource, bindKernel, traffic } from './kernel.ts';
+import { NO_MISSING_EXPERT, missingExpert } from './kernels/route.ts';
+import { type StepFields, encodeStep } from './wgsl.ts';
 
 /** Extents: n rows of `bytes` each (activations, rows gathered from a table, KV rows appended). */
 export const rowsOf = (bytes: number): Extent => (rows) => rows * bytes;
@@ -41,7 +43,7 @@ export class Readback {
   constructor(
     device: GPUDevice,
     label: string,
-    words: number,
+    readonly words: number,
   ) {
     this.buffer = device.createBuffer({ label, size: words * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
@@ -61,4 +63,38 @@ export class Readback {
   destroy(): void {
     this.buffer.destroy();
   }
+}
+
+/** The buffers a routed pass is submitted with (submitPass). */
+export interface PassIO {
+  readonly step: GPUBuffer;
+  /** The routing status word (NO_MISSING_EXPERT, or the first missing expert: routeKernel). */
+  readonly status: GPUBuffer;
+  /** Where the pass leaves its results (sampled tokens). */
+  readonly result: GPUBuffer;
+  /** Result words first, the status in its last word. */
+  readonly readback: Readback;
+}
+
+/**
+ * One submission of a routed pass: `fields` to the step uniform, the status reset, the
+ * dispatches `encode` records in one compute pass, then the first `words` result words and the
+ * status read back in one readback. Throws the MissingExpertError the status reports; returns the
+ * result words.
+ */
+export async function submitPass(device: GPUDevice, counters: Counters, io: PassIO, experts: number, fields: Partial<StepFields>, words: number, encode: (pass: GPUComputePassEncoder) => void): Promise<Uint32Array<ArrayBuffer>> {
+  device.queue.writeBuffer(io.step, 0, encodeStep(fields));
+  device.queue.writeBuffer(io.status, 0, new Uint32Array([NO_MISSING_EXPERT]));
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  encode(pass);
+  pass.end();
+  if (words > 0) io.readback.copy(encoder, io.result, 0, 0, words);
+  io.readback.copy(encoder, io.status, 0, io.readback.words - 1);
+  device.queue.submit([encoder.finish()]);
+  counters.submissions++;
+  const read = new Uint32Array(await io.readback.read(counters));
+  const missing = missingExpert(read[io.readback.words - 1]!, experts);
+  if (missing) throw missing;
+  return read.subarray(0, words);
 }

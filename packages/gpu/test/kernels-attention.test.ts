@@ -61,9 +61,9 @@ describe('attention', () => {
   }
 });
 
-describe('prompt attention, several query rows per workgroup', () => {
+describe('prompt attention, one query row per thread', () => {
   // Rows not a multiple of the block, a start past 0, one row; f32 here, f16 in kernels-f16.test.ts.
-  for (const [n, start, H, hd, ctx, rows] of [[7, 0, 2, 8, 16, 4], [5, 4, 4, 32, 12, 4], [1, 9, 3, 6, 16, 4], [6, 3, 2, 4, 12, 2]] as const) {
+  for (const [n, start, H, hd, ctx, rows] of [[7, 0, 2, 8, 16, 4], [5, 4, 4, 32, 12, 4], [1, 9, 3, 6, 16, 4], [6, 3, 2, 4, 12, 2], [40, 7, 4, 32, 64, 16]] as const) {
     it(`${n} queries after ${start} cached keys, ${H} heads of ${hd}, ${rows} rows per workgroup: the reference's output`, async () => {
       const device = await gpuDevice();
       const rng = new Rng(n * 100 + start + hd + rows);

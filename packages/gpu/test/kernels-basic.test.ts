@@ -2,7 +2,7 @@ import { quantizeInt8, toF32 } from '@blyan/block';
 import { describe, it } from 'vitest';
 import { embeddingKernel } from '../src/kernels/embedding.ts';
 import { linearBackwardGrid, linearBackwardKernel, linearGrid, linearKernel } from '../src/kernels/linear.ts';
-import { rmsnormBackwardKernel, rmsnormKernel } from '../src/kernels/rmsnorm.ts';
+import { rmsnormBackwardKernel, rmsnormKernel, rmsnormRowsGrid, rmsnormRowsKernel } from '../src/kernels/rmsnorm.ts';
 import { ropeGrid, ropeKernel, ropeTableData } from '../src/kernels/rope.ts';
 import { embeddingForward, matmulBackward, matmulForward, rmsnormBackward, rmsnormForward, ropeBackward, ropeForward, ropeTable } from '@blyan/model';
 import { Rng, expectClose, gpuDevice, poisoned, randomNormal, randomTokens, readF32, runKernel, stepUniform, upload } from './gpu.ts';
@@ -39,6 +39,20 @@ describe('rmsnorm', () => {
       rmsnormForward(eOut, eRstd, x, w, n, d, 1e-5);
       expectClose(await readF32(device, out, n * d), eOut, 'rmsnorm out');
       expectClose(await readF32(device, rstd, n), eRstd, 'rmsnorm rstd');
+    });
+  }
+
+  for (const [n, d] of [[1, 16], [5, 13], [70, 128]] as const) {
+    it(`normalizes ${n} rows of ${d}, one thread per row`, async () => {
+      const device = await gpuDevice();
+      const rng = new Rng(n * 5 + d);
+      const x = randomNormal(rng, n * d, 3);
+      const w = randomNormal(rng, d);
+      const out = poisoned(device, n * d);
+      await runKernel(device, rmsnormRowsKernel(d, 1e-5), { step: stepUniform(device, { n }), x: upload(device, x), weight: upload(device, w), out }, rmsnormRowsGrid(n));
+      const expected = new Float32Array(n * d);
+      rmsnormForward(expected, new Float32Array(n), x, w, n, d, 1e-5);
+      expectClose(await readF32(device, out, n * d), expected, 'rmsnorm rows out');
     });
   }
 

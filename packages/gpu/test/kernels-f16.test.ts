@@ -116,7 +116,7 @@ describe('f16 KV cache: rope and attention', () => {
     });
   }
 
-  for (const [n, start, H, hd, ctx, rows] of [[1, 0, 2, 8, 16, 0], [1, 11, 3, 6, 16, 0], [6, 0, 2, 4, 8, 0], [5, 4, 4, 32, 12, 0], [1, 100, 2, 16, 130, 0], [7, 3, 2, 8, 12, 4]] as const) {
+  for (const [n, start, H, hd, ctx, rows] of [[1, 0, 2, 8, 16, 0], [1, 11, 3, 6, 16, 0], [6, 0, 2, 4, 8, 0], [5, 4, 4, 32, 12, 0], [1, 100, 2, 16, 130, 0], [7, 3, 2, 8, 12, 4], [21, 5, 4, 32, 40, 16]] as const) {
     it(`${n} queries after ${start} cached f16 keys and values, ${H} heads of ${hd}${rows ? `, the prompt kernel with ${rows} rows per workgroup` : ''}`, async () => {
       const device = await f16Device();
       const rng = new Rng(n * 100 + start + hd);

@@ -1,5 +1,5 @@
 import { type KernelSpec, kernelSpec, main1d, read, readWrite } from '../kernel.ts';
-import { REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
+import { REDUCE_WGSL, STEP, type Storage, f32Literal, unroll } from '../wgsl.ts';
 
 export interface AttentionShape {
   readonly nHeads: number;
@@ -89,80 +89,61 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   );
 }
 
-/** Workgroup memory in bytes of promptAttentionKernel with `rows` query rows per workgroup. */
-export const promptAttentionBytes = (s: AttentionShape, rows: number): number => 4 * (rows * (s.maxKeys + s.headDim) + 64);
-
-/** Query rows per workgroup of the prompt pass's attention: 4, or fewer where the adapter's workgroup memory (`limit` bytes) holds fewer. */
-export const promptAttentionRows = (s: AttentionShape, limit: number): number => [4, 2, 1].find((r) => promptAttentionBytes(s, r) <= limit) ?? 1;
+/**
+ * Query rows (threads) per workgroup of promptAttentionKernel in the prompt pass: a CPU adapter's
+ * SIMD width (4 on SwiftShader, 8 on lavapipe with AVX2), so that a short prompt still gives
+ * every core workgroups.
+ */
+export const PROMPT_ATTENTION_ROWS = 8;
 
 /**
  * Causal attention of a prompt (one sequence, rows m at positions start + m, keys in the KV cache
- * from row 0), `rows` consecutive query rows of one head per 64-thread workgroup, dispatched
- * [ceil(n / rows), H]: each key is loaded once for the block's rows, and every thread has work in
- * the weighted sum (a (row, column) pair each). Per row the same arithmetic in the same order as
- * attentionKernel: scores, max and sum reduced over the same per-thread partials, Σ_j e_j v_j / sum.
+ * from row 0), one thread per (query row, head), `rows` rows of one head per workgroup,
+ * dispatched [ceil(n / rows), H]. Made for adapters that run a workgroup's invocations as SIMD
+ * lanes of a CPU (SwiftShader, lavapipe): no workgroup memory and no barriers; every lane of a
+ * workgroup reads the same key and value at the same time (one broadcast load, not a gather), and
+ * each thread keeps its query and its output in registers, with the softmax taken online (running
+ * maximum and sum, rescaled when the maximum grows): out = Σ_j e^(s_j − max) v_j / Σ_j e^(s_j − max).
  */
 export function promptAttentionKernel(s: AttentionShape, kv: Storage, rows: number): KernelSpec {
-  const { nHeads: H, headDim: hd, maxKeys } = s;
+  const { nHeads: H, headDim: hd } = s;
   const d = H * hd;
-  const R = rows;
+  const w = hd % 4 === 0 ? 4 : 1;
+  const chunks = hd / w;
+  const t = w === 4 ? 'vec4<f32>' : 'f32';
+  const kvType = w === 4 ? `vec4<${kv}>` : kv;
+  const dot = (a: string, b: string) => (w === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
   return kernelSpec(
-    `prompt attention H${H} hd${hd} keys${maxKeys} kv ${kv} rows${R}`,
-    [STEP, read('q'), read('k', `array<${kv}>`), read('v', `array<${kv}>`), readWrite('out')],
+    `prompt attention H${H} hd${hd} kv ${kv} rows${rows}`,
+    [STEP, read('q', `array<${t}>`), read('k', `array<${kvType}>`), read('v', `array<${kvType}>`), readWrite('out', `array<${t}>`)],
     /* wgsl */ `
-${REDUCE_WGSL}
-var<workgroup> scores: array<f32, ${R * maxKeys}>;
-var<workgroup> qs: array<f32, ${R * hd}>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${rows})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let m0 = wid.x * ${R}u;
-  let h = wid.y;
+  let m0 = wid.x * ${rows}u;
   if (m0 >= step.n) { return; }
-  let rows = min(${R}u, step.n - m0);
-  let col = h * ${hd}u;
-  for (var p = lid; p < ${R * hd}u; p += 64u) {
-    let r = min(p / ${hd}u, rows - 1u);
-    qs[p] = q[(m0 + r) * ${d}u + col + p % ${hd}u];
-  }
-  workgroupBarrier();
-  let first = step.start + m0 + 1u;
-  let last = first + rows - 1u;
-  var mx: array<f32, ${R}>;
-  for (var r = 0u; r < ${R}u; r++) { mx[r] = -3.0e38; }
-  for (var j = lid; j < last; j += 64u) {
-    var sc: array<f32, ${R}>;
-    for (var c = 0u; c < ${hd}u; c++) {
-      let kc = f32(k[j * ${d}u + col + c]);
-      for (var r = 0u; r < ${R}u; r++) { sc[r] += qs[r * ${hd}u + c] * kc; }
-    }
-    for (var r = 0u; r < rows; r++) {
-      if (j < first + r) {
-        let scaled = sc[r] * ${f32Literal(1 / Math.sqrt(hd))};
-        scores[r * ${maxKeys}u + j] = scaled;
-        mx[r] = max(mx[r], scaled);
-      }
+  let m = min(m0 + lid, step.n - 1u);
+  let at = (m * ${d}u + wid.y * ${hd}u) / ${w}u;
+  let col = wid.y * ${hd / w}u;
+  ${unroll(chunks, (i) => `let q${i} = q[at + ${i}u] * ${f32Literal(1 / Math.sqrt(hd))};
+  var o${i} = ${t}(0.0);`)}
+  let keys = step.start + m + 1u;
+  let last = step.start + min(m0 + ${rows}u, step.n);
+  var mx = -3.0e38;
+  var sum = 0.0;
+  for (var j = 0u; j < last; j++) {
+    let kr = j * ${d / w}u + col;
+    let sc = ${Array.from({ length: chunks }, (_, i) => dot(`q${i}`, `${t}(k[kr + ${i}u])`)).join(' + ')};
+    if (j < keys) {
+      let next = max(mx, sc);
+      let old = exp(mx - next);
+      let e = exp(sc - next);
+      sum = sum * old + e;
+      ${unroll(chunks, (i) => `o${i} = o${i} * old + e * ${t}(v[kr + ${i}u]);`)}
+      mx = next;
     }
   }
-  var sum: array<f32, ${R}>;
-  for (var r = 0u; r < ${R}u; r++) {
-    mx[r] = reduce_max(lid, mx[r]);
-    let keys = first + r;
-    var own = 0.0;
-    for (var j = lid; j < keys; j += 64u) {
-      if (r < rows) {
-        let e = exp(scores[r * ${maxKeys}u + j] - mx[r]);
-        scores[r * ${maxKeys}u + j] = e;
-        own += e;
-      }
-    }
-    sum[r] = reduce_sum(lid, own);
-  }
-  for (var p = lid; p < rows * ${hd}u; p += 64u) {
-    let r = p / ${hd}u;
-    let c = p % ${hd}u;
-    var acc = 0.0;
-    for (var j = 0u; j < first + r; j++) { acc += scores[r * ${maxKeys}u + j] * f32(v[j * ${d}u + col + c]); }
-    out[(m0 + r) * ${d}u + col + c] = acc / sum[r];
+  if (m0 + lid < step.n) {
+    ${unroll(chunks, (i) => `out[at + ${i}u] = o${i} / sum;`)}
   }
 }`,
   );

@@ -2,6 +2,7 @@ import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ModelConfig, headDim } from '@blyan/model';
 import { type ExpertLayout, grownTag } from '../layout.ts';
 import { weightInput } from '../loads.ts';
+import { routerSoftmaxWgsl } from './route.ts';
 import { attendWgsl } from './attention.ts';
 import { LAYER, REDUCE_WGSL, STEP, type Storage, f32Literal } from '../wgsl.ts';
 
@@ -156,11 +157,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var e = lid; e < ${E}u; e += 64u) { probs[e] = dot_router(0u, e, 0u); }
   workgroupBarrier();
   if (lid == 0u) {
-    var mx = probs[0];
-    for (var e = 1u; e < ${B}u; e++) { mx = max(mx, probs[e]); }
-    var sum = 0.0;
-    for (var e = 0u; e < ${B}u; e++) { sum += exp(probs[e] - mx); }
-    for (var e = 0u; e < ${E}u; e++) { probs[e] = exp(probs[e] - mx) / sum; }
+    ${routerSoftmaxWgsl((e) => `probs[${e}]`, (e, p) => `probs[${e}] = ${p};`, `${B}u`, `${E}u`)}
     for (var e = 0u; e < ${E}u; e++) {
       var ok = 1u;
       if (step.routeMode == 1u) {

@@ -29,6 +29,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   );
 }
 
+/** Rows (threads) per workgroup of rmsnormRowsKernel: a CPU adapter's SIMD width, so a few rows still spread over the cores. */
+export const RMSNORM_ROWS = 8;
+
+/**
+ * RMSNorm as rmsnormKernel computes it (without rstd), one thread per row instead of a workgroup
+ * per row, RMSNORM_ROWS rows per workgroup (dispatch rmsnormRowsGrid(n)): no barriers, which a
+ * CPU-backed adapter runs far faster than a 64-thread reduction per row (inference passes).
+ */
+export function rmsnormRowsKernel(d: number, eps: number): KernelSpec {
+  return kernelSpec(
+    `rmsnorm rows d${d}`,
+    [STEP, read('x'), read('weight'), readWrite('out')],
+    /* wgsl */ `
+@compute @workgroup_size(${RMSNORM_ROWS})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= step.n) { return; }
+  let o = i * ${d}u;
+  var ss = 0.0;
+  for (var c = 0u; c < ${d}u; c++) {
+    let v = x[o + c];
+    ss += v * v;
+  }
+  let r = 1.0 / sqrt(ss / ${d}.0 + ${f32Literal(eps)});
+  for (var c = 0u; c < ${d}u; c++) { out[o + c] = x[o + c] * r * weight[c]; }
+}`,
+  );
+}
+
+export const rmsnormRowsGrid = (rows: number): readonly [number, number, number] => [Math.ceil(rows / RMSNORM_ROWS), 1, 1];
+
 /**
  * Backward of rmsnormKernel per row, with g = dout ⊙ w and r = rstd[row]:
  *   dx = r · g − x · r³ / d · Σ g ⊙ x,

@@ -15,6 +15,20 @@ export function missingExpert(status: number, experts: number): MissingExpertErr
 export const statsStride = (experts: number): number => 2 * experts + 1;
 
 /**
+ * WGSL statements of the router's softmax over one token's logits, read by `logit(e)`: the max
+ * subtracted, max and sum over the first `base` experts (a grown model's new experts share them),
+ * `store(e, p)` for each of the `experts` probabilities. One source for routeKernel and the fused
+ * decode MoE kernel; `store` may overwrite the logit it was computed from.
+ */
+export function routerSoftmaxWgsl(logit: (e: string) => string, store: (e: string, p: string) => string, base: string, experts: string): string {
+  return `var mx = ${logit('0u')};
+    for (var e = 1u; e < ${base}; e++) { mx = max(mx, ${logit('e')}); }
+    var sum = 0.0;
+    for (var e = 0u; e < ${base}; e++) { sum += exp(${logit('e')} - mx); }
+    for (var e = 0u; e < ${experts}; e++) { ${store('e', `exp(${logit('e')} - mx) / sum`)} }`;
+}
+
+/**
  * Routing of one layer in a single 64-thread workgroup, from the router logits [n, E]:
  * 1. probs = softmax per token (max subtracted), max and sum over the N_BASE base experts (all but a
  *    grown model's new ones, whose scores share that max and sum);
@@ -46,11 +60,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let n = step.n;
   for (var t = lid; t < n; t += 64u) {
     let o = t * N_EXPERTS;
-    var mx = logits[o];
-    for (var e = 1u; e < N_BASE; e++) { mx = max(mx, logits[o + e]); }
-    var sum = 0.0;
-    for (var e = 0u; e < N_BASE; e++) { sum += exp(logits[o + e] - mx); }
-    for (var e = 0u; e < N_EXPERTS; e++) { probs[o + e] = exp(logits[o + e] - mx) / sum; }
+    ${routerSoftmaxWgsl((e) => `logits[o + ${e}]`, (e, p) => `probs[o + ${e}] = ${p};`, 'N_BASE', 'N_EXPERTS')}
   }
   storageBarrier();
   for (var e = lid; e < N_EXPERTS; e += 64u) {
