@@ -58,9 +58,10 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 --database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
-replicas sharing both serve as one relay (sign-in, rate limits, contributions and the rewards
-ledger in the database; usage rewards, datasets and rounds answer 503 embedded_only), each with
-its own --store for its lock and keys, and contributions are judged by blyan worker processes.
+replicas sharing both serve as one relay (sign-in, rate limits, contributions, the rewards
+ledger, usage rewards and the data hub in the database; rounds answer 503 embedded_only), each
+with its own --store for its lock and keys; contributions are judged, and uploads scored and
+appended, by blyan worker processes (and by replicas holding the evaluator key).
 --database without --objects is refused. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;

@@ -31,7 +31,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir) => openRelay(dir, relayRules(1 << 20), config, verdictSigner), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  return seededFixture((dir, backends) => openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
@@ -167,7 +167,7 @@ export function nudgeOn(base: Block, slotName: string, density: number, seed = 1
 export async function reopen(f: AccountsFixture): Promise<void> {
   const { accounts, verdictSigner } = f.relay;
   await f.relay.close();
-  f.relay = await openRelay(f.dir, relayRules(1 << 20), accounts.config, verdictSigner);
+  f.relay = await openRelay(f.dir, relayRules(1 << 20), accounts.config, verdictSigner, f.backend.backends);
   f.app = createApp({ ...f.relay, maxPayloadBytes: 1 << 20, limits: UNLIMITED });
 }
 

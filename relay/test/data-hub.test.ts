@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => f.close());
 
 async function reviewAll(id: number, keep: (i: number) => boolean): Promise<void> {
-  for (const [i, doc] of sampled(f, id).entries()) {
+  for (const [i, doc] of (await sampled(f, id)).entries()) {
     for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, id, doc, keep(i)))).status).toBe(201);
   }
   await f.relay.accounts.data.worker.drain();
@@ -44,17 +44,17 @@ describe('the data hub end to end', () => {
     expect(block.verdict).toMatchObject({ slot: 'tales', base: f.meta, accepted: true });
     const payload = decodeDatasetPayload(await f.relay.objects.read(block.header.payload_hash));
     expect(payload.docs).toHaveLength(40 - up.hidden);
-    for (const r of reviewers) expect(await f.relay.accounts.journal.balance(`user:${r.account}`)).toBe(20);
-    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    for (const r of reviewers) expect(await f.relay.accounts.book.balance(`user:${r.account}`)).toBe(20);
+    expect(await f.relay.accounts.book.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     const list = (await (await f.app.request('/v1/datasets')).json()) as { datasets: { name: string; head: string; blocks: number }[] };
     expect(list.datasets).toEqual([expect.objectContaining({ name: 'tales', head: done.blocks[0]!.hash, blocks: 1 })]);
   });
 
   it('the held-out part is chosen by the keyed hash, never in a payload nor served, and handed to evaluation alone', async () => {
     const store = f.relay.accounts.data.store;
-    const hidden = store.heldOutDocs('tales');
+    const hidden = await store.heldOutDocs('tales');
     expect(hidden.length).toBeGreaterThan(0);
-    const training = store.trainingDocs('tales', ['gold', 'silver', 'experimental']);
+    const training = await store.trainingDocs('tales', ['gold', 'silver', 'experimental']);
     expect(hidden.length + training.length).toBe(40);
     for (const d of hidden) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(true);
     for (const d of training) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(false);

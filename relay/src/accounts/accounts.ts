@@ -5,6 +5,8 @@ import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner, PgAssignments, SqliteAssignments } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import { type DataHub, openDataHub } from '../data/hub.ts';
+import { PgDataStore } from '../data/pg-store.ts';
+import { DataStore } from '../data/store.ts';
 import { HiddenEvaluator } from '../contributions/hidden-eval.ts';
 import { namedEvaluator } from '../contributions/judging.ts';
 import { PgContributionStore } from '../contributions/pg-store.ts';
@@ -14,6 +16,7 @@ import { EvaluationWorker } from '../contributions/worker.ts';
 import type { Ledger } from '../ledger.ts';
 import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
+import { PgUsage, SqliteUsage, type UsageStore } from '../rewards/usage-store.ts';
 import { Rounds } from '../rounds/rounds.ts';
 import { RoundStore } from '../rounds/store.ts';
 import { PgKeyLimiter } from '../server/pg-rate-store.ts';
@@ -35,7 +38,7 @@ export interface Accounts {
   readonly db: Database.Database;
   readonly config: AccountsConfig;
   readonly auth: AuthStore;
-  /** The SQLite journal that usage, the data hub and rounds post to (embedded-only features). */
+  /** The journal in accounts.sqlite: the embedded relay's book, and where rounds (embedded-only) post. */
   readonly journal: Journal;
   /** The rewards book the API reads: `journal`, or the shared journal on PostgreSQL. */
   readonly book: RewardsBook;
@@ -48,13 +51,15 @@ export interface Accounts {
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
   /**
-   * True when accounts live on a PostgreSQL database shared with other replicas: usage rewards,
-   * the data hub and rounds, still kept in this replica's accounts.sqlite, are then refused
-   * (503 embedded_only) rather than split between replicas.
+   * True when accounts live on a PostgreSQL database shared with other replicas: rounds, still kept
+   * in this replica's accounts.sqlite, are then refused (503 embedded_only) rather than split
+   * between replicas.
    */
   readonly replicated: boolean;
-  /** Datasets: uploads, their gates and reviews (chain D). */
+  /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
+  /** Usage reports and the usage pool; on PostgreSQL when replicated. */
+  readonly usage: UsageStore;
 
   /** Rounds per slot: many contributors' deltas judged together (relay/src/rounds). */
   readonly rounds: Rounds;
@@ -89,8 +94,9 @@ function inProcess(worker: EvaluationWorker, index: IndexStore, key: Signer | nu
 
 /**
  * Everything but the auth store, which is made first: the block Ledger's rules ask it about
- * delegations. With `shared` (the replicas' PostgreSQL pool), contributions, assignments and the
- * rewards book the API reads are on PostgreSQL and judged by `blyan worker` processes.
+ * delegations. With `shared` (the replicas' PostgreSQL pool), contributions (judged by `blyan
+ * worker` processes), assignments, the data hub, usage and the rewards book the API reads are on
+ * PostgreSQL; rounds stay in accounts.sqlite.
  */
 export function openAccounts(
   db: Database.Database,
@@ -104,10 +110,20 @@ export function openAccounts(
   const contributions = shared === undefined ? new SqliteContributionStore(db, journal) : new PgContributionStore(shared);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ ...chain, evaluator, store: contributions, config });
-  const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
+  const localData = new DataStore(db, journal);
+  const { rateLimit } = config.data;
+  const data = openDataHub(
+    shared === undefined ? localData : new PgDataStore(shared),
+    shared === undefined ? new RateLimiter(rateLimit.max, rateLimit.windowMs, config.now) : new PgKeyLimiter(shared, rateLimit.max, rateLimit.windowMs, 'upload'),
+    { ...chain, auth, evaluator },
+    config.data,
+    evalSecret,
+    config.now,
+  );
 
   const roundStore = new RoundStore(db);
-  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, data: data.store, accounts: config, config: config.rounds });
+  /** Rounds are embedded-only: they read the data hub in accounts.sqlite. */
+  const rounds = new Rounds({ db, ...chain, evaluator, journal, store: roundStore, data: localData, accounts: config, config: config.rounds });
   return {
     db,
     config,
@@ -125,6 +141,7 @@ export function openAccounts(
         : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
     replicated: shared !== undefined,
     data,
+    usage: shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared),
 
     rounds,
     roundStore,

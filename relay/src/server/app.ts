@@ -26,13 +26,14 @@ const relayCors = (deps: AppDeps): CorsOptions => ({
 });
 
 /**
- * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub,
- * rounds): a replicated relay refuses them rather than split their state and credits between replicas.
+ * Routes whose state is still only in a replica's own accounts.sqlite (rounds): a replicated relay
+ * refuses them rather than split their state and credits between replicas. (Usage rewards and the
+ * data hub are on the shared database.)
  */
-const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes', '/v1/rounds/*'];
+const EMBEDDED_ONLY = ['/v1/rounds/*'];
 
 const embeddedOnly = (c: Context) =>
-  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
+  c.json(errorBody('embedded_only', 'rounds are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
 
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
