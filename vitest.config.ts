@@ -6,6 +6,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * relay/test/global-setup.ts; these tests fail, never skip, when the servers cannot start).
  */
 const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault'].map((name) => `relay/test/${name}.test.ts`);
+/** The data hub's and usage rewards' suites, on both back-ends too. */
+BACKEND_SUITES.push(...['data-hub', 'rewards', 'attacks/data-review', 'attacks/data-upload', 'attacks/dataset-writes', 'attacks/usage-credit'].map((name) => `relay/test/${name}.test.ts`));
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
 export default defineConfig({

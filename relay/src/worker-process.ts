@@ -7,10 +7,12 @@ import { HiddenEvaluator } from './contributions/hidden-eval.ts';
 import { PgContributionStore } from './contributions/pg-store.ts';
 import { type QueueOptions, QueueWorker } from './contributions/queue-worker.ts';
 import { EvaluationWorker } from './contributions/worker.ts';
+import { modelScorer } from './data/scoring.ts';
+import { PgDataStore } from './data/pg-store.ts';
+import { DataWorker } from './data/worker.ts';
 import { Ledger } from './ledger.ts';
 import { slotShapes } from './payload-shape.ts';
 import { openStores } from './store/open.ts';
-import { openPgPool } from './store/pg-pool.ts';
 
 /** Where the replicas keep what a worker reads and writes: their PostgreSQL database and their bucket. */
 export interface SharedBackends {
@@ -25,29 +27,42 @@ export interface WorkerProcess {
 
 /**
  * An evaluation worker apart from the relays: it holds the evaluator key, reads blocks and payloads
- * from the replicas' database and bucket, takes contributions from their queue, and appends the
- * accepted ones through a Ledger of its own (the same chain rules and compare-and-swap heads as a
- * relay's), crediting them in the shared journal. It serves nothing.
+ * from the replicas' database and bucket (one pool of 4 connections, the index's), takes
+ * contributions and then dataset uploads from their queues, and appends the accepted ones through
+ * a Ledger of its own (the same chain rules and compare-and-swap heads as a relay's), crediting
+ * them in the shared journal. It serves nothing. Whatever fails while it opens is closed again.
  */
 export async function openWorkerProcess(dir: string, backends: SharedBackends, rules: RuleOptions, config: AccountsConfig, signer: Signer, o: Omit<QueueOptions, 'now'>): Promise<WorkerProcess> {
-  const { index, objects } = await openStores(dir, 'readwrite', backends);
+  const { index, objects, pool } = await openStores(dir, 'readwrite', backends, 4);
+  let evaluator: HiddenEvaluator | undefined;
   try {
-    const pool = await openPgPool(backends.database, 4);
-    const auth = new PgAuthStore(pool, config.now, config.maxNonces);
+    const shared = pool!;
+    const auth = new PgAuthStore(shared, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
-    const evaluator = new HiddenEvaluator(index, objects, await sharedEvalSecret(pool), { ...config.eval, hiddenDocs: config.hiddenDocs });
-    const store = new PgContributionStore(pool);
+    evaluator = new HiddenEvaluator(index, objects, await sharedEvalSecret(shared), { ...config.eval, hiddenDocs: config.hiddenDocs });
+    const store = new PgContributionStore(shared);
     const worker = new EvaluationWorker({ index, objects, ledger, verdictSigner: signer, evaluator, store, config });
+    const data = new DataWorker({
+      index,
+      ledger,
+      store: new PgDataStore(shared),
+      scorer: modelScorer(evaluator, index, config.data.perBatch),
+      verdictSigner: signer,
+      config: { ...config.data, leaseMs: o.leaseMs },
+      now: config.now,
+      name: o.name,
+    });
+    const opened = evaluator;
     return {
-      queue: new QueueWorker(store, worker, { ...o, now: config.now }),
+      queue: new QueueWorker(store, worker, data, { ...o, now: config.now }),
       async close() {
         await ledger.drain();
-        await evaluator.dispose();
-        await pool.end();
+        await opened.dispose();
         await index.close();
       },
     };
   } catch (e) {
+    await evaluator?.dispose();
     await index.close();
     throw e;
   }

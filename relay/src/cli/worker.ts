@@ -12,8 +12,8 @@ export interface RunningWorker {
 }
 
 /**
- * `blyan worker`: judges contributions from the queue of relay replicas sharing --database and
- * --objects, signing verdicts with --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else
+ * `blyan worker`: judges contributions, and scores and appends dataset uploads, from the queues of
+ * relay replicas sharing --database and --objects, signing verdicts with --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else
  * <store>/evaluator.key. Runs until stopped; a job it holds when killed is taken again by any
  * worker once its --lease (seconds) runs out.
  */
@@ -45,7 +45,7 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
       stop.abort();
       await running;
       await w.close();
-      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s)`);
+      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s) and taking ${w.queue.uploads} dataset upload(s)`);
     },
   };
 }

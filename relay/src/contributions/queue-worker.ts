@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataWorker } from '../data/worker.ts';
 import type { PgContributionStore } from './pg-store.ts';
 import type { EvaluationWorker } from './worker.ts';
 
@@ -14,28 +15,32 @@ export interface QueueOptions {
 
 /**
  * One `blyan worker` process's loop: claim the oldest waiting contribution (PgContributionStore.claim,
- * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; wait `pollMs`
- * when the queue is empty. Stops between jobs once `signal` aborts.
+ * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; with no
+ * contribution waiting, take the oldest waiting dataset upload (DataWorker.take, leased the same
+ * way) to its next resting state; wait `pollMs` when both queues are empty. Stops between jobs
+ * once `signal` aborts.
  */
 export class QueueWorker {
   /** Contributions this process has judged to their end. */
   judged = 0;
+  /** Dataset uploads this process has scored or appended. */
+  uploads = 0;
 
   constructor(
     private readonly store: PgContributionStore,
     private readonly worker: EvaluationWorker,
+    private readonly data: DataWorker,
     private readonly o: QueueOptions,
   ) {}
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const id = await this.store.claim(this.o.name, this.o.leaseMs, this.o.now());
-      if (id === undefined) {
-        await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      await this.worker.judge(id);
-      this.judged++;
+      if (id !== undefined) {
+        await this.worker.judge(id);
+        this.judged++;
+      } else if ((await this.data.take()) !== undefined) this.uploads++;
+      else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }

@@ -83,20 +83,24 @@ const PG_DATA_AND_USAGE = `CREATE TABLE IF NOT EXISTS data_uploads (
      UNIQUE (upload, doc, account),
      FOREIGN KEY (upload, doc) REFERENCES data_upload_docs (upload, sha256)
    );
-   CREATE OR REPLACE FUNCTION blyan_data_once() RETURNS trigger LANGUAGE plpgsql AS $$
+   CREATE OR REPLACE FUNCTION blyan_upload_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
-     IF TG_TABLE_NAME = 'data_uploads' AND OLD.status IN ('accepted', 'refused', 'failed') AND NEW.status IS DISTINCT FROM OLD.status THEN
+     IF OLD.status IN ('accepted', 'refused', 'failed') AND NEW.status IS DISTINCT FROM OLD.status THEN
        RAISE EXCEPTION 'upload % is already %', OLD.id, OLD.status USING ERRCODE = 'restrict_violation';
      END IF;
-     IF TG_TABLE_NAME = 'data_upload_docs' AND OLD.settled IS NOT NULL AND NEW.settled IS DISTINCT FROM OLD.settled THEN
+     RETURN NEW;
+   END $$;
+   CREATE OR REPLACE FUNCTION blyan_doc_settled_once() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF OLD.settled IS NOT NULL AND NEW.settled IS DISTINCT FROM OLD.settled THEN
        RAISE EXCEPTION 'document % of upload % already settled as %', OLD.sha256, OLD.upload, OLD.settled USING ERRCODE = 'restrict_violation';
      END IF;
      RETURN NEW;
    END $$;
    DROP TRIGGER IF EXISTS data_uploads_decided_once ON data_uploads;
-   CREATE TRIGGER data_uploads_decided_once BEFORE UPDATE ON data_uploads FOR EACH ROW EXECUTE FUNCTION blyan_data_once();
+   CREATE TRIGGER data_uploads_decided_once BEFORE UPDATE ON data_uploads FOR EACH ROW EXECUTE FUNCTION blyan_upload_decided_once();
    DROP TRIGGER IF EXISTS data_upload_docs_settled_once ON data_upload_docs;
-   CREATE TRIGGER data_upload_docs_settled_once BEFORE UPDATE ON data_upload_docs FOR EACH ROW EXECUTE FUNCTION blyan_data_once();
+   CREATE TRIGGER data_upload_docs_settled_once BEFORE UPDATE ON data_upload_docs FOR EACH ROW EXECUTE FUNCTION blyan_doc_settled_once();
    CREATE TABLE IF NOT EXISTS usage_reports (id text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{64}$'), account text NOT NULL, at bigint NOT NULL, tokens integer NOT NULL CHECK (tokens > 0));
    CREATE TABLE IF NOT EXISTS usage (
      report text NOT NULL REFERENCES usage_reports (id),

@@ -1,11 +1,8 @@
 import type { Address } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/server/app.ts';
-import { type AccountsFixture, type LoggedIn, ORIGIN, accountsFixture, clock, login, newAccount, nonce, postJson, siweMessage } from '../accounts-helpers.ts';
+import { type AccountsFixture, accountsFixture, clock, login, newAccount, nonce, postJson, siweMessage } from '../accounts-helpers.ts';
 import { authority, evaluator } from '../helpers.ts';
-
-const HOUR = 3600_000;
-const POOL = 10_000;
 
 let f: AccountsFixture;
 beforeAll(async () => {
@@ -13,51 +10,8 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-/** A usage report as the page sends it, signed by `signer` (the session key unless said). */
-async function report(who: LoggedIn, experts: { block: string; tokens: number }[], signer: { signMessage(a: { message: string }): Promise<string> } = who.key) {
-  const text = JSON.stringify({ account: who.account, origin: ORIGIN, created_at: clock.now, experts });
-  return postJson(f.app, '/v1/usage', { report: text, signature: await signer.signMessage({ message: text }) }, who.cookie);
-}
-
-const balance = async (a: Address) => ((await (await f.app.request(`/v1/accounts/${a}/history`)).json()) as { balance: number }).balance;
-const trialBalance = async () => ((await (await f.app.request('/v1/leaderboard')).json()) as { trial_balance: { total: number; unbalanced: number[] } }).trial_balance;
 const code = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code;
 const sessions = () => (f.relay.accounts.db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n;
-
-describe('attacks on usage credit', () => {
-  it('usage reports from 400 throwaway accounts naming one block move at most one pool (10,000 units), and the trial balance stays 0', async () => {
-    clock.now += HOUR;
-    const block = f.slots['layer0.expert0']!;
-    const before = await balance(authority);
-    let accepted = 0;
-    for (let i = 0; i < 400; i++) {
-      const who = await login(f.app);
-      const res = await postJson(f.app, '/v1/usage', await signedReport(who, [{ block, tokens: 100_000 }]), who.cookie);
-      if (res.status === 201) accepted++;
-    }
-    expect(accepted).toBe(400);
-    clock.now += HOUR;
-    const moved = (await balance(authority)) - before;
-    expect(moved).toBeGreaterThan(0);
-    expect(moved).toBeLessThanOrEqual(POOL);
-    expect(await trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
-  }, 120_000);
-
-  it('a usage report signed by the wallet instead of the session key: 403, nothing recorded', async () => {
-    const who = await login(f.app);
-    const rows = () => f.relay.accounts.db.prepare('SELECT COUNT(*) AS n FROM usage_reports WHERE account = ?').get(who.account);
-    const before = rows();
-    const r = await report(who, [{ block: f.slots['layer1.expert1']!, tokens: 10 }], who.wallet);
-    expect([r.status, await code(r)]).toEqual([403, 'bad_signature']);
-    expect(rows()).toEqual(before);
-  });
-});
-
-/** A report body for `who`, as `report` signs it. */
-async function signedReport(who: LoggedIn, experts: { block: string; tokens: number }[]) {
-  const text = JSON.stringify({ account: who.account, origin: ORIGIN, created_at: clock.now, experts });
-  return { report: text, signature: await who.key.signMessage({ message: text }) };
-}
 
 describe('attacks on sign-in', () => {
   /** A login of a fresh wallet that names `sessionKey`, signed for the key by `keySigner`. */
