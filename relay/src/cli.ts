@@ -30,10 +30,12 @@ const USAGE = `usage: blyan <command> [options]
            nats/token a delta must gain on its own shard sample to be kept, --review-sample
            documents of an upload reviewed, --review-votes agreeing votes that settle one.
   worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
-           [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
+           [--min-improvement 0.002] [--lease 600] [--poll-ms 500] [--review-sample 5]
            judge contributions queued by relay replicas sharing that database and bucket, apart
            from serving: any number of workers take jobs from one queue; a job whose worker dies
-           is taken again once its --lease (seconds) runs out, and is judged and credited once
+           is taken again once its --lease (seconds) runs out, and is judged and credited once.
+           With no contribution waiting, a worker scores (L1, drawing --review-sample documents
+           for review: give it the replicas' value) or appends a dataset upload, leased alike
   genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
