@@ -7,7 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault'].map((name) => `relay/test/${name}.test.ts`);
 /** The data hub's and usage rewards' suites, on both back-ends too. */
-BACKEND_SUITES.push(...['data-hub', 'rewards', 'attacks/data-review', 'attacks/data-upload', 'attacks/dataset-writes', 'attacks/usage-credit', 'replicas-data'].map((name) => `relay/test/${name}.test.ts`));
+BACKEND_SUITES.push(...['data-hub', 'rewards', 'attacks/data-review', 'attacks/data-upload', 'attacks/dataset-writes', 'attacks/usage-credit', 'replicas-data', 'pg-data'].map((name) => `relay/test/${name}.test.ts`));
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
 export default defineConfig({
@@ -20,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: ['packages/*/test/**/*.test.ts', 'relay/test/**/*.test.ts', 'apps/web/test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts', 'relay/test/replicas-data.test.ts'],
+          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts', 'relay/test/replicas-data.test.ts', 'relay/test/pg-data.test.ts'],
           provide: { backend: 'embedded' },
         },
       },
