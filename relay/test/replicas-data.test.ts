@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import type { Address, Hash } from '@blyan/block';
 import type { UploadView } from '@blyan/data';
 import type pg from 'pg';
@@ -13,7 +12,7 @@ import { openPgPool } from '../src/store/pg-pool.ts';
 import { type LoggedIn, ORIGIN, clock, login, postJson, remote } from './accounts-helpers.ts';
 import { prose, uploadBody, vote } from './data-helpers.ts';
 import { EVALUATOR_KEY, type Fixture, TINY, authority, seededFixture, tempDir } from './helpers.ts';
-import { type ServeProcess, startServe, startWorker } from './serve-process.ts';
+import { type ServeProcess, startServe, startWorker, stopAll } from './serve-process.ts';
 
 /**
  * The data hub and usage rewards on two `blyan serve` replicas sharing one PostgreSQL database and
@@ -41,10 +40,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await stopAll(children, dirs);
   await db?.end();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
   await f?.close();
 });
 
