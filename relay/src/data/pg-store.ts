@@ -44,13 +44,19 @@ export class PgDataStore implements DataHubStore {
         [u.name, u.account, u.source, u.licence, u.rawBytes, JSON.stringify(u.verdicts), now],
       );
       const id = rows[0]!.id;
-      for (const [position, d] of docs.entries()) {
-        const fresh = await q.query('INSERT INTO data_documents (sha256, text, bytes, signature) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [d.sha256, d.text, d.bytes, sigBytes(d.signature)]);
-        if (fresh.rowCount === 1) {
-          await q.query('INSERT INTO data_document_bands (band, sha256) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING', [bandKeys(d.signature), d.sha256]);
-        }
-        await q.query('INSERT INTO data_upload_docs (upload, position, sha256, hidden) VALUES ($1, $2, $3, $4)', [id, position, d.sha256, d.hidden]);
-      }
+      const fresh = await q.query<{ sha256: Hash }>(
+        'INSERT INTO data_documents (sha256, text, bytes, signature) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING sha256',
+        [docs.map((d) => d.sha256), docs.map((d) => d.text), docs.map((d) => d.bytes), docs.map((d) => sigBytes(d.signature))],
+      );
+      const stored = new Set(fresh.rows.map((r) => r.sha256));
+      const bands = docs.filter((d) => stored.has(d.sha256)).flatMap((d) => bandKeys(d.signature).map((band) => [band, d.sha256] as const));
+      await q.query('INSERT INTO data_document_bands (band, sha256) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [bands.map((b) => b[0]), bands.map((b) => b[1])]);
+      await q.query('INSERT INTO data_upload_docs (upload, position, sha256, hidden) SELECT $1, * FROM unnest($2::int[], $3::text[], $4::boolean[])', [
+        id,
+        docs.map((_, i) => i),
+        docs.map((d) => d.sha256),
+        docs.map((d) => d.hidden),
+      ]);
       return id;
     });
   }
