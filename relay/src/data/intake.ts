@@ -47,15 +47,17 @@ class KnownSnapshot implements Known {
  * L0 on an upload's bytes, the rule that counts (the page runs the same code for instant
  * feedback): cut at separator lines, each document checked against what the hub already holds
  * and against the upload's earlier documents; each kept one gets its held-out flag from the
- * keyed hash. L0 looks the hub up synchronously, so it runs against a snapshot of the rows it
- * asks about: a first pass finds which those are, the store is read for them, and L0 runs again
- * until it asked for nothing unread (twice, unless an earlier refusal changed what a later
- * document is compared with). Hands the event loop back every few milliseconds
+ * keyed hash. L0 looks the hub up synchronously: accounts.sqlite answers at once (liveKnown);
+ * on PostgreSQL it runs against a snapshot of the rows it asks about: a first pass finds which
+ * those are, the store is read for them, and L0 runs again until it asked for nothing unread
+ * (twice, unless an earlier refusal changed what a later document is compared with). Hands the event loop back every few milliseconds
  * (prefilterYielding); run it with storeUpload inside the store's `serially`, so no other
  * upload's documents are stored between the check and the store. Writes nothing.
  */
 export async function checkUpload(store: DataHubStore, secret: Uint8Array, config: DataConfig, body: Uint8Array): Promise<Intake> {
   const docs = splitDocuments(body);
+  const live = store.liveKnown();
+  if (live !== null) return intake(await prefilterYielding(docs, live, config.limits), secret, config);
   const read = { hashes: new Set<Hash>(), bands: new Set<string>() };
   const held = new Set<Hash>();
   const near = new MemoryNearIndex();

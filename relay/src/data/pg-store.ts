@@ -110,6 +110,10 @@ export class PgDataStore implements DataHubStore {
     return rows.map((r) => ({ sha256: r.sha256, signature: sigOf(r.signature) }));
   }
 
+  liveKnown(): null {
+    return null;
+  }
+
   async setStatus(id: number, status: UploadStatus, detail: string | null, now: number | null): Promise<void> {
     await this.pool.query('UPDATE data_uploads SET status = $1, detail = $2, decided_at = $3 WHERE id = $4', [status, detail, now, id]);
   }

@@ -1,5 +1,5 @@
 import type { Address, Hash } from '@blyan/block';
-import { type Signature, type StoredVerdict, type Tier, type UploadStatus, type UploadView, bandKeys } from '@blyan/data';
+import { type Known, type Signature, type StoredVerdict, type Tier, type UploadStatus, type UploadView, bandKeys, similarity } from '@blyan/data';
 import type Database from 'better-sqlite3';
 import type { Journal } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
@@ -82,6 +82,8 @@ export interface DataHubStore {
   held(hashes: readonly Hash[]): Awaitable<Hash[]>;
   /** Documents of live uploads other than `exclude` that share one of the band keys `bands`. */
   neighbours(bands: readonly string[], exclude: number): Awaitable<Neighbour[]>;
+  /** L0's lookups (held documents, near duplicates) answered at once where the store can (accounts.sqlite); null where it cannot, and L0 reads a snapshot (checkUpload). */
+  liveKnown(): Known | null;
   setStatus(id: number, status: UploadStatus, detail: string | null, now: number | null): Awaitable<void>;
   setBlocks(id: number, blocks: readonly Hash[]): Awaitable<void>;
   /** Files every document's L1 figures, marks the review sample and moves a `scoring` upload to review, in one transaction; false if it was no longer being scored. */
@@ -265,6 +267,22 @@ export class DataStore implements DataHubStore {
 
   neighbours(bands: readonly string[], exclude: number): Neighbour[] {
     return this.s.neighbours.all(JSON.stringify(bands), exclude).map((r) => ({ sha256: r.sha256, signature: sigOf(r.signature) }));
+  }
+
+  liveKnown(): Known {
+    return {
+      has: (h) => this.held([h]).length > 0,
+      near: {
+        nearest: (sig) => {
+          let best: { doc: string; similarity: number } | null = null;
+          for (const n of this.neighbours(bandKeys(sig), 0)) {
+            const s = similarity(sig, n.signature);
+            if (best === null || s > best.similarity) best = { doc: n.sha256, similarity: s };
+          }
+          return best;
+        },
+      },
+    };
   }
 
   setStatus(id: number, status: UploadStatus, detail: string | null, now: number | null): void {
