@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Address, Hash } from '@blyan/block';
 import type { UploadView } from '@blyan/data';
 import type pg from 'pg';
@@ -45,7 +46,6 @@ afterAll(async () => {
   await f?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = async <T>(r: ServeProcess, path: string, cookie?: string): Promise<T> => (await (await fetch(`${r.url}${path}`, { headers: cookie ? { cookie } : {} })).json()) as T;
 
 async function until<T>(read: () => Promise<T>, done: (x: T) => boolean, what: string): Promise<T> {
