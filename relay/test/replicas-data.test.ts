@@ -46,7 +46,7 @@ afterAll(async () => {
   await f?.close();
 });
 
-const json = async <T>(r: ServeProcess, path: string, cookie?: string): Promise<T> => (await (await fetch(`${r.url}${path}`, { headers: cookie ? { cookie } : {} })).json()) as T;
+const json = async <T>(r: ServeProcess, path: string): Promise<T> => (await (await fetch(`${r.url}${path}`)).json()) as T;
 
 async function until<T>(read: () => Promise<T>, done: (x: T) => boolean, what: string): Promise<T> {
   for (let i = 0; i < 300; i++) {
