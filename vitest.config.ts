@@ -4,8 +4,38 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * The relay's store suites run once per store back-end: `embedded` (SQLite + files, with every other
  * test) and `postgres+s3` (a throwaway PostgreSQL cluster and an s3rver, started by
  * relay/test/global-setup.ts; these tests fail, never skip, when the servers cannot start).
+ * Relay suites that stay embedded-only, and why (docs/ARCHITECTURE.md, "Which suites run where"):
+ * - accounts-db: upgrades an accounts.sqlite of schema 1; PostgreSQL has no older schema (re-running its migrations is pg-s3-store's).
+ * - attacks/store-lock: races processes for the store folder's SQLite lock file, whatever the back-end; replicas on PostgreSQL share a store by design.
+ * - window-losses: ONNX arithmetic against the CPU reference; it opens no store.
+ * - data-seed: `blyan seed-data` works on an embedded store.
+ * - rounds, round-store, dataset-rounds: rounds are embedded-only (a replica answers 503 embedded_only) until they move to PostgreSQL.
  */
-const BACKEND_SUITES = ['store', 'routes', 'payload-serving', 'versions', 'submit', 'replicas', 'pg-s3-store', 'pg-accounts', 'fault'].map((name) => `relay/test/${name}.test.ts`);
+const BACKEND_SUITES = [
+  'store',
+  'routes',
+  'payload-serving',
+  'versions',
+  'submit',
+  'replicas',
+  'pg-s3-store',
+  'pg-accounts',
+  'fault',
+  'attacks/chain-writes',
+  'attacks/verdicts',
+  'auth',
+  'contribute',
+  'resume',
+  'attacks/contribution-intake',
+  'attacks/credit-and-sign-in',
+  'attacks/hidden-evaluation',
+  'attacks/proof-of-learning',
+  'genesis',
+  'attacks/genesis',
+  'grow',
+  'crash',
+  'cli',
+].map((name) => `relay/test/${name}.test.ts`);
 /** The data hub's and usage rewards' suites, on both back-ends too. */
 BACKEND_SUITES.push(...['data-hub', 'rewards', 'attacks/data-review', 'attacks/data-upload', 'attacks/dataset-writes', 'attacks/usage-credit', 'replicas-data', 'pg-data'].map((name) => `relay/test/${name}.test.ts`));
 

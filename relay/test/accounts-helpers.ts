@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import pg from 'pg';
 import { type Address, type Block, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
 import { type ExpertDelta, encodeDelta, expertCandidate, sparsifyDelta } from '@blyan/delta';
 import { slotParams, slotPlan } from '@blyan/model/blocks';
@@ -11,6 +13,7 @@ import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
+import { openWorkerProcess } from '../src/worker-process.ts';
 import { type Fixture, TINY, UNLIMITED, evaluatorAccount, seededFixture } from './helpers.ts';
 
 export const ORIGIN = 'http://localhost:5173';
@@ -19,9 +22,24 @@ export const T0 = Date.parse('2026-01-01T00:00:00Z');
 /** A settable clock for expiry tests. */
 export const clock = { now: T0 };
 
-export type AccountsFixture = Fixture;
+export interface AccountsFixture extends Fixture {
+  /**
+   * Resolves once every queued contribution is judged: by the relay itself (embedded), or, on
+   * postgres+s3, by an evaluation worker holding `verdictSigner` (openWorkerProcess, as `blyan
+   * worker` runs it) taking from the shared queue every job it may claim now; it takes jobs only
+   * inside this call, so between calls contributions stay queued.
+   */
+  judged(): Promise<void>;
+}
 
-/** A relay on the tiny corpus genesis, signing verdicts with `verdictSigner` (the evaluator the genesis names, by default). */
+/** How long a job the fixture's evaluation worker claims is its own; the fixture's clock moves past it to let another take a job. */
+export const LEASE_MS = 60_000;
+
+/**
+ * A relay on the tiny corpus genesis, on this test project's back-end, signing verdicts with
+ * `verdictSigner` (the evaluator the genesis names, by default): itself when embedded, through an
+ * evaluation worker on postgres+s3, where replicas only queue.
+ */
 export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount): Promise<AccountsFixture> {
   clock.now = T0;
   const config: AccountsConfig = {
@@ -31,7 +49,63 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
     now: () => clock.now,
     ...overrides,
   };
-  return seededFixture((dir, backends) => openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  const f = await seededFixture((dir, backends) => openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends), corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
+  const { database, objects } = f.backend.backends;
+  const worker =
+    database === undefined || objects === undefined || verdictSigner === null
+      ? undefined
+      : await openWorkerProcess(join(f.dir, 'worker'), { database, objects }, relayRules(1 << 20), config, verdictSigner, { name: 'test-worker', leaseMs: LEASE_MS, pollMs: 10 });
+  const close = f.close;
+  return Object.assign(f, {
+    judged: async () => {
+      await (worker === undefined ? f.relay.accounts.judging.drain() : worker.queue.judgeWaiting());
+    },
+    async close() {
+      await worker?.close();
+      await close();
+    },
+  });
+}
+
+/** A client of the shared PostgreSQL database, its bigint counts read as numbers as SQLite gives them; ended after `use`. */
+async function withPg<T>(database: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: database, types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) } });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** SQLite's `?` placeholders as PostgreSQL's `$1, $2, …`. */
+const pgPlaceholders = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+
+/**
+ * Runs `statements` on the accounts database of `f`'s back-end (accounts.sqlite, or the shared
+ * PostgreSQL database with its triggers off): how a test forges the state a crash or a busy queue
+ * leaves, which the relay's own writes (and PostgreSQL's guards) never make.
+ */
+export async function forge(f: AccountsFixture, statements: [sql: string, ...params: unknown[]][]): Promise<void> {
+  const { database } = f.backend.backends;
+  if (database === undefined) {
+    for (const [sql, ...params] of statements) f.relay.accounts.db.prepare(sql).run(...params);
+    return;
+  }
+  await withPg(database, async (c) => {
+    await c.query('SET session_replication_role = replica');
+    for (const [sql, ...params] of statements) await c.query(pgPlaceholders(sql), params);
+  });
+}
+
+/** The first row of `sql` (read-only) on the accounts database of `f`'s back-end. */
+export function accountsRow<T>(f: AccountsFixture, sql: string, ...params: unknown[]): Promise<T> {
+  const { database } = f.backend.backends;
+  if (database === undefined) return Promise.resolve(f.relay.accounts.db.prepare(sql).get(...params) as T);
+  return withPg(database, async (c) => (await c.query(pgPlaceholders(sql), params)).rows[0] as T);
 }
 
 export const newAccount = () => privateKeyToAccount(generatePrivateKey());
@@ -182,6 +256,6 @@ export async function snapshot(f: AccountsFixture): Promise<unknown> {
     counts: await index.counts(),
     heads: await index.paramIndex(version),
     journal: await accounts.journal.trialBalance(),
-    contributions: accounts.db.prepare('SELECT COUNT(*) AS n FROM contributions').get(),
+    contributions: await accountsRow(f, 'SELECT COUNT(*) AS n FROM contributions'),
   };
 }

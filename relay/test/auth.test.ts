@@ -26,14 +26,14 @@ describe('Sign-In with Ethereum', () => {
     const cookie = set.split(';')[0]!;
     const me = await f.app.request('/v1/auth/me', { headers: { cookie } });
     expect(await me.json()).toMatchObject({ account: wallet.address.toLowerCase(), session_key: key.address.toLowerCase() });
-    expect(f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(true);
+    expect(await f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(true);
     const proof = await f.app.request(`/v1/delegations/${key.address}`);
     expect(((await proof.json()) as { delegations: { message: string }[] }).delegations[0]!.message).toBe(message);
     expect((await f.app.request('/v1/auth/logout', { method: 'POST', headers: { cookie } })).status).toBe(200);
     const after = await f.app.request('/v1/auth/me', { headers: { cookie } });
     expect(after.status).toBe(401);
     expect(await after.json()).toEqual({ error: { code: 'session_ended', message: expect.stringMatching(/logged out/) } });
-    expect(f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(false);
+    expect(await f.relay.accounts.auth.isDelegate(wallet.address.toLowerCase() as `0x${string}`, key.address.toLowerCase() as `0x${string}`)).toBe(false);
   });
 
   it('answers session routes only from the web app origin, with credentialed CORS for it alone', async () => {
@@ -104,10 +104,10 @@ describe('Sign-In with Ethereum', () => {
     const s = await login(f.app);
     const at = s.account;
     const key = s.key.address.toLowerCase() as `0x${string}`;
-    expect(f.relay.accounts.auth.isDelegate(at, key)).toBe(true);
-    expect(f.relay.accounts.auth.isDelegate(newAccount().address.toLowerCase() as `0x${string}`, key)).toBe(false);
+    expect(await f.relay.accounts.auth.isDelegate(at, key)).toBe(true);
+    expect(await f.relay.accounts.auth.isDelegate(newAccount().address.toLowerCase() as `0x${string}`, key)).toBe(false);
     clock.now += 2 * 3600_000;
-    expect(f.relay.accounts.auth.isDelegate(at, key)).toBe(false);
+    expect(await f.relay.accounts.auth.isDelegate(at, key)).toBe(false);
     expect((await f.app.request('/v1/auth/me', { headers: { cookie: s.cookie } })).status).toBe(401);
   });
 });

@@ -16,7 +16,7 @@ import {
   snapshot,
   submitContribution,
 } from './accounts-helpers.ts';
-import { type LoginRow, provenDelegations } from '../src/auth/proofs.ts';
+import { provenDelegations, storedLogins } from '../src/auth/proofs.ts';
 import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { verifyStore } from '../src/verify.ts';
 import { TINY, submit } from './helpers.ts';
@@ -60,7 +60,7 @@ async function contribute(delta = sparsifyDelta(tuned.baseParams, tuned.params, 
 }
 
 async function verdict(id: unknown) {
-  await f.relay.accounts.judging.drain();
+  await f.judged();
   return (await (await f.app.request(`/v1/contributions/${id}`)).json()) as Record<string, unknown> & { figures: { baseline: number; candidate: number; improvement: number } | null };
 }
 
@@ -117,7 +117,7 @@ describe('contributions: proof of learning on the hidden split', () => {
   });
 
   it('replays the session-signed block in verify only with its proven SIWE delegation', async () => {
-    const proven = await provenDelegations(f.relay.accounts.db.prepare<[], LoginRow>('SELECT account, session_key, message, signature FROM sessions').all());
+    const proven = await provenDelegations(await storedLogins(f.dir, f.backend.backends));
     expect((await verifyStore(f.relay.index, f.relay.objects, proven)).problems).toEqual([]);
     const bare = await verifyStore(f.relay.index, f.relay.objects);
     expect(bare.problems[0]).toMatch(/wrong_author: signed by 0x[0-9a-f]{40}, which is not the author/);

@@ -40,7 +40,7 @@ async function withDataset(): Promise<{ f: Fixture; dataset: Hash }> {
 }
 
 async function reopen(fx: Fixture): Promise<Relay> {
-  fx.relay = await openRelay(fx.dir, relayRules());
+  fx.relay = await openRelay(fx.dir, relayRules(), undefined, null, fx.backend.backends);
   return fx.relay;
 }
 
@@ -56,7 +56,7 @@ describe('blyan grow', () => {
     const ctx = await withDataset();
     f = ctx.f;
     const lines: string[] = [];
-    expect(await grow(['--store', f.dir, '--dataset', 'harbours', '--experts', '2'], (l) => lines.push(l))).toBe(0);
+    expect(await grow(['--store', f.dir, ...f.backend.flags, '--dataset', 'harbours', '--experts', '2'], (l) => lines.push(l))).toBe(0);
     const relay = await reopen(f);
     const head = (await relay.index.metaHead())!;
     expect(head).not.toBe(f.meta);
@@ -89,20 +89,20 @@ describe('blyan grow', () => {
     expect(lines.join('\n')).toMatch(/grown to 6 experts per layer \(router normalized over the first 4\); 7 blocks/);
     await relay.close();
     const report: string[] = [];
-    expect(await verify(['--store', f.dir], (l) => report.push(l)), report.join('\n')).toBe(0);
+    expect(await verify(['--store', f.dir, ...f.backend.flags], (l) => report.push(l)), report.join('\n')).toBe(0);
     await reopen(f);
   });
 
   it('refuses an unknown dataset and a key that is no authority, storing nothing', async () => {
     const ctx = await withDataset();
     f = ctx.f;
-    await expect(grow(['--store', f.dir, '--dataset', 'nowhere'], () => undefined)).rejects.toThrow(/has no dataset nowhere on chain D/);
+    await expect(grow(['--store', f.dir, ...f.backend.flags, '--dataset', 'nowhere'], () => undefined)).rejects.toThrow(/has no dataset nowhere on chain D/);
     const keyFile = join(f.dir, 'miner.key');
     await writeFile(keyFile, '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a\n');
-    const refused = grow(['--store', f.dir, '--dataset', 'harbours', '--authority-key', keyFile], () => undefined);
+    const refused = grow(['--store', f.dir, ...f.backend.flags, '--dataset', 'harbours', '--authority-key', keyFile], () => undefined);
     await expect(refused).rejects.toThrow(UsageError);
     await expect(refused).rejects.toThrow(`${miner.address.toLowerCase()} is not an authority`);
-    await expect(grow(['--store', f.dir], () => undefined)).rejects.toThrow('grow needs --dataset NAME');
+    await expect(grow(['--store', f.dir, ...f.backend.flags], () => undefined)).rejects.toThrow('grow needs --dataset NAME');
     const relay = await reopen(f);
     expect(await relay.index.metaHead()).toBe(f.meta);
     const c = await relay.index.counts();

@@ -174,15 +174,29 @@ export async function storeState(f: Fixture): Promise<{ rows: number; files: num
   return { rows: c.A + c.B + c.D, files, head: await f.relay.index.metaHead() };
 }
 
+/** An empty relay on a temp store, on this test project's back-end, with no keys. */
+export async function emptyRelay(): Promise<{ relay: Relay; dir: string; close(): Promise<void> }> {
+  const dir = await tempDir();
+  const backend = await testBackend();
+  const relay = await openRelay(dir, relayRules(), undefined, null, backend.backends);
+  return {
+    relay,
+    dir,
+    async close() {
+      await relay.close();
+      await backend.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Imports a published genesis with `checkpoint` into a fresh empty relay; the block hashes it then holds, in order. */
 export async function importedBlocks(file: GenesisFile, checkpoint: Uint8Array): Promise<Hash[]> {
-  const dir = await tempDir();
-  const relay = await openRelay(dir, relayRules());
+  const { relay, close } = await emptyRelay();
   try {
     await importGenesis(relay.ledger, JSON.stringify(file), checkpoint, { genesis: 'genesis.json', checkpoint: 'checkpoint.tensors' }, () => undefined);
     return (await relay.index.list(0, 1000)).map((b) => b.hash);
   } finally {
-    await relay.close();
-    await rm(dir, { recursive: true, force: true });
+    await close();
   }
 }

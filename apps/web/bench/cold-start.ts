@@ -5,11 +5,14 @@
  * builds are pinned to one relay founded from the committed genesis checkpoint and run alternately,
  * each cold in a fresh browser profile (empty cache), on WebGPU: page load until Send is enabled,
  * then one prompt and a 32-token greedy answer. Prints medians; the parts are the worker's phases
- * (they may overlap, so they need not add up).
+ * (they may overlap, so they need not add up), and what the download planner fetched and why: the
+ * prompt's experts (before the first token), those predicted from its router mass (prefetched while
+ * answering) and those a token needed on demand.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from '@playwright/test';
+import type { FetchReason } from '../src/protocol.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { pinnedDist } from '../e2e/pinned-dist.ts';
@@ -26,6 +29,9 @@ interface Cold {
   ttftMs: number;
   startParts: Record<string, number>;
   ttftParts: Record<string, number>;
+  totalMs: number;
+  /** Experts downloaded, by the planner's reason. */
+  fetched: Record<FetchReason, number>;
   answer: string;
 }
 
@@ -34,8 +40,17 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
   try {
     const startup = await chat.page.getByTestId('status').getAttribute('data-startup');
     await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
-    const { stats, answer } = await chat.ask(PROMPT);
-    return { startMs, ttftMs: stats.ttftMs, startParts: startup ? (JSON.parse(startup) as { parts: Record<string, number> }).parts : {}, ttftParts: stats.ttftParts ?? {}, answer };
+    const { stats, answer, plan } = await chat.ask(PROMPT);
+    const fetched = (reason: FetchReason) => plan.filter((f) => f.reason === reason && f.source === 'network').length;
+    return {
+      startMs,
+      ttftMs: stats.ttftMs,
+      startParts: startup ? (JSON.parse(startup) as { parts: Record<string, number> }).parts : {},
+      ttftParts: stats.ttftParts ?? {},
+      totalMs: stats.totalMs,
+      fetched: { prompt: fetched('prompt'), predicted: fetched('predicted'), 'on-demand': fetched('on-demand') },
+      answer,
+    };
   } finally {
     await context.close();
   }
@@ -43,6 +58,7 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x)} ms`);
+const count = (x: number | undefined) => (x === undefined ? '–' : String(x));
 
 const baselineDist = process.argv[2];
 if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
@@ -78,10 +94,10 @@ const answers = new Set(served.flatMap((s) => s.runs.map((r) => r.answer)));
 console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
 console.log(`| measure | ${served.map((s) => s.label).join(' | ')} |`);
 console.log(`| --- | ${served.map(() => '---').join(' | ')} |`);
-const row = (label: string, of: (c: Cold) => number | undefined) => {
+const row = (label: string, of: (c: Cold) => number | undefined, unit = ms) => {
   const cells = served.map((s) => {
     const xs = s.runs.map(of).filter((x): x is number => x !== undefined);
-    return xs.length ? `${ms(median(xs))} (${ms(Math.min(...xs))}–${ms(Math.max(...xs))})` : '–';
+    return xs.length ? `${unit(median(xs))} (${unit(Math.min(...xs))}–${unit(Math.max(...xs))})` : '–';
   });
   console.log(`| ${label} | ${cells.join(' | ')} |`);
 };
@@ -91,4 +107,8 @@ for (const p of startPhases) row(`… start part: ${p}`, (c) => c.startParts[p])
 row('cold time to first token', (c) => c.ttftMs);
 const ttftPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.ttftParts))))];
 for (const p of ttftPhases) row(`… first token part: ${p}`, (c) => c.ttftParts[p]);
+row(`whole answer (${MAX_TOKENS} tokens)`, (c) => c.totalMs);
+row('experts downloaded for the prompt (before the first token)', (c) => c.fetched.prompt, count);
+row('… predicted from its router mass (prefetched while answering)', (c) => c.fetched.predicted, count);
+row('… on demand (a token needed one)', (c) => c.fetched['on-demand'], count);
 if (answers.size !== 1) process.exitCode = 1;

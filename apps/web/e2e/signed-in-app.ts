@@ -15,9 +15,11 @@ export const USAGE_PERIOD_S = 2;
  * 1e-4 nats/token and pays its usage pool every USAGE_PERIOD_S. The app is built with the relay's own pin (written once the relay has founded
  * its network).
  */
-export const test = base.extend<{ relayOptions: string[]; dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
+export const test = base.extend<{ relayOptions: string[]; relayCheckpoint: string | undefined; dist: PinnedDist; app: Running; relay: RelayProcess; net: RelayProxy }>({
   /** More `blyan serve` options for the relay (a spec sets them with test.use). */
   relayOptions: [[], { option: true }],
+  /** The checkpoint the relay founds its network from (a spec sets it with test.use): by default the corpus-tokenized e2e model. */
+  relayCheckpoint: [undefined, { option: true }],
   dist: async ({}, use) => {
     const dist = await pinnedDist();
     await use(dist);
@@ -28,8 +30,8 @@ export const test = base.extend<{ relayOptions: string[]; dist: PinnedDist; app:
     await use(app);
     await app.close();
   },
-  relay: async ({ app, dist, relayOptions }, use) => {
-    const relay = await startRelay(undefined, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4', '--usage-period', String(USAGE_PERIOD_S), ...relayOptions]);
+  relay: async ({ app, dist, relayOptions, relayCheckpoint }, use) => {
+    const relay = await startRelay(relayCheckpoint, ['--corpus', '--origin', app.url, '--min-improvement', '1e-4', '--usage-period', String(USAGE_PERIOD_S), ...relayOptions]);
     await dist.pin(relay.genesis);
     await use(relay);
     await relay.stop();

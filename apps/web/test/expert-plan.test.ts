@@ -17,7 +17,7 @@ async function plan(routing: Routing) {
   // Each timed span lasts one tick of this clock: the probe's total is how many probes ran.
   let tick = 0;
   const clock = new PhaseClock(() => tick++);
-  const { sets, mass } = await loadPromptExperts(
+  const { sets, mass, logits, state } = await loadPromptExperts(
     params,
     cfg,
     tokens,
@@ -30,13 +30,13 @@ async function plan(routing: Routing) {
     },
     clock,
   );
-  return { params, loads, sets, mass, probes: clock.totals()['router probe'] ?? 0 };
+  return { params, loads, sets, mass, logits, state, probes: clock.totals()['router probe'] ?? 0 };
 }
 
 describe('loadPromptExperts', () => {
-  it('loads exactly the experts dynamic routing uses, one batch per layer, and matches the full model', async () => {
-    const { params, loads, sets, mass, probes } = await plan({ mode: 'dynamic' });
-    // One probe per layer: the one that found the last layer's experts was already exact everywhere.
+  it('loads exactly the experts dynamic routing uses, one batch per layer, and its pass is the prefill of the full model', async () => {
+    const { params, loads, sets, mass, logits, state, probes } = await plan({ mode: 'dynamic' });
+    // One router run per layer, each on the real experts of the layers before it.
     expect(probes).toBe(cfg.nLayers);
     const reference = prefill(full, cfg, tokens);
     expect(sets).toEqual(expertsUsed(reference.state));
@@ -47,12 +47,17 @@ describe('loadPromptExperts', () => {
     expect(loads.map((batch) => batch[0]!.layer)).toEqual([0, 1, 2]);
     expect(loads.flat().map(({ layer, expert }) => `${layer}.${expert}`).sort()).toEqual(sets.flatMap((s, l) => s.map((e) => `${l}.${e}`)).sort());
     expect(prefill(params, cfg, tokens).logits).toEqual(reference.logits);
+    expect(logits).toEqual(reference.logits);
+    expect(state.routes).toEqual(reference.state.routes);
   });
 
   it('loads each layer’s static set under static routing, fewer than all experts', async () => {
     const routing: Routing = { mode: 'static-prompt', expertsPerLayer: 3 };
-    const { loads, sets } = await plan(routing);
-    expect(sets).toEqual(prefill(full, cfg, tokens, routing).state.allowed);
+    const { loads, sets, logits } = await plan(routing);
+    const reference = prefill(full, cfg, tokens, routing);
+    expect(sets).toEqual(reference.state.allowed);
+    expect(logits).toEqual(reference.logits);
+    expect(loads.map((batch) => batch.map((r) => r.layer))).toEqual(Array.from({ length: cfg.nLayers }, (_, l) => [l, l, l]));
     expect(loads.flat()).toHaveLength(3 * cfg.nLayers);
     expect(loads.flat().length).toBeLessThan(cfg.nLayers * cfg.nExperts);
   });

@@ -25,7 +25,7 @@ describe('a round verdict in plain words', () => {
     expect(worse.headline).not.toContain('genesis_worse');
     expect(worse.advice).toBe('This browser goes on with the next work unit.');
     expect(plainVerdict(decided('rejected', 'no_improvement: …', { status: 'hurt', improvement: -0.01, credit: 0 })).headline).toBe(
-      'Round 7 was not kept: the averaged update did not make the expert surely better on held-out text. Your delta was dropped: on its own it did not lower the loss on its sample. Nothing was credited.',
+      'Round 7 was not kept: the averaged update did not make the expert surely better on held-out text. Your delta was dropped: on its own it did not surely lower the loss on its sample by the margin the relay asks for. Nothing was credited.',
     );
     expect(plainVerdict(decided('rejected', 'all_dropped: …', { status: 'copy', improvement: 0.1, credit: 0 })).headline).toContain('dropped as a copy');
   });

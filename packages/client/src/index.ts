@@ -13,5 +13,7 @@ export { type Attested, type AttestedSource, type Distrust, Lineage, TrustError 
 export { type VerifiedBlock, loadVerifiedBlock } from './load-block.ts';
 export { RelayClient } from './relay-client.ts';
 export type { BlockInfo, Heads, HistoryEntry, ParamIndex, ProvenTile } from './types.ts';
+export { type ProvenBlock, loadProvenBlock } from './proven-block.ts';
+export { ProvenHeaders } from './proven-headers.ts';
 export { type PayloadOptions, type PayloadProgress, fetchVerifiedPayload } from './verified-payload.ts';
 export { verifyHeader } from './verify-header.ts';

@@ -14,15 +14,17 @@ const payloadPath = () => `/v1/blocks/${r.bigHash}/payload`;
 const tilePath = (i: number) => `/v1/blocks/${r.bigHash}/tiles/${i}`;
 
 describe('fetchVerifiedPayload', () => {
-  it('streams a multi-tile payload, verifying every tile as it arrives', async () => {
+  it('streams a multi-tile payload in one request, its tile hashes rebuilding the Merkle root', async () => {
     r.requests.length = 0;
     const seen: PayloadProgress[] = [];
     const bytes = await fetchVerifiedPayload(r.client(), r.bigHash, r.big.header, { onProgress: (p) => seen.push(p) });
     expect(bytes).toEqual(r.big.payload);
     expect(bytes.byteOffset % 8).toBe(0);
     expect(seen.at(-1)).toEqual({ received: BIG_SIZE, total: BIG_SIZE, verifiedTiles: 6, tiles: 6, refetched: 0 });
-    // The payload is asked for together with the leaf list: one round trip.
-    expect(r.requests).toEqual([payloadPath(), `/v1/blocks/${r.bigHash}/leaves`]);
+    // No leaf list: the tiles' own hashes rebuild the root (one request per block).
+    expect(r.requests).toEqual([payloadPath()]);
+    // Nothing counts as verified before the root is rebuilt.
+    expect(seen.slice(0, -1).every((p) => p.verifiedTiles === 0)).toBe(true);
   });
 
   it('re-fetches a tampered tile once with its proof and returns the true bytes', async () => {
@@ -56,8 +58,21 @@ describe('fetchVerifiedPayload', () => {
     await expect(fetchVerifiedPayload(c, r.bigHash, r.big.header)).rejects.toThrow(`the relay sent more than the header's ${BIG_SIZE} bytes`);
   });
 
-  it('rejects a leaf list that does not rebuild the Merkle root', async () => {
-    const c = r.client((path, res) => (path.endsWith('/leaves') ? editBody(res, flipByte(0)) : res));
+  it('puts right two whole tiles swapped in the stream (each a true tile, in the wrong place)', async () => {
+    r.requests.length = 0;
+    const swap = (b: Uint8Array) => {
+      const x = b.slice();
+      x.set(b.subarray(4096, 8192), 0);
+      x.set(b.subarray(0, 4096), 4096);
+      return x;
+    };
+    const c = r.client((path, res) => (path === payloadPath() ? editBody(res, swap) : res));
+    expect(await fetchVerifiedPayload(c, r.bigHash, r.big.header)).toEqual(r.big.payload);
+    expect(r.requests.filter((p) => p.includes('/tiles/'))).toEqual([tilePath(0), tilePath(1)]);
+  });
+
+  it('rejects a leaf list that does not rebuild the Merkle root (asked for when a tile is bad)', async () => {
+    const c = r.client((path, res) => (path.endsWith('/leaves') ? editBody(res, flipByte(0)) : path === payloadPath() ? editBody(res, flipByte(10)) : res));
     await expect(fetchVerifiedPayload(c, r.bigHash, r.big.header)).rejects.toThrow('the tile hashes the relay lists do not rebuild merkle_root');
   });
 });

@@ -161,6 +161,17 @@ describe('grown blocks', () => {
     }
   });
 
+  it('refuse a bad growth record with the meta parser\'s reason, before encoding any block', () => {
+    const { record } = planGrowth(cfg, decoded, data, 2);
+    const grow = (r: unknown) => () => grownPayloads(meta, slots, r as typeof record);
+    expect(grow({ ...record, datasetBlock: 'x' })).toThrow('growth: the record does not describe a valid growth: meta payload: growth[0].datasetBlock must be a block hash');
+    expect(grow({ ...record, dataset: '' })).toThrow('growth[0].dataset must name a dataset');
+    expect(grow({ ...record, sources: [[0, 5], [1, 2]] })).toThrow('source expert 5 is not in [0, 4)');
+    expect(grow({ ...record, sources: [[0, 1], [2]] })).toThrow('growth[0].sources[1] must list 2 source experts');
+    expect(grow({ ...record, sources: [[0, 1]] })).toThrow(`growth[0].sources must list ${cfg.nLayers} layers`);
+    expect(grow({ ...record, first: 3 })).toThrow('growth: the first new expert must be 4, got 3');
+  });
+
   it('parseMetaPayload checks the growth against the config', () => {
     const { record } = planGrowth(cfg, decoded, data, 2);
     const grownMeta = JSON.parse(new TextDecoder().decode(grownPayloads(meta, slots, record).meta)) as MetaPayload;

@@ -11,6 +11,7 @@ import {
   expertsUsed,
   forward,
   initParams,
+  LayeredPrefill,
   prefill,
 } from '../src/reference/index.ts';
 
@@ -176,5 +177,42 @@ describe('partially downloaded experts', () => {
     const params = { ...PARAMS };
     delete params['layers.0.experts.3.w2'];
     expect(() => prefill(params, CFG, [1])).toThrow('expert layers.0.experts.3 is incomplete: missing layers.0.experts.3.w2');
+  });
+});
+
+describe('LayeredPrefill', () => {
+  const withoutExperts = (): ParamMap => Object.fromEntries(Object.entries(PARAMS).filter(([name]) => !name.includes('.experts.')));
+  const add = (params: ParamMap, layer: number, experts: readonly number[]) => {
+    for (const e of experts) for (const name of Object.values(expertTensorNames(layer, e))) params[name] = PARAMS[name]!;
+  };
+
+  for (const routing of [{ mode: 'dynamic' }, { mode: 'static-prompt', expertsPerLayer: 3 }, { mode: 'static', allowed: [[0, 1, 2], null, [4, 5, 6, 7]] }] as Routing[]) {
+    it(`names each layer's experts with none of them loaded and ends bit for bit as prefill (${routing.mode})`, () => {
+      const reference = prefill(PARAMS, CFG, SEQ.slice(0, PROMPT), routing);
+      const want = reference.state.allowed.map((set, l) => (set === null ? expertsUsed(reference.state)[l]! : [...set]));
+      const params = withoutExperts();
+      const run = new LayeredPrefill(params, CFG, SEQ.slice(0, PROMPT), routing);
+      for (let l = 0; l < CFG.nLayers; l++) {
+        expect(run.next).toBe(l);
+        const need = run.need();
+        expect(need, `layer ${l}`).toEqual(want[l]);
+        expect(() => run.advance(), 'a layer routed to an absent expert').toThrow(MissingExpertError);
+        add(params, l, need);
+        run.advance();
+      }
+      const { logits, state } = run.finish();
+      expect(logits).toEqual(reference.logits);
+      expect(state.routes).toEqual(reference.state.routes);
+      expect(state.allowed).toEqual(reference.state.allowed);
+      // The state reads the caller's params: experts added after the prefill serve its decode steps.
+      for (let l = 0; l < CFG.nLayers; l++) add(params, l, allExperts);
+      expect(decodeStep(state, SEQ[PROMPT]!)).toEqual(decodeStep(reference.state, SEQ[PROMPT]!));
+    });
+  }
+
+  it('refuses to finish before the last layer', () => {
+    const run = new LayeredPrefill(PARAMS, CFG, [1, 2]);
+    run.advance();
+    expect(() => run.finish()).toThrow('the prefill ran 1 of 3 layers');
   });
 });

@@ -134,6 +134,18 @@ function hostUrl(host: string, port: number): string {
 }
 
 /**
+ * What becomes of contributions sent here: a replica sharing a database only queues them for the
+ * `blyan worker` processes holding the key the meta head names (its own key, if any, judges
+ * nothing); an embedded relay judges them itself while the meta head names its key, else it is a mirror.
+ */
+async function whoJudges(relay: Relay, key: string | null): Promise<string> {
+  const head = await relay.index.metaHead();
+  if (relay.accounts.replicated) return `queuing contributions for the blyan worker processes that judge as evaluator ${await relay.accounts.judging.evaluator(head)}`;
+  if ((await namedEvaluator(relay.index, relay.verdictSigner, head)) !== null) return `judging contributions as evaluator ${key}`;
+  return `not judging contributions: ${key === null ? 'no evaluator key' : `the meta head does not name ${key} as an evaluator`} (a mirror: contributions answer 503 no_evaluator)`;
+}
+
+/**
  * `blyan serve`: opens (and on first start seeds) the store, then serves the HTTP API. Verdicts are
  * signed with --evaluator-key FILE, else BLYAN_EVALUATOR_KEY, else the store's evaluator.key.
  */
@@ -182,11 +194,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, genesisDir, log);
     else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
     await checkMetaHead(relay, dir);
-    log(
-      (await namedEvaluator(relay.index, relay.verdictSigner, await relay.index.metaHead())) !== null
-        ? `judging contributions as evaluator ${evaluator!.address}`
-        : `not judging contributions: ${evaluator === null ? 'no evaluator key' : `the meta head does not name ${evaluator.address} as an evaluator`} (a mirror: contributions answer 503 no_evaluator)`,
-    );
+    log(await whoJudges(relay, evaluator?.address ?? null));
   } catch (e) {
     await relay?.close();
     await closeServer(listening.server);

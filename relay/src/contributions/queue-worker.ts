@@ -33,13 +33,26 @@ export class QueueWorker {
     private readonly o: QueueOptions,
   ) {}
 
+  /**
+   * Judges waiting contributions one at a time until none can be claimed now (each claimed job is
+   * judged to its end; `signal` stops it between jobs); how many it judged.
+   */
+  async judgeWaiting(signal?: AbortSignal): Promise<number> {
+    let n = 0;
+    while (signal?.aborted !== true) {
+      const id = await this.store.claim(this.o.name, this.o.leaseMs, this.o.now());
+      if (id === undefined) break;
+      await this.worker.judge(id);
+      this.judged++;
+      n++;
+    }
+    return n;
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const id = await this.store.claim(this.o.name, this.o.leaseMs, this.o.now());
-      if (id !== undefined) {
-        await this.worker.judge(id);
-        this.judged++;
-      } else if ((await this.data.take()) !== undefined) this.uploads++;
+      if ((await this.judgeWaiting(signal)) > 0) continue;
+      if ((await this.data.take()) !== undefined) this.uploads++;
       else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }

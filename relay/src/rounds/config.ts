@@ -12,6 +12,8 @@ export interface DatasetRoundsConfig {
   readonly uploaderShare: number;
   /** A dataset whose held-out part tokenizes to fewer tokens than this cannot be judged: no round opens on it. */
   readonly minHiddenTokens: number;
+  /** Expert slots its rounds take turns on: those its public text is routed to most (dataset-slots.ts). */
+  readonly experts: number;
 }
 
 /** How rounds are run and judged. */
@@ -44,7 +46,8 @@ export interface RoundsConfig {
  * lr 0.1 the budget was spent by round 11 and every later round was refused). A round on a
  * dataset trains on its gold and silver documents, is judged on its held-out part with the same
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
- * (the bench's budget); a tenth of its pool goes to the dataset's uploaders.
+ * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
+ * on the 2 experts its text is routed to most (the bench's 2 slots).
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
@@ -56,5 +59,5 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
   outer: { lr: 0.05, momentum: 0.9 },
-  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256 },
+  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2 },
 };

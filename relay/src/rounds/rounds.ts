@@ -19,8 +19,9 @@ import { type Journal, REWARDS_ACCOUNT, userAccount } from '../rewards/journal.t
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
 import type { DeltaOutcome, RoundRow, RoundStore, SourceCredit } from './store.ts';
+import { datasetSlots } from './dataset-slots.ts';
 import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, metaSplitTarget } from './target.ts';
-import { windowLosses } from './window-losses.ts';
+import { roundWindows, windowLosses } from './window-losses.ts';
 
 /** The evaluation worker's dependencies, with the round store, the data hub's store and both configurations. */
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
@@ -52,6 +53,8 @@ export interface RoundResult {
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Windows of a dataset's public text whose routing picks its experts: enough to rank them, few enough to run on the CPU reference in seconds. */
+const ROUTING_WINDOWS = 4;
 /** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */
 const scoreSeed = (seed: Hash, id: number): Hash => toHash(createHash('sha256').update(`${seed}:${id}`).digest());
 
@@ -73,6 +76,8 @@ export class Rounds {
   private readonly genesisModels = new Map<Hash, Promise<ParamMap>>();
   /** Per dataset, the `meta:version` whose held-out part was counted large enough: tokenized once per version, not per request. */
   private readonly heldOutChecked = new Map<string, string>();
+  /** Per dataset, the expert slots its rounds train, and the `meta:version` they were chosen under. */
+  private readonly experts = new Map<string, { key: string; slots: string[] }>();
   /** The meta block's splits: what a round trains and is judged on unless it names a dataset. */
   readonly metaSplit: RoundTarget;
 
@@ -121,7 +126,7 @@ export class Rounds {
     const held = store.openUnit(account, target.dataset);
     const round = held === undefined ? undefined : store.round(held.round)!;
     if (held !== undefined && live(round!)) return this.view(round!, held.shard, docs, target);
-    const room = store.openRounds(meta, target.dataset).find((r) => live(r) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta, target.dataset, version));
+    const room = store.openRounds(meta, target.dataset).find((r) => live(r) && store.units(r.id) < config.contributors) ?? (await this.openNext(meta, target, version));
     const shard = this.shardTurn++ % Math.ceil(docs.length / accounts.shardDocs);
     store.issue(room.id, account, shard, accounts.now());
     return this.view(room, shard, docs, target);
@@ -131,14 +136,26 @@ export class Rounds {
     return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, shard, this.d.accounts.shardDocs).shard, url: target.shardUrl(shard) } };
   }
 
-  private async openNext(meta: Hash, dataset: string | null, datasetHead: Hash | null): Promise<RoundRow> {
+  /** Opens the next round on `target`: on the meta block's splits every expert slot in turn, on a dataset its own experts in turn. */
+  private async openNext(meta: Hash, target: RoundTarget, datasetHead: Hash | null): Promise<RoundRow> {
     const { index, evaluator, store, config, accounts } = this.d;
     const ctx = await evaluator.context(meta);
-    const experts = [...ctx.plan.values()].filter((s) => s.type === 'expert').map((s) => s.name);
     const heads = await index.paramIndex((await index.versionOf(meta))!);
+    const experts = target.dataset === null ? [...ctx.plan.values()].filter((s) => s.type === 'expert').map((s) => s.name) : await this.datasetExperts(ctx, heads, target, datasetHead);
     const slot = experts[this.slotTurn++ % experts.length]!;
     const { seed, commitment } = freshSample();
-    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now(), dataset, datasetHead }))!;
+    return store.round(store.open({ slot, meta, base: heads[slot]!, steps: config.steps, seed, commitment, at: accounts.now(), dataset: target.dataset, datasetHead }))!;
+  }
+
+  /** The expert slots rounds on a dataset train (datasetSlots on the current heads), chosen once per meta block and dataset version. */
+  private async datasetExperts(ctx: EvalContext, heads: Record<string, Hash>, target: RoundTarget, version: Hash | null): Promise<string[]> {
+    const key = `${ctx.meta}:${version}`;
+    const known = this.experts.get(target.dataset!);
+    if (known?.key === key) return known.slots;
+    const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), target.docs().map((d) => d.text));
+    const slots = datasetSlots(await this.d.evaluator.assemble(ctx, heads), ctx.payload.config, stream, this.d.config.dataset.experts, ROUTING_WINDOWS);
+    this.experts.set(target.dataset!, { key, slots });
+    return slots;
   }
 
   /** The genesis model under the context's meta block: every slot at the first block of its history. */
@@ -250,10 +267,10 @@ export class Rounds {
       const from = row.shard * accounts.shardDocs;
       const stream = evalStream(tokenizer, docs.slice(from, from + accounts.shardDocs).map((doc) => doc.text));
       const length = Math.min(ctx.length, stream.length - 2);
-      const windows = drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows);
+      const windows = roundWindows(ctx, drawWindows(scoreSeed(r.seed, row.id), stream.length, length, config.scoreWindows), length);
       const change = dense(row.delta!);
-      const before = await windowLosses(ctx.model, params, stream, windows, length, accounts.eval.perBatch);
-      const after = await windowLosses(ctx.model, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
+      const before = await windowLosses(ctx, params, stream, windows, length, accounts.eval.perBatch);
+      const after = await windowLosses(ctx, { ...params, ...combine([baseSlot, change], [1, 1]) }, stream, windows, length, accounts.eval.perBatch);
       submissions.push({ id: String(row.id), author: row.account, hash: row.payload_hash!, change, before, after });
     }
     const earlier: Seen[] = store.recent(r.slot, id, config.history).map((row) => ({ id: String(row.id), hash: row.payload_hash!, change: dense(row.delta!) }));

@@ -8,7 +8,7 @@ import { drawWindows } from '../contributions/sample.ts';
 import type { DataStore } from '../data/store.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { RoundsConfig } from './config.ts';
-import { windowLosses } from './window-losses.ts';
+import { roundWindows, scoredTokens, windowLosses } from './window-losses.ts';
 
 /** A document work units train on: shards are cut from these, in order. */
 export interface TrainDoc {
@@ -60,11 +60,11 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
 const genesisSeed = (seed: Hash): Hash => toHash(createHash('sha256').update(`${seed}:genesis-domain`).digest());
 
 async function paired(ctx: EvalContext, stream: Int32Array, length: number, base: ParamMap, candidate: ParamMap, seed: Hash, count: number, perBatch: number) {
-  const windows = drawWindows(seed, stream.length, length, count);
+  const windows = roundWindows(ctx, drawWindows(seed, stream.length, length, count), length);
   return {
-    base: await windowLosses(ctx.model, base, stream, windows, length, perBatch),
-    candidate: await windowLosses(ctx.model, candidate, stream, windows, length, perBatch),
-    tokens: windows.length * length,
+    base: await windowLosses(ctx, base, stream, windows, length, perBatch),
+    candidate: await windowLosses(ctx, candidate, stream, windows, length, perBatch),
+    tokens: scoredTokens(windows, length),
   };
 }
 

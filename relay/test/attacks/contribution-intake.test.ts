@@ -6,6 +6,7 @@ import {
   assignment,
   clock,
   contributionBody,
+  forge,
   loginAssigned,
   nudge,
   snapshot,
@@ -68,7 +69,7 @@ describe('attacks on contribution intake', () => {
     const first = await loginAssigned(f.app, SLOT);
     const a = await bodyFor(first, SLOT, 0.05, { seed: 3, shard: first.assignment.shard.index });
     expect((await submitContribution(f.app, a.body, first.cookie)).status).toBe(202);
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     const second = await loginAssigned(f.app, SLOT);
     const b = await bodyFor(second, SLOT, 0.05, { seed: 3, shard: second.assignment.shard.index, createdAt: clock.now + 1 });
     await refused(b.body, second, 409, 'duplicate');
@@ -84,10 +85,9 @@ describe('attacks on contribution intake', () => {
       expect(res.status).toBe(202);
       queued.push(((await res.json()) as { id: number }).id);
     }
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     // The state a busy evaluation worker leaves: the account's contributions still waiting their turn.
-    const requeue = f.relay.accounts.db.prepare("UPDATE contributions SET status = 'queued', reason = NULL, detail = NULL, decided_at = NULL WHERE id = ?");
-    for (const id of queued) requeue.run(id);
+    await forge(f, queued.map((id) => ["UPDATE contributions SET status = 'queued', reason = NULL, detail = NULL, decided_at = NULL WHERE id = ?", id]));
     const a = await assignment(f.app, who);
     const { body } = await bodyFor(who, a.slot, 0.05, { seed: 99, shard: a.shard.index });
     await refused(body, who, 429, 'queue_full');

@@ -1,25 +1,21 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { type BlockHeader, blockHash } from '@blyan/block';
 import { afterEach, describe, expect, it } from 'vitest';
 import { importGenesis } from '../../src/cli/seed.ts';
-import { relayRules } from '../../src/config.ts';
 import { type GenesisFile, genesisFile, genesisFromCheckpoint } from '../../src/genesis.ts';
-import { type Relay, openRelay } from '../../src/relay.ts';
-import { TRUST, genesisAccount, importedBlocks, miner, tempDir, tinyCheckpoint } from '../helpers.ts';
+import type { Relay } from '../../src/relay.ts';
+import { TRUST, emptyRelay, genesisAccount, importedBlocks, miner, tinyCheckpoint } from '../helpers.ts';
 
-const open: { relay: Relay; dir: string }[] = [];
+const open: { relay: Relay; dir: string; close(): Promise<void> }[] = [];
 afterEach(async () => {
-  for (const { relay, dir } of open.splice(0)) {
-    await relay.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  for (const r of open.splice(0)) await r.close();
 });
 
-async function emptyRelay(): Promise<Relay> {
-  const dir = await tempDir();
-  const relay = await openRelay(dir, relayRules());
-  open.push({ relay, dir });
-  return relay;
+/** An empty relay on this test project's back-end, closed after the test. */
+async function empty(): Promise<Relay> {
+  const r = await emptyRelay();
+  open.push(r);
+  return r.relay;
 }
 
 /** The tiny network's published genesis: its pin and signed headers. */
@@ -29,7 +25,7 @@ async function published(): Promise<GenesisFile> {
 
 /** Imports `file` with `checkpoint` into an empty relay; expects `error` and an empty store afterwards. */
 async function refused(file: GenesisFile, error: RegExp, checkpoint = tinyCheckpoint()): Promise<void> {
-  const relay = await emptyRelay();
+  const relay = await empty();
   await expect(importGenesis(relay.ledger, JSON.stringify(file), checkpoint, { genesis: 'genesis.json', checkpoint: 'tiny.tensors' }, () => undefined)).rejects.toThrow(error);
   expect(await relay.index.counts()).toEqual({ A: 0, B: 0, D: 0 });
   expect(await relay.index.metaHead()).toBeNull();
@@ -76,7 +72,7 @@ describe('attacks on the genesis import (no private key: signed headers + a chec
   });
 
   it('the store holds no key afterwards: importing needs none and makes none', async () => {
-    const relay = await emptyRelay();
+    const relay = await empty();
     await importGenesis(relay.ledger, JSON.stringify(await published()), tinyCheckpoint(), { genesis: 'g', checkpoint: 'c' }, () => undefined);
     const dir = open.at(-1)!.dir;
     expect((await readdir(dir)).filter((n) => n.endsWith('.key'))).toEqual([]);

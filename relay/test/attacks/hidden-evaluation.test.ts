@@ -7,7 +7,7 @@ import { corpusDocs } from '../../src/corpus.ts';
 import { hiddenPassages } from '../../src/contributions/eval-pool.ts';
 import { drawWindows, freshSample } from '../../src/contributions/sample.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsFixture, type LoggedIn, accountsFixture, contributionBody, loginAssigned, nudge, submitContribution } from '../accounts-helpers.ts';
+import { type AccountsFixture, type LoggedIn, accountsFixture, accountsRow, contributionBody, forge, loginAssigned, nudge, submitContribution } from '../accounts-helpers.ts';
 
 let f: AccountsFixture;
 const SLOT = 'layer0.expert2';
@@ -37,13 +37,20 @@ async function contribute(seed: number): Promise<{ id: number; queued: Status; b
   return { id: queued.id, queued, block, who };
 }
 
+/** The evaluation secret where the back-end keeps it: a file only its owner reads (embedded), or the replicas' shared database. */
+async function evalSecret(): Promise<Buffer> {
+  if (f.backend.backends.database !== undefined) return (await accountsRow<{ secret: Buffer }>(f, 'SELECT secret FROM eval_secret')).secret;
+  expect((await stat(join(f.dir, 'eval.secret'))).mode & 0o777).toBe(0o600);
+  return readFile(join(f.dir, 'eval.secret'));
+}
+
 const sha256 = (hex: string) => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 
 describe('attacks on the hidden evaluation', () => {
   it('training on the fixed windows the relay scores every time', async () => {
     const a = await contribute(21);
     const b = await contribute(22);
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     const [va, vb] = [(await status(a.id)).verdict!, (await status(b.id)).verdict!];
     expect(va.sample.seed).not.toBe(vb.sample.seed);
     const ctx = await f.relay.accounts.evaluator.context(f.meta);
@@ -58,7 +65,7 @@ describe('attacks on the hidden evaluation', () => {
     const c = await contribute(23);
     expect(c.queued.commitment).toMatch(/^[0-9a-f]{64}$/);
     expect(await status(c.id)).toMatchObject({ commitment: c.queued.commitment });
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     const v = (await status(c.id)).verdict!;
     expect(v).toMatchObject({ block: blockHash(c.block.header), slot: SLOT, base: c.block.header.prev, meta: f.meta, tokens: expect.any(Number) });
     expect(v.sample.commitment).toBe(c.queued.commitment);
@@ -71,14 +78,13 @@ describe('attacks on the hidden evaluation', () => {
   });
 
   it('reading the evaluation secret, or a seed before its verdict, from any route', async () => {
-    const secret = await readFile(join(f.dir, 'eval.secret'));
+    const secret = await evalSecret();
     expect(secret.length).toBe(32);
-    expect((await stat(join(f.dir, 'eval.secret'))).mode & 0o777).toBe(0o600);
     const c = await contribute(24);
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     // A contribution still waiting for its turn: its seed is drawn and must stay unseen until the verdict.
-    f.relay.accounts.db.prepare("UPDATE contributions SET status = 'queued', verdict = NULL, decided_at = NULL WHERE id = ?").run(c.id);
-    const seed = (f.relay.accounts.db.prepare('SELECT seed FROM contributions WHERE id = ?').get(c.id) as { seed: string }).seed;
+    await forge(f, [["UPDATE contributions SET status = 'queued', verdict = NULL, decided_at = NULL WHERE id = ?", c.id]]);
+    const { seed } = await accountsRow<{ seed: string }>(f, 'SELECT seed FROM contributions WHERE id = ?', c.id);
     const needles = [secret.toString('hex'), secret.toString('base64'), secret.toString('base64url'), seed];
     const values: Record<string, string> = {
       hash: f.meta,

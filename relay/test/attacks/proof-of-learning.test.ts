@@ -7,8 +7,10 @@ import {
   type AccountsFixture,
   type LoggedIn,
   accountsFixture,
+  LEASE_MS,
   clock,
   contributionBody,
+  forge,
   login,
   loginAssigned,
   newAccount,
@@ -40,7 +42,29 @@ async function contribute(f: AccountsFixture, who: LoggedIn & { assignment: { sl
 }
 
 const status = async (f: AccountsFixture, id: number) => (await (await f.app.request(`/v1/contributions/${id}`)).json()) as Status;
-const balance = (f: AccountsFixture, who: LoggedIn) => f.relay.accounts.journal.balance(`user:${who.account}`);
+const balance = (f: AccountsFixture, who: LoggedIn) => f.relay.accounts.book.balance(`user:${who.account}`);
+
+/**
+ * Makes every credit posting fail, as a full disk would, until the returned function heals it: the
+ * relay's SQLite journal throws (embedded), or the shared database refuses journal rows (postgres+s3).
+ */
+async function failCredits(f: AccountsFixture): Promise<() => Promise<void>> {
+  if (f.backend.name === 'embedded') {
+    const { journal } = f.relay.accounts;
+    const post = journal.post;
+    journal.post = () => {
+      throw new Error('injected: the disk filled up after the append');
+    };
+    return async () => {
+      journal.post = post;
+    };
+  }
+  await forge(f, [
+    ["CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: the disk filled up after the append'; END $$"],
+    ['CREATE TRIGGER disk_full BEFORE INSERT ON journal FOR EACH ROW EXECUTE FUNCTION disk_full()'],
+  ]);
+  return () => forge(f, [['DROP TRIGGER disk_full ON journal'], ['DROP FUNCTION disk_full()']]);
+}
 
 describe('attacks on proof of learning', () => {
   let f: AccountsFixture;
@@ -72,7 +96,7 @@ describe('attacks on proof of learning', () => {
     const { body } = await contributionBody(f, SLOT, base, asContribution, attacker.account, attacker.key, { shard: attacker.assignment.shard.index });
     const queued = await submitContribution(f.app, body, attacker.cookie);
     expect(queued.status).toBe(202);
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     const judged = await status(f, ((await queued.json()) as { id: number }).id);
     expect(judged).toMatchObject({ status: 'rejected', credit: null, verdict: { accepted: false } });
     // On the tiny random model a 10 %-dense poison moves the loss by about one draw's noise: what holds on every draw is that it does not improve by δ.
@@ -81,11 +105,22 @@ describe('attacks on proof of learning', () => {
     expect(await balance(f, attacker)).toBe(0);
   });
 
-  it('contributions to a relay that holds no key its meta block names as evaluator', async () => {
+  it('contributions to a relay (on postgres+s3: to the workers) that holds no key its meta block names as evaluator', async () => {
     const mirror = await accountsFixture({}, newAccount());
     try {
-      const who = await login(mirror.app);
       const config = (await (await mirror.app.request('/v1/contributions/config')).json()) as { judges: boolean; evaluator: string | null };
+      if (mirror.backend.name !== 'embedded') {
+        // A replica only queues, for the workers that hold the key the meta block names; a worker holding any other key gets nothing in.
+        expect(config).toMatchObject({ judges: true, evaluator });
+        const who = await loginAssigned(mirror.app, SLOT);
+        const { id } = await contribute(mirror, who, 33);
+        await mirror.judged();
+        expect(await status(mirror, id)).toMatchObject({ status: 'rejected', reason: 'evaluation_failed', credit: null, verdict: null });
+        expect((await mirror.relay.index.paramIndex(mirror.meta))[SLOT]).toBe(mirror.slots[SLOT]);
+        expect(await balance(mirror, who)).toBe(0);
+        return;
+      }
+      const who = await login(mirror.app);
       expect(config).toMatchObject({ judges: false, evaluator: null });
       const assigned = await mirror.app.request('/v1/assignment', { headers: { cookie: who.cookie } });
       expect(assigned.status).toBe(503);
@@ -117,7 +152,7 @@ describe('attacks on credit for accepted contributions', () => {
     expect(config).toMatchObject({ judges: true, evaluator });
     const who = await loginAssigned(f.app, SLOT);
     const { id, block } = await contribute(f, who, 31);
-    await f.relay.accounts.judging.drain();
+    await f.judged();
     const s = await status(f, id);
     expect(s.status).toBe('accepted');
     const v = s.verdict!;
@@ -132,26 +167,24 @@ describe('attacks on credit for accepted contributions', () => {
 
   it('a failure after the block is appended marks the contribution rejected and loses its credit', async () => {
     const who = await loginAssigned(f.app, 'layer0.expert3');
-    const { journal } = f.relay.accounts;
-    const post = journal.post;
-    journal.post = () => {
-      throw new Error('injected: the disk filled up after the append');
-    };
+    const heal = await failCredits(f);
     let id: number;
     let block: Block;
     try {
       ({ id, block } = await contribute(f, who, 32));
-      await f.relay.accounts.judging.drain();
+      await f.judged();
     } finally {
-      journal.post = post;
+      await heal();
     }
     expect((await f.relay.index.paramIndex(f.meta))['layer0.expert3']).toBe(blockHash(block.header));
     expect(await status(f, id)).toMatchObject({ status: 'appending', credit: null });
     await reopen(f);
-    await f.relay.accounts.judging.drain();
+    // On postgres+s3 the job is a worker's until its lease runs out; then a worker takes it again.
+    clock.now += LEASE_MS;
+    await f.judged();
     const s = await status(f, id);
     expect(s).toMatchObject({ status: 'accepted', verdict: { accepted: true, block: blockHash(block.header) } });
     expect(await balance(f, who)).toBe(s.credit);
-    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    expect(await f.relay.accounts.book.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
   });
 });

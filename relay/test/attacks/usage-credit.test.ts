@@ -58,4 +58,9 @@ describe('attacks on usage credit', () => {
       await db.close();
     }
   });
+
+  it('POST /v1/usage declaring a 2 MB body: 413 before reading it', async () => {
+    const declared = await f.app.request('/v1/usage', { method: 'POST', body: new Uint8Array(2 << 20), headers: { 'content-type': 'application/json', 'content-length': String(2 << 20) } });
+    expect(declared.status).toBe(413);
+  });
 });

@@ -36,8 +36,10 @@ function Verdict({ u }: { u: UnitView }) {
 const ownScore = (u: UnitView): string => {
   if (u.own === null) return u.state === 'training' || u.state === 'submitting' ? '…' : '—';
   const gain = u.own.improvement === null ? 'not scored yet' : `${u.own.improvement >= 0 ? '−' : '+'}${Math.abs(u.own.improvement).toFixed(4)} nats/token on its sample`;
-  return `${u.own.status}, ${gain}`;
+  return `${OWN_STATUS[u.own.status]}, ${gain}`;
 };
+/** The relay's screen outcome in words: a delta that lowered its sample's loss, but not surely by the margin, is dropped, not harmful. */
+const OWN_STATUS: Record<NonNullable<UnitView['own']>['status'], string> = { submitted: 'waiting', kept: 'kept', hurt: 'dropped', copy: 'dropped as a copy' };
 
 /** Lend this browser's GPU: the opt-in switch, the assignment, live loss, submissions, balance, usage reports and the leaderboard. */
 export function ContributePanel({ relay, accounts, session, usage }: { relay: string; accounts: AccountsClient; session: SignedIn | null; usage: UsageView }) {

@@ -1,5 +1,5 @@
 import type { BlockHeader, Hash } from '@blyan/block';
-import { type AttestedSource, type BlockInfo, type DelegationLookup, Lineage, type RelayClient, fetchVerifiedPayload, loadVerifiedBlock, relayDelegations } from '@blyan/client';
+import { type AttestedSource, type BlockInfo, type DelegationLookup, Lineage, type ProvenBlock, type RelayClient, loadProvenBlock, relayDelegations } from '@blyan/client';
 import { type ModelConfig, Tokenizer } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, parseMetaPayload, slotPlan } from '@blyan/model/blocks';
 
@@ -34,11 +34,9 @@ class BlockAnswers {
   }
 
   /** Block `hash`, once Lineage proved it: the header its walk verified (else fetched and verified now), and the payload verified against it. */
-  async load(hash: Hash): Promise<{ info: BlockInfo; payload: Uint8Array<ArrayBuffer> }> {
+  async load(hash: Hash): Promise<ProvenBlock> {
     const walked = this.infos.get(hash);
-    if (walked === undefined) return loadVerifiedBlock(this.client, hash, { delegated: this.delegated });
-    const info = await walked;
-    return { info, payload: await fetchVerifiedPayload(this.client, hash, info.header) };
+    return loadProvenBlock(this.client, hash, walked && (await walked).header, { delegated: this.delegated });
   }
 }
 
@@ -76,7 +74,7 @@ export class FrozenModel {
     const answers = new BlockAnswers(client, delegated);
     await lineage.verifyMeta(meta, answers.source);
     const block = await answers.load(meta);
-    if (block.info.header.type !== 'meta') throw new Error(`block ${meta} is a ${block.info.header.type} block, not the meta block`);
+    if (block.header.type !== 'meta') throw new Error(`block ${meta} is a ${block.header.type} block, not the meta block`);
     const model = new FrozenModel(client, lineage, answers, meta, parseMetaPayload(block.payload));
     await model.refresh();
     return model;
@@ -106,9 +104,9 @@ export class FrozenModel {
       loading = this.lineage
         .verifyHead(hash, slot, this.answers.source)
         .then(() => this.answers.load(hash))
-        .then(({ info, payload }) => {
-          if (info.slot !== slot) throw new Error(`block ${hash} is a version of ${info.slot}, not of ${slot}`);
-          return { header: info.header, payload };
+        .then((b) => {
+          if (b.slot !== slot) throw new Error(`block ${hash} is a version of ${b.slot}, not of ${slot}`);
+          return { header: b.header, payload: b.payload };
         });
       loading.catch(() => this.blocks.delete(hash));
       this.blocks.set(hash, loading);

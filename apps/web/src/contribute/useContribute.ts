@@ -35,6 +35,7 @@ export interface ContributeView {
 
 const SETTINGS_KEY = 'blyan.contribute';
 const MAX_POINTS = 400;
+const BALANCE_REFRESH_MS = 5_000;
 
 /** The contribute worker as React state, for the signed-in account; contributing is opt-in and off on load. */
 export function useContribute(relay: string, accounts: AccountsClient, account: Address | null) {
@@ -52,7 +53,15 @@ export function useContribute(relay: string, accounts: AccountsClient, account: 
     );
   }, [accounts, account]);
 
-  useEffect(refreshBalance, [refreshBalance]);
+  // Credit also comes from other people's work (a round on a dataset this account uploaded, usage
+  // of an expert it wrote): the balance is read again every BALANCE_REFRESH_MS while the page is shown.
+  useEffect(() => {
+    refreshBalance();
+    const timer = setInterval(() => {
+      if (!document.hidden) refreshBalance();
+    }, BALANCE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refreshBalance]);
   const onAccepted = useRef(refreshBalance);
   onAccepted.current = refreshBalance;
 

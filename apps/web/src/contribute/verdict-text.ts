@@ -15,7 +15,7 @@ function ownPart(u: UnitView): string {
     case 'kept':
       return `Your delta was kept in the average (it lowered the loss on its sample by ${(u.own.improvement ?? 0).toFixed(4)} nats/token)`;
     case 'hurt':
-      return 'Your delta was dropped: on its own it did not lower the loss on its sample';
+      return 'Your delta was dropped: on its own it did not surely lower the loss on its sample by the margin the relay asks for';
     case 'copy':
       return 'Your delta was dropped as a copy of another one';
     default:

@@ -1,9 +1,8 @@
 import type { Hash } from '@blyan/block';
-import { type DelegationLookup, type RelayClient, fetchVerifiedPayload, loadVerifiedBlock, relayDelegations, slotOf } from '@blyan/client';
+import { type DelegationLookup, type ProvenHeaders, type RelayClient, loadProvenBlock, relayDelegations } from '@blyan/client';
 import type { BlockEvent } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
 import type { PhaseClock } from './phase-clock.ts';
-import type { ProvenHeaders } from './proven-headers.ts';
 
 /** The phase a block's download and its tile-by-tile verification share (they overlap while streaming). */
 const TRANSFER = 'transfer and verification';
@@ -56,13 +55,7 @@ export class BlockLoader {
         last = p;
         this.report({ ...base, ...p, source: 'network', state: 'loading' });
       };
-      const header = this.proven?.get(hash);
-      const fetchBlock = async (): Promise<{ slot: string; payload: Uint8Array<ArrayBuffer> }> => {
-        if (header) return { slot: slotOf(header), payload: await fetchVerifiedPayload(this.client, hash, header, { onProgress }) };
-        const b = await loadVerifiedBlock(this.client, hash, { delegated: this.delegated, onProgress });
-        return { slot: b.info.slot, payload: b.payload };
-      };
-      const block = await time(TRANSFER, fetchBlock);
+      const block = await time(TRANSFER, () => loadProvenBlock(this.client, hash, this.proven?.get(hash), { delegated: this.delegated, onProgress }));
       if (block.slot !== slot) throw new Error(`block ${hash} is slot ${block.slot}, the ParamIndex lists it for ${slot}`);
       this.downloaded += block.payload.byteLength;
       await time('cache put', () => this.cache.put(hash, slot, block.payload, this.heads(), pinned));

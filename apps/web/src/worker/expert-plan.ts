@@ -1,5 +1,5 @@
 import type { PhaseClock } from './phase-clock.ts';
-import { type ModelConfig, type ParamMap, type Routing, elementCount, expertTensorNames, expertsUsed, parameterShapes, prefill } from '@blyan/model';
+import { type InferenceState, LayeredPrefill, type ModelConfig, type ParamMap, type Routing, expertTensorNames, expertsUsed } from '@blyan/model';
 
 export interface ExpertRef {
   layer: number;
@@ -9,21 +9,23 @@ export interface ExpertRef {
 /** Per layer, the experts a prompt needs: those its tokens route to, or the static set it keeps. */
 export type ExpertSets = number[][];
 
-/** What the router says about a prompt: per layer the experts it needs, and its tokens' mean router probabilities [nExperts]. */
+/** What the prompt's pass found: per layer the experts it needs and its tokens' mean router probabilities [nExperts], and the pass itself. */
 export interface PromptPlan {
   sets: ExpertSets;
   mass: number[][];
+  /** The prompt's last logits (the first token's) and the state for decodeStep, from the real experts: the CPU reference's prefill. */
+  logits: Float32Array;
+  state: InferenceState;
 }
 
 /**
- * Finds, layer by layer, the experts a prompt routes to and has `load` fetch exactly those. A probe
- * prefill runs with zero weights standing in for experts not yet loaded; the first layer that
- * needs an absent expert is exact (every layer before it ran real weights), so its missing experts
- * are loaded together, and the probe runs again, at most nLayers times (once the last layer's
- * experts are in, the probe that found them was exact for every layer: no run to confirm it). With static routing
- * the whole static set of a layer is loaded (decode steps may route to any of it). Adds the loaded
- * experts to `params`; returns the sets and the prompt's router mass per layer (from the last,
- * exact, probe). With a `clock`, the probe's prefills are timed there as 'router probe'.
+ * Runs the prompt through the CPU reference one layer at a time and has `load` fetch exactly the
+ * experts each layer routes to, once that layer's router named them (its attention and router run
+ * on the real weights of every layer before it): one batch per layer that lacks any, and the
+ * prompt's pass is the probe, so its last logits give the first token. With static routing the
+ * whole static set of a layer is loaded (decode steps may route to any of it). The state reads
+ * `params`, where `load` adds the experts. With a `clock`, the layers' router runs are timed as
+ * 'router probe', their runs with the real experts as 'prompt pass (CPU)'.
  */
 export async function loadPromptExperts(
   params: ParamMap,
@@ -33,41 +35,24 @@ export async function loadPromptExperts(
   load: (missing: ExpertRef[]) => Promise<void>,
   clock?: PhaseClock,
 ): Promise<PromptPlan> {
-  const zeros = zeroExperts(cfg);
-  for (let round = 0; round <= cfg.nLayers; round++) {
-    const probe: ParamMap = { ...params };
-    for (let l = 0; l < cfg.nLayers; l++) {
-      for (let e = 0; e < cfg.nExperts; e++) {
-        const n = expertTensorNames(l, e);
-        if (params[n.w1] === undefined) Object.assign(probe, { [n.w1]: zeros.w1, [n.w3]: zeros.w3, [n.w2]: zeros.w2 });
-      }
-    }
-    const run = () => prefill(probe, cfg, tokens, routing);
-    const { state } = clock ? clock.timeSync('router probe', run) : run();
-    const used = expertsUsed(state);
-    const sets = routing.mode === 'dynamic' ? used : state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
-    const layer = sets.findIndex((set, l) => set.some((e) => params[expertTensorNames(l, e).w1] === undefined));
-    const plan = () => ({ sets, mass: state.routes.map((positions) => meanProbs(positions.map((r) => r.probs), cfg.nExperts)) });
-    if (layer < 0) return plan();
-    await load(sets[layer]!.filter((e) => params[expertTensorNames(layer, e).w1] === undefined).map((expert) => ({ layer, expert })));
-    for (const e of sets[layer]!) {
+  const time = <T>(phase: string, f: () => T): T => (clock ? clock.timeSync(phase, f) : f());
+  const pass = new LayeredPrefill(params, cfg, tokens, routing);
+  for (let layer = 0; layer < cfg.nLayers; layer++) {
+    const absent = time('router probe', () => pass.need()).filter((e) => params[expertTensorNames(layer, e).w1] === undefined);
+    if (absent.length > 0) await load(absent.map((expert) => ({ layer, expert })));
+    for (const e of absent) {
       if (params[expertTensorNames(layer, e).w1] === undefined) throw new Error(`loading layer${layer}.expert${e} did not add its weights`);
     }
-    // A layer's router reads only the layers before it: with the last layer's experts in, this probe was exact everywhere.
-    if (layer === cfg.nLayers - 1) return plan();
+    time('prompt pass (CPU)', () => pass.advance());
   }
-  throw new Error('expert planning did not converge');
+  const { logits, state } = time('prompt pass (CPU)', () => pass.finish());
+  const used = expertsUsed(state);
+  const sets = state.allowed.map((a, l) => (a === null ? used[l]! : [...a]));
+  return { sets, mass: state.routes.map((positions) => meanProbs(positions.map((r) => r.probs), cfg.nExperts)), logits, state };
 }
 
 function meanProbs(rows: readonly number[][], E: number): number[] {
   const mean = new Array<number>(E).fill(0);
   for (const row of rows) for (let e = 0; e < E; e++) mean[e]! += row[e]! / rows.length;
   return mean;
-}
-
-function zeroExperts(cfg: ModelConfig): { w1: Float32Array; w3: Float32Array; w2: Float32Array } {
-  const shapes = new Map(parameterShapes(cfg).map((s) => [s.name, s.shape]));
-  const n = expertTensorNames(0, 0);
-  const z = (name: string) => new Float32Array(elementCount(shapes.get(name)!));
-  return { w1: z(n.w1), w3: z(n.w3), w2: z(n.w2) };
 }

@@ -1,8 +1,7 @@
 import type { Hash } from '@blyan/block';
-import { type AttestedSource, type BlockInfo, type Lineage, type ParamIndex, type RelayClient, RelayError } from '@blyan/client';
+import { type AttestedSource, type BlockInfo, type Lineage, type ParamIndex, type ProvenHeaders, type RelayClient, RelayError } from '@blyan/client';
 import type { TrustCheck } from '../protocol.ts';
 import type { BlockCache } from './block-cache.ts';
-import type { ProvenHeaders } from './proven-headers.ts';
 
 /** What the worker needs to start without the relay: the last ParamIndex it saw, verified, and the model's size. */
 export interface HeadsSnapshot {

@@ -3,12 +3,14 @@ import type { FromWorker, ToWorker } from '../protocol.ts';
 import { BlockCache } from './block-cache.ts';
 import { calibrate, calibrationKey, needsCalibration, pickEngine, rememberedChoice, type RememberedCalibration } from './engine-choice.ts';
 import { GpuRunner } from './gpu-runner.ts';
+import { Outbox } from './outbox.ts';
 import { PhaseClock } from './phase-clock.ts';
 import { ModelSession } from './session.ts';
 
 /** The model worker: every fetch, hash, cache read and forward pass happens here, off the page's thread. */
 const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
-const post = (m: FromWorker) => scope.postMessage(m);
+const outbox = new Outbox((m) => scope.postMessage(m));
+const post = (m: FromWorker) => outbox.send(m);
 
 let session: Promise<{ model: ModelSession; cache: BlockCache; gpu: GpuRunner | null }> | null = null;
 let running: { id: number; stopped: boolean } | null = null;

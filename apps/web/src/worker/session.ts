@@ -1,6 +1,6 @@
 import type { Hash } from '@blyan/block';
-import { Lineage, META_SLOT, type RelayClient, relayDelegations } from '@blyan/client';
-import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, type SequenceBudget, StreamDecoder, Tokenizer, decodeStep, expertsUsed, prefill, sampleToken } from '@blyan/model';
+import { Lineage, META_SLOT, ProvenHeaders, type RelayClient, relayDelegations } from '@blyan/client';
+import { type InferenceState, MissingExpertError, type ModelConfig, type ParamMap, Rng, type Routing, type SamplingOptions, type SequenceBudget, StreamDecoder, Tokenizer, decodeStep, expertsUsed, sampleToken } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, expertSlotName, parseMetaPayload, slotParams, slotPlan, slotTensors } from '@blyan/model/blocks';
 import type { AnswerEnd, AnswerStats, Backend, FromWorker, LayerRoute, RoutingMode, Sampling } from '../protocol.ts';
 import { type ExpertCounts, blockTokens, routedCounts, spreadCounts } from '../usage/expert-tokens.ts';
@@ -12,7 +12,6 @@ import { type GpuRunner, isGpuFailure } from './gpu-runner.ts';
 import { type HeadsSnapshot, currentHeads } from './model-state.ts';
 import { OrtRunner } from './ort-runner.ts';
 import { PhaseClock } from './phase-clock.ts';
-import { ProvenHeaders } from './proven-headers.ts';
 
 export interface Prompt {
   id: number;
@@ -36,10 +35,18 @@ interface Model {
 
 /** One answer being generated, as the backends see it. */
 interface Run {
+  /** The prompt's tokens. */
   tokens: number[];
+  /** The answer's first token: sampled from the prompt pass's logits, streamed already. */
+  first: number;
+  /** Tokens still to generate after the first. */
   maxTokens: number;
   sampling: SamplingOptions;
   seed: number;
+  /** The sampler's draws after the first token's (the CPU and wasm backends go on with them). */
+  rng: Rng;
+  /** The CPU reference's prefill of the prompt (the first token's logits came from it), its experts loaded. */
+  prompt: InferenceState;
   routing: Routing;
   /** Per layer, what the prompt needed (static: the static sets). */
   sets: ExpertSets;
@@ -221,7 +228,6 @@ export class ModelSession {
     const planner = new DownloadPlanner(
       async ({ layer, expert }) => {
         const slot = expertSlotName(layer, expert);
-        this.post({ type: 'status', text: `fetching ${slot}` });
         const source = await this.loadSlot(model, slot);
         sources.set(slot, source);
         this.postCache();
@@ -231,8 +237,12 @@ export class ModelSession {
       [],
       (fetches) => this.post({ type: 'plan', id: p.id, fetches: [...fetches] }),
     );
-    // The prompt's set first (a router probe, layer by layer), then what the answer will likely need, in the background.
-    const { sets, mass } = await loadPromptExperts(model.params, cfg, tokens, routing, (refs) => planner.prompt(refs), clock);
+    // The prompt's set first (its pass on the CPU, layer by layer), then what the answer will likely need, in the background.
+    const promptSet = (refs: ExpertRef[]) => {
+      this.post({ type: 'status', text: `fetching the prompt's experts of layer ${refs[0]!.layer}: ${refs.map((r) => r.expert).join(', ')}` });
+      return planner.prompt(refs);
+    };
+    const { sets, mass, logits, state } = await loadPromptExperts(model.params, cfg, tokens, routing, promptSet, clock);
     planner.setMass(mass);
     planner.prefetch(predictExperts(mass, PREDICTED_MASS, ({ layer, expert }) => model.loaded.has(expertSlotName(layer, expert)) || !allowedIn(routing, sets, layer, expert)));
     this.post({ type: 'status', text: 'generating' });
@@ -242,14 +252,23 @@ export class ModelSession {
     let ttftMs = 0;
     let ttftParts: Record<string, number> = {};
     let end: AnswerEnd = 'context-full';
+    const sampling = { temperature: p.sampling.temperature, topK: p.sampling.topK, topP: p.sampling.topP };
+    const rng = new Rng(p.sampling.seed);
+    const first = sampleToken(logits, sampling, rng);
     const run: Run = {
       tokens,
-      maxTokens,
-      sampling: { temperature: p.sampling.temperature, topK: p.sampling.topK, topP: p.sampling.topP },
+      first,
+      maxTokens: maxTokens - 1,
+      sampling,
       seed: p.sampling.seed,
+      rng,
+      prompt: state,
       routing,
       sets,
-      loadExperts: (refs) => planner.demand(refs),
+      loadExperts: (refs) => {
+        this.post({ type: 'status', text: `fetching ${refs.map((r) => expertSlotName(r.layer, r.expert)).join(', ')} (a token needs it)` });
+        return planner.demand(refs).then(() => this.post({ type: 'status', text: 'generating' }));
+      },
       emit: async (token) => {
         if (token === tokenizer.endOfTextId || stopped()) {
           end = stopped() ? 'stopped' : 'end-of-text';
@@ -273,19 +292,23 @@ export class ModelSession {
       route = () => routeMap(cfg, used(), staticSets, sources);
       this.post({ type: 'route', id: p.id, layers: route() });
     };
-    if (this.backend === 'webgpu' && this.gpu) {
+    // The first token comes from the prompt's pass; a backend runs the rest of the answer.
+    onRoute(...cpuRoute(state, cfg.nExperts));
+    const more = await run.emit(first);
+    const firstProduced = produced;
+    if (more && this.backend === 'webgpu' && this.gpu) {
       try {
         await this.generateOnGpu(this.gpu, model, run, onRoute);
       } catch (e) {
-        if (!isGpuFailure(e) || produced > 0) throw e;
+        if (!isGpuFailure(e) || produced > firstProduced) throw e;
         this.dropGpu((e as Error).message);
       }
     }
-    if (this.backend === 'wasm') {
+    if (more && this.backend === 'wasm') {
       const ort = await this.ortFor(cfg);
       if (ort) await this.generateOnWasm(ort, model, run, onRoute);
     }
-    if (this.backend === 'cpu') await this.generateOnCpu(model, run, onRoute);
+    if (more && this.backend === 'cpu') await this.generateOnCpu(run);
     await planner.settle();
     await clock.time('IndexedDB write', () => this.cache.flush());
     const tail = decoder.flush();
@@ -320,18 +343,17 @@ export class ModelSession {
    */
   private async generateOnWasm(ort: OrtRunner, model: Model, run: Run, onRoute: OnRoute): Promise<void> {
     const cfg = model.payload.config;
-    const seq = [...run.tokens];
+    const seq = [...run.tokens, run.first];
     // A model with sequence budgets chooses each layer's set in the graph from the prompt (expert_budgets, prompt_lengths); others get the sets as masks.
     const budgeted = cfg.sequenceBudgets !== undefined;
     const masks = run.routing.mode === 'dynamic' || budgeted ? run.sets.map(() => null) : run.sets;
     const budget = (length: number): SequenceBudget | null =>
       !budgeted ? null : run.routing.mode === 'static-prompt' ? { experts: run.routing.expertsPerLayer, promptTokens: run.tokens.length } : { experts: cfg.nExperts, promptTokens: length };
-    let routed: number[][][] = run.sets.map(() => []);
+    let routed: number[][][] = run.prompt.routes.map((positions) => positions.map((r) => r.experts));
     onRoute(
       () => routed.map((tokens) => [...new Set(tokens.flat())].sort((a, b) => a - b)),
       () => routedCounts(routed, cfg.nExperts),
     );
-    const rng = new Rng(run.seed);
     for (;;) {
       // The experts this pass runs with: a prefetch may land while it runs, after its zeros were fed.
       const present = new Set(model.loaded.keys());
@@ -343,25 +365,20 @@ export class ModelSession {
         continue;
       }
       routed = pass.routed;
-      const token = sampleToken(pass.logits, run.sampling, rng);
+      const token = sampleToken(pass.logits, run.sampling, run.rng);
       if (!(await run.emit(token)) || seq.length >= cfg.contextLength) return;
       seq.push(token);
     }
   }
 
-  /** The CPU reference with a KV cache; a decode step routed to an absent expert fetches it and runs again. */
-  private async generateOnCpu(model: Model, run: Run, onRoute: OnRoute): Promise<void> {
-    const cfg = model.payload.config;
-    let { logits, state } = prefill(model.params, cfg, run.tokens, run.routing);
-    onRoute(
-      () => expertsUsed(state),
-      () => routedCounts(state.routes.map((positions) => positions.map((r) => r.experts)), cfg.nExperts),
-    );
-    const rng = new Rng(run.seed);
-    for (;;) {
-      const token = sampleToken(logits, run.sampling, rng);
-      if (!(await run.emit(token)) || state.pos >= cfg.contextLength) return;
-      logits = await decodeRetrying(state, token, run.loadExperts);
+  /** The CPU reference, on from the prompt's pass (its KV cache); a decode step routed to an absent expert fetches it and runs again. */
+  private async generateOnCpu(run: Run): Promise<void> {
+    const state = run.prompt;
+    let token = run.first;
+    while (state.pos < state.cfg.contextLength) {
+      const logits = await decodeRetrying(state, token, run.loadExperts);
+      token = sampleToken(logits, run.sampling, run.rng);
+      if (!(await run.emit(token))) return;
     }
   }
 
@@ -380,11 +397,13 @@ export class ModelSession {
     };
     const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
     const clock = this.clock;
-    await clock.time('GPU prefill: upload and submit', () => gpu.prefill(run.tokens, gpuRouting, load));
-    // The first token waits for the prefill's GPU work to finish, then samples and reads back.
+    // The prompt and the first token (the CPU's) fill the GPU's KV cache in one pass.
+    await clock.time('GPU prefill: upload and submit', () => gpu.prefill([...run.tokens, run.first], gpuRouting, load));
+    // The second token waits for the prefill's GPU work to finish, then samples and reads back.
     const submitted = performance.now();
     let first = true;
-    await gpu.generate(run.maxTokens, run.sampling, run.seed, load, (token) => {
+    // The GPU's sampler draws from seed + 1 on: the first token's draw was the CPU's.
+    await gpu.generate(run.maxTokens, run.sampling, run.seed + 1, load, (token) => {
       if (first) clock.add('GPU prefill: run, sample and readback', submitted, performance.now());
       first = false;
       return run.emit(token);
@@ -395,6 +414,11 @@ export class ModelSession {
 /** Whether routing may send a token of this answer to the expert: under a prompt-chosen set, only its members. */
 function allowedIn(routing: Routing, sets: ExpertSets, layer: number, expert: number): boolean {
   return routing.mode === 'dynamic' || (sets[layer]?.includes(expert) ?? false);
+}
+
+/** The route map's sources for a run on the CPU reference's state: per layer the experts used, and the tokens each computed. */
+function cpuRoute(state: InferenceState, nExperts: number): Parameters<OnRoute> {
+  return [() => expertsUsed(state), () => routedCounts(state.routes.map((positions) => positions.map((r) => r.experts)), nExperts)];
 }
 
 async function decodeRetrying(state: InferenceState, token: number, load: (refs: ExpertRef[]) => Promise<void>): Promise<Float32Array> {

@@ -4,6 +4,8 @@ import { prefill } from '../reference/inference.ts';
 import type { EvalBackend } from './eval-backend.ts';
 import type { WindowLosses } from './score.ts';
 
+export type { WindowLosses };
+
 /**
  * Static-prompt routing as a client runs it: each window's context (its inputs before the first
  * scored target, at least one token) is the prompt, from which prefill picks m experts per layer;

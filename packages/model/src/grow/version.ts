@@ -1,6 +1,6 @@
 import { type Hash, type TensorMap, decodeTensors, encodeTensors } from '@blyan/block';
 import type { GenesisPayloads } from '../blocks/genesis.ts';
-import { type GrowthRecord, type MetaPayload, encodeMetaPayload } from '../blocks/meta-payload.ts';
+import { type GrowthRecord, type MetaPayload, encodeMetaPayload, parseMetaPayload } from '../blocks/meta-payload.ts';
 import { slotPlan } from '../blocks/slots.ts';
 import type { ParamMap } from '../reference/arrays.ts';
 import type { ModelConfig } from '../reference/config.ts';
@@ -30,12 +30,20 @@ export function planGrowth(cfg: ModelConfig, params: Readonly<ParamMap>, data: G
  * record: the meta payload with the grown config and the record appended to `growth`; every slot the
  * model had, byte for byte, except each router, which gets one zero f32 row per new expert; each new
  * expert the tensors of its source as stored (int8 bytes and scales, or f32), under its own names.
- * Decoded, the result is growModel's (grow.ts) parameters exactly.
+ * Decoded, the result is growModel's (grow.ts) parameters exactly. The grown meta payload is checked
+ * as a client parses it (parseMetaPayload) before any slot is encoded, so a bad record (a dataset
+ * block that is no hash, ragged or out-of-range sources) is refused with the parser's reason.
  */
 export function grownPayloads(meta: MetaPayload, slots: ReadonlyMap<string, Uint8Array>, record: GrowthRecord): GenesisPayloads {
   const old = meta.config;
   if (record.first !== old.nExperts) throw new Error(`growth: the first new expert must be ${old.nExperts}, got ${record.first}`);
   const config = grownConfig(old, record.sources[0]?.length ?? 0);
+  const grownMeta = encodeMetaPayload({ ...meta, config, growth: [...(meta.growth ?? []), record] });
+  try {
+    parseMetaPayload(grownMeta);
+  } catch (e) {
+    throw new Error(`growth: the record does not describe a valid growth: ${(e as Error).message}`);
+  }
   const payload = (name: string): Uint8Array => {
     const bytes = slots.get(name);
     if (bytes === undefined) throw new Error(`growth: the current version has no block ${name}`);
@@ -49,8 +57,7 @@ export function grownPayloads(meta: MetaPayload, slots: ReadonlyMap<string, Uint
     }
     return { slot, payload: payload(slot.name) };
   });
-  const grown: MetaPayload = { ...meta, config, growth: [...(meta.growth ?? []), record] };
-  return { meta: encodeMetaPayload(grown), slots: out };
+  return { meta: grownMeta, slots: out };
 }
 
 function grownRouter(bytes: Uint8Array, name: string, experts: number, d: number): Uint8Array {

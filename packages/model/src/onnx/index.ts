@@ -2,3 +2,4 @@
 export * from './graphs.ts';
 export type { Batch, ExpertMasks } from './feeds.ts';
 export { type ForwardResult, type GradientResult, OnnxModel, type OnnxModelOptions, type TrainState, type TrainStepResult } from './session.ts';
+export { onnxTokenLosses } from '../train/onnx-backend.ts';

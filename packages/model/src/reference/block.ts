@@ -56,8 +56,25 @@ export interface BlockActs<A extends FloatArray = FloatArray> {
   readonly out: A;
 }
 
+/** The block's first half, up to the MoE's input: x2 = x + Attn(RMSNorm(x)) and ln2 = RMSNorm(x2). */
+export type AttentionActs<A extends FloatArray = FloatArray> = Omit<BlockActs<A>, 'moe' | 'out'>;
+
 /** x → x2 = x + Attn(RMSNorm(x)) → out = x2 + MoE(RMSNorm(x2)). */
 export function blockForward<A extends FloatArray>(w: LayerWeights<A>, x: A, cfg: ModelConfig, layer: number, run: BlockRun<A>): BlockActs<A> {
+  return moeHalfForward(w, attentionHalfForward(w, x, cfg, run), cfg, layer, run);
+}
+
+/** blockForward's second half, on its first half's activations: out = x2 + MoE(ln2). */
+export function moeHalfForward<A extends FloatArray>(w: LayerWeights<A>, half: AttentionActs<A>, cfg: ModelConfig, layer: number, run: BlockRun<A>): BlockActs<A> {
+  const n = run.B * run.T;
+  const moe = moeForward(w.moe, half.ln2, n, cfg, layer, run.routing, run.B);
+  const out = zerosLike(half.x, n * cfg.dModel);
+  residualForward(out, half.x2, moe.out, n * cfg.dModel);
+  return { ...half, moe, out };
+}
+
+/** blockForward's first half (the attention, its KV cache rows written): x2 = x + Attn(RMSNorm(x)) and ln2 = RMSNorm(x2). */
+export function attentionHalfForward<A extends FloatArray>(w: LayerWeights<A>, x: A, cfg: ModelConfig, run: BlockRun<A>): AttentionActs<A> {
   const { B, T, start, k, v, att, rope } = run;
   const n = B * T;
   const d = cfg.dModel;
@@ -88,10 +105,7 @@ export function blockForward<A extends FloatArray>(w: LayerWeights<A>, x: A, cfg
   const ln2 = zerosLike(x, n * d);
   const rstd2 = zerosLike(x, n);
   rmsnormForward(ln2, rstd2, x2, w.ffnNorm, n, d, cfg.normEps);
-  const moe = moeForward(w.moe, ln2, n, cfg, layer, run.routing, B);
-  const out = zerosLike(x, n * d);
-  residualForward(out, x2, moe.out, n * d);
-  return { x, ln1, rstd1, q, atty, x2, ln2, rstd2, moe, out };
+  return { x, ln1, rstd1, q, atty, x2, ln2, rstd2 };
 }
 
 /**

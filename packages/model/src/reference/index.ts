@@ -12,7 +12,7 @@ export { type ParamSpec, elementCount, expertTensorNames, initParams, layerWeigh
 export { Rng } from './rng.ts';
 export { type AllowedSet, type LayerRouting, type Routing, type SequenceBudget, budgetRouting, chooseStaticExperts } from './routing.ts';
 export { type Activations, backward, forward } from './model.ts';
-export { type InferenceState, type TokenRoute, decodeStep, expertsUsed, greedyDecode, prefill } from './inference.ts';
+export { type InferenceState, LayeredPrefill, type TokenRoute, decodeStep, expertsUsed, greedyDecode, prefill } from './inference.ts';
 export { type SamplingOptions, argmax, sampleToken } from './sampling.ts';
 export { type AdamW, type AdamWOptions, adamwStep, createAdamW, frozenPrefixes } from './adamw.ts';
 export { type BlockActs, type BlockRun, type LayerWeights, blockBackward, blockForward } from './block.ts';

@@ -1,5 +1,6 @@
 import { type FloatArray, type ParamMap, view, zerosLike } from './arrays.ts';
-import { blockForward } from './block.ts';
+import { type AttentionActs, type BlockRun, attentionHalfForward, blockForward, moeHalfForward } from './block.ts';
+import { type MoeActs, routeForward } from './moe.ts';
 import { type ModelConfig, headDim, validateConfig } from './config.ts';
 import { embeddingForward } from './ops/embedding.ts';
 import { matmulForward } from './ops/matmul.ts';
@@ -51,27 +52,78 @@ export function prefill<A extends FloatArray>(
   tokens: ArrayLike<number>,
   routing: Routing = { mode: 'dynamic' },
 ): { logits: A; state: InferenceState<A> } {
-  validateConfig(cfg);
-  validateParams(params, cfg, 'present');
-  validateRouting(routing, cfg);
-  if (tokens.length === 0) throw new Error('prefill needs at least one token');
-  if (tokens.length > cfg.contextLength) throw new Error(`prompt of ${tokens.length} tokens exceeds contextLength ${cfg.contextLength}`);
-  const ids = checkTokens(tokens, tokens.length, cfg.vocabSize, 'tokens');
-  const embed = params.embed!;
-  const L = cfg.nLayers;
-  const cache = (): A[] => Array.from({ length: L }, () => zerosLike(embed, cfg.contextLength * cfg.dModel));
-  const state: InferenceState<A> = {
-    cfg,
-    params,
-    rope: ropeTable(cfg.contextLength, headDim(cfg), cfg.ropeTheta),
-    kCache: cache(),
-    vCache: cache(),
-    pos: 0,
-    allowed: routing.mode === 'static' ? [...routing.allowed] : Array.from({ length: L }, () => null),
-    routes: Array.from({ length: L }, () => []),
-  };
-  const layerRouting = (l: number): LayerRouting => (routing.mode === 'static-prompt' ? { choose: routing.expertsPerLayer } : (state.allowed[l] ?? null));
-  return { logits: run(state, ids, layerRouting), state };
+  const run = new LayeredPrefill(params, cfg, tokens, routing);
+  while (run.next < cfg.nLayers) run.advance();
+  return run.finish();
+}
+
+/**
+ * The prefill one layer at a time, for a client that fetches a layer's experts only once it knows
+ * which the prompt routes to: `need()` runs the next layer's attention and router (no expert) and
+ * names the experts it needs, `advance()` runs that layer's experts (on the attention need() ran),
+ * `finish()` gives what prefill gives. `params` is the state's, so experts added meanwhile count.
+ */
+export class LayeredPrefill<A extends FloatArray = Float32Array> {
+  readonly state: InferenceState<A>;
+  private readonly ids: Int32Array;
+  private readonly routing: Routing;
+  private x: A;
+  private layer = 0;
+  private readonly allowed: AllowedSet[] = [];
+  private readonly routes: TokenRoute[][] = [];
+  /** The next layer's first half, once need() ran it. */
+  private half: AttentionActs<A> | null = null;
+
+  constructor(params: ParamMap<A>, cfg: ModelConfig, tokens: ArrayLike<number>, routing: Routing = { mode: 'dynamic' }) {
+    validateConfig(cfg);
+    validateParams(params, cfg, 'present');
+    validateRouting(routing, cfg);
+    if (tokens.length === 0) throw new Error('prefill needs at least one token');
+    if (tokens.length > cfg.contextLength) throw new Error(`prompt of ${tokens.length} tokens exceeds contextLength ${cfg.contextLength}`);
+    this.ids = checkTokens(tokens, tokens.length, cfg.vocabSize, 'tokens');
+    this.routing = routing;
+    this.state = newState(params, cfg, routing);
+    this.x = embed(params, this.ids, cfg.dModel);
+  }
+
+  /** The layer need() and advance() run next (nLayers once every layer ran). */
+  get next(): number {
+    return this.layer;
+  }
+
+  /** The experts the next layer needs: those its tokens route to, or under a static or prompt-chosen set, that whole set. */
+  need(): number[] {
+    const { cfg } = this.state;
+    const w = layerWeights(this.state.params, cfg, this.layer);
+    this.half ??= attentionHalfForward(w, this.x, cfg, this.blockRun());
+    const { sets, experts } = routeForward(w.moe.router, this.half.ln2, this.ids.length, cfg, this.layer, this.blockRun().routing);
+    return sets[0] === null ? [...new Set(experts)].sort((a, b) => a - b) : [...sets[0]!];
+  }
+
+  /** Runs the next layer's experts (MissingExpertError if one it routes to is absent). */
+  advance(): void {
+    const { cfg } = this.state;
+    const w = layerWeights(this.state.params, cfg, this.layer);
+    const run = this.blockRun();
+    const { moe, out } = moeHalfForward(w, this.half ?? attentionHalfForward(w, this.x, cfg, run), cfg, this.layer, run);
+    this.half = null;
+    this.allowed.push(moe.allowed);
+    this.routes.push(tokenRoutes(moe, this.ids.length, cfg));
+    this.x = out;
+    this.layer++;
+  }
+
+  /** After the last layer: the logits [V] of the prompt's last position and the state for decodeStep. */
+  finish(): { logits: A; state: InferenceState<A> } {
+    if (this.layer < this.state.cfg.nLayers) throw new Error(`the prefill ran ${this.layer} of ${this.state.cfg.nLayers} layers`);
+    return { logits: commit(this.state, this.x, this.ids.length, this.allowed, this.routes), state: this.state };
+  }
+
+  private blockRun(): BlockRun<A> {
+    const { state, layer: l } = this;
+    const routing: LayerRouting = this.routing.mode === 'static-prompt' ? { choose: this.routing.expertsPerLayer } : (state.allowed[l] ?? null);
+    return { B: 1, T: this.ids.length, start: state.pos, k: state.kCache[l]!, v: state.vCache[l]!, att: null, rope: state.rope, routing };
+  }
 }
 
 /** Appends one token at position state.pos using the KV cache; returns the logits [V] for the next one. */
@@ -105,30 +157,41 @@ export function expertsUsed(state: InferenceState<FloatArray>): number[][] {
   return state.routes.map((layer) => [...new Set(layer.flatMap((r) => r.experts))].sort((a, b) => a - b));
 }
 
-function run<A extends FloatArray>(state: InferenceState<A>, ids: Int32Array, routingFor: (layer: number) => LayerRouting): A {
+function newState<A extends FloatArray>(params: ParamMap<A>, cfg: ModelConfig, routing: Routing): InferenceState<A> {
+  const L = cfg.nLayers;
+  const cache = (): A[] => Array.from({ length: L }, () => zerosLike(params.embed!, cfg.contextLength * cfg.dModel));
+  return {
+    cfg,
+    params,
+    rope: ropeTable(cfg.contextLength, headDim(cfg), cfg.ropeTheta),
+    kCache: cache(),
+    vCache: cache(),
+    pos: 0,
+    allowed: routing.mode === 'static' ? [...routing.allowed] : Array.from({ length: L }, () => null),
+    routes: Array.from({ length: L }, () => []),
+  };
+}
+
+function embed<A extends FloatArray>(params: ParamMap<A>, ids: Int32Array, d: number): A {
+  const x = zerosLike(params.embed!, ids.length * d);
+  embeddingForward(x, ids, params.embed!, ids.length, d);
+  return x;
+}
+
+/** How each of the n rows was routed, from a layer's MoE activations. */
+function tokenRoutes(moe: MoeActs<FloatArray>, n: number, cfg: ModelConfig): TokenRoute[] {
+  const [E, K] = [cfg.nExperts, cfg.topK];
+  return Array.from({ length: n }, (_, t) => ({
+    experts: Array.from(moe.experts.subarray(t * K, (t + 1) * K)),
+    weights: Array.from(moe.weights.subarray(t * K, (t + 1) * K)),
+    probs: Array.from(moe.probs.subarray(t * E, (t + 1) * E)),
+  }));
+}
+
+/** Records the n rows' routing in the state, advances its position and returns the logits [V] of the last row of x. */
+function commit<A extends FloatArray>(state: InferenceState<A>, x: A, n: number, allowed: readonly AllowedSet[], routes: readonly TokenRoute[][]): A {
   const { cfg, params } = state;
-  const n = ids.length;
   const d = cfg.dModel;
-  const E = cfg.nExperts;
-  const K = cfg.topK;
-  const embed = params.embed!;
-  let x = zerosLike(embed, n * d);
-  embeddingForward(x, ids, embed, n, d);
-  const allowed: AllowedSet[] = [];
-  const routes: TokenRoute[][] = [];
-  for (let l = 0; l < cfg.nLayers; l++) {
-    const blockRun = { B: 1, T: n, start: state.pos, k: state.kCache[l]!, v: state.vCache[l]!, att: null, rope: state.rope, routing: routingFor(l) };
-    const { moe, out } = blockForward(layerWeights(params, cfg, l), x, cfg, l, blockRun);
-    allowed.push(moe.allowed);
-    routes.push(
-      Array.from({ length: n }, (_, t) => ({
-        experts: Array.from(moe.experts.subarray(t * K, (t + 1) * K)),
-        weights: Array.from(moe.weights.subarray(t * K, (t + 1) * K)),
-        probs: Array.from(moe.probs.subarray(t * E, (t + 1) * E)),
-      })),
-    );
-    x = out;
-  }
   for (const [l, set] of allowed.entries()) state.allowed[l] = set;
   for (const [l, layerRoutes] of routes.entries()) state.routes[l]!.push(...layerRoutes);
   state.pos += n;
@@ -136,6 +199,22 @@ function run<A extends FloatArray>(state: InferenceState<A>, ids: Int32Array, ro
   const h = zerosLike(x, d);
   rmsnormForward(h, zerosLike(x, 1), last, params.final_norm!, 1, d, cfg.normEps);
   const logits = zerosLike(x, cfg.vocabSize);
-  matmulForward(logits, h, embed, 1, d, cfg.vocabSize);
+  matmulForward(logits, h, params.embed!, 1, d, cfg.vocabSize);
   return logits;
+}
+
+function run<A extends FloatArray>(state: InferenceState<A>, ids: Int32Array, routingFor: (layer: number) => LayerRouting): A {
+  const { cfg, params } = state;
+  const n = ids.length;
+  let x = embed(params, ids, cfg.dModel);
+  const allowed: AllowedSet[] = [];
+  const routes: TokenRoute[][] = [];
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const blockRun = { B: 1, T: n, start: state.pos, k: state.kCache[l]!, v: state.vCache[l]!, att: null, rope: state.rope, routing: routingFor(l) };
+    const { moe, out } = blockForward(layerWeights(params, cfg, l), x, cfg, l, blockRun);
+    allowed.push(moe.allowed);
+    routes.push(tokenRoutes(moe, n, cfg));
+    x = out;
+  }
+  return commit(state, x, n, allowed, routes);
 }

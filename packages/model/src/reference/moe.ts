@@ -140,6 +140,27 @@ function combineBackward(dy: FloatArray, dweights: FloatArray, dout: FloatArray,
 }
 
 /**
+ * moeForward's routing alone (no expert runs): router logits and probabilities [n, E], the sets
+ * the tokens route within (one, or one per sequence) and each token's chosen experts and weights [n, K].
+ */
+export function routeForward<A extends FloatArray>(router: A, x: A, n: number, cfg: ModelConfig, layer: number, routing: LayerRouting, sequences = 1) {
+  const { nExperts: E, topK: K, dModel: d } = cfg;
+  const logits = zerosLike(x, n * E);
+  const probs = zerosLike(x, n * E);
+  matmulForward(logits, x, router, n, d, E);
+  softmaxForward(probs, logits, n, E, routerBase(cfg));
+  const sets = resolveSets(routing, probs, n, sequences, cfg, layer);
+  const experts = new Int32Array(n * K);
+  const weights = zerosLike(x, n * K);
+  const rows = n / sets.length;
+  for (const [s, set] of sets.entries()) {
+    const [from, to] = [s * rows, (s + 1) * rows];
+    topKForward(experts.subarray(from * K, to * K), view(weights, from * K, to * K), view(probs, from * E, to * E), rows, E, K, set ?? Array.from({ length: E }, (_, e) => e));
+  }
+  return { logits, probs, sets, experts, weights };
+}
+
+/**
  * Mixture-of-experts layer on x [n, d]: router logits = x · routerᵀ, probabilities = softmax over
  * all E experts (normalized over the base experts of a grown model, ops/router.ts), top-K within the allowed set with renormalized weights, each expert a SwiGLU
  * on its tokens, output = Σ weight · expert(x). Throws MissingExpertError when a token is routed to
@@ -155,18 +176,7 @@ export function moeForward<A extends FloatArray>(
   sequences = 1,
 ): MoeActs<A> {
   const { nExperts: E, topK: K, dModel: d, dFF } = cfg;
-  const logits = zerosLike(x, n * E);
-  const probs = zerosLike(x, n * E);
-  matmulForward(logits, x, w.router, n, d, E);
-  softmaxForward(probs, logits, n, E, routerBase(cfg));
-  const sets = resolveSets(routing, probs, n, sequences, cfg, layer);
-  const experts = new Int32Array(n * K);
-  const weights = zerosLike(x, n * K);
-  const rows = n / sets.length;
-  for (const [s, set] of sets.entries()) {
-    const [from, to] = [s * rows, (s + 1) * rows];
-    topKForward(experts.subarray(from * K, to * K), view(weights, from * K, to * K), view(probs, from * E, to * E), rows, E, K, set ?? Array.from({ length: E }, (_, e) => e));
-  }
+  const { logits, probs, sets, experts, weights } = routeForward(w.router, x, n, cfg, layer, routing, sequences);
   const load = new Float64Array(E);
   const aux = auxLossForward(load, probs, experts, n, E, K);
   const means = new Float64Array(sequences * E);
