@@ -8,8 +8,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - accounts-db: upgrades an accounts.sqlite of schema 1; PostgreSQL has no older schema (re-running its migrations is pg-s3-store's).
  * - attacks/store-lock: races processes for the store folder's SQLite lock file, whatever the back-end; replicas on PostgreSQL share a store by design.
  * - window-losses: ONNX arithmetic against the CPU reference; it opens no store.
- * - attacks/usage-credit, data-hub, data-seed, rewards, attacks/data-*, attacks/dataset-writes, dataset-rounds:
- *   usage and the data hub are embedded-only features (a replica answers 503 embedded_only) until they move to PostgreSQL.
+ * - data-seed: `blyan seed-data` works on an embedded store.
+ * - dataset-rounds: rounds on a dataset read its documents from a replica's own accounts.sqlite, so a replica answers them 503 embedded_only.
  */
 const BACKEND_SUITES = [
   'store',
@@ -38,6 +38,14 @@ const BACKEND_SUITES = [
   'round-store',
   'rounds',
   'round-replicas',
+  'data-hub',
+  'rewards',
+  'attacks/data-review',
+  'attacks/data-upload',
+  'attacks/dataset-writes',
+  'attacks/usage-credit',
+  'replicas-data',
+  'pg-data',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */
@@ -51,7 +59,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: ['packages/*/test/**/*.test.ts', 'relay/test/**/*.test.ts', 'apps/web/test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts', 'relay/test/round-replicas.test.ts'],
+          exclude: [...configDefaults.exclude, 'relay/test/replicas.test.ts', 'relay/test/pg-s3-store.test.ts', 'relay/test/pg-accounts.test.ts', 'relay/test/fault.test.ts', 'relay/test/round-replicas.test.ts', 'relay/test/replicas-data.test.ts', 'relay/test/pg-data.test.ts'],
           provide: { backend: 'embedded' },
         },
       },

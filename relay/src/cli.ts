@@ -30,10 +30,12 @@ const USAGE = `usage: blyan <command> [options]
            nats/token a delta must gain on its own shard sample to be kept, --review-sample
            documents of an upload reviewed, --review-votes agreeing votes that settle one.
   worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
-           [--min-improvement 0.002] [--lease 600] [--poll-ms 500]
+           [--min-improvement 0.002] [--lease 600] [--poll-ms 500] [--review-sample 5]
            judge contributions and due rounds of relay replicas sharing that database and bucket,
            apart from serving: any number of workers take jobs from one queue; a job whose worker
-           dies is taken again once its --lease (seconds) runs out, and is judged and credited once
+           dies is taken again once its --lease (seconds) runs out, and is judged and credited once.
+           With no contribution waiting, a worker scores (L1, drawing --review-sample documents
+           for review: give it the replicas' value) or appends a dataset upload, leased alike.
   genesis  --checkpoint FILE [--store DIR] [--f32] [--evaluator-key FILE]
            found a separate network in an empty store: genesis blocks of the checkpoint (experts
            int8 unless --f32) naming the genesis key as authority and the evaluator key, and
@@ -58,10 +60,11 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 --database postgres://… ($BLYAN_DATABASE_URL) to keep the index in PostgreSQL and --objects
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
-replicas sharing both serve as one relay (sign-in, rate limits, contributions and the rewards
-ledger and rounds in the database; usage rewards and datasets answer 503 embedded_only), each
-with its own --store for its lock and keys, and contributions and rounds are judged by blyan
-worker processes.
+replicas sharing both serve as one relay (sign-in, rate limits, contributions, the rewards
+ledger, rounds, usage rewards and the data hub in the database; rounds on a dataset answer 503
+embedded_only), each with its own --store for its lock and keys; contributions and rounds are
+judged, and uploads scored and appended, by blyan worker processes (and by replicas holding the
+evaluator key).
 --database without --objects is refused. A founded network's keys
 come from $BLYAN_GENESIS_KEY and $BLYAN_EVALUATOR_KEY, else <store>/genesis.key and
 <store>/evaluator.key (created when the store founds it).`;

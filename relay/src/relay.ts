@@ -4,7 +4,6 @@ import type { Hash, Signer } from '@blyan/block';
 import type { RuleOptions } from '@blyan/chain';
 import { type Accounts, openAccounts } from './accounts/accounts.ts';
 import { accountsPath, openAccountsDb } from './accounts/db.ts';
-import type pg from 'pg';
 import type { AuthStore } from './auth/auth-store.ts';
 import { PgAuthStore } from './auth/pg-auth-store.ts';
 import { SqliteAuthStore } from './auth/sqlite-auth-store.ts';
@@ -17,7 +16,6 @@ import type { IndexStore } from './store/index-store.ts';
 import { lockStore } from './store/lock.ts';
 import type { CachedObjectStore } from './store/cached-object-store.ts';
 import { type Backends, type Stores, openStores } from './store/open.ts';
-import { openPgPool } from './store/pg-pool.ts';
 import type { LimitStore } from './server/client-limits.ts';
 import { PgRateStore } from './server/pg-rate-store.ts';
 
@@ -45,10 +43,11 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
  * evaluation secret, and resumes contributions left unjudged. Only one Relay may have a store open
  * at a time. `verdictSigner` is the evaluator key the worker signs verdicts with (null: this relay
  * judges nothing). `backends` puts the index, sign-in (nonces, sessions), rate limits, the
- * contribution queue, rounds, assignments, the rewards journal and the evaluation secret on PostgreSQL and
- * the payloads in S3, shared with other replicas and `blyan worker` processes, which judge what the
- * replicas queue (contributions and rounds); `dir` then keeps only this replica's own files (lock,
- * keys, and the accounts.sqlite of the embedded-only usage and data hub, which it then refuses).
+ * contribution queue, rounds, assignments, the rewards journal, the data hub, usage and the
+ * evaluation secret on PostgreSQL (one pool, the index's) and the payloads in S3, shared with other
+ * replicas and `blyan worker` processes, which judge what the replicas queue (contributions, dataset
+ * uploads and rounds); `dir` then keeps only this replica's own files (lock, keys, and the
+ * accounts.sqlite whose data store rounds on a dataset read, which it then refuses).
  */
 export async function openRelay(
   dir: string,
@@ -63,20 +62,17 @@ export async function openRelay(
   await mkdir(dir, { recursive: true });
   const unlock = await lockStore(join(dir, 'store.lock'));
   let stores: Stores | undefined;
-  let pool: pg.Pool | undefined;
   try {
     stores = await openStores(dir, 'readwrite', backends);
-    const { objects, index } = stores;
+    const { objects, index, pool: shared } = stores;
     const removedOrphans = await objects.removeOrphans((h) => index.hasPayload(h));
     const db = openAccountsDb(accountsPath(dir));
-    pool = backends.database === undefined ? undefined : await openPgPool(backends.database);
-    const shared = pool;
     const evalSecret = shared === undefined ? await openEvalSecret(dir) : await sharedEvalSecret(shared);
     const auth: AuthStore = shared === undefined ? new SqliteAuthStore(db, config.now, config.maxNonces) : new PgAuthStore(shared, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
     const accounts = openAccounts(db, auth, config, { index, objects, ledger, verdictSigner }, evalSecret, shared);
     await accounts.judging.resume();
-    accounts.data.worker.resume();
+    await accounts.data.worker.resume();
     return {
       objects,
       index,
@@ -91,13 +87,11 @@ export async function openRelay(
         await accounts.evaluator.dispose();
         await ledger.drain();
         db.close();
-        await shared?.end();
         await index.close();
         await unlock();
       },
     };
   } catch (e) {
-    await pool?.end();
     await stores?.index.close();
     await unlock();
     throw e;

@@ -1,4 +1,5 @@
 import type { Signer } from '@blyan/block';
+import type Database from 'better-sqlite3';
 import type { RuleOptions } from '@blyan/chain';
 import { accountsPath, openAccountsDb } from './accounts/db.ts';
 import { PgAuthStore } from './auth/pg-auth-store.ts';
@@ -9,12 +10,15 @@ import { PgContributionStore } from './contributions/pg-store.ts';
 import { type QueueOptions, QueueWorker } from './contributions/queue-worker.ts';
 import { EvaluationWorker } from './contributions/worker.ts';
 import { DataStore } from './data/store.ts';
+import { modelScorer } from './data/scoring.ts';
+import { PgDataStore } from './data/pg-store.ts';
+import { DataWorker } from './data/worker.ts';
 import { Ledger } from './ledger.ts';
+import { Journal } from './rewards/journal.ts';
 import { slotShapes } from './payload-shape.ts';
 import { PgRoundStore } from './rounds/pg-store.ts';
 import { Rounds } from './rounds/rounds.ts';
 import { openStores } from './store/open.ts';
-import { openPgPool } from './store/pg-pool.ts';
 
 /** Where the replicas keep what a worker reads and writes: their PostgreSQL database and their bucket. */
 export interface SharedBackends {
@@ -29,34 +33,50 @@ export interface WorkerProcess {
 
 /**
  * An evaluation worker apart from the relays: it holds the evaluator key, reads blocks and payloads
- * from the replicas' database and bucket, takes contributions and due rounds from their queue, and
- * appends the accepted ones through a Ledger of its own (the same chain rules and compare-and-swap
- * heads as a relay's), crediting them in the shared journal. It serves nothing. (Rounds on a
- * dataset need the data hub, which replicas keep embedded-only: its data store here is its own
- * folder's, and replicas open no such round.)
+ * from the replicas' database and bucket (one pool of 4 connections, the index's), takes
+ * contributions, then dataset uploads, then due rounds from their queues, and appends the accepted
+ * ones through a Ledger of its own (the same chain rules and compare-and-swap heads as a relay's),
+ * crediting them in the shared journal. It serves nothing. Whatever fails while it opens is closed
+ * again. (Rounds on a dataset read the documents from a replica's own data store, which replicas
+ * keep to themselves: the data store rounds see here is this worker's folder's, and replicas open
+ * no such round.)
  */
 export async function openWorkerProcess(dir: string, backends: SharedBackends, rules: RuleOptions, config: AccountsConfig, signer: Signer, o: Omit<QueueOptions, 'now'>): Promise<WorkerProcess> {
-  const { index, objects } = await openStores(dir, 'readwrite', backends);
+  const { index, objects, pool } = await openStores(dir, 'readwrite', backends, 4);
+  let evaluator: HiddenEvaluator | undefined;
+  let db: Database.Database | undefined;
   try {
-    const pool = await openPgPool(backends.database, 4);
-    const auth = new PgAuthStore(pool, config.now, config.maxNonces);
+    const shared = pool!;
+    const auth = new PgAuthStore(shared, config.now, config.maxNonces);
     const ledger = new Ledger(objects, index, { ...rules, isDelegate: auth.isDelegate, checkPayload: slotShapes(objects) });
-    const evaluator = new HiddenEvaluator(index, objects, await sharedEvalSecret(pool), { ...config.eval, hiddenDocs: config.hiddenDocs });
-    const store = new PgContributionStore(pool);
+    evaluator = new HiddenEvaluator(index, objects, await sharedEvalSecret(shared), { ...config.eval, hiddenDocs: config.hiddenDocs });
+    const store = new PgContributionStore(shared);
     const worker = new EvaluationWorker({ index, objects, ledger, verdictSigner: signer, evaluator, store, config });
-    const db = openAccountsDb(accountsPath(dir));
-    const rounds = new Rounds({ index, objects, ledger, verdictSigner: signer, evaluator, store: new PgRoundStore(pool), data: new DataStore(db), accounts: config, config: config.rounds, judge: o });
+    const data = new DataWorker({
+      index,
+      ledger,
+      store: new PgDataStore(shared),
+      scorer: modelScorer(evaluator, index, config.data.perBatch),
+      verdictSigner: signer,
+      config: { ...config.data, leaseMs: o.leaseMs },
+      now: config.now,
+      name: o.name,
+    });
+    db = openAccountsDb(accountsPath(dir));
+    const rounds = new Rounds({ index, objects, ledger, verdictSigner: signer, evaluator, store: new PgRoundStore(shared), data: new DataStore(db, new Journal(db, config.now)), accounts: config, config: config.rounds, judge: o });
+    const [opened, local] = [evaluator, db];
     return {
-      queue: new QueueWorker(store, worker, rounds, { ...o, now: config.now }),
+      queue: new QueueWorker(store, worker, data, rounds, { ...o, now: config.now }),
       async close() {
         await ledger.drain();
-        db.close();
-        await evaluator.dispose();
-        await pool.end();
+        local.close();
+        await opened.dispose();
         await index.close();
       },
     };
   } catch (e) {
+    db?.close();
+    await evaluator?.dispose();
     await index.close();
     throw e;
   }

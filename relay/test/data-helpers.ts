@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Hash } from '@blyan/block';
 import { type Vote, joinDocuments, signVote } from '@blyan/data';
 import type { Hono } from 'hono';
+import pg from 'pg';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../src/data/config.ts';
 import type { UploadView } from '@blyan/data';
 import { type AccountsFixture, type LoggedIn, accountsFixture, clock } from './accounts-helpers.ts';
@@ -48,22 +49,38 @@ export const postVote = (app: Hono, who: LoggedIn, body: unknown) =>
   app.request('/v1/votes', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', cookie: who.cookie } });
 
 /** The sampled documents of an upload (what reviewers are shown). */
-export function sampled(f: AccountsFixture, id: number): Hash[] {
-  return f.relay.accounts.data.store.docs(id).filter((d) => d.sampled).map((d) => d.sha256);
+export async function sampled(f: AccountsFixture, id: number): Promise<Hash[]> {
+  return (await f.relay.accounts.data.store.docs(id)).filter((d) => d.sampled).map((d) => d.sha256);
+}
+
+/** Runs counting queries (`SELECT COUNT(*) AS n …`) on the fixture's accounts database: accounts.sqlite, or PostgreSQL. */
+export async function counter(f: AccountsFixture): Promise<{ count(sql: string, params?: unknown[]): Promise<number>; close(): Promise<void> }> {
+  const url = f.backend.backends.database;
+  if (url === undefined) {
+    const { db } = f.relay.accounts;
+    return { count: async (sql, params = []) => (db.prepare(sql.replace(/\$\d+/g, '?')).get(...params) as { n: number }).n, close: async () => undefined };
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return { count: async (sql, params = []) => Number((await client.query<{ n: string }>(sql, params)).rows[0]!.n), close: () => client.end() };
 }
 
 /** Everything a refused upload or vote must leave as it was: data rows, chain D, the journal. */
 export async function dataState(f: AccountsFixture): Promise<unknown> {
-  const { db, journal } = f.relay.accounts;
-  const n = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
-  return {
-    uploads: n('data_uploads'),
-    documents: n('data_documents'),
-    bands: n('data_document_bands'),
-    uploadDocs: n('data_upload_docs'),
-    votes: n('data_votes'),
-    settled: (db.prepare('SELECT COUNT(*) AS n FROM data_upload_docs WHERE settled IS NOT NULL').get() as { n: number }).n,
-    chain: await f.relay.index.counts(),
-    journal: await journal.trialBalance(),
-  };
+  const db = await counter(f);
+  const n = (t: string) => db.count(`SELECT COUNT(*) AS n FROM ${t}`);
+  try {
+    return {
+      uploads: await n('data_uploads'),
+      documents: await n('data_documents'),
+      bands: await n('data_document_bands'),
+      uploadDocs: await n('data_upload_docs'),
+      votes: await n('data_votes'),
+      settled: await db.count('SELECT COUNT(*) AS n FROM data_upload_docs WHERE settled IS NOT NULL'),
+      chain: await f.relay.index.counts(),
+      journal: await f.relay.accounts.book.trialBalance(),
+    };
+  } finally {
+    await db.close();
+  }
 }

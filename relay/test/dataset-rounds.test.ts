@@ -57,9 +57,9 @@ afterEach(() => f.close());
 async function accepted(docs: readonly string[], name = 'tales', who = uploader): Promise<void> {
   const up = await uploadScored(f, who, docs, name);
   const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
-  for (const doc of sampled(f, up.id)) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
+  for (const doc of (await sampled(f, up.id))) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
   await f.relay.accounts.data.worker.drain();
-  expect(f.relay.accounts.data.store.get(up.id)!.status).toBe('accepted');
+  expect((await f.relay.accounts.data.store.get(up.id))!.status).toBe('accepted');
 }
 
 const rounds = () => f.relay.accounts.rounds;
@@ -129,7 +129,7 @@ describe('rounds on a chain-D dataset', () => {
     await accepted(DOCS);
     const team = await contributors();
     const round = team[0]!.unit.round;
-    const hidden = new Set(f.relay.accounts.data.store.heldOutDocs('tales').map((d) => d.sha256));
+    const hidden = new Set((await f.relay.accounts.data.store.heldOutDocs('tales')).map((d) => d.sha256));
     for (const c of team) {
       expect(c.unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${c.unit.shard.index}` } });
       const res = await f.app.request(c.unit.shard.url);
@@ -189,7 +189,7 @@ describe('rounds on a chain-D dataset', () => {
       .filter((t) => !isHidden(f.relay.accounts.data.secret, createHash('sha256').update(t).digest('hex') as Hash, 0.25))
       .slice(0, 12);
     await accepted(open, 'open-book');
-    expect(f.relay.accounts.data.store.heldOutDocs('open-book')).toEqual([]);
+    expect(await f.relay.accounts.data.store.heldOutDocs('open-book')).toEqual([]);
     const res = await ask('open-book');
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ error: { code: 'dataset_unjudgeable' } });

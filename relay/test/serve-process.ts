@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hash } from '@blyan/block';
 
@@ -23,6 +24,13 @@ export async function startServe(children: ChildProcess[], store: string, extra:
 export async function startWorker(children: ChildProcess[], store: string, extra: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; name: string }> {
   const { child, match } = await startBlyan(children, ['worker', '--store', store, ...extra], /blyan worker (\S+) judging/, env);
   return { child, name: match };
+}
+
+/** Stops every process spawned into `children` (SIGTERM), waits until each has exited, and removes their store folders `dirs`. */
+export async function stopAll(children: ChildProcess[], dirs: string[]): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
 }
 
 /** Spawns `blyan <args>`; resolves with the first group of `ready` once the output matches it. */

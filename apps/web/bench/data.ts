@@ -19,6 +19,7 @@ import { checkUpload, storeUpload } from '../../../relay/src/data/intake.ts';
 import { documentBpb } from '../../../relay/src/data/scoring.ts';
 import { SPAM_ASSASSIN, spamAssassinTexts } from '../../../relay/src/data/seed-corpus.ts';
 import { DataStore } from '../../../relay/src/data/store.ts';
+import { Journal } from '../../../relay/src/rewards/journal.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { serveStatic } from '../e2e/static-server.ts';
@@ -68,14 +69,14 @@ row('L0 verdicts on the corpus', `${kept.length} kept (${kept.filter((v) => v.re
 const dir = await mkdtemp(join(tmpdir(), 'blyan-bench-data-'));
 try {
   const db = openAccountsDb(accountsPath(dir));
-  const store = new DataStore(db);
+  const store = new DataStore(db, new Journal(db, Date.now));
   const secret = new Uint8Array(32).fill(7);
   let t = performance.now();
   const first = await checkUpload(store, secret, DEFAULT_DATA_CONFIG, upload);
   const relayL0 = (performance.now() - t) / 1000;
   if (!first.ok) throw new Error('the seed corpus was refused');
   row('L0 prefilter, relay (against its sqlite store, empty; yields every 10 ms)', rate(texts.length, upload.length, relayL0));
-  storeUpload(store, SPAM_ASSASSIN, '0x0000000000000000000000000000000000000001', upload, first, Date.now());
+  await storeUpload(store, SPAM_ASSASSIN, '0x0000000000000000000000000000000000000001', upload, first, Date.now());
   t = performance.now();
   const second = await checkUpload(store, secret, DEFAULT_DATA_CONFIG, upload);
   const relayL0Again = (performance.now() - t) / 1000;

@@ -5,6 +5,8 @@ import type { AuthStore } from '../auth/auth-store.ts';
 import { Assigner, PgAssignments, SqliteAssignments } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import { type DataHub, openDataHub } from '../data/hub.ts';
+import { PgDataStore } from '../data/pg-store.ts';
+import { DataStore } from '../data/store.ts';
 import { HiddenEvaluator } from '../contributions/hidden-eval.ts';
 import { namedEvaluator } from '../contributions/judging.ts';
 import { PgContributionStore } from '../contributions/pg-store.ts';
@@ -16,6 +18,7 @@ import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
 import { hostname } from 'node:os';
 import { PgRoundStore } from '../rounds/pg-store.ts';
+import { PgUsage, SqliteUsage, type UsageStore } from '../rewards/usage-store.ts';
 import { Rounds } from '../rounds/rounds.ts';
 import { type RoundStore, SqliteRoundStore } from '../rounds/store.ts';
 import { PgKeyLimiter } from '../server/pg-rate-store.ts';
@@ -39,7 +42,7 @@ export interface Accounts {
   readonly db: Database.Database;
   readonly config: AccountsConfig;
   readonly auth: AuthStore;
-  /** The SQLite journal that usage and the data hub post to (embedded-only features), and rounds on the embedded relay. */
+  /** The journal in accounts.sqlite: the embedded relay's book. */
   readonly journal: Journal;
   /** The rewards book the API reads: `journal`, or the shared journal on PostgreSQL. */
   readonly book: RewardsBook;
@@ -52,13 +55,15 @@ export interface Accounts {
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
   /**
-   * True when accounts live on a PostgreSQL database shared with other replicas: usage rewards and
-   * the data hub, still kept in this replica's accounts.sqlite, are then refused (503
+   * True when accounts live on a PostgreSQL database shared with other replicas: rounds on a
+   * dataset, whose documents this replica's rounds read from accounts.sqlite, are then refused (503
    * embedded_only) rather than split between replicas.
    */
   readonly replicated: boolean;
-  /** Datasets: uploads, their gates and reviews (chain D). */
+  /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
+  /** Usage reports and the usage pool; on PostgreSQL when replicated. */
+  readonly usage: UsageStore;
 
   /** Rounds per slot: many contributors' deltas judged together (relay/src/rounds). */
   readonly rounds: Rounds;
@@ -104,8 +109,9 @@ export const ROUND_LEASE_MS = 10 * 60_000;
 
 /**
  * Everything but the auth store, which is made first: the block Ledger's rules ask it about
- * delegations. With `shared` (the replicas' PostgreSQL pool), contributions, assignments and the
- * rewards book the API reads are on PostgreSQL and judged by `blyan worker` processes.
+ * delegations. With `shared` (the replicas' PostgreSQL pool), contributions (judged by `blyan
+ * worker` processes), assignments, the data hub, usage and the rewards book the API reads are on
+ * PostgreSQL; rounds stay in accounts.sqlite.
  */
 export function openAccounts(
   db: Database.Database,
@@ -119,10 +125,19 @@ export function openAccounts(
   const contributions = shared === undefined ? new SqliteContributionStore(db, journal) : new PgContributionStore(shared);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ ...chain, evaluator, store: contributions, config });
-  const data = openDataHub(db, { ...chain, auth, journal, evaluator }, config.data, evalSecret, config.now);
+  const localData = new DataStore(db, journal);
+  const { rateLimit } = config.data;
+  const data = openDataHub(
+    shared === undefined ? localData : new PgDataStore(shared),
+    shared === undefined ? new RateLimiter(rateLimit.max, rateLimit.windowMs, config.now) : new PgKeyLimiter(shared, rateLimit.max, rateLimit.windowMs, 'upload'),
+    { ...chain, auth, evaluator },
+    config.data,
+    evalSecret,
+    config.now,
+  );
 
   const roundStore: RoundStore = shared === undefined ? new SqliteRoundStore(db, journal) : new PgRoundStore(shared);
-  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: data.store, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
+  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: localData, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
   return {
     db,
     config,
@@ -140,6 +155,7 @@ export function openAccounts(
         : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
     replicated: shared !== undefined,
     data,
+    usage: shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared),
 
     rounds,
     roundStore,

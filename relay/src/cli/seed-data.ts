@@ -39,13 +39,13 @@ export async function seedData(args: string[], log: Log): Promise<number> {
         log(`messages ${at}–${at + PER_UPLOAD - 1}: every document refused (${why})`);
         continue;
       }
-      const id = storeUpload(store, SPAM_ASSASSIN, uploader, body, intake, Date.now());
+      const id = await storeUpload(store, SPAM_ASSASSIN, uploader, body, intake, Date.now());
       worker.enqueue(id);
       await worker.drain();
-      store.setStatus(id, 'appending', 'seeded by the relay operator: no L2 review', null);
+      await store.setStatus(id, 'appending', 'seeded by the relay operator: no L2 review', null);
       worker.enqueue(id);
       await worker.drain();
-      const u = store.get(id)!;
+      const u = (await store.get(id))!;
       log(`upload ${id}: ${intake.docs.length} of ${intake.verdicts.length} documents kept (refused: ${why}); ${u.status}${u.detail ? ` (${u.detail})` : ''}, ${u.blocks.length} block(s)`);
     }
     return 0;

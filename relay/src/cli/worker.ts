@@ -12,9 +12,11 @@ export interface RunningWorker {
 }
 
 /**
- * `blyan worker`: judges contributions and due rounds of relay replicas sharing --database and
- * --objects, signing verdicts with --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else
- * <store>/evaluator.key. Runs until stopped; a job it holds when killed is taken again by any
+ * `blyan worker`: judges contributions, scores and appends dataset uploads, and judges due rounds,
+ * from the queues of relay replicas sharing --database and --objects, signing verdicts with
+ * --evaluator-key FILE, else $BLYAN_EVALUATOR_KEY, else <store>/evaluator.key; --review-sample is
+ * the review sample it draws for each upload it scores (give it the replicas' value). Runs until
+ * stopped; a job it holds when killed is taken again by any
  * worker once its --lease (seconds) runs out.
  */
 export async function worker(args: string[], log: Log): Promise<RunningWorker> {
@@ -25,6 +27,7 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
     'max-payload': { type: 'string' },
     lease: { type: 'string' },
     'poll-ms': { type: 'string' },
+    'review-sample': { type: 'string' },
   });
   const { database, objects } = backendsFrom(values);
   if (database === undefined || objects === undefined) throw new UsageError('a worker takes jobs from relay replicas: give their --database postgres://… and --objects s3://…');
@@ -36,7 +39,8 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
   const leaseMs = intOption(values.lease, 'lease', 600, 1, 86_400) * 1000;
   const pollMs = intOption(values['poll-ms'], 'poll-ms', 500, 10, 60_000);
   const maxPayload = intOption(values['max-payload'], 'max-payload', DEFAULT_MAX_PAYLOAD, 1, 2 ** 32);
-  const w = await openWorkerProcess(dir, { database, objects }, relayRules(maxPayload), { ...base, minImprovement: delta }, privateKeyToAccount(key.key), { name: `${hostname()}:${process.pid}`, leaseMs, pollMs });
+  const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
+  const w = await openWorkerProcess(dir, { database, objects }, relayRules(maxPayload), { ...base, minImprovement: delta, data: { ...base.data, sampleSize } }, privateKeyToAccount(key.key), { name: `${hostname()}:${process.pid}`, leaseMs, pollMs });
   const stop = new AbortController();
   const running = w.queue.run(stop.signal);
   log(`blyan worker ${hostname()}:${process.pid} judging contributions and rounds as evaluator ${key.address} (lease ${leaseMs / 1000} s)`);
@@ -45,7 +49,7 @@ export async function worker(args: string[], log: Log): Promise<RunningWorker> {
       stop.abort();
       await running;
       await w.close();
-      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s) and ${w.queue.rounds} round(s)`);
+      log(`blyan worker stopped after judging ${w.queue.judged} contribution(s) and ${w.queue.rounds} round(s), and taking ${w.queue.uploads} dataset upload(s)`);
     },
   };
 }

@@ -75,7 +75,7 @@ export class SqliteAssignments implements AssignmentRows {
   }
 }
 
-/** Assignments on PostgreSQL, shared by replicas. Usage reports are embedded-only, so no slot is hot: every expert takes its turn. */
+/** Assignments on PostgreSQL, shared by replicas; hot slots from the usage reports every replica records there. */
 export class PgAssignments implements AssignmentRows {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -91,8 +91,9 @@ export class PgAssignments implements AssignmentRows {
     );
   }
 
-  async hot(): Promise<string[]> {
-    return [];
+  async hot(since: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ slot: string }>('SELECT slot FROM usage WHERE at > $1 GROUP BY slot ORDER BY SUM(tokens) DESC, slot LIMIT 8', [since]);
+    return rows.map((r) => r.slot);
   }
 }
 

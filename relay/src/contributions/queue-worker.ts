@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Rounds } from '../rounds/rounds.ts';
+import type { DataWorker } from '../data/worker.ts';
 import type { PgContributionStore } from './pg-store.ts';
 import type { EvaluationWorker } from './worker.ts';
 
@@ -15,19 +16,23 @@ export interface QueueOptions {
 
 /**
  * One `blyan worker` process's loop: claim the oldest waiting contribution (PgContributionStore.claim,
- * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; with none waiting,
- * claim and judge a due round (Rounds.judgeNext, the same way); wait `pollMs` when neither waits.
- * Stops between jobs once `signal` aborts.
+ * FOR UPDATE SKIP LOCKED), judge it to its end with the EvaluationWorker, repeat; with no
+ * contribution waiting, take the oldest waiting dataset upload (DataWorker.take, leased the same
+ * way) to its next resting state; with neither, claim and judge a due round (Rounds.judgeNext, the
+ * same way); wait `pollMs` when all three are empty. Stops between jobs once `signal` aborts.
  */
 export class QueueWorker {
   /** Contributions this process has judged to their end. */
   judged = 0;
   /** Rounds this process has judged to their end. */
   rounds = 0;
+  /** Dataset uploads this process has scored or appended. */
+  uploads = 0;
 
   constructor(
     private readonly store: PgContributionStore,
     private readonly worker: EvaluationWorker,
+    private readonly data: DataWorker,
     private readonly roundJudge: Rounds,
     private readonly o: QueueOptions,
   ) {}
@@ -61,7 +66,8 @@ export class QueueWorker {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if ((await this.judgeWaiting(signal)) > 0) continue;
-      if (await this.round()) this.rounds++;
+      if ((await this.data.take()) !== undefined) this.uploads++;
+      else if (await this.round()) this.rounds++;
       else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }

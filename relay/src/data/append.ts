@@ -5,16 +5,16 @@ import { freshSample } from '../contributions/sample.ts';
 import type { Ledger } from '../ledger.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { hiddenCommitment } from './hidden.ts';
-import type { DataStore, Upload, UploadDoc } from './store.ts';
+import type { DataHubStore, Upload, UploadDoc } from './store.ts';
 
 const TILE = 64 * 1024;
 
 type Filed = UploadDoc & { tier: NonNullable<UploadDoc['tier']>; bpb: number; overlap: number };
 
 /** The upload's documents (less those reviewers dropped) cut into parts (hidden ones kept in the part they fall in, out of its payload). */
-function parts(store: DataStore, docs: readonly UploadDoc[], maxText: number): { pub: (DatasetDoc & { bytes: number })[]; hidden: Hash[] }[] {
+function parts(texts: ReadonlyMap<Hash, string>, docs: readonly UploadDoc[], maxText: number): { pub: (DatasetDoc & { bytes: number })[]; hidden: Hash[] }[] {
   return packParts(docs as Filed[], maxText).map((part) => ({
-    pub: part.filter((d) => !d.hidden).map((d) => ({ sha256: d.sha256, tier: d.tier, bpb: d.bpb, overlap: d.overlap, text: store.text(d.sha256), bytes: d.bytes })),
+    pub: part.filter((d) => !d.hidden).map((d) => ({ sha256: d.sha256, tier: d.tier, bpb: d.bpb, overlap: d.overlap, text: texts.get(d.sha256)!, bytes: d.bytes })),
     hidden: part.filter((d) => d.hidden).map((d) => d.sha256),
   }));
 }
@@ -48,11 +48,13 @@ function datasetVerdict(block: Block, meta: Hash, docs: readonly DatasetDoc[], s
  * finds the parts already on the slot by their header's `upload` and goes on after them. Returns
  * the block hashes.
  */
-export async function appendUpload(d: { index: IndexStore; ledger: Ledger; store: DataStore; signer: Signer }, u: Upload, at: number, maxText: number): Promise<Hash[]> {
+export async function appendUpload(d: { index: IndexStore; ledger: Ledger; store: DataHubStore; signer: Signer }, u: Upload, at: number, maxText: number): Promise<Hash[]> {
   const meta = await d.index.metaHead();
   if (meta === null) throw new Error('the meta chain has no blocks');
   const version = (await d.index.versionOf(meta))!;
-  const cut = parts(d.store, d.store.docs(u.id).filter((x) => x.settled !== 'drop'), maxText).filter((p) => p.pub.length > 0 || p.hidden.length > 0);
+  const kept = (await d.store.docs(u.id)).filter((x) => x.settled !== 'drop');
+  const texts = await d.store.texts(kept.filter((x) => !x.hidden).map((x) => x.sha256));
+  const cut = parts(texts, kept, maxText).filter((p) => p.pub.length > 0 || p.hidden.length > 0);
   const done: Hash[] = [];
   let prev: Hash | null = null;
   for (const e of await d.index.history(version, `D/${u.name}`)) {

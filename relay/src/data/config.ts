@@ -24,6 +24,8 @@ export interface DataConfig {
   readonly creditPerVote: number;
   /** Windows per forward pass when L1 scores documents. */
   readonly perBatch: number;
+  /** How long a process that claimed an upload holds it; past that (it died or stalls) another may take it. */
+  readonly leaseMs: number;
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = {
@@ -39,4 +41,5 @@ export const DEFAULT_DATA_CONFIG: DataConfig = {
   voteSkewMs: 10 * 60_000,
   creditPerVote: 10,
   perBatch: 8,
+  leaseMs: 10 * 60_000,
 };

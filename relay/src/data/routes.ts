@@ -3,7 +3,7 @@ import { type ReviewItem, TIERS, type Tier, type UploadView } from '@blyan/data'
 import { type Context, Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireSession } from '../auth/session.ts';
-import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
+import { NO_EVALUATOR } from '../contributions/judging.ts';
 import { ApiError, errorBody } from '../server/api-error.ts';
 import { intParam } from '../server/params.ts';
 import { readBody, readJson } from '../server/read-body.ts';
@@ -46,7 +46,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     return meta === null ? {} : index.datasetHeads((await index.versionOf(meta))!);
   };
   const datasetOf = async (name: string, heads: Record<string, Hash>) => {
-    const uploads: UploadView[] = await Promise.all(store.uploadsOf(name).map(view));
+    const uploads: UploadView[] = await Promise.all((await store.uploadsOf(name)).map(view));
     return { summary: summarize(name, heads[name] ?? null, uploads), uploads };
   };
 
@@ -64,8 +64,8 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
   app.post('/datasets/:name/uploads', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
     const info = infoOf(c, nameParam(c.req.param('name')));
-    if ((await namedEvaluator(index, accounts.verdictSigner, await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
-    if (store.openUploads(session.account) >= data.config.maxOpen) {
+    if ((await accounts.judging.evaluator(await index.metaHead())) === null) throw new ApiError(503, 'no_evaluator', NO_EVALUATOR);
+    if ((await store.openUploads(session.account)) >= data.config.maxOpen) {
       throw new ApiError(429, 'too_many_open', `at most ${data.config.maxOpen} uploads of one account may be in scoring or review at once`);
     }
     const slot = await limiter.take(session.account);
@@ -75,26 +75,26 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
       });
     }
     const body = await readBody(c.req.raw, data.config.maxUploadBytes);
-    const taken = await data.intake.run(async () => {
+    const taken = await store.serially(async () => {
       const intake = await checkUpload(store, data.secret, data.config, body);
-      return intake.ok ? { ok: true as const, id: storeUpload(store, info, session.account, body, intake, config.now()) } : intake;
+      return intake.ok ? { ok: true as const, id: await storeUpload(store, info, session.account, body, intake, config.now()) } : intake;
     });
     if (!taken.ok) return c.json({ ...errorBody('nothing_accepted', 'the prefilter refused every document of the upload'), verdicts: taken.verdicts }, 422);
     const id = taken.id;
     worker.enqueue(id);
-    return c.json(await view(store.get(id)!), 202, { Location: `/v1/uploads/${id}` });
+    return c.json(await view((await store.get(id))!), 202, { Location: `/v1/uploads/${id}` });
   });
 
   app.get('/uploads/:id', async (c) => {
     const raw = c.req.param('id');
-    const u = /^\d{1,15}$/.test(raw) ? store.get(Number(raw)) : undefined;
+    const u = /^\d{1,15}$/.test(raw) ? await store.get(Number(raw)) : undefined;
     if (u === undefined) throw new ApiError(404, 'not_found', `no upload ${raw}`);
     return c.json(await view(u));
   });
 
   app.get('/datasets', async (c) => {
     const heads = await datasetHeads();
-    return c.json({ datasets: await Promise.all(store.names().map(async (n) => (await datasetOf(n, heads)).summary)) });
+    return c.json({ datasets: await Promise.all((await store.names()).map(async (n) => (await datasetOf(n, heads)).summary)) });
   });
 
   app.get('/datasets/:name', async (c) => {
@@ -104,7 +104,7 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json({ ...d.summary, uploads: d.uploads });
   });
 
-  app.get('/datasets/:name/documents', (c) => {
+  app.get('/datasets/:name/documents', async (c) => {
     const name = nameParam(c.req.param('name'));
     const raw = c.req.query('tier');
     const tiers: readonly Tier[] = raw === undefined ? TIERS : raw.split(',').map((t) => {
@@ -113,14 +113,14 @@ export function dataRoutes(accounts: Accounts, index: IndexStore): Hono {
     });
     const offset = intParam(c.req.query('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intParam(c.req.query('limit'), 'limit', 100, 1, 1000);
-    return c.json({ name, ...store.trainingPage(name, tiers, offset, limit) });
+    return c.json({ name, ...(await store.trainingPage(name, tiers, offset, limit)) });
   });
 
   app.get('/review', async (c) => {
     const session = await requireSession(c, auth, config.siwe.uri);
-    const r = store.reviewable(session.account);
+    const r = await store.reviewable(session.account);
     if (r === undefined) throw new ApiError(404, 'nothing_to_review', 'no sampled document of anyone else is waiting for your vote');
-    const item: ReviewItem = { upload: r.upload, name: r.name, doc: r.sha256, text: store.text(r.sha256) };
+    const item: ReviewItem = { upload: r.upload, name: r.name, doc: r.sha256, text: (await store.texts([r.sha256])).get(r.sha256)! };
     return c.json(item);
   });
 

@@ -1,6 +1,9 @@
 import type { Address, Hash } from '@blyan/block';
-import { type Known, type NearIndex, type Signature, type StoredVerdict, type Tier, type UploadStatus, type UploadView, bandKeys, similarity } from '@blyan/data';
+import { type Known, type Signature, type StoredVerdict, type Tier, type UploadStatus, type UploadView, bandKeys, similarity } from '@blyan/data';
 import type Database from 'better-sqlite3';
+import type { Journal } from '../rewards/journal.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
+import { type CastVote, type VoteRecorded, type VoteRules, creditsFor, fateOf, settlementOf, statusFor } from './review-rules.ts';
 
 /** An upload's row: what its view shows of it, with the uploading account and its blocks' hashes. */
 export type Upload = Pick<UploadView, 'id' | 'name' | 'source' | 'licence' | 'status' | 'detail' | 'raw_bytes' | 'verdicts' | 'created_at' | 'decided_at'> & {
@@ -37,33 +40,113 @@ export interface CorpusDoc {
   readonly bpb: number;
 }
 
+/** What a new upload's row says of it. */
+export interface NewUpload {
+  readonly name: string;
+  readonly account: Address;
+  readonly source: string;
+  readonly licence: string;
+  readonly rawBytes: number;
+  readonly verdicts: readonly StoredVerdict[];
+}
+
+/** A held document whose band keys meet a signature's: its address and MinHash signature. */
+export interface Neighbour {
+  readonly sha256: Hash;
+  readonly signature: Signature;
+}
+
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The data hub's rows: in accounts.sqlite (DataStore) for an embedded relay, on PostgreSQL
+ * (PgDataStore) shared by replicas and `blyan worker` processes. A document's text is stored once
+ * by its address however many uploads name it; an upload names its documents in order with their
+ * held-out flag, tier and review state. Callers await every answer (SQLite answers at once).
+ */
+export interface DataHubStore {
+  /** Stores an upload that passed L0 (its accepted documents, texts once) with every verdict, status `scoring`. */
+  addUpload(u: NewUpload, docs: readonly NewDoc[], now: number): Awaitable<number>;
+  get(id: number): Awaitable<Upload | undefined>;
+  uploadsOf(name: string): Awaitable<Upload[]>;
+  names(): Awaitable<string[]>;
+  /** Uploads left being scored or appended, oldest first. */
+  pendingIds(): Awaitable<number[]>;
+  /** Uploads of `account` still being scored, reviewed or appended. */
+  openUploads(account: Address): Awaitable<number>;
+  docs(upload: number): Awaitable<UploadDoc[]>;
+  texts(hashes: readonly Hash[]): Awaitable<Map<Hash, string>>;
+  /** The MinHash signature of every document of `upload`, by address. */
+  signatures(upload: number): Awaitable<Map<Hash, Signature>>;
+  /** Which of `hashes` a live upload (not refused or failed) holds. */
+  held(hashes: readonly Hash[]): Awaitable<Hash[]>;
+  /** Documents of live uploads other than `exclude` that share one of the band keys `bands`. */
+  neighbours(bands: readonly string[], exclude: number): Awaitable<Neighbour[]>;
+  /** L0's lookups (held documents, near duplicates) answered at once where the store can (accounts.sqlite); null where it cannot, and L0 reads a snapshot (checkUpload). */
+  liveKnown(): Known | null;
+  setStatus(id: number, status: UploadStatus, detail: string | null, now: number | null): Awaitable<void>;
+  setBlocks(id: number, blocks: readonly Hash[]): Awaitable<void>;
+  /** Files every document's L1 figures, marks the review sample and moves a `scoring` upload to review, in one transaction; false if it was no longer being scored. */
+  fileScores(id: number, scores: readonly { position: number; tier: Tier; bpb: number; overlap: number }[], sample: readonly number[]): Awaitable<boolean>;
+  /** Training's view of dataset `name`: the public documents of its accepted uploads in `tiers`, gold first, then by upload and position; reviewers' drops left out. */
+  trainingDocs(name: string, tiers?: readonly Tier[]): Awaitable<CorpusDoc[]>;
+  /** One page of trainingDocs(name, tiers), with the list's length: the database counts and slices. */
+  trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): Awaitable<{ total: number; documents: CorpusDoc[] }>;
+  /** Evaluation's view of dataset `name`: its held-out documents (every tier), which no route ever serves. */
+  heldOutDocs(name: string): Awaitable<CorpusDoc[]>;
+  /** A random sampled, unsettled document of someone else's upload under review that `account` has not voted on. */
+  reviewable(account: Address): Awaitable<{ upload: number; sha256: Hash; name: string } | undefined>;
+  votesOf(upload: number): Awaitable<number>;
+  /** Whether a vote with this nonce or signature was ever counted. */
+  seen(nonce: string, sig: string): Awaitable<boolean>;
+  /**
+   * Records a checked vote in one transaction with what follows from it: the document settles
+   * once `rules.votesToSettle` votes agree (the agreeing voters credited in the journal), and once
+   * the whole sample has settled the upload moves on or is refused.
+   */
+  castVote(v: CastVote, rules: VoteRules, now: number): Awaitable<VoteRecorded>;
+  /**
+   * Takes a waiting (`scoring` or `appending`) upload, `id` or else the oldest, for process `by`
+   * until `now + leaseMs` if no other process holds it; undefined when there is none to take.
+   */
+  claim(id: number | undefined, by: string, leaseMs: number, now: number): Awaitable<number | undefined>;
+  /** Gives a claimed upload back (its lease ends now). */
+  release(id: number, by: string): Awaitable<void>;
+  /** Runs `task` while no other intake (L0 then store) runs, in this process or any sharing the store. */
+  serially<T>(task: () => Promise<T>): Promise<T>;
+}
+
 type UploadRow = Omit<Upload, 'verdicts' | 'blocks'> & { verdicts: string; blocks: string };
 type DocRow = Omit<UploadDoc, 'hidden' | 'sampled'> & { hidden: number; sampled: number };
 
 /** Statuses whose documents count as held: anything not refused or failed. */
-const LIVE = "('scoring', 'review', 'appending', 'accepted')";
+export const LIVE = "('scoring', 'review', 'appending', 'accepted')";
 
 /** A served (not held-out) training document of dataset ?1 whose tier is among the JSON array ?2. */
 const CORPUS_WHERE =
   "u.name = ? AND u.status = 'accepted' AND d.hidden = 0 AND (d.settled IS NULL OR d.settled = 'keep') AND d.tier IN (SELECT value FROM json_each(?))";
 /** Gold first, then silver, then the rest; within a tier by upload and position. */
-const CORPUS_ORDER = "CASE d.tier WHEN 'gold' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, u.id, d.position";
+export const CORPUS_ORDER = "CASE d.tier WHEN 'gold' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, u.id, d.position";
 
-const sigBytes = (s: Signature) => Buffer.from(s.buffer, s.byteOffset, s.byteLength);
-const sigOf = (b: Buffer) => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+export const sigBytes = (s: Signature) => Buffer.from(s.buffer, s.byteOffset, s.byteLength);
+export const sigOf = (b: Buffer) => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 const upload = (r: UploadRow): Upload => ({ ...r, verdicts: JSON.parse(r.verdicts) as StoredVerdict[], blocks: JSON.parse(r.blocks) as Hash[] });
 const doc = (r: DocRow): UploadDoc => ({ ...r, hidden: r.hidden === 1, sampled: r.sampled === 1 });
 
 /**
- * The data hub's rows in accounts.sqlite. A document's text is stored once by its address however
- * many uploads name it; an upload names its documents in order with their held-out flag, tier and
- * review state.
+ * The data hub's rows in accounts.sqlite (DataHubStore's embedded implementation): the store lock
+ * makes this process the only one, so a claim is any waiting upload and the intake queue is this
+ * process's own. Rounds read it directly (they are embedded-only).
  */
-export class DataStore {
+export class DataStore implements DataHubStore {
   private readonly s;
+  private readonly intake = new SerialQueue();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly journal: Journal,
+  ) {
     this.s = {
       insertUpload: db.prepare(
         "INSERT INTO data_uploads (name, account, source, licence, status, raw_bytes, verdicts, created_at) VALUES (?, ?, ?, ?, 'scoring', ?, ?, ?)",
@@ -74,18 +157,24 @@ export class DataStore {
       upload: db.prepare<[number], UploadRow>('SELECT * FROM data_uploads WHERE id = ?'),
       uploadsOf: db.prepare<[string], UploadRow>('SELECT * FROM data_uploads WHERE name = ? ORDER BY id'),
       names: db.prepare<[], { name: string }>('SELECT DISTINCT name FROM data_uploads ORDER BY name'),
-      pendingIds: db.prepare<[], { id: number }>("SELECT id FROM data_uploads WHERE status IN ('scoring', 'appending') ORDER BY id"),
+      pending: db.prepare<[number | null, number | null], { id: number }>(
+        "SELECT id FROM data_uploads WHERE status IN ('scoring', 'appending') AND (? IS NULL OR id = ?) ORDER BY id",
+      ),
       openOf: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM data_uploads WHERE account = ? AND status IN ('scoring', 'review', 'appending')"),
       docs: db.prepare<[number], DocRow>(
         'SELECT u.position, u.sha256, u.hidden, u.tier, u.bpb, u.overlap, u.sampled, u.settled, d.bytes FROM data_upload_docs u JOIN data_documents d USING (sha256) WHERE u.upload = ? ORDER BY u.position',
       ),
-      text: db.prepare<[string], { text: string }>('SELECT text FROM data_documents WHERE sha256 = ?'),
-      held: db.prepare<[string], { upload: number }>(`SELECT d.upload FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload WHERE d.sha256 = ? AND u.status IN ${LIVE} LIMIT 1`),
-      band: db.prepare<[string, number], { sha256: Hash; signature: Buffer }>(
-        `SELECT DISTINCT b.sha256, d.signature FROM data_document_bands b JOIN data_documents d USING (sha256)
-         WHERE b.band = ? AND EXISTS (SELECT 1 FROM data_upload_docs x JOIN data_uploads u ON u.id = x.upload WHERE x.sha256 = b.sha256 AND u.status IN ${LIVE} AND u.id <> ?)`,
+      texts: db.prepare<[string], { sha256: Hash; text: string }>('SELECT sha256, text FROM data_documents WHERE sha256 IN (SELECT value FROM json_each(?))'),
+      signatures: db.prepare<[number], { sha256: Hash; signature: Buffer }>(
+        'SELECT d.sha256, d.signature FROM data_upload_docs u JOIN data_documents d USING (sha256) WHERE u.upload = ?',
       ),
-      signature: db.prepare<[string], { signature: Buffer }>('SELECT signature FROM data_documents WHERE sha256 = ?'),
+      held: db.prepare<[string], { sha256: Hash }>(
+        `SELECT DISTINCT d.sha256 FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND u.status IN ${LIVE}`,
+      ),
+      neighbours: db.prepare<[string, number], { sha256: Hash; signature: Buffer }>(
+        `SELECT DISTINCT b.sha256, d.signature FROM data_document_bands b JOIN data_documents d USING (sha256)
+         WHERE b.band IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM data_upload_docs x JOIN data_uploads u ON u.id = x.upload WHERE x.sha256 = b.sha256 AND u.status IN ${LIVE} AND u.id <> ?)`,
+      ),
       setStatus: db.prepare('UPDATE data_uploads SET status = ?, detail = ?, decided_at = ? WHERE id = ?'),
       setBlocks: db.prepare('UPDATE data_uploads SET blocks = ? WHERE id = ?'),
       file: db.prepare('UPDATE data_upload_docs SET tier = ?, bpb = ?, overlap = ? WHERE upload = ? AND position = ?'),
@@ -110,10 +199,14 @@ export class DataStore {
          ORDER BY random() LIMIT 1`,
       ),
       votesOf: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM data_votes WHERE upload = ?'),
+      seen: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM data_votes WHERE nonce = ? OR sig = ?'),
+      insertVote: db.prepare(
+        'INSERT INTO data_votes (upload, doc, account, signer, keep, nonce, sig, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upload, doc, account) DO NOTHING',
+      ),
+      votesOfDoc: db.prepare<[number, string], { id: number; account: Address; keep: number }>('SELECT id, account, keep FROM data_votes WHERE upload = ? AND doc = ? ORDER BY id'),
     };
   }
 
-  /** A random sampled, unsettled document of someone else's upload under review that `account` has not voted on. */
   reviewable(account: Address): { upload: number; sha256: Hash; name: string } | undefined {
     return this.s.reviewable.get(account, account);
   }
@@ -122,8 +215,7 @@ export class DataStore {
     return this.s.votesOf.get(upload)!.n;
   }
 
-  /** Stores an upload that passed L0 (its accepted documents, texts once) with every verdict, status `scoring`. */
-  addUpload(u: { name: string; account: Address; source: string; licence: string; rawBytes: number; verdicts: readonly StoredVerdict[] }, docs: readonly NewDoc[], now: number): number {
+  addUpload(u: NewUpload, docs: readonly NewDoc[], now: number): number {
     return this.db.transaction(() => {
       const id = Number(this.s.insertUpload.run(u.name, u.account, u.source, u.licence, u.rawBytes, JSON.stringify(u.verdicts), now).lastInsertRowid);
       docs.forEach((d, position) => {
@@ -150,10 +242,9 @@ export class DataStore {
   }
 
   pendingIds(): number[] {
-    return this.s.pendingIds.all().map((r) => r.id);
+    return this.s.pending.all(null, null).map((r) => r.id);
   }
 
-  /** Uploads of `account` still being scored, reviewed or appended. */
   openUploads(account: Address): number {
     return this.s.openOf.get(account)!.n;
   }
@@ -162,31 +253,34 @@ export class DataStore {
     return this.s.docs.all(upload).map(doc);
   }
 
-  text(sha256: Hash): string {
-    return this.s.text.get(sha256)!.text;
+  texts(hashes: readonly Hash[]): Map<Hash, string> {
+    return new Map(this.s.texts.all(JSON.stringify(hashes)).map((r) => [r.sha256, r.text]));
   }
 
-  signature(sha256: Hash): Signature {
-    return sigOf(this.s.signature.get(sha256)!.signature);
+  signatures(upload: number): Map<Hash, Signature> {
+    return new Map(this.s.signatures.all(upload).map((r) => [r.sha256, sigOf(r.signature)]));
   }
 
-  /** What L0 checks an upload against: every document of a live upload, exactly and by near-duplicate index. */
-  known(): Known {
-    return { has: (h) => this.s.held.get(h) !== undefined, near: this.nearIndex(0) };
+  held(hashes: readonly Hash[]): Hash[] {
+    return this.s.held.all(JSON.stringify(hashes)).map((r) => r.sha256);
   }
 
-  /** Near-duplicate lookups against the documents of live uploads other than `exclude`. */
-  nearIndex(exclude: number): NearIndex {
+  neighbours(bands: readonly string[], exclude: number): Neighbour[] {
+    return this.s.neighbours.all(JSON.stringify(bands), exclude).map((r) => ({ sha256: r.sha256, signature: sigOf(r.signature) }));
+  }
+
+  liveKnown(): Known {
     return {
-      nearest: (sig) => {
-        let best: { doc: string; similarity: number } | null = null;
-        for (const band of bandKeys(sig)) {
-          for (const r of this.s.band.all(band, exclude)) {
-            const s = similarity(sig, sigOf(r.signature));
-            if (best === null || s > best.similarity) best = { doc: r.sha256, similarity: s };
+      has: (h) => this.held([h]).length > 0,
+      near: {
+        nearest: (sig) => {
+          let best: { doc: string; similarity: number } | null = null;
+          for (const n of this.neighbours(bandKeys(sig), 0)) {
+            const s = similarity(sig, n.signature);
+            if (best === null || s > best.similarity) best = { doc: n.sha256, similarity: s };
           }
-        }
-        return best;
+          return best;
+        },
       },
     };
   }
@@ -199,38 +293,59 @@ export class DataStore {
     this.s.setBlocks.run(JSON.stringify(blocks), id);
   }
 
-  /** Files every document's L1 figures and marks the review sample, and moves the upload to review, in one transaction. */
-  fileScores(id: number, scores: readonly { position: number; tier: Tier; bpb: number; overlap: number }[], sample: readonly number[]): void {
-    this.db.transaction(() => {
+  fileScores(id: number, scores: readonly { position: number; tier: Tier; bpb: number; overlap: number }[], sample: readonly number[]): boolean {
+    return this.db.transaction(() => {
+      if (this.get(id)?.status !== 'scoring') return false;
       for (const s of scores) this.s.file.run(s.tier, s.bpb, s.overlap, id, s.position);
       for (const p of sample) this.s.sample.run(id, p);
       this.s.setStatus.run('review', null, null, id);
+      return true;
     })();
   }
 
-  /**
-   * Training's view of dataset `name`: the public documents of its accepted uploads in `tiers`
-   * (default gold only), gold first, then by upload and position; reviewers' drops left out.
-   */
   trainingDocs(name: string, tiers: readonly Tier[] = ['gold']): CorpusDoc[] {
     return this.s.corpus.all(name, 0).filter((d) => tiers.includes(d.tier)).map(({ sha256, text, tier, bpb }) => ({ sha256, text, tier, bpb }));
   }
 
-  /**
-   * One page of what trainingDocs(name, tiers) lists, in the same order, with the list's length:
-   * the database counts and slices, so a page reads only its own documents' text.
-   */
   trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): { total: number; documents: CorpusDoc[] } {
     const t = JSON.stringify(tiers);
     return { total: this.s.corpusCount.get(name, t)!.n, documents: this.s.corpusPage.all(name, t, limit, offset) };
   }
 
-  /** Evaluation's view of dataset `name`: its held-out documents (every tier), which no route ever serves. */
   heldOutDocs(name: string): CorpusDoc[] {
     return this.s.corpus.all(name, 1).map(({ sha256, text, tier, bpb }) => ({ sha256, text, tier, bpb }));
   }
 
-  settle(upload: number, sha256: Hash, outcome: 'keep' | 'drop'): void {
-    this.s.settle.run(outcome, upload, sha256);
+  seen(nonce: string, sig: string): boolean {
+    return this.s.seen.get(nonce, sig) !== undefined;
+  }
+
+  castVote(v: CastVote, rules: VoteRules, now: number): VoteRecorded {
+    return this.db.transaction((): VoteRecorded => {
+      if (this.get(v.upload)?.status !== 'review') return { ok: false, code: 'not_in_review' };
+      if (this.docs(v.upload).find((x) => x.sha256 === v.doc)?.settled != null) return { ok: false, code: 'settled' };
+      const r = this.s.insertVote.run(v.upload, v.doc, v.account, v.signer, v.keep ? 1 : 0, v.nonce, v.sig, now);
+      if (r.changes === 0) return { ok: false, code: 'already_voted' };
+      const votes = this.s.votesOfDoc.all(v.upload, v.doc).map((x) => ({ ...x, keep: x.keep === 1 }));
+      const settled = settlementOf(votes, rules);
+      if (settled !== null) {
+        this.s.settle.run(settled, v.upload, v.doc);
+        for (const entry of creditsFor(v, settled, votes, rules)) this.journal.post(entry);
+      }
+      const fate = fateOf(this.docs(v.upload), rules);
+      const status = statusFor(fate, rules, now);
+      if (status !== null) this.setStatus(v.upload, status.status, status.detail, status.decidedAt);
+      return { ok: true, id: Number(r.lastInsertRowid), settled, upload: fate };
+    })();
+  }
+
+  claim(id: number | undefined): number | undefined {
+    return this.s.pending.get(id ?? null, id ?? null)?.id;
+  }
+
+  release(): void {}
+
+  serially<T>(task: () => Promise<T>): Promise<T> {
+    return this.intake.run(task);
   }
 }

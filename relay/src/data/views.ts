@@ -1,10 +1,10 @@
 import type { Hash } from '@blyan/block';
 import { type DatasetSummary, type UploadView, countTiers } from '@blyan/data';
 import type { IndexStore } from '../store/index-store.ts';
-import type { DataStore, Upload } from './store.ts';
+import type { DataHubStore, Upload } from './store.ts';
 
-export async function uploadView(store: DataStore, index: IndexStore, u: Upload): Promise<UploadView> {
-  const docs = store.docs(u.id);
+export async function uploadView(store: DataHubStore, index: IndexStore, u: Upload): Promise<UploadView> {
+  const docs = await store.docs(u.id);
   const pub = docs.filter((d) => !d.hidden);
   const held = new Set(docs.filter((d) => d.hidden).map((d) => d.sha256));
   const sample = docs.filter((d) => d.sampled);
@@ -25,7 +25,7 @@ export async function uploadView(store: DataStore, index: IndexStore, u: Upload)
     text_bytes: pub.reduce((n, d) => n + d.bytes, 0),
     tiers: countTiers(pub.flatMap((d) => (d.tier === null ? [] : [d.tier]))),
     mean_bpb: scored.length === 0 ? null : scored.reduce((s, d) => s + d.bpb!, 0) / scored.length,
-    sample: { size: sample.length, keep: sample.filter((d) => d.settled === 'keep').length, drop: sample.filter((d) => d.settled === 'drop').length, votes: store.votesOf(u.id) },
+    sample: { size: sample.length, keep: sample.filter((d) => d.settled === 'keep').length, drop: sample.filter((d) => d.settled === 'drop').length, votes: await store.votesOf(u.id) },
     blocks,
     created_at: u.created_at,
     decided_at: u.decided_at,

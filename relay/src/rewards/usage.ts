@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Address, Hash } from '@blyan/block';
 import { isHash } from '@blyan/block';
 import { type Hex, isHex, recoverMessageAddress } from 'viem';
-import type Database from 'better-sqlite3';
 import type { Delegation } from '../auth/auth-store.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import { type PoolConfig, periodOf } from './pool.ts';
+import type { UsageStore } from './usage-store.ts';
 
 /**
  * A usage report, as the client signs it: the JSON text `report` (UTF-8, EIP-191 personal_sign by
@@ -67,12 +67,12 @@ function parseReport(text: string, maxTokens: number): Report | string {
 /**
  * Records a signed usage report. It mints nothing: each (account, block) pair counts once toward
  * the report's period, and only for a block that is its slot's head now and that someone other
- * than the account wrote; `settleUsage` later splits the period's fixed pool over those counts.
+ * than the account wrote; UsageStore.settle later splits the period's fixed pool over those counts.
  * The report must be signed by the session key (not the wallet), name the session's account and
  * this relay's origin, and is taken once (its SHA-256 is its id). Tokens feed slot hotness only.
  */
 export async function recordUsage(
-  db: Database.Database,
+  usage: UsageStore,
   index: IndexStore,
   session: Delegation,
   body: UsageBody,
@@ -103,20 +103,9 @@ export async function recordUsage(
     rows.push({ slot: b.slot, block: e.block, tokens: e.tokens, author: b.header.author, head: heads[b.slot] === e.block });
   }
   const id = createHash('sha256').update(body.report, 'utf8').digest('hex');
-  const period = periodOf(now, limits.pool);
   const tokens = rows.reduce((s, r) => s + r.tokens, 0);
-  const insertReport = db.prepare('INSERT INTO usage_reports (id, account, at, tokens) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const insertUsage = db.prepare('INSERT INTO usage (report, slot, block, tokens, at) VALUES (?, ?, ?, ?, ?)');
-  const count = db.prepare('INSERT INTO usage_counts (period, account, block, author) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const counted: Hash[] = [];
-  const fresh = db.transaction(() => {
-    if (insertReport.run(id, session.account, now, tokens).changes === 0) return false;
-    for (const r of rows) {
-      insertUsage.run(id, r.slot, r.block, r.tokens, now);
-      if (r.head && r.author !== session.account && count.run(period, session.account, r.block, r.author).changes === 1) counted.push(r.block);
-    }
-    return true;
-  })();
-  if (!fresh) return refuse(409, 'duplicate_report', `report ${id} was already recorded`);
-  return { ok: true, id, tokens, period, counted, not_heads: rows.filter((r) => !r.head).map((r) => r.block) };
+  const lines = rows.map((r) => ({ slot: r.slot, block: r.block, tokens: r.tokens, author: r.author, counts: r.head && r.author !== session.account }));
+  const recorded = await usage.record({ id, account: session.account, at: now, tokens, lines }, periodOf(now, limits.pool));
+  if (recorded === null) return refuse(409, 'duplicate_report', `report ${id} was already recorded`);
+  return { ok: true, id, tokens, period: recorded.period, counted: recorded.counted, not_heads: rows.filter((r) => !r.head).map((r) => r.block) };
 }

@@ -26,15 +26,13 @@ const relayCors = (deps: AppDeps): CorsOptions => ({
 });
 
 /**
- * Routes whose state is still only in a replica's own accounts.sqlite (usage rewards, the data hub):
- * a replicated relay refuses them rather than split their state and credits between replicas.
- * Rounds are on PostgreSQL with the rest (relay/src/rounds/pg-store.ts), except rounds on a dataset,
- * whose documents are in the data hub.
+/**
+ * Rounds on a dataset read the dataset's documents from the replica's own data store: a replicated
+ * relay refuses them rather than train on documents other replicas do not hold. Usage rewards, the
+ * data hub and every other round are on the shared database.
  */
-const EMBEDDED_ONLY = ['/v1/usage', '/v1/datasets', '/v1/datasets/*', '/v1/uploads/*', '/v1/review', '/v1/votes'];
-
 const embeddedOnly = (c: Context) =>
-  c.json(errorBody('embedded_only', 'usage rewards, datasets and rounds on a dataset are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
+  c.json(errorBody('embedded_only', 'rounds on a dataset are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
 
 /**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
@@ -54,7 +52,6 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/votes', perClient('votes', limits.votes, deps.limitStore));
   app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
   app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
-  if (deps.accounts.replicated) for (const path of EMBEDDED_ONLY) app.all(path, embeddedOnly);
   if (deps.accounts.replicated) app.get('/v1/rounds/unit', (c, next) => (c.req.query('dataset') === undefined ? next() : embeddedOnly(c)));
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { CachedObjectStore } from './cached-object-store.ts';
 import { FileObjectStore } from './file-object-store.ts';
 import type { IndexStore } from './index-store.ts';
@@ -12,6 +13,8 @@ import { SqliteIndexStore } from './sqlite-index-store.ts';
 export interface Stores {
   objects: CachedObjectStore;
   index: IndexStore;
+  /** With a --database: the process's one PostgreSQL pool, the index's (closing the index ends it); everything else shared uses it too. */
+  pool: pg.Pool | undefined;
 }
 
 /**
@@ -26,9 +29,10 @@ export interface Backends {
 
 export const indexPath = (dir: string) => join(dir, 'index.sqlite');
 
-function openIndex(dir: string, mode: 'readwrite' | 'readonly', backends: Backends): Promise<IndexStore> | IndexStore {
-  if (backends.database !== undefined) return PgIndexStore.open(backends.database, mode);
-  return SqliteIndexStore.open(indexPath(dir), mode);
+async function openIndex(dir: string, mode: 'readwrite' | 'readonly', backends: Backends, poolSize: number): Promise<{ index: IndexStore; pool: pg.Pool | undefined }> {
+  if (backends.database === undefined) return { index: SqliteIndexStore.open(indexPath(dir), mode), pool: undefined };
+  const index = await PgIndexStore.open(backends.database, mode, poolSize);
+  return { index, pool: index.pool };
 }
 
 function openObjects(dir: string, mode: 'readwrite' | 'readonly', backends: Backends): Promise<ObjectStore> {
@@ -38,12 +42,13 @@ function openObjects(dir: string, mode: 'readwrite' | 'readonly', backends: Back
 
 /**
  * The store: by default embedded in `dir` (`index.sqlite` and content-addressed `objects/`), else
- * on the `backends` given; small payloads are kept in memory (CachedObjectStore). Read-only opens (verify, inspect) need an existing store and never
+ * on the `backends` given (`poolSize` connections to the database); small payloads are kept in
+ * memory (CachedObjectStore). Read-only opens (verify, inspect) need an existing store and never
  * write to it.
  */
-export async function openStores(dir: string, mode: 'readwrite' | 'readonly', backends: Backends = {}): Promise<Stores> {
+export async function openStores(dir: string, mode: 'readwrite' | 'readonly', backends: Backends = {}, poolSize = 10): Promise<Stores> {
   if (mode === 'readonly' && backends.database === undefined && !existsSync(indexPath(dir))) throw new Error(`no relay store at ${dir}`);
   if (mode === 'readwrite') await mkdir(dir, { recursive: true });
   const objects = new CachedObjectStore(await openObjects(dir, mode, backends));
-  return { objects, index: await openIndex(dir, mode, backends) };
+  return { objects, ...(await openIndex(dir, mode, backends, poolSize)) };
 }

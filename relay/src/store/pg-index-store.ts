@@ -1,10 +1,11 @@
 import { type BlockHeader, type ChainId, type Hash, blockHash } from '@blyan/block';
 import { type Accepted, type ChainView, META_SLOT, type SignedVerdict, slotOf } from '@blyan/chain';
-import pg from 'pg';
+import type pg from 'pg';
 import { type BlockInfo, type ChainCounts, type HistoryEntry, type IndexStore, StaleHeadError } from './index-store.ts';
 import { type BlockRow, toStored, verdictOf } from './block-row.ts';
 import { Lru } from './lru.ts';
-import { APPEND_LOCK, checkSchema, migrate } from './pg-schema.ts';
+import { openPgPool } from './pg-pool.ts';
+import { APPEND_LOCK } from './pg-schema.ts';
 
 interface ViewRow {
   hash: Hash;
@@ -58,24 +59,12 @@ export class PgIndexStore implements IndexStore {
   /** Committed block rows never change (the verdict is written with the block), so found ones are kept. */
   private readonly blocks = new Lru<Hash, BlockInfo>(BLOCK_CACHE);
 
-  private constructor(private readonly pool: pg.Pool) {}
+  /** `pool` is the process's one pool (openPgPool); the index owns it: close() ends it, so close the index last. */
+  constructor(readonly pool: pg.Pool) {}
 
   /** Connects to `url` (postgres://…); read-write opens migrate the schema, read-only opens require it. */
-  static async open(url: string, mode: 'readwrite' | 'readonly'): Promise<PgIndexStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
-    try {
-      const client = await pool.connect();
-      try {
-        if (mode === 'readwrite') await migrate(client);
-        else await checkSchema(client);
-      } finally {
-        client.release();
-      }
-    } catch (e) {
-      await pool.end();
-      throw e;
-    }
-    return new PgIndexStore(pool);
+  static async open(url: string, mode: 'readwrite' | 'readonly', max = 10): Promise<PgIndexStore> {
+    return new PgIndexStore(await openPgPool(url, max, mode));
   }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {

@@ -1,16 +1,21 @@
 import pg from 'pg';
-import { migrate } from './pg-schema.ts';
+import { checkSchema, migrate } from './pg-schema.ts';
 
 /** bigint columns hold milliseconds and credit units, all well inside 2^53: read them as numbers. */
 const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
 
-/** A connection pool to the relay's PostgreSQL database, its schema brought up to date (pg-schema.ts). */
-export async function openPgPool(url: string, max = 10): Promise<pg.Pool> {
+/**
+ * The process's one connection pool to the relay's PostgreSQL database (the index, sign-in, the
+ * queues and the journal all use it, with one type parsing): read-write opens bring the schema up
+ * to date (pg-schema.ts), read-only opens require it.
+ */
+export async function openPgPool(url: string, max = 10, mode: 'readwrite' | 'readonly' = 'readwrite'): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url, max, types });
   try {
     const client = await pool.connect();
     try {
-      await migrate(client);
+      if (mode === 'readwrite') await migrate(client);
+      else await checkSchema(client);
     } finally {
       client.release();
     }

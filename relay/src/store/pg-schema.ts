@@ -3,7 +3,8 @@ import type pg from 'pg';
 /**
  * The relay's schema on PostgreSQL, as numbered migrations: 1 the index, 2 sign-in and rate limits
  * (what replicas must share to act as one relay), 3 the rewards ledger, assignments, the
- * contribution queue that `blyan worker` processes take jobs from, and the evaluation secret. Each one is safe to run again (IF NOT
+ * contribution queue that `blyan worker` processes take jobs from, and the evaluation secret, 4
+ * the data hub and usage rewards (PG_DATA_AND_USAGE). Each one is safe to run again (IF NOT
  * EXISTS), and `migrate` applies the missing ones in one transaction under an advisory lock, so
  * replicas starting together neither race nor apply one twice.
  *
@@ -25,6 +26,118 @@ import type pg from 'pg';
 /** (Re)creates trigger `name`, running function `fn` on each row of `table` before `events`: safe to run again. */
 const beforeEachRow = (name: string, table: string, events: string, fn: string) =>
   `DROP TRIGGER IF EXISTS ${name} ON ${table}; CREATE TRIGGER ${name} BEFORE ${events} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}();`;
+/**
+ * Migration 5: the data hub (uploads, documents once by address with their MinHash bands, each
+ * upload's documents with tier, held-out flag and review sample, signed votes) and usage rewards
+ * (reports, counted use per period, settled periods), so replicas and workers share them. The
+ * queue of uploads to score or append is leased like the contribution queue (claimed_until).
+ * Invariants held by the database: an account votes once per document, a nonce and a signature
+ * count once, a vote names a document of its upload; only a sampled, public document is reviewed
+ * and settles once; an upload that reached accepted, refused or failed stays there; a usage
+ * report is taken once, use is counted once per (period, account, block) and never into a period
+ * already settled, a period is settled once and pays at most its pool (its journal entry unique
+ * by (kind, ref), migration 3).
+ */
+const PG_DATA_AND_USAGE = `CREATE TABLE IF NOT EXISTS data_uploads (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     name text NOT NULL,
+     account text NOT NULL,
+     source text NOT NULL,
+     licence text NOT NULL,
+     status text NOT NULL CHECK (status IN ('scoring', 'review', 'appending', 'accepted', 'refused', 'failed')),
+     detail text,
+     raw_bytes integer NOT NULL CHECK (raw_bytes > 0),
+     verdicts text NOT NULL,
+     blocks text NOT NULL DEFAULT '[]',
+     created_at bigint NOT NULL,
+     decided_at bigint,
+     claimed_until bigint NOT NULL DEFAULT 0,
+     claimed_by text
+   );
+   CREATE INDEX IF NOT EXISTS data_uploads_by_name ON data_uploads (name, id);
+   CREATE INDEX IF NOT EXISTS data_uploads_queue ON data_uploads (id) WHERE status IN ('scoring', 'appending');
+   CREATE INDEX IF NOT EXISTS data_uploads_by_account ON data_uploads (account, status);
+   CREATE TABLE IF NOT EXISTS data_documents (
+     sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+     text text NOT NULL,
+     bytes integer NOT NULL CHECK (bytes > 0),
+     signature bytea NOT NULL CHECK (octet_length(signature) = 256)
+   );
+   CREATE TABLE IF NOT EXISTS data_document_bands (band text NOT NULL, sha256 text NOT NULL REFERENCES data_documents (sha256), PRIMARY KEY (band, sha256));
+   CREATE TABLE IF NOT EXISTS data_upload_docs (
+     upload bigint NOT NULL REFERENCES data_uploads (id),
+     position integer NOT NULL CHECK (position >= 0),
+     sha256 text NOT NULL REFERENCES data_documents (sha256),
+     hidden boolean NOT NULL,
+     tier text CHECK (tier IN ('gold', 'silver', 'experimental')),
+     bpb double precision,
+     overlap double precision,
+     sampled boolean NOT NULL DEFAULT false,
+     settled text CHECK (settled IN ('keep', 'drop')),
+     PRIMARY KEY (upload, position),
+     UNIQUE (upload, sha256),
+     CHECK (NOT (sampled AND hidden)),
+     CHECK (settled IS NULL OR sampled)
+   );
+   CREATE INDEX IF NOT EXISTS data_upload_docs_by_doc ON data_upload_docs (sha256);
+   CREATE TABLE IF NOT EXISTS data_votes (
+     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     upload bigint NOT NULL,
+     doc text NOT NULL,
+     account text NOT NULL,
+     signer text NOT NULL,
+     keep boolean NOT NULL,
+     nonce text NOT NULL UNIQUE,
+     sig text NOT NULL UNIQUE,
+     at bigint NOT NULL,
+     UNIQUE (upload, doc, account),
+     FOREIGN KEY (upload, doc) REFERENCES data_upload_docs (upload, sha256)
+   );
+   CREATE OR REPLACE FUNCTION blyan_upload_decided_once() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF OLD.status IN ('accepted', 'refused', 'failed') AND NEW.status IS DISTINCT FROM OLD.status THEN
+       RAISE EXCEPTION 'upload % is already %', OLD.id, OLD.status USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   CREATE OR REPLACE FUNCTION blyan_doc_settled_once() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF OLD.settled IS NOT NULL AND NEW.settled IS DISTINCT FROM OLD.settled THEN
+       RAISE EXCEPTION 'document % of upload % already settled as %', OLD.sha256, OLD.upload, OLD.settled USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   DROP TRIGGER IF EXISTS data_uploads_decided_once ON data_uploads;
+   CREATE TRIGGER data_uploads_decided_once BEFORE UPDATE ON data_uploads FOR EACH ROW EXECUTE FUNCTION blyan_upload_decided_once();
+   DROP TRIGGER IF EXISTS data_upload_docs_settled_once ON data_upload_docs;
+   CREATE TRIGGER data_upload_docs_settled_once BEFORE UPDATE ON data_upload_docs FOR EACH ROW EXECUTE FUNCTION blyan_doc_settled_once();
+   CREATE TABLE IF NOT EXISTS usage_reports (id text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{64}$'), account text NOT NULL, at bigint NOT NULL, tokens integer NOT NULL CHECK (tokens > 0));
+   CREATE TABLE IF NOT EXISTS usage (
+     report text NOT NULL REFERENCES usage_reports (id),
+     slot text NOT NULL,
+     block text NOT NULL,
+     tokens integer NOT NULL CHECK (tokens > 0),
+     at bigint NOT NULL,
+     PRIMARY KEY (report, block)
+   );
+   CREATE INDEX IF NOT EXISTS usage_by_time ON usage (at, slot);
+   CREATE TABLE IF NOT EXISTS usage_periods (period bigint PRIMARY KEY, settled_at bigint NOT NULL, pool bigint NOT NULL CHECK (pool >= 0), paid bigint NOT NULL CHECK (paid >= 0 AND paid <= pool));
+   CREATE TABLE IF NOT EXISTS usage_counts (
+     period bigint NOT NULL,
+     account text NOT NULL,
+     block text NOT NULL,
+     author text NOT NULL CHECK (author <> account),
+     PRIMARY KEY (period, account, block)
+   );
+   CREATE OR REPLACE FUNCTION blyan_usage_open_period() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF EXISTS (SELECT 1 FROM usage_periods WHERE period >= NEW.period) THEN
+       RAISE EXCEPTION 'usage period % is already settled', NEW.period USING ERRCODE = 'restrict_violation';
+     END IF;
+     RETURN NEW;
+   END $$;
+   DROP TRIGGER IF EXISTS usage_counts_open_period ON usage_counts;
+   CREATE TRIGGER usage_counts_open_period BEFORE INSERT ON usage_counts FOR EACH ROW EXECUTE FUNCTION blyan_usage_open_period();`;
 
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blocks (
@@ -253,12 +366,19 @@ export const PG_MIGRATIONS: readonly string[] = [
      RETURN NEW;
    END $$;
    ${beforeEachRow('round_deltas_rules', 'round_deltas', 'INSERT OR UPDATE OR DELETE', 'blyan_round_delta_rules')}`,
+  PG_DATA_AND_USAGE,
 ];
 
-/** Advisory lock keys (any constants unique to Blyan): schema migration, the append order, and a session key's login. */
+/**
+ * Advisory lock keys (any constants unique to Blyan): schema migration, the append order, a
+ * session key's login, the data hub's intake (L0 then store, one upload at a time across
+ * replicas), and usage (reports share it, a settlement takes it alone).
+ */
 export const MIGRATE_LOCK = 0x626c7961;
 export const APPEND_LOCK = 0x626c7962;
 export const LOGIN_LOCK = 0x626c7963;
+export const INTAKE_LOCK = 0x626c7964;
+export const USAGE_LOCK = 0x626c7965;
 
 /** Brings the database up to PG_MIGRATIONS; returns the version it was at. */
 export async function migrate(client: pg.PoolClient): Promise<number> {

@@ -13,7 +13,7 @@ beforeAll(async () => {
   uploader = await login(f.app);
   reviewer = await login(f.app);
   id = (await uploadScored(f, uploader, [prose(1), prose(2), prose(3)])).id;
-  doc = sampled(f, id)[0]!;
+  doc = (await sampled(f, id))[0]!;
 });
 afterAll(() => f.close());
 
@@ -38,24 +38,24 @@ describe('attacks on review votes (refused with a reason, nothing stored, nobody
 
   it("another account's vote replayed under my session", async () => {
     const third = await login(f.app);
-    const theirs = await vote(third, id, sampled(f, id)[1]!, true);
+    const theirs = await vote(third, id, (await sampled(f, id))[1]!, true);
     await refused(reviewer, theirs, 403, 'wrong_voter');
   });
 
   it('a vote signed by a key the voter never delegated', async () => {
     const stranger = newAccount();
-    const v = await vote({ ...reviewer, key: stranger }, id, sampled(f, id)[1]!, true);
+    const v = await vote({ ...reviewer, key: stranger }, id, (await sampled(f, id))[1]!, true);
     await refused(reviewer, v, 403, 'undelegated_key');
   });
 
   it('a tampered vote (keep flipped after signing) recovers another signer', async () => {
-    const v = await vote(reviewer, id, sampled(f, id)[1]!, true);
+    const v = await vote(reviewer, id, (await sampled(f, id))[1]!, true);
     await refused(reviewer, { ...v, keep: false }, 403, 'undelegated_key');
   });
 
   it('a stale vote, a vote on a document outside the sample, and a malformed vote', async () => {
-    await refused(reviewer, await vote(reviewer, id, sampled(f, id)[1]!, true, { at: clock.now - 3600_000 }), 422, 'stale_vote');
-    const outside = f.relay.accounts.data.store.docs(id).find((d) => !d.sampled)!.sha256;
+    await refused(reviewer, await vote(reviewer, id, (await sampled(f, id))[1]!, true, { at: clock.now - 3600_000 }), 422, 'stale_vote');
+    const outside = (await f.relay.accounts.data.store.docs(id)).find((d) => !d.sampled)!.sha256;
     await refused(reviewer, await vote(reviewer, id, outside, true), 422, 'not_sampled');
     await refused(reviewer, { hello: 'world' }, 400, 'malformed_vote');
   });

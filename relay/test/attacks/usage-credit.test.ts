@@ -1,6 +1,7 @@
 import type { Address } from '@blyan/block';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, type LoggedIn, ORIGIN, accountsFixture, clock, login, postJson } from '../accounts-helpers.ts';
+import { counter } from '../data-helpers.ts';
 import { authority } from '../helpers.ts';
 
 const HOUR = 3600_000;
@@ -12,10 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-/** A usage report as the page sends it, signed by `signer` (the session key unless said). */
-async function report(who: LoggedIn, experts: { block: string; tokens: number }[], signer: { signMessage(a: { message: string }): Promise<string> } = who.key) {
+/** A report body for `who`, signed by `signer` (the session key unless said). */
+async function signedReport(who: LoggedIn, experts: { block: string; tokens: number }[], signer: { signMessage(a: { message: string }): Promise<string> } = who.key) {
   const text = JSON.stringify({ account: who.account, origin: ORIGIN, created_at: clock.now, experts });
-  return postJson(f.app, '/v1/usage', { report: text, signature: await signer.signMessage({ message: text }) }, who.cookie);
+  return { report: text, signature: await signer.signMessage({ message: text }) };
 }
 
 const balance = async (a: Address) => ((await (await f.app.request(`/v1/accounts/${a}/history`)).json()) as { balance: number }).balance;
@@ -43,11 +44,19 @@ describe('attacks on usage credit', () => {
 
   it('a usage report signed by the wallet instead of the session key: 403, nothing recorded', async () => {
     const who = await login(f.app);
-    const rows = () => f.relay.accounts.db.prepare('SELECT COUNT(*) AS n FROM usage_reports WHERE account = ?').get(who.account);
-    const before = rows();
-    const r = await report(who, [{ block: f.slots['layer1.expert1']!, tokens: 10 }], who.wallet);
-    expect([r.status, await code(r)]).toEqual([403, 'bad_signature']);
-    expect(rows()).toEqual(before);
+    const db = await counter(f);
+    try {
+      const rows = () => db.count('SELECT COUNT(*) AS n FROM usage_reports WHERE account = $1', [who.account]);
+      const before = await rows();
+      const r = await postJson(f.app, '/v1/usage', await signedReport(who, [{ block: f.slots['layer1.expert1']!, tokens: 10 }], who.wallet), who.cookie);
+      expect([r.status, await code(r)]).toEqual([403, 'bad_signature']);
+      expect(await rows()).toBe(before);
+      const ok = await postJson(f.app, '/v1/usage', await signedReport(who, [{ block: f.slots['layer1.expert1']!, tokens: 10 }]), who.cookie);
+      expect(ok.status).toBe(201);
+      expect(await rows()).toBe(before + 1);
+    } finally {
+      await db.close();
+    }
   });
 
   it('POST /v1/usage declaring a 2 MB body: 413 before reading it', async () => {
@@ -55,10 +64,3 @@ describe('attacks on usage credit', () => {
     expect(declared.status).toBe(413);
   });
 });
-
-/** A report body for `who`, as `report` signs it. */
-async function signedReport(who: LoggedIn, experts: { block: string; tokens: number }[]) {
-  const text = JSON.stringify({ account: who.account, origin: ORIGIN, created_at: clock.now, experts });
-  return { report: text, signature: await who.key.signMessage({ message: text }) };
-}
-
