@@ -37,13 +37,17 @@ export interface RoundsConfig {
 }
 
 /**
- * Production, as `pnpm bench:swarm` ran it (docs/BENCHMARKS.md): 8 contributors per round at the
- * browser's H = 16, the aggregate judged on 32 hidden windows at 99 % one-sided confidence with a
- * 1e-4 nats/token margin; each delta kept only if it passes the same test at 99 % on 8 windows of
- * its own shard with a 0.02 nats/token margin (honest deltas gained 0.15–0.9 there, a noise delta
- * once passed at margin 0 with 0.007); copies at cosine > 0.99 over the last 4 rounds; outer step lr 0.05 with Nesterov
- * momentum 0.9 (at lr 1 one round cost the genesis domain a quarter of its 0.01 bpb budget; at
- * lr 0.1 the budget was spent by round 11 and every later round was refused). A round on a
+ * Production, as `pnpm bench:swarm` ran it (docs/BENCHMARKS.md, "Swarm at production settings,
+ * 128 windows and outer lr 0.1"): 8 contributors per round at the browser's H = 16; the aggregate
+ * judged on 128 windows at 99 % one-sided confidence with a 1e-4 nats/token margin (on a dataset,
+ * 128 of its held-out part and 128 of the genesis split for the non-inferiority test: at 32 the
+ * genesis test's 99 % half-width was about 0.02 nats/token against a 0.029 budget, so it refused
+ * rounds whose real cost was a third of the budget; 128 halves the half-width for about 23 s more
+ * relay CPU per round); each delta kept only if it passes the same test at 99 % on 8 windows of its
+ * own shard with a 0.02 nats/token margin (honest deltas gained 0.15–0.9 there, a noise delta once
+ * passed at margin 0 with 0.007); copies at cosine > 0.99 over the last 4 rounds; outer step lr 0.1
+ * with Nesterov momentum 0.9 (at 0.05 the genesis v2 run gained 12.6 % on mail in 20 rounds, too
+ * slow; at lr 1 one round cost the genesis domain a quarter of its 0.01 bpb budget). A round on a
  * dataset trains on its gold and silver documents, is judged on its held-out part with the same
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
@@ -53,11 +57,11 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
   contributors: 8,
   openMs: 15 * 60_000,
-  windows: 32,
+  windows: 128,
   scoreWindows: 8,
   history: 4,
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
-  outer: { lr: 0.05, momentum: 0.9 },
+  outer: { lr: 0.1, momentum: 0.9 },
   dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2 },
 };
