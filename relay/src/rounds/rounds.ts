@@ -19,7 +19,7 @@ import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
 import { type Claim, type Decision, type DeltaOutcome, type RoundRow, type RoundStore, type SourceCredit, roundUploaders } from './store.ts';
 import { datasetSlots } from './dataset-slots.ts';
-import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, metaSplitTarget } from './target.ts';
+import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, mean, metaSplitTarget } from './target.ts';
 import { roundWindows, windowLosses } from './window-losses.ts';
 
 /** Who judges: the name a claim is made under (host and process), and how long a claim holds before another judge may take the round. */
@@ -56,7 +56,6 @@ export interface RoundResult {
   readonly block: Hash | null;
 }
 
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Windows of a dataset's public text whose routing picks its experts: enough to rank them, few enough to run on the CPU reference in seconds. */
 const ROUTING_WINDOWS = 4;
 /** The seed of a delta's shard sample: SHA-256 of the round's seed and the delta's id, so it stays unknown until the seed is revealed. */

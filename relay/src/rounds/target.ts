@@ -55,7 +55,8 @@ export interface RoundTarget {
   sources(): Source[];
 }
 
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The mean of per-window losses (nats/token). */
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** The seed of the genesis-domain windows: SHA-256 of the round's seed and a label, so it is committed with the seed and unknown until revealed. */
 const genesisSeed = (seed: Hash): Hash => toHash(createHash('sha256').update(`${seed}:genesis-domain`).digest());
 
