@@ -9,7 +9,8 @@
  * tokens/s, prefills of 16 to 256 tokens and one expert's training micro-step, and fails unless
  * every backend gives the same greedy tokens. `pnpm bench:ort BASELINE_DIST` also runs the engine
  * of another build of the app (say the parent commit's `vite build` output) as a baseline row in
- * the same browser; `--no-webgpu-ep` leaves out the WebGPU EP (about a minute an answer here).
+ * the same browser; `--no-webgpu-ep` leaves out the WebGPU EP (about a minute an answer here);
+ * `--runs=N` times N answers and prefills of the engine and wasm instead of 3.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +24,13 @@ import type { Backend, Measured } from '../src/compare-page.ts';
 const PROMPT_TOKENS = 16;
 const COUNT = 32;
 const PREFILLS = [16, 48, 128, 256];
+const args = process.argv.slice(2);
+/** `--runs=N`: timed answers and prefills of the engine and wasm (medians; more steady the busier the machine). */
+const runsArg = args.find((a) => a.startsWith('--runs='));
+const engineRuns = runsArg ? Number(runsArg.slice('--runs='.length)) : 3;
+if (!Number.isSafeInteger(engineRuns) || engineRuns < 1) throw new Error(`--runs=N needs a positive integer, got ${runsArg}`);
 /** Timed answers and prefills per backend (the WebGPU EP takes about a minute an answer here: one). */
-const RUNS: Record<Backend, number> = { engine: 3, 'ort-wasm': 3, 'ort-webgpu': 1 };
+const RUNS: Record<Backend, number> = { engine: engineRuns, 'ort-wasm': engineRuns, 'ort-webgpu': 1 };
 const LABEL: Record<Backend, string> = {
   engine: 'this engine, WebGPU',
   'ort-webgpu': 'onnxruntime-web WebGPU EP, routed graph',
@@ -42,7 +48,6 @@ const stream = tokenizer.encode(TEXT.repeat(4));
 const batch = { B, T, tokens: Array.from({ length: B * T }, (_, i) => stream[i % stream.length]!), targets: Array.from({ length: B * T }, (_, i) => stream[(i + 1) % stream.length]!) };
 const checkpoint = readFileSync(GENESIS_CHECKPOINT);
 
-const args = process.argv.slice(2);
 const baselineDist = args.find((a) => !a.startsWith('--'));
 if (baselineDist && !existsSync(join(baselineDist, 'compare.html'))) throw new Error(`no compare.html in the baseline build ${baselineDist}`);
 const app = await serveStatic(DIST);

@@ -1,7 +1,7 @@
 import type { TensorMap } from '@blyan/block';
 import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 import type { BatchDecoder } from './batch.ts';
-import { type DecodePass, Inference } from './inference.ts';
+import { type DecodePass, Inference, type PromptShape, checkPromptShape, promptShapeFor } from './inference.ts';
 import type { GenerateOptions } from './sampling.ts';
 import { attentionWorkgroupBytes } from './kernels/attention.ts';
 import { decodeWorkgroupBytes } from './kernels/decode.ts';
@@ -32,6 +32,8 @@ export interface EngineOptions {
    * one-workgroup kernels leave cores idle and measured slower (docs/BENCHMARKS.md).
    */
   readonly decode?: DecodePass;
+  /** How the prompt pass's matrix products are cut (PromptShape); default: promptShapeFor the adapter. */
+  readonly prompt?: PromptShape;
 }
 
 export type Precision = Storage;
@@ -71,11 +73,12 @@ export class BlyanEngine {
     if (precision === 'f16' && !f16) throw new GpuUnavailableError("precision 'f16' needs a device with the 'shader-f16' feature (this adapter has none); use 'f32'");
     checkLimits(device, cfg, slots);
     const decode = decodePass(device, cfg, options.decode);
+    const prompt = checkPromptShape(options.prompt ?? promptShapeFor(device.adapterInfo));
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const weights = new ModelWeights(device, cfg, slots, precision);
     const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
-    const inference = await Inference.create(device, cfg, weights, counters, decode);
+    const inference = await Inference.create(device, cfg, weights, counters, decode, prompt);
     const validation = await device.popErrorScope();
     const memory = await device.popErrorScope();
     if (memory) throw new GpuUnavailableError(`the GPU ran out of memory creating the engine: ${memory.message}`);

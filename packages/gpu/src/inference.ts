@@ -1,6 +1,6 @@
 import { readBuffer, storageBuffer, uniformBuffer, uniformWith } from './buffers.ts';
 import { type Counters, Plan, Readback, bytesOf, keysOf, rowsOf, submitPass } from './plan.ts';
-import { type Extent, type Kernel, type Resource, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
+import { type Extent, type Kernel, type Resource, WORKGROUP, compileAll, compileKernel, encodeCopy, encodeDispatches, grid1d } from './kernel.ts';
 import { BatchDecoder } from './batch.ts';
 import { type GenerateOptions, samplingOf } from './sampling.ts';
 import { PROMPT_ATTENTION_ROWS, attentionKernel, promptAttentionKernel } from './kernels/attention.ts';
@@ -18,8 +18,38 @@ import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, route
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
-/** Prompt passes use 4-row register blocks and 4-row expert tiles; decoding works on one row. */
-const PROMPT_ROWS = 4;
+/**
+ * How a pass cuts its matrix products (dense projections and experts): `rows` per thread (the
+ * register block's height and the expert tiles' rows: each weight a thread loads serves that many
+ * rows) and `threads` per workgroup (4 output columns each).
+ */
+export interface PromptShape {
+  readonly rows: number;
+  readonly threads: number;
+}
+
+/** Decoding works on one row; batched decoding on 4-row blocks from 4 sequences on. */
+const ONE_ROW: PromptShape = { rows: 1, threads: WORKGROUP };
+const BATCH_ROWS = 4;
+
+/**
+ * The prompt pass's shape for an adapter: on SwiftShader, whose JIT (Subzero) spends most of a
+ * matrix product on loads, 8-row blocks (each weight loaded serves 8 rows) in 16-thread
+ * workgroups (so that a short prompt's 128-column projection is still two workgroups, one per
+ * core); elsewhere 4-row blocks in 64-thread workgroups (docs/BENCHMARKS.md, "Prompt kernels for
+ * SwiftShader").
+ */
+export function promptShapeFor(adapter: Pick<GPUAdapterInfo, 'architecture'>): PromptShape {
+  return adapter.architecture === 'swiftshader' ? { rows: 8, threads: 16 } : { rows: 4, threads: WORKGROUP };
+}
+
+/** `shape` if its rows are in [2, 32] and its threads a power of two in [4, 256]; throws otherwise. */
+export function checkPromptShape(shape: PromptShape): PromptShape {
+  const { rows, threads } = shape;
+  if (!Number.isSafeInteger(rows) || rows < 2 || rows > 32) throw new Error(`prompt.rows must be an integer in [2, 32], got ${rows}`);
+  if (!Number.isSafeInteger(threads) || threads < 4 || threads > 256 || (threads & (threads - 1)) !== 0) throw new Error(`prompt.threads must be a power of two in [4, 256], got ${threads}`);
+  return shape;
+}
 
 /**
  * A generation session on the GPU: the KV cache, the activations of one pass, and two recorded
@@ -94,13 +124,13 @@ export class Inference {
      * sequence r's token at positions[r], every row's logits).
      */
     this.record = (kernels, { caches, logits, tokens, positions }) => {
-      const rowsPerThread = kernels.rows;
+      const { rows: rowsPerThread, threads } = kernels.shape;
       const route = kernels.routeLayout;
       const routeBuffer = f32(`route ${rowsPerThread} ${route.maxRows}`, route.words);
       const plan = new Plan(device, extents);
       const step = this.step;
       const tiles = (n: number) => tilesFor(route, n);
-      const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread }, n);
+      const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread, threads }, n);
       /** Row r's own position in the batched pass. */
       const at: Readonly<Record<string, Resource>> = positions ? { positions } : {};
       /** The expert pool's bytes a pass reads: `bytes` and `scales` of each row's K experts (at most every slot). */
@@ -126,15 +156,15 @@ export class Inference {
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
         plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
-        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n)), chosenExperts(x.w2, x.s2));
-        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n)), chosenExperts(x.elements - x.w2, x.scales - x.s2));
+        plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n), threads), chosenExperts(x.w2, x.s2));
+        plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n), threads), chosenExperts(x.elements - x.w2, x.scales - x.s2));
         plan.add(kernels.combine, { step, route: routeBuffer, gates: a.gates, y: a.y, x2: a.x2, out: a.x }, (n) => grid1d(n * d));
       };
       const recordLayer = kernels.fused ? fusedLayer(kernels.fused) : rowsLayer;
       for (const [l, w] of weights.layers.entries()) recordLayer({ w, layer: layerInfo[l]!, cache: caches[l]! });
       plan.add(kernels.rms, { step, x: a.x, weight: weights.finalNorm, out: a.ln }, rmsnormRowsGrid);
       if (positions) plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, lin(V));
-      else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1 }, 1), { x: bytesOf(4 * d) });
+      else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1, threads }, 1), { x: bytesOf(4 * d) });
       return plan;
     };
     const io = { caches: this.caches, logits: this.logits, tokens: this.tokens, positions: null };
@@ -144,11 +174,11 @@ export class Inference {
     this.sample.add(k.sample, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
   }
 
-  /** `decode`: how the one-token pass runs a layer (EngineOptions.decode). */
-  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass): Promise<Inference> {
+  /** `decode`: how the one-token pass runs a layer (EngineOptions.decode); `promptShape`: how the prompt pass cuts its matrix products. */
+  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass, promptShape: PromptShape): Promise<Inference> {
     const s = weights.matrices;
     const cache = kvCacheLayout(cfg, s, device.limits.minStorageBufferOffsetAlignment);
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, 1, s, decodePass === 'fused' ? cache : null), passKernels(device, cfg, PROMPT_ROWS, s, null), compileKernel(device, sampleKernel(cfg.vocabSize))]);
+    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, ONE_ROW, s, decodePass === 'fused' ? cache : null), passKernels(device, cfg, promptShape, s, null), compileKernel(device, sampleKernel(cfg.vocabSize))]);
     return new Inference(device, cfg, weights, counters, cache, { decode, prompt, sample });
   }
 
@@ -357,19 +387,20 @@ export class Inference {
 }
 
 /**
- * The kernels of an inference pass whose dense products use `rows`-row register blocks, with the
+ * The kernels of an inference pass whose dense products and experts are cut as `shape`, with the
  * embedding, attention projections and KV cache stored as `s`; `batched`: row r is one token of
  * sequence r at its own position, with its own KV cache of contextLength rows, and every row gets
  * logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
  * many query rows per workgroup (promptAttentionKernel).
  */
-function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storage, batched: boolean, attentionRows: number) {
+function passSpecs(cfg: ModelConfig, route: RouteLayout, shape: PromptShape, s: Storage, batched: boolean, attentionRows: number) {
+  const { rows, threads } = shape;
   const { dModel: d, nExperts: E, dFF: F, contextLength: ctx } = cfg;
-  const shape = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
+  const heads = { nHeads: cfg.nHeads, headDim: headDim(cfg), maxKeys: ctx };
   const cacheRows = batched ? ctx : 0;
-  const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const };
+  const expert = { expert: expertLayout(d, F), route, weight: 'i8' as const, threads };
   const lin = (inF: number, outF: number, extra: { weight?: Storage; out?: Storage; outRowOffset?: boolean; residual?: boolean; rows?: 'step' | 'last'; tm?: number; cacheRows?: number } = {}) =>
-    linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0 });
+    linearKernel({ inFeatures: inF, outFeatures: outF, weight: extra.weight ?? s, out: extra.out ?? 'f32', rowsPerThread: extra.tm ?? rows, rows: extra.rows ?? 'step', outRowOffset: extra.outRowOffset ?? false, residual: extra.residual ?? false, cacheRows: extra.cacheRows ?? 0, threads });
   return {
     embed: embeddingKernel(cfg.vocabSize, d, s),
     rms: rmsnormRowsKernel(d, cfg.normEps),
@@ -379,7 +410,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, rows: number, s: Storag
     router: lin(d, E, { weight: 'f32' }),
     logits: batched ? lin(d, cfg.vocabSize) : lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
-    attention: attentionRows > 1 ? promptAttentionKernel(shape, s, attentionRows) : attentionKernel(shape, false, s, cacheRows),
+    attention: attentionRows > 1 ? promptAttentionKernel(heads, s, attentionRows) : attentionKernel(heads, false, s, cacheRows),
     route: routeKernel(route),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
@@ -446,19 +477,20 @@ function kvCacheLayout(cfg: ModelConfig, s: Storage, alignment: number, sequence
 
 type Kernels<S> = { readonly [K in keyof S]: Kernel };
 
-type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly rows: number; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
+type PassKernels = Kernels<ReturnType<typeof passSpecs>> & { readonly shape: PromptShape; readonly attentionRows: number; readonly routeLayout: RouteLayout; readonly fused: Kernels<ReturnType<typeof decodeSpecs>> | null };
 
-/** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: rows 1). */
-async function passKernels(device: GPUDevice, cfg: ModelConfig, rows: number, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, rows === 1 ? 1 : cfg.contextLength, routerBase(cfg));
-  const attentionRows = rows === 1 ? 1 : PROMPT_ATTENTION_ROWS;
-  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, rows, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
-  return { ...base, rows, attentionRows, routeLayout: route, fused };
+/** A pass's kernels, with the fused decode kernels for a KV cache laid out as `fusedFor` (the one-token pass: ONE_ROW). */
+async function passKernels(device: GPUDevice, cfg: ModelConfig, shape: PromptShape, s: Storage, fusedFor: KvCacheLayout | null): Promise<PassKernels> {
+  const one = shape.rows === 1;
+  const route = routeLayout(cfg.nExperts, cfg.topK, shape.rows, one ? 1 : cfg.contextLength, routerBase(cfg));
+  const attentionRows = one ? 1 : PROMPT_ATTENTION_ROWS;
+  const [base, fused] = await Promise.all([compileAll(device, passSpecs(cfg, route, shape, s, false, attentionRows)), fusedFor ? compileAll(device, decodeSpecs(cfg, s, fusedFor)) : null]);
+  return { ...base, shape, attentionRows, routeLayout: route, fused };
 }
 
 /** The batched decode pass's kernels for up to `sequences` rows (4-row register blocks from 4 sequences on). */
 async function batchKernels(device: GPUDevice, cfg: ModelConfig, sequences: number, s: Storage): Promise<PassKernels> {
-  const rows = sequences >= PROMPT_ROWS ? PROMPT_ROWS : 1;
-  const route = routeLayout(cfg.nExperts, cfg.topK, rows, sequences, routerBase(cfg));
-  return { ...(await compileAll(device, passSpecs(cfg, route, rows, s, true, 1))), rows, attentionRows: 1, routeLayout: route, fused: null };
+  const shape = { rows: sequences >= BATCH_ROWS ? BATCH_ROWS : 1, threads: WORKGROUP };
+  const route = routeLayout(cfg.nExperts, cfg.topK, shape.rows, sequences, routerBase(cfg));
+  return { ...(await compileAll(device, passSpecs(cfg, route, shape, s, true, 1))), shape, attentionRows: 1, routeLayout: route, fused: null };
 }

@@ -74,11 +74,14 @@ export function unroll(n: number, f: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => f(i)).join('\n');
 }
 
-/** Four signed bytes of a u32 (little-endian: byte 0 is the lowest element) as floats. */
+/**
+ * Four signed bytes of a u32 (little-endian: byte 0 is the lowest element) as floats: each byte
+ * shifted to the top and arithmetically back (two constant vector shifts; SwiftShader runs the
+ * generic extractBits several times slower).
+ */
 export const UNPACK_I8_WGSL = /* wgsl */ `
 fn unpack_i8(w: u32) -> vec4<f32> {
-  let s = bitcast<i32>(w);
-  return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)), f32(extractBits(s, 16u, 8u)), f32(extractBits(s, 24u, 8u)));
+  return vec4<f32>((vec4<i32>(bitcast<i32>(w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
 }
 `;
 

@@ -72,6 +72,21 @@ describe('engine on lavapipe: f16 and f32 decoding against the CPU reference', (
     }
   }
 
+  for (const precision of ['f16', 'f32'] as const) {
+    it(`a 40-token prompt at ${precision} through 16-row blocks in 16-thread workgroups: logits at every step and greedy top-1 agreement`, async () => {
+      const device = await f16Device();
+      const cfg: ModelConfig = { ...TINY, contextLength: 56 };
+      const { params, tensors } = randomModel(cfg, 11);
+      const engine = await BlyanEngine.create(device, cfg, { precision, prompt: { rows: 16, threads: 16 } });
+      engines.push(engine);
+      engine.load(tensors);
+      const prompt = Array.from({ length: 40 }, (_, i) => (i * 29 + 7) % cfg.vocabSize);
+      const { worst, agree, steps } = await decodeAgainstReference(engine, params, cfg, prompt);
+      expect(worst, 'largest relative error of the logits').toBeLessThan(precision === 'f16' ? F16_MODEL_TOLERANCE : 1e-4);
+      expect(agree, `greedy tokens equal to the reference's argmax, of ${steps}`).toBe(steps);
+    });
+  }
+
   it('takes f16 tensors as they come: the same logits as f32 tensors rounded at load', async () => {
     const device = await f16Device();
     const { tensors } = randomModel(TINY, 8);

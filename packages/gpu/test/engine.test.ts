@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlyanEngine } from '../src/engine.ts';
+import { promptShapeFor } from '../src/inference.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, decodeStep, expertTensorNames, greedyDecode, prefill, sampleToken } from '@blyan/model';
 import { collect, expectClose, gpuDevice } from './gpu.ts';
 import { TINY, randomModel } from './model.ts';
@@ -121,5 +122,39 @@ describe('engine: decoding matches the CPU reference', () => {
     const engine = await BlyanEngine.create(device, TINY, { expertSlots: TINY.nExperts - 1, decode: 'fused' });
     engines.push(engine);
     expect(() => engine.load(tensors)).toThrow(/no free expert slot/);
+  });
+});
+
+/** TINY with room for a 40-token prompt: 80 assignments over 4 experts, so expert tiles of 16 rows come full and partial. */
+const LONG: ModelConfig = { ...TINY, contextLength: 48 };
+
+describe('engine: the prompt pass in each shape matches the CPU reference', () => {
+  const engines: BlyanEngine[] = [];
+  afterAll(() => engines.forEach((e) => e.destroy()));
+
+  for (const shape of [{ rows: 16, threads: 16 }, { rows: 8, threads: 16 }, { rows: 4, threads: 64 }, { rows: 2, threads: 4 }]) {
+    it(`${shape.rows}-row blocks in ${shape.threads}-thread workgroups: prefill logits of a 40-token prompt, then greedy tokens`, async () => {
+      const device = await gpuDevice();
+      const { params, tensors } = randomModel(LONG, 11);
+      const engine = await BlyanEngine.create(device, LONG, { prompt: shape });
+      engines.push(engine);
+      engine.load(tensors);
+      const prompt = Array.from({ length: 40 }, (_, i) => (i * 29 + 7) % LONG.vocabSize);
+      const expected = greedyDecode(params, LONG, prompt, 8);
+      await engine.prefill(prompt);
+      expectClose(await engine.readLogits(), expected.prefillLogits, 'prefill logits');
+      expect(await collect(engine.generate({ maxTokens: 8, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
+    });
+  }
+
+  it('takes 8-row blocks in 16-thread workgroups on SwiftShader, 4-row blocks in 64-thread ones elsewhere', () => {
+    expect(promptShapeFor({ architecture: 'swiftshader' })).toEqual({ rows: 8, threads: 16 });
+    expect(promptShapeFor({ architecture: 'software' })).toEqual({ rows: 4, threads: 64 });
+  });
+
+  it('refuses a shape it cannot run', async () => {
+    const device = await gpuDevice();
+    await expect(BlyanEngine.create(device, TINY, { prompt: { rows: 1, threads: 64 } })).rejects.toThrow(/prompt.rows must be an integer in \[2, 32\]/);
+    await expect(BlyanEngine.create(device, TINY, { prompt: { rows: 8, threads: 48 } })).rejects.toThrow(/prompt.threads must be a power of two/);
   });
 });

@@ -114,16 +114,18 @@ describe('rope', () => {
 });
 
 describe('linear', () => {
-  const shapes = [
+  const shapes: readonly (readonly [number, number, number, number, number?])[] = [
     [1, 16, 8, 1],
     [3, 13, 7, 4],
     [5, 128, 128, 4],
     [2, 130, 33, 1],
     [9, 64, 4096, 4],
-  ] as const;
-  for (const [n, In, Out, tm] of shapes) {
+    [37, 128, 128, 16, 16],
+    [5, 64, 33, 16, 4],
+  ];
+  for (const [n, In, Out, tm, threads] of shapes) {
     for (const weight of ['f32', 'i8'] as const) {
-      it(`${weight} [${n}, ${In}] · [${Out}, ${In}]ᵀ, ${tm} rows per thread`, async () => {
+      it(`${weight} [${n}, ${In}] · [${Out}, ${In}]ᵀ, ${tm} rows per thread${threads ? `, ${threads}-thread workgroups` : ''}`, async () => {
         const device = await gpuDevice();
         const rng = new Rng(n * In + Out);
         const x = randomNormal(rng, n * In);
@@ -131,8 +133,8 @@ describe('linear', () => {
         const q = quantizeInt8(wF, [Out, In]);
         const y = poisoned(device, n * Out);
         const wRes: Record<string, GPUBuffer> = weight === 'f32' ? { w: upload(device, wF) } : { w: upload(device, q.data), w_scales: upload(device, q.scales) };
-        const spec = linearKernel({ inFeatures: In, outFeatures: Out, weight, rowsPerThread: tm, rows: 'step', outRowOffset: false, residual: false });
-        await runKernel(device, spec, { step: stepUniform(device, { n }), x: upload(device, x), ...wRes, y }, linearGrid({ outFeatures: Out, rowsPerThread: tm }, n));
+        const spec = linearKernel({ inFeatures: In, outFeatures: Out, weight, rowsPerThread: tm, rows: 'step', outRowOffset: false, residual: false, threads });
+        await runKernel(device, spec, { step: stepUniform(device, { n }), x: upload(device, x), ...wRes, y }, linearGrid({ outFeatures: Out, rowsPerThread: tm, threads }, n));
         const expected = new Float32Array(n * Out);
         matmulForward(expected, x, weight === 'f32' ? wF : toF32(q), n, In, Out);
         expectClose(await readF32(device, y, n * Out), expected, 'linear');

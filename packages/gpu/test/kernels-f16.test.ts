@@ -17,15 +17,16 @@ import { grid1d } from '../src/kernel.ts';
 const ROUNDED_F16_OUT = 1e-3;
 
 describe('f16 linear', () => {
-  for (const [n, In, Out, tm] of [[1, 16, 8, 1], [3, 13, 7, 4], [5, 128, 128, 4], [2, 130, 33, 1], [9, 64, 1000, 4]] as const) {
-    it(`f16 weights [${n}, ${In}] · [${Out}, ${In}]ᵀ, ${tm} rows per thread`, async () => {
+  const shapes: readonly (readonly [number, number, number, number, number?])[] = [[1, 16, 8, 1], [3, 13, 7, 4], [5, 128, 128, 4], [2, 130, 33, 1], [9, 64, 1000, 4], [37, 128, 128, 16, 16], [5, 64, 33, 16, 4]];
+  for (const [n, In, Out, tm, threads] of shapes) {
+    it(`f16 weights [${n}, ${In}] · [${Out}, ${In}]ᵀ, ${tm} rows per thread${threads ? `, ${threads}-thread workgroups` : ''}`, async () => {
       const device = await f16Device();
       const rng = new Rng(n * In + Out);
       const x = randomNormal(rng, n * In);
       const w = asF16(randomNormal(rng, Out * In, 0.1));
       const y = poisoned(device, n * Out);
-      const spec = linearKernel({ inFeatures: In, outFeatures: Out, weight: 'f16', rowsPerThread: tm, rows: 'step', outRowOffset: false, residual: false });
-      await runKernel(device, spec, { step: stepUniform(device, { n }), x: upload(device, x), w: upload(device, w.bits), y }, linearGrid({ outFeatures: Out, rowsPerThread: tm }, n));
+      const spec = linearKernel({ inFeatures: In, outFeatures: Out, weight: 'f16', rowsPerThread: tm, rows: 'step', outRowOffset: false, residual: false, threads });
+      await runKernel(device, spec, { step: stepUniform(device, { n }), x: upload(device, x), w: upload(device, w.bits), y }, linearGrid({ outFeatures: Out, rowsPerThread: tm, threads }, n));
       const got = await readF32(device, y, n * Out);
       expectClose(got, reference(x, w.rounded, n, In, Out), 'linear on rounded weights');
       expectClose(got, reference(x, w.original, n, In, Out), 'linear vs f32 weights', F16_TOLERANCE);

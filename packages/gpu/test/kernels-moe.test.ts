@@ -13,6 +13,10 @@ import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, encodeLayer } from '
 import { expectClose, gpuDevice, poisoned, randomNormal, readF32, readU32, runKernel, stepUniform, upload } from './gpu.ts';
 
 interface Case {
+  /** Expert tile height (route tileRows): 4 for training, the prompt pass's PROMPT_ROWS. */
+  readonly tileRows?: number;
+  /** Threads per workgroup of the forward expert kernels (64 by default). */
+  readonly threads?: number;
   readonly n: number;
   readonly d: number;
   readonly dFF: number;
@@ -56,7 +60,7 @@ function table(c: Case, slots: readonly number[], allowed: readonly number[]): I
 }
 
 async function forward(device: GPUDevice, c: Case, w: Weights, x: Float32Array, x2: Float32Array, opts: { mode: number; chooseM?: number; allowed?: number[]; slots?: number[]; trained?: number }) {
-  const route = routeLayout(c.E, c.K, 4, c.n);
+  const route = routeLayout(c.E, c.K, c.tileRows ?? 4, c.n);
   const p = pool(device, c, w);
   const step = stepUniform(device, { n: c.n, routeMode: opts.mode, chooseM: opts.chooseM ?? 0 });
   const trained = opts.trained ?? NO_EXPERT;
@@ -83,10 +87,10 @@ async function forward(device: GPUDevice, c: Case, w: Weights, x: Float32Array, 
   };
   await runKernel(device, routeKernel(route), { step, layer, logits, probs: b.probs, gates: b.gates, route: b.route, table: b.table, stats: b.stats, status: b.status }, [1, 1, 1]);
   const tiles = tilesFor(route, c.n);
-  const i8 = { expert: p.layout, route, weight: 'i8' as const };
+  const i8 = { expert: p.layout, route, weight: 'i8' as const, threads: c.threads };
   const common = { layer, route: b.route, table: b.table, w: p.w, w_scales: p.w_scales };
-  await runKernel(device, expertUpKernel(i8, true), { ...common, x: xB, act: b.act, h13: b.h13 }, expertGrid(c.dFF, tiles));
-  await runKernel(device, expertDownKernel(i8), { ...common, act: b.act, y: b.y }, expertGrid(c.d, tiles));
+  await runKernel(device, expertUpKernel(i8, true), { ...common, x: xB, act: b.act, h13: b.h13 }, expertGrid(c.dFF, tiles, c.threads));
+  await runKernel(device, expertDownKernel(i8), { ...common, act: b.act, y: b.y }, expertGrid(c.d, tiles, c.threads));
   let f32Expert: GPUBuffer | null = null;
   if (opts.trained !== undefined) {
     f32Expert = poisoned(device, p.layout.elements);
@@ -120,11 +124,13 @@ const CASES: readonly Case[] = [
   { n: 7, d: 12, dFF: 10, E: 5, K: 2 },
   { n: 13, d: 13, dFF: 9, E: 3, K: 1 },
   { n: 40, d: 64, dFF: 96, E: 8, K: 2 },
+  { n: 5, d: 16, dFF: 24, E: 4, K: 2, tileRows: 16, threads: 4 },
+  { n: 70, d: 64, dFF: 96, E: 6, K: 2, tileRows: 16, threads: 16 },
 ];
 
 describe('MoE layer on int8 experts', () => {
   for (const c of CASES) {
-    it(`n ${c.n}, d ${c.d}, dFF ${c.dFF}, ${c.E} experts, top-${c.K}: routing, grouped experts, combine`, async () => {
+    it(`n ${c.n}, d ${c.d}, dFF ${c.dFF}, ${c.E} experts, top-${c.K}, tiles of ${c.tileRows ?? 4}${c.threads ? `, ${c.threads}-thread workgroups` : ''}: routing, grouped experts, combine`, async () => {
       const device = await gpuDevice();
       const rng = new Rng(c.n * 7 + c.d);
       const w = layerWeights(c, rng);

@@ -1,4 +1,4 @@
-import { type Binding, type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type Binding, type KernelSpec, WORKGROUP, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type ExpertLayout, type RouteLayout, routeBinding } from '../layout.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
 import { LAYER, SILU_WGSL, unroll } from '../wgsl.ts';
@@ -18,7 +18,12 @@ export interface ExpertKernelOptions {
   readonly route: RouteLayout;
   /** int8 pool experts, or the trained expert in f32. */
   readonly weight: Exclude<WeightType, 'f16'>;
+  /** Threads per workgroup of the forward kernels (4 output columns each); 64 by default. */
+  readonly threads?: number;
 }
+
+const threadsOf = (o: ExpertKernelOptions): number => o.threads ?? WORKGROUP;
+const threadsTag = (o: ExpertKernelOptions): string => (threadsOf(o) === WORKGROUP ? '' : ` wg${threadsOf(o)}`);
 
 interface Grouped {
   readonly bindings: readonly Binding[];
@@ -55,6 +60,22 @@ function grouped(o: ExpertKernelOptions, cols: number): Grouped {
   };
 }
 
+/**
+ * The tile's rows as register blocks of the smallest height that holds them: `body(h)` for h =
+ * tileRows, tileRows / 2, … down to 4 (while even), chosen by uniform branches on the tile's row
+ * count (rows − m0), so a tile of an expert with few tokens does not run tileRows rows of
+ * arithmetic. Tiles of 4 rows (training) have one height and no branch.
+ */
+function byHeight(tileRows: number, body: (h: number) => string): string {
+  const heights = [tileRows];
+  for (let h = tileRows; h > 4 && h % 2 === 0; ) heights.unshift((h /= 2));
+  return heights.map((h, i) => (i === heights.length - 1 ? `{
+${body(h)}
+  }` : `if (rows - m0 <= ${h}u) {
+${body(h)}
+  }`)).join(' else ');
+}
+
 /** The row scales of the thread's four output columns, from scale section `at`. */
 const scales = (at: number): string => [0, 1, 2, 3].map((j) => `w_s(sbase + ${at}u, oc[${j}])`).join(', ');
 
@@ -72,7 +93,7 @@ export function expertUpKernel(o: ExpertKernelOptions, keep: boolean): KernelSpe
   const x = matrixInput('x', d);
   const H3 = h3Offset(o);
   return kernelSpec(
-    `expert up ${o.weight} d${d} F${F}${keep ? ' keep' : ''}`,
+    `expert up ${o.weight} d${d} F${F} R${tm}${keep ? ' keep' : ''}${threadsTag(o)}`,
     [...g.bindings, ...x.bindings, readWrite('act'), keep && readWrite('h13')],
     /* wgsl */ `
 ${g.fns}
@@ -84,18 +105,22 @@ fn put(m: u32, o0: u32, h1: vec4<f32>, h3: vec4<f32>) {
     ${keep ? `h13[m * ${F}u + o0 + ${j}u] = h1[${j}];\n    h13[${H3}u + m * ${F}u + o0 + ${j}u] = h3[${j}];` : ''}
   }`)}
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(${threadsOf(o)})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${g.prologue}
   let o0 = gid.x * 4u;
   if (o0 >= ${F}u) { return; }
   ${columns(F)}
-  ${blockRows(tm)}
-  ${unroll(tm, (r) => `let token${r} = route[ROUTE_ORDER + row${r}] / TOPK;`)}
-  ${ntLoop(tm, d, [{ id: 'g', load: 'w', base: `base + ${o.expert.w1}u` }, { id: 'u', load: 'w', base: `base + ${o.expert.w3}u` }], (r) => `x_4(token${r}, k)`)}
   let s1 = vec4<f32>(${scales(o.expert.s1)});
   let s3 = vec4<f32>(${scales(o.expert.s3)});
-  ${unroll(tm, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_g_${r} * s1, acc_u_${r} * s3); }`)}
+  ${byHeight(
+    tm,
+    (h) => `
+  ${blockRows(h)}
+  ${unroll(h, (r) => `let token${r} = route[ROUTE_ORDER + row${r}] / TOPK;`)}
+  ${ntLoop(h, d, [{ id: 'g', load: 'w', base: `base + ${o.expert.w1}u` }, { id: 'u', load: 'w', base: `base + ${o.expert.w3}u` }], (r) => `x_4(token${r}, k)`)}
+  ${unroll(h, (r) => `if (m0 + ${r}u < rows) { put(m0 + ${r}u, o0, acc_g_${r} * s1, acc_u_${r} * s3); }`)}`,
+  )}
 }`,
   );
 }
@@ -107,21 +132,25 @@ export function expertDownKernel(o: ExpertKernelOptions): KernelSpec {
   const g = grouped(o, F);
   const x = matrixInput('act', F);
   return kernelSpec(
-    `expert down ${o.weight} d${d} F${F}`,
+    `expert down ${o.weight} d${d} F${F} R${tm}${threadsTag(o)}`,
     [...g.bindings, ...x.bindings, readWrite('y')],
     /* wgsl */ `
 ${g.fns}
 ${x.fns}
-@compute @workgroup_size(64)
+@compute @workgroup_size(${threadsOf(o)})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${g.prologue}
   let o0 = gid.x * 4u;
   if (o0 >= ${d}u) { return; }
   ${columns(d)}
-  ${blockRows(tm)}
-  ${ntLoop(tm, F, [{ id: 'd', load: 'w', base: `base + ${o.expert.w2}u` }], (r) => `act_4(row${r}, k)`)}
   let s2 = vec4<f32>(${scales(o.expert.s2)});
-  ${storeBlock(tm, 'o0', d, (r, j) => `y[(m0 + ${r}u) * ${d}u + o0 + ${j}u] = acc_d_${r}[${j}] * s2[${j}];`)}
+  ${byHeight(
+    tm,
+    (h) => `
+  ${blockRows(h)}
+  ${ntLoop(h, F, [{ id: 'd', load: 'w', base: `base + ${o.expert.w2}u` }], (r) => `act_4(row${r}, k)`)}
+  ${storeBlock(h, 'o0', d, (r, j) => `y[(m0 + ${r}u) * ${d}u + o0 + ${j}u] = acc_d_${r}[${j}] * s2[${j}];`)}`,
+  )}
 }`,
   );
 }
@@ -192,7 +221,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   );
 }
 
-export const expertGrid = (columnsOut: number, tiles: number) => blockGrid(columnsOut, tiles);
+/** Workgroups of the forward expert kernels (`threads`: ExpertKernelOptions.threads). */
+export const expertGrid = (columnsOut: number, tiles: number, threads?: number) => blockGrid(columnsOut, tiles, threads);
 
 export interface WeightGradOptions {
   readonly route: RouteLayout;

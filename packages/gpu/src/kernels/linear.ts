@@ -1,4 +1,4 @@
-import { type KernelSpec, kernelSpec, read, readWrite } from '../kernel.ts';
+import { type KernelSpec, WORKGROUP, kernelSpec, read, readWrite } from '../kernel.ts';
 import { type WeightType, matrixInput, weightInput } from '../loads.ts';
 import { STEP, type Storage, unroll } from '../wgsl.ts';
 import { blockGrid, blockRows, columns, nnLoop, ntLoop, storeBlock } from './loops.ts';
@@ -22,6 +22,8 @@ export interface LinearOptions {
    * own KV cache of cacheRows rows, batched decoding); outRowOffset must be false.
    */
   readonly cacheRows?: number;
+  /** Threads per workgroup (4 output columns each); 64 by default. */
+  readonly threads?: number;
 }
 
 /**
@@ -38,9 +40,10 @@ export function linearKernel(o: LinearOptions): KernelSpec {
   const source = (r: number): string => (o.rows === 'step' ? `row${r}` : 'step.lastRow');
   const cacheRows = o.cacheRows ?? 0;
   if (cacheRows > 0 && o.outRowOffset) throw new Error('linearKernel: cacheRows and outRowOffset exclude each other');
+  const threads = o.threads ?? WORKGROUP;
   const dst = (m: string): string => (cacheRows > 0 ? `(${m} * ${cacheRows}u + positions[${m}]) * ${Out}u` : `(${o.outRowOffset ? 'step.start + ' : ''}${m}) * ${Out}u`);
   return kernelSpec(
-    `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${cacheRows ? ` sequences of ${cacheRows}` : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}`,
+    `linear ${In}→${Out} ${o.weight} tm${tm} ${o.rows}${o.outRowOffset ? ' offset' : ''}${cacheRows ? ` sequences of ${cacheRows}` : ''}${o.residual ? ' residual' : ''}${yType === 'f16' ? ' f16 out' : ''}${threads === WORKGROUP ? '' : ` wg${threads}`}`,
     [STEP, ...x.bindings, ...w.bindings, readWrite('y', `array<${yType}>`), o.residual && read('res'), cacheRows > 0 && read('positions', 'array<u32>')],
     /* wgsl */ `
 ${x.fns}
@@ -48,7 +51,7 @@ ${w.fns}
 fn put(m: u32, o0: u32, v: vec4<f32>) {
   ${unroll(4, (j) => `if (o0 + ${j}u < ${Out}u) { y[${dst('m')} + o0 + ${j}u] = ${yType}(${o.residual ? `res[m * ${Out}u + o0 + ${j}u] + ` : ''}v[${j}]); }`)}
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(${threads})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rows = ${rowCount};
   let o0 = gid.x * 4u;
@@ -63,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   );
 }
 
-export const linearGrid = (o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread'>, rows: number) => blockGrid(o.outFeatures, Math.ceil(rows / o.rowsPerThread));
+export const linearGrid = (o: Pick<LinearOptions, 'outFeatures' | 'rowsPerThread' | 'threads'>, rows: number) => blockGrid(o.outFeatures, Math.ceil(rows / o.rowsPerThread), o.threads);
 
 export interface LinearBackwardOptions {
   /** Rows of each weight (its output dimension) = columns of each incoming gradient. */

@@ -44,8 +44,8 @@ export function storeBlock(tm: number, c0: string, cols: number, store: (r: numb
   );
 }
 
-/** Workgroups of a blocked kernel: 4 columns per thread across x, `y` row blocks (or tiles). */
-export const blockGrid = (cols: number, y: number): readonly [number, number, number] => [Math.ceil(Math.ceil(cols / 4) / WORKGROUP), y, 1];
+/** Workgroups of a blocked kernel of `threads` threads each: 4 columns per thread across x, `y` row blocks (or tiles). */
+export const blockGrid = (cols: number, y: number, threads = WORKGROUP): readonly [number, number, number] => [Math.ceil(Math.ceil(cols / 4) / threads), y, 1];
 
 /** The output columns of a thread: o0 … o0+3 clamped to the last column (loads stay in range). */
 export function columns(out: number): string {
