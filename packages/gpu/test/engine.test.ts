@@ -125,14 +125,18 @@ describe('engine: decoding matches the CPU reference', () => {
   });
 });
 
-/** TINY with room for a 40-token prompt: 80 assignments over 4 experts, so expert tiles of 16 rows come full and partial. */
+/**
+ * TINY with room for a 40-token prompt: 80 assignments over 4 experts, so expert tiles come full
+ * and partial (16-row blocks: engine-f16.test.ts on lavapipe, where they compile in a second rather
+ * than SwiftShader's ten).
+ */
 const LONG: ModelConfig = { ...TINY, contextLength: 48 };
 
 describe('engine: the prompt pass in each shape matches the CPU reference', () => {
   const engines: BlyanEngine[] = [];
   afterAll(() => engines.forEach((e) => e.destroy()));
 
-  for (const shape of [{ rows: 16, threads: 16 }, { rows: 8, threads: 16 }, { rows: 4, threads: 64 }, { rows: 2, threads: 4 }]) {
+  for (const shape of [{ rows: 8, threads: 16 }, { rows: 4, threads: 64 }, { rows: 2, threads: 4 }]) {
     it(`${shape.rows}-row blocks in ${shape.threads}-thread workgroups: prefill logits of a 40-token prompt, then greedy tokens`, async () => {
       const device = await gpuDevice();
       const { params, tensors } = randomModel(LONG, 11);
