@@ -19,6 +19,7 @@ import { GpuUnavailableError } from '../src/errors.ts';
 import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { activeWeightBytes } from '../src/weights.ts';
 import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, type Routing, adamwStep, argmax, backward, budgetRouting, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
+import { median } from '../../../relay/bench/stats.ts';
 
 const CONFIGS: Record<string, ModelConfig> = {
   'genesis-v2': readCheckpoint(fileURLToPath(new URL('../../../public/genesis-v2/checkpoint.tensors', import.meta.url))).config,
@@ -54,7 +55,6 @@ function model(): { params: ParamMap; tensors: TensorMap } {
 }
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** GPU timings are the median of this many rounds (software drivers share the CPU with everything else). */
 const ROUNDS = 3;
 
