@@ -18,6 +18,7 @@ import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
 import { hostname } from 'node:os';
 import { PgRoundStore } from '../rounds/pg-store.ts';
+import { SettleOncePerPeriod } from '../rewards/settle-once.ts';
 import { PgUsage, SqliteUsage, type UsageStore } from '../rewards/usage-store.ts';
 import { Rounds } from '../rounds/rounds.ts';
 import { type RoundStore, SqliteRoundStore } from '../rounds/store.ts';
@@ -62,7 +63,7 @@ export interface Accounts {
   readonly replicated: boolean;
   /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
-  /** Usage reports and the usage pool; on PostgreSQL when replicated. */
+  /** Usage reports and the usage pool; on PostgreSQL when replicated; settled at most once per period by this process. */
   readonly usage: UsageStore;
 
   /** Rounds per slot: many contributors' deltas judged together (relay/src/rounds). */
@@ -155,7 +156,7 @@ export function openAccounts(
         : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
     replicated: shared !== undefined,
     data,
-    usage: shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared),
+    usage: new SettleOncePerPeriod(shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared)),
 
     rounds,
     roundStore,
