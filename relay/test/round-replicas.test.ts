@@ -57,23 +57,27 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = async (id: number) => (await db.query('SELECT * FROM rounds WHERE id = $1', [id])).rows[0];
 
-/** SEATS contributors signed in on replicas A and B in turn, each with a unit; all in one round. */
-async function fill(): Promise<{ round: number; slot: string }> {
+/**
+ * SEATS contributors signed in on replicas A and B in turn, each with a unit (GET /v1/rounds/unit
+ * with `query`); all in one round, filled with the deltas `delta` makes (honest ones on the meta
+ * block's train split by default), each sent to the other replica than the one that handed out its unit.
+ */
+async function fill(query = '', delta: (unit: WorkUnit, other: Requester) => Promise<Uint8Array> = (unit) => honestDelta(f, unit)): Promise<{ round: number; slot: string }> {
   const team: { who: LoggedIn; unit: WorkUnit }[] = [];
   clock.now = Date.now();
   for (let i = 0; i < SEATS; i++) {
     const r = replicas[i % 2]!;
     const who = await login(r);
-    const res = await r.request('/v1/rounds/unit', { headers: { cookie: who.cookie } });
+    const res = await r.request(`/v1/rounds/unit${query}`, { headers: { cookie: who.cookie } });
     expect(res.status, await res.clone().text()).toBe(200);
     team.push({ who, unit: (await res.json()) as WorkUnit });
   }
   const id = team[0]!.unit.round;
   expect(team.map((t) => t.unit.round)).toEqual(team.map(() => id));
   expect(new Set(team.map((t) => t.unit.shard.index)).size).toBe(SEATS);
-  // Each delta goes to the other replica than the one that handed out its unit.
   for (const [i, t] of team.entries()) {
-    const res = await replicas[(i + 1) % 2]!.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await honestDelta(f, t.unit)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
+    const other = replicas[(i + 1) % 2]!;
+    const res = await other.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await delta(t.unit, other)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
     expect(res.status, await res.clone().text()).toBe(202);
   }
   expect(await round(id)).toMatchObject({ status: 'open', issued: SEATS, filled: SEATS });
@@ -147,28 +151,14 @@ it('hands out units of a round on a chain-D dataset from both replicas and serve
   clock.now = Date.now();
   const uploader = await login(f.app);
   await acceptedDataset(f, uploader, Array.from({ length: 40 }, (_, i) => prose(500 + i, 8)));
-  const team: { who: LoggedIn; unit: WorkUnit }[] = [];
-  for (let i = 0; i < SEATS; i++) {
-    const r = replicas[i % 2]!;
-    const who = await login(r);
-    const res = await r.request('/v1/rounds/unit?dataset=tales', { headers: { cookie: who.cookie } });
-    expect(res.status, await res.clone().text()).toBe(200);
-    team.push({ who, unit: (await res.json()) as WorkUnit });
-  }
-  const id = team[0]!.unit.round;
-  expect(team.map((t) => t.unit.round)).toEqual(team.map(() => id));
-  expect(new Set(team.map((t) => t.unit.shard.index)).size).toBe(SEATS);
-  // Each shard is fetched from, and each delta sent to, the other replica than the one that handed out the unit.
-  for (const [i, t] of team.entries()) {
-    const other = replicas[(i + 1) % 2]!;
-    expect(t.unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${t.unit.shard.index}` } });
-    const body = new Uint8Array(await (await other.request(t.unit.shard.url)).arrayBuffer());
-    expect(createHash('sha256').update(body).digest('hex')).toBe(t.unit.shard.sha256);
-    const texts = (JSON.parse(new TextDecoder().decode(body)) as { docs: { text: string }[] }).docs.map((d) => d.text);
-    const res = await other.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await shardDelta(f.relay, t.unit, texts)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
-    expect(res.status, await res.clone().text()).toBe(202);
-  }
-  expect(await round(id)).toMatchObject({ status: 'open', issued: SEATS, filled: SEATS, dataset: 'tales' });
+  // Each unit's shard is fetched from the other replica (the one its delta goes to), with the bytes the unit names.
+  const { round: id } = await fill('?dataset=tales', async (unit, other) => {
+    expect(unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${unit.shard.index}` } });
+    const body = new Uint8Array(await (await other.request(unit.shard.url)).arrayBuffer());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(unit.shard.sha256);
+    return shardDelta(f.relay, unit, (JSON.parse(new TextDecoder().decode(body)) as { docs: { text: string }[] }).docs.map((d) => d.text));
+  });
+  expect(await round(id)).toMatchObject({ dataset: 'tales' });
 
   const w = await judgedByWorker(id, 'test-dataset-judge');
   const row = await round(id);

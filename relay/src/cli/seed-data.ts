@@ -13,10 +13,11 @@ const PER_UPLOAD = 250;
 
 /**
  * `blyan seed-data`: puts `--limit` messages of the SpamAssassin corpus through L0 and L1 in a
- * stopped relay's store (or, with --database and --objects, the replicas' shared database and
- * bucket, through the same data hub store they use) as the operator's own uploads of dataset
- * `spam-assassin`, and appends them to chain D with the relay's evaluator verdict. The operator's seed skips L2 (there are no
- * reviewers yet); its uploader is the evaluator key. Prints each upload's L0 refusals by reason.
+ * stopped relay's store (or, with --database and --objects and before any `blyan worker` runs, the
+ * replicas' shared database and bucket, through the same data hub store they use) as the
+ * operator's own uploads of dataset `spam-assassin`, and appends them to chain D with the relay's
+ * evaluator verdict. The operator's seed skips L2 (there are no reviewers yet); its uploader is the
+ * evaluator key. Prints each upload's L0 refusals by reason.
  */
 export async function seedData(args: string[], log: Log): Promise<number> {
   const { values } = parse(args, { ...STORE_OPTION, limit: { type: 'string' }, 'evaluator-key': { type: 'string' } });
