@@ -55,11 +55,7 @@ export interface Accounts {
   readonly assigner: Assigner;
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
-  /**
-   * True when accounts live on a PostgreSQL database shared with other replicas: rounds on a
-   * dataset, whose documents this replica's rounds read from accounts.sqlite, are then refused (503
-   * embedded_only) rather than split between replicas.
-   */
+  /** True when accounts live on a PostgreSQL database shared with other replicas, whose `blyan worker` processes judge. */
   readonly replicated: boolean;
   /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
@@ -111,8 +107,8 @@ export const ROUND_LEASE_MS = 10 * 60_000;
 /**
  * Everything but the auth store, which is made first: the block Ledger's rules ask it about
  * delegations. With `shared` (the replicas' PostgreSQL pool), contributions (judged by `blyan
- * worker` processes), assignments, the data hub, usage and the rewards book the API reads are on
- * PostgreSQL; rounds stay in accounts.sqlite.
+ * worker` processes), assignments, rounds, the data hub (whose documents rounds on a dataset train
+ * and are judged on), usage and the rewards book the API reads are on PostgreSQL.
  */
 export function openAccounts(
   db: Database.Database,
@@ -126,10 +122,10 @@ export function openAccounts(
   const contributions = shared === undefined ? new SqliteContributionStore(db, journal) : new PgContributionStore(shared);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ ...chain, evaluator, store: contributions, config });
-  const localData = new DataStore(db, journal);
+  const dataStore = shared === undefined ? new DataStore(db, journal) : new PgDataStore(shared);
   const { rateLimit } = config.data;
   const data = openDataHub(
-    shared === undefined ? localData : new PgDataStore(shared),
+    dataStore,
     shared === undefined ? new RateLimiter(rateLimit.max, rateLimit.windowMs, config.now) : new PgKeyLimiter(shared, rateLimit.max, rateLimit.windowMs, 'upload'),
     { ...chain, auth, evaluator },
     config.data,
@@ -138,7 +134,7 @@ export function openAccounts(
   );
 
   const roundStore: RoundStore = shared === undefined ? new SqliteRoundStore(db, journal) : new PgRoundStore(shared);
-  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: localData, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
+  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: dataStore, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
   return {
     db,
     config,
