@@ -8,8 +8,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - accounts-db: upgrades an accounts.sqlite of schema 1; PostgreSQL has no older schema (re-running its migrations is pg-s3-store's).
  * - attacks/store-lock: races processes for the store folder's SQLite lock file, whatever the back-end; replicas on PostgreSQL share a store by design.
  * - window-losses: ONNX arithmetic against the CPU reference; it opens no store.
- * - data-seed: `blyan seed-data` works on an embedded store.
- * - dataset-rounds: rounds on a dataset read its documents from a replica's own accounts.sqlite, so a replica answers them 503 embedded_only.
+ * - window-nats, dataset-slots: arithmetic and slot choice; they open no store.
+ * - usage-settlement: the once-per-period wrapper around any UsageStore (it counts calls into the SQLite one); the stores' own settlement runs in rewards and attacks/usage-credit on both.
  */
 const BACKEND_SUITES = [
   'store',
@@ -46,6 +46,8 @@ const BACKEND_SUITES = [
   'attacks/usage-credit',
   'replicas-data',
   'pg-data',
+  'data-seed',
+  'dataset-rounds',
 ].map((name) => `relay/test/${name}.test.ts`);
 
 /** GPU tests on software adapters compile pipelines cold and share two cores: a generous timeout. */

@@ -32,6 +32,7 @@ import { corpusDocs } from '../src/corpus.ts';
 import { openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
 import { trainExpert } from '../test/train-expert.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: { checkpoint: { type: 'string' }, windows: { type: 'string' }, threads: { type: 'string' }, submissions: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' } },
@@ -177,7 +178,6 @@ evaluating = false;
 await prober;
 const views = await Promise.all(ids.map(async (id) => (await relay.accounts.contributions.get(id))!));
 const evalMs = views.map((v) => v.figures!.ms).sort((x, y) => x - y);
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const tokens = views[0]!.figures!.tokens;
 console.log(`\nRelay cost per submission (${submissions} submissions; each draws ${windows} windows × ${T} tokens = ${tokens} tokens from the keyed pool; ORT ${threads} thread(s))`);
 console.log(

@@ -14,6 +14,7 @@ import { freePort } from '../test/servers.ts';
 import { startServe } from '../test/serve-process.ts';
 import { startListening } from './relay-process.ts';
 import { CLIENTS, EXPERT_197K, type Result, check, measure, startNginx } from './static-baseline.ts';
+import { median } from './stats.ts';
 
 /**
  * `pnpm bench:serving`: one relay replica serving a 197 KB expert payload to 32 keep-alive clients
@@ -25,8 +26,6 @@ import { CLIENTS, EXPERT_197K, type Result, check, measure, startNginx } from '.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Target {
   name: string;

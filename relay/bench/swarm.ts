@@ -57,6 +57,7 @@ import { ortTrainer } from './swarm/ort-trainer.ts';
 import { type Row, type Saved, swarmReport } from './swarm/report.ts';
 import { loadState, saveState, type TensorSet } from './swarm/state.ts';
 import { type TextSet, takeTokens, textSet } from './swarm/texts.ts';
+import { mean } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -161,8 +162,6 @@ const shardStream = (i: number): Int32Array => {
   if (s === undefined) shardStreams.set(i, (s = textSet(tokenizer, mailShards[i]!.map((d) => d.text)).stream));
   return s;
 };
-
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Bits per byte of a set: strided windows of T scoring each target once with T / 2 tokens of context (the eval CLI's). */
 async function bpb(set: TextSet, p: ParamMap): Promise<number> {

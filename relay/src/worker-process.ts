@@ -1,7 +1,5 @@
 import type { Signer } from '@blyan/block';
-import type Database from 'better-sqlite3';
 import type { RuleOptions } from '@blyan/chain';
-import { accountsPath, openAccountsDb } from './accounts/db.ts';
 import { PgAuthStore } from './auth/pg-auth-store.ts';
 import type { AccountsConfig } from './contributions/config.ts';
 import { sharedEvalSecret } from './contributions/eval-secret.ts';
@@ -9,12 +7,10 @@ import { HiddenEvaluator } from './contributions/hidden-eval.ts';
 import { PgContributionStore } from './contributions/pg-store.ts';
 import { type QueueOptions, QueueWorker } from './contributions/queue-worker.ts';
 import { EvaluationWorker } from './contributions/worker.ts';
-import { DataStore } from './data/store.ts';
 import { modelScorer } from './data/scoring.ts';
 import { PgDataStore } from './data/pg-store.ts';
 import { DataWorker } from './data/worker.ts';
 import { Ledger } from './ledger.ts';
-import { Journal } from './rewards/journal.ts';
 import { slotShapes } from './payload-shape.ts';
 import { PgRoundStore } from './rounds/pg-store.ts';
 import { Rounds } from './rounds/rounds.ts';
@@ -37,14 +33,12 @@ export interface WorkerProcess {
  * contributions, then dataset uploads, then due rounds from their queues, and appends the accepted
  * ones through a Ledger of its own (the same chain rules and compare-and-swap heads as a relay's),
  * crediting them in the shared journal. It serves nothing. Whatever fails while it opens is closed
- * again. (Rounds on a dataset read the documents from a replica's own data store, which replicas
- * keep to themselves: the data store rounds see here is this worker's folder's, and replicas open
- * no such round.)
+ * again. Rounds on a dataset read its documents from the same shared data store the replicas
+ * hand out its shards from.
  */
 export async function openWorkerProcess(dir: string, backends: SharedBackends, rules: RuleOptions, config: AccountsConfig, signer: Signer, o: Omit<QueueOptions, 'now'>): Promise<WorkerProcess> {
   const { index, objects, pool } = await openStores(dir, 'readwrite', backends, 4);
   let evaluator: HiddenEvaluator | undefined;
-  let db: Database.Database | undefined;
   try {
     const shared = pool!;
     const auth = new PgAuthStore(shared, config.now, config.maxNonces);
@@ -52,30 +46,28 @@ export async function openWorkerProcess(dir: string, backends: SharedBackends, r
     evaluator = new HiddenEvaluator(index, objects, await sharedEvalSecret(shared), { ...config.eval, hiddenDocs: config.hiddenDocs });
     const store = new PgContributionStore(shared);
     const worker = new EvaluationWorker({ index, objects, ledger, verdictSigner: signer, evaluator, store, config });
+    const dataStore = new PgDataStore(shared);
     const data = new DataWorker({
       index,
       ledger,
-      store: new PgDataStore(shared),
+      store: dataStore,
       scorer: modelScorer(evaluator, index, config.data.perBatch),
       verdictSigner: signer,
       config: { ...config.data, leaseMs: o.leaseMs },
       now: config.now,
       name: o.name,
     });
-    db = openAccountsDb(accountsPath(dir));
-    const rounds = new Rounds({ index, objects, ledger, verdictSigner: signer, evaluator, store: new PgRoundStore(shared), data: new DataStore(db, new Journal(db, config.now)), accounts: config, config: config.rounds, judge: o });
-    const [opened, local] = [evaluator, db];
+    const rounds = new Rounds({ index, objects, ledger, verdictSigner: signer, evaluator, store: new PgRoundStore(shared), data: dataStore, accounts: config, config: config.rounds, judge: o });
+    const opened = evaluator;
     return {
       queue: new QueueWorker(store, worker, data, rounds, { ...o, now: config.now }),
       async close() {
         await ledger.drain();
-        local.close();
         await opened.dispose();
         await index.close();
       },
     };
   } catch (e) {
-    db?.close();
     await evaluator?.dispose();
     await index.close();
     throw e;

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type Address, type Block, type Signer, blockHash, buildBlock, encodeBlock } from '@blyan/block';
@@ -9,10 +11,12 @@ import { SiweMessage } from 'siwe';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { relayRules } from '../src/config.ts';
 import { type AccountsConfig, defaultAccountsConfig } from '../src/contributions/config.ts';
+import { evalSecretPath } from '../src/contributions/eval-secret.ts';
 import { corpusDocs } from '../src/corpus.ts';
 import { corpusCheckpoint } from '../src/random-checkpoint.ts';
 import { openRelay } from '../src/relay.ts';
 import type { Backends } from '../src/store/open.ts';
+import { openPgPool } from '../src/store/pg-pool.ts';
 import { createApp } from '../src/server/app.ts';
 import { openWorkerProcess } from '../src/worker-process.ts';
 import { type Fixture, TINY, UNLIMITED, evaluatorAccount, seededFixture } from './helpers.ts';
@@ -25,10 +29,11 @@ export const clock = { now: T0 };
 
 export interface AccountsFixture extends Fixture {
   /**
-   * Resolves once every queued contribution is judged: by the relay itself (embedded), or, on
-   * postgres+s3, by an evaluation worker holding `verdictSigner` (openWorkerProcess, as `blyan
-   * worker` runs it) taking from the shared queue every job it may claim now; it takes jobs only
-   * inside this call, so between calls contributions stay queued.
+   * Resolves once every queued contribution and every due round is judged: by the relay itself
+   * (embedded), or, on postgres+s3, by an evaluation worker holding `verdictSigner`
+   * (openWorkerProcess, as `blyan worker` runs it) taking from the shared queue every contribution,
+   * then every round, it may claim now; it takes jobs only inside this call, so between calls
+   * contributions stay queued and rounds open.
    */
   judged(): Promise<void>;
 }
@@ -40,9 +45,13 @@ export const LEASE_MS = 60_000;
  * A relay on the tiny corpus genesis, on this test project's back-end, signing verdicts with
  * `verdictSigner` (the evaluator the genesis names, by default): itself when embedded, through an
  * evaluation worker on postgres+s3, where replicas only queue. `prepare` writes into its store folder
- * before it opens (a fixed eval.secret, say).
+ * or its back-ends before it opens (fixedEvalSecret, say).
  */
-export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, verdictSigner: Signer | null = evaluatorAccount, prepare?: (dir: string) => Promise<void>): Promise<AccountsFixture> {
+export async function accountsFixture(
+  overrides: Partial<AccountsConfig> = {},
+  verdictSigner: Signer | null = evaluatorAccount,
+  prepare?: (dir: string, backends: Backends) => Promise<void>,
+): Promise<AccountsFixture> {
   clock.now = T0;
   const config: AccountsConfig = {
     ...defaultAccountsConfig(ORIGIN, corpusDocs),
@@ -52,7 +61,7 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
     ...overrides,
   };
   const open = async (dir: string, backends: Backends) => {
-    await prepare?.(dir);
+    await prepare?.(dir, backends);
     return openRelay(dir, relayRules(1 << 20), config, verdictSigner, backends);
   };
   const f = await seededFixture(open, corpusCheckpoint(TINY, 3, corpusDocs), T0, 1 << 20);
@@ -64,13 +73,33 @@ export async function accountsFixture(overrides: Partial<AccountsConfig> = {}, v
   const close = f.close;
   return Object.assign(f, {
     judged: async () => {
-      await (worker === undefined ? f.relay.accounts.judging.drain() : worker.queue.judgeWaiting());
+      if (worker === undefined) return f.relay.accounts.judging.drain();
+      await worker.queue.judgeWaiting();
+      while (await worker.queue.judgeRound());
     },
     async close() {
       await worker?.close();
       await close();
     },
   });
+}
+
+/**
+ * Fixes the store's evaluation secret to SHA-256(`label`) before the relay opens, so what it keys
+ * (held-out documents, the hidden pool) is the same every run: `<dir>/eval.secret` embedded, the
+ * shared secret row on PostgreSQL (which the relay and workers then read instead of making one).
+ */
+export function fixedEvalSecret(label: string): (dir: string, backends: Backends) => Promise<void> {
+  const secret = createHash('sha256').update(label).digest();
+  return async (dir, { database }) => {
+    if (database === undefined) return writeFile(evalSecretPath(dir), secret, { mode: 0o600 });
+    const pool = await openPgPool(database, 1);
+    try {
+      await pool.query('INSERT INTO eval_secret (secret) VALUES ($1)', [secret]);
+    } finally {
+      await pool.end();
+    }
+  };
 }
 
 /** A client of the shared PostgreSQL database, its bigint counts read as numbers as SQLite gives them; ended after `use`. */

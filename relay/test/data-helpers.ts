@@ -5,7 +5,8 @@ import type { Hono } from 'hono';
 import pg from 'pg';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../src/data/config.ts';
 import type { UploadView } from '@blyan/data';
-import { type AccountsFixture, type LoggedIn, accountsFixture, clock } from './accounts-helpers.ts';
+import { expect } from 'vitest';
+import { type AccountsFixture, type LoggedIn, accountsFixture, clock, login } from './accounts-helpers.ts';
 
 /** Plain prose, distinct per seed, long enough for every L0 bound. */
 export function prose(seed: number, sentences = 6): string {
@@ -17,11 +18,17 @@ export function prose(seed: number, sentences = 6): string {
   }).join(' ');
 }
 
-/** A data hub on the tiny genesis: review samples of `sampleSize`, tiers any model reaches (TINY is random). */
+/** The data hub on the tiny genesis: review samples of 2, tiers any model reaches (TINY is random). */
+export const testDataConfig = (data: Partial<DataConfig> = {}): DataConfig => ({
+  ...DEFAULT_DATA_CONFIG,
+  sampleSize: 2,
+  tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } },
+  ...data,
+});
+
+/** A data hub on the tiny genesis (testDataConfig). */
 export function dataFixture(data: Partial<DataConfig> = {}): Promise<AccountsFixture> {
-  return accountsFixture({
-    data: { ...DEFAULT_DATA_CONFIG, sampleSize: 2, tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } }, ...data },
-  });
+  return accountsFixture({ data: testDataConfig(data) });
 }
 
 export const encode = (s: string) => new TextEncoder().encode(s);
@@ -51,6 +58,15 @@ export const postVote = (app: Hono, who: LoggedIn, body: unknown) =>
 /** The sampled documents of an upload (what reviewers are shown). */
 export async function sampled(f: AccountsFixture, id: number): Promise<Hash[]> {
   return (await f.relay.accounts.data.store.docs(id)).filter((d) => d.sampled).map((d) => d.sha256);
+}
+
+/** Uploads `docs` as dataset `name` through `f.app` and has three other accounts keep its whole review sample, so it is appended to chain D. */
+export async function acceptedDataset(f: AccountsFixture, uploader: LoggedIn, docs: readonly string[], name = 'tales'): Promise<void> {
+  const up = await uploadScored(f, uploader, docs, name);
+  const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
+  for (const doc of await sampled(f, up.id)) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
+  await f.relay.accounts.data.worker.drain();
+  expect((await f.relay.accounts.data.store.get(up.id))!.status).toBe('accepted');
 }
 
 /** Runs counting queries (`SELECT COUNT(*) AS n …`) on the fixture's accounts database: accounts.sqlite, or PostgreSQL. */

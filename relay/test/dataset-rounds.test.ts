@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { type Address, type Hash, blockHash } from '@blyan/block';
 import { parseVerdict, sampleCommitment } from '@blyan/chain';
 import { encodeDelta, sparsifyDelta } from '@blyan/delta';
@@ -7,15 +6,13 @@ import { type ParamMap, Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { evalSecretPath } from '../src/contributions/eval-secret.ts';
 import { corpusDocs } from '../src/corpus.ts';
-import { DEFAULT_DATA_CONFIG } from '../src/data/config.ts';
 import { isHidden } from '../src/data/hidden.ts';
 import { DEFAULT_ROUNDS, type RoundsConfig } from '../src/rounds/config.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
 import type { RoundTarget } from '../src/rounds/target.ts';
-import { type AccountsFixture, type LoggedIn, accountsFixture, login } from './accounts-helpers.ts';
-import { postVote, prose, sampled, uploadScored, vote } from './data-helpers.ts';
+import { type AccountsFixture, type LoggedIn, accountsFixture, fixedEvalSecret, login } from './accounts-helpers.ts';
+import { acceptedDataset, prose, testDataConfig } from './data-helpers.ts';
 import { TINY } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -43,27 +40,21 @@ function gibberish(seed: number): string {
 let f: AccountsFixture;
 let uploader: LoggedIn;
 
-async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10, prepare?: (dir: string) => Promise<void>): Promise<void> {
+async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10, prepare?: Parameters<typeof accountsFixture>[2]): Promise<void> {
   f = await accountsFixture({
     maxRelativeNorm,
     rounds,
-    data: { ...DEFAULT_DATA_CONFIG, hiddenFraction: 0.25, sampleSize: 2, tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } } },
+    data: testDataConfig({ hiddenFraction: 0.25 }),
   }, undefined, prepare);
   uploader = await login(f.app);
 }
 afterEach(() => f.close());
 
-/** Uploads `docs` as dataset `name` and has three other accounts keep its whole review sample, so it is appended to chain D. */
-async function accepted(docs: readonly string[], name = 'tales', who = uploader): Promise<void> {
-  const up = await uploadScored(f, who, docs, name);
-  const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
-  for (const doc of (await sampled(f, up.id))) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
-  await f.relay.accounts.data.worker.drain();
-  expect((await f.relay.accounts.data.store.get(up.id))!.status).toBe('accepted');
-}
+/** Uploads `docs` as dataset `name` by the uploader, accepted onto chain D. */
+const accepted = (docs: readonly string[], name = 'tales') => acceptedDataset(f, uploader, docs, name);
 
 const rounds = () => f.relay.accounts.rounds;
-const credited = (who: Address) => f.relay.accounts.journal.balance(`user:${who}`);
+const credited = (who: Address) => f.relay.accounts.book.balance(`user:${who}`);
 const history = async (who: Address) => ((await (await f.app.request(`/v1/accounts/${who}/history`)).json()) as { entries: { kind: string; ref: string; memo: string; amount: number }[] }).entries;
 
 async function target(name = 'tales'): Promise<RoundTarget> {
@@ -141,8 +132,8 @@ describe('rounds on a chain-D dataset', () => {
       expect((await post(round, await trained(c.unit), c.who.cookie)).status).toBe(202);
     }
 
-    // The third delta filled the round: it is judged in the background.
-    await rounds().drain();
+    // The third delta filled the round: it is judged in the background (embedded), or by a worker (postgres+s3).
+    await f.judged();
     const r = (await f.relay.accounts.roundStore.round(round))!;
     expect(r).toMatchObject({ status: 'accepted', reason: null, dataset: 'tales' });
     const result = { block: r.block };
@@ -159,7 +150,7 @@ describe('rounds on a chain-D dataset', () => {
     expect(uploaderPaid).toBeGreaterThan(0);
     expect(paid.reduce((a, b) => a + b, 0) + uploaderPaid).toBe(r.pool);
     expect(uploaderPaid).toBe(Math.round(r.pool! * ROUNDS.dataset.uploaderShare));
-    expect(await f.relay.accounts.journal.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
+    expect(await f.relay.accounts.book.trialBalance()).toMatchObject({ total: 0, unbalanced: [] });
     // Both the uploader's and each contributor's history show the round.
     for (const who of [uploader.account, ...team.filter((_, i) => paid[i]! > 0).map((c) => c.who.account)]) {
       expect(await history(who)).toContainEqual(expect.objectContaining({ kind: 'round', ref: String(round), memo: expect.stringContaining('for dataset tales') }));
@@ -211,15 +202,15 @@ describe('the genesis domain guards a dataset round', () => {
   // A tighter bound than production (0.01 bits per byte): the tiny model's experts move its loss little.
   // The screen keeps every delta (the genesis part costs some their own shard's significance; the
   // screen is tested in rounds.test.ts): what is judged here is the aggregate.
-  // The store's evaluation secret is fixed, so the dataset's held-out part (and so its public
-  // shards) is the same every run: with a random one, 1 run in 10 held out documents on which the
+  // The store's evaluation secret is fixed (the file embedded, the shared row on PostgreSQL), so the
+  // dataset's held-out part (and so its public shards) is the same every run: with a random one, 1 run in 10 held out documents on which the
   // saboteur's dataset gain was nil (mean 0.0004 nats/token). The round's seed, and so the windows
   // judged, stays random.
   beforeEach(() =>
     fixture(
       { ...ROUNDS, windows: 128, screen: { ...ROUNDS.screen, own: { confidence: 0.6, margin: -1 } }, dataset: { ...ROUNDS.dataset, genesisBudgetBpb: 0.002 } },
       100,
-      (dir) => writeFile(evalSecretPath(dir), createHash('sha256').update('dataset-rounds: the genesis guard').digest(), { mode: 0o600 }),
+      fixedEvalSecret('dataset-rounds: the genesis guard'),
     ),
   );
 
@@ -232,7 +223,7 @@ describe('the genesis domain guards a dataset round', () => {
       const res = await post(round, await sabotaged(c.unit), c.who.cookie);
       expect(res.status, await res.clone().text()).toBe(202);
     }
-    await rounds().drain();
+    await f.judged();
     const r = (await f.relay.accounts.roundStore.round(round))!;
     expect((await f.relay.accounts.roundStore.deltas(round)).map((d) => d.status)).toEqual(['kept', 'kept', 'kept']);
     expect(r, `${r.reason} ${r.genesis_change} ${r.genesis_lower} ${r.genesis_bound}`).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/^genesis_worse/) });

@@ -1,10 +1,11 @@
-import { blockHash } from '@blyan/block';
+import { type Hash, blockHash } from '@blyan/block';
 import { encodeDelta, sparsifyDelta } from '@blyan/delta';
 import { type ParamMap, Tokenizer } from '@blyan/model';
 import { parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { evalStream } from '@blyan/model/eval';
 import { corpusDocs } from '../src/corpus.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
+import type { Relay } from '../src/relay.ts';
 import { type Fixture, TINY } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -24,5 +25,22 @@ export async function honestDelta(f: Pick<Fixture, 'genesis'>, unit: WorkUnit): 
   const docs = corpusDocs.train().slice(unit.shard.docs.from, unit.shard.docs.to);
   const { params, base } = unitModel(f, unit);
   const tuned = await trainExpert(TINY, params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, docs.map((d) => d.text)), { steps: unit.steps, B: 8, lr: 1e-2, stride: 7919, threads: 1 });
+  return encodeDelta(sparsifyDelta(base, tuned, 0.1));
+}
+
+/** The model a unit trains, read from the relay: every slot at its head under the unit's meta block, and the unit's base expert (genesis or not). */
+export async function headModel(relay: Pick<Relay, 'index' | 'objects'>, unit: Pick<WorkUnit, 'meta' | 'slot' | 'base'>): Promise<{ params: ParamMap; base: ParamMap }> {
+  const slotOf = async (slot: (typeof plan)[number], hash: Hash) => slotParams(slot, await relay.objects.read((await relay.index.block(hash))!.header.payload_hash));
+  const heads = await relay.index.paramIndexAt(unit.meta);
+  const params: ParamMap = {};
+  for (const slot of plan) Object.assign(params, await slotOf(slot, heads[slot.name]!));
+  return { params, base: await slotOf(plan.find((s) => s.name === unit.slot)!, unit.base) };
+}
+
+/** A contributor's delta on `texts` (a dataset unit's shard): `unit.steps` AdamW steps of the unit's expert from the relay's heads, top-10 % int8. */
+export async function shardDelta(relay: Pick<Relay, 'index' | 'objects'>, unit: WorkUnit, texts: readonly string[]): Promise<Uint8Array> {
+  const tokenizer = Tokenizer.fromJSON(parseMetaPayload((await relay.objects.read((await relay.index.block(unit.meta))!.header.payload_hash))).tokenizer);
+  const { params, base } = await headModel(relay, unit);
+  const tuned = await trainExpert(TINY, params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, texts), { steps: unit.steps, B: 8, lr: 1e-2, stride: 7919, threads: 1 });
   return encodeDelta(sparsifyDelta(base, tuned, 0.1));
 }

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { blockHash } from '@blyan/block';
 import { parseVerdict } from '@blyan/chain';
@@ -12,8 +13,9 @@ import { type WorkerProcess, openWorkerProcess } from '../src/worker-process.ts'
 import { type Relay, openRelay } from '../src/relay.ts';
 import { createApp } from '../src/server/app.ts';
 import { type AccountsFixture, type LoggedIn, type Requester, accountsFixture, clock, login } from './accounts-helpers.ts';
+import { acceptedDataset, prose, testDataConfig } from './data-helpers.ts';
 import { EVALUATOR_KEY, UNLIMITED, evaluatorAccount, tempDir } from './helpers.ts';
-import { honestDelta } from './round-helpers.ts';
+import { honestDelta, shardDelta } from './round-helpers.ts';
 import { startWorker } from './serve-process.ts';
 
 /**
@@ -21,7 +23,8 @@ import { startWorker } from './serve-process.ts';
  * own pools, apps and in-memory state, in this process so they can take the tiny model's large
  * test deltas): units handed out by either count toward one round, deltas reach either, and a judge
  * elsewhere (a worker) claims the full round; a `blyan worker` process killed -9 while judging
- * leaves the round to another.
+ * leaves the round to another; a round on a chain-D dataset is handed out, served and judged the
+ * same way from the shared data store.
  */
 const SEATS = 3;
 const LEASE_S = 2;
@@ -35,7 +38,7 @@ let second: Relay;
 let replicas: Requester[];
 
 beforeAll(async () => {
-  f = await accountsFixture({ maxRelativeNorm: 10, rounds: ROUNDS });
+  f = await accountsFixture({ maxRelativeNorm: 10, rounds: ROUNDS, data: testDataConfig({ hiddenFraction: 0.25 }) });
   db = await openPgPool(f.backend.backends.database!, 2);
   for (let i = 0; i < 3; i++) dirs.push(await tempDir());
   second = await openRelay(dirs[0]!, relayRules(1 << 20), f.relay.accounts.config, null, f.backend.backends);
@@ -54,23 +57,27 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = async (id: number) => (await db.query('SELECT * FROM rounds WHERE id = $1', [id])).rows[0];
 
-/** SEATS contributors signed in on replicas A and B in turn, each with a unit; all in one round. */
-async function fill(): Promise<{ round: number; slot: string }> {
+/**
+ * SEATS contributors signed in on replicas A and B in turn, each with a unit (GET /v1/rounds/unit
+ * with `query`); all in one round, filled with the deltas `delta` makes (honest ones on the meta
+ * block's train split by default), each sent to the other replica than the one that handed out its unit.
+ */
+async function fill(query = '', delta: (unit: WorkUnit, other: Requester) => Promise<Uint8Array> = (unit) => honestDelta(f, unit)): Promise<{ round: number; slot: string }> {
   const team: { who: LoggedIn; unit: WorkUnit }[] = [];
   clock.now = Date.now();
   for (let i = 0; i < SEATS; i++) {
     const r = replicas[i % 2]!;
     const who = await login(r);
-    const res = await r.request('/v1/rounds/unit', { headers: { cookie: who.cookie } });
+    const res = await r.request(`/v1/rounds/unit${query}`, { headers: { cookie: who.cookie } });
     expect(res.status, await res.clone().text()).toBe(200);
     team.push({ who, unit: (await res.json()) as WorkUnit });
   }
   const id = team[0]!.unit.round;
   expect(team.map((t) => t.unit.round)).toEqual(team.map(() => id));
   expect(new Set(team.map((t) => t.unit.shard.index)).size).toBe(SEATS);
-  // Each delta goes to the other replica than the one that handed out its unit.
   for (const [i, t] of team.entries()) {
-    const res = await replicas[(i + 1) % 2]!.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await honestDelta(f, t.unit)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
+    const other = replicas[(i + 1) % 2]!;
+    const res = await other.request(`/v1/rounds/${id}/deltas`, { method: 'POST', body: (await delta(t.unit, other)) as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream', cookie: t.who.cookie } });
     expect(res.status, await res.clone().text()).toBe(202);
   }
   expect(await round(id)).toMatchObject({ status: 'open', issued: SEATS, filled: SEATS });
@@ -96,19 +103,26 @@ async function decidedOnce(id: number): Promise<void> {
     const bytes = Buffer.from(await (await r.request(`/v1/blocks/${row.block}/payload`)).arrayBuffer());
     expect(bytes.equals(row.payload)).toBe(true);
     const paid = view.deltas.reduce((s: number, d: { credit: number | null }) => s + (d.credit ?? 0), 0);
-    expect(paid).toBe(row.pool);
+    const uploaders = view.uploaders.reduce((s: number, u: { credit: number }) => s + u.credit, 0);
+    expect(paid + uploaders).toBe(row.pool);
   }
 }
 
-it('counts units from both replicas toward one round, takes deltas at either, and one judge appends one block that all serve, the ledger balanced', async () => {
-  const { round: id } = await fill();
-  const w: WorkerProcess = await openWorkerProcess(dirs[1]!, { database: f.backend.backends.database!, objects: f.backend.backends.objects! }, relayRules(1 << 20), f.relay.accounts.config, evaluatorAccount, { name: 'test-judge', leaseMs: 60_000, pollMs: 50 });
+/** An evaluation worker (openWorkerProcess, as `blyan worker` runs it) named `name`, its queue run until round `id` is decided; closed after. */
+async function judgedByWorker(id: number, name: string): Promise<WorkerProcess> {
+  const w = await openWorkerProcess(dirs[1]!, { database: f.backend.backends.database!, objects: f.backend.backends.objects! }, relayRules(1 << 20), f.relay.accounts.config, evaluatorAccount, { name, leaseMs: 60_000, pollMs: 50 });
   const stop = new AbortController();
   const running = w.queue.run(stop.signal);
   while ((await round(id)).status === 'open' || (await round(id)).status === 'appending') await sleep(100);
   stop.abort();
   await running;
   await w.close();
+  return w;
+}
+
+it('counts units from both replicas toward one round, takes deltas at either, and one judge appends one block that all serve, the ledger balanced', async () => {
+  const { round: id } = await fill();
+  const w = await judgedByWorker(id, 'test-judge');
   expect(await round(id)).toMatchObject({ status: 'accepted', claimed_by: 'test-judge' });
   expect(w.queue.rounds).toBe(1);
   await decidedOnce(id);
@@ -128,4 +142,38 @@ it('leaves a round whose judge was killed -9 mid-judge to another worker, which 
   while (['open', 'appending'].includes((await round(id)).status)) await sleep(100);
   expect((await round(id)).claimed_by).toBe(survivor.name);
   await decidedOnce(id);
+  // The survivor leaves the queue to the tests after this one.
+  survivor.child.kill('SIGTERM');
+  await new Promise((r) => survivor.child.once('exit', r));
 }, 90_000);
+
+it('hands out units of a round on a chain-D dataset from both replicas and serves its shards from either; a worker judges it on the shared data store: accepted once, the uploader and the contributors credited once', async () => {
+  clock.now = Date.now();
+  const uploader = await login(f.app);
+  await acceptedDataset(f, uploader, Array.from({ length: 40 }, (_, i) => prose(500 + i, 8)));
+  // Each unit's shard is fetched from the other replica (the one its delta goes to), with the bytes the unit names.
+  const { round: id } = await fill('?dataset=tales', async (unit, other) => {
+    expect(unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${unit.shard.index}` } });
+    const body = new Uint8Array(await (await other.request(unit.shard.url)).arrayBuffer());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(unit.shard.sha256);
+    return shardDelta(f.relay, unit, (JSON.parse(new TextDecoder().decode(body)) as { docs: { text: string }[] }).docs.map((d) => d.text));
+  });
+  expect(await round(id)).toMatchObject({ dataset: 'tales' });
+
+  const w = await judgedByWorker(id, 'test-dataset-judge');
+  const row = await round(id);
+  expect(row, row.reason).toMatchObject({ status: 'accepted', claimed_by: 'test-dataset-judge', dataset: 'tales' });
+  expect(w.queue.rounds).toBe(1);
+  await decidedOnce(id);
+  const view = await (await f.app.request(`/v1/rounds/${id}`)).json();
+  expect(view.uploaders).toEqual([{ account: uploader.account, credit: Math.round(row.pool * ROUNDS.dataset.uploaderShare) }]);
+  const owed = [[uploader.account, view.uploaders[0].credit], ...view.deltas.map((d: { account: string; credit: number }) => [d.account, d.credit])] as [string, number][];
+  expect(owed.filter(([, credit]) => credit > 0).length).toBeGreaterThan(1);
+  for (const r of replicas) {
+    for (const [account, credit] of owed) {
+      const history = await (await r.request(`/v1/accounts/${account}/history`)).json();
+      expect(history.balance).toBe(credit);
+      expect(history.entries.filter((e: { kind: string; ref: string }) => e.kind === 'round' && e.ref === String(id))).toHaveLength(credit > 0 ? 1 : 0);
+    }
+  }
+}, 120_000);

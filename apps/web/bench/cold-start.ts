@@ -19,6 +19,7 @@ import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { startRelay } from '../e2e/relay-process.ts';
 import { serveStatic } from '../e2e/static-server.ts';
 import { coldOpen } from './session.ts';
+import { median } from '../../../relay/bench/stats.ts';
 
 const ROUNDS = 7;
 const PROMPT = 'The router picks two experts';
@@ -56,7 +57,6 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x)} ms`);
 const count = (x: number | undefined) => (x === undefined ? '–' : String(x));
 

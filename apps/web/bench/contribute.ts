@@ -34,6 +34,7 @@ import type { ExpertTrainer, TrainSettings } from '../src/contribute/expert-trai
 import { FrozenModel } from '../src/contribute/frozen-model.ts';
 import { gpuTrainer } from '../src/contribute/gpu-trainer.ts';
 import { signIn } from '../test/signed-in.ts';
+import { median } from '../../../relay/bench/stats.ts';
 
 const CONFIGS: Record<string, ModelConfig> = {
   /** The web app's e2e model. */
@@ -70,7 +71,6 @@ const slot = model.plan(a.slot);
 if (slot.type !== 'expert') throw new Error('assigned a non-expert slot');
 const batches = new ShardBatches(evalStream(model.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text)), settings.batch, settings.seqLen);
 const base = await model.block(a.base, a.slot);
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 async function time(trainer: ExpertTrainer): Promise<{ ms: number; losses: number[]; change: Record<string, Float32Array> }> {
   const ms: number[] = [];

@@ -23,6 +23,7 @@ import { Journal } from '../../../relay/src/rewards/journal.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
 import { DIST, GENESIS_CHECKPOINT } from '../e2e/paths.ts';
 import { serveStatic } from '../e2e/static-server.ts';
+import { median } from '../../../relay/bench/stats.ts';
 
 const DOCS = 1000;
 const L1_DOCS = 40;
@@ -33,7 +34,8 @@ const row = (what: string, value: string) => {
   console.log(`${what}: ${value}`);
 };
 
-function median(fn: () => unknown, runs = 3): number {
+/** Seconds `fn` takes: one warm-up, then the median of `runs` timed calls. */
+function timed(fn: () => unknown, runs = 3): number {
   fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -41,7 +43,7 @@ function median(fn: () => unknown, runs = 3): number {
     fn();
     t.push(performance.now() - s);
   }
-  return t.sort((a, b) => a - b)[Math.floor(runs / 2)]! / 1000;
+  return median(t) / 1000;
 }
 
 const rate = (docs: number, bytes: number, secs: number) => {
@@ -55,10 +57,10 @@ row('seed corpus', `${texts.length} SpamAssassin message bodies, ${(upload.lengt
 
 // Baseline: only what addressing documents costs (cut at separators, strict UTF-8 decode, SHA-256).
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const base = median(() => splitDocuments(upload).map((b) => docHash(decoder.decode(b))));
+const base = timed(() => splitDocuments(upload).map((b) => docHash(decoder.decode(b))));
 row('baseline, Node: cut + UTF-8 decode + SHA-256 per document', rate(texts.length, upload.length, base));
 let verdicts = prefilter(splitDocuments(upload));
-const l0 = median(() => (verdicts = prefilter(splitDocuments(upload))));
+const l0 = timed(() => (verdicts = prefilter(splitDocuments(upload))));
 const kept = verdicts.filter((v) => v.ok);
 row('L0 prefilter, Node (in memory)', `${rate(texts.length, upload.length, l0)} (${(l0 / base).toFixed(1)}× the baseline)`);
 const refusals = new Map<string, number>();
@@ -94,7 +96,7 @@ const docs = kept.map((v) => ({ sha256: v.sha256, tier: 'gold' as const, bpb: 0,
 let payloadBytes = 0;
 let jsonBytes = 0;
 const parts = packParts(docs, MAX_BLOCK_TEXT);
-const enc = median(() => {
+const enc = timed(() => {
   payloadBytes = 0;
   jsonBytes = 0;
   for (const p of parts) {

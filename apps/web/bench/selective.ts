@@ -4,6 +4,7 @@ import type { Link } from '../e2e/relay-proxy.ts';
 import type { FetchReason, RoutingMode } from '../src/protocol.ts';
 import type { Network } from './session.ts';
 import { coldOpen, openNetwork } from './session.ts';
+import { mean } from '../../../relay/bench/stats.ts';
 
 interface Mode {
   label: string;
@@ -24,8 +25,6 @@ interface ColdAnswer {
   experts: number;
   reasons: Record<FetchReason, number>;
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The payload bytes of every expert block the network's relay serves now: what "all of the model's experts" costs. */
 async function modelExpertBytes(network: Network): Promise<number> {

@@ -12,6 +12,7 @@ import { pinnedDist } from '../e2e/pinned-dist.ts';
 import { serveStatic } from '../e2e/static-server.ts';
 import type { TrustCheck } from '../src/protocol.ts';
 import { coldOpen, openSession } from './session.ts';
+import { median } from '../../../relay/bench/stats.ts';
 
 const ROUNDS = 3;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
@@ -39,7 +40,6 @@ try {
   for (let r = 0; r < ROUNDS; r++) for (const [i, v] of variants.entries()) runs[i]!.push(await coldStart(s.browser, v.url));
   console.log(`model: ${s.model}; Chromium ${s.browser.version()}; ${ROUNDS} cold starts each, alternating, fresh profile each\n`);
   console.log('| genesis.json | blocks verified | trust check (median) | cold start (median) | share of cold start |\n| --- | --- | --- | --- | --- |');
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const [i, v] of variants.entries()) {
     const trust = median(runs[i]!.map((x) => x.trust.ms));
     const start = median(runs[i]!.map((x) => x.start));

@@ -64,7 +64,7 @@ describe('DownloadPlanner', () => {
 
   it('says why each expert came: prompt set, predicted (a token waits on its prefetch, fetched once), on demand', async () => {
     const g = gatedLoads();
-    const planner = new DownloadPlanner(g.load, [], () => undefined);
+    const planner = new DownloadPlanner(g.load, () => undefined);
     const prompt = planner.prompt([{ layer: 0, expert: 1 }]);
     g.finish('0.1');
     await prompt;
@@ -87,7 +87,7 @@ describe('DownloadPlanner', () => {
 
   it('fetches a failed prefetch again on demand, and settle waits for prefetches in flight', async () => {
     const g = gatedLoads();
-    const planner = new DownloadPlanner(g.load, [[0.5, 0.5]], () => undefined);
+    const planner = new DownloadPlanner(g.load, () => undefined);
     planner.prefetch([{ layer: 0, expert: 0 }, { layer: 0, expert: 1 }]);
     g.fail('0.0');
     await tick();

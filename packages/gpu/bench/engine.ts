@@ -5,7 +5,8 @@
  * (`… small`), at each precision on each adapter: on a machine without a GPU, lavapipe (f16 and
  * f32) and SwiftShader (f32), whichever are installed (or the one named: `… genesis 16 lavapipe`); with VK_ICD_FILENAMES set (a real GPU), its
  * adapter at f16 (with shader-f16) and f32. Prints tokens/s, prefill ms at 16-256 tokens in one
- * pass against a per-token loop, ms per training micro-step + AdamW step, their GPU / CPU ratios,
+ * pass against a per-token loop, batched decode of 1, 4 and 16 sequences (dynamic, and each
+ * sequence with its own expert budget), ms per training micro-step + AdamW step, their GPU / CPU ratios,
  * what the engine encodes per decode token, per prompt and per training micro-step (dispatches,
  * bytes read and written: counted, not timed) next to the model's active weight bytes, and how
  * many greedy tokens equal the reference's.
@@ -19,6 +20,7 @@ import { GpuUnavailableError } from '../src/errors.ts';
 import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { activeWeightBytes } from '../src/weights.ts';
 import { GENESIS_CONFIG, type ModelConfig, type ParamMap, Rng, type Routing, adamwStep, argmax, backward, budgetRouting, createAdamW, decodeStep, expertTensorNames, forward, initParams, parameterShapes, prefill } from '@blyan/model';
+import { median } from '../../../relay/bench/stats.ts';
 
 const CONFIGS: Record<string, ModelConfig> = {
   'genesis-v2': readCheckpoint(fileURLToPath(new URL('../../../public/genesis-v2/checkpoint.tensors', import.meta.url))).config,
@@ -54,7 +56,6 @@ function model(): { params: ParamMap; tensors: TensorMap } {
 }
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** GPU timings are the median of this many rounds (software drivers share the CPU with everything else). */
 const ROUNDS = 3;
 
@@ -192,24 +193,36 @@ async function prefilling(engine: BlyanEngine): Promise<Prefill[]> {
 /** Batch sizes of the batched decode table. */
 const BATCHES = [1, 4, 16];
 
-interface Batched {
-  readonly sequences: number;
+/**
+ * Expert budgets of the batched table's budget rows, sequence r keeping BUDGETS[r mod 3] experts
+ * per layer chosen from its prompt: genesis v2's default (6 of 16) and low-bandwidth (3 of 16)
+ * modes and none (every expert); for a model without budgets, halfway between topK and all, topK, and all.
+ */
+const BUDGETS = cfg.sequenceBudgets ? [6, 3, cfg.nExperts] : [Math.ceil((cfg.nExperts + cfg.topK) / 2), cfg.topK, cfg.nExperts];
+const budgetOf = (row: number): Routing => budgetRouting(BUDGETS[row % BUDGETS.length]!, cfg!);
+
+interface BatchedRun {
   /** Seconds of DECODE − 1 steps after the first (prompts loaded, first tokens sampled); median of ROUNDS. */
   readonly stepsS: number;
   /** Per step. */
   readonly counts: DispatchCounts;
 }
 
-/** Batched greedy decoding of BATCHES[i] different 16-token prompts, DECODE tokens each (dynamic routing). */
+interface Batched {
+  readonly sequences: number;
+  /** Every sequence routed dynamically, and each with its budget (budgetOf). */
+  readonly dynamic: BatchedRun;
+  readonly budgets: BatchedRun;
+}
+
+/** Batched greedy decoding of BATCHES[i] different 16-token prompts, DECODE tokens each, dynamic and with budgets. */
 async function batching(engine: BlyanEngine): Promise<Batched[]> {
   const batch = await engine.createBatch(BATCHES.at(-1)!);
-  const out: Batched[] = [];
-  for (const sequences of BATCHES) {
-    const prompts = Array.from({ length: sequences }, (_, r) => longPrompt.slice(r, r + PROMPT));
+  const timed = async (prompts: number[][], routings: readonly Routing[]): Promise<BatchedRun> => {
     const xs: number[] = [];
     let counts: DispatchCounts | null = null;
     for (let round = 0; round < ROUNDS; round++) {
-      const steps = batch.generate(prompts, { maxTokens: DECODE, sampling: { temperature: 0 } });
+      const steps = batch.generate(prompts, { maxTokens: DECODE, sampling: { temperature: 0 }, routings });
       await steps.next();
       const t = performance.now();
       const c = await counted(engine, DECODE - 1, async () => {
@@ -218,7 +231,14 @@ async function batching(engine: BlyanEngine): Promise<Batched[]> {
       xs.push(seconds(t));
       counts ??= c;
     }
-    out.push({ sequences, stepsS: median(xs), counts: counts! });
+    return { stepsS: median(xs), counts: counts! };
+  };
+  const out: Batched[] = [];
+  for (const sequences of BATCHES) {
+    const prompts = Array.from({ length: sequences }, (_, r) => longPrompt.slice(r, r + PROMPT));
+    const dynamic = await timed(prompts, prompts.map(() => ({ mode: 'dynamic' })));
+    const budgets = await timed(prompts, prompts.map((_, r) => budgetOf(r)));
+    out.push({ sequences, dynamic, budgets });
   }
   return out;
 }
@@ -323,12 +343,16 @@ for (const [i, n] of PREFILLS.entries()) {
 }
 console.log(row(`${PREFILLS[0]} → ${PREFILLS.at(-1)}`, `one-pass time growth for ${PREFILLS.at(-1)! / PREFILLS[0]!}× the tokens`, (r) => `${(r.prefills.at(-1)!.batchedS / r.prefills[0]!.batchedS).toFixed(2)}×`));
 
-console.log(`\nbatched decode: ${BATCHES.join(', ')} different ${PROMPT}-token prompts, ${DECODE} greedy tokens each, dynamic routing; tokens/s over all sequences (× batch 1), per step: dispatches / bytes read / written\n`);
+const budgets = BUDGETS.map((m) => (m === cfg.nExperts ? 'none' : `${m} of ${cfg.nExperts}`)).join(', ');
+console.log(`\nbatched decode: ${BATCHES.join(', ')} different ${PROMPT}-token prompts, ${DECODE} greedy tokens each, dynamic routing, then with budgets (sequence r: ${budgets} experts per layer chosen from its prompt, for r mod 3 = 0, 1, 2); tokens/s over all sequences (dynamic: × batch 1; budgets: × dynamic at that batch), per step: dispatches (per layer) / bytes read / written\n`);
 console.log(row('', '', (r) => `${r.adapter} ${r.precision}`).replace('|  |  |', '| sequences | what |'));
 console.log(row('---', '---', () => '---'));
+const rate = (sequences: number, b: BatchedRun) => (sequences * (DECODE - 1)) / b.stepsS;
+const perStep = (b: BatchedRun) => `${b.counts.dispatches} (${perLayer(b.counts)}) / ${kb(b.counts.bytesRead)} / ${kb(b.counts.bytesWritten)}`;
 for (const [i, sequences] of BATCHES.entries()) {
   const at = (r: Run) => r.batches[i]!;
-  const rate = (b: Batched) => (b.sequences * (DECODE - 1)) / b.stepsS;
-  console.log(row(`${sequences}`, 'tokens/s', (r) => cell(rate(at(r)).toFixed(1), rate(at(r)) / rate(r.batches[0]!))));
-  console.log(row(`${sequences}`, 'per step', (r) => `${at(r).counts.dispatches} / ${kb(at(r).counts.bytesRead)} / ${kb(at(r).counts.bytesWritten)}`));
+  console.log(row(`${sequences}`, 'tokens/s, dynamic', (r) => cell(rate(sequences, at(r).dynamic).toFixed(1), rate(sequences, at(r).dynamic) / rate(1, r.batches[0]!.dynamic))));
+  console.log(row(`${sequences}`, 'tokens/s, budgets', (r) => cell(rate(sequences, at(r).budgets).toFixed(1), rate(sequences, at(r).budgets) / rate(sequences, at(r).dynamic))));
+  console.log(row(`${sequences}`, 'per step, dynamic', (r) => perStep(at(r).dynamic)));
+  console.log(row(`${sequences}`, 'per step, budgets', (r) => perStep(at(r).budgets)));
 }

@@ -16,6 +16,7 @@ import { BlyanEngine, type Precision } from '../src/engine.ts';
 import { GpuUnavailableError } from '../src/errors.ts';
 import { type SoftwareDriver, nodeGpuDevice } from '../src/node-device.ts';
 import { type ParamMap, Rng, argmax, budgetRouting, initParams, parameterShapes, prefill } from '@blyan/model';
+import { median } from '../../../relay/bench/stats.ts';
 
 const baselineRoot = process.argv[2];
 if (!baselineRoot) throw new Error('usage: pnpm bench:prefill BASELINE_ROOT [lavapipe|swiftshader]');
@@ -38,7 +39,6 @@ for (const { name, shape } of parameterShapes(cfg)) {
 const rng = new Rng(7);
 const prompt = Array.from({ length: LENGTHS.at(-1)! }, () => rng.nextUint32() % cfg.vocabSize);
 const expected = LENGTHS.map((n) => argmax(prefill(params, cfg, prompt.slice(0, n), routing).logits));
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Column {
   readonly label: string;

@@ -8,7 +8,7 @@ export type { DecodePass } from './inference.ts';
 export { requestGpuDevice } from './device.ts';
 export { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 export type { GenerateOptions } from './sampling.ts';
-export type { BatchDecoder } from './batch.ts';
+export type { BatchDecoder, BatchOptions } from './batch.ts';
 export type { ExpertArrays, StepLoss, Trainer, TrainerOptions } from './training.ts';
 export type { ExpertTensors } from './weights.ts';
 export { MissingExpertError } from '@blyan/model';

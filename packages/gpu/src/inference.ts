@@ -14,7 +14,7 @@ import { ropeGrid, ropeKernel } from './kernels/rope.ts';
 import { routeKernel, statsStride } from './kernels/route.ts';
 import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
-import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase } from '@blyan/model';
+import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase, validateRouting } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
@@ -123,7 +123,7 @@ export class Inference {
      * and prompt passes (the last row's logits), or with `positions` the batched pass (row r:
      * sequence r's token at positions[r], every row's logits).
      */
-    this.record = (kernels, { caches, logits, tokens, positions }) => {
+    this.record = (kernels, { caches, logits, tokens, positions, masks }) => {
       const { rows: rowsPerThread, threads } = kernels.shape;
       const route = kernels.routeLayout;
       const routeBuffer = f32(`route ${rowsPerThread} ${route.maxRows}`, route.words);
@@ -133,6 +133,8 @@ export class Inference {
       const lin = (out: number) => (n: number) => linearGrid({ outFeatures: out, rowsPerThread, threads }, n);
       /** Row r's own position in the batched pass. */
       const at: Readonly<Record<string, Resource>> = positions ? { positions } : {};
+      /** Each row's allowed experts in the batched pass: the route kernel reads the layer's E flags of each row. */
+      const masked: { resources: Readonly<Record<string, Resource>>; extents: Readonly<Record<string, Extent>> } = masks ? { resources: { masks }, extents: { masks: rowsOf(4 * E) } } : { resources: {}, extents: {} };
       /** The expert pool's bytes a pass reads: `bytes` and `scales` of each row's K experts (at most every slot). */
       const chosenExperts = (bytes: number, scales: number) => ({ w: rowsOf(K * bytes), w_scales: rowsOf(K * 4 * scales) });
       plan.add(kernels.embed, { step, tokens, embed: weights.embed, out: a.x }, (n) => grid1d(n * d), { embed: rowsOf(rowBytes) });
@@ -154,7 +156,7 @@ export class Inference {
         plan.add(kernels.linearResidual, { step, x: a.att, w: w.wo, y: a.x2, res: a.x }, lin(d));
         plan.add(kernels.rms, { step, x: a.x2, weight: w.ffnNorm, out: a.ln }, rmsnormRowsGrid);
         plan.add(kernels.router, { step, x: a.ln, w: w.router, y: a.routerLogits }, lin(E));
-        plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status }, () => [1, 1, 1]);
+        plan.add(kernels.route, { step, layer, logits: a.routerLogits, probs: a.probs, gates: a.gates, route: routeBuffer, table: w.table, stats: a.stats, status: this.status, ...masked.resources }, () => [1, 1, 1], masked.extents);
         const pooled = { layer, route: routeBuffer, table: w.table, w: w.pool, w_scales: w.scales };
         plan.add(kernels.up, { ...pooled, x: a.ln, act: a.act }, (n) => expertGrid(F, tiles(n), threads), chosenExperts(x.w2, x.s2));
         plan.add(kernels.down, { ...pooled, act: a.act, y: a.y }, (n) => expertGrid(d, tiles(n), threads), chosenExperts(x.elements - x.w2, x.scales - x.s2));
@@ -167,7 +169,7 @@ export class Inference {
       else plan.add(kernels.logits, { step, x: a.ln, w: weights.embed, y: logits }, () => linearGrid({ outFeatures: V, rowsPerThread: 1, threads }, 1), { x: bytesOf(4 * d) });
       return plan;
     };
-    const io = { caches: this.caches, logits: this.logits, tokens: this.tokens, positions: null };
+    const io = { caches: this.caches, logits: this.logits, tokens: this.tokens, positions: null, masks: null };
     this.decode = this.record(k.decode, io);
     this.prompt = this.record(k.prompt, io);
     this.sample = new Plan(device);
@@ -310,24 +312,29 @@ export class Inference {
   }
 
   private routingModes(routing: Routing): { prefillMode: number; decodeMode: number; chooseM: number } {
-    const { cfg } = this;
+    validateRouting(routing, this.cfg);
     if (routing.mode === 'dynamic') return { prefillMode: ROUTE_ALL, decodeMode: ROUTE_ALL, chooseM: 0 };
     if (routing.mode === 'static') {
-      if (routing.allowed.length !== cfg.nLayers) throw new Error(`static routing has ${routing.allowed.length} allowed sets for ${cfg.nLayers} layers`);
-      for (const [l, allowed] of routing.allowed.entries()) {
-        if (allowed) {
-          for (const [i, e] of allowed.entries()) {
-            if (!Number.isSafeInteger(e) || e < 0 || e >= cfg.nExperts || (i > 0 && e <= allowed[i - 1]!)) throw new Error(`layer ${l}: allowed experts must be distinct ascending ids in [0, ${cfg.nExperts}), got [${allowed.join(', ')}]`);
-          }
-          if (allowed.length < cfg.topK) throw new Error(`layer ${l}: ${allowed.length} allowed experts but every token needs topK = ${cfg.topK}`);
-        }
-        this.weights.setAllowed(l, allowed);
-      }
+      for (const [l, allowed] of routing.allowed.entries()) this.weights.setAllowed(l, allowed);
       return { prefillMode: ROUTE_ALLOWED, decodeMode: ROUTE_ALLOWED, chooseM: 0 };
     }
-    const m = routing.expertsPerLayer;
-    if (!Number.isSafeInteger(m) || m < cfg.topK || m > cfg.nExperts) throw new Error(`static-prompt routing: expertsPerLayer must be an integer in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${m}`);
-    return { prefillMode: ROUTE_CHOOSE, decodeMode: ROUTE_ALLOWED, chooseM: m };
+    return { prefillMode: ROUTE_CHOOSE, decodeMode: ROUTE_ALLOWED, chooseM: routing.expertsPerLayer };
+  }
+
+  /**
+   * Writes into row `row` of a batch's `masks` (RowMasks) the experts this session's decode steps
+   * route within: each layer's allowed flags, as its prefill chose or set them, or every expert
+   * under dynamic routing.
+   */
+  private encodeAllowed(encoder: GPUCommandEncoder, masks: GPUBuffer, row: number): void {
+    const { cfg } = this;
+    const layerBytes = 4 * cfg.nExperts;
+    const at = row * cfg.nLayers * layerBytes;
+    if (this.decodeMode === ROUTE_ALL) {
+      this.device.queue.writeBuffer(masks, at, new Uint32Array(cfg.nLayers * cfg.nExperts).fill(1));
+      return;
+    }
+    for (const [l, { table }] of this.weights.layers.entries()) encodeCopy(encoder, table, layerBytes, masks, at + l * layerBytes, layerBytes, this.counters);
   }
 
   /** Per layer, a KV cache of `sequences` sequences of contextLength rows: keys, then values from byte vOffset on. */
@@ -342,7 +349,8 @@ export class Inference {
    * A batched decoder of up to `sequences` sequences (its own KV caches, tokens, logits and
    * sampler), sharing this session's activations, weights and step uniform; `exclusive` runs each
    * of its GPU steps alone (BlyanEngine's lock). A prompt is loaded by prefilling it here (this
-   * session's sequence is reset) and copying its KV rows and logits to the sequence's.
+   * session's sequence is reset) under the sequence's routing, and copying its KV rows, logits
+   * and the experts its decode steps route within (its expert budget) to the sequence's.
    */
   async createBatch(sequences: number, exclusive: <T>(f: () => Promise<T>) => Promise<T>): Promise<BatchDecoder> {
     const { cfg, device } = this;
@@ -352,14 +360,14 @@ export class Inference {
     const caches = Array.from({ length: cfg.nLayers }, (_, l) => this.kvCache(`batch kv cache ${l}`, layout));
     /** Per-sequence buffers: a pass over n sequences touches n rows of each. */
     const rows = (label: string, perRow: number): GPUBuffer => this.rowBuffer(label, sequences, perRow);
-    const io = { caches, logits: rows('batch logits', cfg.vocabSize), tokens: rows('batch tokens', 1), positions: rows('batch positions', 1) };
+    const io = { caches, logits: rows('batch logits', cfg.vocabSize), tokens: rows('batch tokens', 1), positions: rows('batch positions', 1), masks: rows('batch expert masks', cfg.nLayers * cfg.nExperts) };
     const buffers = { ...io, step: this.step, status: this.status, draws: rows('batch draws', 1), result: rows('batch result', 1) };
     const forward = this.record(kernels, io);
     const sampler = new Plan(device, this.extents);
     sampler.add(sample, { step: this.step, logits: io.logits, scratch: rows('batch sample scratch', sampleScratch(cfg.vocabSize)), result: buffers.result, tokens: io.tokens, draws: buffers.draws }, (n) => [n, 1, 1]);
-    const load = (row: number, prompt: readonly number[]) =>
+    const load = (row: number, prompt: readonly number[], routing: Routing) =>
       exclusive(async () => {
-        await this.prefill(prompt);
+        await this.prefill(prompt, routing);
         const { rowBytes, bytes } = this.cache;
         const used = this.pos * rowBytes;
         const encoder = device.createCommandEncoder();
@@ -368,6 +376,7 @@ export class Inference {
           encodeCopy(encoder, own.kv, own.v.offset, caches[l]!.kv, caches[l]!.v.offset + row * bytes, used, this.counters);
         }
         encodeCopy(encoder, this.logits, 0, io.logits, row * cfg.vocabSize * 4, cfg.vocabSize * 4, this.counters);
+        this.encodeAllowed(encoder, io.masks, row);
         this.submit(encoder);
       });
     return new BatchDecoder(device, cfg, this.counters, sequences, buffers, { forward, sampler }, load, exclusive);
@@ -389,8 +398,8 @@ export class Inference {
 /**
  * The kernels of an inference pass whose dense products and experts are cut as `shape`, with the
  * embedding, attention projections and KV cache stored as `s`; `batched`: row r is one token of
- * sequence r at its own position, with its own KV cache of contextLength rows, and every row gets
- * logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
+ * sequence r at its own position, with its own KV cache of contextLength rows and its own allowed
+ * experts per layer (RowMasks), and every row gets logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
  * many query rows per workgroup (promptAttentionKernel).
  */
 function passSpecs(cfg: ModelConfig, route: RouteLayout, shape: PromptShape, s: Storage, batched: boolean, attentionRows: number) {
@@ -411,7 +420,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, shape: PromptShape, s: 
     logits: batched ? lin(d, cfg.vocabSize) : lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
     attention: attentionRows > 1 ? promptAttentionKernel(heads, s, attentionRows) : attentionKernel(heads, false, s, cacheRows),
-    route: routeKernel(route),
+    route: routeKernel(route, batched ? { layers: cfg.nLayers } : null),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
     combine: combineKernel(route, d),
@@ -442,12 +451,13 @@ export type DecodePass = 'fused' | 'per-operation';
 
 const alignTo = (bytes: number, alignment: number): number => Math.ceil(bytes / alignment) * alignment;
 
-/** What a recorded pass reads and writes besides activations and weights (PassIO.positions: the batched pass's). */
+/** What a recorded pass reads and writes besides activations and weights (PassIO.positions and masks: the batched pass's, masks as RowMasks). */
 interface PassIO {
   readonly caches: readonly KvCache[];
   readonly logits: GPUBuffer;
   readonly tokens: GPUBuffer;
   readonly positions: GPUBuffer | null;
+  readonly masks: GPUBuffer | null;
 }
 
 /** A layer's KV cache: the whole buffer (keys, then values), and the keys and values as bindings. */

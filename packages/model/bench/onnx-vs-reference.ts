@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { OnnxModel } from '../src/onnx/session.ts';
 import { type ModelConfig, Rng, adamwStep, argmax, backward, createAdamW, decodeStep, forward, initParams, prefill } from '../src/reference/index.ts';
 import { GENESIS_CONFIG } from '../src/train/genesis-config.ts';
+import { median } from '../../../relay/bench/stats.ts';
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '4' }, reps: { type: 'string', default: '5' }, threads: { type: 'string', default: '2' }, spin: { type: 'string', default: '0' } } });
 const B = Number(values.batch);
@@ -37,11 +38,10 @@ async function seconds(run: () => unknown): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
-async function median(count: number, run: () => unknown): Promise<number> {
+async function medianSeconds(count: number, run: () => unknown): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < count; i++) times.push(await seconds(run));
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }
 
 function referenceTimes(): { forward: number; train: number; decode: number } {
@@ -78,8 +78,8 @@ async function onnxTimes(): Promise<{ forward: number; train: number; decode: nu
   const setup = (await seconds(() => model.forward(params, batch))) + (await seconds(() => model.trainStep(state, batch, LR)));
   await model.forward(params, batch);
   await model.trainStep(state, batch, LR);
-  const fwd = await median(reps, () => model.forward(params, batch));
-  const train = await median(reps, () => model.trainStep(state, batch, LR));
+  const fwd = await medianSeconds(reps, () => model.forward(params, batch));
+  const train = await medianSeconds(reps, () => model.trainStep(state, batch, LR));
   const decode = await onnxDecode(model, params);
   await model.dispose();
   return { forward: fwd, train, decode, setup };

@@ -18,6 +18,7 @@ import { Journal, type RewardsBook } from '../rewards/journal.ts';
 import { PgJournal } from '../rewards/pg-journal.ts';
 import { hostname } from 'node:os';
 import { PgRoundStore } from '../rounds/pg-store.ts';
+import { SettleOncePerPeriod } from '../rewards/settle-once.ts';
 import { PgUsage, SqliteUsage, type UsageStore } from '../rewards/usage-store.ts';
 import { Rounds } from '../rounds/rounds.ts';
 import { type RoundStore, SqliteRoundStore } from '../rounds/store.ts';
@@ -54,15 +55,11 @@ export interface Accounts {
   readonly assigner: Assigner;
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
-  /**
-   * True when accounts live on a PostgreSQL database shared with other replicas: rounds on a
-   * dataset, whose documents this replica's rounds read from accounts.sqlite, are then refused (503
-   * embedded_only) rather than split between replicas.
-   */
+  /** True when accounts live on a PostgreSQL database shared with other replicas, whose `blyan worker` processes judge. */
   readonly replicated: boolean;
   /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
-  /** Usage reports and the usage pool; on PostgreSQL when replicated. */
+  /** Usage reports and the usage pool; on PostgreSQL when replicated; settled at most once per period by this process. */
   readonly usage: UsageStore;
 
   /** Rounds per slot: many contributors' deltas judged together (relay/src/rounds). */
@@ -110,8 +107,8 @@ export const ROUND_LEASE_MS = 10 * 60_000;
 /**
  * Everything but the auth store, which is made first: the block Ledger's rules ask it about
  * delegations. With `shared` (the replicas' PostgreSQL pool), contributions (judged by `blyan
- * worker` processes), assignments, the data hub, usage and the rewards book the API reads are on
- * PostgreSQL; rounds stay in accounts.sqlite.
+ * worker` processes), assignments, rounds, the data hub (whose documents rounds on a dataset train
+ * and are judged on), usage and the rewards book the API reads are on PostgreSQL.
  */
 export function openAccounts(
   db: Database.Database,
@@ -125,10 +122,10 @@ export function openAccounts(
   const contributions = shared === undefined ? new SqliteContributionStore(db, journal) : new PgContributionStore(shared);
   const evaluator = new HiddenEvaluator(chain.index, chain.objects, evalSecret, { ...config.eval, hiddenDocs: config.hiddenDocs });
   const worker = new EvaluationWorker({ ...chain, evaluator, store: contributions, config });
-  const localData = new DataStore(db, journal);
+  const dataStore = shared === undefined ? new DataStore(db, journal) : new PgDataStore(shared);
   const { rateLimit } = config.data;
   const data = openDataHub(
-    shared === undefined ? localData : new PgDataStore(shared),
+    dataStore,
     shared === undefined ? new RateLimiter(rateLimit.max, rateLimit.windowMs, config.now) : new PgKeyLimiter(shared, rateLimit.max, rateLimit.windowMs, 'upload'),
     { ...chain, auth, evaluator },
     config.data,
@@ -137,7 +134,7 @@ export function openAccounts(
   );
 
   const roundStore: RoundStore = shared === undefined ? new SqliteRoundStore(db, journal) : new PgRoundStore(shared);
-  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: localData, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
+  const rounds = new Rounds({ ...chain, evaluator, store: roundStore, data: dataStore, accounts: config, config: config.rounds, judge: { name: `${hostname()}:${process.pid}`, leaseMs: ROUND_LEASE_MS } });
   return {
     db,
     config,
@@ -155,7 +152,7 @@ export function openAccounts(
         : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
     replicated: shared !== undefined,
     data,
-    usage: shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared),
+    usage: new SettleOncePerPeriod(shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared)),
 
     rounds,
     roundStore,

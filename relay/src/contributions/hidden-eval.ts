@@ -2,12 +2,13 @@ import type { Hash } from '@blyan/block';
 import { type ModelConfig, type ParamMap, Tokenizer } from '@blyan/model';
 import { type MetaPayload, type SlotPlan, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
 import { type Doc, hashSplit } from '@blyan/model/data';
-import { type Window, evalStream, windowBatch } from '@blyan/model/eval';
+import { type Window, evalStream } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import type { IndexStore } from '../store/index-store.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { evalPool, hiddenPassages } from './eval-pool.ts';
 import { drawWindows } from './sample.ts';
+import { windowNats } from './window-nats.ts';
 
 export interface HiddenEvalOptions {
   /** Windows of contextLength tokens drawn from the pool's token stream per evaluation. */
@@ -94,13 +95,7 @@ export class HiddenEvaluator {
 
   /** Mean per-token cross-entropy of `params` over windows of the context's stream. */
   async crossEntropy(ctx: EvalContext, params: ParamMap, windows: readonly Window[]): Promise<number> {
-    let nats = 0;
-    for (let i = 0; i < windows.length; i += this.opts.perBatch) {
-      const b = windowBatch(ctx.stream, windows.slice(i, i + this.opts.perBatch), ctx.length);
-      const { ce } = await ctx.model.forward(params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T });
-      nats += ce * b.B * b.T;
-    }
-    return nats / (windows.length * ctx.length);
+    return (await windowNats(ctx.model, params, ctx.stream, windows, ctx.length, this.opts.perBatch)) / (windows.length * ctx.length);
   }
 
   /** The model as the slot heads `heads` make it, f32 (int8 experts multiplied out). */

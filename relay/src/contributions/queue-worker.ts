@@ -53,8 +53,8 @@ export class QueueWorker {
     return n;
   }
 
-  /** Judges one due round; false when none is due. A round whose judging failed is taken again once its claim runs out. */
-  private async round(): Promise<boolean> {
+  /** Judges one due round to its end; false when none is due. A round whose judging failed is taken again once its claim runs out. */
+  async judgeRound(): Promise<boolean> {
     try {
       return (await this.roundJudge.judgeNext()) !== undefined;
     } catch (e) {
@@ -67,7 +67,7 @@ export class QueueWorker {
     while (!signal.aborted) {
       if ((await this.judgeWaiting(signal)) > 0) continue;
       if ((await this.data.take()) !== undefined) this.uploads++;
-      else if (await this.round()) this.rounds++;
+      else if (await this.judgeRound()) this.rounds++;
       else await sleep(this.o.pollMs, undefined, { signal }).catch(() => undefined);
     }
   }

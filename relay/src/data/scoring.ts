@@ -1,8 +1,9 @@
 import type { Hash } from '@blyan/block';
 import { type ModelConfig, type ParamMap, Tokenizer } from '@blyan/model';
-import { evalStream, windowBatch } from '@blyan/model/eval';
+import { evalStream } from '@blyan/model/eval';
 import type { OnnxModel } from '@blyan/model/onnx';
 import type { EvalContext, HiddenEvaluator } from '../contributions/hidden-eval.ts';
+import { windowNats } from '../contributions/window-nats.ts';
 import type { IndexStore } from '../store/index-store.ts';
 
 /** One document's L1 figure: the current model's bits per byte, over how many tokens. */
@@ -18,23 +19,16 @@ export interface DocScorer {
 
 /**
  * Cross-entropy (nats) of every target of `stream`, cut into consecutive windows of at most T
- * inputs (each target scored once, context restarting at each window), windows of equal length
- * run `perBatch` at a time through the relay's ONNX forward graph.
+ * inputs (each target scored once, context restarting at each window), the full windows run
+ * `perBatch` at a time through the relay's ONNX forward graph, then the shorter last one.
  */
 async function streamNats(model: OnnxModel, cfg: ModelConfig, params: ParamMap, stream: Int32Array, perBatch: number): Promise<number> {
   const targets = stream.length - 1;
   const T = cfg.contextLength;
-  const full = Math.floor(targets / T);
-  const groups: { starts: number[]; length: number }[] = [];
-  for (let i = 0; i < full; i += perBatch) groups.push({ starts: Array.from({ length: Math.min(perBatch, full - i) }, (_, k) => (i + k) * T), length: T });
-  if (targets % T > 0) groups.push({ starts: [full * T], length: targets % T });
-  let nats = 0;
-  for (const g of groups) {
-    const b = windowBatch(stream, g.starts.map((start) => ({ start, scoreFrom: 0 })), g.length);
-    const { ce } = await model.forward(params, { tokens: b.inputs, targets: b.targets, B: b.B, T: b.T });
-    nats += ce * b.B * b.T;
-  }
-  return nats;
+  const full = Array.from({ length: Math.floor(targets / T) }, (_, k) => ({ start: k * T, scoreFrom: 0 }));
+  const nats = await windowNats(model, params, stream, full, T, perBatch);
+  const rest = targets % T;
+  return rest === 0 ? nats : nats + (await windowNats(model, params, stream, [{ start: full.length * T, scoreFrom: 0 }], rest, 1));
 }
 
 /** The model's bits per byte on one document, scored as its own stream `<|endoftext|> text <|endoftext|>`. */

@@ -137,7 +137,7 @@ const doc = (r: DocRow): UploadDoc => ({ ...r, hidden: r.hidden === 1, sampled: 
 /**
  * The data hub's rows in accounts.sqlite (DataHubStore's embedded implementation): the store lock
  * makes this process the only one, so a claim is any waiting upload and the intake queue is this
- * process's own. Rounds read it directly (they are embedded-only).
+ * process's own.
  */
 export class DataStore implements DataHubStore {
   private readonly s;

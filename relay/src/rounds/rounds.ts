@@ -9,7 +9,7 @@ import { type Seen, type Submission, aggregate, combine, roundCredit, splitCredi
 import { type Shard, shardBody } from '../contributions/assignment.ts';
 import type { AccountsConfig } from '../contributions/config.ts';
 import type { EvalContext } from '../contributions/hidden-eval.ts';
-import type { DataStore } from '../data/store.ts';
+import type { DataHubStore } from '../data/store.ts';
 import { NO_EVALUATOR, namedEvaluator } from '../contributions/judging.ts';
 import type { WorkerDeps } from '../contributions/worker.ts';
 import { type Refusal, refuse } from '../contributions/refusal.ts';
@@ -32,7 +32,7 @@ export interface JudgeName {
 export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
   readonly store: RoundStore;
   readonly judge: JudgeName;
-  readonly data: DataStore;
+  readonly data: DataHubStore;
   readonly accounts: AccountsConfig;
   readonly config: RoundsConfig;
 };
@@ -114,10 +114,10 @@ export class Rounds {
     const target = this.targetOf(name);
     const version = await target.version(meta);
     if (version === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
-    if (target.docs().length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
+    if ((await target.docs()).length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
     const checked = `${meta}:${version}`;
     if (this.heldOutChecked.get(name) !== checked) {
-      const held = heldOutStream(data, name, await evaluator.context(meta)).stream.length;
+      const held = (await heldOutStream(data, name, await evaluator.context(meta))).stream.length;
       if (held < config.dataset.minHiddenTokens) {
         return refuse(422, 'dataset_unjudgeable', `the held-out part of ${name} is ${held} tokens; a round needs at least ${config.dataset.minHiddenTokens} to judge on`);
       }
@@ -131,7 +131,7 @@ export class Rounds {
     const { index, store, accounts } = this.d;
     const meta = await index.metaHead();
     if (meta === null) throw new Error('the relay holds no model');
-    const docs = target.docs();
+    const docs = await target.docs();
     const version = await target.version(meta);
     const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && r.claimed_by === null;
     const held = await store.openUnit(account, target.dataset);
@@ -165,7 +165,7 @@ export class Rounds {
     const key = `${ctx.meta}:${version}`;
     const known = this.experts.get(target.dataset!);
     if (known?.key === key) return known.slots;
-    const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), target.docs().map((d) => d.text));
+    const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await target.docs()).map((d) => d.text));
     const slots = datasetSlots(await this.d.evaluator.assemble(ctx, heads), ctx.payload.config, stream, this.d.config.dataset.experts, ROUTING_WINDOWS);
     this.experts.set(target.dataset!, { key, slots });
     return slots;
@@ -318,7 +318,7 @@ export class Rounds {
     const baseSlot = slotParams(slot, await objects.read(baseHeader.payload_hash));
     const dense = (bytes: Uint8Array) => applyDelta(Object.fromEntries(Object.entries(baseSlot).map(([n, t]) => [n, new Float32Array(t.length)])), decodeDelta(bytes));
     const tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer);
-    const docs = target.docs();
+    const docs = await target.docs();
     const submissions: Submission[] = [];
     for (const row of rows) {
       const from = row.shard * accounts.shardDocs;
@@ -362,7 +362,7 @@ export class Rounds {
       signer,
     );
     const pool = Math.max(1, Math.round(test.mean * accounts.creditPerNat));
-    const sources = target.sources();
+    const sources = await target.sources();
     const [contributorPool, uploaderPool] = sources.length === 0 ? [pool, 0] : splitCredit(pool, [1 - config.dataset.uploaderShare, config.dataset.uploaderShare]);
     const credits = new Map(roundCredit(agg.screened, contributorPool!).map((c) => [c.id, c.credit]));
     const uploaders: SourceCredit[] = splitCredit(uploaderPool!, sources.map((s) => s.weight))

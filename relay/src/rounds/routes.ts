@@ -79,7 +79,7 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     if (!DATASET_RE.test(name)) throw new ApiError(400, 'bad_name', 'a dataset name matches [A-Za-z0-9_.:-]{1,128}');
     const target = await rounds.dataset(name);
     if ('ok' in target) return c.json(errorBody(target.code, target.message), target.status);
-    const docs = target.docs();
+    const docs = await target.docs();
     const count = Math.ceil(docs.length / config.shardDocs);
     const raw = c.req.param('index');
     if (!/^\d{1,9}$/.test(raw) || Number(raw) >= count) throw new ApiError(404, 'not_found', `shards of ${name} are numbered 0 to ${count - 1}`);

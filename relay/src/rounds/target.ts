@@ -5,7 +5,7 @@ import { evalStream } from '@blyan/model/eval';
 import { type PairedResult, bpbBudget, pairedTest, twoDomainVerdict } from '@blyan/rounds';
 import type { EvalContext } from '../contributions/hidden-eval.ts';
 import { drawWindows } from '../contributions/sample.ts';
-import type { DataStore } from '../data/store.ts';
+import type { DataHubStore } from '../data/store.ts';
 import type { IndexStore } from '../store/index-store.ts';
 import type { RoundsConfig } from './config.ts';
 import { roundWindows, scoredTokens, windowLosses } from './window-losses.ts';
@@ -45,14 +45,14 @@ export interface RoundTarget {
   readonly dataset: string | null;
   /** The target's version under `meta`: the dataset's head (null for the meta block's splits, which move only with the meta block). */
   version(meta: Hash): Promise<Hash | null>;
-  /** The public documents work units' shards are cut from. */
-  docs(): readonly TrainDoc[];
+  /** The public documents work units' shards are cut from (read from the data hub's store: accounts.sqlite, or PostgreSQL shared by replicas and workers). */
+  docs(): Promise<readonly TrainDoc[]>;
   /** Where a unit's shard is served. */
   shardUrl(index: number): string;
   /** Base against candidate (whole models) on windows the round's seed draws. */
   judge(ctx: EvalContext, base: ParamMap, candidate: ParamMap, seed: Hash): Promise<Judged>;
   /** Who else an accepted round pays. */
-  sources(): Source[];
+  sources(): Promise<Source[]>;
 }
 
 /** The mean of per-window losses (nats/token). */
@@ -74,20 +74,20 @@ export function metaSplitTarget(trainDocs: () => readonly TrainDoc[], config: Ro
   return {
     dataset: null,
     version: async () => null,
-    docs: trainDocs,
+    docs: async () => trainDocs(),
     shardUrl: (index) => `/v1/shards/${index}`,
     async judge(ctx, base, candidate, seed) {
       const p = await paired(ctx, ctx.stream, ctx.length, base, candidate, seed, config.windows, perBatch);
       const test = pairedTest(p.base, p.candidate, config.test);
       return { accepted: test.accepted, test, genesis: null, baseline: mean(p.base), candidate: mean(p.candidate), tokens: p.tokens };
     },
-    sources: () => [],
+    sources: async () => [],
   };
 }
 
 export interface DatasetTargetDeps {
   readonly index: IndexStore;
-  readonly data: DataStore;
+  readonly data: DataHubStore;
   readonly config: RoundsConfig;
   readonly perBatch: number;
   /** The genesis model (every slot at its first block) under a meta block: the reference of the non-inferiority test. */
@@ -95,8 +95,8 @@ export interface DatasetTargetDeps {
 }
 
 /** The held-out part of a dataset as one token stream, with the window length it allows. */
-export function heldOutStream(data: DataStore, name: string, ctx: EvalContext): { stream: Int32Array; length: number } {
-  const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), data.heldOutDocs(name).map((d) => d.text));
+export async function heldOutStream(data: DataHubStore, name: string, ctx: EvalContext): Promise<{ stream: Int32Array; length: number }> {
+  const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await data.heldOutDocs(name)).map((d) => d.text));
   return { stream, length: Math.min(ctx.length, stream.length - 1) };
 }
 
@@ -116,20 +116,20 @@ export function datasetTarget(name: string, d: DatasetTargetDeps): RoundTarget {
       const version = await d.index.versionOf(meta);
       return version === undefined ? null : ((await d.index.datasetHeads(version))[name] ?? null);
     },
-    docs: () => d.data.trainingDocs(name, o.tiers).map((doc) => ({ id: doc.sha256, text: doc.text })),
+    docs: async () => (await d.data.trainingDocs(name, o.tiers)).map((doc) => ({ id: doc.sha256, text: doc.text })),
     shardUrl: (index) => `/v1/datasets/${name}/shards/${index}`,
     async judge(ctx, base, candidate, seed) {
-      const held = heldOutStream(d.data, name, ctx);
+      const held = await heldOutStream(d.data, name, ctx);
       const fresh = await paired(ctx, held.stream, held.length, base, candidate, seed, d.config.windows, d.perBatch);
       const old = await paired(ctx, ctx.stream, ctx.length, await d.genesis(ctx), candidate, genesisSeed(seed), d.config.windows, d.perBatch);
       const bound = bpbBudget(o.genesisBudgetBpb, ctx.bytes, ctx.stream.length - 1);
       const v = twoDomainVerdict(fresh, old, { test: d.config.test, confidence: o.confidence, bound });
       return { accepted: v.accepted, test: v.improves, genesis: { test: v.keeps, bound }, baseline: mean(fresh.base), candidate: mean(fresh.candidate), tokens: fresh.tokens };
     },
-    sources() {
+    async sources() {
       const weights = new Map<Address, number>();
-      for (const u of d.data.uploadsOf(name).filter((x) => x.status === 'accepted')) {
-        const brought = d.data.docs(u.id).filter((doc) => !doc.hidden && doc.settled !== 'drop').length;
+      for (const u of (await d.data.uploadsOf(name)).filter((x) => x.status === 'accepted')) {
+        const brought = (await d.data.docs(u.id)).filter((doc) => !doc.hidden && doc.settled !== 'drop').length;
         weights.set(u.account, (weights.get(u.account) ?? 0) + brought);
       }
       return [...weights].map(([account, weight]) => ({ account, weight }));

@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { authRoutes } from '../auth/routes.ts';
 import { contributionRoutes } from '../contributions/routes.ts';
 import { dataRoutes } from '../data/routes.ts';
@@ -26,15 +26,6 @@ const relayCors = (deps: AppDeps): CorsOptions => ({
 });
 
 /**
-/**
- * Rounds on a dataset read the dataset's documents from the replica's own data store: a replicated
- * relay refuses them rather than train on documents other replicas do not hold. Usage rewards, the
- * data hub and every other round are on the shared database.
- */
-const embeddedOnly = (c: Context) =>
-  c.json(errorBody('embedded_only', 'rounds on a dataset are kept by an embedded relay only; this relay is one of several replicas sharing a database'), 503);
-
-/**
  * The relay's HTTP API under /v1, readable from any origin; the web app's own origin (the SIWE
  * URI) also gets credentialed requests, so its session cookie reaches the account routes. With
  * `webApp` (a built apps/web/dist), the app itself is served at / from the same origin. Writes
@@ -52,7 +43,6 @@ export function createApp(deps: AppDeps, webApp?: string): Hono {
   app.post('/v1/votes', perClient('votes', limits.votes, deps.limitStore));
   app.post('/v1/rounds/:id/deltas', perClient('deltas', limits.deltas, deps.limitStore));
   app.post('/v1/usage', perClient('usage', limits.usage, deps.limitStore));
-  if (deps.accounts.replicated) app.get('/v1/rounds/unit', (c, next) => (c.req.query('dataset') === undefined ? next() : embeddedOnly(c)));
   app.route('/v1', chainRoutes(deps));
   app.route('/v1', blockRoutes(deps));
   app.route('/v1', submitRoute(deps));

@@ -46,11 +46,11 @@ export function predictExperts(mass: readonly (readonly number[])[], share: numb
 export class DownloadPlanner {
   readonly fetches: PlannedFetch[] = [];
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Per layer, the prompt's mean router probabilities, once known (the mass column of the log). */
+  private mass: readonly (readonly number[])[] = [];
 
   constructor(
     private readonly load: (ref: ExpertRef) => Promise<'network' | 'cache'>,
-    /** Per layer, the prompt's mean router probabilities, once known (the mass column of the log). */
-    private mass: readonly (readonly number[])[],
     private readonly changed: (fetches: PlannedFetch[]) => void,
   ) {}
 

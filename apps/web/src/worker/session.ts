@@ -234,7 +234,6 @@ export class ModelSession {
         this.post({ type: 'route', id: p.id, layers: route() });
         return source;
       },
-      [],
       (fetches) => this.post({ type: 'plan', id: p.id, fetches: [...fetches] }),
     );
     // The prompt's set first (its pass on the CPU, layer by layer), then what the answer will likely need, in the background.

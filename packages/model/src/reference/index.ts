@@ -10,7 +10,7 @@ export { type FloatArray, type ParamMap } from './arrays.ts';
 export { type ModelConfig, headDim, routerBase, validateConfig } from './config.ts';
 export { type ParamSpec, elementCount, expertTensorNames, initParams, layerWeights, parameterShapes, validateParams } from './params.ts';
 export { Rng } from './rng.ts';
-export { type AllowedSet, type LayerRouting, type Routing, type SequenceBudget, budgetRouting, chooseStaticExperts } from './routing.ts';
+export { type AllowedSet, type LayerRouting, type Routing, type SequenceBudget, budgetRouting, chooseStaticExperts, validateRouting } from './routing.ts';
 export { type Activations, backward, forward } from './model.ts';
 export { type InferenceState, LayeredPrefill, type TokenRoute, decodeStep, expertsUsed, greedyDecode, prefill } from './inference.ts';
 export { type SamplingOptions, argmax, sampleToken } from './sampling.ts';

@@ -72,6 +72,8 @@ export function validateRouting(routing: Routing, cfg: ModelConfig): void {
     if (!Number.isSafeInteger(m) || m < cfg.topK || m > cfg.nExperts) {
       throw new Error(`static-prompt routing: expertsPerLayer must be an integer in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${m}`);
     }
+  } else if (routing.mode !== 'dynamic') {
+    throw new Error(`routing mode must be dynamic, static or static-prompt, got ${JSON.stringify((routing as { mode: unknown }).mode)}`);
   }
 }
 
