@@ -2,7 +2,7 @@ import { RelayClient } from '@blyan/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
 import { DEFAULT_ROUNDS } from '../../../relay/src/rounds/config.ts';
-import { ShardBatches } from '../src/contribute/batches.ts';
+import { ReplayBatches, ShardBatches, replaySteps, unitBatches } from '../src/contribute/batches.ts';
 import { type PauseReason, TrainingGate } from '../src/contribute/gate.ts';
 import type { FromContributor } from '../src/contribute/protocol.ts';
 import { type RoundContext, contributeRound } from '../src/contribute/round.ts';
@@ -45,6 +45,35 @@ describe('ShardBatches', () => {
     expect(s0.targets).toEqual(s0.inputs.map((t) => t + 1));
     expect(b.at(1).inputs).not.toEqual(s0.inputs);
     expect(() => new ShardBatches(new Int32Array(5), 1, 4)).toThrow('the shard has 5 tokens, too few for sequences of 4');
+  });
+});
+
+describe('ReplayBatches: a dataset unit rehearsing a genesis train shard', () => {
+  // Two streams told apart by their tokens: the unit's own shard below 1000, the replay shard above.
+  const own = new ShardBatches(Int32Array.from({ length: 300 }, (_, i) => i), 2, 8);
+  const old = new ShardBatches(Int32Array.from({ length: 300 }, (_, i) => 1000 + i), 2, 8);
+  const source = (b: { inputs: number[] }) => (b.inputs.every((t) => t >= 1000) ? 'replay' : b.inputs.every((t) => t < 1000) ? 'own' : 'mixed');
+
+  it('trains the stated share of micro-steps on the replay shard, spread evenly, each shard read in its own order', () => {
+    const b = new ReplayBatches(own, old, 0.25);
+    const steps = Array.from({ length: 16 }, (_, i) => b.at(i));
+    expect(steps.map(source)).toEqual(Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? 'replay' : 'own')));
+    expect(steps.filter((x) => source(x) === 'replay')).toEqual([0, 1, 2, 3].map((i) => old.at(i)));
+    expect(steps.filter((x) => source(x) === 'own')).toEqual(Array.from({ length: 12 }, (_, i) => own.at(i)));
+    // Any first n micro-steps hold ⌊n · fraction⌋ replay steps, for fractions that are not binary fractions too.
+    for (const fraction of [0.1, 0.29, 0.5, 0.75]) {
+      const r = new ReplayBatches(own, old, fraction);
+      for (const n of [1, 7, 16, 100]) expect(Array.from({ length: n }, (_, i) => source(r.at(i))).filter((x) => x === 'replay').length).toBe(replaySteps(n, fraction));
+    }
+    expect(replaySteps(100, 0.29)).toBe(29);
+  });
+
+  it('refuses a fraction outside (0, 1); a unit without replay trains on its own shard alone', () => {
+    for (const bad of [0, 1, -0.5, Number.NaN]) expect(() => new ReplayBatches(own, old, bad)).toThrow('a replay fraction is above 0 and below 1');
+    const alone = unitBatches(Int32Array.from({ length: 300 }, (_, i) => i), null, 2, 8);
+    expect(Array.from({ length: 16 }, (_, i) => alone.at(i))).toEqual(Array.from({ length: 16 }, (_, i) => own.at(i)));
+    const mixed = unitBatches(Int32Array.from({ length: 300 }, (_, i) => i), { stream: Int32Array.from({ length: 300 }, (_, i) => 1000 + i), fraction: 0.5 }, 2, 8);
+    expect(Array.from({ length: 4 }, (_, i) => source(mixed.at(i)))).toEqual(['own', 'replay', 'own', 'replay']);
   });
 });
 

@@ -14,6 +14,12 @@ export interface DatasetRoundsConfig {
   readonly minHiddenTokens: number;
   /** Expert slots its rounds take turns on: those its public text is routed to most (dataset-slots.ts). */
   readonly experts: number;
+  /**
+   * Replay (rehearsal): the share of a work unit's micro-steps on a shard of the genesis train split
+   * (GET /v1/shards/:index) interleaved with its dataset shard's, so the experts trained for the new
+   * data keep rehearsing the old. 0: none. At least 0 and below 1.
+   */
+  readonly replay: number;
 }
 
 /** How rounds are run and judged. */
@@ -63,5 +69,5 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
   outer: { lr: 0.1, momentum: 0.9 },
-  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2 },
+  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2, replay: 0.25 },
 };
