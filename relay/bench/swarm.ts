@@ -4,7 +4,9 @@
  * one the relay imports; `--genesis public/genesis` runs v1). Each browser runs the contribute
  * worker's own modules (ShardBatches, the ExpertTrainer interface on onnxruntime-node,
  * buildCandidate's int8 top-k delta under the relay's norm and density bounds) at the app's
- * DEFAULT_CONTRIBUTE settings, training under dynamic routing as the worker's trainers do. The
+ * DEFAULT_CONTRIBUTE settings, training under dynamic routing as the worker's trainers do, with the
+ * relay's replay (DEFAULT_ROUNDS.dataset.replay of each unit's micro-steps on a shard of the
+ * genesis train split, interleaved by the worker's unitBatches; --replay overrides it). The
  * relay's side is the rounds pipeline at DEFAULT_ROUNDS (relay/src/rounds/config.ts): each delta
  * scored on a relay-held sample of its shard (its own paired test), copies and hurting deltas
  * dropped, the rest averaged into one Nesterov outer step per slot, the aggregate judged by the

@@ -57,7 +57,10 @@ export interface RoundsConfig {
  * dataset trains on its gold and silver documents, is judged on its held-out part with the same
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
- * on the 2 experts its text is routed to most (the bench's 2 slots).
+ * on the 2 experts its text is routed to most (the bench's 2 slots). Its units replay the genesis
+ * train split on a quarter of their micro-steps (a pilot at outer lr 1, two rounds: replay 0.25
+ * kept 91 % of the mail gain and cost the genesis domain +0.0015 bpb where replay 0 cost +0.0021;
+ * 0.5 kept 66 % of the gain; docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
