@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import pg from 'pg';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../src/data/config.ts';
 import type { UploadView } from '@blyan/data';
-import { type AccountsFixture, type LoggedIn, accountsFixture, clock } from './accounts-helpers.ts';
+import { type AccountsFixture, type LoggedIn, accountsFixture, clock, login } from './accounts-helpers.ts';
 
 /** Plain prose, distinct per seed, long enough for every L0 bound. */
 export function prose(seed: number, sentences = 6): string {
@@ -51,6 +51,24 @@ export const postVote = (app: Hono, who: LoggedIn, body: unknown) =>
 /** The sampled documents of an upload (what reviewers are shown). */
 export async function sampled(f: AccountsFixture, id: number): Promise<Hash[]> {
   return (await f.relay.accounts.data.store.docs(id)).filter((d) => d.sampled).map((d) => d.sha256);
+}
+
+/** The data hub of round tests: a quarter of each upload held out, review samples of 2, tiers the tiny random model reaches. */
+export const ROUND_DATA: DataConfig = { ...DEFAULT_DATA_CONFIG, hiddenFraction: 0.25, sampleSize: 2, tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } } };
+
+/** Uploads `docs` as dataset `name` and has three other accounts keep its whole review sample, so it is appended to chain D. */
+export async function acceptDataset(f: AccountsFixture, who: LoggedIn, docs: readonly string[], name = 'tales'): Promise<void> {
+  const up = await uploadScored(f, who, docs, name);
+  const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
+  for (const doc of await sampled(f, up.id)) {
+    for (const r of reviewers) {
+      const res = await postVote(f.app, r, await vote(r, up.id, doc, true));
+      if (res.status !== 201) throw new Error(`a review vote on upload ${up.id} got ${res.status}: ${await res.text()}`);
+    }
+  }
+  await f.relay.accounts.data.worker.drain();
+  const status = (await f.relay.accounts.data.store.get(up.id))!.status;
+  if (status !== 'accepted') throw new Error(`upload ${up.id} of ${name} is ${status}, not accepted`);
 }
 
 /** Runs counting queries (`SELECT COUNT(*) AS n …`) on the fixture's accounts database: accounts.sqlite, or PostgreSQL. */

@@ -9,13 +9,12 @@ import { evalStream } from '@blyan/model/eval';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evalSecretPath } from '../src/contributions/eval-secret.ts';
 import { corpusDocs } from '../src/corpus.ts';
-import { DEFAULT_DATA_CONFIG } from '../src/data/config.ts';
 import { isHidden } from '../src/data/hidden.ts';
 import { DEFAULT_ROUNDS, type RoundsConfig } from '../src/rounds/config.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
 import type { RoundTarget } from '../src/rounds/target.ts';
 import { type AccountsFixture, type LoggedIn, accountsFixture, login } from './accounts-helpers.ts';
-import { postVote, prose, sampled, uploadScored, vote } from './data-helpers.ts';
+import { ROUND_DATA, acceptDataset, prose } from './data-helpers.ts';
 import { TINY } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -47,20 +46,14 @@ async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10, prepare?: (di
   f = await accountsFixture({
     maxRelativeNorm,
     rounds,
-    data: { ...DEFAULT_DATA_CONFIG, hiddenFraction: 0.25, sampleSize: 2, tiers: { gold: { maxBpb: 100, maxOverlap: 0.5 }, silver: { maxBpb: 200, maxOverlap: 0.7 } } },
+    data: ROUND_DATA,
   }, undefined, prepare);
   uploader = await login(f.app);
 }
 afterEach(() => f.close());
 
 /** Uploads `docs` as dataset `name` and has three other accounts keep its whole review sample, so it is appended to chain D. */
-async function accepted(docs: readonly string[], name = 'tales', who = uploader): Promise<void> {
-  const up = await uploadScored(f, who, docs, name);
-  const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
-  for (const doc of (await sampled(f, up.id))) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
-  await f.relay.accounts.data.worker.drain();
-  expect((await f.relay.accounts.data.store.get(up.id))!.status).toBe('accepted');
-}
+const accepted = (docs: readonly string[], name = 'tales', who = uploader): Promise<void> => acceptDataset(f, who, docs, name);
 
 const rounds = () => f.relay.accounts.rounds;
 const credited = (who: Address) => f.relay.accounts.journal.balance(`user:${who}`);

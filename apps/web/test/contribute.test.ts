@@ -1,6 +1,7 @@
-import { RelayClient } from '@blyan/client';
+import { AccountsClient, type Fetch, RelayClient } from '@blyan/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountsFixture, accountsFixture } from '../../../relay/test/accounts-helpers.ts';
+import { type AccountsFixture, accountsFixture, clock, login } from '../../../relay/test/accounts-helpers.ts';
+import { ROUND_DATA, acceptDataset, prose } from '../../../relay/test/data-helpers.ts';
 import { DEFAULT_ROUNDS } from '../../../relay/src/rounds/config.ts';
 import { ReplayBatches, ShardBatches, replaySteps, unitBatches } from '../src/contribute/batches.ts';
 import { type PauseReason, TrainingGate } from '../src/contribute/gate.ts';
@@ -161,5 +162,52 @@ describe('a work unit of a round on the CPU reference against a real relay', () 
     const next = units().at(-1)!;
     expect(next.round).toBeGreaterThan(first.round);
     expect(['accepted', 'rejected']).toContain(next.state);
+  });
+});
+
+describe('a work unit of a round on a dataset: the worker replays a genesis train shard', () => {
+  it('fetches the unit’s dataset shard and its replay shard of the train split, and trains the round’s H on them', async () => {
+    const f = await accountsFixture({
+      maxRelativeNorm: 10,
+      rounds: { ...DEFAULT_ROUNDS, contributors: 1, steps: 8, windows: 64, scoreWindows: 64, outer: { lr: 1, momentum: 0.9 }, screen: { ...DEFAULT_ROUNDS.screen, own: { confidence: 0.95, margin: 0 } } },
+      data: ROUND_DATA,
+    });
+    // The fixture's settable clock, a minute ahead of the real one: the uploader and reviewers sign in
+    // by it, the browser by the real clock (its SIWE message must not be issued after the relay's now).
+    clock.now = Date.now() + 60_000;
+    try {
+      await acceptDataset(f, await login(f.app), Array.from({ length: 40 }, (_, i) => prose(500 + i, 8)), 'tales');
+      const { key, account, fetchImpl } = await signIn(f);
+      const paths: string[] = [];
+      const logged: Fetch = (url, init) => {
+        paths.push(new URL(url).pathname);
+        return fetchImpl(url, init);
+      };
+      const posts: FromContributor[] = [];
+      const gate = new TrainingGate();
+      gate.set({ on: true });
+      const ctx: RoundContext = {
+        relay: new RelayClient('http://relay.test', fetchImpl),
+        pin: f.meta,
+        accounts: new AccountsClient('http://relay.test', logged),
+        device: null,
+        signer: key,
+        account,
+        settings: { batch: 4, seqLen: 16, lr: 5e-3, density: 1, pauseWhenHidden: true, dataset: 'tales' },
+        gate,
+        post: (m) => posts.push(m),
+        model: null,
+      };
+      expect(await contributeRound(ctx, 0)).toBe(true);
+      const unit = posts.flatMap((m) => (m.type === 'unit' ? [m.unit] : [])).at(-1)!;
+      expect(unit).toMatchObject({ dataset: 'tales', steps: 8 });
+      expect(['accepted', 'rejected']).toContain(unit.state);
+      expect(paths).toContain(`/v1/datasets/tales/shards/${unit.shard.index}`);
+      expect(paths.filter((p) => /^\/v1\/shards\/\d+$/.test(p))).toHaveLength(1);
+      expect(posts).toContainEqual({ type: 'status', text: expect.stringMatching(/ of tales and train shard \d+ of \d+ to rehearse \(25 % of micro-steps\)$/) });
+      expect(posts.filter((m) => m.type === 'step')).toHaveLength(8);
+    } finally {
+      await f.close();
+    }
   });
 });
