@@ -204,7 +204,8 @@ describe('a work unit of a round on a dataset: the worker replays a genesis trai
       expect(['accepted', 'rejected']).toContain(unit.state);
       expect(paths).toContain(`/v1/datasets/tales/shards/${unit.shard.index}`);
       expect(paths.filter((p) => /^\/v1\/shards\/\d+$/.test(p))).toHaveLength(1);
-      expect(posts).toContainEqual({ type: 'status', text: expect.stringMatching(/ of tales and train shard \d+ of \d+ to rehearse \(25 % of micro-steps\)$/) });
+      const share = Math.round(DEFAULT_ROUNDS.dataset.replay * 100);
+      expect(posts).toContainEqual({ type: 'status', text: expect.stringMatching(new RegExp(` of tales and train shard \\d+ of \\d+ to rehearse \\(${share} % of micro-steps\\)$`)) });
       expect(posts.filter((m) => m.type === 'step')).toHaveLength(8);
     } finally {
       await f.close();
