@@ -4,7 +4,9 @@
  * one the relay imports; `--genesis public/genesis` runs v1). Each browser runs the contribute
  * worker's own modules (ShardBatches, the ExpertTrainer interface on onnxruntime-node,
  * buildCandidate's int8 top-k delta under the relay's norm and density bounds) at the app's
- * DEFAULT_CONTRIBUTE settings, training under dynamic routing as the worker's trainers do. The
+ * DEFAULT_CONTRIBUTE settings, training under dynamic routing as the worker's trainers do, with the
+ * relay's replay (DEFAULT_ROUNDS.dataset.replay of each unit's micro-steps on a shard of the
+ * genesis train split, interleaved by the worker's unitBatches; --replay overrides it). The
  * relay's side is the rounds pipeline at DEFAULT_ROUNDS (relay/src/rounds/config.ts): each delta
  * scored on a relay-held sample of its shard (its own paired test), copies and hurting deltas
  * dropped, the rest averaged into one Nesterov outer step per slot, the aggregate judged by the
@@ -23,7 +25,7 @@
  *
  * `--table` prints the table of the run in --out as far as it got, without running anything.
  *
- *   pnpm bench:swarm [--browsers 16] [--rounds 20] [--adversarial 0.25] [--out DIR] [--genesis DIR]
+ *   pnpm bench:swarm [--browsers 16] [--rounds 20] [--adversarial 0.25] [--replay 0.25] [--out DIR] [--genesis DIR]
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -38,7 +40,7 @@ import { type Window, stridedWindows } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { type OuterState, type Seen, type Submission, aggregate, bpbBudget, combine, roundCredit, twoDomainVerdict } from '@blyan/rounds';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { ShardBatches } from '../../apps/web/src/contribute/batches.ts';
+import { unitBatches } from '../../apps/web/src/contribute/batches.ts';
 import { buildCandidate } from '../../apps/web/src/contribute/candidate.ts';
 import type { LoadedBlock } from '../../apps/web/src/contribute/frozen-model.ts';
 import { DEFAULT_CONTRIBUTE } from '../../apps/web/src/contribute/protocol.ts';
@@ -78,6 +80,7 @@ const { values } = parseArgs({
     'genesis-budget': { type: 'string' },
     threads: { type: 'string' },
     'own-margin': { type: 'string' },
+    replay: { type: 'string' },
     table: { type: 'boolean' },
   },
 });
@@ -99,6 +102,8 @@ const THREADS = num('threads', 1);
 const OUTER = { lr: num('outer-lr', DEFAULT_ROUNDS.outer.lr), momentum: num('momentum', DEFAULT_ROUNDS.outer.momentum) };
 const SCREEN = { ...DEFAULT_ROUNDS.screen, own: { ...DEFAULT_ROUNDS.screen.own, margin: num('own-margin', DEFAULT_ROUNDS.screen.own.margin) } };
 const TEST = DEFAULT_ROUNDS.test;
+/** Share of each unit's micro-steps on a genesis train-split shard (replay), as the relay's units on a dataset carry it. */
+const REPLAY = num('replay', DEFAULT_ROUNDS.dataset.replay);
 const HISTORY = DEFAULT_ROUNDS.history;
 const SPLIT_KEY = 'blyan swarm bench: the hidden part of the SpamAssassin corpus';
 const HIDDEN_FRACTION = 0.1;
@@ -150,18 +155,26 @@ const mail = keyedSplit(spamAssassin().map((d) => ({ ...d, text: d.text.slice(0,
 const mailShards = shards(mail.public, production.shardDocs);
 const newTrack = takeTokens(tokenizer, mail.hidden.map((d) => d.text), TRACK_TOKENS);
 const newPool = takeTokens(tokenizer, newTrack.rest, POOL_TOKENS).set;
-const genesisPassages = keyedSplit(hiddenPassages(loadCorpusSplit().hidden), SPLIT_KEY, 1).hidden.map((p) => p.text);
+const corpus = loadCorpusSplit();
+/** The genesis train split in the relay's shards (GET /v1/shards/:index): what units replay. */
+const genesisShards = shards(corpus.train, production.shardDocs);
+const genesisPassages = keyedSplit(hiddenPassages(corpus.hidden), SPLIT_KEY, 1).hidden.map((p) => p.text);
 const oldTrack = takeTokens(tokenizer, genesisPassages, TRACK_TOKENS);
 const oldPool = takeTokens(tokenizer, oldTrack.rest, POOL_TOKENS).set;
 /** The genesis domain's budget in nats/token: GENESIS_BUDGET_BPB at the pool's bytes per token. */
 const genesisBudget = bpbBudget(GENESIS_BUDGET_BPB, oldPool.bytes, oldPool.stream.length - 1);
 const genesisParams = params();
-const shardStreams = new Map<number, Int32Array>();
-const shardStream = (i: number): Int32Array => {
-  let s = shardStreams.get(i);
-  if (s === undefined) shardStreams.set(i, (s = textSet(tokenizer, mailShards[i]!.map((d) => d.text)).stream));
-  return s;
+/** Token streams of shards, each tokenized once. */
+const shardStreams = (shards: readonly (readonly { text: string }[])[]): ((i: number) => Int32Array) => {
+  const streams = new Map<number, Int32Array>();
+  return (i) => {
+    let s = streams.get(i);
+    if (s === undefined) streams.set(i, (s = textSet(tokenizer, shards[i]!.map((d) => d.text)).stream));
+    return s;
+  };
 };
+const shardStream = shardStreams(mailShards);
+const genesisShardStream = shardStreams(genesisShards);
 
 /** Bits per byte of a set: strided windows of T scoring each target once with T / 2 tokens of context (the eval CLI's). */
 async function bpb(set: TextSet, p: ParamMap): Promise<number> {
@@ -238,9 +251,9 @@ if (saved !== null) {
   const t = performance.now();
   state.rows.push({ round: 0, contributors: 0, dropped: 0, copies: 0, accepted: 0, judged: 0, improvement: null, newBpb: await bpb(newTrack.set, p), oldBpb: await bpb(oldTrack.set, p), credit: 0, adversaryCredit: 0, seconds: (performance.now() - t) / 1000 });
   progress(
-    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; genesis ${GENESIS} (meta ${file.meta}); ${N} browsers, ${ROUNDS} rounds, H = ${H}, batch ${settings.batch} × ${settings.seqLen}, lr ${settings.lr}, density ${settings.density}, outer lr ${OUTER.lr} momentum ${OUTER.momentum}, adversarial ${ADVERSARIAL}; ${CONTRIBUTORS} browsers per slot round, routing within ${EXPERTS} of ${cfg.nExperts} experts per layer chosen from each window's first half`,
+    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; genesis ${GENESIS} (meta ${file.meta}); ${N} browsers, ${ROUNDS} rounds, H = ${H}, batch ${settings.batch} × ${settings.seqLen}, lr ${settings.lr}, density ${settings.density}, outer lr ${OUTER.lr} momentum ${OUTER.momentum}, replay ${REPLAY} of each unit's micro-steps on a genesis train shard, adversarial ${ADVERSARIAL}; ${CONTRIBUTORS} browsers per slot round, routing within ${EXPERTS} of ${cfg.nExperts} experts per layer chosen from each window's first half`,
   );
-  progress(`new domain: ${mail.public.length} public mails in ${mailShards.length} shards, ${mail.hidden.length} hidden (tracked set ${newTrack.set.stream.length} tokens, pool ${newPool.stream.length}); genesis hidden: tracked ${oldTrack.set.stream.length} tokens, pool ${oldPool.stream.length}`);
+  progress(`new domain: ${mail.public.length} public mails in ${mailShards.length} shards (replay: ${genesisShards.length} genesis train shards), ${mail.hidden.length} hidden (tracked set ${newTrack.set.stream.length} tokens, pool ${newPool.stream.length}); genesis hidden: tracked ${oldTrack.set.stream.length} tokens, pool ${oldPool.stream.length}`);
   progress(`slots trained (routed most for mail relative to genesis text): ${slots.join(', ')}; genesis budget ${GENESIS_BUDGET_BPB} bpb = ${genesisBudget.toFixed(4)} nats/token`);
   progress(`round 0 (genesis): new-domain bpb ${state.rows[0]!.newBpb.toFixed(4)}, genesis-domain bpb ${state.rows[0]!.oldBpb.toFixed(4)}`);
 }
@@ -255,7 +268,7 @@ const kindOf = (b: number): Kind => {
 const keys = Array.from({ length: N }, () => privateKeyToAccount(generatePrivateKey()));
 
 /** One browser's submission for `slot` on `shard`: trained (or forged, for an adversary), built and encoded as the browser does. */
-async function contribute(b: number, slot: SlotPlan & { type: 'expert' }, shard: number, base: LoadedBlock, p: ParamMap, copyOf: Uint8Array | undefined): Promise<Uint8Array> {
+async function contribute(b: number, slot: SlotPlan & { type: 'expert' }, shard: number, replayShard: number, base: LoadedBlock, p: ParamMap, copyOf: Uint8Array | undefined): Promise<Uint8Array> {
   const kind = kindOf(b);
   if (kind === 'copy' && copyOf !== undefined) return copyOf;
   let change: Record<string, Float32Array>;
@@ -263,7 +276,8 @@ async function contribute(b: number, slot: SlotPlan & { type: 'expert' }, shard:
     change = Object.fromEntries(slot.tensors.map((t) => [t.name, Float32Array.from({ length: p[t.name]!.length }, () => (Math.random() - 0.5) * 0.2)]));
   } else {
     const trainer = ortTrainer(model, p, slot.layer, slot.expert, { batch: settings.batch, seqLen: settings.seqLen, adamw: { lr: settings.lr } });
-    const batches = new ShardBatches(shardStream(shard), settings.batch, settings.seqLen);
+    const replay = REPLAY > 0 ? { stream: genesisShardStream(replayShard), fraction: REPLAY } : null;
+    const batches = unitBatches(shardStream(shard), replay, settings.batch, settings.seqLen);
     for (let step = 0; step < H; step++) {
       const { inputs, targets } = batches.at(step);
       await trainer.microStep(inputs, targets);
@@ -297,7 +311,7 @@ async function slotRound(r: number, slotName: string, browsers: number[]) {
   let firstHonest: Uint8Array | undefined;
   for (const b of browsers) {
     const shard = (r * N + b) % mailShards.length;
-    const bytes = await contribute(b, slot, shard, base, p, firstHonest);
+    const bytes = await contribute(b, slot, shard, (r * N + b) % genesisShards.length, base, p, firstHonest);
     if (kindOf(b) === 'honest') firstHonest ??= bytes;
     const delta = decodeDelta(bytes);
     const stream = shardStream(shard);

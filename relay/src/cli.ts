@@ -12,7 +12,7 @@ const USAGE = `usage: blyan <command> [options]
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
            [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002] [--evaluator-key FILE]
            [--genesis DIR] [--usage-period 3600] [--payload-url URL] [--round-contributors 8]
-           [--round-tiers gold,silver] [--round-own-margin 0.02] [--review-sample 5] [--review-votes 3]
+           [--round-tiers gold,silver] [--round-own-margin 0.02] [--round-replay 0.25] [--review-sample 5] [--review-votes 3]
            serve the relay API under /v1. An empty store first imports the canonical genesis
            (public/genesis-v2/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed;
            --genesis public/genesis imports genesis v1 instead, for comparison), or with
@@ -27,7 +27,8 @@ const USAGE = `usage: blyan <command> [options]
            the layout of objects/ and of the bucket): the public bucket or the CDN in front of it.
            A small network: --round-contributors work units fill a round (it is judged when full,
            else after 15 min), --round-tiers the dataset tiers rounds train on, --round-own-margin the
-           nats/token a delta must gain on its own shard sample to be kept, --review-sample
+           nats/token a delta must gain on its own shard sample to be kept, --round-replay the
+           share of a dataset unit's micro-steps on a train-split shard of the model (0: none), --review-sample
            documents of an upload reviewed, --review-votes agreeing votes that settle one.
   worker   --database postgres://… --objects s3://… [--store DIR] [--evaluator-key FILE]
            [--min-improvement 0.002] [--lease 600] [--poll-ms 500] [--review-sample 5]

@@ -176,6 +176,7 @@ describe('blyan serve', () => {
     await expect(serve(['extra'], log)).rejects.toThrow(/unexpected argument extra/);
     await expect(serve(['--database', 'mysql://db/x'], log)).rejects.toThrow(/--database must be a postgres:\/\/ URL/);
     await expect(serve(['--objects', 'https://bucket.example/x'], log)).rejects.toThrow(/--objects must be s3:\/\/bucket/);
+    for (const bad of ['1', '-0.1', 'half']) await expect(serve([`--round-replay=${bad}`], log)).rejects.toThrow(/--round-replay: a replay fraction is at least 0 and below 1/);
     for (const bad of ['ftp://cdn.example/x', 'cdn.example/x']) await expect(serve(['--payload-url', bad], log)).rejects.toThrow(/--payload-url must be an http\(s\) URL/);
     await expect(genesis([], log)).rejects.toThrow(/needs --checkpoint/);
     await expect(inspect(['a', 'b'], log)).rejects.toThrow(UsageError);

@@ -50,8 +50,8 @@ async function fixture(rounds: RoundsConfig, maxRelativeNorm = 10, prepare?: Par
 }
 afterEach(() => f.close());
 
-/** Uploads `docs` as dataset `name` by the uploader, accepted onto chain D. */
-const accepted = (docs: readonly string[], name = 'tales') => acceptedDataset(f, uploader, docs, name);
+/** Uploads `docs` as dataset `name` by `who` (the uploader unless said), accepted onto chain D. */
+const accepted = (docs: readonly string[], name = 'tales', who = uploader) => acceptedDataset(f, who, docs, name);
 
 const rounds = () => f.relay.accounts.rounds;
 const credited = (who: Address) => f.relay.accounts.book.balance(`user:${who}`);
@@ -115,6 +115,25 @@ const post = (round: number, body: Uint8Array, cookie?: string) =>
 
 describe('rounds on a chain-D dataset', () => {
   beforeEach(() => fixture(ROUNDS));
+
+  it('gives each unit a shard of the genesis train split to replay at the configured share, served and hashed as that split\'s shards are', async () => {
+    await accepted(DOCS);
+    const team = await contributors();
+    const train = f.relay.accounts.config.trainDocs();
+    const { shardDocs } = f.relay.accounts.config;
+    for (const c of team) {
+      const replay = c.unit.replay!;
+      expect(replay).toMatchObject({ fraction: ROUNDS.dataset.replay, shard: { split: 'train', of: Math.ceil(train.length / shardDocs), url: `/v1/shards/${replay.shard.index}` } });
+      const body = new Uint8Array(await (await f.app.request(replay.shard.url)).arrayBuffer());
+      expect(createHash('sha256').update(body).digest('hex')).toBe(replay.shard.sha256);
+      const ids = (JSON.parse(new TextDecoder().decode(body)) as { docs: { id: string }[] }).docs.map((d) => d.id);
+      expect(ids).toEqual(train.slice(replay.shard.docs.from, replay.shard.docs.to).map((d) => d.id));
+    }
+    expect(new Set(team.map((c) => c.unit.replay!.shard.index)).size).toBe(team.length);
+    // Asked again, a unit is the same unit: its replay is the relay's, fixed by the unit it stored.
+    const again = await f.app.request('/v1/rounds/unit?dataset=tales', { headers: { cookie: team[0]!.who.cookie } });
+    expect(((await again.json()) as WorkUnit).replay).toEqual(team[0]!.unit.replay);
+  });
 
   it('hands out shards of the public part, judges on the held-out part and the genesis split, and pays contributors and the uploader', async () => {
     await accepted(DOCS);

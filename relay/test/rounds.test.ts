@@ -169,6 +169,7 @@ describe('round routes', () => {
     expect(res.status).toBe(200);
     const unit = (await res.json()) as WorkUnit & { shard: { url: string } };
     expect(unit).toMatchObject({ meta: f.meta, steps: 30, shard: { url: `/v1/shards/${unit.shard.index}` } });
+    expect(unit.replay).toBeNull();
     const { base } = model(unit);
     const delta = encodeDelta(sparsifyDelta(base, Object.fromEntries(Object.entries(base).map(([k, v]) => [k, v.map((x) => x * 1.01)])), 0.1));
     const post = (body: Uint8Array, cookie = who.cookie) =>

@@ -8,7 +8,7 @@ import { evalStream } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { ortTrainer } from '../../../relay/bench/swarm/ort-trainer.ts';
 import { type LoggedIn, login, remote } from '../../../relay/test/accounts-helpers.ts';
-import { ShardBatches } from '../src/contribute/batches.ts';
+import { unitBatches } from '../src/contribute/batches.ts';
 import { sparseDelta } from '../src/contribute/candidate.ts';
 import { DEFAULT_CONTRIBUTE } from '../src/contribute/protocol.ts';
 
@@ -52,7 +52,7 @@ async function currentModel(client: RelayClient): Promise<{ meta: Hash; plan: Ma
 
 /**
  * Each of `workers` takes a work unit on `dataset` and works it as the contribute worker does at
- * DEFAULT_CONTRIBUTE (its shard's batches, H micro-steps of one expert with the rest frozen, the
+ * DEFAULT_CONTRIBUTE (its shard's batches, with the unit's replay shard interleaved, H micro-steps of one expert with the rest frozen, the
  * int8 top-k delta under the relay's bounds, sent to the round), training on onnxruntime-node
  * (the CPU reference's maths in one fused graph) instead of WebGPU. Resolves to the rounds they
  * worked in.
@@ -71,9 +71,10 @@ export async function workUnits(relay: string, workers: readonly LoggedIn[], dat
       if (slot.type !== 'expert') throw new Error(`round ${u.round} is on ${u.slot}, not an expert`);
       const base = { header: (await client.block(u.base)).header, payload: m.payloads.get(u.slot)! };
       if ((await client.params()).slots[u.slot] !== u.base) throw new Error(`round ${u.round}'s base is not the head of ${u.slot}`);
-      const shard = await accounts.shard(u);
+      const stream = async (a: { shard: { index: number; sha256: string; url: string } }) => evalStream(m.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text));
       const seqLen = Math.min(s.seqLen, m.model.cfg.contextLength);
-      const batches = new ShardBatches(evalStream(m.tokenizer, shard.docs.map((d) => d.text)), s.batch, seqLen);
+      const replay = u.replay === null ? null : { stream: await stream(u.replay), fraction: u.replay.fraction };
+      const batches = unitBatches(await stream(u), replay, s.batch, seqLen);
       const trainer = ortTrainer(m.model, m.params, slot.layer, slot.expert, { batch: s.batch, seqLen, adamw: { lr: s.lr } });
       for (let step = 0; step < u.steps; step++) {
         const { inputs, targets } = batches.at(step);

@@ -42,6 +42,11 @@ export interface RoundUnit {
   /** H: the micro-steps the round asks for. */
   steps: number;
   shard: { index: number; of: number; docs: { from: number; to: number }; sha256: string; split: 'train' | 'public'; url: string };
+  /**
+   * On a dataset: replay (rehearsal), a shard of the model's own train split and the share of the
+   * unit's micro-steps that train on it, interleaved with its own shard's; null: none.
+   */
+  replay: { fraction: number; shard: { index: number; of: number; docs: { from: number; to: number }; sha256: string; split: 'train'; url: string } } | null;
   rules: { max_relative_norm: number; max_density: number };
 }
 
@@ -189,8 +194,13 @@ export class AccountsClient extends RelayConnection {
 
   /** This account's work unit in a round on `dataset` (chain D), or on the model's own train split. */
   async roundUnit(dataset?: string): Promise<RoundUnit> {
-    const u = await this.json<RoundUnit>('GET', dataset === undefined ? '/rounds/unit' : `/rounds/unit?dataset=${encodeURIComponent(dataset)}`);
+    const sent = await this.json<RoundUnit>('GET', dataset === undefined ? '/rounds/unit' : `/rounds/unit?dataset=${encodeURIComponent(dataset)}`);
+    // A relay from before replay sends none: the unit trains on its own shard alone.
+    const u = { ...sent, replay: sent.replay ?? null };
     if (!isHash(u.meta) || !isHash(u.base) || typeof u.slot !== 'string' || !Number.isSafeInteger(u.round)) throw new Error('the work unit names no round, meta block, base block or slot');
+    if (u.replay !== null && !(typeof u.replay.fraction === 'number' && u.replay.fraction > 0 && u.replay.fraction < 1 && typeof u.replay.shard?.url === 'string' && typeof u.replay.shard.sha256 === 'string')) {
+      throw new Error(`the work unit's replay is not a fraction above 0 and below 1 with a shard to fetch: ${JSON.stringify(u.replay)}`);
+    }
     return u;
   }
 

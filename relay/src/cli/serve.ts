@@ -15,6 +15,7 @@ import { errorBody } from '../server/api-error.ts';
 import { relayListener } from '../server/app.ts';
 import { indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, natsOption, parse } from './args.ts';
+import { replayFractionError } from '../rounds/replay.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
 
 export interface Running {
@@ -70,7 +71,7 @@ function payloadBase(flag: string | undefined): string | undefined {
 }
 
 /** How a small network runs rounds and reviews: fewer contributors per round, tiers a fresh model reaches, fewer review votes. */
-type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'round-own-margin'?: string; 'review-sample'?: string; 'review-votes'?: string };
+type SmallNetwork = { 'round-contributors'?: string; 'round-tiers'?: string; 'round-own-margin'?: string; 'round-replay'?: string; 'review-sample'?: string; 'review-votes'?: string };
 
 /** Sign-in names the page's origin: --origin, else $BLYAN_ORIGIN, else the relay's own address when it serves the app. */
 function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-improvement'?: string; 'usage-period'?: string } & SmallNetwork, ownOrigin: string | undefined) {
@@ -89,6 +90,9 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
   const tiers = values['round-tiers'] === undefined ? base.rounds.dataset.tiers : values['round-tiers'].split(',');
   if (tiers.length === 0 || !tiers.every((t) => (TIERS as readonly string[]).includes(t))) throw new UsageError(`--round-tiers is a comma-separated list of ${TIERS.join(', ')}, got ${values['round-tiers']}`);
   const ownMargin = natsOption(values['round-own-margin'], 'round-own-margin', base.rounds.screen.own.margin);
+  const replay = values['round-replay'] === undefined ? base.rounds.dataset.replay : Number(values['round-replay']);
+  const replayError = replayFractionError(replay);
+  if (replayError !== null) throw new UsageError(`--round-replay: ${replayError} (${values['round-replay']})`);
   const sampleSize = intOption(values['review-sample'], 'review-sample', base.data.sampleSize, 1, 1000);
   const votesToSettle = intOption(values['review-votes'], 'review-votes', base.data.votesToSettle, 1, 1000);
   return {
@@ -96,7 +100,7 @@ function accountsConfig(values: { origin?: string; 'chain-id'?: string; 'min-imp
     minImprovement: delta,
     siwe: { ...base.siwe, chainId },
     usagePool: { ...base.usagePool, periodMs: periodS * 1000 },
-    rounds: { ...base.rounds, contributors, screen: { ...base.rounds.screen, own: { ...base.rounds.screen.own, margin: ownMargin } }, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[] } },
+    rounds: { ...base.rounds, contributors, screen: { ...base.rounds.screen, own: { ...base.rounds.screen.own, margin: ownMargin } }, dataset: { ...base.rounds.dataset, tiers: tiers as Tier[], replay } },
     data: { ...base.data, sampleSize, votesToSettle },
   };
 }
@@ -166,6 +170,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     'usage-period': { type: 'string' },
     'payload-url': { type: 'string' },
     'round-contributors': { type: 'string' },
+    'round-replay': { type: 'string' },
     'round-tiers': { type: 'string' },
     'round-own-margin': { type: 'string' },
     'review-sample': { type: 'string' },

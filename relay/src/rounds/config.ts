@@ -14,6 +14,12 @@ export interface DatasetRoundsConfig {
   readonly minHiddenTokens: number;
   /** Expert slots its rounds take turns on: those its public text is routed to most (dataset-slots.ts). */
   readonly experts: number;
+  /**
+   * Replay (rehearsal): the share of a work unit's micro-steps on a shard of the genesis train split
+   * (GET /v1/shards/:index) interleaved with its dataset shard's, so the experts trained for the new
+   * data keep rehearsing the old. 0: none. At least 0 and below 1.
+   */
+  readonly replay: number;
 }
 
 /** How rounds are run and judged. */
@@ -51,7 +57,10 @@ export interface RoundsConfig {
  * dataset trains on its gold and silver documents, is judged on its held-out part with the same
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
- * on the 2 experts its text is routed to most (the bench's 2 slots).
+ * on the 2 experts its text is routed to most (the bench's 2 slots). Its units replay the genesis
+ * train split on a quarter of their micro-steps (a pilot at outer lr 1, two rounds: replay 0.25
+ * kept 91 % of the mail gain and cost the genesis domain +0.0015 bpb where replay 0 cost +0.0021;
+ * 0.5 kept 66 % of the gain; docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
@@ -63,5 +72,5 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
   outer: { lr: 0.1, momentum: 0.9 },
-  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2 },
+  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2, replay: 0.25 },
 };

@@ -17,8 +17,9 @@ import { drawWindows, freshSample } from '../contributions/sample.ts';
 import { REWARDS_ACCOUNT, userAccount } from '../rewards/journal.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { RoundsConfig } from './config.ts';
-import { type Claim, type Decision, type DeltaOutcome, type RoundRow, type RoundStore, type SourceCredit, roundUploaders } from './store.ts';
+import { type Claim, type Decision, type DeltaOutcome, type DeltaRow, type RoundRow, type RoundStore, type SourceCredit, roundUploaders } from './store.ts';
 import { datasetSlots } from './dataset-slots.ts';
+import { type UnitReplay, unitReplay } from './replay.ts';
 import { type RoundTarget, type TrainDoc, datasetTarget, heldOutStream, mean, metaSplitTarget } from './target.ts';
 import { roundWindows, windowLosses } from './window-losses.ts';
 
@@ -37,7 +38,11 @@ export type RoundsDeps = Omit<WorkerDeps, 'store' | 'config'> & {
   readonly config: RoundsConfig;
 };
 
-/** A work unit: train `slot` from `base` on `shard` (of `dataset`, or of the meta block's train split) for `steps` micro-steps, and submit the delta to `round`. */
+/**
+ * A work unit: train `slot` from `base` on `shard` (of `dataset`, or of the meta block's train
+ * split) for `steps` micro-steps, on a dataset with `replay`'s share of them on a genesis train
+ * shard, and submit the delta to `round`.
+ */
 export interface WorkUnit {
   readonly round: number;
   readonly meta: Hash;
@@ -46,6 +51,8 @@ export interface WorkUnit {
   readonly base: Hash;
   readonly steps: number;
   readonly shard: Shard & { readonly url: string };
+  /** On a dataset: the genesis train-split shard the unit rehearses and the share of micro-steps on it (DEFAULT_ROUNDS.dataset.replay); null on the meta block's splits. */
+  readonly replay: UnitReplay | null;
 }
 
 /** How a round ended. */
@@ -136,17 +143,19 @@ export class Rounds {
     const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && r.claimed_by === null;
     const held = await store.openUnit(account, target.dataset);
     const round = held === undefined ? undefined : await store.round(held.round);
-    if (held !== undefined && live(round!)) return this.view(round!, held.shard, docs, target);
+    if (held !== undefined && live(round!)) return this.view(round!, held, docs, target);
     const shards = Math.ceil(docs.length / accounts.shardDocs);
     for (;;) {
       const room = (await store.withRoom(meta, target.dataset)).find(live) ?? (await this.openNext(meta, target, version));
       const unit = await store.issue(room.id, account, accounts.now(), (seat) => (room.id * room.seats + seat) % shards);
-      if (unit !== undefined) return this.view(room, unit.shard, docs, target);
+      if (unit !== undefined) return this.view(room, unit, docs, target);
     }
   }
 
-  private view(r: RoundRow, shard: number, docs: readonly TrainDoc[], target: RoundTarget): WorkUnit {
-    return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, shard, this.d.accounts.shardDocs).shard, url: target.shardUrl(shard) } };
+  private async view(r: RoundRow, unit: DeltaRow, docs: readonly TrainDoc[], target: RoundTarget): Promise<WorkUnit> {
+    const { shardDocs } = this.d.accounts;
+    const replay = r.dataset === null ? null : unitReplay(this.d.config.dataset.replay, unit.id, await this.metaSplit.docs(), shardDocs, this.metaSplit.shardUrl);
+    return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, unit.shard, shardDocs).shard, url: target.shardUrl(unit.shard) }, replay };
   }
 
   /** Opens the next round on `target`: on the meta block's splits every expert slot in turn, on a dataset its own experts in turn. */

@@ -1,9 +1,15 @@
+/** What a trainer's micro-steps draw their inputs and next-token targets from. */
+export interface Batches {
+  /** Inputs and targets ([B, T], row-major) of micro-step `step`. */
+  at(step: number): { inputs: number[]; targets: number[] };
+}
+
 /**
  * Training batches from a shard's token stream: B windows of T + 1 tokens per micro-step (inputs
  * and the next-token targets), their starts spread over the stream by a fixed stride so successive
  * micro-steps see different text.
  */
-export class ShardBatches {
+export class ShardBatches implements Batches {
   constructor(
     private readonly stream: Int32Array,
     readonly batch: number,
@@ -12,7 +18,6 @@ export class ShardBatches {
     if (stream.length < seqLen + 2) throw new Error(`the shard has ${stream.length} tokens, too few for sequences of ${seqLen}`);
   }
 
-  /** Inputs and targets ([B, T], row-major) of micro-step `step`. */
   at(step: number): { inputs: number[]; targets: number[] } {
     const { batch: B, seqLen: T, stream } = this;
     const inputs: number[] = [];
@@ -26,4 +31,36 @@ export class ShardBatches {
     }
     return { inputs, targets };
   }
+}
+
+/** Replay micro-steps among the first `n` at replay `fraction`: ⌊n · fraction⌋ (with slack for binary rounding, so 100 × 0.29 counts 29). */
+export const replaySteps = (n: number, fraction: number): number => Math.floor(n * fraction + 1e-9);
+
+/**
+ * A work unit's micro-batches with replay (rehearsal): whole micro-steps of the unit's own shard
+ * interleaved with micro-steps of a replay shard (the genesis train split's, on a round on a new
+ * dataset, so training for the new domain keeps rehearsing the old one). Micro-step `step` is a
+ * replay step when it raises ⌊(step + 1) · fraction⌋, so any first n micro-steps hold exactly
+ * ⌊n · fraction⌋ replay steps, spread evenly (fraction 0.25: steps 3, 7, 11, …). Each source is
+ * read in its own order, as if the other were not there.
+ */
+export class ReplayBatches implements Batches {
+  constructor(
+    private readonly own: Batches,
+    private readonly replay: Batches,
+    readonly fraction: number,
+  ) {
+    if (!(fraction > 0 && fraction < 1)) throw new Error(`a replay fraction is above 0 and below 1, not ${fraction}`);
+  }
+
+  at(step: number): { inputs: number[]; targets: number[] } {
+    const before = replaySteps(step, this.fraction);
+    return replaySteps(step + 1, this.fraction) > before ? this.replay.at(before) : this.own.at(step - before);
+  }
+}
+
+/** A unit's batches: its own shard's stream, with the replay shard's interleaved when the unit carries one. */
+export function unitBatches(own: Int32Array, replay: { stream: Int32Array; fraction: number } | null, batch: number, seqLen: number): Batches {
+  const mine = new ShardBatches(own, batch, seqLen);
+  return replay === null ? mine : new ReplayBatches(mine, new ShardBatches(replay.stream, batch, seqLen), replay.fraction);
 }
