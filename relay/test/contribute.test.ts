@@ -47,7 +47,8 @@ beforeAll(async () => {
   const a = (await (await f.app.request('/v1/assignment', { headers: { cookie: alice.cookie } })).json()) as { slot: string; base: string; shard: { url: string } };
   const base = blockOf(a.base);
   const slot = plan.find((s) => s.name === a.slot)!;
-  tuned = { slot: a.slot, base, baseParams: slotParams(slot, base.payload), params: await train(a.slot, a.shard.url, 20, 5e-3) };
+  // 60 steps at 1e-2: a gain of 0.0006–0.007 nats/token on any 16 hidden windows, well over δ = 1e-4 (20 steps at 5e-3 gained 1.5–2.8e-4 and was refused about one run in six).
+  tuned = { slot: a.slot, base, baseParams: slotParams(slot, base.payload), params: await train(a.slot, a.shard.url, 60, 1e-2) };
 });
 afterAll(() => f.close());
 
@@ -82,8 +83,8 @@ describe('contributions: proof of learning on the hidden split', () => {
 
   it('refuses a delta that makes hidden loss worse, leaving chain and ledger unchanged', async () => {
     const before = await snapshot(f);
-    // The trained step reversed and tripled: worse on any draw of windows, not just on average.
-    const reversed = Object.fromEntries(Object.entries(tuned.params).map(([k, v]) => [k, v.map((x, i) => tuned.baseParams[k]![i]! - 3 * (x - tuned.baseParams[k]![i]!))]));
+    // The trained step reversed: worse on any draw of windows, not just on average.
+    const reversed = Object.fromEntries(Object.entries(tuned.params).map(([k, v]) => [k, v.map((x, i) => tuned.baseParams[k]![i]! - (x - tuned.baseParams[k]![i]!))]));
     const worse = sparsifyDelta(tuned.baseParams, reversed, DENSITY);
     const { res, json } = await contribute(worse);
     expect(res.status).toBe(202);
