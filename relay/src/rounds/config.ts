@@ -58,9 +58,10 @@ export interface RoundsConfig {
  * test, and must keep the genesis domain within 0.01 bits per byte of the genesis model at 99 %
  * (the bench's budget); a tenth of its pool goes to the dataset's uploaders. Its rounds take turns
  * on the 2 experts its text is routed to most (the bench's 2 slots). Its units replay the genesis
- * train split on a quarter of their micro-steps (a pilot at outer lr 1, two rounds: replay 0.25
- * kept 91 % of the mail gain and cost the genesis domain +0.0015 bpb where replay 0 cost +0.0021;
- * 0.5 kept 66 % of the gain; docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
+ * train split on a quarter of their micro-steps: over 20 rounds of the swarm, replay 0.25 gained
+ * −16.2 % on mail at +0.0060 bpb on genesis with 83 % of rounds accepted (no replay: 68 %); 0.5
+ * was accepted every round but its own-shard screen dropped 29 % of honest deltas (0.25: 17 %)
+ * (docs/BENCHMARKS.md, "Swarm with genesis replay in work units").
  */
 export const DEFAULT_ROUNDS: RoundsConfig = {
   steps: 16,
