@@ -29,7 +29,7 @@ export interface BatchOptions extends Omit<GenerateOptions, 'stopTokens'> {
  * one readback of their tokens. Prompts are loaded one by one (each a prompt pass), then every
  * step feeds each sequence's last sampled token. Each sequence routes as its prompt's prefill
  * left it, within its own allowed experts per layer (its expert budget, or all of them), in the
- * same routing dispatch as the others (routeKernel's RowMasks).
+ * same routing dispatch as the others (routeKernel's row masks).
  */
 export class BatchDecoder {
   private readonly readback: Readback;

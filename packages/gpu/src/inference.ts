@@ -322,7 +322,7 @@ export class Inference {
   }
 
   /**
-   * Writes into row `row` of a batch's `masks` (RowMasks) the experts this session's decode steps
+   * Writes into row `row` of a batch's `masks` (routeKernel's row masks) the experts this session's decode steps
    * route within: each layer's allowed flags, as its prefill chose or set them, or every expert
    * under dynamic routing.
    */
@@ -399,7 +399,7 @@ export class Inference {
  * The kernels of an inference pass whose dense products and experts are cut as `shape`, with the
  * embedding, attention projections and KV cache stored as `s`; `batched`: row r is one token of
  * sequence r at its own position, with its own KV cache of contextLength rows and its own allowed
- * experts per layer (RowMasks), and every row gets logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
+ * experts per layer (routeKernel's row masks), and every row gets logits (the batched decode pass); `attentionRows` > 1: the prompt pass's attention with that
  * many query rows per workgroup (promptAttentionKernel).
  */
 function passSpecs(cfg: ModelConfig, route: RouteLayout, shape: PromptShape, s: Storage, batched: boolean, attentionRows: number) {
@@ -420,7 +420,7 @@ function passSpecs(cfg: ModelConfig, route: RouteLayout, shape: PromptShape, s: 
     logits: batched ? lin(d, cfg.vocabSize) : lin(d, cfg.vocabSize, { rows: 'last', tm: 1 }),
     rope: ropeKernel(cfg.nHeads, headDim(cfg), 1, s, cacheRows),
     attention: attentionRows > 1 ? promptAttentionKernel(heads, s, attentionRows) : attentionKernel(heads, false, s, cacheRows),
-    route: routeKernel(route, batched ? { layers: cfg.nLayers } : null),
+    route: routeKernel(route, batched ? cfg.nLayers : null),
     up: expertUpKernel(expert, false),
     down: expertDownKernel(expert),
     combine: combineKernel(route, d),
@@ -451,7 +451,7 @@ export type DecodePass = 'fused' | 'per-operation';
 
 const alignTo = (bytes: number, alignment: number): number => Math.ceil(bytes / alignment) * alignment;
 
-/** What a recorded pass reads and writes besides activations and weights (PassIO.positions and masks: the batched pass's, masks as RowMasks). */
+/** What a recorded pass reads and writes besides activations and weights (PassIO.positions and masks: the batched pass's, masks as routeKernel's row masks). */
 interface PassIO {
   readonly caches: readonly KvCache[];
   readonly logits: GPUBuffer;

@@ -11,14 +11,6 @@ export function missingExpert(status: number, experts: number): MissingExpertErr
   return status === NO_MISSING_EXPERT ? null : new MissingExpertError(Math.floor(status / experts), status % experts);
 }
 
-/**
- * Per-row allowed-expert flags of a batch: one u32 per (row, layer, expert), row-major, 1 = the
- * row may route to the expert in that layer.
- */
-export interface RowMasks {
-  readonly layers: number;
-}
-
 /** Per-layer routing statistics: E load fractions, E mean probabilities, the aux loss. */
 export const statsStride = (experts: number): number => 2 * experts + 1;
 
@@ -52,17 +44,18 @@ export function routerSoftmaxWgsl(logit: (e: string) => string, store: (e: strin
  *    trained, which has its own f32 copy) sets status to min(layer · E + expert), which the
  *    engine reports as MissingExpertError.
  * `table` holds per expert its pool slot (−1 = not loaded), then its allowed flag.
- * With `rowMasks` (the batched decode pass: row t is sequence t), step 3 also keeps to row t's own
- * allowed flags in layer l, `masks[(t · layers + l) · E + e]` (RowMasks), so every sequence of a
- * batch routes within its own expert budget in the same dispatch.
+ * With `maskLayers` (the batched decode pass: row t is sequence t), step 3 also keeps to row t's own
+ * allowed flags in layer l, `masks[(t · maskLayers + l) · E + e]` (the row masks: one u32 per
+ * (row, layer, expert), row-major, 1 = the row may route to the expert in that layer), so every
+ * sequence of a batch routes within its own expert budget in the same dispatch.
  */
-export function routeKernel(route: RouteLayout, rowMasks: RowMasks | null = null): KernelSpec {
+export function routeKernel(route: RouteLayout, maskLayers: number | null = null): KernelSpec {
   const E = route.experts;
   const S = statsStride(E);
-  const usable = rowMasks ? `allowed[e] != 0u && masks[(t * ${rowMasks.layers}u + layer.layer) * N_EXPERTS + e] != 0u` : 'allowed[e] != 0u';
+  const usable = maskLayers !== null ? `allowed[e] != 0u && masks[(t * ${maskLayers}u + layer.layer) * N_EXPERTS + e] != 0u` : 'allowed[e] != 0u';
   return kernelSpec(
-    `route E${E}${grownTag(route)} K${route.topK} R${route.tileRows} rows${route.maxRows}${rowMasks ? ` masks L${rowMasks.layers}` : ''}`,
-    [STEP, LAYER, read('logits'), readWrite('probs'), readWrite('gates'), routeBinding(route, true), readWrite('table', 'array<i32>'), readWrite('stats'), readWrite('status', 'atomic<u32>'), rowMasks !== null && read('masks', 'array<u32>')],
+    `route E${E}${grownTag(route)} K${route.topK} R${route.tileRows} rows${route.maxRows}${maskLayers !== null ? ` masks L${maskLayers}` : ''}`,
+    [STEP, LAYER, read('logits'), readWrite('probs'), readWrite('gates'), routeBinding(route, true), readWrite('table', 'array<i32>'), readWrite('stats'), readWrite('status', 'atomic<u32>'), maskLayers !== null && read('masks', 'array<u32>')],
     /* wgsl */ `
 var<workgroup> totals: array<f32, ${E}>;
 var<workgroup> allowed: array<u32, ${E}>;
