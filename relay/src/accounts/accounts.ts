@@ -55,8 +55,6 @@ export interface Accounts {
   readonly assigner: Assigner;
   /** Submissions per account (contributions, usage reports): shared by replicas on PostgreSQL. */
   readonly limiter: KeyLimiter;
-  /** True when accounts live on a PostgreSQL database shared with other replicas, whose `blyan worker` processes judge. */
-  readonly replicated: boolean;
   /** Datasets: uploads, their gates and reviews (chain D); on PostgreSQL when replicated. */
   readonly data: DataHub;
   /** Usage reports and the usage pool; on PostgreSQL when replicated; settled at most once per period by this process. */
@@ -150,7 +148,6 @@ export function openAccounts(
       shared === undefined
         ? new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, config.now)
         : new PgKeyLimiter(shared, config.rateLimit.max, config.rateLimit.windowMs, 'account'),
-    replicated: shared !== undefined,
     data,
     usage: new SettleOncePerPeriod(shared === undefined ? new SqliteUsage(db, journal) : new PgUsage(shared)),
 

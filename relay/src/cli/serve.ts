@@ -13,7 +13,7 @@ import { corpusDocs } from '../corpus.ts';
 import { DEFAULT_ORIGIN, type Relay, openRelay } from '../relay.ts';
 import { errorBody } from '../server/api-error.ts';
 import { relayListener } from '../server/app.ts';
-import { indexPath } from '../store/open.ts';
+import { type Backends, indexPath } from '../store/open.ts';
 import { type Log, STORE_OPTION, UsageError, backendsFrom, intOption, natsOption, parse } from './args.ts';
 import { replayFractionError } from '../rounds/replay.ts';
 import { type FoundingKeys, foundNetwork, foundingKeys, importGenesis } from './seed.ts';
@@ -138,13 +138,13 @@ function hostUrl(host: string, port: number): string {
 }
 
 /**
- * What becomes of contributions sent here: a replica sharing a database only queues them for the
- * `blyan worker` processes holding the key the meta head names (its own key, if any, judges
- * nothing); an embedded relay judges them itself while the meta head names its key, else it is a mirror.
+ * What becomes of contributions sent here: a replica sharing a database (`backends.database`) only
+ * queues them for the `blyan worker` processes holding the key the meta head names (its own key, if
+ * any, judges nothing); an embedded relay judges them itself while the meta head names its key, else it is a mirror.
  */
-async function whoJudges(relay: Relay, key: string | null): Promise<string> {
+async function whoJudges(relay: Relay, key: string | null, backends: Backends): Promise<string> {
   const head = await relay.index.metaHead();
-  if (relay.accounts.replicated) return `queuing contributions for the blyan worker processes that judge as evaluator ${await relay.accounts.judging.evaluator(head)}`;
+  if (backends.database !== undefined) return `queuing contributions for the blyan worker processes that judge as evaluator ${await relay.accounts.judging.evaluator(head)}`;
   if ((await namedEvaluator(relay.index, relay.verdictSigner, head)) !== null) return `judging contributions as evaluator ${key}`;
   return `not judging contributions: ${key === null ? 'no evaluator key' : `the meta head does not name ${key} as an evaluator`} (a mirror: contributions answer 503 no_evaluator)`;
 }
@@ -199,7 +199,7 @@ export async function serve(args: string[], log: Log): Promise<Running> {
     if (total === 0) await seed(relay, dir, values.checkpoint, founding, values.f32 ?? false, genesisDir, log);
     else if (values.checkpoint !== undefined) log(`store already holds ${total} blocks; --checkpoint ignored`);
     await checkMetaHead(relay, dir);
-    log(await whoJudges(relay, evaluator?.address ?? null));
+    log(await whoJudges(relay, evaluator?.address ?? null, backends));
   } catch (e) {
     await relay?.close();
     await closeServer(listening.server);
