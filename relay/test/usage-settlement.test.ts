@@ -61,6 +61,19 @@ describe('usage settlement: at most once per period in a process', () => {
     expect(inner.settlements()).toBe(3);
   });
 
+  it('concurrent callers of one settlement: only the caller that ran it reports the payment, so their lists together name it once', async () => {
+    const inner = counted(new SqliteUsage(db, journal));
+    const usage = new SettleOncePerPeriod(inner.store);
+    const t0 = 20 * POOL.periodMs;
+    const before = await journal.balance(userAccount(AUTHOR));
+    await usage.record({ id: 'r20', account: READER, at: t0, tokens: 5, lines: [{ slot: 'layer0.expert0', block: BLOCK, tokens: 5, author: AUTHOR, counts: true }] }, 20);
+    await usage.settle(POOL, t0);
+    const lists = await Promise.all(Array.from({ length: 5 }, () => usage.settle(POOL, t0 + POOL.periodMs)));
+    expect(lists.flat()).toEqual([{ period: 20, paid: POOL.units }]);
+    expect(inner.settlements()).toBe(2);
+    expect(await journal.balance(userAccount(AUTHOR))).toBe(before + POOL.units);
+  });
+
   it('settles again after a failed settlement', async () => {
     let fail = true;
     const inner = counted({

@@ -23,11 +23,12 @@ export class SettleOncePerPeriod implements UsageStore {
     return this.store.record(r, period);
   }
 
+  /** What this call paid, as the store's settle: a call that waits on another's settlement gets [] for it, so concurrent callers' lists never repeat a payment. */
   async settle(pool: PoolConfig, now: number): Promise<Paid> {
     const paid: Paid = [];
     while (periodOf(now, pool) > this.settledBefore) {
-      this.running ??= this.settleNow(pool, now);
-      paid.push(...(await this.running));
+      if (this.running !== null) await this.running;
+      else paid.push(...(await (this.running = this.settleNow(pool, now))));
     }
     return paid;
   }

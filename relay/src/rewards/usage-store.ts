@@ -37,6 +37,7 @@ export interface UsageStore {
    * Pays out every period before `now`'s that has counted use and is not yet settled: one journal
    * entry per period, the rewards account paying at most `pool.units`, each author credited for
    * the (account, block) pairs counted on its blocks. A settled period is never paid again.
+   * Returns what this call paid: concurrent callers' lists together name each paid period once.
    */
   settle(pool: PoolConfig, now: number): Promise<{ period: number; paid: number }[]>;
 }
