@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Hash } from '@blyan/block';
-import { type Vote, joinDocuments, signVote } from '@blyan/data';
+import { MAX_BLOCK_TEXT, type Vote, joinDocuments, signVote } from '@blyan/data';
 import type { Hono } from 'hono';
 import pg from 'pg';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../src/data/config.ts';
+import { appendUpload } from '../src/data/append.ts';
+import { castVote } from '../src/data/review.ts';
+import { uploadsAt } from '../src/rounds/target.ts';
 import type { UploadView } from '@blyan/data';
 import { expect } from 'vitest';
 import { type AccountsFixture, type LoggedIn, accountsFixture, clock, login } from './accounts-helpers.ts';
@@ -67,6 +70,30 @@ export async function acceptedDataset(f: AccountsFixture, uploader: LoggedIn, do
   for (const doc of await sampled(f, up.id)) for (const r of reviewers) expect((await postVote(f.app, r, await vote(r, up.id, doc, true))).status).toBe(201);
   await f.relay.accounts.data.worker.drain();
   expect((await f.relay.accounts.data.store.get(up.id))!.status).toBe('accepted');
+}
+
+/**
+ * Uploads `docs` as dataset `name`, has its review sample kept and its blocks appended to chain D,
+ * and leaves it there, not yet marked accepted: the votes cast as the /votes route casts them but
+ * without waking the data worker, then the worker's first step (appendUpload) and not its second.
+ * That is the state a worker is in between the two, or leaves when it stops there until a worker
+ * takes the upload again (DataWorker.take). Returns the upload's id.
+ */
+export async function appendedUpload(f: AccountsFixture, uploader: LoggedIn, docs: readonly string[], name = 'tales'): Promise<number> {
+  const { data } = f.relay.accounts;
+  const up = await uploadScored(f, uploader, docs, name);
+  const reviewers = [await login(f.app), await login(f.app), await login(f.app)];
+  for (const doc of await sampled(f, up.id)) for (const r of reviewers) expect(await castVote(data.review, r.account, await vote(r, up.id, doc, true))).toMatchObject({ ok: true });
+  const u = (await data.store.get(up.id))!;
+  expect(u.status).toBe('appending');
+  await appendUpload({ index: f.relay.index, ledger: f.relay.ledger, store: data.store, signer: f.relay.verdictSigner! }, u, u.created_at, MAX_BLOCK_TEXT);
+  return up.id;
+}
+
+/** The uploads of dataset `name` at its head under the fixture's meta block (uploadsAt): what rounds on it read from the store. */
+export async function datasetUploads(f: AccountsFixture, name: string): Promise<number[]> {
+  const { index } = f.relay;
+  return uploadsAt(index, (await index.datasetHeads((await index.versionOf(f.meta))!))[name] ?? null);
 }
 
 /** Runs counting queries (`SELECT COUNT(*) AS n …`) on the fixture's accounts database: accounts.sqlite, or PostgreSQL. */

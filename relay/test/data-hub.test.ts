@@ -3,7 +3,7 @@ import { decodeDatasetPayload } from '@blyan/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHidden } from '../src/data/hidden.ts';
 import { type AccountsFixture, type LoggedIn, login, newAccount } from './accounts-helpers.ts';
-import { dataFixture, postVote, prose, sampled, uploadScored, vote } from './data-helpers.ts';
+import { dataFixture, datasetUploads, postVote, prose, sampled, uploadScored, vote } from './data-helpers.ts';
 import { submit } from './helpers.ts';
 
 let f: AccountsFixture;
@@ -53,9 +53,10 @@ describe('the data hub end to end', () => {
 
   it('the held-out part is chosen by the keyed hash, never in a payload nor served, and handed to evaluation alone', async () => {
     const store = f.relay.accounts.data.store;
-    const hidden = await store.heldOutDocs('tales');
+    const uploads = await datasetUploads(f, 'tales');
+    const hidden = await store.heldOutDocs('tales', uploads);
     expect(hidden.length).toBeGreaterThan(0);
-    const training = await store.trainingDocs('tales', ['gold', 'silver', 'experimental']);
+    const training = await store.trainingDocs('tales', uploads, ['gold', 'silver', 'experimental']);
     expect(hidden.length + training.length).toBe(40);
     for (const d of hidden) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(true);
     for (const d of training) expect(isHidden(f.relay.accounts.data.secret, d.sha256, 0.25)).toBe(false);

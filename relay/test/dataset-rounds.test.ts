@@ -12,7 +12,7 @@ import { DEFAULT_ROUNDS, type RoundsConfig } from '../src/rounds/config.ts';
 import type { WorkUnit } from '../src/rounds/rounds.ts';
 import type { RoundTarget } from '../src/rounds/target.ts';
 import { type AccountsFixture, type LoggedIn, accountsFixture, fixedEvalSecret, login } from './accounts-helpers.ts';
-import { acceptedDataset, prose, testDataConfig } from './data-helpers.ts';
+import { acceptedDataset, appendedUpload, datasetUploads, prose, testDataConfig } from './data-helpers.ts';
 import { TINY } from './helpers.ts';
 import { trainExpert } from './train-expert.ts';
 
@@ -76,6 +76,8 @@ function tune(unit: WorkUnit, texts: readonly string[], lr: number, steps = unit
   return trainExpert(TINY, model(unit).params, plan.find((s) => s.name === unit.slot)!, evalStream(tokenizer, texts), { steps, B: 8, lr, stride: 7919, threads: 1 });
 }
 
+/** SHA-256 of the shard the relay serves at a unit's shard URL. */
+const servedHash = async (unit: WorkUnit) => createHash('sha256').update(new Uint8Array(await (await f.app.request(unit.shard.url)).arrayBuffer())).digest('hex');
 const shardTexts = async (unit: WorkUnit) => ((await (await f.app.request(unit.shard.url)).json()) as { docs: { text: string }[] }).docs.map((d) => d.text);
 
 /** A contributor's delta: the unit's expert trained on the dataset shard it was handed, top-10 % int8. */
@@ -139,9 +141,10 @@ describe('rounds on a chain-D dataset', () => {
     await accepted(DOCS);
     const team = await contributors();
     const round = team[0]!.unit.round;
-    const hidden = new Set((await f.relay.accounts.data.store.heldOutDocs('tales')).map((d) => d.sha256));
+    const hidden = new Set((await f.relay.accounts.data.store.heldOutDocs('tales', await datasetUploads(f, 'tales'))).map((d) => d.sha256));
+    const head = await (await target()).version(f.meta);
     for (const c of team) {
-      expect(c.unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${c.unit.shard.index}` } });
+      expect(c.unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/versions/${head}/shards/${c.unit.shard.index}` } });
       const res = await f.app.request(c.unit.shard.url);
       const body = new Uint8Array(await res.arrayBuffer());
       expect(createHash('sha256').update(body).digest('hex')).toBe(c.unit.shard.sha256);
@@ -199,7 +202,7 @@ describe('rounds on a chain-D dataset', () => {
       .filter((t) => !isHidden(f.relay.accounts.data.secret, createHash('sha256').update(t).digest('hex') as Hash, 0.25))
       .slice(0, 12);
     await accepted(open, 'open-book');
-    expect(await f.relay.accounts.data.store.heldOutDocs('open-book')).toEqual([]);
+    expect(await f.relay.accounts.data.store.heldOutDocs('open-book', await datasetUploads(f, 'open-book'))).toEqual([]);
     const res = await ask('open-book');
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ error: { code: 'dataset_unjudgeable' } });
@@ -211,9 +214,31 @@ describe('rounds on a chain-D dataset', () => {
     const [c] = await contributors();
     expect((await post(c!.unit.round, await trained(c!.unit), c!.who.cookie)).status).toBe(202);
     await accepted(Array.from({ length: 8 }, (_, i) => prose(700 + i, 8)));
+    // The unit's shard is still the one it named: shards are served at the version the round opened on.
+    expect(await servedHash(c!.unit)).toBe(c!.unit.shard.sha256);
     expect(await rounds().close(c!.unit.round)).toMatchObject({ accepted: false, reason: expect.stringMatching(/^stale_dataset/) });
     expect(await credited(c!.who.account)).toBe(0);
     expect((await rounds().unit(c!.who.account, await target())).round).not.toBe(c!.unit.round);
+  });
+
+  it('keeps a round on the documents of the version it opened on while the store takes up an upload under the same head: every unit of it names and is served shards of one list', async () => {
+    await accepted(DOCS);
+    // The second upload's blocks are the dataset's head; the store marks it accepted only later.
+    const later = await appendedUpload(f, uploader, Array.from({ length: 40 }, (_, i) => prose(700 + i, 8)));
+    const { store, worker } = f.relay.accounts.data;
+    const head = await (await target()).version(f.meta);
+    const ask = async () => {
+      const who = await login(f.app);
+      return (await (await f.app.request('/v1/rounds/unit?dataset=tales', { headers: { cookie: who.cookie } })).json()) as WorkUnit;
+    };
+    const first = await ask();
+    expect(await worker.take(later)).toBe(later);
+    expect((await store.get(later))!.status).toBe('accepted');
+    expect(await (await target()).version(f.meta)).toBe(head);
+    const second = await ask();
+    expect(second.round).toBe(first.round);
+    expect(second.shard.of).toBe(first.shard.of);
+    for (const u of [first, second]) expect(await servedHash(u)).toBe(u.shard.sha256);
   });
 });
 

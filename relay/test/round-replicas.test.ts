@@ -153,7 +153,7 @@ it('hands out units of a round on a chain-D dataset from both replicas and serve
   await acceptedDataset(f, uploader, Array.from({ length: 40 }, (_, i) => prose(500 + i, 8)));
   // Each unit's shard is fetched from the other replica (the one its delta goes to), with the bytes the unit names.
   const { round: id } = await fill('?dataset=tales', async (unit, other) => {
-    expect(unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: `/v1/datasets/tales/shards/${unit.shard.index}` } });
+    expect(unit).toMatchObject({ dataset: 'tales', shard: { split: 'public', url: expect.stringMatching(new RegExp(`^/v1/datasets/tales/versions/[0-9a-f]{64}/shards/${unit.shard.index}$`)) } });
     const body = new Uint8Array(await (await other.request(unit.shard.url)).arrayBuffer());
     expect(createHash('sha256').update(body).digest('hex')).toBe(unit.shard.sha256);
     return shardDelta(f.relay, unit, (JSON.parse(new TextDecoder().decode(body)) as { docs: { text: string }[] }).docs.map((d) => d.text));

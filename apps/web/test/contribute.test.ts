@@ -202,7 +202,7 @@ describe('a work unit of a round on a dataset: the worker replays a genesis trai
       const unit = posts.flatMap((m) => (m.type === 'unit' ? [m.unit] : [])).at(-1)!;
       expect(unit).toMatchObject({ dataset: 'tales', steps: 8 });
       expect(['accepted', 'rejected']).toContain(unit.state);
-      expect(paths).toContain(`/v1/datasets/tales/shards/${unit.shard.index}`);
+      expect(paths).toContainEqual(expect.stringMatching(new RegExp(`^/v1/datasets/tales/versions/[0-9a-f]{64}/shards/${unit.shard.index}$`)));
       expect(paths.filter((p) => /^\/v1\/shards\/\d+$/.test(p))).toHaveLength(1);
       const share = Math.round(DEFAULT_ROUNDS.dataset.replay * 100);
       expect(posts).toContainEqual({ type: 'status', text: expect.stringMatching(new RegExp(` of tales and train shard \\d+ of \\d+ to rehearse \\(${share} % of micro-steps\\)$`)) });

@@ -16,6 +16,8 @@ const UPLOAD_COLUMNS = 'id, name, account, source, licence, status, detail, raw_
 const DOC_COLUMNS = 'u.position, u.sha256, u.hidden, u.tier, u.bpb, u.overlap, u.sampled, u.settled, d.bytes';
 /** A served (not held-out) training document of dataset $1 whose tier is in the array $2. */
 const CORPUS_WHERE = "u.name = $1 AND u.status = 'accepted' AND NOT d.hidden AND (d.settled IS NULL OR d.settled = 'keep') AND d.tier = ANY($2)";
+/** The documents of dataset $1's uploads $2 (the dataset at one version), reviewers' drops left out. */
+const VERSION_WHERE = "u.name = $1 AND d.upload = ANY($2::bigint[]) AND (d.settled IS NULL OR d.settled = 'keep')";
 const CORPUS_FROM = 'data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)';
 
 const upload = (r: UploadRow): Upload => ({ ...r, verdicts: JSON.parse(r.verdicts) as StoredVerdict[], blocks: JSON.parse(r.blocks) as Hash[] });
@@ -135,8 +137,8 @@ export class PgDataStore implements DataHubStore {
     });
   }
 
-  async trainingDocs(name: string, tiers: readonly Tier[] = ['gold']): Promise<CorpusDoc[]> {
-    return this.rows<CorpusDoc>(`SELECT d.sha256, t.text, d.tier, d.bpb FROM ${CORPUS_FROM} WHERE ${CORPUS_WHERE} ORDER BY ${CORPUS_ORDER}`, [name, tiers]);
+  async trainingDocs(name: string, uploads: readonly number[], tiers: readonly Tier[] = ['gold']): Promise<CorpusDoc[]> {
+    return this.rows<CorpusDoc>(`SELECT d.sha256, t.text, d.tier, d.bpb FROM ${CORPUS_FROM} WHERE ${VERSION_WHERE} AND NOT d.hidden AND d.tier = ANY($3) ORDER BY ${CORPUS_ORDER}`, [name, uploads, tiers]);
   }
 
   async trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): Promise<{ total: number; documents: CorpusDoc[] }> {
@@ -150,11 +152,8 @@ export class PgDataStore implements DataHubStore {
     return { total: count!.n, documents };
   }
 
-  async heldOutDocs(name: string): Promise<CorpusDoc[]> {
-    return this.rows<CorpusDoc>(
-      `SELECT d.sha256, t.text, d.tier, d.bpb FROM ${CORPUS_FROM} WHERE u.name = $1 AND u.status = 'accepted' AND d.hidden AND (d.settled IS NULL OR d.settled = 'keep') ORDER BY ${CORPUS_ORDER}`,
-      [name],
-    );
+  async heldOutDocs(name: string, uploads: readonly number[]): Promise<CorpusDoc[]> {
+    return this.rows<CorpusDoc>(`SELECT d.sha256, t.text, d.tier, d.bpb FROM ${CORPUS_FROM} WHERE ${VERSION_WHERE} AND d.hidden ORDER BY ${CORPUS_ORDER}`, [name, uploads]);
   }
 
   async reviewable(account: Address): Promise<{ upload: number; sha256: Hash; name: string } | undefined> {

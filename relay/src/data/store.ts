@@ -88,12 +88,17 @@ export interface DataHubStore {
   setBlocks(id: number, blocks: readonly Hash[]): Awaitable<void>;
   /** Files every document's L1 figures, marks the review sample and moves a `scoring` upload to review, in one transaction; false if it was no longer being scored. */
   fileScores(id: number, scores: readonly { position: number; tier: Tier; bpb: number; overlap: number }[], sample: readonly number[]): Awaitable<boolean>;
-  /** Training's view of dataset `name`: the public documents of its accepted uploads in `tiers`, gold first, then by upload and position; reviewers' drops left out. */
-  trainingDocs(name: string, tiers?: readonly Tier[]): Awaitable<CorpusDoc[]>;
+  /**
+   * Training's view of dataset `name` at one version: the public documents of its `uploads` (those
+   * chain D holds up to the version's head: uploadsAt) in `tiers`, gold first, then by upload and
+   * position; reviewers' drops left out. An upload's documents and their review are fixed before
+   * its first block is appended, so the same uploads give the same documents.
+   */
+  trainingDocs(name: string, uploads: readonly number[], tiers?: readonly Tier[]): Awaitable<CorpusDoc[]>;
   /** One page of trainingDocs(name, tiers), with the list's length: the database counts and slices. */
   trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): Awaitable<{ total: number; documents: CorpusDoc[] }>;
-  /** Evaluation's view of dataset `name`: its held-out documents (every tier), which no route ever serves. */
-  heldOutDocs(name: string): Awaitable<CorpusDoc[]>;
+  /** Evaluation's view of dataset `name` at one version: the held-out documents (every tier) of its `uploads`, as trainingDocs; no route ever serves them. */
+  heldOutDocs(name: string, uploads: readonly number[]): Awaitable<CorpusDoc[]>;
   /** A random sampled, unsettled document of someone else's upload under review that `account` has not voted on. */
   reviewable(account: Address): Awaitable<{ upload: number; sha256: Hash; name: string } | undefined>;
   votesOf(upload: number): Awaitable<number>;
@@ -180,9 +185,9 @@ export class DataStore implements DataHubStore {
       file: db.prepare('UPDATE data_upload_docs SET tier = ?, bpb = ?, overlap = ? WHERE upload = ? AND position = ?'),
       sample: db.prepare('UPDATE data_upload_docs SET sampled = 1 WHERE upload = ? AND position = ?'),
       settle: db.prepare('UPDATE data_upload_docs SET settled = ? WHERE upload = ? AND sha256 = ?'),
-      corpus: db.prepare<[string, number], CorpusDoc & { upload: number }>(
-        `SELECT d.sha256, t.text, d.tier, d.bpb, d.upload FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)
-         WHERE u.name = ? AND u.status = 'accepted' AND d.hidden = ? AND (d.settled IS NULL OR d.settled = 'keep')
+      corpus: db.prepare<[string, string, number], CorpusDoc>(
+        `SELECT d.sha256, t.text, d.tier, d.bpb FROM data_upload_docs d JOIN data_uploads u ON u.id = d.upload JOIN data_documents t USING (sha256)
+         WHERE u.name = ? AND d.upload IN (SELECT value FROM json_each(?)) AND d.hidden = ? AND (d.settled IS NULL OR d.settled = 'keep')
          ORDER BY ${CORPUS_ORDER}`,
       ),
       corpusPage: db.prepare<[string, string, number, number], CorpusDoc>(
@@ -303,8 +308,8 @@ export class DataStore implements DataHubStore {
     })();
   }
 
-  trainingDocs(name: string, tiers: readonly Tier[] = ['gold']): CorpusDoc[] {
-    return this.s.corpus.all(name, 0).filter((d) => tiers.includes(d.tier)).map(({ sha256, text, tier, bpb }) => ({ sha256, text, tier, bpb }));
+  trainingDocs(name: string, uploads: readonly number[], tiers: readonly Tier[] = ['gold']): CorpusDoc[] {
+    return this.s.corpus.all(name, JSON.stringify(uploads), 0).filter((d) => tiers.includes(d.tier));
   }
 
   trainingPage(name: string, tiers: readonly Tier[], offset: number, limit: number): { total: number; documents: CorpusDoc[] } {
@@ -312,8 +317,8 @@ export class DataStore implements DataHubStore {
     return { total: this.s.corpusCount.get(name, t)!.n, documents: this.s.corpusPage.all(name, t, limit, offset) };
   }
 
-  heldOutDocs(name: string): CorpusDoc[] {
-    return this.s.corpus.all(name, 1).map(({ sha256, text, tier, bpb }) => ({ sha256, text, tier, bpb }));
+  heldOutDocs(name: string, uploads: readonly number[]): CorpusDoc[] {
+    return this.s.corpus.all(name, JSON.stringify(uploads), 1);
   }
 
   seen(nonce: string, sig: string): boolean {

@@ -121,10 +121,10 @@ export class Rounds {
     const target = this.targetOf(name);
     const version = await target.version(meta);
     if (version === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
-    if ((await target.docs()).length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
+    if ((await target.docs(version)).length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
     const checked = `${meta}:${version}`;
     if (this.heldOutChecked.get(name) !== checked) {
-      const held = (await heldOutStream(data, name, await evaluator.context(meta))).stream.length;
+      const held = (await heldOutStream({ index, data }, name, version, await evaluator.context(meta))).stream.length;
       if (held < config.dataset.minHiddenTokens) {
         return refuse(422, 'dataset_unjudgeable', `the held-out part of ${name} is ${held} tokens; a round needs at least ${config.dataset.minHiddenTokens} to judge on`);
       }
@@ -138,8 +138,8 @@ export class Rounds {
     const { index, store, accounts } = this.d;
     const meta = await index.metaHead();
     if (meta === null) throw new Error('the relay holds no model');
-    const docs = await target.docs();
     const version = await target.version(meta);
+    const docs = await target.docs(version);
     const live = (r: RoundRow) => r.meta === meta && r.dataset_head === version && r.claimed_by === null;
     const held = await store.openUnit(account, target.dataset);
     const round = held === undefined ? undefined : await store.round(held.round);
@@ -154,8 +154,8 @@ export class Rounds {
 
   private async view(r: RoundRow, unit: DeltaRow, docs: readonly TrainDoc[], target: RoundTarget): Promise<WorkUnit> {
     const { shardDocs } = this.d.accounts;
-    const replay = r.dataset === null ? null : unitReplay(this.d.config.dataset.replay, unit.id, await this.metaSplit.docs(), shardDocs, this.metaSplit.shardUrl);
-    return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, unit.shard, shardDocs).shard, url: target.shardUrl(unit.shard) }, replay };
+    const replay = r.dataset === null ? null : unitReplay(this.d.config.dataset.replay, unit.id, await this.metaSplit.docs(null), shardDocs, (index) => this.metaSplit.shardUrl(index, null));
+    return { round: r.id, meta: r.meta, dataset: r.dataset, slot: r.slot, base: r.base, steps: r.steps, shard: { ...shardBody(docs, unit.shard, shardDocs).shard, url: target.shardUrl(unit.shard, r.dataset_head) }, replay };
   }
 
   /** Opens the next round on `target`: on the meta block's splits every expert slot in turn, on a dataset its own experts in turn. */
@@ -174,7 +174,7 @@ export class Rounds {
     const key = `${ctx.meta}:${version}`;
     const known = this.experts.get(target.dataset!);
     if (known?.key === key) return known.slots;
-    const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await target.docs()).map((d) => d.text));
+    const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await target.docs(version)).map((d) => d.text));
     const slots = datasetSlots(await this.d.evaluator.assemble(ctx, heads), ctx.payload.config, stream, this.d.config.dataset.experts, ROUTING_WINDOWS);
     this.experts.set(target.dataset!, { key, slots });
     return slots;
@@ -327,7 +327,7 @@ export class Rounds {
     const baseSlot = slotParams(slot, await objects.read(baseHeader.payload_hash));
     const dense = (bytes: Uint8Array) => applyDelta(Object.fromEntries(Object.entries(baseSlot).map(([n, t]) => [n, new Float32Array(t.length)])), decodeDelta(bytes));
     const tokenizer = Tokenizer.fromJSON(ctx.payload.tokenizer);
-    const docs = await target.docs();
+    const docs = await target.docs(version);
     const submissions: Submission[] = [];
     for (const row of rows) {
       const from = row.shard * accounts.shardDocs;
@@ -346,7 +346,7 @@ export class Rounds {
       agg.screened.map((s, i) => ({ id: rows[i]!.id, status: s.status, copyOf: s.status === 'copy' ? Number(s.copyOf) : null, before: mean(submissions[i]!.before), after: mean(submissions[i]!.after), credit: credits.get(s.id) ?? 0 }));
     if (agg.outer === null) return this.reject(id, 'all_dropped: no delta lowered the loss on its own shard', outcome(new Map()));
     const payload = encodeSlotPayload(slot, combine([baseSlot, agg.outer.step], [1, 1]), ctx.payload.quantization.experts);
-    const judged = await target.judge(ctx, params, { ...params, ...slotParams(slot, payload) }, r.seed);
+    const judged = await target.judge(ctx, params, { ...params, ...slotParams(slot, payload) }, r.seed, version);
     const { test, genesis } = judged;
     const block = await buildBlock(
       { type: 'expert', index: baseHeader.index + 1, name: r.slot, depends_on: [r.meta, r.base], prev: r.base, payload, meta: { encoding: 'tensors-v1', round: id }, created_at: accounts.now() },
@@ -371,7 +371,7 @@ export class Rounds {
       signer,
     );
     const pool = Math.max(1, Math.round(test.mean * accounts.creditPerNat));
-    const sources = await target.sources();
+    const sources = await target.sources(version);
     const [contributorPool, uploaderPool] = sources.length === 0 ? [pool, 0] : splitCredit(pool, [1 - config.dataset.uploaderShare, config.dataset.uploaderShare]);
     const credits = new Map(roundCredit(agg.screened, contributorPool!).map((c) => [c.id, c.credit]));
     const uploaders: SourceCredit[] = splitCredit(uploaderPool!, sources.map((s) => s.weight))

@@ -1,3 +1,4 @@
+import { isHash } from '@blyan/block';
 import { parseVerdict } from '@blyan/chain';
 import { Hono } from 'hono';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -50,7 +51,8 @@ const DATASET_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
  * Rounds per slot: GET /rounds/unit hands the signed-in account its work unit (?dataset=NAME: in a
- * round on that chain-D dataset; GET /datasets/:name/shards/:i serves its shards); POST
+ * round on that chain-D dataset; GET /datasets/:name/versions/:head/shards/:i serves its shards at
+ * a version, immutable); POST
  * /rounds/:id/deltas takes its blyan-delta-v1 body; GET /rounds/:id shows the round. Full rounds
  * and rounds past their time are judged in the background (on the embedded relay, looked for
  * whenever a unit is asked for or a delta arrives; on replicas, by `blyan worker` processes).
@@ -74,17 +76,19 @@ export function roundRoutes(accounts: Accounts, index: IndexStore): Hono {
     return c.json({ ...unit, shard: { ...unit.shard, split: name === undefined ? 'train' : 'public' }, rules: { max_relative_norm: config.maxRelativeNorm, max_density: config.maxDensity } });
   });
 
-  app.get('/datasets/:name/shards/:index', async (c) => {
-    const name = c.req.param('name');
+  app.get('/datasets/:name/versions/:head/shards/:index', async (c) => {
+    const { name, head } = c.req.param();
     if (!DATASET_RE.test(name)) throw new ApiError(400, 'bad_name', 'a dataset name matches [A-Za-z0-9_.:-]{1,128}');
     const target = await rounds.dataset(name);
     if ('ok' in target) return c.json(errorBody(target.code, target.message), target.status);
-    const docs = await target.docs();
+    const block = isHash(head) ? await index.block(head) : undefined;
+    if (block?.slot !== `D/${name}`) throw new ApiError(404, 'not_found', `${head} is no block of dataset ${name}`);
+    const docs = await target.docs(block.hash);
     const count = Math.ceil(docs.length / config.shardDocs);
     const raw = c.req.param('index');
-    if (!/^\d{1,9}$/.test(raw) || Number(raw) >= count) throw new ApiError(404, 'not_found', `shards of ${name} are numbered 0 to ${count - 1}`);
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) >= count) throw new ApiError(404, 'not_found', `shards of ${name} at ${head} are numbered 0 to ${count - 1}`);
     const { body, shard } = shardBody(docs, Number(raw), config.shardDocs);
-    return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'application/json', ETag: `"${shard.sha256}"`, 'Cache-Control': 'no-cache' });
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'application/json', ETag: `"${shard.sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
   });
 
   app.post('/rounds/:id/deltas', async (c) => {

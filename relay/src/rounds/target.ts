@@ -45,14 +45,18 @@ export interface RoundTarget {
   readonly dataset: string | null;
   /** The target's version under `meta`: the dataset's head (null for the meta block's splits, which move only with the meta block). */
   version(meta: Hash): Promise<Hash | null>;
-  /** The public documents work units' shards are cut from (read from the data hub's store: accounts.sqlite, or PostgreSQL shared by replicas and workers). */
-  docs(): Promise<readonly TrainDoc[]>;
-  /** Where a unit's shard is served. */
-  shardUrl(index: number): string;
-  /** Base against candidate (whole models) on windows the round's seed draws. */
-  judge(ctx: EvalContext, base: ParamMap, candidate: ParamMap, seed: Hash): Promise<Judged>;
-  /** Who else an accepted round pays. */
-  sources(): Promise<Source[]>;
+  /**
+   * The public documents work units' shards are cut from at `version` (a version() answer; a round
+   * keeps the one it opened on), the same for the same version however the data hub's store
+   * (accounts.sqlite, or PostgreSQL shared by replicas and workers) moves on.
+   */
+  docs(version: Hash | null): Promise<readonly TrainDoc[]>;
+  /** Where a unit's shard at `version` is served. */
+  shardUrl(index: number, version: Hash | null): string;
+  /** Base against candidate (whole models) on windows the round's seed draws, at `version`. */
+  judge(ctx: EvalContext, base: ParamMap, candidate: ParamMap, seed: Hash, version: Hash | null): Promise<Judged>;
+  /** Who else an accepted round at `version` pays. */
+  sources(version: Hash | null): Promise<Source[]>;
 }
 
 /** The mean of per-window losses (nats/token). */
@@ -94,19 +98,33 @@ export interface DatasetTargetDeps {
   readonly genesis: (ctx: EvalContext) => Promise<ParamMap>;
 }
 
-/** The held-out part of a dataset as one token stream, with the window length it allows. */
-export async function heldOutStream(data: DataHubStore, name: string, ctx: EvalContext): Promise<{ stream: Int32Array; length: number }> {
-  const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await data.heldOutDocs(name)).map((d) => d.text));
+/**
+ * The uploads whose parts chain D holds up to dataset head `head` (null: none), from the blocks'
+ * `upload`: what the data hub's store knows of the dataset at that version.
+ */
+export async function uploadsAt(index: IndexStore, head: Hash | null): Promise<number[]> {
+  const uploads = new Set<number>();
+  for (let at = head; at !== null; ) {
+    const { header } = (await index.block(at))!;
+    if (typeof header.meta.upload === 'number') uploads.add(header.meta.upload);
+    at = header.prev;
+  }
+  return [...uploads];
+}
+
+/** The held-out part of dataset `name` at chain-D head `head` as one token stream, with the window length it allows. */
+export async function heldOutStream(d: { index: IndexStore; data: DataHubStore }, name: string, head: Hash | null, ctx: EvalContext): Promise<{ stream: Int32Array; length: number }> {
+  const stream = evalStream(Tokenizer.fromJSON(ctx.payload.tokenizer), (await d.data.heldOutDocs(name, await uploadsAt(d.index, head))).map((doc) => doc.text));
   return { stream, length: Math.min(ctx.length, stream.length - 1) };
 }
 
 /**
  * Chain-D dataset `name`: work units train on shards of its public documents in the configured
- * tiers; the aggregate must pass the paired test on windows of its held-out part AND stay no worse
- * than the genesis model on the genesis hidden split by more than the budget (twoDomainVerdict,
- * the budget in bits per byte turned into nats/token at the pool's bytes per token). Its
- * uploaders share the uploaders' part of the pool, each accepted upload weighted by the public
- * documents it brought.
+ * tiers, of the uploads chain D holds up to the round's dataset head (uploadsAt); the aggregate
+ * must pass the paired test on windows of its held-out part AND stay no worse than the genesis
+ * model on the genesis hidden split by more than the budget (twoDomainVerdict, the budget in bits
+ * per byte turned into nats/token at the pool's bytes per token). Its uploaders share the
+ * uploaders' part of the pool, each upload weighted by the public documents it brought.
  */
 export function datasetTarget(name: string, d: DatasetTargetDeps): RoundTarget {
   const o = d.config.dataset;
@@ -116,20 +134,22 @@ export function datasetTarget(name: string, d: DatasetTargetDeps): RoundTarget {
       const version = await d.index.versionOf(meta);
       return version === undefined ? null : ((await d.index.datasetHeads(version))[name] ?? null);
     },
-    docs: async () => (await d.data.trainingDocs(name, o.tiers)).map((doc) => ({ id: doc.sha256, text: doc.text })),
-    shardUrl: (index) => `/v1/datasets/${name}/shards/${index}`,
-    async judge(ctx, base, candidate, seed) {
-      const held = await heldOutStream(d.data, name, ctx);
+    docs: async (version) => (await d.data.trainingDocs(name, await uploadsAt(d.index, version), o.tiers)).map((doc) => ({ id: doc.sha256, text: doc.text })),
+    shardUrl: (index, version) => `/v1/datasets/${name}/versions/${version}/shards/${index}`,
+    async judge(ctx, base, candidate, seed, version) {
+      const held = await heldOutStream(d, name, version, ctx);
       const fresh = await paired(ctx, held.stream, held.length, base, candidate, seed, d.config.windows, d.perBatch);
       const old = await paired(ctx, ctx.stream, ctx.length, await d.genesis(ctx), candidate, genesisSeed(seed), d.config.windows, d.perBatch);
       const bound = bpbBudget(o.genesisBudgetBpb, ctx.bytes, ctx.stream.length - 1);
       const v = twoDomainVerdict(fresh, old, { test: d.config.test, confidence: o.confidence, bound });
       return { accepted: v.accepted, test: v.improves, genesis: { test: v.keeps, bound }, baseline: mean(fresh.base), candidate: mean(fresh.candidate), tokens: fresh.tokens };
     },
-    async sources() {
+    async sources(version) {
       const weights = new Map<Address, number>();
-      for (const u of (await d.data.uploadsOf(name)).filter((x) => x.status === 'accepted')) {
-        const brought = (await d.data.docs(u.id)).filter((doc) => !doc.hidden && doc.settled !== 'drop').length;
+      for (const id of await uploadsAt(d.index, version)) {
+        const u = await d.data.get(id);
+        if (u?.name !== name) continue;
+        const brought = (await d.data.docs(id)).filter((doc) => !doc.hidden && doc.settled !== 'drop').length;
         weights.set(u.account, (weights.get(u.account) ?? 0) + brought);
       }
       return [...weights].map(([account, weight]) => ({ account, weight }));
