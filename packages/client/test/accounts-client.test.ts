@@ -11,7 +11,7 @@ const UNIT: RoundUnit = {
   slot: 'layer2.expert10',
   base: hash('c'),
   steps: 16,
-  shard: { ...shard, split: 'public', url: '/v1/datasets/spam/shards/5' },
+  shard: { ...shard, split: 'public', url: `/v1/datasets/spam/versions/${hash('d')}/shards/5` },
   replay: { fraction: 0.25, shard },
   rules: { max_relative_norm: 0.1, max_density: 0.1 },
 };
