@@ -29,7 +29,7 @@ export async function honestDelta(f: Pick<Fixture, 'genesis'>, unit: WorkUnit): 
 }
 
 /** The model a unit trains, read from the relay: every slot at its head under the unit's meta block, and the unit's base expert (genesis or not). */
-export async function headModel(relay: Pick<Relay, 'index' | 'objects'>, unit: Pick<WorkUnit, 'meta' | 'slot' | 'base'>): Promise<{ params: ParamMap; base: ParamMap }> {
+async function headModel(relay: Pick<Relay, 'index' | 'objects'>, unit: Pick<WorkUnit, 'meta' | 'slot' | 'base'>): Promise<{ params: ParamMap; base: ParamMap }> {
   const slotOf = async (slot: (typeof plan)[number], hash: Hash) => slotParams(slot, await relay.objects.read((await relay.index.block(hash))!.header.payload_hash));
   const heads = await relay.index.paramIndexAt(unit.meta);
   const params: ParamMap = {};

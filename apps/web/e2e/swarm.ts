@@ -4,11 +4,10 @@ import { AccountsClient, RelayClient } from '@blyan/client';
 import { signVote } from '@blyan/data';
 import { type ParamMap, Tokenizer } from '@blyan/model';
 import { type SlotPlan, parseMetaPayload, slotParams, slotPlan } from '@blyan/model/blocks';
-import { evalStream } from '@blyan/model/eval';
 import { OnnxModel } from '@blyan/model/onnx';
 import { ortTrainer } from '../../../relay/bench/swarm/ort-trainer.ts';
 import { type LoggedIn, login, remote } from '../../../relay/test/accounts-helpers.ts';
-import { unitBatches } from '../src/contribute/batches.ts';
+import { fetchUnitBatches } from '../src/contribute/batches.ts';
 import { sparseDelta } from '../src/contribute/candidate.ts';
 import { DEFAULT_CONTRIBUTE } from '../src/contribute/protocol.ts';
 
@@ -71,10 +70,8 @@ export async function workUnits(relay: string, workers: readonly LoggedIn[], dat
       if (slot.type !== 'expert') throw new Error(`round ${u.round} is on ${u.slot}, not an expert`);
       const base = { header: (await client.block(u.base)).header, payload: m.payloads.get(u.slot)! };
       if ((await client.params()).slots[u.slot] !== u.base) throw new Error(`round ${u.round}'s base is not the head of ${u.slot}`);
-      const stream = async (a: { shard: { index: number; sha256: string; url: string } }) => evalStream(m.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text));
       const seqLen = Math.min(s.seqLen, m.model.cfg.contextLength);
-      const replay = u.replay === null ? null : { stream: await stream(u.replay), fraction: u.replay.fraction };
-      const batches = unitBatches(await stream(u), replay, s.batch, seqLen);
+      const batches = await fetchUnitBatches(accounts, m.tokenizer, u, s.batch, seqLen);
       const trainer = ortTrainer(m.model, m.params, slot.layer, slot.expert, { batch: s.batch, seqLen, adamw: { lr: s.lr } });
       for (let step = 0; step < u.steps; step++) {
         const { inputs, targets } = batches.at(step);

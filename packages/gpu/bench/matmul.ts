@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from '@playwright/test';
 import { Rng } from '@blyan/model';
+import { CHROMIUM } from '../../../apps/web/e2e/chromium.ts';
 import { nodeGpuDevice } from '../src/node-device.ts';
 
 const M = Number(process.argv[2] ?? 96);
@@ -174,7 +175,7 @@ const input = { variants: VARIANTS, x, w, outputs: M * N };
 
 async function inChromium(): Promise<Timed[]> {
   const server = createServer((_, res) => res.end('<!doctype html>')).listen(0);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu', '--no-sandbox'], headless: true });
+  const browser = await chromium.launch({ ...CHROMIUM, headless: true });
   try {
     const page = await browser.newPage();
     await page.goto(`http://localhost:${(server.address() as AddressInfo).port}/`);

@@ -13,7 +13,7 @@ import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, encodeLayer } from '
 import { expectClose, gpuDevice, poisoned, randomNormal, readF32, readU32, runKernel, stepUniform, upload } from './gpu.ts';
 
 interface Case {
-  /** Expert tile height (route tileRows): 4 for training, the prompt pass's PROMPT_ROWS. */
+  /** Expert tile height (route tileRows): 4 for training, the prompt pass's PromptShape.rows. */
   readonly tileRows?: number;
   /** Threads per workgroup of the forward expert kernels (64 by default). */
   readonly threads?: number;

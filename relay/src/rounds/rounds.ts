@@ -112,7 +112,9 @@ export class Rounds {
   /**
    * Chain-D dataset `name` as a round target, if rounds can run on it: it has a head under the
    * meta head, public documents in the trained tiers, and a held-out part of at least
-   * `minHiddenTokens` tokens to judge on.
+   * `minHiddenTokens` tokens to judge on. The target returned keeps the public documents read for
+   * that check (for that dataset version), so the request it serves (a unit, a shard) reads them from
+   * the data store once.
    */
   async dataset(name: string): Promise<RoundTarget | Refusal> {
     const { index, evaluator, data, config } = this.d;
@@ -121,7 +123,8 @@ export class Rounds {
     const target = this.targetOf(name);
     const version = await target.version(meta);
     if (version === null) return refuse(404, 'no_dataset', `there is no accepted dataset ${name} on chain D`);
-    if ((await target.docs(version)).length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
+    const docs = await target.docs(version);
+    if (docs.length === 0) return refuse(422, 'dataset_unjudgeable', `dataset ${name} has no public documents in the tiers rounds train on (${config.dataset.tiers.join(', ')})`);
     const checked = `${meta}:${version}`;
     if (this.heldOutChecked.get(name) !== checked) {
       const held = (await heldOutStream({ index, data }, name, version, await evaluator.context(meta))).stream.length;
@@ -130,7 +133,7 @@ export class Rounds {
       }
       this.heldOutChecked.set(name, checked);
     }
-    return target;
+    return { ...target, docs: async (at) => (at === version ? docs : target.docs(at)) };
   }
 
   /** `account`'s work unit in the open round on `target` that still has room (else in the next expert slot's new round on it). */

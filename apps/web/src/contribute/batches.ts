@@ -1,3 +1,7 @@
+import type { AccountsClient, RoundUnit } from '@blyan/client';
+import type { Tokenizer } from '@blyan/model';
+import { evalStream } from '@blyan/model/eval';
+
 /** What a trainer's micro-steps draw their inputs and next-token targets from. */
 export interface Batches {
   /** Inputs and targets ([B, T], row-major) of micro-step `step`. */
@@ -63,4 +67,16 @@ export class ReplayBatches implements Batches {
 export function unitBatches(own: Int32Array, replay: { stream: Int32Array; fraction: number } | null, batch: number, seqLen: number): Batches {
   const mine = new ShardBatches(own, batch, seqLen);
   return replay === null ? mine : new ReplayBatches(mine, new ShardBatches(replay.stream, batch, seqLen), replay.fraction);
+}
+
+/**
+ * A work unit's batches from the relay: its shard and, when it carries one, its replay shard,
+ * fetched (and checked against the SHA-256 the unit names) by `accounts`, tokenized as
+ * `<|endoftext|>`-separated streams, then interleaved by unitBatches.
+ */
+export async function fetchUnitBatches(accounts: Pick<AccountsClient, 'shard'>, tokenizer: Tokenizer, u: Pick<RoundUnit, 'shard' | 'replay'>, batch: number, seqLen: number): Promise<Batches> {
+  const stream = async (a: Pick<RoundUnit, 'shard'>) => evalStream(tokenizer, (await accounts.shard(a)).docs.map((d) => d.text));
+  const { replay } = u;
+  const [own, rehearsal] = await Promise.all([stream(u), replay && stream(replay).then((s) => ({ stream: s, fraction: replay.fraction }))]);
+  return unitBatches(own, rehearsal, batch, seqLen);
 }

@@ -1,7 +1,6 @@
 import type { Address, Hash, Signer } from '@blyan/block';
 import type { AccountsClient, RelayClient, RoundInfo, RoundUnit } from '@blyan/client';
-import { evalStream } from '@blyan/model/eval';
-import { unitBatches } from './batches.ts';
+import { fetchUnitBatches } from './batches.ts';
 import { sparseDelta } from './candidate.ts';
 import { cpuTrainer } from './cpu-trainer.ts';
 import type { ExpertTrainer } from './expert-trainer.ts';
@@ -75,10 +74,8 @@ export async function contributeRound(ctx: RoundContext, n: number): Promise<boo
   if (slot.type !== 'expert') throw new Error(`the relay handed out ${u.slot}, which is not an expert slot`);
   const rehearse = u.replay === null ? '' : ` and train shard ${u.replay.shard.index + 1} of ${u.replay.shard.of} to rehearse (${Math.round(u.replay.fraction * 100)} % of micro-steps)`;
   post({ type: 'status', text: `fetching shard ${u.shard.index + 1} of ${u.shard.of}${u.dataset ? ` of ${u.dataset}` : ''}${rehearse}` });
-  const stream = async (a: { shard: { index: number; sha256: string; url: string } }) => evalStream(model.tokenizer, (await accounts.shard(a)).docs.map((d) => d.text));
   const seqLen = Math.min(s.seqLen, model.config.contextLength);
-  const replay = u.replay === null ? null : { stream: await stream(u.replay), fraction: u.replay.fraction };
-  const batches = unitBatches(await stream(u), replay, s.batch, seqLen);
+  const batches = await fetchUnitBatches(accounts, model.tokenizer, u, s.batch, seqLen);
   const base = await model.block(u.base, u.slot);
   const train = { batch: s.batch, seqLen, adamw: { lr: s.lr } };
   post({ type: 'status', text: `preparing to train ${u.slot}: setting up the trainer` });
