@@ -8,7 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - accounts-db: upgrades an accounts.sqlite of schema 1; PostgreSQL has no older schema (re-running its migrations is pg-s3-store's).
  * - attacks/store-lock: races processes for the store folder's SQLite lock file, whatever the back-end; replicas on PostgreSQL share a store by design.
  * - window-losses: ONNX arithmetic against the CPU reference; it opens no store.
- * - window-nats, dataset-slots: arithmetic and slot choice; they open no store.
+ * - window-nats, dataset-slots, replay: arithmetic, slot choice and the replay share; they open no store.
  * - usage-settlement: the once-per-period wrapper around any UsageStore (it counts calls into the SQLite one); the stores' own settlement runs in rewards and attacks/usage-credit on both.
  */
 const BACKEND_SUITES = [

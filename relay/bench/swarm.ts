@@ -53,6 +53,7 @@ import { hiddenPassages } from '../src/contributions/eval-pool.ts';
 import { drawWindows, freshSample } from '../src/contributions/sample.ts';
 import { parseGenesisFile, rebuildGenesis } from '../src/genesis.ts';
 import { DEFAULT_ROUNDS } from '../src/rounds/config.ts';
+import { replayFractionError } from '../src/rounds/replay.ts';
 import { windowMeans } from '../src/rounds/window-losses.ts';
 import { keyedSplit, shards, spamAssassin } from './swarm/domain.ts';
 import { ortTrainer } from './swarm/ort-trainer.ts';
@@ -104,6 +105,8 @@ const SCREEN = { ...DEFAULT_ROUNDS.screen, own: { ...DEFAULT_ROUNDS.screen.own, 
 const TEST = DEFAULT_ROUNDS.test;
 /** Share of each unit's micro-steps on a genesis train-split shard (replay), as the relay's units on a dataset carry it. */
 const REPLAY = num('replay', DEFAULT_ROUNDS.dataset.replay);
+const REPLAY_ERROR = replayFractionError(REPLAY);
+if (REPLAY_ERROR !== null) throw new Error(`--replay: ${REPLAY_ERROR}`);
 const HISTORY = DEFAULT_ROUNDS.history;
 const SPLIT_KEY = 'blyan swarm bench: the hidden part of the SpamAssassin corpus';
 const HIDDEN_FRACTION = 0.1;
