@@ -50,3 +50,32 @@ test('the start and the first token come with their parts; the engine calibratio
   for (const t of Object.values(s.ttftParts)) expect(t).toBeLessThanOrEqual(s.ttftMs);
   await expect(page.getByTestId('ttft')).toHaveAttribute('title', new RegExp(`^First token in ${Math.round(s.ttftMs)} ms: .*router probe \\d+ ms.*\\(phases may overlap\\)$`));
 });
+
+/**
+ * The page is ready (Send enabled) before any WebGPU pipeline compiles: the first token is the CPU
+ * prompt pass's, so the engine compiles its passes after the start (GpuRunner), and an answer sent
+ * at once waits for them after its first token. The worker reports where each pass was when it
+ * said ready, so the test fails when the start waits for them (or even begins them).
+ */
+test('Send is enabled before the WebGPU pipelines compile; they compile after it, and the greedy answer is the CPU reference’s', async ({ chat }) => {
+  const { page } = chat;
+  const status = page.getByTestId('status');
+  await chat.open();
+  await expect(status).toHaveAttribute('data-startup', /pipelines/);
+  const startup = JSON.parse((await status.getAttribute('data-startup'))!) as { parts: Record<string, number>; pipelines: Record<string, string> };
+  expect(startup.pipelines).toEqual({ prompt: 'not compiled', decode: 'not compiled', sample: 'not compiled' });
+  expect(Object.keys(startup.parts)).toContain('engine: creation');
+
+  // Asked at once: the answer's GPU part waits for the pipelines compiling in the background.
+  await chat.settings({ temperature: 0, maxTokens: 8 });
+  const onGpu = await chat.ask('The router picks two experts');
+  expect(onGpu.stats.tokens).toBe(8);
+  await expect(page.getByTestId('backend-notice')).toBeHidden();
+  await expect(status).toHaveAttribute('title', /; WebGPU pipelines compiled after it in \d+ ms$/);
+
+  await page.getByTestId('backend').selectOption('cpu');
+  await expect(status).toContainText('CPU reference');
+  await expect(page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  const onCpu = await chat.ask('The router picks two experts');
+  expect(onCpu.answer).toBe(onGpu.answer);
+});

@@ -34,3 +34,9 @@ export function partsNote(what: string, ms: number, parts: Readonly<Record<strin
     .map(([phase, t]) => `${phase} ${Math.round(t)} ms`);
   return `${what} ${Math.round(ms)} ms${list.length ? `: ${list.join(', ')}` : ''} (phases may overlap)`;
 }
+
+/** The start's note: its parts, then (once they are) the WebGPU pipelines compiled after it. */
+export function startupNote(s: { ms: number; parts: Readonly<Record<string, number>>; compiledMs?: number }): string {
+  const later = s.compiledMs === undefined ? '' : `; WebGPU pipelines compiled after it in ${Math.round(s.compiledMs)} ms`;
+  return `${partsNote('Model ready in', s.ms, s.parts)}${later}`;
+}

@@ -1,6 +1,13 @@
-import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, requestGpuDevice } from '@blyan/gpu';
+import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, type PassName, type PipelineState, requestGpuDevice } from '@blyan/gpu';
 import { MissingExpertError, type ModelConfig, type Routing, type SamplingOptions } from '@blyan/model';
 import type { ExpertRef } from './expert-plan.ts';
+
+/**
+ * The engine passes compiled before the page is ready: none. An answer's first token comes from
+ * the CPU's prompt pass (LayeredPrefill), so the GPU's prompt pass, one-token pass and sampler
+ * compile after the start (`compile`), and an answer that needs one sooner waits for it.
+ */
+const COMPILED_AT_START: readonly PassName[] = [];
 
 /** A failure that means "this browser cannot run the model on WebGPU now: use the CPU". */
 export const isGpuFailure = (e: unknown): boolean => e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError;
@@ -21,11 +28,21 @@ export class GpuRunner {
     return new GpuRunner(await requestGpuDevice((navigator as Navigator & { gpu?: GPU }).gpu));
   }
 
-  /** A fresh engine for a (new) model: the previous one is destroyed. */
+  /** A fresh engine for a (new) model, its buffers allocated and COMPILED_AT_START compiled: the previous one is destroyed. */
   async reset(cfg: ModelConfig): Promise<void> {
     this.engine?.destroy();
     this.engine = null;
-    this.engine = await BlyanEngine.create(this.device, cfg);
+    this.engine = await BlyanEngine.create(this.device, cfg, { compile: COMPILED_AT_START });
+  }
+
+  /** Compiles the engine's passes left for later, in the order an answer needs them. */
+  compile(): Promise<void> {
+    return this.live.compile();
+  }
+
+  /** The engine's passes and where their pipelines are (none without an engine). */
+  pipelines(): Partial<Record<PassName, PipelineState>> {
+    return this.engine?.pipelines() ?? {};
   }
 
   private get live(): BlyanEngine {

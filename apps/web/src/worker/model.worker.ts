@@ -78,8 +78,10 @@ scope.onmessage = ({ data: m }) => {
           model.useBackend(choice.backend, choice.notice);
           await cache.setState(CALIBRATION_KEY, { key, adapter: doubt.adapter, speeds } satisfies RememberedCalibration);
         }
-        post({ type: 'started', ms: performance.now() - started, parts: startup.totals() });
+        post({ type: 'started', ms: performance.now() - started, parts: startup.totals(), pipelines: model.pipelines() });
         post({ type: 'status', text: 'ready' });
+        // The engine's pipelines compile now that Send is enabled: the first token does not need them (GpuRunner).
+        void model.compileEngine().then((ms) => ms !== null && post({ type: 'compiled', ms }));
         // The start's blocks are written once the page has waited a moment for a prompt (one
         // transaction), or with the first prompt's, so that the write never slows its first token.
         idleFlush = setTimeout(() => cache.flush().catch((e: unknown) => report(null, e)), IDLE_FLUSH_MS);
