@@ -29,6 +29,8 @@ interface Cold {
   startMs: number;
   ttftMs: number;
   startParts: Record<string, number>;
+  /** The WebGPU pipelines compiled after the start, in the background (builds that compile them before it: none). */
+  compiledMs: number | undefined;
   ttftParts: Record<string, number>;
   totalMs: number;
   /** Experts downloaded, by the planner's reason. */
@@ -42,11 +44,13 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
     const startup = await chat.page.getByTestId('status').getAttribute('data-startup');
     await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
     const { stats, answer, plan } = await chat.ask(PROMPT);
+    const after = await chat.page.getByTestId('status').getAttribute('data-startup');
     const fetched = (reason: FetchReason) => plan.filter((f) => f.reason === reason && f.source === 'network').length;
     return {
       startMs,
       ttftMs: stats.ttftMs,
       startParts: startup ? (JSON.parse(startup) as { parts: Record<string, number> }).parts : {},
+      compiledMs: after ? (JSON.parse(after) as { compiledMs?: number }).compiledMs : undefined,
       ttftParts: stats.ttftParts ?? {},
       totalMs: stats.totalMs,
       fetched: { prompt: fetched('prompt'), predicted: fetched('predicted'), 'on-demand': fetched('on-demand') },
@@ -104,6 +108,7 @@ const row = (label: string, of: (c: Cold) => number | undefined, unit = ms) => {
 row('cold start (page load until Send is enabled)', (c) => c.startMs);
 const startPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.startParts))))];
 for (const p of startPhases) row(`… start part: ${p}`, (c) => c.startParts[p]);
+row('WebGPU pipelines compiled after the start (in the background, from Send enabled)', (c) => c.compiledMs);
 row('cold time to first token', (c) => c.ttftMs);
 const ttftPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.ttftParts))))];
 for (const p of ttftPhases) row(`… first token part: ${p}`, (c) => c.ttftParts[p]);
