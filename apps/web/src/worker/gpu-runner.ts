@@ -23,6 +23,9 @@ export class GpuRunner {
     private engine: BlyanEngine | null = null,
   ) {}
 
+  /** The engine's compile of its passes left for later, once begun: its milliseconds. */
+  private compiling: Promise<number> | null = null;
+
   /** A runner on this browser's WebGPU device; throws GpuUnavailableError with the reason. */
   static async open(): Promise<GpuRunner> {
     return new GpuRunner(await requestGpuDevice((navigator as Navigator & { gpu?: GPU }).gpu));
@@ -32,12 +35,25 @@ export class GpuRunner {
   async reset(cfg: ModelConfig): Promise<void> {
     this.engine?.destroy();
     this.engine = null;
+    this.compiling = null;
     this.engine = await BlyanEngine.create(this.device, cfg, { compile: COMPILED_AT_START });
   }
 
-  /** Compiles the engine's passes left for later, in the order an answer needs them. */
-  compile(): Promise<void> {
-    return this.live.compile();
+  /**
+   * Compiles the engine's passes left for later, in the order an answer needs them, once per
+   * engine (a call meanwhile waits for the same compile; one after a failure tries again);
+   * resolves with its milliseconds.
+   */
+  compile(): Promise<number> {
+    if (!this.compiling) {
+      const t0 = performance.now();
+      const compiling = this.live.compile().then(() => performance.now() - t0);
+      compiling.catch(() => {
+        if (this.compiling === compiling) this.compiling = null;
+      });
+      this.compiling = compiling;
+    }
+    return this.compiling;
   }
 
   /** The engine's passes and where their pipelines are (none without an engine). */

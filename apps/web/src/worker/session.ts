@@ -184,21 +184,18 @@ export class ModelSession {
     return ready;
   }
 
+  /** Compiles the WebGPU engine's pipelines left for after the start (once per engine: GpuRunner.compile) and tells the page how long they took. */
+  private async compileEngine(gpu: GpuRunner): Promise<void> {
+    this.post({ type: 'compiled', ms: await gpu.compile() });
+  }
+
   /**
-   * Compiles the WebGPU engine's pipelines left for after the start (the worker calls it once the
-   * page is ready, in the background); resolves with its milliseconds, or null off WebGPU or when
-   * it failed: an answer that needs a pass compiles it again and reports what fails.
+   * Compiles the engine's pipelines in the background, while the page waits for a prompt (the
+   * worker calls it a moment after the start). A failure is left to the answer that needs them,
+   * which compiles them again and reports what fails.
    */
-  async compileEngine(): Promise<number | null> {
-    const gpu = this.gpu;
-    if (!gpu) return null;
-    const t0 = performance.now();
-    try {
-      await gpu.compile();
-      return performance.now() - t0;
-    } catch {
-      return null;
-    }
+  compileWhileIdle(): void {
+    if (this.gpu) this.compileEngine(this.gpu).catch(() => undefined);
   }
 
   /** Where the WebGPU engine's pipelines are now (pass → state; none off WebGPU). */
@@ -419,8 +416,8 @@ export class ModelSession {
     };
     const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
     const clock = this.clock;
-    // The pipelines compiling since the start (compileEngine): what this answer still waits for of them.
-    await clock.time('GPU pipelines (compiled after the start)', () => gpu.compile());
+    // The pipelines left for after the start: compiling since the page waited for a prompt, or from now on.
+    await clock.time('GPU pipelines (compiled after the start)', () => this.compileEngine(gpu));
     // The prompt and the first token (the CPU's) fill the GPU's KV cache in one pass.
     await clock.time('GPU prefill: upload and submit', () => gpu.prefill([...run.tokens, run.first], gpuRouting, load));
     // The second token waits for the prefill's GPU work to finish, then samples and reads back.
