@@ -102,7 +102,7 @@ try {
 }
 
 const answers = new Set(served.flatMap((s) => s.runs.map((r) => r.answer)));
-console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating, the prompt sent ${waitMs === 0 ? 'at once' : `${waitMs} ms after`} Send was enabled; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
+console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating, the prompt sent ${waitMs === 0 ? 'as soon as' : `${waitMs} ms after`} Send was enabled; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
 console.log(`| measure | ${served.map((s) => s.label).join(' | ')} |`);
 console.log(`| --- | ${served.map(() => '---').join(' | ')} |`);
 const row = (label: string, of: (c: Cold) => number | undefined, unit = ms) => {
