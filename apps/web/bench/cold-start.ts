@@ -1,10 +1,11 @@
 /**
  * The page's cold start and cold time to first token, with their parts, against a baseline build in
- * the same run: `pnpm bench:cold [BASELINE_DIST]` (builds the app first). BASELINE_DIST is another
+ * the same run: `pnpm bench:cold [BASELINE_DIST] [--wait-ms=N]` (builds the app first). BASELINE_DIST is another
  * commit's built apps/web/dist (e.g. `git archive <commit>` unpacked, `vite build` there); both
  * builds are pinned to one relay founded from the committed genesis checkpoint and run alternately,
  * each cold in a fresh browser profile (empty cache), on WebGPU: page load until Send is enabled,
- * then one prompt and a 32-token greedy answer. Prints medians; the parts are the worker's phases
+ * then one prompt (sent at once, or N ms after Send is enabled: a person typing, while the
+ * page compiles what it left for after the start) and a 32-token greedy answer. Prints medians; the parts are the worker's phases
  * (they may overlap, so they need not add up), and what the download planner fetched and why: the
  * prompt's experts (before the first token), those predicted from its router mass (prefetched while
  * answering) and those a token needed on demand.
@@ -29,6 +30,8 @@ interface Cold {
   startMs: number;
   ttftMs: number;
   startParts: Record<string, number>;
+  /** How long the WebGPU pipelines left for after the start took to compile (builds that compile them before it: none). */
+  compiledMs: number | undefined;
   ttftParts: Record<string, number>;
   totalMs: number;
   /** Experts downloaded, by the planner's reason. */
@@ -41,12 +44,15 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
   try {
     const startup = await chat.page.getByTestId('status').getAttribute('data-startup');
     await chat.settings({ temperature: 0, maxTokens: MAX_TOKENS });
+    await chat.page.waitForTimeout(waitMs);
     const { stats, answer, plan } = await chat.ask(PROMPT);
+    const after = await chat.page.getByTestId('status').getAttribute('data-startup');
     const fetched = (reason: FetchReason) => plan.filter((f) => f.reason === reason && f.source === 'network').length;
     return {
       startMs,
       ttftMs: stats.ttftMs,
       startParts: startup ? (JSON.parse(startup) as { parts: Record<string, number> }).parts : {},
+      compiledMs: after ? (JSON.parse(after) as { compiledMs?: number }).compiledMs : undefined,
       ttftParts: stats.ttftParts ?? {},
       totalMs: stats.totalMs,
       fetched: { prompt: fetched('prompt'), predicted: fetched('predicted'), 'on-demand': fetched('on-demand') },
@@ -60,7 +66,12 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x)} ms`);
 const count = (x: number | undefined) => (x === undefined ? '–' : String(x));
 
-const baselineDist = process.argv[2];
+const args = process.argv.slice(2);
+const baselineDist = args.find((a) => !a.startsWith('--'));
+/** `--wait-ms=N`: the prompt is sent N ms after Send is enabled (default: at once). */
+const waitArg = args.find((a) => a.startsWith('--wait-ms='));
+const waitMs = waitArg ? Number(waitArg.slice('--wait-ms='.length)) : 0;
+if (!Number.isSafeInteger(waitMs) || waitMs < 0) throw new Error(`--wait-ms=N needs a non-negative integer, got ${waitArg}`);
 if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
 if (baselineDist !== undefined && !existsSync(join(baselineDist, 'index.html'))) throw new Error(`no build in ${baselineDist}`);
 const relay = await startRelay(GENESIS_CHECKPOINT);
@@ -91,7 +102,7 @@ try {
 }
 
 const answers = new Set(served.flatMap((s) => s.runs.map((r) => r.answer)));
-console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
+console.log(`genesis v2 over loopback, WebGPU (SwiftShader), ${ROUNDS} cold runs per build, alternating, the prompt sent ${waitMs === 0 ? 'as soon as' : `${waitMs} ms after`} Send was enabled; medians; answers ${answers.size === 1 ? 'identical' : 'DIFFER'}\n`);
 console.log(`| measure | ${served.map((s) => s.label).join(' | ')} |`);
 console.log(`| --- | ${served.map(() => '---').join(' | ')} |`);
 const row = (label: string, of: (c: Cold) => number | undefined, unit = ms) => {
@@ -104,10 +115,12 @@ const row = (label: string, of: (c: Cold) => number | undefined, unit = ms) => {
 row('cold start (page load until Send is enabled)', (c) => c.startMs);
 const startPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.startParts))))];
 for (const p of startPhases) row(`… start part: ${p}`, (c) => c.startParts[p]);
+row('WebGPU pipelines compiled after the start (their compile, in the background or after the first token)', (c) => c.compiledMs);
 row('cold time to first token', (c) => c.ttftMs);
 const ttftPhases = [...new Set(served.flatMap((s) => s.runs.flatMap((r) => Object.keys(r.ttftParts))))];
 for (const p of ttftPhases) row(`… first token part: ${p}`, (c) => c.ttftParts[p]);
 row(`whole answer (${MAX_TOKENS} tokens)`, (c) => c.totalMs);
+row('cold start + whole answer (their sum: page load to the last token, less the wait before sending)', (c) => c.startMs + c.totalMs);
 row('experts downloaded for the prompt (before the first token)', (c) => c.fetched.prompt, count);
 row('… predicted from its router mass (prefetched while answering)', (c) => c.fetched.predicted, count);
 row('… on demand (a token needed one)', (c) => c.fetched['on-demand'], count);

@@ -50,3 +50,44 @@ test('the start and the first token come with their parts; the engine calibratio
   for (const t of Object.values(s.ttftParts)) expect(t).toBeLessThanOrEqual(s.ttftMs);
   await expect(page.getByTestId('ttft')).toHaveAttribute('title', new RegExp(`^First token in ${Math.round(s.ttftMs)} ms: .*router probe \\d+ ms.*\\(phases may overlap\\)$`));
 });
+
+/**
+ * The page is ready (Send enabled) before any WebGPU pipeline compiles: the first token is the CPU
+ * prompt pass's, so the engine compiles its passes after the start (GpuRunner): a moment after it
+ * while the page waits for a prompt, or, for a prompt sent at once, after that prompt's first
+ * token. The worker reports where each pass was when it said ready, so the test fails when the
+ * start waits for them (or even begins them).
+ */
+test('Send is enabled before the WebGPU pipelines compile; they compile after it, and the greedy answer is the CPU reference’s', async ({ chat }) => {
+  const { page } = chat;
+  const status = page.getByTestId('status');
+  const startup = async () => {
+    await expect(status).toHaveAttribute('data-startup', /pipelines/);
+    return JSON.parse((await status.getAttribute('data-startup'))!) as { parts: Record<string, number>; pipelines: Record<string, string> };
+  };
+  const none = { prompt: 'not compiled', decode: 'not compiled', sample: 'not compiled' };
+  const compiledAfter = /; WebGPU pipelines compiled after it in \d+ ms$/;
+  await chat.open();
+  const first = await startup();
+  expect(first.pipelines).toEqual(none);
+  expect(Object.keys(first.parts)).toContain('engine: creation');
+
+  // Asked at once: the answer's GPU part compiles the pipelines after its first token.
+  await chat.settings({ temperature: 0, maxTokens: 8 });
+  const onGpu = await chat.ask('The router picks two experts');
+  expect(onGpu.stats.tokens).toBe(8);
+  await expect(page.getByTestId('backend-notice')).toBeHidden();
+  await expect(status).toHaveAttribute('title', compiledAfter);
+
+  // A new start left waiting for a prompt compiles them in the background.
+  await page.reload();
+  await expect(page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  expect((await startup()).pipelines).toEqual(none);
+  await expect(status).toHaveAttribute('title', compiledAfter, { timeout: 60_000 });
+
+  await page.getByTestId('backend').selectOption('cpu');
+  await expect(status).toContainText('CPU reference');
+  await expect(page.getByTestId('send')).toBeEnabled({ timeout: 60_000 });
+  const onCpu = await chat.ask('The router picks two experts');
+  expect(onCpu.answer).toBe(onGpu.answer);
+});

@@ -1,6 +1,7 @@
 /** Messages between the page and the model worker. The worker owns the relay, the cache and the model. */
 import type { Hash } from '@blyan/block';
 import type { Distrust } from '@blyan/client';
+import type { PassName, PipelineState } from '@blyan/gpu';
 import type { ModelConfig } from '@blyan/model';
 
 /**
@@ -129,8 +130,13 @@ export interface ModelInfo {
 
 export type FromWorker =
   | { type: 'status'; text: string }
-  /** The model is ready: the worker's milliseconds from init, and where they went (phase → ms; phases may overlap). */
-  | { type: 'started'; ms: number; parts: Record<string, number> }
+  /**
+   * The model is ready: the worker's milliseconds from init, where they went (phase → ms; phases
+   * may overlap), and where the WebGPU engine's pipelines were then (pass → state; none off WebGPU).
+   */
+  | { type: 'started'; ms: number; parts: Record<string, number>; pipelines: Partial<Record<PassName, PipelineState>> }
+  /** The engine's pipelines left for after the start are compiled, in `ms` from when they began. */
+  | { type: 'compiled'; ms: number }
   | { type: 'backend'; backend: Backend; notice: string | null }
   | { type: 'model'; info: ModelInfo }
   | { type: 'block'; event: BlockEvent }

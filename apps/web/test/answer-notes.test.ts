@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endNote, tokensPerSecond, truncationNote } from '../src/ui/answer-notes.ts';
+import { endNote, startupNote, tokensPerSecond, truncationNote } from '../src/ui/answer-notes.ts';
 
 describe('what the page says about an answer', () => {
   it('measures generation speed after the first token', () => {
@@ -21,5 +21,11 @@ describe('what the page says about an answer', () => {
     expect(truncationNote({ promptTokens: 1500, promptTokensRead: 208, contextLength: 256 })).toBe(
       'Your message is 1,500 tokens long; the model reads at most 256 tokens, so it continued only the last 208 tokens and did not see the rest.',
     );
+  });
+
+  it('says what the start took, then how long the WebGPU pipelines took to compile after it', () => {
+    const start = { ms: 1234.4, parts: { 'GPU device': 80, 'engine: creation': 12.6 } };
+    expect(startupNote(start)).toBe('Model ready in 1234 ms: GPU device 80 ms, engine: creation 13 ms (phases may overlap)');
+    expect(startupNote({ ...start, compiledMs: 2104.7 })).toBe('Model ready in 1234 ms: GPU device 80 ms, engine: creation 13 ms (phases may overlap); WebGPU pipelines compiled after it in 2105 ms');
   });
 });

@@ -1,5 +1,5 @@
 import type { TensorMap } from '@blyan/block';
-import { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
+import { GpuDeviceLostError, GpuUnavailableError, checked } from './errors.ts';
 import type { BatchDecoder } from './batch.ts';
 import { type DecodePass, Inference, type PromptShape, checkPromptShape, promptShapeFor } from './inference.ts';
 import type { GenerateOptions } from './sampling.ts';
@@ -8,6 +8,7 @@ import { decodeWorkgroupBytes } from './kernels/decode.ts';
 import { noDispatches } from './kernel.ts';
 import { expertLayout } from './layout.ts';
 import type { Counters } from './plan.ts';
+import { PASSES, type PassName, type PipelineState, checkPasses } from './passes.ts';
 import { type ModelConfig, type Routing, headDim, validateConfig } from '@blyan/model';
 import { type TrainerOptions, Trainer } from './training.ts';
 import { type ExpertTensors, ModelWeights } from './weights.ts';
@@ -34,14 +35,21 @@ export interface EngineOptions {
   readonly decode?: DecodePass;
   /** How the prompt pass's matrix products are cut (PromptShape); default: promptShapeFor the adapter. */
   readonly prompt?: PromptShape;
+  /**
+   * The passes (PASSES) whose pipelines are compiled before create resolves; the others compile
+   * on first use, or ahead of it with `compile()`. Default: all of them. A page whose first token
+   * comes from elsewhere (the CPU) can ask for none and compile after it is ready.
+   */
+  readonly compile?: readonly PassName[];
 }
 
 export type Precision = Storage;
 
 /**
  * The Blyan model on WebGPU. Create it from a device (requestGpuDevice) and a config, load the
- * verified tensors-v1 views, then prefill and generate, or train one expert. Everything the GPU
- * runs is allocated, compiled and bound at creation; steps only write uniforms and replay.
+ * verified tensors-v1 views, then prefill and generate, or train one expert. Every buffer is
+ * allocated at creation, and each pass is compiled and bound once (at creation, ahead of use with
+ * `compile()`, or on first use: EngineOptions.compile); steps only write uniforms and replay.
  * When the device is lost every call throws GpuDeviceLostError, and GpuUnavailableError when the
  * adapter cannot hold this model: both mean "use the CPU reference".
  */
@@ -74,16 +82,31 @@ export class BlyanEngine {
     checkLimits(device, cfg, slots);
     const decode = decodePass(device, cfg, options.decode);
     const prompt = checkPromptShape(options.prompt ?? promptShapeFor(device.adapterInfo));
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const weights = new ModelWeights(device, cfg, slots, precision);
+    const compile = checkPasses(options.compile ?? PASSES);
     const counters = { submissions: 0, readbacks: 0, ...noDispatches() };
-    const inference = await Inference.create(device, cfg, weights, counters, decode, prompt);
-    const validation = await device.popErrorScope();
-    const memory = await device.popErrorScope();
-    if (memory) throw new GpuUnavailableError(`the GPU ran out of memory creating the engine: ${memory.message}`);
-    if (validation) throw new Error(`creating the engine failed: ${validation.message}`);
+    const { weights, inference } = await checked(device, 'creating the engine', async () => {
+      const weights = new ModelWeights(device, cfg, slots, precision);
+      return { weights, inference: await Inference.create(device, cfg, weights, counters, decode, prompt, compile) };
+    });
     return new BlyanEngine(device, cfg, counters, weights, inference);
+  }
+
+  /**
+   * Compiles the passes not compiled yet, one after another in the order an answer needs them
+   * (PASSES); a use meanwhile waits only for its own pass.
+   */
+  async compile(): Promise<void> {
+    this.alive();
+    try {
+      await this.inference.compile(PASSES);
+    } catch (e) {
+      throw await this.explain(e);
+    }
+  }
+
+  /** Each pass's pipelines (PASSES): compiled, being compiled, or not asked for yet. */
+  pipelines(): Readonly<Record<PassName, PipelineState>> {
+    return this.inference.pipelines();
   }
 
   /** How the embedding, attention projections and KV cache are stored (EngineOptions.precision). */

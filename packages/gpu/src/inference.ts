@@ -16,6 +16,8 @@ import { sampleKernel, sampleScratch } from './kernels/sample.ts';
 import { type RouteLayout, expertLayout, routeLayout, tilesFor } from './layout.ts';
 import { MissingExpertError, type ModelConfig, Rng, type Routing, headDim, routerBase, validateRouting } from '@blyan/model';
 import type { ModelWeights } from './weights.ts';
+import { checked } from './errors.ts';
+import { OnFirstUse, PASSES, type PassName, type PipelineState } from './passes.ts';
 import { NO_EXPERT, ROUTE_ALL, ROUTE_ALLOWED, ROUTE_CHOOSE, STEP_BYTES, type StepFields, type Storage, encodeLayer, encodeStep } from './wgsl.ts';
 
 /**
@@ -72,10 +74,8 @@ export class Inference {
   private readonly result: GPUBuffer;
   private readonly readback: Readback;
   private readonly owned: GPUBuffer[] = [];
-  /** Recorded forward passes: one token (decoding, or a one-token prompt) and prompts. */
-  private readonly decode: Plan;
-  private readonly prompt: Plan;
-  private readonly sample: Plan;
+  /** The recorded passes (PASSES: prompts, one token, the sampler), each compiled and recorded on first use or when asked for. */
+  private readonly passes: { readonly [P in PassName]: OnFirstUse<Plan> };
   /** Per layer, the KV cache of the one sequence. */
   private readonly caches: readonly KvCache[];
   /** Bytes a pass touches, per resource: activations by rows, the KV cache by rows appended (attention overrides it with the keys it reads). */
@@ -88,7 +88,8 @@ export class Inference {
     private readonly weights: ModelWeights,
     private readonly counters: Counters,
     private readonly cache: KvCacheLayout,
-    k: { decode: PassKernels; prompt: PassKernels; sample: Kernel },
+    decodePass: DecodePass,
+    promptShape: PromptShape,
   ) {
     const { dModel: d, nExperts: E, topK: K, dFF: F, contextLength: ctx, vocabSize: V } = cfg;
     const f32 = (label: string, n: number): GPUBuffer => this.own(storageBuffer(device, label, n * 4));
@@ -170,18 +171,44 @@ export class Inference {
       return plan;
     };
     const io = { caches: this.caches, logits: this.logits, tokens: this.tokens, positions: null, masks: null };
-    this.decode = this.record(k.decode, io);
-    this.prompt = this.record(k.prompt, io);
-    this.sample = new Plan(device);
-    this.sample.add(k.sample, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
+    const s = weights.matrices;
+    /** A pass compiled by `compile`, then recorded by `record` (its buffers and bind groups checked). */
+    const recorded = <K>(name: PassName, compile: () => Promise<K>, record: (kernels: K) => Plan) =>
+      new OnFirstUse(async () => {
+        const kernels = await compile();
+        return checked(device, `recording the ${name} pass`, () => record(kernels));
+      });
+    this.passes = {
+      prompt: recorded('prompt', () => passKernels(device, cfg, promptShape, s, null), (k) => this.record(k, io)),
+      decode: recorded('decode', () => passKernels(device, cfg, ONE_ROW, s, decodePass === 'fused' ? cache : null), (k) => this.record(k, io)),
+      sample: recorded('sample', () => compileKernel(device, sampleKernel(V)), (k) => {
+        const plan = new Plan(device);
+        plan.add(k, { step: this.step, logits: this.logits, scratch: f32('sample scratch', sampleScratch(V)), result: this.result, tokens: this.tokens }, () => [1, 1, 1]);
+        return plan;
+      }),
+    };
   }
 
-  /** `decode`: how the one-token pass runs a layer (EngineOptions.decode); `promptShape`: how the prompt pass cuts its matrix products. */
-  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass, promptShape: PromptShape): Promise<Inference> {
-    const s = weights.matrices;
-    const cache = kvCacheLayout(cfg, s, device.limits.minStorageBufferOffsetAlignment);
-    const [decode, prompt, sample] = await Promise.all([passKernels(device, cfg, ONE_ROW, s, decodePass === 'fused' ? cache : null), passKernels(device, cfg, promptShape, s, null), compileKernel(device, sampleKernel(cfg.vocabSize))]);
-    return new Inference(device, cfg, weights, counters, cache, { decode, prompt, sample });
+  /**
+   * `decode`: how the one-token pass runs a layer (EngineOptions.decode); `promptShape`: how the
+   * prompt pass cuts its matrix products; `compile`: the passes compiled and recorded before it
+   * returns (together), the others are on first use or `compile`.
+   */
+  static async create(device: GPUDevice, cfg: ModelConfig, weights: ModelWeights, counters: Counters, decodePass: DecodePass, promptShape: PromptShape, compile: readonly PassName[]): Promise<Inference> {
+    const cache = kvCacheLayout(cfg, weights.matrices, device.limits.minStorageBufferOffsetAlignment);
+    const inference = new Inference(device, cfg, weights, counters, cache, decodePass, promptShape);
+    await Promise.all(compile.map((p) => inference.passes[p].get()));
+    return inference;
+  }
+
+  /** Compiles and records `passes` that are not yet, one after another in the order given (what is needed first is ready first). */
+  async compile(passes: readonly PassName[]): Promise<void> {
+    for (const p of passes) await this.passes[p].get();
+  }
+
+  /** Each pass's pipelines: compiled, being compiled, or not asked for yet. */
+  pipelines(): Readonly<Record<PassName, PipelineState>> {
+    return Object.fromEntries(PASSES.map((p) => [p, this.passes[p].state])) as Record<PassName, PipelineState>;
   }
 
   /**
@@ -268,10 +295,11 @@ export class Inference {
   }
 
   private async sampleOnly(s: Pick<StepFields, 'temperature' | 'topK' | 'topP' | 'draw'>): Promise<number> {
+    const sampler = await this.passes.sample.get();
     this.device.queue.writeBuffer(this.step, 0, encodeStep(s));
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
+    encodeDispatches(pass, sampler.dispatches, 1, 0, this.counters);
     pass.end();
     this.readback.copy(encoder, this.result, 0, 0);
     this.submit(encoder);
@@ -295,13 +323,13 @@ export class Inference {
     }
   }
 
-  /** One pass over n rows; with `sample`, also picks the next token. Returns it (or −1). */
+  /** One pass over n rows (the one-token pass or the prompt pass, compiled first if it is not yet); with `sample`, also picks the next token. Returns it (or −1). */
   private async forward(n: number, step: Partial<StepFields>, sample: boolean): Promise<number> {
-    const plan = n === 1 ? this.decode : this.prompt;
+    const [plan, sampler] = await Promise.all([this.passes[n === 1 ? 'decode' : 'prompt'].get(), sample ? this.passes.sample.get() : null]);
     const io = { step: this.step, status: this.status, result: this.result, readback: this.readback };
     const [token] = await submitPass(this.device, this.counters, io, this.cfg.nExperts, step, 1, (pass) => {
       encodeDispatches(pass, plan.dispatches, n, (step.start ?? 0) + n, this.counters);
-      if (sample) encodeDispatches(pass, this.sample.dispatches, 1, 0, this.counters);
+      if (sampler) encodeDispatches(pass, sampler.dispatches, 1, 0, this.counters);
     });
     return sample ? token! : -1;
   }

@@ -162,3 +162,45 @@ describe('engine: the prompt pass in each shape matches the CPU reference', () =
     await expect(BlyanEngine.create(device, TINY, { prompt: { rows: 8, threads: 48 } })).rejects.toThrow(/prompt.threads must be a power of two/);
   });
 });
+
+describe('engine: passes compiled at creation, ahead of use, or on first use', () => {
+  const engines: BlyanEngine[] = [];
+  afterAll(() => engines.forEach((e) => e.destroy()));
+  const none = { prompt: 'not compiled', decode: 'not compiled', sample: 'not compiled' };
+  const all = { prompt: 'compiled', decode: 'compiled', sample: 'compiled' };
+
+  it('compiles every pass at creation by default', async () => {
+    const engine = await BlyanEngine.create(await gpuDevice(), ODD);
+    engines.push(engine);
+    expect(engine.pipelines()).toEqual(all);
+  });
+
+  it('with none compiled at creation, a prefill compiles the prompt pass alone and decoding the rest; logits and tokens are the reference\'s', async () => {
+    const { params, tensors } = randomModel(ODD, 5);
+    const engine = await BlyanEngine.create(await gpuDevice(), ODD, { compile: [] });
+    engines.push(engine);
+    expect(engine.pipelines()).toEqual(none);
+    engine.load(tensors);
+    const prompt = [4, 30, 2, 11, 19];
+    const expected = greedyDecode(params, ODD, prompt, 6);
+    await engine.prefill(prompt);
+    expect(engine.pipelines()).toEqual({ ...none, prompt: 'compiled' });
+    expectClose(await engine.readLogits(), expected.prefillLogits, 'prefill logits');
+    expect(await collect(engine.generate({ maxTokens: 6, sampling: { temperature: 0 } }))).toEqual(expected.tokens);
+    expect(engine.pipelines()).toEqual(all);
+  });
+
+  it('compile() compiles what is left one pass after another, in the order an answer needs them', async () => {
+    const engine = await BlyanEngine.create(await gpuDevice(), ODD, { compile: ['sample'] });
+    engines.push(engine);
+    expect(engine.pipelines()).toEqual({ ...none, sample: 'compiled' });
+    const compiling = engine.compile();
+    expect(engine.pipelines()).toEqual({ prompt: 'compiling', decode: 'not compiled', sample: 'compiled' });
+    await compiling;
+    expect(engine.pipelines()).toEqual(all);
+  });
+
+  it('refuses an unknown pass', async () => {
+    await expect(BlyanEngine.create(await gpuDevice(), TINY, { compile: ['prefill' as 'prompt'] })).rejects.toThrow(/compile names an unknown pass "prefill"/);
+  });
+});

@@ -5,7 +5,7 @@ import { type ChatSettings, DEFAULT_SETTINGS, loadJson, saveJson } from '../sett
 import { settingsErrors } from '../settings-check.ts';
 import { Progress } from './Progress.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
-import { endNote, partsNote, tokensPerSecond, truncationNote } from './answer-notes.ts';
+import { endNote, partsNote, startupNote, tokensPerSecond, truncationNote } from './answer-notes.ts';
 import { formatBytes } from './format.ts';
 import { type Message, useModel } from './useModel.ts';
 
@@ -100,7 +100,7 @@ export function Chat({ relay, onAnswer }: { relay: string; onAnswer: (stats: Ans
           )}
         </form>
         {(hint ?? (busy ? null : waiting)) && <p className="hint composer-hint" data-testid="composer-hint">{hint ?? waiting}</p>}
-        <p className="status" data-testid="status" data-startup={view.startup ? JSON.stringify(view.startup) : undefined} title={view.startup ? partsNote('Model ready in', view.startup.ms, view.startup.parts) : undefined}>
+        <p className="status" data-testid="status" data-startup={view.startup ? JSON.stringify(view.startup) : undefined} title={view.startup ? startupNote(view.startup) : undefined}>
           {view.backend && <b>{BACKEND_LABEL[view.backend]}</b>} {view.status}
         </p>
       </section>

@@ -27,10 +27,16 @@ export function truncationNote(s: Pick<AnswerStats, 'promptTokens' | 'promptToke
   return `Your message is ${count(s.promptTokens, 'token')} long; the model reads at most ${s.contextLength} tokens, so it continued only the last ${count(s.promptTokensRead, 'token')} and did not see the rest.`;
 }
 
-/** Where a wait went, as one line: "ready in 412 ms: GPU device 31 ms, engine: pipeline compilation 120 ms, …", phases longest first. */
+/** Where a wait went, as one line: "ready in 412 ms: GPU device 31 ms, engine: creation 50 ms, …", phases longest first. */
 export function partsNote(what: string, ms: number, parts: Readonly<Record<string, number>>): string {
   const list = Object.entries(parts)
     .sort((a, b) => b[1] - a[1])
     .map(([phase, t]) => `${phase} ${Math.round(t)} ms`);
   return `${what} ${Math.round(ms)} ms${list.length ? `: ${list.join(', ')}` : ''} (phases may overlap)`;
+}
+
+/** The start's note: its parts, then (once they are) the WebGPU pipelines compiled after it. */
+export function startupNote(s: { ms: number; parts: Readonly<Record<string, number>>; compiledMs?: number }): string {
+  const later = s.compiledMs === undefined ? '' : `; WebGPU pipelines compiled after it in ${Math.round(s.compiledMs)} ms`;
+  return `${partsNote('Model ready in', s.ms, s.parts)}${later}`;
 }

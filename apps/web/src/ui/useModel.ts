@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Distrust } from '@blyan/client';
+import type { PassName, PipelineState } from '@blyan/gpu';
 import { setAnswering } from '../contribute/answering.ts';
 import { genesisPin } from '../genesis-pin.ts';
 import type { AnswerStats, Backend, BackendChoice, BlockEvent, FromWorker, LayerRoute, ModelInfo, PlannedFetch, RoutingMode, Sampling, ToWorker } from '../protocol.ts';
@@ -26,8 +27,11 @@ export interface ModelView {
   /** The relay failed the check back to the pinned genesis: the model does not start. */
   refused: { reason: Distrust; message: string } | null;
   busyId: number | null;
-  /** The worker's start: its milliseconds and where they went (phase → ms), once the model is ready. */
-  startup: { ms: number; parts: Record<string, number> } | null;
+  /**
+   * The worker's start, once the model is ready: its milliseconds, where they went (phase → ms),
+   * where the engine's pipelines were at that moment, and once they are, how long the rest took to compile after it.
+   */
+  startup: { ms: number; parts: Record<string, number>; pipelines: Partial<Record<PassName, PipelineState>>; compiledMs?: number } | null;
   /** What `blocks` lists: the blocks loaded to start the model, or those of the last answer. */
   blocksOf: 'start' | 'answer';
 }
@@ -68,7 +72,9 @@ export function useModel(relay: string, cacheLimitBytes: number, backend: Backen
         case 'status':
           return setView((v) => ({ ...v, status: m.text }));
         case 'started':
-          return setView((v) => ({ ...v, startup: { ms: m.ms, parts: m.parts } }));
+          return setView((v) => ({ ...v, startup: { ms: m.ms, parts: m.parts, pipelines: m.pipelines } }));
+        case 'compiled':
+          return setView((v) => (v.startup ? { ...v, startup: { ...v.startup, compiledMs: m.ms } } : v));
         case 'backend':
           return setView((v) => ({ ...v, backend: m.backend, notice: m.notice }));
         case 'model':

@@ -1,6 +1,13 @@
-import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, requestGpuDevice } from '@blyan/gpu';
+import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, type PassName, type PipelineState, requestGpuDevice } from '@blyan/gpu';
 import { MissingExpertError, type ModelConfig, type Routing, type SamplingOptions } from '@blyan/model';
 import type { ExpertRef } from './expert-plan.ts';
+
+/**
+ * The engine passes compiled before the page is ready: none. An answer's first token comes from
+ * the CPU's prompt pass (LayeredPrefill), so the GPU's prompt pass, one-token pass and sampler
+ * compile after the start (`compile`), and an answer that needs one sooner waits for it.
+ */
+const COMPILED_AT_START: readonly PassName[] = [];
 
 /** A failure that means "this browser cannot run the model on WebGPU now: use the CPU". */
 export const isGpuFailure = (e: unknown): boolean => e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError;
@@ -16,16 +23,42 @@ export class GpuRunner {
     private engine: BlyanEngine | null = null,
   ) {}
 
+  /** The engine's compile of its passes left for later, once begun: its milliseconds. */
+  private compiling: Promise<number> | null = null;
+
   /** A runner on this browser's WebGPU device; throws GpuUnavailableError with the reason. */
   static async open(): Promise<GpuRunner> {
     return new GpuRunner(await requestGpuDevice((navigator as Navigator & { gpu?: GPU }).gpu));
   }
 
-  /** A fresh engine for a (new) model: the previous one is destroyed. */
+  /** A fresh engine for a (new) model, its buffers allocated and COMPILED_AT_START compiled: the previous one is destroyed. */
   async reset(cfg: ModelConfig): Promise<void> {
     this.engine?.destroy();
     this.engine = null;
-    this.engine = await BlyanEngine.create(this.device, cfg);
+    this.compiling = null;
+    this.engine = await BlyanEngine.create(this.device, cfg, { compile: COMPILED_AT_START });
+  }
+
+  /**
+   * Compiles the engine's passes left for later, in the order an answer needs them, once per
+   * engine (a call meanwhile waits for the same compile; one after a failure tries again);
+   * resolves with its milliseconds.
+   */
+  compile(): Promise<number> {
+    if (!this.compiling) {
+      const t0 = performance.now();
+      const compiling = this.live.compile().then(() => performance.now() - t0);
+      compiling.catch(() => {
+        if (this.compiling === compiling) this.compiling = null;
+      });
+      this.compiling = compiling;
+    }
+    return this.compiling;
+  }
+
+  /** The engine's passes and where their pipelines are (none without an engine). */
+  pipelines(): Partial<Record<PassName, PipelineState>> {
+    return this.engine?.pipelines() ?? {};
   }
 
   private get live(): BlyanEngine {

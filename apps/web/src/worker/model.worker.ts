@@ -19,6 +19,13 @@ let queue: Promise<void> = Promise.resolve();
 /** How long after the start, with no prompt yet, its blocks are written to IndexedDB. */
 const IDLE_FLUSH_MS = 3000;
 let idleFlush: ReturnType<typeof setTimeout> | undefined;
+/**
+ * How long after the start, with no prompt yet, the engine's pipelines begin to compile: a
+ * prompt sent sooner (typed while the page loaded) gets its first token (the CPU's) without
+ * sharing the processor with the compile, and its answer compiles them after that token.
+ */
+const IDLE_COMPILE_MS = 1000;
+let idleCompile: ReturnType<typeof setTimeout> | undefined;
 
 /** Where the engine calibration is kept (the block cache's state store). */
 const CALIBRATION_KEY = 'engine-calibration';
@@ -78,8 +85,10 @@ scope.onmessage = ({ data: m }) => {
           model.useBackend(choice.backend, choice.notice);
           await cache.setState(CALIBRATION_KEY, { key, adapter: doubt.adapter, speeds } satisfies RememberedCalibration);
         }
-        post({ type: 'started', ms: performance.now() - started, parts: startup.totals() });
+        post({ type: 'started', ms: performance.now() - started, parts: startup.totals(), pipelines: model.pipelines() });
         post({ type: 'status', text: 'ready' });
+        // The engine's pipelines compile after Send is enabled: an answer's first token does not need them (GpuRunner).
+        idleCompile = setTimeout(() => model.compileWhileIdle(), IDLE_COMPILE_MS);
         // The start's blocks are written once the page has waited a moment for a prompt (one
         // transaction), or with the first prompt's, so that the write never slows its first token.
         idleFlush = setTimeout(() => cache.flush().catch((e: unknown) => report(null, e)), IDLE_FLUSH_MS);
@@ -89,6 +98,7 @@ scope.onmessage = ({ data: m }) => {
     });
   } else if (m.type === 'prompt') {
     clearTimeout(idleFlush);
+    clearTimeout(idleCompile);
     const run = { id: m.id, stopped: false };
     queue = queue.then(async () => {
       running = run;

@@ -168,19 +168,39 @@ export class ModelSession {
   }
 
   /**
-   * Creates the WebGPU engine for `cfg` (allocating and compiling every pipeline) while the dense
-   * blocks download; resolves once it is ready, or once WebGPU is dropped for wasm because it failed.
+   * Creates the WebGPU engine for `cfg` (its buffers; its pipelines compile after the start:
+   * `compileEngine`) while the dense blocks download; resolves once it is ready, or once WebGPU is
+   * dropped for wasm because it failed.
    */
   private startEngine(cfg: ModelConfig): Promise<void> {
     const gpu = this.gpu;
     if (!gpu) return Promise.resolve();
-    const ready = this.clock.time('engine: pipeline compilation', () => gpu.reset(cfg)).catch((e: unknown) => {
+    const ready = this.clock.time('engine: creation', () => gpu.reset(cfg)).catch((e: unknown) => {
       if (!isGpuFailure(e)) throw e;
       this.dropGpu((e as Error).message);
     });
     // Awaited by sync and every upload; this only keeps a failure from counting as unhandled when a download fails first.
     ready.catch(() => undefined);
     return ready;
+  }
+
+  /** Compiles the WebGPU engine's pipelines left for after the start (once per engine: GpuRunner.compile) and tells the page how long they took. */
+  private async compileEngine(gpu: GpuRunner): Promise<void> {
+    this.post({ type: 'compiled', ms: await gpu.compile() });
+  }
+
+  /**
+   * Compiles the engine's pipelines in the background, while the page waits for a prompt (the
+   * worker calls it a moment after the start). A failure is left to the answer that needs them,
+   * which compiles them again and reports what fails.
+   */
+  compileWhileIdle(): void {
+    if (this.gpu) this.compileEngine(this.gpu).catch(() => undefined);
+  }
+
+  /** Where the WebGPU engine's pipelines are now (pass → state; none off WebGPU). */
+  pipelines(): ReturnType<GpuRunner['pipelines']> {
+    return this.gpu?.pipelines() ?? {};
   }
 
   private unload(model: Model, slot: string): void {
@@ -396,6 +416,8 @@ export class ModelSession {
     };
     const gpuRouting: Routing = run.routing.mode === 'dynamic' ? run.routing : { mode: 'static', allowed: run.sets };
     const clock = this.clock;
+    // The pipelines left for after the start: compiling since the page waited for a prompt, or from now on.
+    await clock.time('GPU pipelines (compiled after the start)', () => this.compileEngine(gpu));
     // The prompt and the first token (the CPU's) fill the GPU's KV cache in one pass.
     await clock.time('GPU prefill: upload and submit', () => gpu.prefill([...run.tokens, run.first], gpuRouting, load));
     // The second token waits for the prefill's GPU work to finish, then samples and reads back.
