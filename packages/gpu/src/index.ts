@@ -5,7 +5,7 @@
  */
 export { BlyanEngine, type EngineOptions, type Precision } from './engine.ts';
 export type { DecodePass } from './inference.ts';
-export type { PassName, PipelineState } from './passes.ts';
+export { OnFirstUse, type PassName, type PipelineState } from './passes.ts';
 export { requestGpuDevice } from './device.ts';
 export { GpuDeviceLostError, GpuUnavailableError } from './errors.ts';
 export type { GenerateOptions } from './sampling.ts';

@@ -1,4 +1,4 @@
-import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, type PassName, type PipelineState, requestGpuDevice } from '@blyan/gpu';
+import { BlyanEngine, GpuDeviceLostError, GpuUnavailableError, OnFirstUse, type PassName, type PipelineState, requestGpuDevice } from '@blyan/gpu';
 import { MissingExpertError, type ModelConfig, type Routing, type SamplingOptions } from '@blyan/model';
 import type { ExpertRef } from './expert-plan.ts';
 
@@ -23,8 +23,8 @@ export class GpuRunner {
     private engine: BlyanEngine | null = null,
   ) {}
 
-  /** The engine's compile of its passes left for later, once begun: its milliseconds. */
-  private compiling: Promise<number> | null = null;
+  /** The engine's compile of its passes left for later (once per engine): its milliseconds. */
+  private compiling = this.compileOnce();
 
   /** A runner on this browser's WebGPU device; throws GpuUnavailableError with the reason. */
   static async open(): Promise<GpuRunner> {
@@ -35,7 +35,7 @@ export class GpuRunner {
   async reset(cfg: ModelConfig): Promise<void> {
     this.engine?.destroy();
     this.engine = null;
-    this.compiling = null;
+    this.compiling = this.compileOnce();
     this.engine = await BlyanEngine.create(this.device, cfg, { compile: COMPILED_AT_START });
   }
 
@@ -45,15 +45,15 @@ export class GpuRunner {
    * resolves with its milliseconds.
    */
   compile(): Promise<number> {
-    if (!this.compiling) {
+    return this.compiling.get();
+  }
+
+  private compileOnce(): OnFirstUse<number> {
+    return new OnFirstUse(async () => {
       const t0 = performance.now();
-      const compiling = this.live.compile().then(() => performance.now() - t0);
-      compiling.catch(() => {
-        if (this.compiling === compiling) this.compiling = null;
-      });
-      this.compiling = compiling;
-    }
-    return this.compiling;
+      await this.live.compile();
+      return performance.now() - t0;
+    });
   }
 
   /** The engine's passes and where their pipelines are (none without an engine). */
