@@ -27,6 +27,8 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
   --val-windows N          fixed validation windows the log measures (default 32)
   --checkpoint-minutes M   checkpoint state.tensors at least this often (default 5)
   --dense                  train the dense baseline (1 expert, dFF 1024) instead of the MoE
+  --width W                with --dense: its feed-forward width (default the MoE's active width, topK · dFF = 1024;
+                           16 · 512 = 8192 makes every genesis-v2 expert active at once)
   --backend NAME           ${BACKEND_NAMES.join(' | ')} (default ${DEFAULT_BACKEND})
   --export                 only write checkpoint.tensors from the run's last checkpoint
 A rerun with the same --out resumes from state.tensors; settings given then must match the run's.`;
@@ -45,6 +47,7 @@ const OPTIONS = {
   'val-windows': { type: 'string' },
   'checkpoint-minutes': { type: 'string' },
   dense: { type: 'boolean', default: false },
+  width: { type: 'string' },
   backend: { type: 'string', default: DEFAULT_BACKEND },
   export: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -63,9 +66,10 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
 }
 
-/** The config to train: the named genesis, its dense baseline, or it with another locality weight. */
-function modelConfig(genesis: ModelConfig, dense: boolean, locality: number | undefined): ModelConfig {
-  if (dense) return denseBaseline(genesis);
+/** The config to train: the named genesis, its dense baseline (at another width), or it with another locality weight. */
+function modelConfig(genesis: ModelConfig, dense: boolean, locality: number | undefined, width: number | undefined): ModelConfig {
+  if (width !== undefined && !dense) throw new Error('--width sets the dense baseline\'s width: it needs --dense');
+  if (dense) return width === undefined ? denseBaseline(genesis) : { ...denseBaseline(genesis), dFF: width };
   if (locality === undefined) return genesis;
   if (genesis.sequenceBudgets === undefined) throw new Error('--locality needs a model with sequence budgets (--model genesis-v2)');
   return { ...genesis, sequenceBudgets: { ...genesis.sequenceBudgets, localityLossCoef: locality } };
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
   }
   const backend = trainBackend(choiceArg('backend', values.backend, BACKEND_NAMES));
   const name = choiceArg('model', values.model, Object.keys(GENESIS_CONFIGS) as GenesisName[]);
-  const config = modelConfig(GENESIS_CONFIGS[name], values.dense, numberArg('locality', values.locality, { min: 0 }));
+  const config = modelConfig(GENESIS_CONFIGS[name], values.dense, numberArg('locality', values.locality, { min: 0 }), numberArg('width', values.width, { integer: true, min: 1 }));
   const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : `.blyan/train/${name}`));
   const corpus = loadCorpusSplit();
   if (values.export) {
