@@ -53,6 +53,29 @@ function aluKernel(workgroup: number, acc: number, macsPerInvocation: number): K
   };
 }
 
+/** Each invocation: `iters` × `unroll` rounds of a ← (dot(a, m₀), dot(a, m₁), dot(a, m₂), dot(a, m₃)) on `acc` vec4 accumulators: 16 multiply-adds a round, in the product kernels' dot form. */
+function dotKernel(acc: number, macsPerInvocation: number): Kernel & { macs: number } {
+  const unroll = 4;
+  const iters = macsPerInvocation / (acc * unroll * 16);
+  const accs = Array.from({ length: acc }, (_, i) => `a${i}`);
+  return {
+    name: `workgroup 64, ${acc} vec4 accumulators, 4 dot() a round`,
+    grid: [INVOCATIONS / 64, 1, 1],
+    macs: INVOCATIONS * macsPerInvocation,
+    code: `@group(0) @binding(0) var<storage, read> p: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m = p[0] * 0.25;
+  let s = vec4<f32>(f32(gid.x) * 1e-4) + p[2];
+  ${accs.map((a, i) => `var ${a} = s + vec4<f32>(${i * 0.01});`).join('\n  ')}
+  for (var i = 0u; i < ${iters}u; i++) {
+    ${Array.from({ length: unroll }, () => accs.map((a) => `${a} = vec4<f32>(dot(${a}, m), dot(${a}, m.yzwx), dot(${a}, m.zwxy), dot(${a}, m.wxyz));`).join(' ')).join('\n    ')}
+  }
+  y[gid.x] = dot(${accs.join(' + ')}, vec4<f32>(1.0));
+}`,
+  };
+}
+
 /**
  * The integer path: each invocation chains a ← dot4I8Packed(a, v) (four int8 multiply-adds a call,
  * WGSL's packed 4 × 8-bit dot product) on `acc` u32 accumulators.
@@ -125,7 +148,7 @@ function loadKernel(space: Space, element: Element, pattern: Pattern, loads: num
   };
 }
 
-const ALU = [...[1, 4, 16, 64].map((wg) => aluKernel(wg, 8, 32768)), ...[1, 2, 4, 16].map((acc) => aluKernel(64, acc, 32768)), dot4I8Kernel(8, 32768)];
+const ALU = [...[1, 4, 16, 64].map((wg) => aluKernel(wg, 8, 32768)), ...[1, 2, 4, 16].map((acc) => aluKernel(64, acc, 32768)), dotKernel(8, 32768), dot4I8Kernel(8, 32768)];
 const ELEMENTS: readonly Element[] = ['f32', 'vec4<f32>', 'u32'];
 const PATTERNS: readonly Pattern[] = ['sequential across lanes', 'scattered across lanes', 'equal across lanes'];
 const LOADS = [
@@ -267,7 +290,7 @@ const table = (head: string, rows: readonly string[][]) => {
 };
 
 console.log(`Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end of the timings\n`);
-console.log(`ALU ceiling: ${INVOCATIONS} invocations, each 32,768 multiply-adds (a ← a · m + c on vec4 registers, or a ← dot4I8Packed(a, v)); ms per dispatch (fastest of ${TIMING.trials}) and G multiply-adds/s\n`);
+console.log(`ALU ceiling: ${INVOCATIONS} invocations, each 32,768 multiply-adds (a ← a · m + c on vec4 registers, a ← four dot(a, mᵢ), or a ← dot4I8Packed(a, v)); ms per dispatch (fastest of ${TIMING.trials}) and G multiply-adds/s\n`);
 table(
   'kernel',
   ALU.map((k, i) => [k.name, ...columns.map(({ timed }) => `${f(timed[0]![i]!.ms)} ms, **${f(rate(k.macs, timed[0]![i]!.ms))}** G/s`)]),
