@@ -2,13 +2,14 @@
  * What any WGSL kernel could reach on this machine's software adapters, against onnxruntime-web
  * wasm: `pnpm bench:ceiling [rows]`. In one headless Chromium (WebGPU on SwiftShader) and in Node on
  * lavapipe:
- * - ALU ceiling: every invocation runs independent vec4 multiply-adds on registers (no memory
- *   traffic in the loop), across workgroup sizes and accumulator counts, and the packed int8 dot
- *   product: G multiply-adds/s;
- * - load ceiling: storage-buffer loads per lane (addresses sequential across lanes, scattered, or
- *   equal across lanes; f32, vec4<f32>, u32) summed into independent accumulators: G loads/s;
- * - the int8 prompt-kernel shapes of `pnpm bench:matmul` on y [rows, 512] = x [rows, 128] · Wᵀ (rows 96 unless given; each
- *   output checked against the CPU product): G multiply-adds/s;
+ * - ALU ceiling: every invocation runs independent multiply-adds on registers (no memory traffic
+ *   in the loop): vec4 a · m + c across workgroup sizes and accumulator counts, the product
+ *   kernels' dot form, and the packed int8 dot product: G multiply-adds/s;
+ * - load ceiling: loads per lane from storage, uniform or workgroup memory (addresses sequential
+ *   across lanes, scattered, or equal across lanes; f32, vec4<f32>, u32) summed into independent
+ *   accumulators: G loads/s;
+ * - the int8 prompt-kernel shapes of `pnpm bench:matmul` on y [rows, 512] = x [rows, 128] · Wᵀ
+ *   (rows 96 unless given; each output checked against the CPU product): G multiply-adds/s;
  * - in the same Chromium, onnxruntime-web 1.30 wasm on a plain f32 MatMul x [M, 128] · B [128, 512]
  *   (B a graph input, as in the routed graph), 1 and 2 threads, outputs checked: the reference.
  * Then the genesis v2 prefill's multiply-adds and minimal loads at 16 / 48 / 128 / 256 tokens and
