@@ -30,47 +30,38 @@ const INVOCATIONS = 4096;
 /** Each kernel timed as the fastest of 16 single dispatches: on a shared machine the fastest is the one least disturbed. */
 const TIMING = { trials: 16, repeats: 1 } as const;
 
-/** Each invocation: `iters` × `unroll` rounds of a ← a · m + c on `acc` vec4 accumulators. */
-function aluKernel(workgroup: number, acc: number, macsPerInvocation: number): Kernel & { macs: number } {
+/** A round of the ALU kernel on one vec4 accumulator: the values it reads from p, and its multiply-adds. */
+interface Round {
+  readonly lets: string;
+  readonly macs: number;
+  readonly statement: (a: string) => string;
+  readonly label: string;
+}
+
+const ROUNDS = {
+  /** a ← a · m + c: 4 multiply-adds. */
+  fma: { lets: 'let m = p[0]; let c = p[1];', macs: 4, statement: (a) => `${a} = ${a} * m + c;`, label: '' },
+  /** a ← (dot(a, m), dot(a, m.yzwx), dot(a, m.zwxy), dot(a, m.wxyz)): a 4 × 4 matrix-vector product, 16 multiply-adds in the product kernels' dot form. */
+  dot: { lets: 'let m = p[0] * 0.25;', macs: 16, statement: (a) => `${a} = vec4<f32>(dot(${a}, m), dot(${a}, m.yzwx), dot(${a}, m.zwxy), dot(${a}, m.wxyz));`, label: ', 4 dot() a round' },
+} satisfies Record<string, Round>;
+
+/** Each invocation: `iters` × `unroll` rounds on `acc` vec4 accumulators. */
+function aluKernel(workgroup: number, acc: number, macsPerInvocation: number, round: Round = ROUNDS.fma): Kernel & { macs: number } {
   const unroll = 4;
-  const iters = macsPerInvocation / (acc * unroll * 4);
+  const iters = macsPerInvocation / (acc * unroll * round.macs);
   const accs = Array.from({ length: acc }, (_, i) => `a${i}`);
   return {
-    name: `workgroup ${workgroup}, ${acc} vec4 accumulator${acc > 1 ? 's' : ''}`,
+    name: `workgroup ${workgroup}, ${acc} vec4 accumulator${acc > 1 ? 's' : ''}${round.label}`,
     grid: [INVOCATIONS / workgroup, 1, 1],
     macs: INVOCATIONS * macsPerInvocation,
     code: `@group(0) @binding(0) var<storage, read> p: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(${workgroup}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m = p[0];
-  let c = p[1];
+  ${round.lets}
   let s = vec4<f32>(f32(gid.x) * 1e-4) + p[2];
   ${accs.map((a, i) => `var ${a} = s + vec4<f32>(${i * 0.01});`).join('\n  ')}
   for (var i = 0u; i < ${iters}u; i++) {
-    ${Array.from({ length: unroll }, () => accs.map((a) => `${a} = ${a} * m + c;`).join(' ')).join('\n    ')}
-  }
-  y[gid.x] = dot(${accs.join(' + ')}, vec4<f32>(1.0));
-}`,
-  };
-}
-
-/** Each invocation: `iters` × `unroll` rounds of a ← (dot(a, m₀), dot(a, m₁), dot(a, m₂), dot(a, m₃)) on `acc` vec4 accumulators: 16 multiply-adds a round, in the product kernels' dot form. */
-function dotKernel(acc: number, macsPerInvocation: number): Kernel & { macs: number } {
-  const unroll = 4;
-  const iters = macsPerInvocation / (acc * unroll * 16);
-  const accs = Array.from({ length: acc }, (_, i) => `a${i}`);
-  return {
-    name: `workgroup 64, ${acc} vec4 accumulators, 4 dot() a round`,
-    grid: [INVOCATIONS / 64, 1, 1],
-    macs: INVOCATIONS * macsPerInvocation,
-    code: `@group(0) @binding(0) var<storage, read> p: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m = p[0] * 0.25;
-  let s = vec4<f32>(f32(gid.x) * 1e-4) + p[2];
-  ${accs.map((a, i) => `var ${a} = s + vec4<f32>(${i * 0.01});`).join('\n  ')}
-  for (var i = 0u; i < ${iters}u; i++) {
-    ${Array.from({ length: unroll }, () => accs.map((a) => `${a} = vec4<f32>(dot(${a}, m), dot(${a}, m.yzwx), dot(${a}, m.zwxy), dot(${a}, m.wxyz));`).join(' ')).join('\n    ')}
+    ${Array.from({ length: unroll }, () => accs.map(round.statement).join(' ')).join('\n    ')}
   }
   y[gid.x] = dot(${accs.join(' + ')}, vec4<f32>(1.0));
 }`,
@@ -149,7 +140,7 @@ function loadKernel(space: Space, element: Element, pattern: Pattern, loads: num
   };
 }
 
-const ALU = [...[1, 4, 16, 64].map((wg) => aluKernel(wg, 8, 32768)), ...[1, 2, 4, 16].map((acc) => aluKernel(64, acc, 32768)), dotKernel(8, 32768), dot4I8Kernel(8, 32768)];
+const ALU = [...[1, 4, 16, 64].map((wg) => aluKernel(wg, 8, 32768)), ...[1, 2, 4, 16].map((acc) => aluKernel(64, acc, 32768)), aluKernel(64, 8, 32768, ROUNDS.dot), dot4I8Kernel(8, 32768)];
 const ELEMENTS: readonly Element[] = ['f32', 'vec4<f32>', 'u32'];
 const PATTERNS: readonly Pattern[] = ['sequential across lanes', 'scattered across lanes', 'equal across lanes'];
 const LOADS = [
