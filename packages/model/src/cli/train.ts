@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpusSplit } from '../data/corpus.ts';
-import type { ModelConfig } from '../reference/config.ts';
+import { type ModelConfig, validateConfig } from '../reference/config.ts';
 import { exportRun } from '../train/export.ts';
 import { GENESIS_CONFIGS, type GenesisName, denseBaseline } from '../train/genesis-config.ts';
 import { BACKEND_NAMES, type BackendName, trainBackend } from '../train/backends.ts';
@@ -27,8 +27,10 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
   --val-windows N          fixed validation windows the log measures (default 32)
   --checkpoint-minutes M   checkpoint state.tensors at least this often (default 5)
   --dense                  train the dense baseline (1 expert, dFF 1024) instead of the MoE
-  --width W                with --dense: its feed-forward width (default the MoE's active width, topK · dFF = 1024;
-                           16 · 512 = 8192 makes every genesis-v2 expert active at once)
+  --dff F                  the feed-forward width: each expert's (default 512), or with --dense the baseline's
+                           (default the MoE's active width, topK · dFF = 1024; 8192 = all 16 of a v2 layer's experts)
+  --experts E              experts per layer of the MoE (default: the named genesis's)
+  --top-k K                experts per token of the MoE (default: the named genesis's)
   --backend NAME           ${BACKEND_NAMES.join(' | ')} (default ${DEFAULT_BACKEND})
   --export                 only write checkpoint.tensors from the run's last checkpoint
 A rerun with the same --out resumes from state.tensors; settings given then must match the run's.`;
@@ -47,7 +49,9 @@ const OPTIONS = {
   'val-windows': { type: 'string' },
   'checkpoint-minutes': { type: 'string' },
   dense: { type: 'boolean', default: false },
-  width: { type: 'string' },
+  dff: { type: 'string' },
+  experts: { type: 'string' },
+  'top-k': { type: 'string' },
   backend: { type: 'string', default: DEFAULT_BACKEND },
   export: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -66,10 +70,20 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
 }
 
-/** The config to train: the named genesis, its dense baseline (at another width), or it with another locality weight. */
-function modelConfig(genesis: ModelConfig, dense: boolean, locality: number | undefined, width: number | undefined): ModelConfig {
-  if (width !== undefined && !dense) throw new Error('--width sets the dense baseline\'s width: it needs --dense');
-  if (dense) return width === undefined ? denseBaseline(genesis) : { ...denseBaseline(genesis), dFF: width };
+/** Feed-forward shape overrides of the named genesis: --dff, --experts, --top-k. */
+interface Shape {
+  readonly dFF?: number;
+  readonly nExperts?: number;
+  readonly topK?: number;
+}
+
+/** The config to train: the named genesis (reshaped), its dense baseline (at another width), or it with another locality weight. */
+function modelConfig(named: ModelConfig, dense: boolean, locality: number | undefined, shape: Shape): ModelConfig {
+  const { dFF, ...routing } = shape;
+  if (dense && Object.keys(routing).length > 0) throw new Error('--experts and --top-k shape the MoE: the dense baseline has one expert (set its width with --dff)');
+  if (dense) return dFF === undefined ? denseBaseline(named) : { ...denseBaseline(named), dFF };
+  const genesis = { ...named, ...shape };
+  validateConfig(genesis);
   if (locality === undefined) return genesis;
   if (genesis.sequenceBudgets === undefined) throw new Error('--locality needs a model with sequence budgets (--model genesis-v2)');
   return { ...genesis, sequenceBudgets: { ...genesis.sequenceBudgets, localityLossCoef: locality } };
@@ -83,7 +97,9 @@ async function main(): Promise<void> {
   }
   const backend = trainBackend(choiceArg('backend', values.backend, BACKEND_NAMES));
   const name = choiceArg('model', values.model, Object.keys(GENESIS_CONFIGS) as GenesisName[]);
-  const config = modelConfig(GENESIS_CONFIGS[name], values.dense, numberArg('locality', values.locality, { min: 0 }), numberArg('width', values.width, { integer: true, min: 1 }));
+  const positive = (flag: 'dff' | 'experts' | 'top-k') => numberArg(flag, values[flag], { integer: true, min: 1 });
+  const shape = Object.fromEntries(Object.entries({ dFF: positive('dff'), nExperts: positive('experts'), topK: positive('top-k') }).filter(([, x]) => x !== undefined));
+  const config = modelConfig(GENESIS_CONFIGS[name], values.dense, numberArg('locality', values.locality, { min: 0 }), shape);
   const dir = resolve(values.out ?? (values.dense ? '.blyan/train/dense' : `.blyan/train/${name}`));
   const corpus = loadCorpusSplit();
   if (values.export) {
