@@ -230,6 +230,17 @@ describe('a run with sequence budgets', () => {
     expect(bytesOf(runFiles(split).checkpoint).equals(bytesOf(runFiles(straight).checkpoint))).toBe(true);
   });
 
+  it('keeps its budget draw in the state file and refuses to resume with another', async () => {
+    const dir = newDir();
+    const budgetDraw = { dynamicShare: 0.5, maxExperts: 3 };
+    await train(dir, { config, requested: { budgetDraw }, stopAtStep: 1 });
+    expect(loadRunState(runFiles(dir).state).run.budgetDraw).toEqual(budgetDraw);
+    await expect(train(dir, { config, requested: { budgetDraw: { ...budgetDraw, maxExperts: 4 } } })).rejects.toThrow(
+      'holds a run with different settings (budgetDraw {"dynamicShare":0.5,"maxExperts":3} → {"dynamicShare":0.5,"maxExperts":4})',
+    );
+    await expect(train(dir, { config })).resolves.toMatchObject({ finished: true });
+  });
+
   it('refuses to resume with another locality weight', async () => {
     const dir = newDir();
     await train(dir, { config, stopAtStep: 1 });

@@ -26,6 +26,9 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
   --log-every K            a train.log line with a validation pass every K steps (default 50)
   --val-windows N          fixed validation windows the log measures (default 32)
   --checkpoint-minutes M   checkpoint state.tensors at least this often (default 5)
+  --dynamic-share P        with sequence budgets: the share of windows trained with dynamic routing (default 0)
+  --budget-max M           with sequence budgets: the other windows' budgets are uniform in [topK, M] (default nExperts)
+                           (neither flag: every window's budget is uniform in [topK, nExperts])
   --dense                  train the dense baseline (1 expert, dFF 1024) instead of the MoE
   --dff F                  the feed-forward width: each expert's (default 512), or with --dense the baseline's
                            (default the MoE's active width, topK · dFF = 1024; 8192 = all 16 of a v2 layer's experts)
@@ -48,6 +51,8 @@ const OPTIONS = {
   'log-every': { type: 'string' },
   'val-windows': { type: 'string' },
   'checkpoint-minutes': { type: 'string' },
+  'dynamic-share': { type: 'string' },
+  'budget-max': { type: 'string' },
   dense: { type: 'boolean', default: false },
   dff: { type: 'string' },
   experts: { type: 'string' },
@@ -68,6 +73,15 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
     valWindows: numberArg('val-windows', v['val-windows'], { integer: true, min: 1 }),
   };
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
+}
+
+/** --dynamic-share and --budget-max as the run's budget draw; neither given = the uniform draw. */
+function budgetDraw(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], config: ModelConfig): Partial<RunSpec> {
+  const dynamicShare = numberArg('dynamic-share', v['dynamic-share'], { min: 0, max: 1 });
+  const maxExperts = numberArg('budget-max', v['budget-max'], { integer: true, min: config.topK, max: config.nExperts });
+  if (dynamicShare === undefined && maxExperts === undefined) return {};
+  if (config.sequenceBudgets === undefined) throw new Error('--dynamic-share and --budget-max need a model with sequence budgets (--model genesis-v2)');
+  return { budgetDraw: { dynamicShare: dynamicShare ?? 0, maxExperts: maxExperts ?? config.nExperts } };
 }
 
 /** Feed-forward shape overrides of the named genesis: --dff, --experts, --top-k. */
@@ -107,7 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write(`wrote ${runFiles(dir).checkpoint}: step ${trained.steps}, val ${trained.val_bpb.toFixed(4)} bits/byte\n`);
     return;
   }
-  const requested = requestedSpec(values);
+  const requested = { ...requestedSpec(values), ...budgetDraw(values, config) };
   const steps = requested.steps ?? DEFAULT_STEPS;
   const defaults: RunSpec = { seed: 1, batch: 16, lr: 3e-3, steps, warmupSteps: Math.min(200, Math.floor(steps / 10)), logEvery: 50, valWindows: 32 };
   const minutes = numberArg('minutes', values.minutes, { min: 0 });

@@ -12,6 +12,25 @@ export interface RunSpec {
   readonly logEvery: number;
   /** Fixed validation windows the log's val loss is measured on. */
   readonly valWindows: number;
+  /** How a model with sequence budgets draws each window's budget; absent = uniform in [topK, nExperts]. */
+  readonly budgetDraw?: BudgetDraw;
+}
+
+/**
+ * A share of windows routed dynamically (no budget); the others draw a budget uniform in
+ * [topK, maxExperts].
+ */
+export interface BudgetDraw {
+  readonly dynamicShare: number;
+  readonly maxExperts: number;
+}
+
+function validateBudgetDraw(x: unknown): BudgetDraw {
+  const d = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
+  const { dynamicShare, maxExperts } = d;
+  if (typeof dynamicShare !== 'number' || !(dynamicShare >= 0 && dynamicShare <= 1)) throw new Error(`run.budgetDraw.dynamicShare must be in [0, 1], got ${JSON.stringify(dynamicShare)}`);
+  if (typeof maxExperts !== 'number' || !Number.isSafeInteger(maxExperts) || maxExperts < 1) throw new Error(`run.budgetDraw.maxExperts must be a positive integer, got ${JSON.stringify(maxExperts)}`);
+  return { dynamicShare, maxExperts };
 }
 
 const FIELDS = ['seed', 'batch', 'lr', 'steps', 'warmupSteps', 'logEvery', 'valWindows'] as const;
@@ -26,7 +45,8 @@ export function validateRunSpec(x: unknown): RunSpec {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`run.${key} must be a finite number, got ${JSON.stringify(v)}`);
     if (INTEGER_FIELDS.has(key) && !Number.isSafeInteger(v)) throw new Error(`run.${key} must be an integer, got ${v}`);
   }
-  const spec = Object.fromEntries(FIELDS.map((k) => [k, r[k]])) as unknown as RunSpec;
+  const fields = Object.fromEntries(FIELDS.map((k) => [k, r[k]])) as unknown as RunSpec;
+  const spec: RunSpec = r.budgetDraw === undefined ? fields : { ...fields, budgetDraw: validateBudgetDraw(r.budgetDraw) };
   if (spec.seed < 0 || spec.seed > 0xffffffff) throw new Error(`run.seed must be in [0, 2^32), got ${spec.seed}`);
   if (spec.batch < 1) throw new Error(`run.batch must be ≥ 1, got ${spec.batch}`);
   if (!(spec.lr > 0)) throw new Error(`run.lr must be positive, got ${spec.lr}`);
@@ -39,7 +59,9 @@ export function validateRunSpec(x: unknown): RunSpec {
 
 /** The fields where `a` and `b` differ, as `name a → b`. */
 export function runSpecDiff(a: RunSpec, b: RunSpec): string[] {
-  return FIELDS.filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} → ${b[k]}`);
+  const draw = (r: RunSpec): string => JSON.stringify(r.budgetDraw ?? null);
+  const fields = FIELDS.filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} → ${b[k]}`);
+  return draw(a) === draw(b) ? fields : [...fields, `budgetDraw ${draw(a)} → ${draw(b)}`];
 }
 
 /**

@@ -109,7 +109,7 @@ async function loop({ o, run, backend, tokenizer, stream, validation, log, saved
   };
   while (step < stopAt && !o.signal?.aborted && performance.now() < deadline) {
     const windows = sampleBatch(stream, run.batch, T, run.seed, step);
-    const batch = cfg.sequenceBudgets ? { ...windows, budgets: sampleBudgets(cfg, run.batch, T, run.seed, step) } : windows;
+    const batch = cfg.sequenceBudgets ? { ...windows, budgets: sampleBudgets(cfg, run.batch, T, run.seed, step, run.budgetDraw) } : windows;
     const t0 = performance.now();
     const stats: StepStats = await backend.step(batch, lrAt(step));
     stepMs += performance.now() - t0;

@@ -1,6 +1,7 @@
 import type { ModelConfig } from '../reference/config.ts';
 import { Rng } from '../reference/rng.ts';
 import type { SequenceBudget } from '../reference/routing.ts';
+import type { BudgetDraw } from './run-spec.ts';
 
 /** B windows of T inputs and their T next-token targets, [B, T] each, row-major. */
 export interface Batch {
@@ -47,13 +48,22 @@ export function sampleBatch(stream: Int32Array, B: number, T: number, seed: numb
 const MIN_PROMPT_TOKENS = 4;
 
 /**
- * B budgets for step `step`, so that every budget works after training: experts uniform in
- * [topK, nExperts] (nExperts = dynamic routing), prompt length uniform in [4, T / 2]. Drawn from
- * their own counter-based stream (seed + 1), so the windows stay those of a run without budgets.
+ * B budgets for step `step`, so that every budget works after training: by default experts uniform
+ * in [topK, nExperts] (nExperts = dynamic routing); with a `draw`, a window is dynamic with
+ * probability draw.dynamicShare and otherwise uniform in [topK, draw.maxExperts]. Prompt length
+ * uniform in [4, T / 2]. Drawn from their own counter-based stream (seed + 1), so the windows stay
+ * those of a run without budgets.
  */
-export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number): SequenceBudget[] {
+export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number, draw?: BudgetDraw): SequenceBudget[] {
+  if (draw !== undefined && !(draw.maxExperts >= cfg.topK && draw.maxExperts <= cfg.nExperts)) {
+    throw new Error(`the budget draw's maxExperts must be in [topK = ${cfg.topK}, nExperts = ${cfg.nExperts}], got ${draw.maxExperts}`);
+  }
   const rng = stepRng((seed + 1) >>> 0, step);
   const between = (lo: number, hi: number): number => lo + Math.floor(rng.next() * (hi - lo + 1));
+  const experts = (): number => {
+    if (draw === undefined) return between(cfg.topK, cfg.nExperts);
+    return rng.next() < draw.dynamicShare ? cfg.nExperts : between(cfg.topK, draw.maxExperts);
+  };
   const longest = Math.max(1, Math.floor(T / 2));
-  return Array.from({ length: B }, () => ({ experts: between(cfg.topK, cfg.nExperts), promptTokens: between(Math.min(MIN_PROMPT_TOKENS, longest), longest) }));
+  return Array.from({ length: B }, () => ({ experts: experts(), promptTokens: between(Math.min(MIN_PROMPT_TOKENS, longest), longest) }));
 }
