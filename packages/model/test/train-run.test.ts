@@ -232,11 +232,11 @@ describe('a run with sequence budgets', () => {
 
   it('keeps its budget draw in the state file and refuses to resume with another', async () => {
     const dir = newDir();
-    const budgetDraw = { dynamicShare: 0.5, maxExperts: 3 };
+    const budgetDraw = { dynamicShare: 0.5, maxExperts: 3, fromStep: 1, untilStep: 6 };
     await train(dir, { config, requested: { budgetDraw }, stopAtStep: 1 });
     expect(loadRunState(runFiles(dir).state).run.budgetDraw).toEqual(budgetDraw);
     await expect(train(dir, { config, requested: { budgetDraw: { ...budgetDraw, maxExperts: 4 } } })).rejects.toThrow(
-      'holds a run with different settings (budgetDraw {"dynamicShare":0.5,"maxExperts":3} → {"dynamicShare":0.5,"maxExperts":4})',
+      'holds a run with different settings (budgetDraw {"dynamicShare":0.5,"maxExperts":3,"fromStep":1,"untilStep":6} → {"dynamicShare":0.5,"maxExperts":4,"fromStep":1,"untilStep":6})',
     );
     await expect(train(dir, { config })).resolves.toMatchObject({ finished: true });
   });

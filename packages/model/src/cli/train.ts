@@ -28,7 +28,9 @@ const USAGE = `usage: pnpm exec tsx packages/model/src/cli/train.ts [options]
   --checkpoint-minutes M   checkpoint state.tensors at least this often (default 5)
   --dynamic-share P        with sequence budgets: the share of windows trained with dynamic routing (default 0)
   --budget-max M           with sequence budgets: the other windows' budgets are uniform in [topK, M] (default nExperts)
-                           (neither flag: every window's budget is uniform in [topK, nExperts])
+  --budgets-from STEP      with sequence budgets: windows draw budgets from step STEP (default 0) until
+  --budgets-until STEP     step STEP (default --steps), and are routed dynamically before and after
+                           (none of these four: every window of every step draws a budget uniform in [topK, nExperts])
   --dense                  train the dense baseline (1 expert, dFF 1024) instead of the MoE
   --dff F                  the feed-forward width: each expert's (default 512), or with --dense the baseline's
                            (default the MoE's active width, topK · dFF = 1024; 8192 = all 16 of a v2 layer's experts)
@@ -53,6 +55,8 @@ const OPTIONS = {
   'checkpoint-minutes': { type: 'string' },
   'dynamic-share': { type: 'string' },
   'budget-max': { type: 'string' },
+  'budgets-from': { type: 'string' },
+  'budgets-until': { type: 'string' },
   dense: { type: 'boolean', default: false },
   dff: { type: 'string' },
   experts: { type: 'string' },
@@ -75,13 +79,15 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
   return Object.fromEntries(Object.entries(entries).filter(([, x]) => x !== undefined));
 }
 
-/** --dynamic-share and --budget-max as the run's budget draw; neither given = the uniform draw. */
-function budgetDraw(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], config: ModelConfig): Partial<RunSpec> {
+/** --dynamic-share, --budget-max, --budgets-from and --budgets-until as the run's budget draw; none given = the uniform draw. */
+function budgetDraw(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], config: ModelConfig, steps: number): Partial<RunSpec> {
   const dynamicShare = numberArg('dynamic-share', v['dynamic-share'], { min: 0, max: 1 });
   const maxExperts = numberArg('budget-max', v['budget-max'], { integer: true, min: config.topK, max: config.nExperts });
-  if (dynamicShare === undefined && maxExperts === undefined) return {};
-  if (config.sequenceBudgets === undefined) throw new Error('--dynamic-share and --budget-max need a model with sequence budgets (--model genesis-v2)');
-  return { budgetDraw: { dynamicShare: dynamicShare ?? 0, maxExperts: maxExperts ?? config.nExperts } };
+  const fromStep = numberArg('budgets-from', v['budgets-from'], { integer: true, min: 0 });
+  const untilStep = numberArg('budgets-until', v['budgets-until'], { integer: true, min: 1 });
+  if ([dynamicShare, maxExperts, fromStep, untilStep].every((x) => x === undefined)) return {};
+  if (config.sequenceBudgets === undefined) throw new Error('--dynamic-share, --budget-max, --budgets-from and --budgets-until need a model with sequence budgets (--model genesis-v2)');
+  return { budgetDraw: { dynamicShare: dynamicShare ?? 0, maxExperts: maxExperts ?? config.nExperts, fromStep: fromStep ?? 0, untilStep: untilStep ?? steps } };
 }
 
 /** Feed-forward shape overrides of the named genesis: --dff, --experts, --top-k. */
@@ -121,8 +127,9 @@ async function main(): Promise<void> {
     process.stdout.write(`wrote ${runFiles(dir).checkpoint}: step ${trained.steps}, val ${trained.val_bpb.toFixed(4)} bits/byte\n`);
     return;
   }
-  const requested = { ...requestedSpec(values), ...budgetDraw(values, config) };
-  const steps = requested.steps ?? DEFAULT_STEPS;
+  const spec = requestedSpec(values);
+  const steps = spec.steps ?? DEFAULT_STEPS;
+  const requested = { ...spec, ...budgetDraw(values, config, steps) };
   const defaults: RunSpec = { seed: 1, batch: 16, lr: 3e-3, steps, warmupSteps: Math.min(200, Math.floor(steps / 10)), logEvery: 50, valWindows: 32 };
   const minutes = numberArg('minutes', values.minutes, { min: 0 });
   const controller = new AbortController();

@@ -17,20 +17,25 @@ export interface RunSpec {
 }
 
 /**
- * A share of windows routed dynamically (no budget); the others draw a budget uniform in
- * [topK, maxExperts].
+ * Windows draw budgets only at steps in [fromStep, untilStep) and are routed dynamically (no
+ * budget) at every other step; there, a share of windows is dynamic too, and the others draw a
+ * budget uniform in [topK, maxExperts].
  */
 export interface BudgetDraw {
   readonly dynamicShare: number;
   readonly maxExperts: number;
+  readonly fromStep: number;
+  readonly untilStep: number;
 }
 
 function validateBudgetDraw(x: unknown): BudgetDraw {
   const d = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
-  const { dynamicShare, maxExperts } = d;
+  const { dynamicShare, maxExperts, fromStep, untilStep } = d;
   if (typeof dynamicShare !== 'number' || !(dynamicShare >= 0 && dynamicShare <= 1)) throw new Error(`run.budgetDraw.dynamicShare must be in [0, 1], got ${JSON.stringify(dynamicShare)}`);
   if (typeof maxExperts !== 'number' || !Number.isSafeInteger(maxExperts) || maxExperts < 1) throw new Error(`run.budgetDraw.maxExperts must be a positive integer, got ${JSON.stringify(maxExperts)}`);
-  return { dynamicShare, maxExperts };
+  if (typeof fromStep !== 'number' || !Number.isSafeInteger(fromStep) || fromStep < 0) throw new Error(`run.budgetDraw.fromStep must be a non-negative integer, got ${JSON.stringify(fromStep)}`);
+  if (typeof untilStep !== 'number' || !Number.isSafeInteger(untilStep) || untilStep <= fromStep) throw new Error(`run.budgetDraw.untilStep must be an integer above fromStep (${fromStep}), got ${JSON.stringify(untilStep)}`);
+  return { dynamicShare, maxExperts, fromStep, untilStep };
 }
 
 const FIELDS = ['seed', 'batch', 'lr', 'steps', 'warmupSteps', 'logEvery', 'valWindows'] as const;

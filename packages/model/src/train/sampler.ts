@@ -49,10 +49,11 @@ const MIN_PROMPT_TOKENS = 4;
 
 /**
  * B budgets for step `step`, so that every budget works after training: by default experts uniform
- * in [topK, nExperts] (nExperts = dynamic routing); with a `draw`, a window is dynamic with
- * probability draw.dynamicShare and otherwise uniform in [topK, draw.maxExperts]. Prompt length
- * uniform in [4, T / 2]. Drawn from their own counter-based stream (seed + 1), so the windows stay
- * those of a run without budgets.
+ * in [topK, nExperts] (nExperts = dynamic routing); with a `draw`, every window outside steps
+ * [draw.fromStep, draw.untilStep) is dynamic, and inside them a window is dynamic with probability
+ * draw.dynamicShare and otherwise uniform in [topK, draw.maxExperts] (share 0, maxExperts nExperts
+ * and every step inside draw as the default, draw for draw). Prompt length uniform in [4, T / 2]. Drawn from their
+ * own counter-based stream (seed + 1), so the windows stay those of a run without budgets.
  */
 export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number, draw?: BudgetDraw): SequenceBudget[] {
   if (draw !== undefined && !(draw.maxExperts >= cfg.topK && draw.maxExperts <= cfg.nExperts)) {
@@ -62,7 +63,8 @@ export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: numb
   const between = (lo: number, hi: number): number => lo + Math.floor(rng.next() * (hi - lo + 1));
   const experts = (): number => {
     if (draw === undefined) return between(cfg.topK, cfg.nExperts);
-    return rng.next() < draw.dynamicShare ? cfg.nExperts : between(cfg.topK, draw.maxExperts);
+    if (step < draw.fromStep || step >= draw.untilStep || (draw.dynamicShare > 0 && rng.next() < draw.dynamicShare)) return cfg.nExperts;
+    return between(cfg.topK, draw.maxExperts);
   };
   const longest = Math.max(1, Math.floor(T / 2));
   return Array.from({ length: B }, () => ({ experts: experts(), promptTokens: between(Math.min(MIN_PROMPT_TOKENS, longest), longest) }));
