@@ -241,6 +241,10 @@ describe('a run with sequence budgets', () => {
     await expect(train(dir, { config })).resolves.toMatchObject({ finished: true });
   });
 
+  it('refuses a budget draw for a model without sequence budgets', async () => {
+    await expect(train(newDir(), { requested: { budgetDraw: { dynamicShare: 0, maxExperts: 4, fromStep: 0, untilStep: 8 } } })).rejects.toThrow('a budget draw needs a model with sequence budgets');
+  });
+
   it('refuses to resume with another locality weight', async () => {
     const dir = newDir();
     await train(dir, { config, stopAtStep: 1 });

@@ -58,6 +58,7 @@ export async function runTraining(o: TrainingOptions): Promise<TrainingResult> {
   const T = cfg.contextLength;
   const saved = loadSaved(files, cfg);
   const run = resolveRunSpec(saved?.run ?? null, o.requested, o.defaults, files.state);
+  if (run.budgetDraw !== undefined && cfg.sequenceBudgets === undefined) throw new Error('a budget draw needs a model with sequence budgets');
   mkdirSync(o.dir, { recursive: true });
   const tokenizer = loadOrTrainTokenizer(files.tokenizer, o.corpus.train, cfg.vocabSize);
   const stream = Int32Array.from(tokenizer.encodeDocuments(o.corpus.train.map((d) => d.text)));

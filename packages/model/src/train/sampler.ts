@@ -52,8 +52,9 @@ const MIN_PROMPT_TOKENS = 4;
  * in [topK, nExperts] (nExperts = dynamic routing); with a `draw`, every window outside steps
  * [draw.fromStep, draw.untilStep) is dynamic, and inside them a window is dynamic with probability
  * draw.dynamicShare and otherwise uniform in [topK, draw.maxExperts] (share 0, maxExperts nExperts
- * and every step inside draw as the default, draw for draw). Prompt length uniform in [4, T / 2]. Drawn from their
- * own counter-based stream (seed + 1), so the windows stay those of a run without budgets.
+ * and every step inside draw as the default, draw for draw). Prompt length uniform in [4, T / 2].
+ * Drawn from their own counter-based stream (seed + 1), so the windows stay those of a run without
+ * budgets.
  */
 export function sampleBudgets(cfg: ModelConfig, B: number, T: number, seed: number, step: number, draw?: BudgetDraw): SequenceBudget[] {
   if (draw !== undefined && !(draw.maxExperts >= cfg.topK && draw.maxExperts <= cfg.nExperts)) {
