@@ -12,6 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { type Browser, chromium } from '@playwright/test';
 import type { FetchReason } from '../src/protocol.ts';
 import { CHROMIUM } from '../e2e/chromium.ts';
@@ -66,12 +67,11 @@ async function coldRun(browser: Browser, chatUrl: string): Promise<Cold> {
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x)} ms`);
 const count = (x: number | undefined) => (x === undefined ? '–' : String(x));
 
-const args = process.argv.slice(2);
-const baselineDist = args.find((a) => !a.startsWith('--'));
 /** `--wait-ms=N`: the prompt is sent N ms after Send is enabled (default: at once). */
-const waitArg = args.find((a) => a.startsWith('--wait-ms='));
-const waitMs = waitArg ? Number(waitArg.slice('--wait-ms='.length)) : 0;
-if (!Number.isSafeInteger(waitMs) || waitMs < 0) throw new Error(`--wait-ms=N needs a non-negative integer, got ${waitArg}`);
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'wait-ms': { type: 'string', default: '0' } } });
+const baselineDist = positionals[0];
+const waitMs = Number(values['wait-ms']);
+if (!Number.isSafeInteger(waitMs) || waitMs < 0) throw new Error(`--wait-ms=N needs a non-negative integer, got ${values['wait-ms']}`);
 if (!existsSync(join(DIST, 'index.html'))) throw new Error(`no build in ${DIST}: run pnpm --filter @blyan/web build`);
 if (baselineDist !== undefined && !existsSync(join(baselineDist, 'index.html'))) throw new Error(`no build in ${baselineDist}`);
 const relay = await startRelay(GENESIS_CHECKPOINT);

@@ -66,7 +66,10 @@ const OPTIONS = {
   help: { type: 'boolean', default: false },
 } as const;
 
-function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']): Partial<RunSpec> {
+/** The parsed command line. */
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+function requestedSpec(v: Values): Partial<RunSpec> {
   const entries = {
     seed: numberArg('seed', v.seed, { integer: true, min: 0, max: 0xffffffff }),
     batch: numberArg('batch', v.batch, { integer: true, min: 1 }),
@@ -80,7 +83,7 @@ function requestedSpec(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS 
 }
 
 /** --dynamic-share, --budget-max, --budgets-from and --budgets-until as the run's budget draw; none given = the uniform draw. */
-function budgetDraw(v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], config: ModelConfig, steps: number): Partial<RunSpec> {
+function budgetDraw(v: Values, config: ModelConfig, steps: number): Partial<RunSpec> {
   const dynamicShare = numberArg('dynamic-share', v['dynamic-share'], { min: 0, max: 1 });
   const maxExperts = numberArg('budget-max', v['budget-max'], { integer: true, min: config.topK, max: config.nExperts });
   const fromStep = numberArg('budgets-from', v['budgets-from'], { integer: true, min: 0 });
