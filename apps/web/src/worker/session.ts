@@ -76,6 +76,8 @@ export class ModelSession {
   /** Headers of the shipped genesis and of the relay's last listing, by their own hash. */
   private readonly proven = new ProvenHeaders();
   private ort: OrtRunner | null = null;
+  /** The engine compile the page was told about (GpuRunner.compile answers the same one until an engine is reset or a compile fails). */
+  private toldCompile: Promise<number> | null = null;
   /** Where the time goes: the start's phases until the first answer, then each answer's own. */
   clock = new PhaseClock();
 
@@ -184,9 +186,19 @@ export class ModelSession {
     return ready;
   }
 
-  /** Compiles the WebGPU engine's pipelines left for after the start (once per engine: GpuRunner.compile) and tells the page how long they took. */
+  /**
+   * Compiles the WebGPU engine's pipelines left for after the start (once per engine:
+   * GpuRunner.compile) and tells the page how long they took, once per compile: a later answer
+   * or the idle compile that finds it done or running waits for it silently.
+   */
   private async compileEngine(gpu: GpuRunner): Promise<void> {
-    this.post({ type: 'compiled', ms: await gpu.compile() });
+    const compiling = gpu.compile();
+    if (compiling === this.toldCompile) {
+      await compiling;
+      return;
+    }
+    this.toldCompile = compiling;
+    this.post({ type: 'compiled', ms: await compiling });
   }
 
   /**
